@@ -695,3 +695,56 @@ class AuditRun:
             findings=tuple(Finding.from_dict(f) for f in data.get("findings") or ()),
             errors=_tuple(data.get("errors")),
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Escrow follow-up work
+
+
+class TaskKind(StrEnum):
+    ROTATE_PASSWORD = "rotate_password"
+    REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
+    REENROL_TOTP = "reenrol_totp"
+    REMOVE_PLATFORM_ADMIN = "remove_platform_admin"
+
+
+@dataclass(frozen=True)
+class RotationTask:
+    """Work an administrator owes after someone who knew an account's secrets lost access.
+
+    Opened by identity removal, offboarding and break-glass; closed only when a new credential
+    version is stored for the account.
+    """
+
+    id: str
+    account_id: str
+    reason: str
+    opened_at: datetime
+    due_on: date | None = None
+    opened_by: str = ""
+    closed_at: datetime | None = None
+    closed_by_version: int = 0
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_plain(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RotationTask:
+        opened = parse_datetime(data["opened_at"])
+        assert opened is not None
+        return cls(
+            id=str(data["id"]),
+            account_id=str(data["account_id"]),
+            reason=str(data.get("reason", "")),
+            opened_at=opened,
+            due_on=parse_date(data.get("due_on")),
+            opened_by=str(data.get("opened_by", "") or ""),
+            closed_at=parse_datetime(data.get("closed_at")),
+            closed_by_version=int(data.get("closed_by_version", 0)),
+            kinds=_tuple(data.get("kinds")),
+        )
