@@ -292,6 +292,8 @@ class Person:
     notes: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Set by the registry on read: the stored record version, used for optimistic concurrency.
+    version: int = 0
 
     def is_adult(self, today: date) -> bool | None:
         """True/False when known (explicit flag, else birth date), None when nothing says."""
@@ -304,10 +306,12 @@ class Person:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        return to_plain(self)  # type: ignore[no-any-return]
+        data: dict[str, Any] = to_plain(self)
+        data.pop("version", None)
+        return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Person:
+    def from_dict(cls, data: Mapping[str, Any], version: int = 0) -> Person:
         return cls(
             id=str(data["id"]),
             name=str(data.get("name", "")),
@@ -328,6 +332,7 @@ class Person:
             notes=str(data.get("notes", "") or ""),
             created_at=parse_datetime(data.get("created_at")),
             updated_at=parse_datetime(data.get("updated_at")),
+            version=version,
         )
 
 

@@ -1,0 +1,352 @@
+"""The embedded SQLite backend: one file, WAL journal, `synchronous=FULL`, mode 0600.
+
+Opening never writes: a file that is not an SQLite database, or lacks our schema, is reported as
+damaged and left exactly as it was. Writes happen in `BEGIN IMMEDIATE` transactions so a process
+killed at any moment leaves the previous or the next state, never a mixture. The log table refuses
+UPDATE and DELETE through triggers, as the PostgreSQL backend does.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from vault.errors import ConcurrentEditError, RegistryDamagedError, RegistryExistsError, RegistryNotFoundError
+from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, WrapRow
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE identities (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,          -- a hash of the name: identity names identify people
+    role TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    sealed_private BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE wraps (
+    identity_id TEXT NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    stanza BLOB NOT NULL,
+    check_tag BLOB NOT NULL,
+    PRIMARY KEY (identity_id, domain)
+);
+CREATE TABLE records (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    lookup TEXT,
+    blob BLOB NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE UNIQUE INDEX records_lookup ON records (kind, lookup) WHERE lookup IS NOT NULL;
+CREATE TABLE log (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL);
+CREATE TRIGGER log_no_update BEFORE UPDATE ON log BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
+"""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _damaged(path: Path, why: str) -> RegistryDamagedError:
+    return RegistryDamagedError(
+        f"registry {path} is damaged: {why}",
+        "Nothing was written to it. Run `auditor registry check`, or restore a backup with "
+        "`auditor registry restore BACKUP`.",
+    )
+
+
+class SQLiteBackend(Backend):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.location = str(self.path)
+        self._conn: sqlite3.Connection | None = None
+        self._depth = 0
+
+    # -- life cycle -------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def create(self) -> None:
+        if self.path.exists():
+            raise RegistryExistsError(
+                f"a registry already exists at {self.path}", "Choose another path with --registry."
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Create the file ourselves so it is 0600 from its first byte; SQLite gives the -wal and
+        # -shm files the database file's permissions.
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        try:
+            self._connect()
+            # executescript() commits any open transaction itself, so the script carries its own.
+            self.conn.executescript(
+                "BEGIN IMMEDIATE;"
+                + SCHEMA
+                + f"INSERT INTO meta(name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
+            )
+        except BaseException:
+            self.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(self.path) + suffix).unlink(missing_ok=True)
+            raise
+
+    def open(self) -> None:
+        if not self.path.exists():
+            raise RegistryNotFoundError(
+                f"no registry at {self.path}",
+                "Create one with `auditor init`, or point to yours with --registry or AUDITOR_REGISTRY.",
+            )
+        if self.path.is_dir():
+            raise _damaged(self.path, "it is a directory")
+        try:
+            with open(self.path, "rb") as fh:
+                header = fh.read(len(_SQLITE_MAGIC))
+        except PermissionError as exc:
+            raise RegistryNotFoundError(f"cannot read registry {self.path}: permission denied") from exc
+        if header != _SQLITE_MAGIC:
+            raise _damaged(self.path, "it is not an SQLite database (bad header)")
+        self._connect()
+        try:
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise _damaged(self.path, f"SQLite cannot read it ({exc})") from exc
+        missing = {"meta", "identities", "wraps", "records", "log"} - tables
+        if missing:
+            self.close()
+            raise _damaged(self.path, "tables missing: " + ", ".join(sorted(missing)))
+
+    def _connect(self) -> None:
+        uri = f"file:{self.path}?mode=rw"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys=ON")
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal" and os.access(self.path, os.W_OK):
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.path, f"SQLite cannot open it ({exc})") from exc
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("backend is not open")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        if self._depth:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self.conn.execute("COMMIT")
+
+    # -- meta -------------------------------------------------------------------------------------
+    def meta_get(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def meta_set(self, name: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value",
+            (name, value),
+        )
+
+    # -- identities -------------------------------------------------------------------------------
+    def identities(self) -> list[IdentityRow]:
+        rows = self.conn.execute(
+            "SELECT id, name, role, public_key, sealed_private, created_at FROM identities ORDER BY created_at, id"
+        ).fetchall()
+        return [IdentityRow(r[0], r[1], r[2], bytes(r[3]), bytes(r[4]), r[5]) for r in rows]
+
+    def add_identity(self, row: IdentityRow) -> None:
+        try:
+            self.conn.execute(
+                "INSERT INTO identities(id, name, role, public_key, sealed_private, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (row.id, row.name, row.role, row.public_key, row.sealed_private, row.created_at),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError("identity") from exc
+
+    def update_identity(self, row: IdentityRow) -> None:
+        self.conn.execute(
+            "UPDATE identities SET name=?, role=?, public_key=?, sealed_private=? WHERE id=?",
+            (row.name, row.role, row.public_key, row.sealed_private, row.id),
+        )
+
+    def delete_identity(self, identity_id: str) -> None:
+        self.conn.execute("DELETE FROM wraps WHERE identity_id=?", (identity_id,))
+        self.conn.execute("DELETE FROM identities WHERE id=?", (identity_id,))
+
+    def wraps(self, identity_id: str | None = None) -> list[WrapRow]:
+        sql = "SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"
+        args: tuple[str, ...] = ()
+        if identity_id is not None:
+            sql += " WHERE identity_id=?"
+            args = (identity_id,)
+        return [WrapRow(r[0], r[1], int(r[2]), bytes(r[3]), bytes(r[4])) for r in self.conn.execute(sql, args)]
+
+    def put_wrap(self, row: WrapRow) -> None:
+        self.conn.execute(
+            "INSERT INTO wraps(identity_id, domain, key_version, stanza, check_tag) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(identity_id, domain) DO UPDATE SET key_version=excluded.key_version, "
+            "stanza=excluded.stanza, check_tag=excluded.check_tag",
+            (row.identity_id, row.domain, row.key_version, row.stanza, row.check),
+        )
+
+    def delete_wraps(self, identity_id: str | None = None, domain: str | None = None) -> None:
+        clauses, args = [], []
+        if identity_id is not None:
+            clauses.append("identity_id=?")
+            args.append(identity_id)
+        if domain is not None:
+            clauses.append("domain=?")
+            args.append(domain)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        self.conn.execute("DELETE FROM wraps" + where, args)
+
+    # -- records ----------------------------------------------------------------------------------
+    def get(self, kind: str, record_id: str) -> RecordRow | None:
+        r = self.conn.execute(
+            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? AND id=?", (kind, record_id)
+        ).fetchone()
+        return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+
+    def find(self, kind: str, lookup: str) -> RecordRow | None:
+        r = self.conn.execute(
+            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? AND lookup=?", (kind, lookup)
+        ).fetchone()
+        return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+
+    def scan(self, kind: str) -> Iterator[RecordRow]:
+        cur = self.conn.execute(
+            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? ORDER BY id", (kind,)
+        )
+        for r in cur.fetchall():
+            yield RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+
+    def kinds(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind")]
+
+    def put(self, row: RecordRow, expected_version: int | None) -> None:
+        try:
+            if expected_version == 0:
+                self.conn.execute(
+                    "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?)",
+                    (row.kind, row.id, row.version, row.lookup, row.blob),
+                )
+                return
+            if expected_version is None:
+                self.conn.execute(
+                    "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT(kind, id) DO UPDATE SET version=excluded.version, lookup=excluded.lookup, "
+                    "blob=excluded.blob",
+                    (row.kind, row.id, row.version, row.lookup, row.blob),
+                )
+                return
+            cur = self.conn.execute(
+                "UPDATE records SET version=?, lookup=?, blob=? WHERE kind=? AND id=? AND version=?",
+                (row.version, row.lookup, row.blob, row.kind, row.id, expected_version),
+            )
+        except sqlite3.IntegrityError as exc:
+            if "records.kind, records.id" in str(exc):
+                raise ConcurrentEditError(f"{row.kind} {row.id} was created by someone else meanwhile") from exc
+            raise DuplicateKeyError(row.kind) from exc
+        if cur.rowcount != 1:
+            raise ConcurrentEditError(
+                f"{row.kind} {row.id} was changed by someone else since you read it",
+                "Run the command again to apply your change on top of theirs.",
+            )
+
+    def put_many(self, rows: Sequence[RecordRow]) -> None:
+        try:
+            self.conn.executemany(
+                "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(kind, id) DO UPDATE SET version=excluded.version, lookup=excluded.lookup, "
+                "blob=excluded.blob",
+                [(r.kind, r.id, r.version, r.lookup, r.blob) for r in rows],
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKeyError(rows[0].kind if rows else "record") from exc
+
+    def delete(self, kind: str, record_id: str) -> None:
+        self.conn.execute("DELETE FROM records WHERE kind=? AND id=?", (kind, record_id))
+
+    # -- log --------------------------------------------------------------------------------------
+    def log_append(self, row: LogRow) -> None:
+        self.conn.execute("INSERT INTO log(seq, blob) VALUES (?, ?)", (row.seq, row.blob))
+
+    def log_rows(self, since_seq: int = 0) -> list[LogRow]:
+        return [
+            LogRow(int(r[0]), bytes(r[1]))
+            for r in self.conn.execute("SELECT seq, blob FROM log WHERE seq > ? ORDER BY seq", (since_seq,))
+        ]
+
+    def log_tail(self) -> LogRow | None:
+        r = self.conn.execute("SELECT seq, blob FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if r is None else LogRow(int(r[0]), bytes(r[1]))
+
+    # -- maintenance ------------------------------------------------------------------------------
+    def integrity_check(self) -> list[str]:
+        try:
+            rows = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check")]
+        except sqlite3.DatabaseError as exc:
+            return [f"SQLite integrity check failed: {exc}"]
+        return [] if rows == ["ok"] else rows
+
+    def backup_to(self, path: str) -> None:
+        target = Path(path)
+        if target.exists():
+            raise RegistryExistsError(f"{target} already exists; backups never overwrite a file")
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        dest = sqlite3.connect(str(target))
+        try:
+            with dest:
+                self.conn.backup(dest)
+            dest.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dest.close()
+        os.chmod(target, stat.S_IRUSR | stat.S_IWUSR)

@@ -1,0 +1,167 @@
+"""The storage interface the registry is written against, and its raw row types.
+
+A backend stores opaque rows: it never sees a key, a name or a handle. The SQLite backend
+(`vault/sqlite.py`) is the embedded default; a PostgreSQL backend implements the same interface.
+Rows:
+
+* `meta`: name → text (registry id, format version, creation time).
+* `identities`: one row per person or service that can unlock (public key, encrypted private key).
+* `wraps`: one row per (identity, key domain): the domain key wrapped for that identity.
+* `records`: every encrypted record, by (kind, id), with a version for optimistic concurrency and
+  an optional blind index (`lookup`) that enforces uniqueness without revealing the value.
+* `log`: the append-only event log.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    id: str
+    name: str
+    role: str
+    public_key: bytes
+    sealed_private: bytes  # JSON: kdf params, key check, encrypted private key
+    created_at: str
+
+
+@dataclass(frozen=True)
+class WrapRow:
+    identity_id: str
+    domain: str
+    key_version: int
+    stanza: bytes
+    check: bytes
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    kind: str
+    id: str
+    version: int
+    lookup: str | None
+    blob: bytes
+
+
+@dataclass(frozen=True)
+class LogRow:
+    seq: int
+    blob: bytes
+
+
+class Backend(abc.ABC):
+    """One registry's storage. All methods are synchronous; writes happen inside `transaction()`."""
+
+    location: str
+
+    # -- life cycle -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def exists(self) -> bool: ...
+
+    @abc.abstractmethod
+    def create(self) -> None:
+        """Create an empty registry (schema, no rows). Refuses to touch an existing one."""
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Open an existing registry read-write without modifying it."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes in the block commit together or not at all. Nested blocks join the outer one."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A consistent read view for a series of reads (an audit reads while others edit)."""
+
+    # -- meta -------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def meta_get(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def meta_set(self, name: str, value: str) -> None: ...
+
+    # -- identities and wrapped keys --------------------------------------------------------------
+    @abc.abstractmethod
+    def identities(self) -> list[IdentityRow]: ...
+
+    @abc.abstractmethod
+    def add_identity(self, row: IdentityRow) -> None: ...
+
+    @abc.abstractmethod
+    def update_identity(self, row: IdentityRow) -> None: ...
+
+    @abc.abstractmethod
+    def delete_identity(self, identity_id: str) -> None: ...
+
+    @abc.abstractmethod
+    def wraps(self, identity_id: str | None = None) -> list[WrapRow]: ...
+
+    @abc.abstractmethod
+    def put_wrap(self, row: WrapRow) -> None: ...
+
+    @abc.abstractmethod
+    def delete_wraps(self, identity_id: str | None = None, domain: str | None = None) -> None: ...
+
+    # -- records ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get(self, kind: str, record_id: str) -> RecordRow | None: ...
+
+    @abc.abstractmethod
+    def find(self, kind: str, lookup: str) -> RecordRow | None: ...
+
+    @abc.abstractmethod
+    def scan(self, kind: str) -> Iterator[RecordRow]: ...
+
+    @abc.abstractmethod
+    def kinds(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def put(self, row: RecordRow, expected_version: int | None) -> None:
+        """Insert (expected_version 0), or update if the stored version equals expected_version.
+
+        expected_version None means "whatever is there" (used by re-keying, never by edits).
+        Raises ConcurrentEditError on a mismatch and DuplicateKeyError on a blind-index clash.
+        """
+
+    @abc.abstractmethod
+    def put_many(self, rows: Sequence[RecordRow]) -> None:
+        """Unconditional bulk upsert inside the current transaction (imports, re-keys)."""
+
+    @abc.abstractmethod
+    def delete(self, kind: str, record_id: str) -> None: ...
+
+    # -- log --------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_append(self, row: LogRow) -> None: ...
+
+    @abc.abstractmethod
+    def log_rows(self, since_seq: int = 0) -> list[LogRow]: ...
+
+    @abc.abstractmethod
+    def log_tail(self) -> LogRow | None: ...
+
+    # -- maintenance ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def integrity_check(self) -> list[str]:
+        """Problems found by the database's own integrity check (empty when healthy)."""
+
+    @abc.abstractmethod
+    def backup_to(self, path: str) -> None:
+        """Write a consistent copy of the whole registry to a new file at `path` (mode 0600)."""
+
+
+class DuplicateKeyError(Exception):
+    """A record with the same natural key exists (raised by backends, translated by the registry)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
