@@ -1,0 +1,370 @@
+"""`auditor account ...`: the district's official social-media accounts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
+from auditor.cli.context import app_context
+from auditor.cli.output import OutputFormat, render_record, render_rows
+from auditor.cli.person import print_import_result, report_damaged
+from auditor.errors import UsageError
+from auditor.models import Account, AccountStatus, Approval, Person, Platform, Purpose
+
+app = typer.Typer(help="Accounts: every social-media account that represents the district.", no_args_is_help=True)
+
+ACCOUNT_COLUMNS = [
+    ("platform", "Platform"),
+    ("handle", "Handle"),
+    ("building", "Building"),
+    ("purpose", "Purpose"),
+    ("owner", "Owner"),
+    ("co_managers", "Co-managers"),
+    ("approved_on", "Approved"),
+    ("renewal_due", "Renewal due"),
+    ("status", "Status"),
+]
+
+
+def account_row(a: Account, people: dict[str, Person]) -> dict[str, Any]:
+    def email(pid: str) -> str:
+        p = people.get(pid)
+        return p.email or p.name if p else f"(unknown {pid})"
+
+    data = a.to_dict()
+    row: dict[str, Any] = {
+        "id": a.id,
+        "platform": a.platform.value,
+        "handle": a.handle,
+        "display_name": a.display_name,
+        "profile_url": a.profile_url,
+        "platform_id": a.platform_id,
+        "building": a.building,
+        "purpose": a.purpose.value,
+        "owner": email(a.owner_id) if a.owner_id else "",
+        "co_managers": [email(p) for p in a.co_manager_ids],
+        "student_managers": [email(p) for p in a.student_manager_ids],
+        "login_email": a.login_email,
+        "two_factor": a.two_factor,
+        "public_comments": a.public_comments,
+        "comment_monitors": [email(p) for p in a.comment_monitor_ids],
+        "requested_on": data["approval"]["requested_on"],
+        "approved_on": data["approval"]["approved_on"],
+        "approved_by": a.approval.approved_by,
+        "renewal_due": data["approval"]["renewal_due"],
+        "approval_reference": a.approval.reference,
+        "status": a.status.value,
+        "notes": a.notes,
+        "tags": list(a.tags),
+        "created_at": data["created_at"],
+        "updated_at": data["updated_at"],
+    }
+    return row
+
+
+def _platform(value: str) -> Platform:
+    try:
+        return Platform.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"platform: {exc}") from exc
+
+
+def _purpose(value: str) -> Purpose:
+    try:
+        return Purpose.parse(value)
+    except ValueError as exc:
+        raise UsageError(f"--purpose: {exc}") from exc
+
+
+def _people_ids(inv: Any, refs: list[str] | None) -> tuple[str, ...]:
+    return tuple(inv.resolve_person(r).id for r in refs or [])
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    platform: Annotated[str, typer.Argument(help="x, facebook, instagram, youtube, mastodon, bluesky, tiktok, ...")],
+    handle: Annotated[str, typer.Argument(help="Handle as on the platform; Mastodon as user@instance.")],
+    owner: Annotated[str | None, typer.Option("--owner", help="Email of the responsible employee.")] = None,
+    co_manager: Annotated[list[str] | None, typer.Option("--co-manager", help="Email of a co-manager (repeatable).")] = None,
+    student_manager: Annotated[list[str] | None, typer.Option("--student-manager", help="Email of a student manager (repeatable).")] = None,
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    url: Annotated[str, typer.Option("--url", help="Profile link.")] = "",
+    platform_id: Annotated[str, typer.Option("--platform-id", help="The platform's stable id, if known.")] = "",
+    building: Annotated[str, typer.Option("--building")] = "",
+    purpose: Annotated[str, typer.Option("--purpose", help="district, school, athletics, activity, classroom, ...")] = "school",
+    login_email: Annotated[str, typer.Option("--login-email", help="Email the account is registered with.")] = "",
+    two_factor: Annotated[bool | None, typer.Option("--two-factor/--no-two-factor")] = None,
+    public_comments: Annotated[bool | None, typer.Option("--public-comments/--no-public-comments")] = None,
+    monitor: Annotated[list[str] | None, typer.Option("--monitor", help="Email of who monitors comments (repeatable).")] = None,
+    requested: Annotated[str | None, typer.Option("--requested", help="Date approval was requested.")] = None,
+    approved: Annotated[str | None, typer.Option("--approved", help="Date approval was granted.")] = None,
+    approved_by: Annotated[str, typer.Option("--approved-by")] = "",
+    renewal_due: Annotated[str | None, typer.Option("--renewal-due")] = None,
+    reference: Annotated[str, typer.Option("--reference", help="Approval form or ticket reference.")] = "",
+    notes: Annotated[str, typer.Option("--notes")] = "",
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Label (repeatable).")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an account to the inventory.
+
+    Example:
+
+        auditor account add instagram lincolnhs_athletics --owner coach@d203.org --purpose athletics --building "Lincoln HS" --approved 2026-08-15 --approved-by "Principal Lee"
+    """
+    from auditor.importing import check_email
+
+    inv = app_context(ctx).inventory()
+    try:
+        login = check_email(login_email)
+    except ValueError as exc:
+        raise UsageError(f"--login-email: {exc}") from exc
+    if url and not url.lower().startswith(("https://", "http://")):
+        raise UsageError("--url must be an http(s) link")
+    account = inv.add_account(
+        Account(
+            id="",
+            platform=_platform(platform),
+            handle=handle.strip(),
+            profile_url=url,
+            platform_id=platform_id,
+            display_name=display_name,
+            building=building,
+            purpose=_purpose(purpose),
+            owner_id=inv.resolve_person(owner).id if owner else "",
+            co_manager_ids=_people_ids(inv, co_manager),
+            student_manager_ids=_people_ids(inv, student_manager),
+            login_email=login,
+            two_factor=two_factor,
+            public_comments=public_comments,
+            comment_monitor_ids=_people_ids(inv, monitor),
+            approval=Approval(
+                requested_on=day(requested, "--requested"),
+                approved_on=day(approved, "--approved"),
+                approved_by=approved_by,
+                renewal_due=day(renewal_due, "--renewal-due"),
+                reference=reference,
+            ),
+            notes=notes,
+            tags=tuple(tag or ()),
+        )
+    )
+    fmt = pick_format(fmt, as_json)
+    if fmt is OutputFormat.TABLE:
+        echo(f"Added {account.label} ({account.id})")
+    else:
+        people = {p.id: p for p in inv.people()}
+        echo(render_record(account_row(account, people), fmt, schema="auditor/account"))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    platform: Annotated[str | None, typer.Option("--platform", help="Only this platform.")] = None,
+    building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active, suspended or retired.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only accounts this person owns or co-manages.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """List accounts.
+
+    Example:
+
+        auditor account list --platform instagram --format json
+    """
+    inv = app_context(ctx).inventory()
+    people = {p.id: p for p in inv.people()}
+    wanted_platform = _platform(platform) if platform else None
+    try:
+        wanted_status = AccountStatus.parse(status) if status else None
+    except ValueError as exc:
+        raise UsageError(f"--status: {exc}") from exc
+    owner_id = inv.resolve_person(owner).id if owner else None
+    accounts = [
+        a
+        for a in inv.accounts()
+        if (wanted_platform is None or a.platform is wanted_platform)
+        and (wanted_status is None or a.status is wanted_status)
+        and (building is None or a.building.casefold() == building.casefold())
+        and (owner_id is None or owner_id in a.manager_ids())
+    ]
+    rows = [account_row(a, people) for a in accounts]
+    echo(render_rows(rows, ACCOUNT_COLUMNS, pick_format(fmt, as_json), schema="auditor/accounts",
+                     empty="No accounts match."))
+    report_damaged(inv)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="PLATFORM:HANDLE, @handle or account id.")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one account.
+
+    Example:
+
+        auditor account show instagram:@lincolnhs_athletics
+    """
+    inv = app_context(ctx).inventory()
+    a = inv.resolve_account(account)
+    people = {p.id: p for p in inv.people()}
+    echo(render_record(account_row(a, people), pick_format(fmt, as_json), schema="auditor/account"))
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="PLATFORM:HANDLE, @handle or account id.")],
+    handle: Annotated[str | None, typer.Option("--handle", help="New handle (after a rename).")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Email of the new owner.")] = None,
+    co_manager: Annotated[list[str] | None, typer.Option("--co-manager", help="Add a co-manager (repeatable).")] = None,
+    remove_co_manager: Annotated[list[str] | None, typer.Option("--remove-co-manager", help="Remove a co-manager.")] = None,
+    student_manager: Annotated[list[str] | None, typer.Option("--student-manager", help="Add a student manager.")] = None,
+    remove_student_manager: Annotated[list[str] | None, typer.Option("--remove-student-manager")] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    platform_id: Annotated[str | None, typer.Option("--platform-id")] = None,
+    building: Annotated[str | None, typer.Option("--building")] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose")] = None,
+    login_email: Annotated[str | None, typer.Option("--login-email")] = None,
+    two_factor: Annotated[bool | None, typer.Option("--two-factor/--no-two-factor")] = None,
+    public_comments: Annotated[bool | None, typer.Option("--public-comments/--no-public-comments")] = None,
+    monitor: Annotated[list[str] | None, typer.Option("--monitor", help="Add a comment monitor.")] = None,
+    requested: Annotated[str | None, typer.Option("--requested")] = None,
+    approved: Annotated[str | None, typer.Option("--approved")] = None,
+    approved_by: Annotated[str | None, typer.Option("--approved-by")] = None,
+    renewal_due: Annotated[str | None, typer.Option("--renewal-due")] = None,
+    reference: Annotated[str | None, typer.Option("--reference")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active or suspended (use `retire` to retire).")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Add a label.")] = None,
+) -> None:
+    """Change an account; only the options given change.
+
+    Example:
+
+        auditor account edit instagram:@lincolnhs_athletics --co-manager ad@d203.org --renewal-due 2027-08-15
+    """
+    from auditor.importing import check_email
+
+    inv = app_context(ctx).inventory()
+    a = inv.resolve_account(account)
+    changes: dict[str, Any] = {}
+    for key, value in (("handle", handle), ("display_name", display_name), ("platform_id", platform_id),
+                       ("building", building), ("two_factor", two_factor), ("public_comments", public_comments),
+                       ("notes", notes)):
+        if value is not None:
+            changes[key] = value
+    if url is not None:
+        if url and not url.lower().startswith(("https://", "http://")):
+            raise UsageError("--url must be an http(s) link")
+        changes["profile_url"] = url
+    if owner is not None:
+        changes["owner_id"] = inv.resolve_person(owner).id if owner else ""
+    if purpose is not None:
+        changes["purpose"] = _purpose(purpose)
+    if login_email is not None:
+        try:
+            changes["login_email"] = check_email(login_email)
+        except ValueError as exc:
+            raise UsageError(f"--login-email: {exc}") from exc
+    if status is not None:
+        try:
+            changes["status"] = AccountStatus.parse(status)
+        except ValueError as exc:
+            raise UsageError(f"--status: {exc}") from exc
+
+    def merged(current: tuple[str, ...], add: list[str] | None, remove: list[str] | None) -> tuple[str, ...]:
+        out = list(current)
+        for pid in _people_ids(inv, add):
+            if pid not in out:
+                out.append(pid)
+        for pid in _people_ids(inv, remove):
+            if pid in out:
+                out.remove(pid)
+        return tuple(out)
+
+    if co_manager or remove_co_manager:
+        changes["co_manager_ids"] = merged(a.co_manager_ids, co_manager, remove_co_manager)
+    if student_manager or remove_student_manager:
+        changes["student_manager_ids"] = merged(a.student_manager_ids, student_manager, remove_student_manager)
+    if monitor:
+        changes["comment_monitor_ids"] = merged(a.comment_monitor_ids, monitor, None)
+    if tag:
+        changes["tags"] = tuple(dict.fromkeys((*a.tags, *tag)))
+    approval_changes: dict[str, Any] = {}
+    for key, value, option in (("requested_on", requested, "--requested"), ("approved_on", approved, "--approved"),
+                               ("renewal_due", renewal_due, "--renewal-due")):
+        if value is not None:
+            approval_changes[key] = day(value, option)
+    if approved_by is not None:
+        approval_changes["approved_by"] = approved_by
+    if reference is not None:
+        approval_changes["reference"] = reference
+    if approval_changes:
+        changes["approval"] = dataclasses.replace(a.approval, **approval_changes)
+    if not changes:
+        raise UsageError("nothing to change", "Give at least one option, e.g. --owner EMAIL.")
+    saved = inv.save_account(dataclasses.replace(a, **changes))
+    echo(f"Updated {saved.label}: " + ", ".join(sorted(changes)))
+
+
+@app.command("retire")
+def retire(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="PLATFORM:HANDLE, @handle or account id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the account is retired (kept in its notes).")],
+) -> None:
+    """Retire an account: it stays in the inventory for the record but is no longer audited.
+
+    Example:
+
+        auditor account retire x:@oldclub --reason "Club dissolved June 2026"
+    """
+    from datetime import date
+
+    inv = app_context(ctx).inventory()
+    a = inv.resolve_account(account)
+    if a.status is AccountStatus.RETIRED:
+        raise UsageError(f"{a.label} is already retired")
+    note = f"Retired {date.today().isoformat()}: {reason}"
+    saved = inv.save_account(
+        dataclasses.replace(a, status=AccountStatus.RETIRED, notes=(a.notes + "\n" + note).strip())
+    )
+    echo(f"Retired {saved.label}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import accounts from a CSV or XLSX file, all or nothing.
+
+    Rows match existing accounts on platform + handle, so importing the same file twice changes
+    nothing. People named in owner_email and the other email columns must already be in the
+    registry (import people first).
+
+    Example:
+
+        auditor account import accounts.csv --dry-run
+    """
+    from auditor.importing import parse_accounts
+    from auditor.inventory_ops import import_accounts
+
+    inv = app_context(ctx).inventory()
+    people = {p.email.casefold(): p for p in inv.people() if p.email}
+    accounts = parse_accounts(file, people)
+    result = import_accounts(inv, accounts, dry_run=dry_run, source=str(file))
+    print_import_result(result, "accounts", dry_run, pick_format(fmt, as_json))

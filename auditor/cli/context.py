@@ -1,0 +1,124 @@
+"""What every command shares: global options, and opening and unlocking the registry on demand.
+
+The root callback stores an `AppContext` in `ctx.obj`. Commands call `app_context(ctx).registry()`
+(or `.inventory()`), which opens the registry named by `--registry` / `AUDITOR_REGISTRY` (default:
+the platform's user data directory), finds the passphrase in the documented order, and unlocks.
+Heavy modules (cryptography, sqlite3) are imported here lazily so `auditor --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from auditor.errors import UsageError
+from auditor.models import Role, Secret
+
+if TYPE_CHECKING:
+    from vault.inventory import Inventory
+    from vault.registry import Registry
+    from vault.storage import Backend
+
+
+def default_registry_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("auditor", appauthor=False)) / "registry.db"
+
+
+def make_backend(location: str) -> Backend:
+    if location.startswith(("postgresql://", "postgres://")):
+        raise UsageError(
+            "PostgreSQL registries are not available in this version",
+            "Use an SQLite file path for --registry.",
+        )
+    from vault.sqlite import SQLiteBackend
+
+    return SQLiteBackend(location)
+
+
+def prompt_secret(label: str, *, confirm: bool = False) -> Secret:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"{label} is needed but there is no terminal to ask on",
+            "Use --passphrase-file FILE (mode 0600) or AUDITOR_PASSPHRASE_FILE.",
+        )
+    value = typer.prompt(label, hide_input=True, confirmation_prompt=confirm)
+    return Secret(value)
+
+
+@dataclass
+class AppContext:
+    registry_location: str | None = None
+    identity: str | None = None
+    passphrase_file: str | None = None
+    verbose: int = 0
+    _registry: Any = field(default=None, repr=False)
+
+    @property
+    def location(self) -> str:
+        if self.registry_location:
+            return self.registry_location
+        return str(default_registry_path())
+
+    def registry(self, *, as_role: Role | None = None, admin: bool = False) -> Registry:
+        if self._registry is not None:
+            return self._registry  # type: ignore[no-any-return]
+        from vault.registry import Registry
+        from vault.unlock import find_passphrase
+
+        reg = Registry.open(make_backend(self.location))
+        try:
+            identity = self.identity or _guess_identity(reg)
+            source = find_passphrase(
+                passphrase_file=self.passphrase_file,
+                registry_id=reg.registry_id,
+                identity=identity,
+                prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
+                if sys.stdin.isatty()
+                else None,
+            )
+            reg.unlock(identity, source.secret, as_role=as_role)
+            if admin:
+                reg.require_admin("This command")
+        except BaseException:
+            reg.close()
+            raise
+        self._registry = reg
+        return reg
+
+    def inventory(self, **kwargs: Any) -> Inventory:
+        from vault.inventory import Inventory
+
+        return Inventory(self.registry(**kwargs))
+
+    def close(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None
+
+
+def _guess_identity(reg: Registry) -> str | None:
+    """With one identity there is nothing to choose; otherwise try the login name."""
+    rows = reg.identity_rows()
+    if len(rows) <= 1:
+        return None
+    user = os.environ.get("USER") or os.environ.get("USERNAME")
+    if user:
+        wanted = reg._name_hash(user)
+        if any(r.name == wanted for r in rows):
+            return user
+    return None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        root.obj = AppContext()
+        root.call_on_close(root.obj.close)
+    return root.obj

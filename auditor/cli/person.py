@@ -1,0 +1,300 @@
+"""`auditor person ...`: the people who own, co-manage or post to district accounts."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
+from auditor.cli.context import app_context
+from auditor.cli.output import OutputFormat, render_record, render_rows
+from auditor.errors import UsageError
+from auditor.models import Person, PersonKind, PersonStatus
+
+app = typer.Typer(help="People: employees, students, volunteers who manage district accounts.", no_args_is_help=True)
+
+PERSON_COLUMNS = [
+    ("name", "Name"),
+    ("email", "Email"),
+    ("kind", "Kind"),
+    ("role", "Role"),
+    ("building", "Building"),
+    ("status", "Status"),
+    ("training_completed_on", "Training"),
+    ("procedure_signed_on", "Procedure"),
+    ("aup_signed_on", "AUP"),
+]
+
+
+def person_row(p: Person) -> dict[str, Any]:
+    data = p.to_dict()
+    ordered = {"id": p.id}
+    ordered.update({k: data[k] for k in data if k != "id"})
+    return ordered
+
+
+def _kind(value: str | None) -> PersonKind | None:
+    try:
+        return PersonKind.parse(value) if value else None
+    except ValueError as exc:
+        raise UsageError(f"--kind: {exc}") from exc
+
+
+def _status(value: str | None) -> PersonStatus | None:
+    try:
+        return PersonStatus.parse(value) if value else None
+    except ValueError as exc:
+        raise UsageError(f"--status: {exc}") from exc
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    email: Annotated[str, typer.Option("--email", help="District email (the person's key).")] = "",
+    kind: Annotated[str, typer.Option("--kind", help="employee, student, volunteer or community.")] = "employee",
+    adult: Annotated[bool | None, typer.Option("--adult/--minor", help="Whether the person is an adult.")] = None,
+    birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD (students).")] = None,
+    grade: Annotated[str, typer.Option("--grade", help="Grade level (students).")] = "",
+    role: Annotated[str, typer.Option("--role", help="Job title or role.")] = "",
+    building: Annotated[str, typer.Option("--building", help="Building or department.")] = "",
+    status: Annotated[str, typer.Option("--status", help="active, on_leave or departed.")] = "active",
+    employee_id: Annotated[str, typer.Option("--employee-id", help="HR employee number.")] = "",
+    training: Annotated[str | None, typer.Option("--training", help="Date training was completed.")] = None,
+    procedure_signed: Annotated[str | None, typer.Option("--procedure-signed", help="Date the procedure was signed.")] = None,
+    aup_signed: Annotated[str | None, typer.Option("--aup-signed", help="Date the acceptable-use policy was signed.")] = None,
+    notes: Annotated[str, typer.Option("--notes")] = "",
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a person.
+
+    Example:
+
+        auditor person add --name "Dana Smith" --email dsmith@d203.org --role "Athletic Director" --building "North HS"
+    """
+    from auditor.importing import check_email
+
+    try:
+        email = check_email(email)
+    except ValueError as exc:
+        raise UsageError(f"--email: {exc}") from exc
+    person_kind = _kind(kind) or PersonKind.EMPLOYEE
+    if person_kind is PersonKind.EMPLOYEE and not email:
+        raise UsageError("employees need their district email (--email)")
+    inv = app_context(ctx).inventory()
+    person = inv.add_person(
+        Person(
+            id="",
+            name=name,
+            email=email,
+            kind=person_kind,
+            adult=adult,
+            birth_date=day(birth_date, "--birth-date"),
+            grade=grade,
+            role=role,
+            building=building,
+            status=_status(status) or PersonStatus.ACTIVE,
+            employee_id=employee_id,
+            training_completed_on=day(training, "--training"),
+            procedure_signed_on=day(procedure_signed, "--procedure-signed"),
+            aup_signed_on=day(aup_signed, "--aup-signed"),
+            notes=notes,
+        )
+    )
+    fmt = pick_format(fmt, as_json)
+    if fmt is OutputFormat.TABLE:
+        echo(f"Added {person.name} <{person.email}> ({person.id})")
+    else:
+        echo(render_record(person_row(person), fmt, schema="auditor/person"))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="Only people with this status.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only people of this kind.")] = None,
+    building: Annotated[str | None, typer.Option("--building", help="Only people in this building.")] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """List people.
+
+    Example:
+
+        auditor person list --status departed --format csv > departed.csv
+    """
+    inv = app_context(ctx).inventory()
+    wanted_status, wanted_kind = _status(status), _kind(kind)
+    people = [
+        p
+        for p in inv.people()
+        if (wanted_status is None or p.status is wanted_status)
+        and (wanted_kind is None or p.kind is wanted_kind)
+        and (building is None or p.building.casefold() == building.casefold())
+    ]
+    echo(render_rows([person_row(p) for p in people], PERSON_COLUMNS, pick_format(fmt, as_json),
+                     schema="auditor/people", empty="No people match."))
+    report_damaged(inv)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Email, id or exact name.")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one person and the accounts they are named on.
+
+    Example:
+
+        auditor person show dsmith@d203.org
+    """
+    inv = app_context(ctx).inventory()
+    p = inv.resolve_person(person)
+    row = person_row(p)
+    accounts = inv.references_to(p.id)
+    row["accounts"] = [f"{a.platform.value}:{a.handle}" for a in accounts]
+    echo(render_record(row, pick_format(fmt, as_json), schema="auditor/person"))
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Email, id or exact name.")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    kind: Annotated[str | None, typer.Option("--kind")] = None,
+    adult: Annotated[bool | None, typer.Option("--adult/--minor")] = None,
+    birth_date: Annotated[str | None, typer.Option("--birth-date")] = None,
+    grade: Annotated[str | None, typer.Option("--grade")] = None,
+    role: Annotated[str | None, typer.Option("--role")] = None,
+    building: Annotated[str | None, typer.Option("--building")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active, on_leave or departed.")] = None,
+    employee_id: Annotated[str | None, typer.Option("--employee-id")] = None,
+    training: Annotated[str | None, typer.Option("--training", help="Date training was completed.")] = None,
+    procedure_signed: Annotated[str | None, typer.Option("--procedure-signed")] = None,
+    aup_signed: Annotated[str | None, typer.Option("--aup-signed")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+) -> None:
+    """Change a person; only the options given change.
+
+    Example:
+
+        auditor person edit dsmith@d203.org --training 2026-09-01 --role "Assistant Principal"
+    """
+    from datetime import date as _date
+
+    from auditor.importing import check_email
+
+    inv = app_context(ctx).inventory()
+    p = inv.resolve_person(person)
+    changes: dict[str, Any] = {}
+    for key, value in (("name", name), ("grade", grade), ("building", building),
+                       ("employee_id", employee_id), ("notes", notes), ("adult", adult)):
+        if value is not None:
+            changes[key] = value
+    if role is not None and role != p.role:
+        changes["role"] = role
+        changes["role_changed_on"] = _date.today()
+    if email is not None:
+        try:
+            changes["email"] = check_email(email)
+        except ValueError as exc:
+            raise UsageError(f"--email: {exc}") from exc
+    if kind is not None:
+        changes["kind"] = _kind(kind)
+    if status is not None:
+        new_status = _status(status)
+        changes["status"] = new_status
+        if new_status is PersonStatus.DEPARTED and p.departed_on is None:
+            changes["departed_on"] = _date.today()
+    for key, value, option in (("birth_date", birth_date, "--birth-date"),
+                               ("training_completed_on", training, "--training"),
+                               ("procedure_signed_on", procedure_signed, "--procedure-signed"),
+                               ("aup_signed_on", aup_signed, "--aup-signed")):
+        if value is not None:
+            changes[key] = day(value, option)
+    if not changes:
+        raise UsageError("nothing to change", "Give at least one option, e.g. --training 2026-09-01.")
+    saved = inv.save_person(dataclasses.replace(p, **changes))
+    echo(f"Updated {saved.name} <{saved.email}>: " + ", ".join(sorted(changes)))
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Email, id or exact name.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove a person who is named on no account.
+
+    People still named on accounts cannot be removed: reassign the accounts, or mark the person
+    departed (`auditor person edit EMAIL --status departed`) so audits flag the orphaned accounts.
+
+    Example:
+
+        auditor person remove old.volunteer@example.org --yes
+    """
+    inv = app_context(ctx).inventory()
+    p = inv.resolve_person(person)
+    if not yes and not typer.confirm(f"Remove {p.name} <{p.email}> from the registry?"):
+        raise typer.Exit(1)
+    inv.remove_person(p)
+    echo(f"Removed {p.name} <{p.email}>")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import people from a CSV or XLSX file, all or nothing.
+
+    Rows match existing people on email, so importing the same file twice changes nothing.
+    Columns: name, email, kind, adult, birth_date, grade, role, building, status, employee_id,
+    training_completed_on, procedure_signed_on, aup_signed_on, notes.
+
+    Example:
+
+        auditor person import staff.csv --dry-run
+    """
+    from auditor.importing import parse_people
+    from auditor.inventory_ops import import_people
+
+    people = parse_people(file)
+    app_ctx = app_context(ctx)
+    inv = app_ctx.inventory()
+    result = import_people(inv, people, dry_run=dry_run, source=str(file))
+    print_import_result(result, "people", dry_run, pick_format(fmt, as_json))
+
+
+def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.JSON:
+        import json
+
+        echo(json.dumps({"schema": "auditor/import", "version": 1, "dry_run": dry_run,
+                         "created": len(result.created), "updated": len(result.updated),
+                         "unchanged": len(result.unchanged), "backup": result.backup or None}, indent=2))
+        return
+    verb = "Would import" if dry_run else "Imported"
+    echo(f"{verb} {noun}: {len(result.created)} new, {len(result.updated)} updated, "
+         f"{len(result.unchanged)} unchanged.")
+    if result.backup:
+        echo(f"Backup taken before the import: {result.backup}")
+
+
+def report_damaged(inv: Any) -> None:
+    """Records that failed their integrity check are named on stderr, and the command exits 1."""
+    if inv.damaged:
+        for err in inv.damaged:
+            typer.echo(f"error: {err.message}", err=True)
+        typer.echo("hint: " + inv.damaged[0].hint, err=True)
+        raise typer.Exit(1)

@@ -1,0 +1,71 @@
+"""`auditor init` (create a registry and its first administrator) and `auditor demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.context import app_context, make_backend, prompt_secret
+from auditor.models import Secret
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("demo")(demo)
+
+
+def init(
+    ctx: typer.Context,
+    admin: Annotated[str, typer.Option("--admin", help="Name of the first administrator identity.")] = "admin",
+    new_passphrase_file: Annotated[
+        Path | None,
+        typer.Option("--new-passphrase-file", help="Read the new passphrase from this 0600 file instead of a prompt."),
+    ] = None,
+) -> None:
+    """Create a new, empty, encrypted registry and its first administrator.
+
+    Example:
+
+        auditor init --admin jsmith
+
+        auditor --registry /srv/auditor/registry.db init --admin it-admin --new-passphrase-file /root/pass
+    """
+    from vault.registry import Registry
+
+    app_ctx = app_context(ctx)
+    passphrase = _new_passphrase(new_passphrase_file or app_ctx.passphrase_file)
+    import os
+
+    profile = os.environ.get("AUDITOR_KDF_PROFILE", "default")
+    reg = Registry.create(make_backend(app_ctx.location), admin, passphrase, kdf_profile=profile)
+    reg.close()
+    typer.echo(f"Created registry {app_ctx.location}")
+    typer.echo(f"Administrator identity: {admin}")
+    typer.echo("Next: `auditor person import people.csv` and `auditor account import accounts.csv` (see docs/import.md).")
+
+
+def _new_passphrase(path: Path | str | None) -> Secret:
+    if path:
+        from vault.unlock import read_passphrase_file
+
+        return read_passphrase_file(path)
+    return prompt_secret("New passphrase (12+ characters)", confirm=True)
+
+
+def demo(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Where to build the sample district (default: a new temporary directory).")
+    ] = None,
+) -> None:
+    """Build a sample district registry in a temporary directory and list it.
+
+    Nothing outside that directory is touched. Example:
+
+        auditor demo
+    """
+    from auditor.demo import build_demo
+
+    result = build_demo(directory)
+    typer.echo(result.summary)
