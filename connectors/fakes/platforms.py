@@ -1,0 +1,880 @@
+# ruff: noqa: E501 - platform error texts are quoted verbatim from the reference
+"""Loopback fakes of each platform's profile API, answering the real request and response shapes.
+
+Every shape, error body and rate-limit header here follows /work/shared/reference/platform-apis.md
+(section numbers cited per class). The fakes serve `auditor demo`, the benchmarks and the tests;
+they are deliberately strict about what they accept (auth header or query parameter, batch sizes,
+parameter spellings) so a connector that sends the wrong request fails visibly.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from auditor.models import normalise_handle
+
+from .server import FakeAccount, FakeServer, RecordedRequest, Reply, only
+
+_X_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [v for v in value.split(",") if v]
+
+
+# --------------------------------------------------------------------------------------------------
+# X API v2 (reference §1)
+
+
+class FakeX(FakeServer):
+    """`/2/users/by/username/{u}`, `/2/users/by?usernames=`, `/2/users/{id}`; Bearer auth.
+
+    `spelling="2.167"` answers with the newest spec's names (`includes.posts`, `post_count`,
+    `most_recent_post_id`); `not_found_status=404` plays the documented (not the observed) status.
+    """
+
+    platform = "x"
+
+    def __init__(self, *args: Any, spelling: str = "2.165", not_found_status: int = 200, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.spelling = spelling
+        self.not_found_status = not_found_status
+
+    def rate_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(math.ceil(reset)),
+        }
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        body = {
+            "title": "Too Many Requests",
+            "detail": "Too Many Requests",
+            "type": "about:blank",
+            "status": 429,
+        }
+        return Reply(429, body, self.rate_headers(limit, 0, reset))
+
+    def route(self, req: RecordedRequest) -> Reply:
+        if not self.bearer_ok(req):
+            return Reply(
+                401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
+            )
+        path = req.path
+        if path.startswith("/2/users/by/username/"):
+            name = path.rsplit("/", 1)[1]
+            if not _X_USERNAME.match(name):
+                return self._invalid([name])
+            return self._single(req, self.find(name), name, "username")
+        if path == "/2/users/by":
+            names = _csv(req.param("usernames")) or []
+            if not 1 <= len(names) <= 100 or not all(_X_USERNAME.match(n) for n in names):
+                return self._invalid(names)
+            return self._many(req, names)
+        if path.startswith("/2/users/"):
+            uid = path.rsplit("/", 1)[1]
+            return self._single(req, self.find_id(uid), uid, "id")
+        return Reply(
+            404, {"title": "Not Found Error", "type": "about:blank", "status": 404, "detail": "Not Found"}
+        )
+
+    def _invalid(self, names: list[str]) -> Reply:
+        body = {
+            "errors": [
+                {
+                    "parameters": {"username": names},
+                    "message": "The `username` query parameter value [...] does not match ^[A-Za-z0-9_]{1,15}$",
+                }
+            ],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        }
+        return Reply(400, body)
+
+    def _problem(self, account: FakeAccount | None, value: str, parameter: str) -> dict[str, Any]:
+        if account is not None and account.status == "suspended":
+            return {
+                "parameter": parameter,
+                "resource_id": value,
+                "value": value,
+                "detail": f"User has been suspended: [{value}].",
+                "title": "Forbidden",
+                "resource_type": "user",
+                "type": "https://api.twitter.com/2/problems/resource-not-found",
+            }
+        return {
+            "value": value,
+            "detail": f"Could not find user with {parameter}: [{value}].",
+            "title": "Not Found Error",
+            "resource_type": "user",
+            "parameter": parameter,
+            "resource_id": value,
+            "type": "https://api.twitter.com/2/problems/resource-not-found",
+        }
+
+    def _visible(self, account: FakeAccount | None) -> bool:
+        return account is not None and account.status in ("found", "protected")
+
+    def _user(self, a: FakeAccount, req: RecordedRequest) -> dict[str, Any]:
+        new = self.spelling == "2.167"
+        metrics = {"followers_count": a.followers, "following_count": 12, "listed_count": 3, "like_count": 0}
+        metrics["post_count" if new else "tweet_count"] = 420
+        user: dict[str, Any] = {
+            "id": a.id,
+            "name": a.name or a.handle,
+            "username": a.handle,
+            "description": a.bio,
+            "created_at": a.created_at,
+            "protected": a.status == "protected",
+            "verified": a.verified,
+            "verified_type": a.verified_kind or "none",
+            "public_metrics": metrics,
+            "entities": {
+                "description": {
+                    "urls": [
+                        {"start": 0, "end": 23, "url": "https://t.co/l" + str(i), "expanded_url": link}
+                        for i, link in enumerate(a.links)
+                    ]
+                }
+            },
+        }
+        if a.website:
+            user["url"] = "https://t.co/w" + a.id
+            user["entities"]["url"] = {
+                "urls": [{"start": 0, "end": 23, "url": user["url"], "expanded_url": a.website}]
+            }
+        if a.last_post_at and not new:
+            user["most_recent_tweet_id"] = "9" + a.id
+        user.update(a.extra)
+        return only(user, {"id", "name", "username", *(_csv(req.param("user.fields")) or [])})
+
+    def _includes(self, accounts: list[FakeAccount], req: RecordedRequest) -> dict[str, Any]:
+        expansions = _csv(req.param("expansions")) or []
+        key = "posts" if self.spelling == "2.167" else "tweets"
+        wanted = "most_recent_post_id" if self.spelling == "2.167" else "most_recent_tweet_id"
+        fields = _csv(req.param("post.fields" if self.spelling == "2.167" else "tweet.fields")) or []
+        if wanted not in expansions:
+            return {}
+        posts = [
+            only({"id": "9" + a.id, "text": "hello", "created_at": a.last_post_at}, {"id", "text", *fields})
+            for a in accounts
+            if a.last_post_at
+        ]
+        return {key: posts} if posts else {}
+
+    def _single(self, req: RecordedRequest, account: FakeAccount | None, value: str, parameter: str) -> Reply:
+        if not self._visible(account):
+            status = 200 if account is not None else self.not_found_status
+            return Reply(status, {"errors": [self._problem(account, value, parameter)]})
+        assert account is not None
+        body: dict[str, Any] = {"data": self._user(account, req)}
+        includes = self._includes([account], req)
+        if includes:
+            body["includes"] = includes
+        return Reply(200, body)
+
+    def _many(self, req: RecordedRequest, names: list[str]) -> Reply:
+        found: list[FakeAccount] = []
+        for name in names:
+            account = self.find(name)
+            if account is not None and self._visible(account):
+                found.append(account)
+        body: dict[str, Any] = {}
+        if found:
+            body["data"] = [self._user(a, req) for a in found]
+        errors = [
+            self._problem(self.find(n), n, "usernames") for n in names if not self._visible(self.find(n))
+        ]
+        if errors:
+            body["errors"] = errors
+        includes = self._includes(found, req)
+        if includes:
+            body["includes"] = includes
+        return Reply(200, body)
+
+
+# --------------------------------------------------------------------------------------------------
+# Meta Graph API: Facebook Pages (§2), Instagram business discovery (§3), Threads (§7.2)
+
+
+class _FakeMeta(FakeServer):
+    """Shared Meta behaviour: `access_token` query auth, error object, usage headers."""
+
+    version = "v25.0"
+
+    def __init__(self, *args: Any, version: str = "v25.0", **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.version = version
+
+    @staticmethod
+    def error(code: int, message: str, subcode: int | None = None, status: int = 400, **more: Any) -> Reply:
+        err: dict[str, Any] = {
+            "message": message,
+            "type": "OAuthException",
+            "code": code,
+            "fbtrace_id": "AbCdEf",
+        }
+        if subcode is not None:
+            err["error_subcode"] = subcode
+        err.update(more)
+        return Reply(status, {"error": err})
+
+    def rate_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        used = math.ceil(100 * (limit - remaining) / limit) if limit else 1
+        return {
+            "X-App-Usage": f'{{"call_count":{used},"total_time":{used // 2},"total_cputime":{used // 2}}}'
+        }
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        minutes = max(1, math.ceil((reset - self.clock.now()) / 60))
+        reply = self.error(4, "(#4) Application request limit reached", status=403, is_transient=True)
+        reply.headers = {
+            "X-App-Usage": '{"call_count":100,"total_time":40,"total_cputime":30}',
+            "X-Business-Use-Case-Usage": (
+                '{"1234567890":[{"type":"pages","call_count":100,"total_cputime":20,"total_time":20,'
+                f'"estimated_time_to_regain_access":{minutes}}}]}}'
+            ),
+        }
+        return reply
+
+    def authorised(self, req: RecordedRequest) -> Reply | None:
+        if req.param("access_token") != self.token:
+            return self.error(190, "Invalid OAuth access token - Cannot parse access token")
+        if not req.path.startswith(f"/{self.version}/"):
+            return self.error(2500, "Unknown path components: " + req.path.split("/")[1])
+        return None
+
+
+class FakeFacebook(_FakeMeta):
+    """`GET /{version}/{page-username-or-id}?fields=...&access_token=...` (§2)."""
+
+    platform = "facebook"
+
+    def page(self, a: FakeAccount) -> dict[str, Any]:
+        data = {
+            "id": a.id,
+            "name": a.name or a.handle,
+            "username": a.handle,
+            "about": a.bio,
+            "description": a.bio,
+            "link": f"https://www.facebook.com/{a.handle}",
+            "website": a.website,
+            "category": "School",
+            "fan_count": a.followers - 100,
+            "followers_count": a.followers,
+            "verification_status": "blue_verified" if a.verified else "not_verified",
+            "is_verified": a.verified,
+        }
+        data.update(a.extra)
+        return data
+
+    def route(self, req: RecordedRequest) -> Reply:
+        denied = self.authorised(req)
+        if denied:
+            return denied
+        node = req.path.split("/")[2] if req.path.count("/") >= 2 else ""
+        account = self.find(node) or self.find_id(node)
+        if account is None or account.status == "deactivated":
+            if node.isdigit():
+                return self.error(
+                    100,
+                    f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
+                    "missing permissions, or does not support this operation.",
+                    33,
+                )
+            return self.error(803, f"(#803) Some of the aliases you requested do not exist: {node}")
+        if account.status in ("restricted", "suspended"):
+            return self.error(
+                100,
+                f"Unsupported get request. Object with ID '{node}' does not exist, cannot be loaded due to "
+                "missing permissions, or does not support this operation.",
+                33,
+            )
+        return Reply(200, only(self.page(account), {"id", *(_csv(req.param("fields")) or [])}))
+
+
+_DISCOVERY = re.compile(r"^business_discovery\.username\(([^)]*)\)\{(.*)\}$")
+
+
+class FakeInstagram(_FakeMeta):
+    """`GET /{version}/{own-ig-user-id}?fields=business_discovery.username(x){...}` (§3)."""
+
+    platform = "instagram"
+
+    def __init__(self, *args: Any, own_id: str = "17841405309211844", **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.own_id = own_id
+
+    def route(self, req: RecordedRequest) -> Reply:
+        denied = self.authorised(req)
+        if denied:
+            return denied
+        node = req.path.split("/")[2]
+        if node != self.own_id:
+            return self.error(100, f"Unsupported get request. Object with ID '{node}' does not exist.", 33)
+        match = _DISCOVERY.match(req.param("fields") or "")
+        if not match:
+            return self.error(100, "(#100) Tried accessing nonexisting field")
+        name = match.group(1)
+        account = self.find(name)
+        if account is None or account.status != "found":
+            return self.error(
+                110,
+                "Invalid user id",
+                2207013,
+                is_transient=False,
+                error_user_title="Cannot find User",
+                error_user_msg=f"The user with username: {name} cannot be found.",
+            )
+        media = (
+            {
+                "data": [
+                    {
+                        "timestamp": account.last_post_at,
+                        "permalink": "https://www.instagram.com/p/x",
+                        "id": "1",
+                    }
+                ]
+            }
+            if account.last_post_at
+            else {"data": []}
+        )
+        found = {
+            "username": account.handle,
+            "name": account.name,
+            "biography": account.bio,
+            "website": account.website,
+            "followers_count": account.followers,
+            "follows_count": 10,
+            "media_count": 55,
+            "profile_picture_url": "https://scontent.example/p.jpg",
+            "id": account.id,
+            "media": media,
+        }
+        found.update(account.extra)
+        return Reply(200, {"business_discovery": found, "id": self.own_id})
+
+
+class FakeThreads(_FakeMeta):
+    """`/v1.0/me` (the token's own profile) and `/v1.0/profile_lookup` (advanced access) (§7.2)."""
+
+    platform = "threads"
+
+    def __init__(self, *args: Any, owner: str = "", discovery: bool = False, **kw: Any) -> None:
+        kw.setdefault("version", "v1.0")
+        super().__init__(*args, **kw)
+        self.owner = owner
+        self.discovery = discovery
+
+    def route(self, req: RecordedRequest) -> Reply:
+        denied = self.authorised(req)
+        if denied:
+            return denied
+        fields = _csv(req.param("fields"))
+        if req.path == f"/{self.version}/me":
+            a = self.find(self.owner)
+            assert a is not None, "FakeThreads needs owner= naming an account"
+            me = {
+                "id": a.id,
+                "username": a.handle,
+                "name": a.name,
+                "threads_biography": a.bio,
+                "threads_profile_picture_url": "https://scontent.example/t.jpg",
+                "is_verified": a.verified,
+            }
+            return Reply(200, only(me, {"id", *(fields or [])}))
+        if req.path == f"/{self.version}/profile_lookup":
+            if not self.discovery:
+                return self.error(10, "(#10) Application does not have permission for this action")
+            a = self.find(req.param("username") or "")
+            if a is None or a.status != "found":
+                return self.error(100, "Unsupported get request.", 33)
+            profile = {
+                "username": a.handle,
+                "name": a.name,
+                "biography": a.bio,
+                "is_verified": a.verified,
+                "follower_count": a.followers,
+                "profile_picture_url": "https://scontent.example/t.jpg",
+            }
+            return Reply(200, only(profile, fields))
+        return self.error(100, "Unsupported get request.", 33)
+
+
+# --------------------------------------------------------------------------------------------------
+# YouTube Data API v3 (§4)
+
+
+class FakeYouTube(FakeServer):
+    """`/youtube/v3/channels` (forHandle or id), `/youtube/v3/search`, `/youtube/v3/playlistItems`;
+    `key=` query auth; quota exhaustion is a 403 `quotaExceeded` without headers."""
+
+    platform = "youtube"
+
+    @staticmethod
+    def google_error(status: int, reason: str, message: str, domain: str = "global") -> Reply:
+        return Reply(
+            status,
+            {
+                "error": {
+                    "code": status,
+                    "message": message,
+                    "errors": [{"message": message, "domain": domain, "reason": reason}],
+                }
+            },
+        )
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        return self.google_error(
+            403,
+            "quotaExceeded",
+            'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.',
+            "youtube.quota",
+        )
+
+    def channel(self, a: FakeAccount) -> dict[str, Any]:
+        cid = a.id if a.id.startswith("UC") else "UC" + a.id.rjust(22, "x")
+        return {
+            "kind": "youtube#channel",
+            "etag": "e",
+            "id": cid,
+            "snippet": {
+                "title": a.name or a.handle,
+                "description": a.bio,
+                "customUrl": "@" + a.handle.lower(),
+                "publishedAt": a.created_at,
+                "thumbnails": {},
+                "country": "US",
+            },
+            "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": "UU" + cid[2:]}},
+            "statistics": {
+                "viewCount": "12345",
+                "subscriberCount": str(a.followers),
+                "hiddenSubscriberCount": False,
+                "videoCount": "61",
+            },
+        }
+
+    def _by_channel_id(self, cid: str) -> FakeAccount | None:
+        return next((a for a in self.accounts.values() if self.channel(a)["id"] == cid), None)
+
+    def route(self, req: RecordedRequest) -> Reply:
+        if req.param("key") != self.token and not self.bearer_ok(req):
+            return self.google_error(400, "badRequest", "API key not valid. Please pass a valid API key.")
+        if req.path == "/youtube/v3/channels":
+            if req.param("forHandle"):
+                found = [self.find(req.param("forHandle") or "")]
+            elif req.param("id"):
+                found = [self._by_channel_id(i) for i in _csv(req.param("id")) or []]
+            else:
+                return self.google_error(
+                    400,
+                    "missingRequiredParameter",
+                    "No filter selected. Expected one of: forUsername, managedByMe, forHandle, id, mine, categoryId",
+                )
+            items = [self.channel(a) for a in found if a is not None and a.status == "found"]
+            body: dict[str, Any] = {
+                "kind": "youtube#channelListResponse",
+                "etag": "e",
+                "pageInfo": {"totalResults": len(items), "resultsPerPage": 5},
+            }
+            if items:
+                body["items"] = items
+            return Reply(200, body)
+        if req.path == "/youtube/v3/search":
+            q = (req.param("q") or "").casefold()
+            limit = int(req.param("maxResults") or 5)
+            hits = [
+                a
+                for a in self.accounts.values()
+                if a.status == "found" and q in (a.handle + a.name).casefold()
+            ]
+            items = [
+                {
+                    "kind": "youtube#searchResult",
+                    "id": {"kind": "youtube#channel", "channelId": self.channel(a)["id"]},
+                    "snippet": {
+                        "channelId": self.channel(a)["id"],
+                        "title": a.name or a.handle,
+                        "description": a.bio,
+                        "channelTitle": a.name or a.handle,
+                        "publishedAt": a.created_at,
+                    },
+                }
+                for a in hits[:limit]
+            ]
+            return Reply(
+                200,
+                {
+                    "kind": "youtube#searchListResponse",
+                    "pageInfo": {"totalResults": len(hits)},
+                    "items": items,
+                },
+            )
+        if req.path == "/youtube/v3/playlistItems":
+            playlist = req.param("playlistId") or ""
+            a = self._by_channel_id("UC" + playlist[2:])
+            items = (
+                [
+                    {
+                        "kind": "youtube#playlistItem",
+                        "contentDetails": {"videoId": "v1", "videoPublishedAt": a.last_post_at},
+                    }
+                ]
+                if a is not None and a.last_post_at
+                else []
+            )
+            return Reply(200, {"kind": "youtube#playlistItemListResponse", "items": items})
+        return self.google_error(404, "notFound", "Not Found")
+
+
+# --------------------------------------------------------------------------------------------------
+# Mastodon (§5)
+
+
+class FakeMastodon(FakeServer):
+    """Any number of instances behind one port: a path prefix `/_i/{instance}` picks the instance
+    (the connector's base URL template `http://127.0.0.1:PORT/_i/{instance}`). Anonymous access
+    unless `require_auth` (secure mode: 401). Rate limit headers carry an ISO 8601 reset."""
+
+    platform = "mastodon"
+
+    def __init__(self, *args: Any, require_auth: bool = False, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.require_auth = require_auth
+
+    def account_key(self, account: FakeAccount) -> str:
+        user, _, inst = account.handle.lstrip("@").partition("@")
+        account.instance = account.instance or inst
+        account.handle = user
+        return f"{user.casefold()}@{account.instance.casefold()}"
+
+    def rate_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": _iso(reset),
+        }
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        return Reply(429, {"error": "Too many requests"}, self.rate_headers(limit, 0, reset))
+
+    def render(self, a: FakeAccount) -> dict[str, Any]:
+        base = {
+            "id": a.id,
+            "username": a.handle,
+            "acct": a.handle,
+            "url": f"https://{a.instance}/@{a.handle}",
+            "uri": f"https://{a.instance}/users/{a.handle}",
+            "created_at": a.created_at[:10] + "T00:00:00.000Z",
+            "avatar": "",
+            "header": "",
+            "emojis": [],
+            "roles": [],
+            "bot": False,
+            "group": False,
+        }
+        if a.status == "suspended":
+            return {
+                **base,
+                "display_name": "",
+                "note": "",
+                "locked": False,
+                "fields": [],
+                "followers_count": 0,
+                "following_count": 0,
+                "statuses_count": 0,
+                "last_status_at": None,
+                "suspended": True,
+            }
+        links = "".join(
+            f' <a href="{html.escape(u)}" rel="nofollow noopener" target="_blank">{html.escape(u)}</a>'
+            for u in a.links
+        )
+        fields = []
+        if a.website:
+            fields.append(
+                {
+                    "name": "Website",
+                    "value": f'<a href="{html.escape(a.website)}" rel="me nofollow noopener noreferrer" '
+                    f'target="_blank"><span class="invisible">https://</span>{html.escape(a.website[8:])}</a>',
+                    "verified_at": "2024-07-15T18:29:57.191+00:00" if a.verified else None,
+                }
+            )
+        account = {
+            **base,
+            "display_name": a.name,
+            "locked": a.status == "protected",
+            "discoverable": True,
+            "note": f"<p>{html.escape(a.bio)}{links}</p>",
+            "fields": fields,
+            "followers_count": a.followers,
+            "following_count": 50,
+            "statuses_count": 900,
+            "last_status_at": a.last_post_at[:10] if a.last_post_at else None,
+        }
+        account.update(a.extra)
+        return account
+
+    def route(self, req: RecordedRequest) -> Reply:
+        path, instance = req.path, ""
+        if path.startswith("/_i/"):
+            _, _, instance, rest = path.split("/", 3)
+            path = "/" + rest
+        if self.require_auth and not self.bearer_ok(req):
+            return Reply(401, {"error": "This API requires an authenticated user"})
+        here = [
+            a for a in self.accounts.values() if not instance or a.instance.casefold() == instance.casefold()
+        ]
+        if path == "/api/v1/accounts/lookup":
+            acct = (req.param("acct") or "").lstrip("@")
+            user, _, domain = acct.partition("@")
+            if domain and instance and domain.casefold() != instance.casefold():
+                return Reply(404, {"error": "Record not found"})  # lookup skips WebFinger: remote unknown
+            match = [a for a in here if a.handle.casefold() == user.casefold() and a.status != "deactivated"]
+            if not match:
+                return Reply(404, {"error": "Record not found"})
+            return Reply(200, self.render(match[0]))
+        if path.startswith("/api/v1/accounts/"):
+            match = [a for a in here if a.id == path.rsplit("/", 1)[1] and a.status != "deactivated"]
+            return Reply(200, self.render(match[0])) if match else Reply(404, {"error": "Record not found"})
+        if path == "/api/v2/search":
+            if req.param("type") != "accounts":
+                return Reply(200, {"accounts": [], "statuses": [], "hashtags": []})
+            q = (req.param("q") or "").casefold()
+            hits = [
+                a
+                for a in self.accounts.values()
+                if a.status == "found" and q in (a.handle + a.name).casefold()
+            ]
+            rendered = []
+            for a in hits[: int(req.param("limit") or 20)]:
+                r = self.render(a)
+                if not instance or a.instance.casefold() != instance.casefold():
+                    r["acct"] = f"{a.handle}@{a.instance}"
+                rendered.append(r)
+            return Reply(200, {"accounts": rendered, "statuses": [], "hashtags": []})
+        return Reply(404, {"error": "Record not found"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Bluesky public AppView (§6)
+
+
+class FakeBluesky(FakeServer):
+    """`app.bsky.actor.getProfile`, `getProfiles` (≤25, missing actors dropped), `searchActors`."""
+
+    platform = "bluesky"
+
+    def rate_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
+        window = int(self.rate_limit[1]) if self.rate_limit else 300
+        return {
+            "RateLimit-Limit": str(limit),
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(math.ceil(reset)),
+            "RateLimit-Policy": f"{limit};w={max(1, window)}",
+        }
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        return Reply(
+            429,
+            {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+            self.rate_headers(limit, 0, reset),
+        )
+
+    @staticmethod
+    def did(a: FakeAccount) -> str:
+        return a.id if a.id.startswith("did:") else "did:plc:" + a.id.rjust(24, "z")
+
+    def _find_actor(self, actor: str) -> FakeAccount | None:
+        if actor.startswith("did:"):
+            return next((a for a in self.accounts.values() if self.did(a) == actor), None)
+        return self.find(actor)
+
+    def render(self, a: FakeAccount, detailed: bool = True) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "did": self.did(a),
+            "handle": a.handle.lower(),
+            "displayName": a.name,
+            "description": a.bio,
+            "createdAt": a.created_at,
+            "indexedAt": a.created_at,
+            "labels": [],
+            "verification": {
+                "verifications": [],
+                "verifiedStatus": "valid" if a.verified else "none",
+                "trustedVerifierStatus": "none",
+            },
+        }
+        if a.status == "protected":
+            view["labels"] = [
+                {
+                    "src": view["did"],
+                    "uri": f"at://{view['did']}/app.bsky.actor.profile/self",
+                    "val": "!no-unauthenticated",
+                    "cts": a.created_at,
+                }
+            ]
+        if a.website:
+            view["website"] = a.website
+        if detailed:
+            view.update({"followersCount": a.followers, "followsCount": 40, "postsCount": 321})
+        view.update(a.extra)
+        return view
+
+    def _error(self, a: FakeAccount | None) -> Reply:
+        if a is not None and a.status == "suspended":
+            return Reply(400, {"error": "AccountTakedown", "message": "Account has been suspended"})
+        if a is not None and a.status == "deactivated":
+            return Reply(400, {"error": "AccountDeactivated", "message": "Account is deactivated"})
+        return Reply(400, {"error": "InvalidRequest", "message": "Profile not found"})
+
+    def route(self, req: RecordedRequest) -> Reply:
+        if req.path == "/xrpc/app.bsky.actor.getProfile":
+            a = self._find_actor(req.param("actor") or "")
+            if a is None or a.status not in ("found", "protected"):
+                return self._error(a)
+            return Reply(200, self.render(a))
+        if req.path == "/xrpc/app.bsky.actor.getProfiles":
+            actors = req.query.get("actors", [])
+            if not 1 <= len(actors) <= 25:
+                return Reply(
+                    400, {"error": "InvalidRequest", "message": "actors must not have more than 25 elements"}
+                )
+            found = [
+                a
+                for a in map(self._find_actor, actors)
+                if a is not None and a.status in ("found", "protected")
+            ]
+            return Reply(200, {"profiles": [self.render(a) for a in found]})
+        if req.path == "/xrpc/app.bsky.actor.searchActors":
+            q = (req.param("q") or "").casefold()
+            limit = int(req.param("limit") or 25)
+            hits = [
+                a
+                for a in self.accounts.values()
+                if a.status == "found" and q in (a.handle + a.name).casefold()
+            ]
+            return Reply(200, {"actors": [self.render(a, detailed=False) for a in hits[:limit]]})
+        return Reply(404, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
+
+
+# --------------------------------------------------------------------------------------------------
+# TikTok Display API (§7.1) and LinkedIn organization lookup (§7.3)
+
+
+class FakeTikTok(FakeServer):
+    """`GET /v2/user/info/?fields=...` answering for the owner of the Bearer token only."""
+
+    platform = "tiktok"
+
+    def __init__(self, *args: Any, owner: str = "", **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.owner = owner
+
+    def throttled_reply(self, limit: int, reset: float) -> Reply:
+        return Reply(
+            429,
+            {
+                "data": {},
+                "error": {
+                    "code": "rate_limit_exceeded",
+                    "message": "API rate limit exceeded",
+                    "log_id": "L1",
+                },
+            },
+        )
+
+    def route(self, req: RecordedRequest) -> Reply:
+        if not self.bearer_ok(req):
+            return Reply(
+                401,
+                {
+                    "data": {},
+                    "error": {
+                        "code": "access_token_invalid",
+                        "message": "The access token is invalid or not found in the request.",
+                        "log_id": "L2",
+                    },
+                },
+            )
+        if req.path != "/v2/user/info/":
+            return Reply(
+                404, {"data": {}, "error": {"code": "invalid_params", "message": "not found", "log_id": "L3"}}
+            )
+        a = self.find(self.owner)
+        assert a is not None, "FakeTikTok needs owner= naming an account"
+        user = {
+            "open_id": "open-" + a.id,
+            "union_id": "union-" + a.id,
+            "avatar_url": "https://p16.example/a.jpg",
+            "display_name": a.name,
+            "bio_description": a.bio,
+            "profile_deep_link": f"https://vm.tiktok.com/{a.handle}",
+            "is_verified": a.verified,
+            "username": a.handle,
+            "follower_count": a.followers,
+            "following_count": 3,
+            "likes_count": 99,
+            "video_count": 12,
+        }
+        return Reply(
+            200,
+            {
+                "data": {"user": only(user, _csv(req.param("fields")))},
+                "error": {"code": "ok", "message": "", "log_id": "L4"},
+            },
+        )
+
+
+class FakeLinkedIn(FakeServer):
+    """`GET /rest/organizations?q=vanityName&vanityName=...` with the versioned REST headers."""
+
+    platform = "linkedin"
+
+    def route(self, req: RecordedRequest) -> Reply:
+        if not self.bearer_ok(req):
+            return Reply(
+                401,
+                {
+                    "status": 401,
+                    "serviceErrorCode": 65600,
+                    "code": "INVALID_ACCESS_TOKEN",
+                    "message": "Invalid access token",
+                },
+            )
+        if not req.header("LinkedIn-Version") or req.header("X-Restli-Protocol-Version") != "2.0.0":
+            return Reply(
+                400, {"status": 400, "code": "VERSION_MISSING", "message": "A version must be present."}
+            )
+        if req.path != "/rest/organizations" or req.param("q") != "vanityName":
+            return Reply(404, {"status": 404, "code": "NOT_FOUND", "message": "Not Found"})
+        name = normalise_handle(req.param("vanityName") or "")
+        a = self.find(name)
+        elements: list[dict[str, Any]] = []
+        if a is not None and a.status == "found":
+            elements.append(
+                {
+                    "id": int(a.id) if a.id.isdigit() else a.id,
+                    "localizedName": a.name,
+                    "vanityName": a.handle,
+                    "localizedWebsite": a.website,
+                    "name": {
+                        "localized": {"en_US": a.name},
+                        "preferredLocale": {"country": "US", "language": "en"},
+                    },
+                    "primaryOrganizationType": "NONE",
+                    "locations": [],
+                }
+            )
+        return Reply(200, {"elements": elements, "paging": {"count": 10, "start": 0, "links": []}})

@@ -1,0 +1,119 @@
+"""YouTube Data API v3 channels (reference §4).
+
+`GET /youtube/v3/channels?part=snippet,statistics,contentDetails&forHandle=@x&key=K` (1 quota unit);
+HTTP 200 without `items` means no such channel (terminated channels look the same). The last upload
+comes from `playlistItems.list` on the uploads playlist (1 more unit). `search(query)` uses
+`search.list?type=channel` (its own bucket of 100 calls a day). A 403 `quotaExceeded` is not waited
+for: the daily quota resets at midnight Pacific Time, so the profile is UNKNOWN at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from auditor.errors import ConnectorError
+from auditor.models import Platform, Profile, ProfileStatus, parse_datetime
+
+from .base import Connector, ConnectorSettings
+from .http import HttpResponse
+
+PARTS = "snippet,statistics,contentDetails"
+
+
+def _google_reason(resp: HttpResponse) -> tuple[str, str]:
+    """(reason, message) of a Google JSON error; ('', '') for a body without one."""
+    body = resp.json()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    errors = error.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    return str(first.get("reason") or ""), str(error.get("message") or "")
+
+
+class YouTubeConnector(Connector):
+    platform: ClassVar[Platform] = Platform.YOUTUBE
+    default_settings: ClassVar[ConnectorSettings] = ConnectorSettings(base_url="https://www.googleapis.com")
+    credential_help: ClassVar[str] = "a YouTube Data API v3 key (Google Cloud console)"
+    test_handle: ClassVar[str] = "GoogleDevelopers"
+
+    def _get(self, path: str, params: dict[str, Any]) -> HttpResponse:
+        assert self.token is not None
+        return self.http.get(f"/youtube/v3/{path}", params={**params, "key": self.token.reveal_str()})
+
+    def _failure(self, resp: HttpResponse) -> str:
+        reason, message = _google_reason(resp)
+        if reason in ("quotaExceeded", "dailyLimitExceeded"):
+            return "YouTube API quota exceeded (it resets at midnight Pacific Time)"
+        if reason in ("keyInvalid", "badRequest") and "key" in message.lower():
+            return "YouTube rejected the API key"
+        return f"YouTube answered HTTP {resp.status}" + (f" ({reason})" if reason else "")
+
+    def _lookup(self, handle: str) -> Profile:
+        name = handle.strip().lstrip("@")
+        return self._channel(handle, {"part": PARTS, "forHandle": "@" + name})
+
+    def _lookup_by_id(self, platform_id: str) -> Profile:
+        return self._channel(platform_id, {"part": PARTS, "id": platform_id})
+
+    def _channel(self, handle: str, params: dict[str, Any]) -> Profile:
+        resp = self._get("channels", params)
+        if resp.status != 200:
+            return self._unknown(handle, self._failure(resp))
+        body = resp.json()
+        items = body.get("items") if isinstance(body, dict) else None
+        if not items:
+            return self.profile(handle, ProfileStatus.NOT_FOUND, "YouTube has no channel with this handle")
+        channel: dict[str, Any] = items[0]
+        snippet = channel.get("snippet") or {}
+        stats = channel.get("statistics") or {}
+        uploads = ((channel.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
+        custom = str(snippet.get("customUrl") or "")
+        followers = None
+        if not stats.get("hiddenSubscriberCount") and str(stats.get("subscriberCount", "")).isdigit():
+            followers = int(stats["subscriberCount"])  # uint64 sent as a string, rounded to 3 figures
+        return self.profile(
+            handle,
+            ProfileStatus.FOUND,
+            platform_handle=custom.lstrip("@"),
+            platform_id=str(channel.get("id") or ""),
+            display_name=str(snippet.get("title") or ""),
+            bio=str(snippet.get("description") or ""),
+            created_at=parse_datetime(snippet.get("publishedAt")),
+            followers=followers,
+            last_post_at=self._last_upload(str(uploads)) if uploads else None,
+            url=f"https://www.youtube.com/{custom}"
+            if custom
+            else f"https://www.youtube.com/channel/{channel.get('id')}",
+        )
+
+    def _last_upload(self, playlist: str) -> Any:
+        resp = self._get("playlistItems", {"part": "contentDetails", "playlistId": playlist, "maxResults": 1})
+        if resp.status != 200:
+            return None  # the profile itself was seen; a missing date is not a failure
+        items = (resp.json() or {}).get("items") or []
+        return parse_datetime(
+            ((items[0] if items else {}).get("contentDetails") or {}).get("videoPublishedAt")
+        )
+
+    def _search(self, query: str, limit: int) -> list[Profile]:
+        params = {"part": "snippet", "type": "channel", "q": query, "maxResults": max(1, min(limit, 50))}
+        resp = self._get("search", params)
+        if resp.status != 200:
+            raise ConnectorError(f"YouTube search failed: {self._failure(resp)}")
+        results = []
+        for item in (resp.json() or {}).get("items") or []:
+            snippet = item.get("snippet") or {}
+            cid = str((item.get("id") or {}).get("channelId") or snippet.get("channelId") or "")
+            results.append(
+                self.profile(
+                    cid,
+                    ProfileStatus.FOUND,
+                    platform_id=cid,
+                    display_name=str(snippet.get("title") or snippet.get("channelTitle") or ""),
+                    bio=str(snippet.get("description") or ""),
+                    created_at=parse_datetime(snippet.get("publishedAt")),
+                    url=f"https://www.youtube.com/channel/{cid}",
+                )
+            )
+        return results
