@@ -39,7 +39,12 @@ def test_key_value_input() -> None:
     b = parse_input(KV_INPUT)
     assert b.login == "lincolnhs_athletics"
     assert b.password == Secret(CANARY_PW)
-    assert [c.code.reveal_str() for c in b.recovery_codes] == [CANARY_CODE, "2222-3333", "4444 5555", "6666-7777"]
+    assert [c.code.reveal_str() for c in b.recovery_codes] == [
+        CANARY_CODE,
+        "2222-3333",
+        "4444 5555",
+        "6666-7777",
+    ]
     key = b.otp()
     assert key is not None and key.issuer == "Instagram" and key.account == "lincolnhs_athletics"
     assert b.recovery_email == "athletics@lincoln.k12.example"
@@ -68,7 +73,9 @@ def test_json_input_with_list_codes_and_totp_object() -> None:
 
 
 def test_base32_seed_with_options_in_key_value() -> None:
-    b = parse_input("password=x1\ntotp=GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ\ntotp_digits=8\ntotp_period=30")
+    b = parse_input(
+        "password=x1\ntotp=GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ\ntotp_digits=8\ntotp_period=30"
+    )
     assert b.totp_now(datetime.fromtimestamp(1111111109, UTC)) == ("07081804", 1)
 
 
@@ -83,7 +90,9 @@ def test_serialisation_round_trip_and_version() -> None:
     assert json.loads(raw)["v"] == 1
     again = CredentialBundle.from_bytes(raw)
     assert again == b
-    assert again.recovery_codes[0].used and again.recovery_codes[0].used_at == datetime(2025, 1, 2, 3, 4, tzinfo=UTC)
+    assert again.recovery_codes[0].used and again.recovery_codes[0].used_at == datetime(
+        2025, 1, 2, 3, 4, tzinfo=UTC
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,7 +113,12 @@ def test_from_bytes_rejects_damaged_plaintext(raw: bytes, message: str) -> None:
 def test_metadata_matches_credential_ref() -> None:
     b = parse_input(KV_INPUT).mark_code_used("2222-3333")
     meta = b.metadata()
-    assert meta == {"has_password": True, "has_totp": True, "recovery_codes_total": 4, "recovery_codes_unused": 3}
+    assert meta == {
+        "has_password": True,
+        "has_totp": True,
+        "recovery_codes_total": 4,
+        "recovery_codes_unused": 3,
+    }
     ref = CredentialRef(account_id="a1", escrowed=True, **meta)
     assert ref.recovery_codes_unused == 3
     _no_canary(json.dumps(meta))
@@ -157,7 +171,10 @@ BAD_INPUTS = [
     (f"password={CANARY_PW}\npassword={CANARY_PW}2\n", "line 2 gives 'password' a second time"),
     (f"password={CANARY_PW}\ntotp={CANARY_SEED}!!\n", "totp: TOTP seed is not valid base32"),
     (f"password={CANARY_PW}\ntotp=otpauth://steam/x?secret={CANARY_SEED}\n", "only totp and hotp"),
-    (f"password={CANARY_PW}\ntotp={CANARY_SEED}\ntotp_digits=x{CANARY_PW}\n", "totp_digits must be a whole number"),
+    (
+        f"password={CANARY_PW}\ntotp={CANARY_SEED}\ntotp_digits=x{CANARY_PW}\n",
+        "totp_digits must be a whole number",
+    ),
     (f"password={CANARY_PW}\nrecovery_email={CANARY_PW}\n", "recovery_email is not an e-mail address"),
     (f"password={CANARY_PW}\nrecovery_phone={CANARY_PW}\n", "recovery_phone is not a phone number"),
     (f"recovery_codes={CANARY_CODE}, {CANARY_CODE.upper()}\n", "recovery code #2 repeats"),
