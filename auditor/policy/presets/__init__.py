@@ -1,0 +1,1 @@
+"""Preset policies (TOML) and the district documents they quote; data files only."""
