@@ -192,11 +192,13 @@ def fast_key_core(name: str, extra_affixes: tuple[str, ...] = ()) -> tuple[str, 
     return key, strip_affixes(key, extra_affixes)[0]
 
 
-def sorted_tokens(name: str, extra_affixes: tuple[str, ...] = ()) -> str:
+def sorted_tokens(name: str, core: str, extra_affixes: tuple[str, ...] = ()) -> str:
     """Words of the name (split at separators, camelCase and digit boundaries), key-folded, affix
     words dropped, sorted and concatenated: the input of token-sort similarity. Concatenating
     without spaces keeps it equal to the core when the words are already in sorted order, so
     token-sort only ever adds the word-order case to OSA on the cores."""
+    if _SPLIT_RE.search(name) is None:
+        return core  # one word: nothing to reorder
     words = affix_words(extra_affixes)
     parts = [fold_text(p) for p in _SPLIT_RE.split(name) if p]
     parts = [p for p in parts if p]
@@ -403,7 +405,7 @@ def normalise(handle: str, platform: Platform | None = None, extra_affixes: Iter
         prefixes=prefixes,
         suffixes=suffixes,
         numbers=info["numbers"],  # type: ignore[arg-type]
-        tokens=sorted_tokens(visible, extra),
+        tokens=sorted_tokens(visible, core, extra),
         spans=spans,
         prefold=prefold,
         separators=info["separators"],  # type: ignore[arg-type]
