@@ -12,12 +12,14 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from auditor.checks.base import CheckContext, ImpersonationCandidate
+from auditor.checks.base import AccountCheck, CheckContext, Coverage, ImpersonationCandidate
+from auditor.checks.registry import CHECKS
 from auditor.models import (
     Account,
     AccountStatus,
     Approval,
     CredentialRef,
+    Finding,
     Person,
     PersonKind,
     PersonStatus,
@@ -82,7 +84,9 @@ def make_account(**overrides: Any) -> Account:
         "public_comments": True,
         "comment_monitor_ids": ("p-comanager",),
         "approval": Approval(
-            requested_on=date(2026, 1, 5), approved_on=date(2026, 1, 15), approved_by="morgan.hale@naperville203.org"
+            requested_on=date(2026, 1, 5),
+            approved_on=date(2026, 1, 15),
+            approved_by="morgan.hale@naperville203.org",
         ),
         "status": AccountStatus.ACTIVE,
         "created_at": datetime(2026, 1, 16, 9, 0, tzinfo=UTC),
@@ -175,3 +179,18 @@ def with_people(ctx: CheckContext, *people: Person) -> CheckContext:
     merged = dict(ctx.people)
     merged.update({p.id: p for p in people})
     return dataclasses.replace(ctx, people=merged)
+
+
+def run_check(check_id: str, ctx: CheckContext) -> list[Finding]:
+    """The findings of one check, run directly (exceptions propagate: the engine is not involved)."""
+    return list(CHECKS[check_id]().run(ctx))
+
+
+def messages(check_id: str, ctx: CheckContext) -> list[str]:
+    return [f.message for f in run_check(check_id, ctx)]
+
+
+def coverage(check_id: str, ctx: CheckContext, account: Account) -> Coverage:
+    check = CHECKS[check_id]()
+    assert isinstance(check, AccountCheck)
+    return check.applies(ctx, account)

@@ -1,0 +1,121 @@
+"""The registry and its metadata: every check implemented, referenced by a preset or best practice,
+with a passing-state title and a remediation naming an `auditor` command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from auditor.checks import CHECK_ERROR_ID, CHECKS, default_check_ids, expand_ids, select_checks
+from auditor.checks.base import Check
+from auditor.errors import UsageError
+from auditor.models import Severity
+from auditor.policy import PRESETS, best_practice_framework, load_preset
+
+from ..factories import make_context, preset
+
+
+def test_every_registry_key_is_the_checks_own_id_and_the_issue_list_is_covered() -> None:
+    for key, cls in CHECKS.items():
+        assert issubclass(cls, Check) and cls.id == key
+        assert re.fullmatch(r"[a-z_]+\.[a-z0-9_]+", key)
+    required = {
+        "affiliation.missing",
+        "impersonation.suspected",
+        "account.unlisted",
+        "owner.departed",
+        "owner.role_changed",
+        "managers.no_adult_employee",
+        "student.under_13",
+        "approval.missing",
+        "approval.expiring",
+        "approval.lapsed",
+        "training.lapsed",
+        "agreement.missing",
+        "escrow.missing",
+        "escrow.stale",
+        "escrow.rotation_overdue",
+        "platform.not_approved",
+        "platform.condition_unmet",
+        "login.non_district_email",
+        "comments.unmonitored",
+        "profile.not_found",
+        "profile.suspended",
+        "profile.renamed",
+        "profile.inactive",
+        "profile.unknown",
+        "login.two_factor_off",
+    }
+    assert required <= set(CHECKS)
+    assert CHECK_ERROR_ID not in CHECKS
+
+
+@pytest.mark.parametrize("check_id", sorted(CHECKS))
+def test_metadata(check_id: str) -> None:
+    cls = CHECKS[check_id]
+    assert isinstance(cls.severity, Severity)
+    assert cls.title and not cls.title.endswith(".")
+    assert cls.risk.endswith(".")
+    assert "`auditor " in cls.remediation, "remediation must name the command that fixes it"
+
+
+def test_every_preset_reference_exists_and_every_check_is_referenced_or_best_practice() -> None:
+    referenced: set[str] = set()
+    for name in PRESETS:
+        ids = load_preset(name).framework.check_ids()
+        assert set(ids) <= set(CHECKS), f"{name} references unknown checks: {set(ids) - set(CHECKS)}"
+        referenced |= set(ids)
+    best = set(best_practice_framework().check_ids())
+    assert best <= set(CHECKS)
+    assert best == {cid for cid, cls in CHECKS.items() if cls.best_practice}
+    unreferenced = set(CHECKS) - referenced - best
+    assert unreferenced == set(), f"checks no preset references and not best practice: {unreferenced}"
+
+
+def test_default_selection_follows_the_policy() -> None:
+    naperville = default_check_ids(preset())
+    assert "managers.no_adult_employee" in naperville and "training.lapsed" not in naperville
+    assert "login.two_factor_off" in naperville  # best practice is on by default
+    moline = default_check_ids(preset("moline-coal-valley"))
+    assert "training.lapsed" in moline and "comments.unmonitored" not in moline
+
+
+def test_select_by_family_and_offline() -> None:
+    assert expand_ids(["profile"]) == [
+        "profile.not_found",
+        "profile.suspended",
+        "profile.renamed",
+        "profile.inactive",
+        "profile.unknown",
+    ]
+    assert expand_ids(["escrow.*", "escrow.stale"]) == [
+        "escrow.missing",
+        "escrow.stale",
+        "escrow.rotation_overdue",
+    ]
+    offline = {c.id for c in select_checks(preset(), offline=True)}
+    assert "affiliation.missing" not in offline and "impersonation.suspected" not in offline
+    assert "escrow.missing" in offline
+    with pytest.raises(UsageError, match=r"unknown check 'escrow\.nope'"):
+        expand_ids(["escrow.nope"])
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_the_default_compliant_account_passes_every_check(name: str) -> None:
+    # The factories' default account is compliant under Naperville 203; under Moline-Coal Valley only the
+    # Instagram platform and the district domain differ.
+    from auditor.models import Platform
+
+    from ..factories import make_account, make_profile
+
+    if name == "moline-coal-valley":
+        account = make_account(
+            platform=Platform.FACEBOOK, handle="mhs.maroons", login_email="maroons@molineschools.org"
+        )
+        profile = make_profile(account, bio="Official page of Moline High School athletics.", website="")
+        ctx = make_context(policy=name, accounts=[account], profiles={account.id: profile})
+    else:
+        ctx = make_context(policy=name)
+    found = [f.message for c in select_checks(ctx.policy) for f in c.run(ctx)]
+    assert found == []
