@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from auditor.errors import NotFoundError, UsageError
+from auditor.errors import AuditorError, NotFoundError, UsageError
 from auditor.models import Account, AccountStatus, Person, Platform, normalise_handle
 from vault.errors import RecordTamperedError
 from vault.registry import INVENTORY, DuplicateRecordError, Registry, new_id, utcnow
@@ -87,7 +87,7 @@ class Inventory:
                 PERSON, person.id, person.to_dict(), expected_version=0, natural_key=person_key(person)
             )
         except DuplicateRecordError as exc:
-            raise UsageError(
+            raise AuditorError(
                 f"a person with email {person.email} already exists", "Use `auditor person edit` to change them."
             ) from exc
         return dataclasses.replace(person, version=version)
@@ -99,7 +99,7 @@ class Inventory:
                 PERSON, person.id, person.to_dict(), expected_version=person.version, natural_key=person_key(person)
             )
         except DuplicateRecordError as exc:
-            raise UsageError(f"another person already has the email {person.email}") from exc
+            raise AuditorError(f"another person already has the email {person.email}") from exc
         return dataclasses.replace(person, version=version)
 
     def references_to(self, person_id: str) -> list[Account]:
@@ -113,7 +113,7 @@ class Inventory:
         refs = self.references_to(person.id)
         if refs:
             names = ", ".join(a.label for a in refs[:3]) + (" …" if len(refs) > 3 else "")
-            raise UsageError(
+            raise AuditorError(
                 f"{person.name} is still named on {len(refs)} account(s): {names}",
                 "Reassign those accounts first (`auditor account edit ... --owner EMAIL`), or mark the "
                 "person departed with `auditor person edit EMAIL --status departed`.",
@@ -175,7 +175,7 @@ class Inventory:
                 ACCOUNT, account.id, account.to_dict(), expected_version=0, natural_key=account_key(account)
             )
         except DuplicateRecordError as exc:
-            raise UsageError(
+            raise AuditorError(
                 f"{account.label} is already in the registry", "Use `auditor account edit` to change it."
             ) from exc
         return dataclasses.replace(account, version=version)
@@ -191,7 +191,7 @@ class Inventory:
                 natural_key=account_key(account),
             )
         except DuplicateRecordError as exc:
-            raise UsageError(f"another {account.label} is already in the registry") from exc
+            raise AuditorError(f"another {account.label} is already in the registry") from exc
         return dataclasses.replace(account, version=version)
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------

@@ -249,19 +249,19 @@ class SQLiteBackend(Backend):
     # -- records ----------------------------------------------------------------------------------
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? AND id=?", (kind, record_id)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND id=?", (kind, record_id)
         ).fetchone()
         return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
 
     def find(self, kind: str, lookup: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? AND lookup=?", (kind, lookup)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND lookup=?", (kind, lookup)
         ).fetchone()
         return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         cur = self.conn.execute(
-            "SELECT kind, id, version, lookup, blob FROM records WHERE kind=? ORDER BY id", (kind,)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? ORDER BY id", (kind,)
         )
         for r in cur.fetchall():
             yield RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
@@ -320,11 +320,11 @@ class SQLiteBackend(Backend):
     def log_rows(self, since_seq: int = 0) -> list[LogRow]:
         return [
             LogRow(int(r[0]), bytes(r[1]))
-            for r in self.conn.execute("SELECT seq, blob FROM log WHERE seq > ? ORDER BY seq", (since_seq,))
+            for r in self.conn.execute("SELECT seq, CAST(blob AS BLOB) FROM log WHERE seq > ? ORDER BY seq", (since_seq,))
         ]
 
     def log_tail(self) -> LogRow | None:
-        r = self.conn.execute("SELECT seq, blob FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        r = self.conn.execute("SELECT seq, CAST(blob AS BLOB) FROM log ORDER BY seq DESC LIMIT 1").fetchone()
         return None if r is None else LogRow(int(r[0]), bytes(r[1]))
 
     # -- maintenance ------------------------------------------------------------------------------
