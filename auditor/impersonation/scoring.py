@@ -155,6 +155,12 @@ def _edit_reasons(c: Normalised, p: Normalised) -> list[str]:
         else:
             out.append(f"missing {p.prefold[ps + dst]}")
         i += 1
+    # a letter deleted here and inserted there reads better as "moved"
+    for reason in list(out):
+        if reason.startswith("extra ") and f"missing {reason[6:]}" in out:
+            at = out.index(reason)
+            out.remove(f"missing {reason[6:]}")
+            out[out.index(reason)] = f"{reason[6:]} moved" if at >= 0 else reason
     return out
 
 
