@@ -330,7 +330,8 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
         )
 
     rules = []
-    platforms = r.table(data, "platforms", (), [p.value for p in Platform] + ["twitter"])
+    # Keys are platform names: r.platform() reports unknown ones with the list of choices.
+    platforms = r.table(data, "platforms", (), data.get("platforms", {}) or {})
     for key, value in platforms.items():
         path = ("platforms", key)
         platform = r.platform(key, path)
@@ -366,7 +367,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
             )
 
     settings = []
-    platform_settings = r.table(data, "platform_settings", (), [p.value for p in Platform] + ["twitter"])
+    platform_settings = r.table(data, "platform_settings", (), data.get("platform_settings", {}) or {})
     for key, value in platform_settings.items():
         path = ("platform_settings", key)
         platform = r.platform(key, path)
