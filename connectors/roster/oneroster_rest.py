@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster._rest import (
@@ -108,8 +109,9 @@ class OneRosterRestSource(RosterSource):
                 return response, json_of(self.name, response)
             hint = "check that the app is granted the OneRoster rostering scope" if response.status in (
                 401, 403) else ""  # fmt: skip
+            where = urlsplit(path).path
             raise RosterError(
-                f"{self.name}: GET {path} failed: HTTP {response.status}{error_detail(response)}", hint
+                f"{self.name}: GET {where} failed: HTTP {response.status}{error_detail(response)}", hint
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -120,7 +122,9 @@ class OneRosterRestSource(RosterSource):
             response, body = self._get(path, {"limit": self.page_size, "offset": offset})
             items = body.get(collection) if isinstance(body, dict) else None
             if not isinstance(items, list):
-                raise RosterError(f"{self.name}: GET {path} answered without a {collection!r} list")
+                raise RosterError(
+                    f"{self.name}: GET {urlsplit(path).path} answered without a {collection!r} list"
+                )
             yield from (item for item in items if isinstance(item, dict))
             total = _int(response.headers.get("X-Total-Count"))
             offset += self.page_size
@@ -129,7 +133,7 @@ class OneRosterRestSource(RosterSource):
                     return
             elif len(items) < self.page_size:  # no total: a short page is the last
                 return
-        raise RosterError(f"{self.name}: GET {path} did not stop after {MAX_PAGES} pages")
+        raise RosterError(f"{self.name}: GET {urlsplit(path).path} did not stop after {MAX_PAGES} pages")
 
     def _entry(self, user: dict[str, Any], orgs: dict[str, _Org], today: date) -> RosterEntry:
         source_id = str(user.get("sourcedId", ""))
