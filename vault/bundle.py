@@ -142,8 +142,13 @@ class CredentialBundle:
     @property
     def is_empty(self) -> bool:
         return not (
-            self.login or self.password or self.totp or self.recovery_codes
-            or self.recovery_email or self.recovery_phone or self.notes
+            self.login
+            or self.password
+            or self.totp
+            or self.recovery_codes
+            or self.recovery_email
+            or self.recovery_phone
+            or self.notes
         )
 
     def otp(self) -> totp_mod.OtpAuth | None:
@@ -172,9 +177,16 @@ class CredentialBundle:
             "login": self.login,
             "password": "set" if self.password else "not set",
             "totp": (
-                {"type": key.type, "issuer": key.issuer, "account": key.account,
-                 "algorithm": key.algorithm, "digits": key.digits, "period": key.period}
-                if key else None
+                {
+                    "type": key.type,
+                    "issuer": key.issuer,
+                    "account": key.account,
+                    "algorithm": key.algorithm,
+                    "digits": key.digits,
+                    "period": key.period,
+                }
+                if key
+                else None
             ),
             "recovery_codes": {"total": len(self.recovery_codes), "unused": len(self.unused_codes)},
             "recovery_email": _mask_email(self.recovery_email),
@@ -191,8 +203,11 @@ class CredentialBundle:
             "totp": self.totp.reveal_str() if self.totp else None,
             "totp_seed": key.base32.reveal_str() if key else None,
             "recovery_codes": [
-                {"code": c.code.reveal_str(), "used": c.used,
-                 "used_at": c.used_at.isoformat() if c.used_at else None}
+                {
+                    "code": c.code.reveal_str(),
+                    "used": c.used,
+                    "used_at": c.used_at.isoformat() if c.used_at else None,
+                }
                 for c in self.recovery_codes
             ],
             "recovery_email": self.recovery_email,
@@ -212,8 +227,11 @@ class CredentialBundle:
         if self.recovery_codes:
             lines.append(f"recovery codes: {len(self.unused_codes)} of {len(self.recovery_codes)} unused")
             for c in d["recovery_codes"]:
-                state = f"  (used {c['used_at'][:10]})" if c["used"] and c["used_at"] else (
-                    "  (used)" if c["used"] else "")
+                state = (
+                    f"  (used {c['used_at'][:10]})"
+                    if c["used"] and c["used_at"]
+                    else ("  (used)" if c["used"] else "")
+                )
                 lines.append(f"  {c['code']}{state}")
         else:
             lines.append("recovery codes: -")
@@ -277,8 +295,11 @@ class CredentialBundle:
             "password": self.password.reveal_str() if self.password else None,
             "totp": self.totp.reveal_str() if self.totp else None,
             "recovery_codes": [
-                {"code": c.code.reveal_str(), "used": c.used,
-                 "used_at": c.used_at.isoformat() if c.used_at else None}
+                {
+                    "code": c.code.reveal_str(),
+                    "used": c.used,
+                    "used_at": c.used_at.isoformat() if c.used_at else None,
+                }
                 for c in self.recovery_codes
             ],
             "recovery_email": self.recovery_email,
@@ -370,8 +391,10 @@ def _parse_json(text: str) -> dict[str, tuple[Any, int | None]]:
             for sub, subvalue in value.items():
                 subkey = "totp" if sub in ("secret", "uri", "seed") else f"totp_{sub}"
                 if subkey not in TOTP_OPTION_KEYS and subkey != "totp":
-                    raise InputError("the JSON totp object has an unknown field",
-                                     "Accepted: secret, algorithm, digits, period, issuer, account.")
+                    raise InputError(
+                        "the JSON totp object has an unknown field",
+                        "Accepted: secret, algorithm, digits, period, issuer, account.",
+                    )
                 values[subkey] = (subvalue, None)
             continue
         if key == "recovery_codes" and isinstance(value, list):
@@ -395,9 +418,7 @@ def _parse_lines(text: str) -> dict[str, tuple[Any, int | None]]:
             continue
         positions = [p for p in (line.find("="), line.find(":")) if p > 0]
         if not positions:
-            raise InputError(
-                f"line {lineno} is not key=value", f"Accepted keys: {_ACCEPTED}.", line=lineno
-            )
+            raise InputError(f"line {lineno} is not key=value", f"Accepted keys: {_ACCEPTED}.", line=lineno)
         cut = min(positions)
         key, value = _canonical_key(line[:cut]), line[cut + 1 :].strip()
         if key not in KEYS and key not in TOTP_OPTION_KEYS:
@@ -516,8 +537,9 @@ def _codes(values: Iterable[str | Secret | RecoveryCode]) -> tuple[RecoveryCode,
             code = RecoveryCode(Secret(text))
         text = code.code.reveal_str()
         if len(text) > MAX_CODE or any(ord(c) < 32 for c in text):
-            raise InputError(f"recovery code #{n} is too long or contains control characters",
-                             column="recovery_codes")
+            raise InputError(
+                f"recovery code #{n} is too long or contains control characters", column="recovery_codes"
+            )
         key = normalise_code(text)
         if key in seen:
             raise InputError(f"recovery code #{n} repeats an earlier code", column="recovery_codes")
@@ -539,7 +561,7 @@ def _normalise_totp(
     if not text:
         return None
     try:
-        if text.lower().startswith("otpauth:"):
+        if text.lower().startswith("otpauth:") or "://" in text:
             key = totp_mod.parse_otpauth(text)
             if options.get("issuer") and not key.issuer:
                 key = replace(key, issuer=str(options["issuer"]))

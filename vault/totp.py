@@ -203,7 +203,7 @@ def parse_otpauth(uri: str | Secret) -> OtpAuth:
     if parts.scheme.lower() != "otpauth":
         raise TotpError(
             "not an otpauth:// URI",
-            "TOTP must be an otpauth://totp/... URI or a base32 seed.",
+            "TOTP must be an otpauth://totp/... URI or a base32 seed; Steam Guard (steam://) is not TOTP.",
         )
     kind = parts.netloc.lower()
     if kind not in ("totp", "hotp"):
@@ -283,7 +283,7 @@ def from_seed(
 def parse(value: str | Secret, **defaults: str | int) -> OtpAuth:
     """Accept either an otpauth:// URI or a base32 seed (then `defaults` feed `from_seed`)."""
     text = (value.reveal_str() if isinstance(value, Secret) else value).strip()
-    if text.lower().startswith("otpauth:"):
+    if text.lower().startswith("otpauth:") or "://" in text:
         return parse_otpauth(text)
     return from_seed(text, **defaults)  # type: ignore[arg-type]
 

@@ -63,8 +63,12 @@ def test_no_repeats_over_many_draws() -> None:
 
 def test_characters_are_spread_over_positions() -> None:
     # The guaranteed one-per-class characters must not sit at fixed positions.
-    first = {generate_password(lowercase=True, uppercase=False, digits=True, symbols=False,
-                               length=12).reveal_str()[0].isdigit() for _ in range(200)}
+    first = {
+        generate_password(lowercase=True, uppercase=False, digits=True, symbols=False, length=12)
+        .reveal_str()[0]
+        .isdigit()
+        for _ in range(200)
+    }
     assert first == {True, False}
 
 
