@@ -64,9 +64,10 @@ class MastodonConnector(Connector):
             return self.profile(handle, ProfileStatus.NOT_FOUND, f"{instance} has no account {user}")
         if resp.status == 401:
             return self._unknown(handle, f"{instance} requires an authenticated user (secure mode)")
+        account = resp.json()  # an HTML error page raises UnparseableResponse here
         if resp.status != 200:
-            return self._unknown(handle, f"{instance} answered HTTP {resp.status}")
-        account = resp.json()
+            error = str(account.get("error") or "")[:120] if isinstance(account, dict) else ""
+            return self._unknown(handle, f"{instance} answered HTTP {resp.status}" + (f": {error}" if error else ""))
         if not isinstance(account, dict) or "id" not in account:
             return self._unknown(handle, f"unparseable answer from {instance}")
         return self._profile(handle, account, instance)

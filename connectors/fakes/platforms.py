@@ -153,17 +153,22 @@ class FakeX(FakeServer):
             user["entities"]["url"] = {
                 "urls": [{"start": 0, "end": 23, "url": user["url"], "expanded_url": a.website}]
             }
-        if a.last_post_at and not new:
-            user["most_recent_tweet_id"] = "9" + a.id
+        if a.last_post_at:
+            user["most_recent_post_id" if new else "most_recent_tweet_id"] = "9" + a.id
         user.update(a.extra)
-        return only(user, {"id", "name", "username", *(_csv(req.param("user.fields")) or [])})
+        asked = {"id", "name", "username", *(_csv(req.param("user.fields")) or [])}
+        if new and "most_recent_tweet_id" in asked:
+            asked.add("most_recent_post_id")
+        return only(user, asked)
 
     def _includes(self, accounts: list[FakeAccount], req: RecordedRequest) -> dict[str, Any]:
         expansions = _csv(req.param("expansions")) or []
         key = "posts" if self.spelling == "2.167" else "tweets"
-        wanted = "most_recent_post_id" if self.spelling == "2.167" else "most_recent_tweet_id"
-        fields = _csv(req.param("post.fields" if self.spelling == "2.167" else "tweet.fields")) or []
-        if wanted not in expansions:
+        # 2.167 renamed the expansion; whether production still accepts the old name is unconfirmed,
+        # so the fake accepts both and answers in the new shape.
+        wanted = {"most_recent_post_id", "most_recent_tweet_id"} if self.spelling == "2.167" else {"most_recent_tweet_id"}
+        fields = _csv(req.param("post.fields")) or _csv(req.param("tweet.fields")) or []
+        if not wanted & set(expansions):
             return {}
         posts = [
             only({"id": "9" + a.id, "text": "hello", "created_at": a.last_post_at}, {"id", "text", *fields})
