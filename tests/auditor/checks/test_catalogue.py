@@ -119,3 +119,11 @@ def test_the_default_compliant_account_passes_every_check(name: str) -> None:
         ctx = make_context(policy=name)
     found = [f.message for c in select_checks(ctx.policy) for f in c.run(ctx)]
     assert found == []
+
+
+def test_the_catalogue_page_lists_every_check_with_its_severity() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "checks.md").read_text(encoding="utf-8")
+    for check_id, cls in CHECKS.items():
+        assert f"| `{check_id}` | {cls.severity.value} | {cls.title} |" in page, check_id
