@@ -104,7 +104,9 @@ def read_rows(path: Path, columns: Mapping[str, str], required: Sequence[str]) -
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
-            f"{path}: line 1: required column {missing[0]!r} is missing", _header_hint(columns), line=1,
+            f"{path}: line 1: required column {missing[0]!r} is missing",
+            _header_hint(columns),
+            line=1,
             column=missing[0],
         )
     dupes = {h for h in header if h and header.count(h) > 1}
@@ -115,7 +117,9 @@ def read_rows(path: Path, columns: Mapping[str, str], required: Sequence[str]) -
         if not any((c or "").strip() for c in cells):
             continue
         if len(cells) > len(header):
-            raise InputError(f"{path}: line {line}: {len(cells)} cells but only {len(header)} columns", line=line)
+            raise InputError(
+                f"{path}: line {line}: {len(cells)} cells but only {len(header)} columns", line=line
+            )
         values = {h: _unneutralise(cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
         rows.append(Row(line, values))
     return rows
@@ -256,19 +260,23 @@ def parse_people(path: Path) -> list[Person]:
     for row in rows:
         name = row.get("name")
         if not name:
-            raise InputError(f"{path}: line {row.line}, column name: a name is required", line=row.line, column="name")
+            raise InputError(
+                f"{path}: line {row.line}, column name: a name is required", line=row.line, column="name"
+            )
         email = _field(path, row, "email", check_email)
         kind = _field(path, row, "kind", lambda t: PersonKind.parse(t or "employee"))
         if kind is PersonKind.EMPLOYEE and not email:
             raise InputError(
                 f"{path}: line {row.line}, column email: employees need their district email",
-                line=row.line, column="email",
+                line=row.line,
+                column="email",
             )
         if email:
             if email in seen:
                 raise InputError(
                     f"{path}: line {row.line}, column email: {email} already appears on line {seen[email]}",
-                    line=row.line, column="email",
+                    line=row.line,
+                    column="email",
                 )
             seen[email] = row.line
         people.append(
@@ -311,7 +319,8 @@ def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Ac
                 raise InputError(
                     f"{path}: line {row.line}, column {column}: {email} is not in the registry",
                     "Import people first (`auditor person import FILE`).",
-                    line=row.line, column=column,
+                    line=row.line,
+                    column=column,
                 )
             ids.append(person.id)
         return tuple(ids)
@@ -320,20 +329,27 @@ def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Ac
         platform = _field(path, row, "platform", Platform.parse)
         handle = row.get("handle")
         if not handle:
-            raise InputError(f"{path}: line {row.line}, column handle: a handle is required",
-                             line=row.line, column="handle")
+            raise InputError(
+                f"{path}: line {row.line}, column handle: a handle is required",
+                line=row.line,
+                column="handle",
+            )
         key = (platform.value, normalise_handle(handle))
         if key in seen:
             raise InputError(
                 f"{path}: line {row.line}, column handle: {platform.value}:{handle} already appears on line {seen[key]}",
-                line=row.line, column="handle",
+                line=row.line,
+                column="handle",
             )
         seen[key] = row.line
         owner = person_ids(row, "owner_email")
         url = row.get("profile_url")
         if url and not url.lower().startswith(("https://", "http://")):
-            raise InputError(f"{path}: line {row.line}, column profile_url: {url!r} is not an http(s) link",
-                             line=row.line, column="profile_url")
+            raise InputError(
+                f"{path}: line {row.line}, column profile_url: {url!r} is not an http(s) link",
+                line=row.line,
+                column="profile_url",
+            )
         accounts.append(
             Account(
                 id="",
@@ -364,8 +380,11 @@ def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Ac
             )
         )
         if len(owner) > 1:
-            raise InputError(f"{path}: line {row.line}, column owner_email: one owner per account",
-                             line=row.line, column="owner_email")
+            raise InputError(
+                f"{path}: line {row.line}, column owner_email: one owner per account",
+                line=row.line,
+                column="owner_email",
+            )
     return accounts
 
 

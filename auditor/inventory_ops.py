@@ -21,7 +21,9 @@ class ImportResult:
     backup: str = ""
 
 
-def import_people(inv: Inventory, people: Sequence[Person], *, dry_run: bool, source: str = "") -> ImportResult:
+def import_people(
+    inv: Inventory, people: Sequence[Person], *, dry_run: bool, source: str = ""
+) -> ImportResult:
     from vault.backup import take_backup
 
     if dry_run:
@@ -32,7 +34,9 @@ def import_people(inv: Inventory, people: Sequence[Person], *, dry_run: bool, so
     return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
 
 
-def import_accounts(inv: Inventory, accounts: Sequence[Account], *, dry_run: bool, source: str = "") -> ImportResult:
+def import_accounts(
+    inv: Inventory, accounts: Sequence[Account], *, dry_run: bool, source: str = ""
+) -> ImportResult:
     from vault.backup import take_backup
 
     if dry_run:

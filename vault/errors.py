@@ -36,7 +36,8 @@ class RecordTamperedError(VaultError):
         super().__init__(
             f"{kind} record {record_id} failed its integrity check: it was altered, copied from "
             "another row or replayed from an older version",
-            hint or "Restore it from a backup (`auditor registry restore`) or remove it; other records are intact.",
+            hint
+            or "Restore it from a backup (`auditor registry restore`) or remove it; other records are intact.",
         )
         self.kind = kind
         self.record_id = record_id

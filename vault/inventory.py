@@ -88,7 +88,8 @@ class Inventory:
             )
         except DuplicateRecordError as exc:
             raise AuditorError(
-                f"a person with email {person.email} already exists", "Use `auditor person edit` to change them."
+                f"a person with email {person.email} already exists",
+                "Use `auditor person edit` to change them.",
             ) from exc
         return dataclasses.replace(person, version=version)
 
@@ -96,7 +97,11 @@ class Inventory:
         person = dataclasses.replace(person, updated_at=utcnow())
         try:
             version = self.registry.put(
-                PERSON, person.id, person.to_dict(), expected_version=person.version, natural_key=person_key(person)
+                PERSON,
+                person.id,
+                person.to_dict(),
+                expected_version=person.version,
+                natural_key=person_key(person),
             )
         except DuplicateRecordError as exc:
             raise AuditorError(f"another person already has the email {person.email}") from exc
@@ -162,7 +167,9 @@ class Inventory:
             return matches[0]
         if len(matches) > 1:
             options = ", ".join(f"{a.platform.value}:{a.handle}" for a in matches)
-            raise UsageError(f"{ref} is on several platforms: {options}", "Prefix the platform, e.g. x:@handle.")
+            raise UsageError(
+                f"{ref} is on several platforms: {options}", "Prefix the platform, e.g. x:@handle."
+            )
         raise NotFoundError(
             f"no account {ref!r} in the registry", "`auditor account list` shows them; use PLATFORM:HANDLE."
         )
@@ -211,18 +218,22 @@ class Inventory:
             key = key_of(item)
             old = existing.get(key) if key else None
             if old is None:
-                new = dataclasses.replace(item, id=item.id or new_id("p" if kind == PERSON else "a"),
-                                          created_at=now, updated_at=now)
+                new = dataclasses.replace(
+                    item, id=item.id or new_id("p" if kind == PERSON else "a"), created_at=now, updated_at=now
+                )
                 rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
                 result.created.append(new.id)
                 continue
-            merged = dataclasses.replace(item, id=old.id, created_at=old.created_at, updated_at=old.updated_at,
-                                         version=old.version)
+            merged = dataclasses.replace(
+                item, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
+            )
             if not changed(old, merged):
                 result.unchanged.append(old.id)
                 continue
             merged = dataclasses.replace(merged, updated_at=now)
-            rows.append(self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY))
+            rows.append(
+                self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY)
+            )
             result.updated.append(old.id)
         self.registry.put_rows(rows)
         return result

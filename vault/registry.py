@@ -109,7 +109,9 @@ class Registry:
                 backend.meta_set(f"key_version.{domain}", "1")
             reg._keys = {domain: crypto.random_key() for domain in DOMAINS}
             reg._derive_index_key()
-            ident = reg._add_identity_unchecked(admin_name, Role.ADMIN, passphrase, kdf_profile, created_by="")
+            ident = reg._add_identity_unchecked(
+                admin_name, Role.ADMIN, passphrase, kdf_profile, created_by=""
+            )
         reg.identity = ident
         return reg
 
@@ -122,7 +124,9 @@ class Registry:
             version = backend.meta_get("format_version")
         except Exception as exc:  # a database error while reading meta
             backend.close()
-            raise RegistryDamagedError(f"registry {backend.location} is damaged: cannot read its header") from exc
+            raise RegistryDamagedError(
+                f"registry {backend.location} is damaged: cannot read its header"
+            ) from exc
         if not registry_id or not version:
             backend.close()
             raise RegistryDamagedError(
@@ -161,7 +165,9 @@ class Registry:
     # Identities
 
     def _name_hash(self, name: str) -> str:
-        return hashlib.sha256(f"auditor identity\x00{self.registry_id}\x00{name.casefold()}".encode()).hexdigest()
+        return hashlib.sha256(
+            f"auditor identity\x00{self.registry_id}\x00{name.casefold()}".encode()
+        ).hexdigest()
 
     def identity_rows(self) -> list[IdentityRow]:
         return self.backend.identities()
@@ -189,7 +195,9 @@ class Registry:
             "`auditor identity list` (once unlocked) shows the names; names are not case-sensitive.",
         )
 
-    def unlock(self, identity_name: str | None, passphrase: Secret, *, as_role: Role | None = None) -> Identity:
+    def unlock(
+        self, identity_name: str | None, passphrase: Secret, *, as_role: Role | None = None
+    ) -> Identity:
         """Unwrap the domain keys this identity holds (or fewer, with `as_role=Role.AUDITOR`)."""
         row = self._row_for(identity_name)
         try:
@@ -328,7 +336,13 @@ class Registry:
         self.put(
             "identity",
             ident_id,
-            {"name": name, "role": role.value, "created_at": created_at, "created_by": created_by, "email": email},
+            {
+                "name": name,
+                "role": role.value,
+                "created_at": created_at,
+                "created_by": created_by,
+                "email": email,
+            },
             expected_version=0,
         )
         return Identity(ident_id, name, role, created_at, created_by, email)
@@ -397,7 +411,13 @@ class Registry:
         return crypto.blind_index(self._index_key, kind, natural_key)
 
     def seal_row(
-        self, kind: str, record_id: str, version: int, data: dict[str, Any], natural_key: str | None, domain: str
+        self,
+        kind: str,
+        record_id: str,
+        version: int,
+        data: dict[str, Any],
+        natural_key: str | None,
+        domain: str,
     ) -> RecordRow:
         blob = crypto.seal_json(
             self._key(domain), data, crypto.record_aad(self.registry_id, kind, record_id, version)
@@ -437,7 +457,9 @@ class Registry:
     def open_row(self, row: RecordRow, domain: str = INVENTORY) -> StoredRecord:
         try:
             data = crypto.open_json(
-                self._key(domain), row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
+                self._key(domain),
+                row.blob,
+                crypto.record_aad(self.registry_id, row.kind, row.id, row.version),
             )
         except crypto.DecryptError as exc:
             raise RecordTamperedError(row.kind, row.id) from exc
@@ -457,7 +479,9 @@ class Registry:
         key = self._key(domain)
         for row in self.backend.scan(kind):
             try:
-                data = crypto.open_json(key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version))
+                data = crypto.open_json(
+                    key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
+                )
             except crypto.DecryptError:
                 yield RecordTamperedError(row.kind, row.id)
                 continue

@@ -87,11 +87,9 @@ class SQLiteBackend(Backend):
         try:
             self._connect()
             # executescript() commits any open transaction itself, so the script carries its own.
-            self.conn.executescript(
-                "BEGIN IMMEDIATE;"
-                + SCHEMA
-                + f"INSERT INTO meta(name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"
-            )
+            # Only module constants are joined here: no input reaches this SQL.
+            script = f"BEGIN IMMEDIATE;{SCHEMA}INSERT INTO meta(name, value) VALUES ('schema_version', '{SCHEMA_VERSION}');COMMIT;"  # noqa: S608
+            self.conn.executescript(script)
         except BaseException:
             self.close()
             for suffix in ("", "-wal", "-shm"):
@@ -225,7 +223,9 @@ class SQLiteBackend(Backend):
         if identity_id is not None:
             sql += " WHERE identity_id=?"
             args = (identity_id,)
-        return [WrapRow(r[0], r[1], int(r[2]), bytes(r[3]), bytes(r[4])) for r in self.conn.execute(sql, args)]
+        return [
+            WrapRow(r[0], r[1], int(r[2]), bytes(r[3]), bytes(r[4])) for r in self.conn.execute(sql, args)
+        ]
 
     def put_wrap(self, row: WrapRow) -> None:
         self.conn.execute(
@@ -244,24 +244,27 @@ class SQLiteBackend(Backend):
             clauses.append("domain=?")
             args.append(domain)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        self.conn.execute("DELETE FROM wraps" + where, args)
+        self.conn.execute("DELETE FROM wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
 
     # -- records ----------------------------------------------------------------------------------
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND id=?", (kind, record_id)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND id=?",
+            (kind, record_id),
         ).fetchone()
         return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
 
     def find(self, kind: str, lookup: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND lookup=?", (kind, lookup)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND lookup=?",
+            (kind, lookup),
         ).fetchone()
         return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         cur = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? ORDER BY id", (kind,)
+            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? ORDER BY id",
+            (kind,),
         )
         for r in cur.fetchall():
             yield RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
@@ -291,7 +294,9 @@ class SQLiteBackend(Backend):
             )
         except sqlite3.IntegrityError as exc:
             if "records.kind, records.id" in str(exc):
-                raise ConcurrentEditError(f"{row.kind} {row.id} was created by someone else meanwhile") from exc
+                raise ConcurrentEditError(
+                    f"{row.kind} {row.id} was created by someone else meanwhile"
+                ) from exc
             raise DuplicateKeyError(row.kind) from exc
         if cur.rowcount != 1:
             raise ConcurrentEditError(
@@ -320,7 +325,9 @@ class SQLiteBackend(Backend):
     def log_rows(self, since_seq: int = 0) -> list[LogRow]:
         return [
             LogRow(int(r[0]), bytes(r[1]))
-            for r in self.conn.execute("SELECT seq, CAST(blob AS BLOB) FROM log WHERE seq > ? ORDER BY seq", (since_seq,))
+            for r in self.conn.execute(
+                "SELECT seq, CAST(blob AS BLOB) FROM log WHERE seq > ? ORDER BY seq", (since_seq,)
+            )
         ]
 
     def log_tail(self) -> LogRow | None:

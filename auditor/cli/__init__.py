@@ -75,7 +75,12 @@ def root(
     ] = None,
     identity: Annotated[
         str | None,
-        typer.Option("--identity", envvar="AUDITOR_IDENTITY", metavar="NAME", help="Identity that unlocks the registry."),
+        typer.Option(
+            "--identity",
+            envvar="AUDITOR_IDENTITY",
+            metavar="NAME",
+            help="Identity that unlocks the registry.",
+        ),
     ] = None,
     passphrase_file: Annotated[
         str | None,
@@ -92,7 +97,9 @@ def root(
     ] = False,
 ) -> None:
     """Global options apply to every command."""
-    obj = AppContext(registry_location=registry, identity=identity, passphrase_file=passphrase_file, verbose=verbose)
+    obj = AppContext(
+        registry_location=registry, identity=identity, passphrase_file=passphrase_file, verbose=verbose
+    )
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

@@ -15,7 +15,9 @@ from auditor.cli.person import print_import_result, report_damaged
 from auditor.errors import UsageError
 from auditor.models import Account, AccountStatus, Approval, Person, Platform, Purpose
 
-app = typer.Typer(help="Accounts: every social-media account that represents the district.", no_args_is_help=True)
+app = typer.Typer(
+    help="Accounts: every social-media account that represents the district.", no_args_is_help=True
+)
 
 ACCOUNT_COLUMNS = [
     ("platform", "Platform"),
@@ -87,20 +89,34 @@ def _people_ids(inv: Any, refs: list[str] | None) -> tuple[str, ...]:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    platform: Annotated[str, typer.Argument(help="x, facebook, instagram, youtube, mastodon, bluesky, tiktok, ...")],
+    platform: Annotated[
+        str, typer.Argument(help="x, facebook, instagram, youtube, mastodon, bluesky, tiktok, ...")
+    ],
     handle: Annotated[str, typer.Argument(help="Handle as on the platform; Mastodon as user@instance.")],
     owner: Annotated[str | None, typer.Option("--owner", help="Email of the responsible employee.")] = None,
-    co_manager: Annotated[list[str] | None, typer.Option("--co-manager", help="Email of a co-manager (repeatable).")] = None,
-    student_manager: Annotated[list[str] | None, typer.Option("--student-manager", help="Email of a student manager (repeatable).")] = None,
+    co_manager: Annotated[
+        list[str] | None, typer.Option("--co-manager", help="Email of a co-manager (repeatable).")
+    ] = None,
+    student_manager: Annotated[
+        list[str] | None, typer.Option("--student-manager", help="Email of a student manager (repeatable).")
+    ] = None,
     display_name: Annotated[str, typer.Option("--display-name")] = "",
     url: Annotated[str, typer.Option("--url", help="Profile link.")] = "",
-    platform_id: Annotated[str, typer.Option("--platform-id", help="The platform's stable id, if known.")] = "",
+    platform_id: Annotated[
+        str, typer.Option("--platform-id", help="The platform's stable id, if known.")
+    ] = "",
     building: Annotated[str, typer.Option("--building")] = "",
-    purpose: Annotated[str, typer.Option("--purpose", help="district, school, athletics, activity, classroom, ...")] = "school",
-    login_email: Annotated[str, typer.Option("--login-email", help="Email the account is registered with.")] = "",
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="district, school, athletics, activity, classroom, ...")
+    ] = "school",
+    login_email: Annotated[
+        str, typer.Option("--login-email", help="Email the account is registered with.")
+    ] = "",
     two_factor: Annotated[bool | None, typer.Option("--two-factor/--no-two-factor")] = None,
     public_comments: Annotated[bool | None, typer.Option("--public-comments/--no-public-comments")] = None,
-    monitor: Annotated[list[str] | None, typer.Option("--monitor", help="Email of who monitors comments (repeatable).")] = None,
+    monitor: Annotated[
+        list[str] | None, typer.Option("--monitor", help="Email of who monitors comments (repeatable).")
+    ] = None,
     requested: Annotated[str | None, typer.Option("--requested", help="Date approval was requested.")] = None,
     approved: Annotated[str | None, typer.Option("--approved", help="Date approval was granted.")] = None,
     approved_by: Annotated[str, typer.Option("--approved-by")] = "",
@@ -168,7 +184,9 @@ def list_(
     platform: Annotated[str | None, typer.Option("--platform", help="Only this platform.")] = None,
     building: Annotated[str | None, typer.Option("--building", help="Only this building.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, suspended or retired.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Only accounts this person owns or co-manages.")] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Only accounts this person owns or co-manages.")
+    ] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -195,8 +213,15 @@ def list_(
         and (owner_id is None or owner_id in a.manager_ids())
     ]
     rows = [account_row(a, people) for a in accounts]
-    echo(render_rows(rows, ACCOUNT_COLUMNS, pick_format(fmt, as_json), schema="auditor/accounts",
-                     empty="No accounts match."))
+    echo(
+        render_rows(
+            rows,
+            ACCOUNT_COLUMNS,
+            pick_format(fmt, as_json),
+            schema="auditor/accounts",
+            empty="No accounts match.",
+        )
+    )
     report_damaged(inv)
 
 
@@ -225,9 +250,15 @@ def edit(
     account: Annotated[str, typer.Argument(help="PLATFORM:HANDLE, @handle or account id.")],
     handle: Annotated[str | None, typer.Option("--handle", help="New handle (after a rename).")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Email of the new owner.")] = None,
-    co_manager: Annotated[list[str] | None, typer.Option("--co-manager", help="Add a co-manager (repeatable).")] = None,
-    remove_co_manager: Annotated[list[str] | None, typer.Option("--remove-co-manager", help="Remove a co-manager.")] = None,
-    student_manager: Annotated[list[str] | None, typer.Option("--student-manager", help="Add a student manager.")] = None,
+    co_manager: Annotated[
+        list[str] | None, typer.Option("--co-manager", help="Add a co-manager (repeatable).")
+    ] = None,
+    remove_co_manager: Annotated[
+        list[str] | None, typer.Option("--remove-co-manager", help="Remove a co-manager.")
+    ] = None,
+    student_manager: Annotated[
+        list[str] | None, typer.Option("--student-manager", help="Add a student manager.")
+    ] = None,
     remove_student_manager: Annotated[list[str] | None, typer.Option("--remove-student-manager")] = None,
     display_name: Annotated[str | None, typer.Option("--display-name")] = None,
     url: Annotated[str | None, typer.Option("--url")] = None,
@@ -243,7 +274,9 @@ def edit(
     approved_by: Annotated[str | None, typer.Option("--approved-by")] = None,
     renewal_due: Annotated[str | None, typer.Option("--renewal-due")] = None,
     reference: Annotated[str | None, typer.Option("--reference")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="active or suspended (use `retire` to retire).")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="active or suspended (use `retire` to retire).")
+    ] = None,
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Add a label.")] = None,
 ) -> None:
@@ -258,9 +291,15 @@ def edit(
     inv = app_context(ctx).inventory()
     a = inv.resolve_account(account)
     changes: dict[str, Any] = {}
-    for key, value in (("handle", handle), ("display_name", display_name), ("platform_id", platform_id),
-                       ("building", building), ("two_factor", two_factor), ("public_comments", public_comments),
-                       ("notes", notes)):
+    for key, value in (
+        ("handle", handle),
+        ("display_name", display_name),
+        ("platform_id", platform_id),
+        ("building", building),
+        ("two_factor", two_factor),
+        ("public_comments", public_comments),
+        ("notes", notes),
+    ):
         if value is not None:
             changes[key] = value
     if url is not None:
@@ -295,14 +334,19 @@ def edit(
     if co_manager or remove_co_manager:
         changes["co_manager_ids"] = merged(a.co_manager_ids, co_manager, remove_co_manager)
     if student_manager or remove_student_manager:
-        changes["student_manager_ids"] = merged(a.student_manager_ids, student_manager, remove_student_manager)
+        changes["student_manager_ids"] = merged(
+            a.student_manager_ids, student_manager, remove_student_manager
+        )
     if monitor:
         changes["comment_monitor_ids"] = merged(a.comment_monitor_ids, monitor, None)
     if tag:
         changes["tags"] = tuple(dict.fromkeys((*a.tags, *tag)))
     approval_changes: dict[str, Any] = {}
-    for key, value, option in (("requested_on", requested, "--requested"), ("approved_on", approved, "--approved"),
-                               ("renewal_due", renewal_due, "--renewal-due")):
+    for key, value, option in (
+        ("requested_on", requested, "--requested"),
+        ("approved_on", approved, "--approved"),
+        ("renewal_due", renewal_due, "--renewal-due"),
+    ):
         if value is not None:
             approval_changes[key] = day(value, option)
     if approved_by is not None:
@@ -345,8 +389,12 @@ def retire(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:

@@ -12,8 +12,12 @@ from auditor.errors import UsageError
 
 FormatOpt = Annotated[
     OutputFormat,
-    typer.Option("--format", "-f", help="Output format: table for people, json or csv for scripts.",
-                 case_sensitive=False),
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format: table for people, json or csv for scripts.",
+        case_sensitive=False,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
 

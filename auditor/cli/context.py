@@ -68,7 +68,7 @@ class AppContext:
 
     def registry(self, *, as_role: Role | None = None, admin: bool = False) -> Registry:
         if self._registry is not None:
-            return self._registry  # type: ignore[no-any-return]
+            return self._registry
         from vault.registry import Registry
         from vault.unlock import find_passphrase
 

@@ -23,7 +23,9 @@ app = typer.Typer(
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Short name, e.g. jsmith or it-nightly.")],
-    role: Annotated[str, typer.Option("--role", help="admin (inventory + escrow) or auditor (inventory only).")] = "admin",
+    role: Annotated[
+        str, typer.Option("--role", help="admin (inventory + escrow) or auditor (inventory only).")
+    ] = "admin",
     email: Annotated[str, typer.Option("--email", help="Contact email of the person or team.")] = "",
     new_passphrase_file: Annotated[
         Path | None,
@@ -51,8 +53,9 @@ def add(
         passphrase = read_passphrase_file(new_passphrase_file)
     else:
         passphrase = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
-    ident = reg.add_identity(name, wanted, passphrase, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
-                             email=email)
+    ident = reg.add_identity(
+        name, wanted, passphrase, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"), email=email
+    )
     echo(f"Added identity {ident.name} ({ident.role.value})")
 
 
@@ -66,10 +69,22 @@ def list_(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
     """
     reg = app_context(ctx).registry()
     rows = [
-        {"name": i.name, "role": i.role.value, "email": i.email, "created_at": i.created_at, "created_by": i.created_by}
+        {
+            "name": i.name,
+            "role": i.role.value,
+            "email": i.email,
+            "created_at": i.created_at,
+            "created_by": i.created_by,
+        }
         for i in reg.identities()
     ]
-    cols = [("name", "Name"), ("role", "Role"), ("email", "Email"), ("created_at", "Created"), ("created_by", "By")]
+    cols = [
+        ("name", "Name"),
+        ("role", "Role"),
+        ("email", "Email"),
+        ("created_at", "Created"),
+        ("created_by", "By"),
+    ]
     echo(render_rows(rows, cols, pick_format(fmt, as_json), schema="auditor/identities"))
 
 

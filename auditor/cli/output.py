@@ -79,7 +79,9 @@ def render_rows(
 
 def render_record(record: Mapping[str, Any], fmt: OutputFormat, *, schema: str) -> str:
     if fmt is OutputFormat.JSON:
-        return json.dumps({"schema": schema, "version": JSON_VERSION, "item": record}, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {"schema": schema, "version": JSON_VERSION, "item": record}, indent=2, ensure_ascii=False
+        )
     if fmt is OutputFormat.CSV:
         return render_rows([record], [(k, k) for k in record], fmt, schema=schema)
     width = max((len(k) for k in record), default=0)

@@ -14,7 +14,9 @@ from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.errors import UsageError
 from auditor.models import Person, PersonKind, PersonStatus
 
-app = typer.Typer(help="People: employees, students, volunteers who manage district accounts.", no_args_is_help=True)
+app = typer.Typer(
+    help="People: employees, students, volunteers who manage district accounts.", no_args_is_help=True
+)
 
 PERSON_COLUMNS = [
     ("name", "Name"),
@@ -55,8 +57,12 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     email: Annotated[str, typer.Option("--email", help="District email (the person's key).")] = "",
-    kind: Annotated[str, typer.Option("--kind", help="employee, student, volunteer or community.")] = "employee",
-    adult: Annotated[bool | None, typer.Option("--adult/--minor", help="Whether the person is an adult.")] = None,
+    kind: Annotated[
+        str, typer.Option("--kind", help="employee, student, volunteer or community.")
+    ] = "employee",
+    adult: Annotated[
+        bool | None, typer.Option("--adult/--minor", help="Whether the person is an adult.")
+    ] = None,
     birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD (students).")] = None,
     grade: Annotated[str, typer.Option("--grade", help="Grade level (students).")] = "",
     role: Annotated[str, typer.Option("--role", help="Job title or role.")] = "",
@@ -64,8 +70,12 @@ def add(
     status: Annotated[str, typer.Option("--status", help="active, on_leave or departed.")] = "active",
     employee_id: Annotated[str, typer.Option("--employee-id", help="HR employee number.")] = "",
     training: Annotated[str | None, typer.Option("--training", help="Date training was completed.")] = None,
-    procedure_signed: Annotated[str | None, typer.Option("--procedure-signed", help="Date the procedure was signed.")] = None,
-    aup_signed: Annotated[str | None, typer.Option("--aup-signed", help="Date the acceptable-use policy was signed.")] = None,
+    procedure_signed: Annotated[
+        str | None, typer.Option("--procedure-signed", help="Date the procedure was signed.")
+    ] = None,
+    aup_signed: Annotated[
+        str | None, typer.Option("--aup-signed", help="Date the acceptable-use policy was signed.")
+    ] = None,
     notes: Annotated[str, typer.Option("--notes")] = "",
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
@@ -136,8 +146,15 @@ def list_(
         and (wanted_kind is None or p.kind is wanted_kind)
         and (building is None or p.building.casefold() == building.casefold())
     ]
-    echo(render_rows([person_row(p) for p in people], PERSON_COLUMNS, pick_format(fmt, as_json),
-                     schema="auditor/people", empty="No people match."))
+    echo(
+        render_rows(
+            [person_row(p) for p in people],
+            PERSON_COLUMNS,
+            pick_format(fmt, as_json),
+            schema="auditor/people",
+            empty="No people match.",
+        )
+    )
     report_damaged(inv)
 
 
@@ -194,8 +211,14 @@ def edit(
     inv = app_context(ctx).inventory()
     p = inv.resolve_person(person)
     changes: dict[str, Any] = {}
-    for key, value in (("name", name), ("grade", grade), ("building", building),
-                       ("employee_id", employee_id), ("notes", notes), ("adult", adult)):
+    for key, value in (
+        ("name", name),
+        ("grade", grade),
+        ("building", building),
+        ("employee_id", employee_id),
+        ("notes", notes),
+        ("adult", adult),
+    ):
         if value is not None:
             changes[key] = value
     if role is not None and role != p.role:
@@ -213,10 +236,12 @@ def edit(
         changes["status"] = new_status
         if new_status is PersonStatus.DEPARTED and p.departed_on is None:
             changes["departed_on"] = _date.today()
-    for key, value, option in (("birth_date", birth_date, "--birth-date"),
-                               ("training_completed_on", training, "--training"),
-                               ("procedure_signed_on", procedure_signed, "--procedure-signed"),
-                               ("aup_signed_on", aup_signed, "--aup-signed")):
+    for key, value, option in (
+        ("birth_date", birth_date, "--birth-date"),
+        ("training_completed_on", training, "--training"),
+        ("procedure_signed_on", procedure_signed, "--procedure-signed"),
+        ("aup_signed_on", aup_signed, "--aup-signed"),
+    ):
         if value is not None:
             changes[key] = day(value, option)
     if not changes:
@@ -251,8 +276,12 @@ def remove(
 @app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8) or XLSX file; header documented in docs/import.md.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -280,13 +309,26 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
     if fmt is OutputFormat.JSON:
         import json
 
-        echo(json.dumps({"schema": "auditor/import", "version": 1, "dry_run": dry_run,
-                         "created": len(result.created), "updated": len(result.updated),
-                         "unchanged": len(result.unchanged), "backup": result.backup or None}, indent=2))
+        echo(
+            json.dumps(
+                {
+                    "schema": "auditor/import",
+                    "version": 1,
+                    "dry_run": dry_run,
+                    "created": len(result.created),
+                    "updated": len(result.updated),
+                    "unchanged": len(result.unchanged),
+                    "backup": result.backup or None,
+                },
+                indent=2,
+            )
+        )
         return
     verb = "Would import" if dry_run else "Imported"
-    echo(f"{verb} {noun}: {len(result.created)} new, {len(result.updated)} updated, "
-         f"{len(result.unchanged)} unchanged.")
+    echo(
+        f"{verb} {noun}: {len(result.created)} new, {len(result.updated)} updated, "
+        f"{len(result.unchanged)} unchanged."
+    )
     if result.backup:
         echo(f"Backup taken before the import: {result.backup}")
 

@@ -59,12 +59,20 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
     reg = app_context(ctx).registry()
     report = check_registry(reg)
     if pick_format(fmt, as_json) is OutputFormat.JSON:
-        echo(json.dumps({
-            "schema": "auditor/registry-check", "version": 1, "healthy": report.healthy,
-            "database_problems": report.database_problems,
-            "tampered": [{"kind": t.kind, "id": t.record_id} for t in report.tampered],
-            "records_ok": report.records_ok, "not_checked": report.skipped_kinds,
-        }, indent=2))
+        echo(
+            json.dumps(
+                {
+                    "schema": "auditor/registry-check",
+                    "version": 1,
+                    "healthy": report.healthy,
+                    "database_problems": report.database_problems,
+                    "tampered": [{"kind": t.kind, "id": t.record_id} for t in report.tampered],
+                    "records_ok": report.records_ok,
+                    "not_checked": report.skipped_kinds,
+                },
+                indent=2,
+            )
+        )
     else:
         echo("Database integrity: " + ("ok" if not report.database_problems else "PROBLEMS"))
         for problem in report.database_problems:
@@ -75,7 +83,11 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
             echo(f"TAMPERED       {t.kind} {t.record_id}")
         for kind in report.skipped_kinds:
             echo(f"{kind:<14} not checked: needs an admin identity")
-        echo("Registry is healthy." if report.healthy else "Registry has problems: restore the named records from a backup.")
+        echo(
+            "Registry is healthy."
+            if report.healthy
+            else "Registry has problems: restore the named records from a backup."
+        )
     if not report.healthy:
         raise typer.Exit(1)
 
@@ -83,7 +95,9 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 @app.command("backup")
 def backup(
     ctx: typer.Context,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Backup file to create (must not exist).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Backup file to create (must not exist).")
+    ] = None,
 ) -> None:
     """Write a consistent, still-encrypted copy of the registry (mode 0600).
 
@@ -105,7 +119,9 @@ def backup(
 @app.command("restore")
 def restore(
     ctx: typer.Context,
-    backup_file: Annotated[Path, typer.Argument(help="A backup made by `auditor registry backup` or automatically.")],
+    backup_file: Annotated[
+        Path, typer.Argument(help="A backup made by `auditor registry backup` or automatically.")
+    ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Allow a backup of a different registry.")] = False,
 ) -> None:

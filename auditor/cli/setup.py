@@ -18,10 +18,14 @@ def register(app: typer.Typer) -> None:
 
 def init(
     ctx: typer.Context,
-    admin: Annotated[str, typer.Option("--admin", help="Name of the first administrator identity.")] = "admin",
+    admin: Annotated[
+        str, typer.Option("--admin", help="Name of the first administrator identity.")
+    ] = "admin",
     new_passphrase_file: Annotated[
         Path | None,
-        typer.Option("--new-passphrase-file", help="Read the new passphrase from this 0600 file instead of a prompt."),
+        typer.Option(
+            "--new-passphrase-file", help="Read the new passphrase from this 0600 file instead of a prompt."
+        ),
     ] = None,
 ) -> None:
     """Create a new, empty, encrypted registry and its first administrator.
@@ -43,7 +47,9 @@ def init(
     reg.close()
     typer.echo(f"Created registry {app_ctx.location}")
     typer.echo(f"Administrator identity: {admin}")
-    typer.echo("Next: `auditor person import people.csv` and `auditor account import accounts.csv` (see docs/import.md).")
+    typer.echo(
+        "Next: `auditor person import people.csv` and `auditor account import accounts.csv` (see docs/import.md)."
+    )
 
 
 def _new_passphrase(path: Path | str | None) -> Secret:
@@ -56,7 +62,10 @@ def _new_passphrase(path: Path | str | None) -> Secret:
 
 def demo(
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Where to build the sample district (default: a new temporary directory).")
+        Path | None,
+        typer.Option(
+            "--dir", help="Where to build the sample district (default: a new temporary directory)."
+        ),
     ] = None,
 ) -> None:
     """Build a sample district registry in a temporary directory and list it.

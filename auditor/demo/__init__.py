@@ -51,7 +51,9 @@ def build_demo(directory: Path | None = None) -> DemoResult:
     with os.fdopen(fd, "w") as fh:
         fh.write(passphrase + "\n")
     reg = Registry.create(
-        SQLiteBackend(registry_path), "demo-admin", Secret(passphrase),
+        SQLiteBackend(registry_path),
+        "demo-admin",
+        Secret(passphrase),
         kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "floor"),
     )
     try:
@@ -62,21 +64,27 @@ def build_demo(directory: Path | None = None) -> DemoResult:
         people = inv.people()
         accounts = inv.accounts()
         by_id = {p.id: p for p in people}
-        table = render_rows([account_row(a, by_id) for a in accounts], ACCOUNT_COLUMNS, OutputFormat.TABLE,
-                            schema="auditor/accounts")
+        table = render_rows(
+            [account_row(a, by_id) for a in accounts],
+            ACCOUNT_COLUMNS,
+            OutputFormat.TABLE,
+            schema="auditor/accounts",
+        )
     finally:
         reg.close()
-    summary = "\n".join([
-        f"Sample district: {DISTRICT}",
-        f"Registry:        {registry_path}",
-        f"Passphrase file: {pass_file} (mode 0600)",
-        f"Imported {len(people)} people and {len(accounts)} accounts.",
-        "",
-        table,
-        "",
-        "Explore it yourself:",
-        f"  export AUDITOR_REGISTRY={registry_path} AUDITOR_PASSPHRASE_FILE={pass_file}",
-        "  auditor account list",
-        "  auditor person list --format json",
-    ])
+    summary = "\n".join(
+        [
+            f"Sample district: {DISTRICT}",
+            f"Registry:        {registry_path}",
+            f"Passphrase file: {pass_file} (mode 0600)",
+            f"Imported {len(people)} people and {len(accounts)} accounts.",
+            "",
+            table,
+            "",
+            "Explore it yourself:",
+            f"  export AUDITOR_REGISTRY={registry_path} AUDITOR_PASSPHRASE_FILE={pass_file}",
+            "  auditor account list",
+            "  auditor person list --format json",
+        ]
+    )
     return DemoResult(base, registry_path, pass_file, len(people), len(accounts), summary)

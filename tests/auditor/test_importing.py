@@ -24,18 +24,29 @@ def test_people_parse_with_bom_and_any_column_order(tmp_path: Path) -> None:
     f.write_bytes("\ufeffEmail,Name,Kind\nA@D203.org,Ann Lee,employee\n,Sam Student,student\n".encode())
     people = parse_people(f)
     assert [(p.name, p.email, p.kind) for p in people] == [
-        ("Ann Lee", "a@d203.org", PersonKind.EMPLOYEE), ("Sam Student", "", PersonKind.STUDENT)]
+        ("Ann Lee", "a@d203.org", PersonKind.EMPLOYEE),
+        ("Sam Student", "", PersonKind.STUDENT),
+    ]
 
 
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("Ann,ann@d203.org,employee,,,active,2026-13-01", "line 3, column training_completed_on: '2026-13-01' is not a date"),
+        (
+            "Ann,ann@d203.org,employee,,,active,2026-13-01",
+            "line 3, column training_completed_on: '2026-13-01' is not a date",
+        ),
         ("Ann,ann@d203.org,teacher,,,active,", "line 3, column kind: 'teacher' is not one of"),
-        ("Ann,not-an-email,employee,,,active,", "line 3, column email: 'not-an-email' is not an email address"),
+        (
+            "Ann,not-an-email,employee,,,active,",
+            "line 3, column email: 'not-an-email' is not an email address",
+        ),
         ("Ann,,employee,,,active,", "line 3, column email: employees need their district email"),
         (",ann@d203.org,employee,,,active,", "line 3, column name: a name is required"),
-        ("Ann,bob@d203.org,employee,,,active,", "line 3, column email: bob@d203.org already appears on line 2"),
+        (
+            "Ann,bob@d203.org,employee,,,active,",
+            "line 3, column email: bob@d203.org already appears on line 2",
+        ),
         ("Ann,ann@d203.org,employee,,,retired,", "line 3, column status: 'retired' is not one of"),
     ],
 )
@@ -71,20 +82,29 @@ def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
 
 def test_account_owner_must_exist_and_names_the_cell(tmp_path: Path) -> None:
     people = {"ann@d203.org": Person(id="p_1", name="Ann", email="ann@d203.org")}
-    f = _write(tmp_path, "platform,handle,owner_email,co_manager_emails\n"
-                         "x,lincolnhs,ann@d203.org,\n"
-                         "instagram,lincoln_ath,ann@d203.org,ghost@d203.org; ann@d203.org\n")
+    f = _write(
+        tmp_path,
+        "platform,handle,owner_email,co_manager_emails\n"
+        "x,lincolnhs,ann@d203.org,\n"
+        "instagram,lincoln_ath,ann@d203.org,ghost@d203.org; ann@d203.org\n",
+    )
     with pytest.raises(InputError) as info:
         parse_accounts(f, people)
-    assert info.value.message.endswith("line 3, column co_manager_emails: ghost@d203.org is not in the registry")
+    assert info.value.message.endswith(
+        "line 3, column co_manager_emails: ghost@d203.org is not in the registry"
+    )
     assert "person import" in info.value.hint
 
 
 def test_accounts_parse_every_documented_column(tmp_path: Path) -> None:
-    people = {e: Person(id=f"p_{i}", name=e, email=e) for i, e in enumerate(["a@d.org", "b@d.org", "s@d.org"])}
+    people = {
+        e: Person(id=f"p_{i}", name=e, email=e) for i, e in enumerate(["a@d.org", "b@d.org", "s@d.org"])
+    }
     header = ",".join(ACCOUNT_COLUMNS)
-    row = ("Twitter,@LincolnHS,Lincoln HS,https://x.com/lincolnhs,123,Lincoln,athletics,a@d.org,b@d.org,s@d.org,"
-           "ath@d.org,yes,no,b@d.org,2026-01-01,2026-01-05,Principal,2027-01-05,REF-1,active,'=notes,a;b")
+    row = (
+        "Twitter,@LincolnHS,Lincoln HS,https://x.com/lincolnhs,123,Lincoln,athletics,a@d.org,b@d.org,s@d.org,"
+        "ath@d.org,yes,no,b@d.org,2026-01-01,2026-01-05,Principal,2027-01-05,REF-1,active,'=notes,a;b"
+    )
     acc = parse_accounts(_write(tmp_path, header + "\n" + row + "\n"), people)[0]
     assert acc.platform is Platform.X and acc.handle == "@LincolnHS"
     assert acc.owner_id == "p_0" and acc.co_manager_ids == ("p_1",) and acc.student_manager_ids == ("p_2",)

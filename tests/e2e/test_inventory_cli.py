@@ -21,7 +21,7 @@ PEOPLE = (
 ACCOUNTS = (
     "platform,handle,owner_email,co_manager_emails,student_manager_emails,purpose,building,approved_on,renewal_due,notes\n"
     "instagram,nnhs_athletics,praman@naperville203.org,mlee@naperville203.org,,athletics,Naperville North,2026-01-12,2026-12-10,\n"
-    "x,nchs_yearbook,mlee@naperville203.org,,ava@students.naperville203.org,activity,Naperville Central,,,=HYPERLINK(\"http://evil\")\n"
+    'x,nchs_yearbook,mlee@naperville203.org,,ava@students.naperville203.org,activity,Naperville Central,,,=HYPERLINK("http://evil")\n'
 )
 
 
@@ -55,8 +55,14 @@ def test_init_then_import_then_list_in_every_format(cli: Cli) -> None:
     assert rows[0][:3] == ["platform", "handle", "building"]
     people_rows = list(csv.DictReader(io.StringIO(cli.ok("person", "list", "--format", "csv").output)))
     assert [r["email"] for r in people_rows] == [
-        "ava@students.naperville203.org", "mlee@naperville203.org", "praman@naperville203.org"]
-    assert _items(cli.ok("person", "list", "--json", "--kind", "student").output)[0]["birth_date"] == "2011-03-14"
+        "ava@students.naperville203.org",
+        "mlee@naperville203.org",
+        "praman@naperville203.org",
+    ]
+    assert (
+        _items(cli.ok("person", "list", "--json", "--kind", "student").output)[0]["birth_date"]
+        == "2011-03-14"
+    )
 
 
 def test_reimporting_the_same_file_changes_nothing(cli: Cli) -> None:
@@ -94,13 +100,33 @@ def test_add_show_edit_retire_remove(cli: Cli) -> None:
     cli.init()
     cli.ok("person", "add", "--name", "Dana Smith", "--email", "dsmith@d203.org", "--role", "Teacher")
     cli.ok("person", "add", "--name", "Lee Ward", "--email", "lward@d203.org")
-    out = cli.ok("account", "add", "instagram", "Lincoln_Ath", "--owner", "dsmith@d203.org",
-                 "--purpose", "athletics", "--approved", "2026-08-15", "--public-comments").output
+    out = cli.ok(
+        "account",
+        "add",
+        "instagram",
+        "Lincoln_Ath",
+        "--owner",
+        "dsmith@d203.org",
+        "--purpose",
+        "athletics",
+        "--approved",
+        "2026-08-15",
+        "--public-comments",
+    ).output
     assert "Added Instagram account @Lincoln_Ath" in out
     shown = json.loads(cli.ok("account", "show", "instagram:@lincoln_ath", "--json").output)["item"]
     assert shown["owner"] == "dsmith@d203.org" and shown["approved_on"] == "2026-08-15"
-    out = cli.ok("account", "edit", "@lincoln_ath", "--co-manager", "lward@d203.org", "--renewal-due",
-                 "2027-08-15", "--monitor", "lward@d203.org").output
+    out = cli.ok(
+        "account",
+        "edit",
+        "@lincoln_ath",
+        "--co-manager",
+        "lward@d203.org",
+        "--renewal-due",
+        "2027-08-15",
+        "--monitor",
+        "lward@d203.org",
+    ).output
     assert "Updated Instagram account @Lincoln_Ath: approval, co_manager_ids, comment_monitor_ids" in out
     shown = json.loads(cli.ok("account", "show", "@lincoln_ath", "--json").output)["item"]
     assert shown["co_managers"] == ["lward@d203.org"] and shown["renewal_due"] == "2027-08-15"
@@ -110,10 +136,17 @@ def test_add_show_edit_retire_remove(cli: Cli) -> None:
     assert result.exit_code == 1 and "still named on 1 account(s)" in result.output
     cli.ok("person", "edit", "dsmith@d203.org", "--status", "departed")
     person = json.loads(cli.ok("person", "show", "dsmith@d203.org", "--json").output)["item"]
-    assert person["status"] == "departed" and person["departed_on"] and person["accounts"] == ["instagram:Lincoln_Ath"]
+    assert (
+        person["status"] == "departed"
+        and person["departed_on"]
+        and person["accounts"] == ["instagram:Lincoln_Ath"]
+    )
 
     cli.ok("account", "retire", "@lincoln_ath", "--reason", "Team merged")
-    assert _items(cli.ok("account", "list", "--status", "retired", "--json").output)[0]["handle"] == "Lincoln_Ath"
+    assert (
+        _items(cli.ok("account", "list", "--status", "retired", "--json").output)[0]["handle"]
+        == "Lincoln_Ath"
+    )
     cli.ok("person", "add", "--name", "Temp Volunteer", "--kind", "volunteer")
     assert "Removed Temp Volunteer" in cli.ok("person", "remove", "Temp Volunteer", "--yes").output
 
@@ -132,7 +165,9 @@ def test_usage_errors_are_clear(cli: Cli) -> None:
 
 def test_wrong_passphrase_and_missing_registry(cli: Cli, tmp_path: Path) -> None:
     result = cli("account", "list")
-    assert result.exit_code == 1 and "error: no registry at" in result.output and "auditor init" in result.output
+    assert (
+        result.exit_code == 1 and "error: no registry at" in result.output and "auditor init" in result.output
+    )
     cli.init()
     wrong = tmp_path / "wrong.pass"
     wrong.write_text("not the passphrase\n")
@@ -160,14 +195,24 @@ def test_identities_and_auditor_role(cli: Cli, tmp_path: Path) -> None:
     nightly = tmp_path / "nightly.pass"
     nightly.write_text("nightly job passphrase\n")
     os.chmod(nightly, 0o600)
-    out = cli.ok("identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly)).output
+    out = cli.ok(
+        "identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly)
+    ).output
     assert "Added identity it-nightly (auditor)" in out
     rows = _items(cli.ok("--identity", "it-admin", "identity", "list", "--json").output)
     assert [(r["name"], r["role"]) for r in rows] == [("it-admin", "admin"), ("it-nightly", "auditor")]
     # The auditor can read the inventory but cannot add identities.
     assert cli("--identity", "it-nightly", "account", "list", passfile=nightly).exit_code == 0
-    result = cli("--identity", "it-nightly", "identity", "add", "x", "--new-passphrase-file", str(nightly),
-                 passfile=nightly)
+    result = cli(
+        "--identity",
+        "it-nightly",
+        "identity",
+        "add",
+        "x",
+        "--new-passphrase-file",
+        str(nightly),
+        passfile=nightly,
+    )
     assert result.exit_code == 1 and "needs an admin identity" in result.output
     result = cli("account", "list")
     assert result.exit_code == 1 and "2 identities" in result.output and "--identity" in result.output
@@ -214,11 +259,33 @@ def test_demo_builds_a_sample_district(cli: Cli, tmp_path: Path) -> None:
 
 
 COMMANDS = [
-    [], ["init"], ["demo"], ["person"], ["person", "add"], ["person", "list"], ["person", "show"], ["person", "edit"],
-    ["person", "remove"], ["person", "import"], ["account"], ["account", "add"], ["account", "list"],
-    ["account", "show"], ["account", "edit"], ["account", "retire"], ["account", "import"], ["identity"],
-    ["identity", "add"], ["identity", "list"], ["identity", "remember"], ["registry"], ["registry", "info"],
-    ["registry", "check"], ["registry", "backup"], ["registry", "restore"], ["registry", "upgrade"],
+    [],
+    ["init"],
+    ["demo"],
+    ["person"],
+    ["person", "add"],
+    ["person", "list"],
+    ["person", "show"],
+    ["person", "edit"],
+    ["person", "remove"],
+    ["person", "import"],
+    ["account"],
+    ["account", "add"],
+    ["account", "list"],
+    ["account", "show"],
+    ["account", "edit"],
+    ["account", "retire"],
+    ["account", "import"],
+    ["identity"],
+    ["identity", "add"],
+    ["identity", "list"],
+    ["identity", "remember"],
+    ["registry"],
+    ["registry", "info"],
+    ["registry", "check"],
+    ["registry", "backup"],
+    ["registry", "restore"],
+    ["registry", "upgrade"],
 ]
 
 

@@ -12,8 +12,13 @@ from vault import crypto
 def test_argon2id_rfc9106_test_vector() -> None:
     # RFC 9106 §5.3: Argon2id, t=3, m=32 KiB, p=4, with secret and associated data.
     kdf = Argon2id(
-        salt=bytes([2]) * 16, length=32, iterations=3, lanes=4, memory_cost=32,
-        ad=bytes([4]) * 12, secret=bytes([3]) * 8,
+        salt=bytes([2]) * 16,
+        length=32,
+        iterations=3,
+        lanes=4,
+        memory_cost=32,
+        ad=bytes([4]) * 12,
+        secret=bytes([3]) * 8,
     )
     tag = kdf.derive(bytes([1]) * 32)
     assert tag.hex() == "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"
@@ -21,11 +26,15 @@ def test_argon2id_rfc9106_test_vector() -> None:
 
 def test_x25519_rfc7748_section_6_1() -> None:
     alice = X25519PrivateKey.from_private_bytes(
-        bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"))
-    bob_public = bytes.fromhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
-    assert crypto.public_from_private(
         bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
-    ).hex() == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    )
+    bob_public = bytes.fromhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+    assert (
+        crypto.public_from_private(
+            bytes.fromhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+        ).hex()
+        == "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+    )
     shared = alice.exchange(X25519PublicKey.from_public_bytes(bob_public))
     assert shared.hex() == "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
 

@@ -57,7 +57,10 @@ def test_sigkill_mid_import_leaves_all_or_nothing(tmp_path: Path) -> None:
     for kill_after in ("started", "writing done"):
         proc = subprocess.Popen(
             [sys.executable, "-c", SCRIPT, str(path), PASSPHRASE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
         )
         assert proc.stdout is not None
         deadline = time.monotonic() + 60
@@ -76,6 +79,8 @@ def test_sigkill_mid_import_leaves_all_or_nothing(tmp_path: Path) -> None:
     from auditor.models import Account, Platform
 
     with reg.transaction():
-        Inventory(reg).upsert_accounts([Account(id="", platform=Platform.X, handle=f"school_{i}") for i in range(N)])
+        Inventory(reg).upsert_accounts(
+            [Account(id="", platform=Platform.X, handle=f"school_{i}") for i in range(N)]
+        )
     reg.close()
     assert _count(path) == N

@@ -31,7 +31,9 @@ from vault.sqlite import SQLiteBackend
 def _seed(reg: Registry) -> tuple[Person, Account, Account]:
     inv = Inventory(reg)
     owner = inv.add_person(Person(id="", name="Marcus Lee", email="mlee@naperville203.org", role="Principal"))
-    a1 = inv.add_account(Account(id="", platform=Platform.INSTAGRAM, handle="nnhs_athletics", owner_id=owner.id))
+    a1 = inv.add_account(
+        Account(id="", platform=Platform.INSTAGRAM, handle="nnhs_athletics", owner_id=owner.id)
+    )
     a2 = inv.add_account(Account(id="", platform=Platform.X, handle="Naperville203", owner_id=owner.id))
     return owner, a1, a2
 
@@ -140,13 +142,15 @@ def test_garbage_file_is_reported_damaged_and_left_untouched(registry_path: Path
     assert sorted(p.name for p in registry_path.parent.iterdir()) == ["registry.db"]
 
 
-def test_truncated_registry_is_reported_damaged_and_left_untouched(make_registry, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_registry_is_reported_damaged_and_left_untouched(
+    make_registry, registry_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     reg = make_registry()
     _seed(reg)
     reg.backend.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
     reg.close()
     data = registry_path.read_bytes()
-    registry_path.write_bytes(data[:4096 + 100])
+    registry_path.write_bytes(data[: 4096 + 100])
     before = registry_path.read_bytes()
     with pytest.raises(RegistryDamagedError):
         reg2 = Registry.open(SQLiteBackend(registry_path))
@@ -182,7 +186,9 @@ def test_hostile_kdf_parameters_are_refused(make_registry, reopen, registry_path
         reopen()
 
 
-def test_private_key_damage_is_not_reported_as_wrong_passphrase(make_registry, reopen, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_private_key_damage_is_not_reported_as_wrong_passphrase(
+    make_registry, reopen, registry_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
     with _db(registry_path) as db:
         sealed = json.loads(db.execute("SELECT sealed_private FROM identities").fetchone()[0])
