@@ -111,9 +111,7 @@ class TrainingLapsed(AccountCheck):
     title = "Every active manager of an account has current social media training"
     severity = Severity.MEDIUM
     risk = "Managers who were never trained (or not recently) misjudge what may be posted."
-    remediation = (
-        "Record the completed training with `auditor person edit PERSON --training DATE`."
-    )
+    remediation = "Record the completed training with `auditor person edit PERSON --training DATE`."
 
     def applies(self, ctx: CheckContext, account: Account) -> Coverage:
         base = super().applies(ctx, account)
@@ -150,8 +148,7 @@ class AgreementMissing(AccountCheck):
     severity = Severity.MEDIUM
     risk = "Without a signed procedure and acceptable use policy, the district cannot hold managers to them."
     remediation = (
-        "Record the signatures with `auditor person edit PERSON --procedure-signed DATE "
-        "--aup-signed DATE`."
+        "Record the signatures with `auditor person edit PERSON --procedure-signed DATE --aup-signed DATE`."
     )
 
     def applies(self, ctx: CheckContext, account: Account) -> Coverage:

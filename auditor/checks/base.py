@@ -55,9 +55,9 @@ class Coverage(StrEnum):
 class ImpersonationCandidate:
     """An account outside the inventory that the impersonation detector scored against our names.
 
-    The CLI fills these from `auditor.impersonation.Detector` results. `target` is what it imitates,
-    as a user would write it ("@naperville203", "Superintendent"); `reasons` are the detector's
-    explanations ("Cyrillic а at position 2", "affix the+real").
+    The CLI fills these from `auditor.impersonation.Detector` results (see `from_match`). `target` is
+    what it imitates, as a noun phrase ("Instagram account @naperville203", "the protected role name
+    Superintendent"); `reasons` are the detector's explanations ("Cyrillic а at position 2").
     """
 
     platform: Platform
@@ -72,6 +72,33 @@ class ImpersonationCandidate:
     @property
     def key(self) -> tuple[str, str]:
         return (self.platform.value, normalise_handle(self.handle))
+
+    @classmethod
+    def from_match(
+        cls,
+        match: Any,
+        platform: Platform | None = None,
+        *,
+        display_name: str = "",
+        url: str = "",
+        profile: Profile | None = None,
+    ) -> ImpersonationCandidate:
+        """Adapt an `auditor.impersonation` `Match` (duck-typed: candidate, score, reasons, platform,
+        protected.describe()) without importing that package."""
+        chosen = getattr(match, "platform", None) or platform
+        if chosen is None:
+            raise ValueError("the match carries no platform: pass platform=")
+        protected = getattr(match, "protected", None)
+        return cls(
+            platform=chosen,
+            handle=str(match.candidate),
+            score=float(match.score),
+            display_name=display_name or (profile.display_name if profile else ""),
+            target=protected.describe() if protected is not None else "",
+            reasons=tuple(getattr(match, "reasons", ())),
+            url=url or (profile.url if profile else ""),
+            profile=profile,
+        )
 
 
 def _frozen_map(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -43,7 +43,7 @@ class ImpersonationSuspected(Check):
             seen.add(c.key)
             if ctx.in_inventory(c.platform, c.handle) or ctx.policy.is_allowlisted(c.platform, c.handle):
                 continue
-            target = f' imitates "{c.target}"' if c.target else " imitates a district account"
+            target = f" imitates {c.target}" if c.target else " imitates a district account"
             why = f"score {c.score:.0f}" + (f": {'; '.join(c.reasons)}" if c.reasons else "")
             yield self.finding(
                 ctx,

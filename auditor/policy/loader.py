@@ -565,6 +565,16 @@ def validate(policy: Policy, known_checks: Iterable[str] | None = None) -> list[
     return problems
 
 
+def policy_problems(source: str | Path, *, origin: str = "") -> list[str]:
+    """Every problem in a policy, for `auditor policy check`: load errors (all of them, with line and
+    key) or, when it loads, what `validate` finds. An empty list means the policy is usable."""
+    try:
+        policy = load_policy(source, origin=origin)
+    except PolicyError as exc:
+        return list(getattr(exc, "problems", None) or [exc.message])
+    return validate(policy)
+
+
 # --------------------------------------------------------------------------------------------------
 # Presets: data files in auditor/policy/presets/
 

@@ -145,7 +145,7 @@ def make_candidate(**overrides: Any) -> ImpersonationCandidate:
         "handle": "TheReal203Superintendent",
         "score": 90.0,
         "display_name": "Superintendent 203",
-        "target": "Superintendent",
+        "target": "the protected role name Superintendent",
         "reasons": ("affix the+real", "contains 203superintendent"),
     }
     values.update(overrides)

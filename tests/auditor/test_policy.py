@@ -250,3 +250,16 @@ def test_district_email_accepts_subdomains_but_not_lookalikes() -> None:
     assert not policy.is_district_email("a@springfield.k12.example.evil.com")
     assert not policy.is_district_email("a@notspringfield.k12.example")
     assert not policy.is_district_email("springfield.k12.example")
+
+
+def test_policy_problems_lists_everything_for_policy_check(tmp_path: Path) -> None:
+    from auditor.policy import policy_problems
+
+    broken = MINIMAL.replace('training = "12m"', 'training = "soon"') + "\n[impersonation]\nthreshold = 0\n"
+    assert policy_problems(broken, origin="p.toml") == [
+        "p.toml line 15: renewal.training: 'soon' is not a period; write e.g. '30d', '2w', '12m' or '1y'",
+        "p.toml line 18: impersonation.threshold: must be between 1 and 100, got 0",
+    ]
+    path = tmp_path / "policy.toml"
+    path.write_text(dump_preset("moline-coal-valley"), encoding="utf-8")
+    assert policy_problems(path) == []

@@ -105,7 +105,8 @@ def test_impersonation_flags_a_candidate_with_its_explanation() -> None:
     ctx = make_context(candidates=(make_candidate(),))
     [finding] = run_check("impersonation.suspected", ctx)
     assert finding.message == (
-        'X account @TheReal203Superintendent is not in the inventory and imitates "Superintendent" '
+        "X account @TheReal203Superintendent is not in the inventory and imitates the protected role name "
+        "Superintendent "
         "(score 90: affix the+real; contains 203superintendent)."
     )
     assert finding.subject == "candidate:x:thereal203superintendent"
@@ -185,3 +186,22 @@ def test_unlisted_not_applicable_to_profiles_without_a_claim_or_already_flagged(
         candidates=(make_candidate(),),
     )
     assert messages("account.unlisted", ctx) == []
+
+
+def test_candidates_adapt_from_the_impersonation_detectors_matches() -> None:
+    from auditor.checks import ImpersonationCandidate
+    from auditor.impersonation import Match, ProtectedKind, ProtectedName, Tier
+
+    match = Match(
+        candidate="TheReal203Superintendent",
+        protected=ProtectedName("203 Superintendent", ProtectedKind.ROLE),
+        score=90,
+        tier=Tier.CONTAINS,
+        reasons=("affix the+real",),
+    )
+    candidate = ImpersonationCandidate.from_match(match, Platform.X)
+    [finding] = run_check("impersonation.suspected", make_context(candidates=(candidate,)))
+    assert finding.message == (
+        "X account @TheReal203Superintendent is not in the inventory and imitates the protected role name "
+        "203 Superintendent (score 90: affix the+real)."
+    )
