@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from auditor.impersonation.normalise import is_ignorable, skeleton_table
+from auditor.impersonation.normalise import _FOLD, is_ignorable, skeleton_table
 from auditor.impersonation.scoring import Match
 from auditor.models import Platform
 
@@ -64,9 +64,14 @@ def plain(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", "".join(out)).split())
 
 
+_LEET = str.maketrans(_FOLD)
+
+
 def _mentions(text: str, phrase: str) -> bool:
-    p = plain(phrase)
-    return bool(p) and re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", text) is not None
+    """Whole-word mention, tolerant of look-alike digits ("Naperville 2O3" names Naperville 203)."""
+    p = plain(phrase).translate(_LEET)
+    folded = text.translate(_LEET)
+    return bool(p) and re.search(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", folded) is not None
 
 
 def _host(link: str) -> str:

@@ -164,6 +164,46 @@ def _edit_reasons(c: Normalised, p: Normalised) -> list[str]:
     return out
 
 
+def _is_digit_text(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _extends_number(c: Normalised, at: int, p: Normalised) -> bool:
+    """The candidate continues the protected name's number with digits of its own (`d2034`)."""
+    end = at + len(p.key)
+    if end < len(c.key) and _is_digit_text(p.prefold[-1]):
+        nxt = c.spans[end - 1][1]
+        if nxt < len(c.name) and c.name[nxt].isdigit() and _is_digit_text(c.prefold[end]):
+            return True
+    if at > 0 and _is_digit_text(p.prefold[0]):
+        prev = c.spans[at][0] - 1
+        if prev >= 0 and c.name[prev].isdigit() and _is_digit_text(c.prefold[at - 1]):
+            return True
+    return False
+
+
+def _edits_touch_digits(c: Normalised, p: Normalised) -> bool:
+    """Some edit between the cores adds, removes or replaces a digit: the numbers really differ."""
+    from rapidfuzz.distance import Levenshtein
+
+    cs, ps = c.core_start, p.core_start
+    for op in Levenshtein.editops(c.core, p.core):
+        if op.tag in ("replace", "delete") and _in_number(c, cs + op.src_pos):
+            return True
+        if op.tag in ("replace", "insert") and _in_number(p, ps + op.dest_pos):
+            return True
+    return False
+
+
+def _in_number(n: Normalised, k: int) -> bool:
+    """Key position k is a digit of a number, not a lone leet digit between letters (`na4per`)."""
+    if not _is_digit_text(n.prefold[k]):
+        return False
+    left = k > 0 and _is_digit_text(n.prefold[k - 1])
+    right = k + 1 < len(n.prefold) and _is_digit_text(n.prefold[k + 1])
+    return left or right or k == 0 or k == len(n.prefold) - 1
+
+
 def _similarity(a: str, b: str) -> float:
     from rapidfuzz.distance import OSA
 
@@ -200,6 +240,7 @@ def score_normalised(
         reasons += _separator_reasons(c, p)
     else:
         at = c.key.find(p.key) if len(p.key) >= MIN_CONTAINED_KEY else -1
+        osa = tsort = 0.0
         if at >= 0:
             tier, score = Tier.CONTAINS, SCORE_CONTAINS
             added = [t for t in (c.text_of(0, at), c.text_of(at + len(p.key), len(c.key))) if t]
@@ -222,15 +263,22 @@ def score_normalised(
                 if score >= MIXED_SCRIPT_MIN:
                     reasons += _edit_reasons(c, p)
         # Number guard (lookalikes.md): a different number is usually a different, real district.
+        # "Different" is judged where the names differ, so a leet letter next to the number
+        # (`napervill3203`) does not count as a new number but `naperville204` does.
         if p.numbers:
-            if c.numbers and not set(p.numbers) <= set(c.numbers):
-                if score > CAP_DIFFERENT_NUMBER:
-                    score = CAP_DIFFERENT_NUMBER
-                    reasons.append(
-                        f"different number ({', '.join(c.numbers)}, not {', '.join(p.numbers)}): "
-                        f"capped at {CAP_DIFFERENT_NUMBER}"
-                    )
-            elif not c.numbers and score > CAP_MISSING_NUMBER:
+            if tier is Tier.CONTAINS:
+                differs = _extends_number(c, at, p)
+            elif tsort > osa:
+                differs = bool(c.numbers) and not set(p.numbers) <= set(c.numbers)
+            else:
+                differs = bool(c.numbers) and _edits_touch_digits(c, p)
+            if differs and score > CAP_DIFFERENT_NUMBER:
+                score = CAP_DIFFERENT_NUMBER
+                shown = ", ".join(c.numbers)
+                reasons.append(
+                    f"different number ({shown}, not {', '.join(p.numbers)}): capped at {CAP_DIFFERENT_NUMBER}"
+                )
+            elif tier is Tier.SIMILAR and not c.numbers and score > CAP_MISSING_NUMBER:
                 score = CAP_MISSING_NUMBER
                 reasons.append(
                     f"no number where {p.name} has {', '.join(p.numbers)}: capped at {CAP_MISSING_NUMBER}"

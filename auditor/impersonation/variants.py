@@ -102,13 +102,16 @@ def _generate(name: str, seps: str) -> Iterator[str]:
     for sep in seps:
         for i in range(1, len(name)):
             yield name[:i] + sep + name[i:]
-    # 4. doubling, 5. omission, 6. transposition
-    for i in range(len(name)):
+    # 4. doubling, 5. omission, 6. transposition: of letters only, since changing a digit makes a
+    # different number, which the detector caps as a probably real neighbouring district
+    letters = [i for i, ch in enumerate(name) if not ch.isdigit()]
+    for i in letters:
         yield name[:i] + name[i] + name[i:]
-    for i in range(len(name)):
+    for i in letters:
         yield name[:i] + name[i + 1 :]
-    for i in range(len(name) - 1):
-        yield name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+    for i in letters:
+        if i + 1 < len(name) and not name[i + 1].isdigit():
+            yield name[:i] + name[i + 1] + name[i] + name[i + 2 :]
     # 7. every look-alike of one kind swapped at once, then swaps combined with affixes
     for src, reps in SWAPS.items():
         if src in name:
@@ -122,7 +125,7 @@ def _generate(name: str, seps: str) -> Iterator[str]:
     for sep in seps:
         yield sep + name
         yield name + sep
-    firsts = [*swapped, *(name[:i] + name[i] + name[i:] for i in range(len(name)))]
+    firsts = [*swapped, *(name[:i] + name[i] + name[i:] for i in letters)]
     for first in firsts:
         yield from _swaps(first)
         for sep in seps:

@@ -182,12 +182,16 @@ def neighbours() -> list[str]:
     return real + numbered
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 def unrelated(count: int = 1200, seed: int = 5) -> list[str]:
     rng = random.Random(seed)
-    first = "james mary robert linda michael sarah david emily daniel laura kevin nancy jose maria".split()
-    last = "smith johnson lee garcia miller davis wilson moore taylor clark lewis walker young king".split()
-    words = "coffee pizza garden music photo yoga bakery studio tech sports daily style books art".split()
-    words += "soccer hockey tennis golf river lake park farm family forest chicago illinois dupage".split()
+    first = _words("james mary robert linda michael sarah david emily daniel laura kevin nancy jose maria")
+    last = _words("smith johnson lee garcia miller davis wilson moore taylor clark lewis walker young king")
+    words = _words("coffee pizza garden music photo yoga bakery studio tech sports daily style books art")
+    words += _words("soccer hockey tennis golf river lake park farm family forest chicago illinois dupage")
     local = [
         "napervillesun", "naperville_news", "napervillebakery", "downtownnaperville", "napervilleyoga",
         "naperville_realty", "napervillerotary", "napervillechamber", "napervilledentist", "naperlibrary",
