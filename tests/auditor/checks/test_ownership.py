@@ -164,3 +164,13 @@ def test_under_13_not_applicable_without_student_managers() -> None:
     ctx = make_context()
     assert messages("student.under_13", ctx) == []
     assert coverage("student.under_13", ctx, make_account()) is Coverage.NOT_APPLICABLE
+
+
+def test_owner_missing_from_the_people_records_is_orphaned() -> None:
+    ctx = make_context(accounts=[make_account(owner_id="p-ghost")])
+    [finding] = run_check("owner.departed", ctx)
+    assert finding.message == (
+        "Instagram account @nnhs_athletics names an owner who is not among the district's people records; "
+        "it is orphaned until an owner is assigned."
+    )
+    assert finding.evidence["owner_id"] == "p-ghost"
