@@ -361,10 +361,14 @@ class RecoverySession:
 
         number = len(self._shares) + 1
         words = normalise_words(mnemonic, share_number=number)
+        # Translate outside the except block: MnemonicError's text quotes share words.
+        share, problem = None, ""
         try:
             share = Share.from_mnemonic(words)
         except MnemonicError as exc:
-            raise _translate(exc, number, len(words.split())) from None
+            problem = str(exc)
+        if share is None:
+            raise _translate(problem, number, len(words.split()))
         info = _info(share)
         if self._expected_set_id is not None and share.identifier != self._expected_set_id:
             raise StaleSharesError(
@@ -586,9 +590,8 @@ def _info(share: Any) -> ShareInfo:
     )
 
 
-def _translate(exc: Exception, number: int, word_count: int) -> BreakGlassError:
-    """Turn shamir_mnemonic's MnemonicError (whose text may quote words) into our own message."""
-    text = str(exc)
+def _translate(text: str, number: int, word_count: int) -> BreakGlassError:
+    """Turn shamir_mnemonic's MnemonicError text (which may quote words) into our own message."""
     if "checksum" in text:
         return ShareChecksumError(
             f"share {number} fails its checksum: a word is wrong, missing or out of order",

@@ -310,10 +310,9 @@ class CredentialBundle:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CredentialBundle:
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise BundleFormatError("the decrypted credential bundle is not valid JSON") from None
+        data, bad = _loads(raw)
+        if bad is not None:
+            raise BundleFormatError("the decrypted credential bundle is not valid JSON")
         if not isinstance(data, dict):
             raise BundleFormatError("the decrypted credential bundle is not a JSON object")
         version = data.get("v")
@@ -325,6 +324,7 @@ class CredentialBundle:
                     "Upgrade auditor.",
                 )
             raise BundleFormatError("the credential bundle has no valid format version")
+        bundle: CredentialBundle | None = None
         try:
             codes = tuple(
                 RecoveryCode(
@@ -334,7 +334,7 @@ class CredentialBundle:
                 )
                 for c in data.get("recovery_codes") or ()
             )
-            return cls(
+            bundle = cls(
                 login=str(data.get("login") or ""),
                 password=_secret_or_none(data.get("password")),
                 totp=_secret_or_none(data.get("totp")),
@@ -344,7 +344,10 @@ class CredentialBundle:
                 notes=_secret_or_none(data.get("notes")),
             )
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise BundleFormatError("the decrypted credential bundle has malformed fields") from None
+            pass  # raised below, outside the handler, so no context keeps a decrypted value
+        if bundle is None:
+            raise BundleFormatError("the decrypted credential bundle has malformed fields")
+        return bundle
 
 
 # --------------------------------------------------------------------------------------------------
@@ -370,14 +373,26 @@ def parse_input(text: str, *, totp_issuer: str = "", totp_account: str = "") -> 
     return _bundle_from_values(values, totp_issuer, totp_account)
 
 
-def _parse_json(text: str) -> dict[str, tuple[Any, int | None]]:
+def _loads(raw: str | bytes) -> tuple[Any, tuple[str, int, int] | None]:
+    """json.loads returning (value, None) or (None, (msg, line, column)).
+
+    The caller raises *outside* the except block: a JSONDecodeError keeps the whole input in
+    `.doc`, and even `raise ... from None` would leave it reachable as `__context__`.
+    """
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
-        # exc.msg and the position are safe; str(exc) is too, but exc.doc holds the secrets.
-        raise InputError(
-            f"input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", line=exc.lineno
-        ) from None
+        return None, (exc.msg, exc.lineno, exc.colno)
+    except UnicodeDecodeError:
+        return None, ("not UTF-8", 1, 1)
+
+
+def _parse_json(text: str) -> dict[str, tuple[Any, int | None]]:
+    data, bad = _loads(text)
+    if bad is not None:
+        msg, lineno, colno = bad
+        raise InputError(f"input is not valid JSON: {msg} at line {lineno} column {colno}", line=lineno)
     if not isinstance(data, dict):
         raise InputError("JSON input must be an object of credential fields")
     values: dict[str, tuple[Any, int | None]] = {}

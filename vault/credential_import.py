@@ -64,12 +64,14 @@ _PHONE_FIELDS = {"recovery phone", "recovery phone number", "recovery_phone"}
 
 def parse_bitwarden(text: str) -> ParseResult:
     """Parse an unencrypted Bitwarden JSON export. Only login items (type 1) are credentials."""
+    # Raise outside the except block: JSONDecodeError.doc holds the whole export.
+    data, bad = None, None
     try:
         data = json.loads(text.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"the Bitwarden export is not valid JSON: {exc.msg} at line {exc.lineno}", line=exc.lineno
-        ) from None
+        bad = (exc.msg, exc.lineno)
+    if bad is not None:
+        raise InputError(f"the Bitwarden export is not valid JSON: {bad[0]} at line {bad[1]}", line=bad[1])
     if not isinstance(data, dict):
         raise InputError("the Bitwarden export is not a JSON object")
     if data.get("encrypted") is True or "encKeyValidation_DO_NOT_EDIT" in data:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import re
 import struct
@@ -218,10 +219,12 @@ def parse_otpauth(uri: str | Secret) -> OtpAuth:
         issuer, account = "", label
     params: dict[str, str] = {}
     extra: list[tuple[str, str]] = []
-    try:
+    pairs: list[tuple[str, str]] | None = None
+    # parse_qsl's ValueError quotes the query (the secret): raise ours outside the handler.
+    with contextlib.suppress(ValueError):
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError:
-        raise TotpError("otpauth URI has a malformed query string") from None
+    if pairs is None:
+        raise TotpError("otpauth URI has a malformed query string")
     for key, value in pairs:
         k = key.lower()
         if k in params:

@@ -382,7 +382,10 @@ def _bw_with(item_changes: dict[str, Any], login_changes: dict[str, Any] | None 
 def test_bitwarden_errors(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         ci.parse_export(text)
-    _assert_no_secrets(str(info.value), info.value.hint, repr(info.value))
+    link: BaseException | None = info.value
+    while link is not None:  # JSONDecodeError.doc would hold the whole export
+        _assert_no_secrets(str(link), repr(link.args), repr(vars(link)))
+        link = link.__cause__ or link.__context__
 
 
 @pytest.mark.parametrize(
