@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+
 def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 

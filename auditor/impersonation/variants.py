@@ -169,9 +169,7 @@ def variants(handle: str, platform: Platform, limit: int = DEFAULT_LIMIT) -> lis
     return out
 
 
-def search_queries(
-    names: Iterable[str], roles: Iterable[str] = (), handles: Iterable[str] = ()
-) -> list[str]:
+def search_queries(names: Iterable[str], roles: Iterable[str] = (), handles: Iterable[str] = ()) -> list[str]:
     """Search terms for platforms with search (Bluesky searchActors, Mastodon v2 search).
 
     District names and aliases as written, each handle, `d{n}` / `district {n}` for the district's

@@ -203,5 +203,7 @@ def unrelated(count: int = 1200, seed: int = 5) -> list[str]:
             num = rng.choice(("", "", str(rng.randint(1, 99)), str(rng.randint(1960, 2010))))
             out.append(rng.choice(first) + rng.choice(("", "_", ".")) + rng.choice(last) + num)
         else:
-            out.append(rng.choice(words) + rng.choice(("", "_")) + rng.choice(words) + rng.choice(("", "hq", "")))
+            out.append(
+                rng.choice(words) + rng.choice(("", "_")) + rng.choice(words) + rng.choice(("", "hq", ""))
+            )
     return list(dict.fromkeys(out))

@@ -30,7 +30,15 @@ def test_labelled_set_is_big_and_varied():
     cases = district.lookalikes()
     tricks = {t for _, _, t in cases}
     assert len(cases) >= 200
-    assert {"cyrillic", "greek", "fullwidth", "zero-width space", "leet", "affix the", "hand-written"} <= tricks
+    assert {
+        "cyrillic",
+        "greek",
+        "fullwidth",
+        "zero-width space",
+        "leet",
+        "affix the",
+        "hand-written",
+    } <= tricks
     assert ("TheReal203Superintendent", "203superintendent", "hand-written") in cases
 
 
@@ -48,7 +56,10 @@ def test_recall_at_least_99_percent_and_each_names_the_right_target(detector):
 def test_policy_example_is_flagged_with_reasons(detector):
     best = detector.score("TheReal203Superintendent")[0]
     assert (best.protected.name, best.score, best.tier, best.reasons) == (
-        "203superintendent", 95, Tier.SAME_CORE, ("affix the+real",)
+        "203superintendent",
+        95,
+        Tier.SAME_CORE,
+        ("affix the+real",),
     )
     best = detector.score("naperville2O3", Platform.X)[0]
     assert (best.score, best.reasons) == (99, ("O for 0",))

@@ -22,9 +22,13 @@ BASE = score_pair("napervilIe203", ProtectedName("naperville203"))  # 99, "I for
 def test_claims_links_and_a_new_account_raise_the_score_with_reasons():
     m = score_pair("realnaperville203", ProtectedName("naperville203"))  # 95
     out = apply_evidence(
-        m, D203, display_name="Naperville 2O3 Superintendent",
-        bio="The official page", links=["https://www.naperville203.org/about"],
-        created_at=NOW - timedelta(days=3), now=NOW,
+        m,
+        D203,
+        display_name="Naperville 2O3 Superintendent",
+        bio="The official page",
+        links=["https://www.naperville203.org/about"],
+        created_at=NOW - timedelta(days=3),
+        now=NOW,
     )
     assert out.score == 100
     assert out.reasons == (
@@ -55,7 +59,10 @@ def test_a_different_district_or_allowlisted_organisation_lowers_the_score():
 
 def test_a_parody_label_lowers_and_an_older_account_raises_a_little():
     out = apply_evidence(BASE, D203, bio="parody account", created_at=NOW - timedelta(days=100), now=NOW)
-    assert (out.score, out.reasons[1:]) == (91, ("account created 100 days ago: +2", "profile says parody: -10"))
+    assert (out.score, out.reasons[1:]) == (
+        91,
+        ("account created 100 days ago: +2", "profile says parody: -10"),
+    )
 
 
 def test_no_evidence_leaves_the_match_unchanged():

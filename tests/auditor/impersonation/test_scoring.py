@@ -20,34 +20,96 @@ CASES = [
     ("nаperville203", HANDLE, 99, Tier.SAME_KEY, ("Cyrillic а at position 2",)),
     ("naper\u200bville203", HANDLE, 99, Tier.SAME_KEY, ("zero-width space removed",)),
     ("ｎａｐｅｒｖｉｌｌｅ２０３", HANDLE, 99, Tier.SAME_KEY, ("fullwidth characters",)),
-    ("naperville203", ProtectedName("naperville203", platform=IG), 99, Tier.SAME_KEY,
-     ("same name as Instagram account @naperville203",)),
+    (
+        "naperville203",
+        ProtectedName("naperville203", platform=IG),
+        99,
+        Tier.SAME_KEY,
+        ("same name as Instagram account @naperville203",),
+    ),
     ("TheReal203Superintendent", ROLE, 95, Tier.SAME_CORE, ("affix the+real",)),
     ("realnaperville203", HANDLE, 95, Tier.SAME_CORE, ("affix real",)),
     ("ıamnaperville203", HANDLE, 95, Tier.SAME_CORE, ("look-alike ı at position 1", "affix iam")),
     ("d2O3_superintendent", ROLE, 90, Tier.CONTAINS, ("contains 203superintendent with d added", "O for 0")),
     ("naperville203sports", HANDLE, 90, Tier.CONTAINS, ("contains naperville203 with sports added",)),
-    ("napervile203", HANDLE, 92, Tier.SIMILAR, ("similar to naperville203 (OSA similarity 0.92)", "missing l")),
-    ("naperivlle203", HANDLE, 92, Tier.SIMILAR, ("similar to naperville203 (OSA similarity 0.92)", "v moved")),
+    (
+        "napervile203",
+        HANDLE,
+        92,
+        Tier.SIMILAR,
+        ("similar to naperville203 (OSA similarity 0.92)", "missing l"),
+    ),
+    (
+        "naperivlle203",
+        HANDLE,
+        92,
+        Tier.SIMILAR,
+        ("similar to naperville203 (OSA similarity 0.92)", "v moved"),
+    ),
     ("superintendent_203", ROLE, 95, Tier.SIMILAR, ("same words as 203superintendent in a different order",)),
     # number guard: a different number is a different district, capped at 60
-    ("naperville204", HANDLE, 60, Tier.SIMILAR, (
-        "similar to naperville203 (OSA similarity 0.92)", "4 for 3",
-        "different number (204, not 203): capped at 60")),
-    ("naperville2034", HANDLE, 60, Tier.CONTAINS, (
-        "contains naperville203 with 4 added", "different number (2034, not 203): capped at 60")),
+    (
+        "naperville204",
+        HANDLE,
+        60,
+        Tier.SIMILAR,
+        (
+            "similar to naperville203 (OSA similarity 0.92)",
+            "4 for 3",
+            "different number (204, not 203): capped at 60",
+        ),
+    ),
+    (
+        "naperville2034",
+        HANDLE,
+        60,
+        Tier.CONTAINS,
+        ("contains naperville203 with 4 added", "different number (2034, not 203): capped at 60"),
+    ),
     # no number where the protected name has one: capped at 80
-    ("napervillezoe", HANDLE, 80, Tier.SIMILAR, (
-        "similar to naperville203 (OSA similarity 0.92)", "z for 2",
-        "no number where naperville203 has 203: capped at 80")),
+    (
+        "napervillezoe",
+        HANDLE,
+        80,
+        Tier.SIMILAR,
+        (
+            "similar to naperville203 (OSA similarity 0.92)",
+            "z for 2",
+            "no number where naperville203 has 203: capped at 80",
+        ),
+    ),
     # mixed script raises a near match to 97, but not past the number guard
-    ("nаpervile203", HANDLE, 97, Tier.SIMILAR, (
-        "Cyrillic а at position 2", "similar to naperville203 (OSA similarity 0.92)", "missing l",
-        "mixed scripts (Latin with Cyrillic): raised to 97")),
-    ("nаperville204", HANDLE, 60, Tier.SIMILAR, (
-        "Cyrillic а at position 2", "similar to naperville203 (OSA similarity 0.92)", "4 for 3",
-        "different number (204, not 203): capped at 60")),
-    ("coffeelover", HANDLE, 23, Tier.SIMILAR, ("similar words to naperville203 (token-sort similarity 0.23)",)),
+    (
+        "nаpervile203",
+        HANDLE,
+        97,
+        Tier.SIMILAR,
+        (
+            "Cyrillic а at position 2",
+            "similar to naperville203 (OSA similarity 0.92)",
+            "missing l",
+            "mixed scripts (Latin with Cyrillic): raised to 97",
+        ),
+    ),
+    (
+        "nаperville204",
+        HANDLE,
+        60,
+        Tier.SIMILAR,
+        (
+            "Cyrillic а at position 2",
+            "similar to naperville203 (OSA similarity 0.92)",
+            "4 for 3",
+            "different number (204, not 203): capped at 60",
+        ),
+    ),
+    (
+        "coffeelover",
+        HANDLE,
+        23,
+        Tier.SIMILAR,
+        ("similar words to naperville203 (token-sort similarity 0.23)",),
+    ),
 ]
 
 
@@ -66,8 +128,14 @@ def test_mastodon_same_username_on_another_instance_is_a_lookalike():
 
 def test_the_inventory_account_itself_is_not_a_lookalike():
     assert score_pair("NAPERVILLE203", HANDLE, platform=X) is None
-    assert score_pair("Napervillecusd203", ProtectedName("Naperville.CUSD.203", platform=Platform.FACEBOOK),
-                      platform=Platform.FACEBOOK) is None
+    assert (
+        score_pair(
+            "Napervillecusd203",
+            ProtectedName("Naperville.CUSD.203", platform=Platform.FACEBOOK),
+            platform=Platform.FACEBOOK,
+        )
+        is None
+    )
     # same text on another platform: could be an impersonator or an unlisted account, so it is flagged
     assert score_pair("naperville203", HANDLE, platform=IG).score == 99
 

@@ -28,7 +28,9 @@ def test_variants_are_valid_unique_capped_and_not_the_handle(platform):
     out = variants(handle, platform, limit=450)
     assert 0 < len(out) <= 450
     assert len(set(out)) == len(out)
-    assert all(re.fullmatch(RULES[platform], v) for v in out), [v for v in out if not re.fullmatch(RULES[platform], v)]
+    assert all(re.fullmatch(RULES[platform], v) for v in out), [
+        v for v in out if not re.fullmatch(RULES[platform], v)
+    ]
     assert all(is_valid(v, platform) for v in out)
     assert handle.casefold() not in out
 
@@ -38,15 +40,28 @@ def test_x_variants_put_squats_first_and_reach_the_cap_for_short_handles():
     assert out[:6] == ["thed203", "the_d203", "reald203", "real_d203", "thereald203", "thereal_d203"]
     assert {"d2o3", "cl203", "d_203", "d203official", "d203_hq", "officiald203"} <= set(out)
     long = variants("naperville203", Platform.X, limit=450)
-    assert {"naperv1lle203", "napervi1le203", "naperville2o3", "naperville_203", "naperville203_",
-            "imnaperville203", "naperville203hq", "napervile203"} <= set(long)
+    assert {
+        "naperv1lle203",
+        "napervi1le203",
+        "naperville2o3",
+        "naperville_203",
+        "naperville203_",
+        "imnaperville203",
+        "naperville203hq",
+        "napervile203",
+    } <= set(long)
     assert all(len(v) <= 15 for v in long)
 
 
 def test_instagram_variants_include_period_and_affix_squats():
     out = variants("naperville203", Platform.INSTAGRAM)
-    assert {"thenaperville203", "the.naperville203", "naperville.203", "real_naperville203",
-            "naperville203_official"} <= set(out)
+    assert {
+        "thenaperville203",
+        "the.naperville203",
+        "naperville.203",
+        "real_naperville203",
+        "naperville203_official",
+    } <= set(out)
 
 
 def test_facebook_variants_ignore_periods_and_case():
@@ -74,6 +89,8 @@ def test_search_queries():
         ["Naperville 203", "District 203", "D203"], ["superintendent"], ["@naperville203", "@d203@k12.social"]
     ) == ["Naperville 203", "District 203", "D203", "naperville203", "D203 superintendent"]
     assert search_queries(["Naperville Community Unit School District 203"], ["board"]) == [
-        "Naperville Community Unit School District 203", "d203", "district 203",
+        "Naperville Community Unit School District 203",
+        "d203",
+        "district 203",
         "Naperville Community Unit School District 203 board",
     ]
