@@ -12,6 +12,8 @@ importing this package stays cheap for the CLI.
 
 from __future__ import annotations
 
+from auditor.impersonation.detector import Detector
+from auditor.impersonation.evidence import DistrictContext, apply_evidence
 from auditor.impersonation.normalise import (
     DEFAULT_AFFIXES,
     Normalised,
@@ -20,6 +22,7 @@ from auditor.impersonation.normalise import (
     key_of,
     normalise,
 )
+from auditor.impersonation.roles import inventory_names, role_names
 from auditor.impersonation.scoring import (
     DEFAULT_THRESHOLD,
     Match,
@@ -28,18 +31,27 @@ from auditor.impersonation.scoring import (
     Tier,
     score_pair,
 )
+from auditor.impersonation.variants import is_valid, search_queries, variants
 
 __all__ = [
     "DEFAULT_AFFIXES",
     "DEFAULT_THRESHOLD",
+    "Detector",
+    "DistrictContext",
     "Match",
     "Normalised",
     "ProtectedKind",
     "ProtectedName",
     "Tier",
+    "apply_evidence",
     "canonical_handle",
     "core_of",
+    "inventory_names",
+    "is_valid",
     "key_of",
     "normalise",
+    "role_names",
     "score_pair",
+    "search_queries",
+    "variants",
 ]

@@ -127,3 +127,21 @@ def test_importing_the_package_stays_light():
     code = "import sys, auditor.impersonation; print('rapidfuzz' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_odd_input_is_scored_without_error(detector):
+    odd = ["", "@", "___", "\u200b\u200b", "a" * 300, "💩💩", "@x@y@z", "..", "ǅ", "\u0301\u0301"]
+    assert detector.scan(odd) == []
+    assert detector.scan(odd, Platform.MASTODON) == []
+    assert detector.scan(odd, Platform.BLUESKY) == []
+
+
+def test_inventory_names_skip_retired_accounts():
+    from auditor.impersonation import inventory_names
+    from auditor.models import Account, AccountStatus
+
+    accounts = [
+        Account(id="1", platform=Platform.X, handle="naperville203"),
+        Account(id="2", platform=Platform.X, handle="oldhandle", status=AccountStatus.RETIRED),
+    ]
+    assert inventory_names(accounts) == [ProtectedName("naperville203", platform=Platform.X)]
