@@ -50,7 +50,11 @@ class InputError(AuditorError):
 
 
 class PolicyError(AuditorError):
-    """The district policy file is invalid."""
+    """The district policy file is invalid. `problems` lists every problem found, one sentence each."""
+
+    def __init__(self, message: str, hint: str = "", *, problems: list[str] | None = None) -> None:
+        super().__init__(message, hint)
+        self.problems: list[str] = list(problems or [])
 
 
 class ConnectorError(AuditorError):

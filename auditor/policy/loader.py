@@ -277,8 +277,8 @@ def load_policy(source: str | Path, *, origin: str = "") -> Policy:
                 if more
                 else "Fix the key and run `auditor policy check`."
             ),
+            problems=problems,
         )
-        error.problems = problems  # type: ignore[attr-defined]
         raise error
     return policy
 
