@@ -67,7 +67,9 @@ class MastodonConnector(Connector):
         account = resp.json()  # an HTML error page raises UnparseableResponse here
         if resp.status != 200:
             error = str(account.get("error") or "")[:120] if isinstance(account, dict) else ""
-            return self._unknown(handle, f"{instance} answered HTTP {resp.status}" + (f": {error}" if error else ""))
+            return self._unknown(
+                handle, f"{instance} answered HTTP {resp.status}" + (f": {error}" if error else "")
+            )
         if not isinstance(account, dict) or "id" not in account:
             return self._unknown(handle, f"unparseable answer from {instance}")
         return self._profile(handle, account, instance)

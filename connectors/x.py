@@ -135,8 +135,6 @@ class XConnector(Connector):
             if isinstance(u, dict)
         )
         post_id = str(user.get("most_recent_tweet_id") or user.get("most_recent_post_id") or "")
-        if not post_id and len(posts) == 1:
-            post_id = next(iter(posts))
         last_post = posts.get(post_id, {}).get("created_at") if post_id else None
         metrics = user.get("public_metrics") or {}
         verified_type = str(user.get("verified_type") or "")

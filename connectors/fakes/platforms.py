@@ -1,4 +1,3 @@
-# ruff: noqa: E501 - platform error texts are quoted verbatim from the reference
 """Loopback fakes of each platform's profile API, answering the real request and response shapes.
 
 Every shape, error body and rate-limit header here follows /work/shared/reference/platform-apis.md
@@ -166,7 +165,11 @@ class FakeX(FakeServer):
         key = "posts" if self.spelling == "2.167" else "tweets"
         # 2.167 renamed the expansion; whether production still accepts the old name is unconfirmed,
         # so the fake accepts both and answers in the new shape.
-        wanted = {"most_recent_post_id", "most_recent_tweet_id"} if self.spelling == "2.167" else {"most_recent_tweet_id"}
+        wanted = (
+            {"most_recent_post_id", "most_recent_tweet_id"}
+            if self.spelling == "2.167"
+            else {"most_recent_tweet_id"}
+        )
         fields = _csv(req.param("post.fields")) or _csv(req.param("tweet.fields")) or []
         if not wanted & set(expansions):
             return {}

@@ -54,10 +54,12 @@ def test_5xx_is_retried_then_unknown(name: str) -> None:
     case = CASES[name]
     with start(case) as server:
         server.fail("status", status=503, body={"error": "unavailable"}, times=5)
-        profile = connect(case, server, retries=2).lookup(case.handle)
+        clock = FakeClock()
+        profile = connect(case, server, retries=2, clock=clock).lookup(case.handle)
     assert profile.status is ProfileStatus.UNKNOWN
     assert profile.reason == "HTTP 503 after 3 attempts"
     assert len(server.requests) == 3
+    assert clock.sleeps == [0.5, 1.0]  # exponential backoff between attempts
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -65,7 +67,7 @@ def test_one_5xx_then_success_is_found(name: str) -> None:
     case = CASES[name]
     with start(case) as server:
         server.fail("status", status=502, body={}, times=1)
-        profile = connect(case, server, retries=2).lookup(case.handle)
+        profile = connect(case, server, retries=2, clock=FakeClock()).lookup(case.handle)
     assert profile.status is ProfileStatus.FOUND, profile.reason
 
 
@@ -152,7 +154,7 @@ def test_dropped_connection_is_retried_then_unknown() -> None:
     case = CASES["x"]
     with start(case) as server:
         server.fail("disconnect", times=5)
-        profile = connect(case, server, retries=1).lookup(case.handle)
+        profile = connect(case, server, retries=1, clock=FakeClock()).lookup(case.handle)
     assert profile.status is ProfileStatus.UNKNOWN
     assert profile.reason in ("connection failed", "truncated response")
     assert len(server.requests) == 2

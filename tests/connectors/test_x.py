@@ -16,9 +16,17 @@ CASE = CASES["x"]
 
 def _server(**kw: object) -> FakeX:
     accounts = [
-        FakeAccount("LincolnHS", id="100", name="Lincoln High", bio="Official. Go Lynx!", website="https://lincoln.k12.example",
-                    links=["https://district.k12.example"], verified=True, verified_kind="government",
-                    last_post_at="2026-10-01T08:30:00.000Z"),
+        FakeAccount(
+            "LincolnHS",
+            id="100",
+            name="Lincoln High",
+            bio="Official. Go Lynx!",
+            website="https://lincoln.k12.example",
+            links=["https://district.k12.example"],
+            verified=True,
+            verified_kind="government",
+            last_post_at="2026-10-01T08:30:00.000Z",
+        ),
         FakeAccount("gone_hs", status="suspended", id="101"),
         FakeAccount("private_hs", status="protected", id="102", name="Private"),
     ]
