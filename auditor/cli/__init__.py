@@ -112,6 +112,7 @@ def _register() -> None:
     app.add_typer(account.app, name="account")
     app.add_typer(identity.app, name="identity")
     app.add_typer(registry_cmd.app, name="registry")
+    app.add_typer(__import__("auditor.cli.roster", fromlist=["app"]).app, name="roster")
 
 
 _register()
