@@ -1,0 +1,257 @@
+"""`auditor connector ...` and `auditor profile ...`: platform connectors from the command line.
+
+Two Typer sub-apps for the root to join with `add_typer`: `connector_app` (list, test, set-token)
+and `profile_app` (fetch). Commands stay thin: they build a connector from its defaults, the
+optional configuration mapping and AUDITOR_<PLATFORM>_* variables, hand it the token from the token
+store, make the call and render. Tokens are read from a hidden prompt or stdin, never from an
+argument, and never printed. Heavy modules (`requests`, the connectors) load only when a command
+runs, so `auditor --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from auditor.errors import AuditorError, UsageError
+from auditor.models import Platform, Secret
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+    from connectors.tokens import TokenStore
+
+connector_app = typer.Typer(
+    name="connector",
+    help="Platform connectors: which are configured, test one, store an API token.",
+    no_args_is_help=True,
+)
+profile_app = typer.Typer(
+    name="profile",
+    help="What a platform shows publicly for one handle.",
+    no_args_is_help=True,
+)
+
+
+def _keyring_store() -> TokenStore:
+    from connectors.tokens import KeyringTokenStore
+
+    return KeyringTokenStore()
+
+
+def _no_settings(platform: Platform) -> Mapping[str, Any] | None:
+    return None
+
+
+# Hooks the lead may replace (e.g. a registry-backed token store, settings from the district policy).
+token_store_factory: Callable[[], TokenStore] = _keyring_store
+settings_provider: Callable[[Platform], Mapping[str, Any] | None] = _no_settings
+
+
+class ProfileFormat(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+
+
+PlatformArg = Annotated[
+    str, typer.Argument(help="Platform: x, facebook, instagram, youtube, mastodon, bluesky, ...")
+]
+
+
+def _platform(value: str) -> Platform:
+    try:
+        return Platform.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="PLATFORM") from None
+
+
+def _fail(err: AuditorError) -> typer.Exit:
+    typer.echo(f"error: {err.message}", err=True)
+    if err.hint:
+        typer.echo(f"hint: {err.hint}", err=True)
+    return typer.Exit(err.exit_code)
+
+
+def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
+    """(token, problem): problem is '' or why the store could not be read."""
+    from connectors.tokens import TokenStoreError
+
+    try:
+        return store.get(platform), ""
+    except TokenStoreError as err:
+        return None, err.message
+
+
+def build_connector(platform: Platform, store: TokenStore | None = None, **kwargs: Any) -> Connector:
+    """A connector for `platform` with its token from `store` and settings from the environment."""
+    from connectors.registry import connector_class
+
+    cls = connector_class(platform)
+    token = None
+    if cls.needs_token or platform is Platform.MASTODON:
+        token, _ = _token(store or token_store_factory(), platform)
+    return cls.from_environment(token, config=settings_provider(platform), **kwargs)
+
+
+@connector_app.command("list")
+def list_connectors() -> None:
+    """Show every platform's connector, whether its credentials are configured, and its base URL.
+
+    Example: auditor connector list
+    """
+    from connectors.registry import CONNECTORS
+
+    try:
+        store = token_store_factory()
+        rows = []
+        for platform, cls in CONNECTORS.items():
+            token, problem = (None, "")
+            if cls.needs_token or platform is Platform.MASTODON:
+                token, problem = _token(store, platform)
+            connector = cls.from_environment(token, config=settings_provider(platform))
+            missing = connector.missing_configuration()
+            if problem:
+                state = f"unknown ({problem})"
+            elif missing:
+                state = f"missing: {missing}"
+            elif not cls.needs_token:
+                state = "not needed" + (" (token stored)" if token else "")
+            else:
+                state = "configured"
+            rows.append((platform.label, cls.__name__, state, connector.settings.base_url or "-"))
+            connector.close()
+    except AuditorError as err:
+        raise _fail(err) from None
+    widths = [
+        max(len(r[i]) for r in [*rows, ("Platform", "Connector", "Credentials", "Base URL")])
+        for i in range(4)
+    ]
+    for row in [("Platform", "Connector", "Credentials", "Base URL"), *rows]:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _diagnose(reason: str, platform: Platform) -> str:
+    text = reason.lower()
+    if reason == "no credentials":
+        return f"no token is stored: run `auditor connector set-token {platform.value}`"
+    if "rejected" in text or "190" in text or "401" in text:
+        return f"the token was refused: it may be expired or revoked; store a new one with set-token {platform.value}"
+    if "timeout" in text or "connection" in text:
+        return f"the platform could not be reached: check the network and AUDITOR_{platform.value.upper()}_BASE_URL"
+    if "rate-limited" in text or "quota" in text:
+        return "the platform's rate limit or quota is spent: try again later"
+    if "unparseable" in text or "larger than" in text:
+        return "the answer was not the platform's API: a proxy or captive portal may be in the way"
+    if "setting" in text:
+        return "a required setting is missing (see docs/connectors.md)"
+    return "see the reason above"
+
+
+@connector_app.command("test")
+def test_connector(
+    platform: PlatformArg,
+    handle: Annotated[
+        str, typer.Option("--handle", help="Account to look up (default: a well-known one).")
+    ] = "",
+) -> None:
+    """Make one real call to PLATFORM and explain what happened.
+
+    Example: auditor connector test bluesky --handle bsky.app
+    """
+    from auditor.models import ProfileStatus
+
+    chosen = _platform(platform)
+    try:
+        connector = build_connector(chosen)
+    except AuditorError as err:
+        raise _fail(err) from None
+    target = handle or connector.test_handle
+    if not target:
+        raise _fail(UsageError(f"{chosen.label} has no default test account", "pass --handle"))
+    with connector:
+        profile = connector.lookup(target)
+    if profile.status is ProfileStatus.UNKNOWN:
+        typer.echo(f"FAILED: {chosen.label} could not check {target}: {profile.reason}")
+        typer.echo(f"diagnosis: {_diagnose(profile.reason, chosen)}")
+        raise typer.Exit(1)
+    typer.echo(f"OK: {chosen.label} answered for {target}: {profile.status.value}")
+    if profile.status is ProfileStatus.NOT_FOUND:
+        typer.echo("note: the API works, but that account was not found.")
+
+
+@connector_app.command("set-token")
+def set_token(
+    platform: PlatformArg,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read the token from standard input.")] = False,
+) -> None:
+    """Store PLATFORM's API token in the OS keyring, read from a hidden prompt or --stdin.
+
+    Example: auditor connector set-token x            (prompts without echo)
+             printf '%s' "$TOKEN" | auditor connector set-token youtube --stdin
+    """
+    from connectors.registry import connector_class
+
+    chosen = _platform(platform)
+    cls = connector_class(chosen)
+    if not cls.needs_token and chosen is not Platform.MASTODON:
+        raise _fail(UsageError(f"{chosen.label} needs no token", cls.credential_help))
+    if stdin:
+        value = sys.stdin.readline().strip()
+    else:
+        typer.echo(f"{chosen.label} expects {cls.credential_help}.")
+        value = typer.prompt("Token", hide_input=True, confirmation_prompt=False).strip()
+    if not value:
+        raise _fail(UsageError("no token given", "paste the token at the prompt or pipe it with --stdin"))
+    try:
+        token_store_factory().set(chosen, Secret(value))
+    except AuditorError as err:
+        raise _fail(err) from None
+    typer.echo(f"Stored the {chosen.label} token.")
+
+
+def render_profile(profile: Any, fmt: ProfileFormat) -> str:
+    data = profile.to_dict()
+    if fmt is ProfileFormat.JSON:
+        return json.dumps(data, indent=2, sort_keys=True)
+    lines = []
+    for key, value in data.items():
+        if value in ("", None, [], ()):
+            continue
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        lines.append(f"{key.replace('_', ' '):15} {text}".replace("\n", " / "))
+    return "\n".join(lines)
+
+
+@profile_app.command("fetch")
+def fetch_profile(
+    platform: PlatformArg,
+    handle: Annotated[
+        str, typer.Argument(help="The handle, e.g. lincolnhs, user@instance, name.bsky.social.")
+    ],
+    platform_id: Annotated[
+        str, typer.Option("--id", help="Known platform id: also detects a renamed handle.")
+    ] = "",
+    fmt: Annotated[
+        ProfileFormat, typer.Option("--format", "-f", help="table or json.")
+    ] = ProfileFormat.TABLE,
+) -> None:
+    """Show what PLATFORM publicly shows for HANDLE (exit 1 when it could not be checked).
+
+    Example: auditor profile fetch mastodon lincolnhs@k12.social --format json
+    """
+    from auditor.models import ProfileStatus
+
+    chosen = _platform(platform)
+    try:
+        connector = build_connector(chosen)
+    except AuditorError as err:
+        raise _fail(err) from None
+    with connector:
+        profile = connector.lookup_account(handle, platform_id) if platform_id else connector.lookup(handle)
+    typer.echo(render_profile(profile, fmt))
+    if profile.status is ProfileStatus.UNKNOWN:
+        raise typer.Exit(1)
