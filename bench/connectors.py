@@ -26,15 +26,15 @@ from dataclasses import dataclass
 if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
     sys.path.pop(0)
 
-import requests  # noqa: E402
+import requests
 
-from auditor.models import ProfileStatus, Secret  # noqa: E402
-from connectors.base import Connector, ConnectorSettings  # noqa: E402
-from connectors.bluesky import BlueskyConnector  # noqa: E402
-from connectors.fakes import FakeAccount, FakeBluesky, FakeMastodon, FakeServer, FakeX  # noqa: E402
-from connectors.http import parse_iso_instant  # noqa: E402
-from connectors.mastodon import MastodonConnector  # noqa: E402
-from connectors.x import XConnector  # noqa: E402
+from auditor.models import Profile, ProfileStatus, Secret
+from connectors.base import Connector, ConnectorSettings
+from connectors.bluesky import BlueskyConnector
+from connectors.fakes import FakeAccount, FakeBluesky, FakeMastodon, FakeServer, FakeX
+from connectors.http import parse_iso_instant
+from connectors.mastodon import MastodonConnector
+from connectors.x import XConnector
 
 TOKEN = "bench-token"  # noqa: S105 - the fake server's made-up token
 LATENCY = 0.1
@@ -88,7 +88,7 @@ def wait_for_window_start(window: float) -> None:
 
 
 def run_connectors(legs: list[Leg], concurrency: int) -> tuple[float, int]:
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, dict[str, Profile]] = {}
 
     def run(leg: Leg) -> None:
         settings = ConnectorSettings(
@@ -105,7 +105,7 @@ def run_connectors(legs: list[Leg], concurrency: int) -> tuple[float, int]:
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    found = sum(1 for r in results.values() for p in r.values() if p.status is ProfileStatus.FOUND)  # type: ignore[attr-defined]
+    found = sum(1 for r in results.values() for p in r.values() if p.status is ProfileStatus.FOUND)
     return elapsed, found
 
 
