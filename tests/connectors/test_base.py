@@ -134,3 +134,22 @@ def test_rate_limit_header_parsers() -> None:
     date_header = email.utils.formatdate(now + 30, usegmt=True)
     assert parse_retry_after(date_header, now) == pytest.approx(30, abs=1)
     assert parse_retry_after("12", now) == 12
+
+
+def test_search_failure_exception_never_contains_the_key_sent_in_the_query() -> None:
+    from connectors.fakes import FakeClock
+    from connectors.http import HttpFailure
+
+    case = CASES["youtube"]
+    with start(case) as server:
+        server.fail("status", status=503, body={}, times=2)  # both attempts of the first search
+        server.fail("html", status=200, path="/youtube/v3/search")
+        connector = connect(case, server, clock=FakeClock())
+        with pytest.raises(HttpFailure) as first:
+            connector.search("lincoln")
+        with pytest.raises(HttpFailure) as second:
+            connector.search("lincoln")
+    assert first.value.reason == "HTTP 503 after 2 attempts"
+    assert second.value.reason.startswith("unparseable answer (HTML page")
+    for err in (first.value, second.value):
+        assert TOKEN not in str(err) and TOKEN not in repr(err.args) and "key=" not in str(err)
