@@ -1,0 +1,297 @@
+"""`auditor audit`: run the audit (what IT schedules), and read its history.
+
+`auditor audit` with options runs one audit and stores it; `audit history` lists the stored runs and
+`audit diff RUN1 RUN2` compares two. Exit codes (STYLE.md): 0 clean, 3 when an active finding is at or
+above --fail-on, 1 on an operational error. The library does the work (auditor/audit.py); this module
+turns options into `AuditOptions`, draws the progress bar on stderr when it is a terminal, renders.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
+from auditor.cli.context import app_context
+from auditor.cli.output import OutputFormat, json_envelope, render_rows
+from auditor.errors import InputError, UsageError
+from auditor.models import Platform, Role
+
+app = typer.Typer(
+    help="Audit the inventory against the district policy; `audit history` and `audit diff` read past runs.",
+    invoke_without_command=True,
+)
+
+
+class _Progress:
+    """A one-line progress bar per step on stderr (only drawn on a terminal)."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        width = 28
+        filled = width if not total else int(width * done / total)
+        sys.stderr.write(f"\r{label[:26]:<26} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _platforms(values: list[str] | None) -> tuple[Platform, ...]:
+    out: list[Platform] = []
+    for v in values or ():
+        try:
+            out.append(Platform.parse(v))
+        except ValueError as exc:
+            raise UsageError(f"--platform: {exc}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def run_json(run: Any, notes: Any, items: list[dict[str, Any]]) -> str:
+    return json_envelope(
+        "auditor/audit",
+        items,
+        run={
+            "id": run.id,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "identity": run.identity,
+            "policy": run.policy,
+            "offline": run.offline,
+            "platforms": list(run.platforms),
+            "checks": list(run.checks),
+            "accounts_checked": run.accounts_checked,
+            "profiles_unknown": run.profiles_unknown,
+            "active_by_severity": run.counts_by_severity(),
+            "errors": list(run.errors),
+            "notes": list(notes),
+        },
+    )
+
+
+@app.callback()
+def audit(
+    ctx: typer.Context,
+    platform: Annotated[
+        list[str] | None,
+        typer.Option("--platform", "-p", metavar="PLATFORM", help="Only this platform (repeatable)."),
+    ] = None,
+    check: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check", "-c", metavar="ID", help="Only this check id or family, e.g. escrow (repeatable)."
+        ),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No network: run only the checks that need none.")
+    ] = False,
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            "--candidates",
+            metavar="FILE",
+            help="File of handles to score as look-alikes, one PLATFORM:HANDLE a line.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            metavar="SEVERITY",
+            help="Exit 3 when an active finding is at or above: info, low, medium, high, critical.",
+        ),
+    ] = "high",
+    as_role: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            metavar="ROLE",
+            help="Unlock with this role's keys only: `auditor` (inventory key, for scheduled jobs).",
+        ),
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Audit every account against the district policy, store the run, print the findings.
+
+    Each finding is new, open (seen before), waived, or resolved (fixed since the last run). Exit code
+    0 when clean, 3 when a new or open finding is at or above --fail-on, 1 on an error.
+
+    Example:
+
+        auditor audit --as auditor --fail-on high --format json > /var/log/auditor/latest.json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from auditor.audit import AuditOptions, parse_candidates, run_audit
+    from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
+    from auditor.engine import fail_on as fails
+
+    threshold = parse_severity(fail_on, "--fail-on")
+    role: Role | None = None
+    if as_role is not None:
+        try:
+            role = Role.parse(as_role)
+        except ValueError as exc:
+            raise UsageError(f"--as: {exc}") from None
+    pairs: tuple[tuple[Platform, str], ...] = ()
+    if candidates is not None:
+        try:
+            text = candidates.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {candidates}: {type(exc).__name__}") from None
+        pairs = parse_candidates(text, str(candidates))
+    options = AuditOptions(
+        platforms=_platforms(platform),
+        checks=tuple(check or ()),
+        offline=offline,
+        candidates=pairs,
+    )
+    reg = app_context(ctx).registry(as_role=role)
+    outcome = run_audit(reg, options, progress=_Progress() if sys.stderr.isatty() else None)
+    run = outcome.run
+    output = pick_format(fmt, as_json)
+    findings = sort_findings(run.findings)
+    rows = [finding_row(f) for f in findings]
+    if output is OutputFormat.JSON:
+        echo(run_json(run, outcome.notes, rows))
+    else:
+        echo(render_rows(rows, FINDING_COLUMNS, output, schema="auditor/audit", empty="No findings."))
+    for note in outcome.notes:
+        typer.echo(f"warning: {note}", err=True)
+    for w in outcome.expired_waivers:
+        typer.echo(
+            f"note: the waiver for {w.fingerprint} expired on {w.until.isoformat()}; reopened.", err=True
+        )
+    counts = run.counts_by_severity()
+    summary = ", ".join(f"{n} {s}" for s, n in reversed(counts.items()) if n) or "none"
+    typer.echo(
+        f"Run {run.id}: {run.accounts_checked} accounts, {len(run.checks)} checks, "
+        f"active findings: {summary}.",
+        err=True,
+    )
+    if fails(run.findings, threshold):
+        raise typer.Exit(3)
+
+
+HISTORY_COLUMNS = [
+    ("id", "Run"),
+    ("started_at", "Started"),
+    ("identity", "By"),
+    ("mode", "Mode"),
+    ("accounts_checked", "Accounts"),
+    ("new", "New"),
+    ("open", "Open"),
+    ("resolved", "Resolved"),
+    ("waived", "Waived"),
+    ("high_or_above", "High+"),
+]
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Show the latest N runs (0: all).")] = 20,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored audit runs, newest first.
+
+    Example:
+
+        auditor audit history --limit 5
+    """
+    from auditor.audit import load_runs
+
+    reg = app_context(ctx).registry()
+    with reg.snapshot():
+        runs = load_runs(reg)
+    chosen = list(reversed(runs))[: limit or None]
+    rows = []
+    for r in chosen:
+        states = {
+            s: sum(1 for f in r.findings if f.state.value == s) for s in ("new", "open", "resolved", "waived")
+        }
+        counts = r.counts_by_severity()
+        mode = "offline" if r.offline else "online"
+        if r.platforms:
+            mode += " " + ",".join(r.platforms)
+        rows.append(
+            {
+                "id": r.id,
+                "started_at": r.started_at.isoformat()[:19],
+                "identity": r.identity,
+                "mode": mode,
+                "accounts_checked": r.accounts_checked,
+                **states,
+                "high_or_above": counts["high"] + counts["critical"],
+                "checks": list(r.checks),
+                "profiles_unknown": r.profiles_unknown,
+                "errors": list(r.errors),
+            }
+        )
+    echo(
+        render_rows(
+            rows,
+            HISTORY_COLUMNS,
+            pick_format(fmt, as_json),
+            schema="auditor/audit-runs",
+            empty="No audit runs yet.",
+        )
+    )
+
+
+DIFF_COLUMNS = [
+    ("change", "Change"),
+    ("id", "Id"),
+    ("severity", "Severity"),
+    ("check_id", "Check"),
+    ("message", "Message"),
+]
+
+
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    run1: Annotated[str, typer.Argument(help="The earlier run (id, prefix, `previous`).")],
+    run2: Annotated[str, typer.Argument(help="The later run (id, prefix, `latest`).")] = "latest",
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed between two runs: findings added, removed, or changed in severity or wording.
+
+    Example:
+
+        auditor audit diff previous latest
+    """
+    from auditor.audit import diff_runs, load_runs, resolve_run
+    from auditor.cli.finding import finding_row
+
+    reg = app_context(ctx).registry()
+    with reg.snapshot():
+        runs = load_runs(reg)
+    a, b = resolve_run(runs, run1), resolve_run(runs, run2)
+    d = diff_runs(a, b)
+    rows: list[dict[str, Any]] = []
+    for change, items in (("added", d.added), ("removed", d.removed)):
+        for f in items:
+            rows.append({"change": change, **finding_row(f)})
+    for before, after in d.changed:
+        row = {"change": "changed", **finding_row(after)}
+        row["before"] = {"severity": before.severity.value, "message": before.message}
+        rows.append(row)
+    rows.sort(key=lambda r: (r["change"], r["check_id"], r["subject"]))
+    output = pick_format(fmt, as_json)
+    if output is OutputFormat.JSON:
+        echo(json_envelope("auditor/audit-diff", rows, before=a.id, after=b.id, unchanged=d.unchanged))
+        return
+    echo(render_rows(rows, DIFF_COLUMNS, output, schema="auditor/audit-diff", empty="No differences."))
+    if output is OutputFormat.TABLE:
+        echo(
+            f"{a.id} -> {b.id}: {len(d.added)} added, {len(d.removed)} removed, "
+            f"{len(d.changed)} changed, {d.unchanged} unchanged."
+        )
