@@ -112,6 +112,10 @@ def _register() -> None:
     app.add_typer(account.app, name="account")
     app.add_typer(identity.app, name="identity")
     app.add_typer(registry_cmd.app, name="registry")
+    app.add_typer(__import__("auditor.cli.policy", fromlist=["app"]).app, name="policy")
+    app.add_typer(__import__("auditor.cli.audit", fromlist=["app"]).app, name="audit")
+    app.add_typer(__import__("auditor.cli.finding", fromlist=["app"]).app, name="finding")
+    app.add_typer(__import__("auditor.cli.check", fromlist=["app"]).app, name="check")
     from auditor.cli.connector import connector_app, profile_app
 
     app.add_typer(connector_app, name="connector")
