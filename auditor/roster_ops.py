@@ -15,6 +15,7 @@ the tool writes).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import secrets as _secrets
@@ -383,7 +384,7 @@ class SyncOutcome:
             "forced": self.forced,
             "previous_sync_at": self.previous_sync_at or None,
             "counts": plan_counts(plan),
-            "summary": summary.__dict__ if summary else None,
+            "summary": dataclasses.asdict(summary) if summary else None,
             "changes": self.changes,
             "warnings": list(plan.warnings),
             "departures": [
@@ -512,8 +513,6 @@ def sync(
 
 
 def _replace(outcome: SyncOutcome, **changes: Any) -> SyncOutcome:
-    import dataclasses
-
     return dataclasses.replace(outcome, **changes)
 
 

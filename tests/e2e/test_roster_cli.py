@@ -276,3 +276,18 @@ def test_msgraph_source_with_secret_from_stdin_never_shows_it(district: Cli) -> 
     result = cli("roster", "sync", "entra")
     assert result.exit_code == 1 and "no roster source named 'entra'" in result.stderr
     assert len(json.loads(cli.ok("roster", "history", "--json").output)["items"]) == 2  # history kept
+
+
+@pytest.mark.parametrize("command", ["add", "set-secret", "list", "remove", "sync", "history"])
+def test_every_roster_command_documents_an_example(cli: Cli, command: str) -> None:
+    out = cli.ok("roster", command, "--help").output
+    assert "Example:" in out and f"auditor roster {command}" in out
+
+
+def test_a_secret_is_never_asked_for_without_a_terminal(district: Cli) -> None:
+    cli = district
+    result = cli("roster", "add", "entra", "--kind", "msgraph", "-o", "tenant=t", "-o", "client_id=c")
+    assert result.exit_code == 2
+    assert "the client secret is needed but there is no terminal to ask on" in result.stderr
+    assert "--secret-stdin" in result.stderr
+    assert "No roster sources" in cli.ok("roster", "list").output
