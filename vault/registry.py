@@ -497,6 +497,41 @@ class Registry:
         return self.backend.snapshot()
 
     # ---------------------------------------------------------------------------------------------
+    # Re-keying support (vault/rekey.py, vault/revealog.py, break-glass). Raw keys never leave this
+    # object except through `held_keys()`, which re-keying needs to restore state after a failure.
+
+    def key_version(self, domain: str) -> int:
+        return int(self.backend.meta_get(f"key_version.{domain}") or "1")
+
+    def derive_key(self, domain: str, info: str) -> bytes:
+        """A purpose key derived from a domain key (e.g. the reveal log's MAC key)."""
+        return crypto.subkey(self._key(domain), info)
+
+    def held_keys(self) -> dict[str, bytes]:
+        return dict(self._keys)
+
+    def install_keys(self, keys: dict[str, bytes], identity: Identity | None = None) -> None:
+        """Replace domain keys in memory (after a re-key, or keys recovered by break-glass)."""
+        self._keys.update(keys)
+        self._derive_index_key()
+        if identity is not None:
+            self.identity = identity
+
+    def restore_keys(self, keys: dict[str, bytes], identity: Identity | None) -> None:
+        self._keys = dict(keys)
+        self._derive_index_key()
+        self.identity = identity
+
+    def wrap_label(self, domain: str, version: int) -> bytes:
+        return self._wrap_label(domain, version)
+
+    def wrap_for_identity(self, identity_id: str, public: bytes, domain: str) -> None:
+        self._wrap_for(identity_id, public, domain)
+
+    def identity_row(self, name: str) -> IdentityRow:
+        return self._row_for(name)
+
+    # ---------------------------------------------------------------------------------------------
     # Settings (small encrypted key/value records under the inventory key)
 
     def setting(self, name: str) -> Any:

@@ -121,6 +121,14 @@ def _register() -> None:
     app.add_typer(connector_app, name="connector")
     app.add_typer(profile_app, name="profile")
     app.add_typer(__import__("auditor.cli.roster", fromlist=["app"]).app, name="roster")
+    from auditor.cli import breakglass, escrow_workflows, secret, task
+    from auditor.cli import log as log_cmd
+
+    app.add_typer(secret.app, name="secret")
+    app.add_typer(log_cmd.app, name="log")
+    app.add_typer(task.app, name="task")
+    app.add_typer(breakglass.app, name="breakglass")
+    escrow_workflows.register(app)
 
 
 _register()

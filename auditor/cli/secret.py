@@ -1,0 +1,416 @@
+"""`auditor secret ...`: escrowed credentials of district accounts (admins only).
+
+Values are read from hidden prompts or stdin, never from arguments (they would land in shell
+history and the process list). Anything that shows a secret needs `--reason` and is logged in the
+reveal log BEFORE it is printed; if the log cannot be written, nothing is shown (exit 1).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
+from auditor.cli.context import app_context
+from auditor.cli.output import OutputFormat, json_envelope, render_rows
+from auditor.errors import UsageError
+from auditor.models import Secret
+
+app = typer.Typer(
+    help="Escrowed credentials: store, generate, reveal (logged), history, export and import.",
+    no_args_is_help=True,
+)
+
+ReasonOpt = Annotated[
+    str,
+    typer.Option("--reason", help="Why you need it (mandatory; written to the reveal log)."),
+]
+AccountArg = Annotated[
+    str, typer.Argument(help="The account: PLATFORM:HANDLE (x:@lincolnhs), @handle or id.")
+]
+
+
+def _escrow(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from vault.escrow import Escrow
+
+    return Escrow(app_context(ctx).registry(admin=True))
+
+
+def _account(ctx: typer.Context, ref: str):  # type: ignore[no-untyped-def]
+    from vault.inventory import Inventory
+
+    return Inventory(app_context(ctx).registry(admin=True)).resolve_account(ref)
+
+
+def _need_reason(reason: str) -> str:
+    if not reason.strip():
+        raise UsageError(
+            "--reason must say why the secret is needed", 'For example: --reason "owner left; ticket 4521"'
+        )
+    return reason.strip()
+
+
+def _read_stdin() -> str:
+    return typer.get_text_stream("stdin").read()
+
+
+def _prompt_bundle_text() -> str:
+    """Hidden prompts, one per field; blank keeps the previous value."""
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no terminal to prompt on",
+            "Pipe the values with --stdin (JSON or key=value lines; see `auditor secret set --help`).",
+        )
+    lines = []
+    for key, label, hidden in (
+        ("login", "Login name", False),
+        ("password", "Password", True),
+        ("totp", "TOTP otpauth:// URI or base32 seed", True),
+        ("recovery_codes", "Recovery codes (comma-separated)", True),
+        ("recovery_email", "Recovery e-mail", False),
+        ("recovery_phone", "Recovery phone", False),
+    ):
+        value = typer.prompt(f"{label} (blank: keep)", default="", hide_input=hidden, show_default=False)
+        if value.strip():
+            lines.append(f"{key}={value}")
+    return "\n".join(lines)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    account: AccountArg,
+    stdin: Annotated[bool, typer.Option("--stdin", help="Read JSON or key=value lines from stdin.")] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Store exactly what is given instead of merging with the previous version."
+        ),
+    ] = False,
+) -> None:
+    """Store a new version of an account's credentials (the previous versions are kept).
+
+    Fields: login, password, totp (otpauth:// URI or base32 seed), recovery_codes, recovery_email,
+    recovery_phone, notes. Given fields replace those of the previous version; the rest are kept.
+    Storing a version closes the account's open rotation tasks.
+
+    Example:
+
+        printf 'password=%s\\ntotp=otpauth://totp/...\\n' "$NEW" | auditor secret set instagram:@lincolnhs --stdin
+
+        auditor secret set x:@lincolnhs          (hidden prompts)
+    """
+    from vault.bundle import parse_input
+
+    acct = _account(ctx, account)
+    text = _read_stdin() if stdin else _prompt_bundle_text()
+    bundle = parse_input(text, totp_issuer=acct.platform.label, totp_account=acct.handle.lstrip("@"))
+    result = _escrow(ctx).store(acct.id, bundle, merge=not replace)
+    echo(f"Stored version {result.ref.version} of {acct.label}'s credentials.")
+    for task in result.closed_tasks:
+        echo(f"Closed rotation task {task.id} ({task.reason}).")
+
+
+@app.command("generate")
+def generate(
+    ctx: typer.Context,
+    account: AccountArg,
+    length: Annotated[int, typer.Option("--length", help="Password length (12-256).")] = 24,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the new password (needs --reason; logged).")
+    ] = False,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is shown (with --show).")] = "",
+) -> None:
+    """Generate a strong random password and store it as a new version (nothing secret is printed).
+
+    Set the same password on the platform afterwards (`auditor secret show ... --reason`), or use
+    --show to print it once, logged.
+
+    Example:
+
+        auditor secret generate x:@lincolnhs --length 32
+
+        auditor secret generate x:@lincolnhs --show --reason "rotating after offboarding"
+    """
+    if show:
+        _need_reason(reason)
+    acct = _account(ctx, account)
+    escrow = _escrow(ctx)
+    result = escrow.generate(acct.id, length=length)
+    echo(f"Stored a new {length}-character password as version {result.ref.version} of {acct.label}.")
+    for task in result.closed_tasks:
+        echo(f"Closed rotation task {task.id} ({task.reason}).")
+    if show:
+        bundle = escrow.reveal(acct.id, reason)
+        assert bundle.password is not None
+        echo(f"password: {bundle.password.reveal_str()}")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    account: AccountArg,
+    reason: ReasonOpt,
+    version: Annotated[
+        int | None, typer.Option("--version", help="An older version (see `secret history`).")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print an account's escrowed credentials. The reveal is logged (with your reason) BEFORE
+    anything is printed; if the log cannot be written, nothing is shown.
+
+    Example:
+
+        auditor secret show instagram:@lincolnhs_athletics --reason "coach left; ticket 4521"
+    """
+    reason = _need_reason(reason)
+    acct = _account(ctx, account)
+    bundle = _escrow(ctx).reveal(acct.id, reason, version=version)
+    if pick_format(fmt, as_json) is OutputFormat.JSON:
+        echo(json_envelope("auditor/credential", [{"account": acct.label, **bundle.reveal_dict()}]))
+        return
+    echo(acct.label)
+    for line in bundle.reveal_lines():
+        echo(line)
+
+
+@app.command("totp")
+def totp(ctx: typer.Context, account: AccountArg, reason: ReasonOpt) -> None:
+    """Print the current TOTP code and the seconds it stays valid (logged before printing).
+
+    Example:
+
+        auditor secret totp x:@lincolnhs --reason "signing in to remove a former coach"
+    """
+    from vault.registry import utcnow
+
+    reason = _need_reason(reason)
+    acct = _account(ctx, account)
+    bundle = _escrow(ctx).reveal(acct.id, reason, action="totp")
+    code, left = bundle.totp_now(utcnow())
+    echo(f"{code}  (valid for {left} more second{'s' if left != 1 else ''})")
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context, account: AccountArg, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False
+) -> None:
+    """List the stored versions of an account's credentials: when, by whom, what changed (no values).
+
+    Example:
+
+        auditor secret history x:@lincolnhs
+    """
+    from vault.escrow import Escrow
+
+    reg = app_context(ctx).registry()
+    from vault.inventory import Inventory
+
+    acct = Inventory(reg).resolve_account(account)
+    rows = [v.to_dict() for v in Escrow(reg).history(acct.id)]
+    cols = [
+        ("version", "Version"),
+        ("set_at", "When"),
+        ("set_by", "By"),
+        ("action", "Action"),
+        ("fields", "Changed"),
+        ("has_totp", "TOTP"),
+        ("recovery_codes_unused", "Codes unused"),
+    ]
+    echo(render_rows(rows, cols, pick_format(fmt, as_json), schema="auditor/credential-history"))
+
+
+@app.command("use-code")
+def use_code(
+    ctx: typer.Context,
+    account: AccountArg,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the code from stdin instead of a prompt.")
+    ] = False,
+) -> None:
+    """Mark one recovery code as used (stores a new version). The code is read from a hidden prompt
+    or stdin, never from the command line.
+
+    Example:
+
+        auditor secret use-code x:@lincolnhs
+    """
+    acct = _account(ctx, account)
+    if stdin:
+        code = _read_stdin().strip()
+    else:
+        if not sys.stdin.isatty():
+            raise UsageError("no terminal to prompt on", "Pipe the code with --stdin.")
+        code = typer.prompt("Recovery code", hide_input=True)
+    if not code:
+        raise UsageError("no recovery code was given")
+    result = _escrow(ctx).mark_code_used(acct.id, Secret(code))
+    echo(
+        f"Marked the code used: {result.ref.recovery_codes_unused} of {result.ref.recovery_codes_total} "
+        f"codes left for {acct.label} (version {result.ref.version})."
+    )
+    if result.ref.recovery_codes_unused <= 2:
+        echo("Few codes left: regenerate them on the platform and store them with `auditor secret set`.")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="File to write (never overwritten; mode 0600).")
+    ],
+    reason: ReasonOpt,
+    account: Annotated[
+        list[str] | None,
+        typer.Option("--account", help="Only this account (repeatable; default: all escrowed)."),
+    ] = None,
+    recipient: Annotated[
+        list[str] | None,
+        typer.Option("--recipient", "-r", help="Encrypt to this age public key (age1...); repeatable."),
+    ] = None,
+    export_passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-passphrase-file", help="Encrypt with the passphrase in this 0600 file (else prompted)."
+        ),
+    ] = None,
+    plaintext: Annotated[
+        bool, typer.Option("--plaintext", help="Write PLAIN TEXT (asks for confirmation).")
+    ] = False,
+    yes_i_understand: Annotated[
+        bool, typer.Option("--yes-i-understand", help="Confirm --plaintext without a prompt.")
+    ] = False,
+) -> None:
+    """Export credentials for a successor, encrypted: to an age recipient (decrypt with
+    `age -d -i key.txt`) or with a passphrase (auditor-export/v1; read back by `secret import`).
+    Every exported account is logged with your reason before the file is written.
+
+    Example:
+
+        auditor secret export -o handover.age --recipient age1... --reason "handover to new comms director"
+
+        auditor secret export -o handover.aex --account x:@lincolnhs --reason "handover"   (prompts for a passphrase)
+    """
+    import os
+
+    from auditor.escrow_ops import export_credentials
+
+    reason = _need_reason(reason)
+    passphrase: Secret | None = None
+    if plaintext:
+        if recipient or export_passphrase_file:
+            raise UsageError("--plaintext cannot be combined with --recipient or --export-passphrase-file")
+        if not yes_i_understand:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "a plaintext export needs confirmation and there is no terminal to ask on",
+                    "Prefer --recipient or a passphrase; if you must, add --yes-i-understand.",
+                )
+            if not typer.confirm(
+                "Write every selected password, TOTP seed and recovery code in PLAIN TEXT?", default=False
+            ):
+                raise UsageError("plaintext export cancelled; nothing was written")
+    elif not recipient:
+        if export_passphrase_file:
+            from vault.unlock import read_passphrase_file
+
+            passphrase = read_passphrase_file(export_passphrase_file)
+        else:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "an export needs --recipient age1... or a passphrase, and there is no terminal to ask on",
+                    "Give --export-passphrase-file FILE (mode 0600) or --recipient.",
+                )
+            passphrase = Secret(
+                typer.prompt("Passphrase for the export file", hide_input=True, confirmation_prompt=True)
+            )
+        if len(passphrase.reveal_str()) < 12:
+            raise UsageError("the export passphrase is too short (at least 12 characters)")
+    result = export_credentials(
+        app_context(ctx).registry(admin=True),
+        output,
+        accounts=account or (),
+        reason=reason,
+        recipients=recipient or (),
+        passphrase=passphrase,
+        plaintext=plaintext,
+        kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
+    )
+    echo(f"Exported {len(result.accounts)} account(s) to {result.path} ({result.format}); logged.")
+    if result.format == "plaintext":
+        echo("This file is NOT encrypted: hand it over in person and shred it afterwards.")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="Bitwarden .json, KeePass(XC) .csv, or an auditor export.", exists=True, dir_okay=False
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be imported; change nothing.")
+    ] = False,
+    identity_file: Annotated[
+        Path | None,
+        typer.Option("--identity-file", help="age identity (AGE-SECRET-KEY-1...) for an .age export."),
+    ] = None,
+    export_passphrase_file: Annotated[
+        Path | None,
+        typer.Option("--export-passphrase-file", help="Passphrase file for an auditor-export/v1 file."),
+    ] = None,
+) -> None:
+    """Import credentials from a Bitwarden (unencrypted JSON) or KeePass/KeePassXC (CSV) export,
+    matched to accounts by profile URL, login e-mail or handle; TOTP keys are kept. All or nothing:
+    if any entry matches no account or several, nothing is imported. A backup is taken first.
+    Shred the export file afterwards.
+
+    Example:
+
+        auditor secret import bitwarden_export.json --dry-run
+
+        auditor secret import keepassxc.csv
+    """
+    from auditor.escrow_ops import import_credentials
+    from vault import exportfile
+
+    def decrypt(data: bytes, kind: str) -> bytes:
+        if kind == "age":
+            if identity_file is None:
+                raise UsageError("this is an age file; give --identity-file KEYFILE")
+            from vault.unlock import read_passphrase_file
+
+            return exportfile.age_decrypt(data, read_passphrase_file(identity_file))
+        if export_passphrase_file is not None:
+            from vault.unlock import read_passphrase_file
+
+            phrase = read_passphrase_file(export_passphrase_file)
+        elif sys.stdin.isatty():
+            phrase = Secret(typer.prompt("Passphrase of the export file", hide_input=True))
+        else:
+            raise UsageError("this export is passphrase-encrypted; give --export-passphrase-file FILE")
+        return exportfile.passphrase_decrypt(data, phrase)
+
+    outcome = import_credentials(
+        app_context(ctx).registry(admin=True), file, dry_run=dry_run, decrypt=decrypt
+    )
+    for line in outcome.plan_lines:
+        echo(line)
+    if not outcome.clean:
+        from auditor.errors import AuditorError
+
+        raise AuditorError(
+            "nothing was imported: some entries match no account, or more than one",
+            "Fix or remove those entries (listed above by title), then import again.",
+        )
+    if outcome.dry_run:
+        echo("Dry run: nothing was imported.")
+        return
+    echo(f"Imported credentials for {len(outcome.imported)} account(s). Backup taken first: {outcome.backup}")
+    echo(f"Shred {file} now (e.g. `shred -u {file}`).")
