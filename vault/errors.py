@@ -47,6 +47,10 @@ class NewerFormatError(VaultError):
     pass
 
 
+class NeedsUpgradeError(VaultError):
+    """The registry is in an older format; `auditor registry upgrade` brings it up to date."""
+
+
 class AccessDeniedError(VaultError):
     """The unlocked identity does not hold the key this operation needs."""
 

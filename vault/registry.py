@@ -34,6 +34,7 @@ from vault import crypto
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
+    NeedsUpgradeError,
     NewerFormatError,
     RecordTamperedError,
     RegistryDamagedError,
@@ -116,7 +117,8 @@ class Registry:
         return reg
 
     @classmethod
-    def open(cls, backend: Backend) -> Registry:
+    def open(cls, backend: Backend, *, allow_older: bool = False) -> Registry:
+        """Open without unlocking. An older format is refused unless `allow_older` (the upgrader)."""
         backend.open()
         reg = cls(backend)
         try:
@@ -144,6 +146,13 @@ class Registry:
                 f"registry {backend.location} was written by a newer version of auditor (format {fmt}; "
                 f"this version reads up to {FORMAT_VERSION})",
                 "Upgrade auditor (pip install --upgrade district-social-auditor); the registry was not changed.",
+            )
+        if fmt < FORMAT_VERSION and not allow_older:
+            backend.close()
+            raise NeedsUpgradeError(
+                f"registry {backend.location} is in format {fmt}; this version of auditor uses format "
+                f"{FORMAT_VERSION}",
+                "Run `auditor registry upgrade` (it takes a backup first).",
             )
         reg.registry_id = registry_id
         reg.format_version = fmt

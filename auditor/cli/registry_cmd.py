@@ -154,13 +154,19 @@ def upgrade(ctx: typer.Context) -> None:
 
         auditor registry upgrade
     """
+    from vault import upgrades
+    from vault.backup import take_backup
     from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
-    reg = Registry.open(make_backend(app_ctx.location))
+    reg = Registry.open(make_backend(app_ctx.location), allow_older=True)
     try:
         if reg.format_version == FORMAT_VERSION:
             echo(f"Registry is at format {FORMAT_VERSION}, the current one; nothing to do.")
             return
+        backup = take_backup(reg, f"before-upgrade-from-{reg.format_version}")
+        for line in upgrades.upgrade(reg.backend, reg.format_version, FORMAT_VERSION):
+            echo(f"Upgraded {line}")
+        echo(f"Backup of the previous format: {backup}")
     finally:
         reg.close()
