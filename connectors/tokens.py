@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Protocol, runtime_checkable
 
-from auditor.errors import ConnectorError
+from auditor.errors import AuditorError, ConnectorError
 from auditor.models import Platform, Secret
 
 SERVICE = "district-social-auditor"
@@ -106,3 +106,35 @@ class MemoryTokenStore:
     def delete(self, platform: Platform) -> bool:
         with self._lock:
             return self._tokens.pop(platform, None) is not None
+
+
+class ChainedTokenStore:
+    """Several stores in order: `get` answers from the first that has a token (a store that fails
+    is skipped, so a locked keyring never hides a registry token); `set` writes to the first."""
+
+    def __init__(self, stores: list[TokenStore]) -> None:
+        if not stores:
+            raise ValueError("a chained token store needs at least one store")
+        self.stores = stores
+
+    def get(self, platform: Platform) -> Secret | None:
+        for store in self.stores:
+            try:
+                token = store.get(platform)
+            except AuditorError:
+                continue
+            if token:
+                return token
+        return None
+
+    def set(self, platform: Platform, token: Secret) -> None:
+        self.stores[0].set(platform, token)
+
+    def delete(self, platform: Platform) -> bool:
+        removed = False
+        for store in self.stores:
+            try:
+                removed = store.delete(platform) or removed
+            except AuditorError:
+                continue
+        return removed

@@ -43,12 +43,35 @@ def _keyring_store() -> TokenStore:
     return KeyringTokenStore()
 
 
+def _registry_then_keyring() -> TokenStore:
+    """The registry's token store (readable by scheduled audits, works on servers without a keyring)
+    when a registry exists and unlocks, then the OS keyring."""
+    from typer._click.globals import get_current_context
+
+    from connectors.tokens import ChainedTokenStore, KeyringTokenStore
+
+    stores: list[TokenStore] = []
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        from pathlib import Path
+
+        from auditor.cli.context import app_context
+
+        app_ctx = app_context(ctx)  # type: ignore[arg-type]
+        if app_ctx.location.startswith(("postgresql://", "postgres://")) or Path(app_ctx.location).exists():
+            from vault.secrets_store import RegistryTokenStore
+
+            stores.append(RegistryTokenStore(app_ctx.registry()))
+    stores.append(KeyringTokenStore())
+    return ChainedTokenStore(stores)
+
+
 def _no_settings(platform: Platform) -> Mapping[str, Any] | None:
     return None
 
 
 # Hooks the lead may replace (e.g. a registry-backed token store, settings from the district policy).
-token_store_factory: Callable[[], TokenStore] = _keyring_store
+token_store_factory: Callable[[], TokenStore] = _registry_then_keyring
 settings_provider: Callable[[Platform], Mapping[str, Any] | None] = _no_settings
 
 
@@ -187,8 +210,13 @@ def test_connector(
 def set_token(
     platform: PlatformArg,
     stdin: Annotated[bool, typer.Option("--stdin", help="Read the token from standard input.")] = False,
+    keyring: Annotated[
+        bool, typer.Option("--keyring", help="Store it in the OS keyring instead of the encrypted registry.")
+    ] = False,
 ) -> None:
-    """Store PLATFORM's API token in the OS keyring, read from a hidden prompt or --stdin.
+    """Store PLATFORM's API token in the encrypted registry (or the OS keyring with --keyring),
+    read from a hidden prompt or --stdin. Registry tokens are readable by scheduled audits
+    (auditor identities) and work on servers without a keyring.
 
     Example: auditor connector set-token x            (prompts without echo)
              printf '%s' "$TOKEN" | auditor connector set-token youtube --stdin
@@ -207,7 +235,7 @@ def set_token(
     if not value:
         raise _fail(UsageError("no token given", "paste the token at the prompt or pipe it with --stdin"))
     try:
-        token_store_factory().set(chosen, Secret(value))
+        (_keyring_store() if keyring else token_store_factory()).set(chosen, Secret(value))
     except AuditorError as err:
         raise _fail(err) from None
     typer.echo(f"Stored the {chosen.label} token.")
