@@ -10,6 +10,8 @@ recorded.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from auditor.models import CredentialRef, Role, Secret
+from auditor.policy import dump_preset
 from connectors.fakes import FakeAccount, FakeBluesky, FakeX
 from tests.e2e.conftest import PASSPHRASE, Cli
 
@@ -254,3 +257,64 @@ def test_platform_failures_are_unknown_never_not_found(cli: Cli, fakes: tuple[Fa
     assert found[("profile.unknown", "account:bluesky:nchsband.bsky.social")]["message"].startswith(
         "Bluesky account nchsband.bsky.social could not be checked this run ("
     )
+
+
+def test_policy_findings_and_waivers_through_the_cli(cli: Cli) -> None:
+    cli.init()
+    cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
+    cli.ok("account", "import", str(cli.file("accounts.csv", ACCOUNTS)))
+
+    no_policy = cli("audit", "--offline")
+    assert no_policy.exit_code == 1
+    assert "error: no district policy is stored in the registry" in no_policy.output
+    assert "hint: Create one with `auditor policy init --preset naperville-203`" in no_policy.output
+
+    # A broken file is refused with every problem listed, and never stored.
+    broken = cli.file(
+        "policy.toml", "format_version = 1\n[district]\nid = 'x'\nname = 'X'\nemail_domains = 3\n"
+    )
+    checked = cli("policy", "check", str(broken))
+    assert checked.exit_code == 1
+    assert (
+        "policy.toml line 5: district.email_domains: expected a list of strings, got a number"
+        in checked.output
+    )
+    assert cli("policy", "import", str(broken)).exit_code == 1
+    assert cli("policy", "show").exit_code == 1
+
+    cli.ok("policy", "init", "--preset", "naperville-203")
+    assert cli("policy", "init", "--preset", "moline-coal-valley").exit_code == 1  # already stored
+    assert cli.ok("policy", "show").stdout.rstrip("\n") == dump_preset("naperville-203").rstrip("\n")
+    assert "stored policy: no problems found." in cli.ok("policy", "check").output
+
+    run = cli("audit", "--offline", "--fail-on", "medium")
+    assert run.exit_code == 3
+    assert "login.non_district_email" in run.stdout and "new" in run.stdout
+    rows = list(csv.DictReader(io.StringIO(cli.ok("finding", "list", "--format", "csv").output)))
+    login = next(r for r in rows if r["check_id"] == "login.non_district_email")
+    assert login["message"] == (
+        "X account @naperville203 logs in with naperville203@gmail.com, which is not a district email address."
+    )
+
+    shown = cli.ok("finding", "show", login["id"]).output
+    assert "N203-SMR-3" in shown and "auditor account edit x:naperville203 --login-email" in shown
+
+    until = (NOW + timedelta(days=30)).date().isoformat()
+    waived = cli.ok("finding", "waive", login["id"], "--reason", "New mailbox on order", "--until", until)
+    assert f"until {until}" in waived.output
+    listed = json.loads(cli.ok("finding", "list", "--json", "--check", "login").output)["items"]
+    assert [(f["state"], f["waiver_reason"], f["waived_until"]) for f in listed] == [
+        ("waived", "New mailbox on order", until)
+    ]
+    # Waived findings no longer fail the run at their severity.
+    again = cli("audit", "--offline", "--check", "login.non_district_email", "--fail-on", "medium")
+    assert again.exit_code == 0, again.output
+    assert "waiver" in cli.ok("finding", "show", login["id"]).output
+
+    catalogue = cli.ok("check", "list", "--format", "csv").output
+    rows = list(csv.DictReader(io.StringIO(catalogue)))
+    assert {r["id"] for r in rows} >= {"impersonation.suspected", "escrow.stale", "profile.unknown"}
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["managers.no_adult_employee"]["naperville-203"] == "N203-SMR-2"
+    offline_checks = json.loads(cli.ok("check", "list", "--no-network", "--json").output)["items"]
+    assert all(not c["network"] for c in offline_checks)
