@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from auditor.errors import AuditorError, NotFoundError, UsageError
 from auditor.models import Account, AccountStatus, Person, Platform, normalise_handle
 from vault.errors import RecordTamperedError
 from vault.registry import INVENTORY, DuplicateRecordError, Registry, new_id, utcnow
 from vault.storage import RecordRow
+
+T = TypeVar("T", Person, Account)
 
 PERSON = "person"
 ACCOUNT = "account"
@@ -82,30 +85,38 @@ class Inventory:
     def add_person(self, person: Person) -> Person:
         now = utcnow()
         person = dataclasses.replace(person, id=person.id or new_id("p"), created_at=now, updated_at=now)
-        try:
-            version = self.registry.put(
-                PERSON, person.id, person.to_dict(), expected_version=0, natural_key=person_key(person)
-            )
-        except DuplicateRecordError as exc:
-            raise AuditorError(
+        return self._write(
+            PERSON,
+            person,
+            person_key(person),
+            0,
+            AuditorError(
                 f"a person with email {person.email} already exists",
                 "Use `auditor person edit` to change them.",
-            ) from exc
-        return dataclasses.replace(person, version=version)
+            ),
+        )
 
     def save_person(self, person: Person) -> Person:
         person = dataclasses.replace(person, updated_at=utcnow())
+        return self._write(
+            PERSON,
+            person,
+            person_key(person),
+            person.version,
+            AuditorError(f"another person already has the email {person.email}"),
+        )
+
+    def _write(
+        self, kind: str, item: T, natural_key: str | None, expected_version: int, duplicate: AuditorError
+    ) -> T:
+        """Write one person or account; a natural-key clash becomes `duplicate`, the user's message."""
         try:
             version = self.registry.put(
-                PERSON,
-                person.id,
-                person.to_dict(),
-                expected_version=person.version,
-                natural_key=person_key(person),
+                kind, item.id, item.to_dict(), expected_version=expected_version, natural_key=natural_key
             )
         except DuplicateRecordError as exc:
-            raise AuditorError(f"another person already has the email {person.email}") from exc
-        return dataclasses.replace(person, version=version)
+            raise duplicate from exc
+        return dataclasses.replace(item, version=version)
 
     def references_to(self, person_id: str) -> list[Account]:
         return [
@@ -177,29 +188,25 @@ class Inventory:
     def add_account(self, account: Account) -> Account:
         now = utcnow()
         account = dataclasses.replace(account, id=account.id or new_id("a"), created_at=now, updated_at=now)
-        try:
-            version = self.registry.put(
-                ACCOUNT, account.id, account.to_dict(), expected_version=0, natural_key=account_key(account)
-            )
-        except DuplicateRecordError as exc:
-            raise AuditorError(
+        return self._write(
+            ACCOUNT,
+            account,
+            account_key(account),
+            0,
+            AuditorError(
                 f"{account.label} is already in the registry", "Use `auditor account edit` to change it."
-            ) from exc
-        return dataclasses.replace(account, version=version)
+            ),
+        )
 
     def save_account(self, account: Account) -> Account:
         account = dataclasses.replace(account, updated_at=utcnow())
-        try:
-            version = self.registry.put(
-                ACCOUNT,
-                account.id,
-                account.to_dict(),
-                expected_version=account.version,
-                natural_key=account_key(account),
-            )
-        except DuplicateRecordError as exc:
-            raise AuditorError(f"another {account.label} is already in the registry") from exc
-        return dataclasses.replace(account, version=version)
+        return self._write(
+            ACCOUNT,
+            account,
+            account_key(account),
+            account.version,
+            AuditorError(f"another {account.label} is already in the registry"),
+        )
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
     def upsert_people(self, people: Sequence[Person]) -> BulkResult:
