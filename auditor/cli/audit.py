@@ -164,8 +164,12 @@ def audit(
     for note in outcome.notes:
         typer.echo(f"warning: {note}", err=True)
     for w in outcome.expired_waivers:
+        from auditor.audit import finding_id
+
         typer.echo(
-            f"note: the waiver for {w.fingerprint} expired on {w.until.isoformat()}; reopened.", err=True
+            f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "
+            "it is open again.",
+            err=True,
         )
     counts = run.counts_by_severity()
     summary = ", ".join(f"{n} {s}" for s, n in reversed(counts.items()) if n) or "none"
