@@ -446,18 +446,24 @@ def connector_factory(
         from connectors.registry import connector_class
 
         cls = connector_class(platform)
-        config: dict[str, Any] = {}
-        settings = policy.settings_for(platform)
-        if settings is not None:
-            if settings.base_url:
-                config["base_url"] = settings.base_url
-            if settings.api_version:
-                config["api_version"] = settings.api_version
-            config.update(dict(settings.options))
         token = tokens(platform) if tokens is not None else None
-        return cls.from_environment(token, config, env)
+        return cls.from_environment(token, policy_connector_config(policy, platform), env)
 
     return make
+
+
+def policy_connector_config(policy: Policy, platform: Platform) -> dict[str, Any]:
+    """The connector settings the district policy gives for `platform` (base URL, API version,
+    options); AUDITOR_<PLATFORM>_* environment variables still override them."""
+    config: dict[str, Any] = {}
+    settings = policy.settings_for(platform)
+    if settings is not None:
+        if settings.base_url:
+            config["base_url"] = settings.base_url
+        if settings.api_version:
+            config["api_version"] = settings.api_version
+        config.update(dict(settings.options))
+    return config
 
 
 # --------------------------------------------------------------------------------------------------

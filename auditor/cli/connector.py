@@ -46,33 +46,50 @@ def _keyring_store() -> TokenStore:
 def _registry_then_keyring() -> TokenStore:
     """The registry's token store (readable by scheduled audits, works on servers without a keyring)
     when a registry exists and unlocks, then the OS keyring."""
-    from typer._click.globals import get_current_context
-
     from connectors.tokens import ChainedTokenStore, KeyringTokenStore
 
     stores: list[TokenStore] = []
-    ctx = get_current_context(silent=True)
-    if ctx is not None:
-        from pathlib import Path
+    app_ctx = _registry_exists()
+    if app_ctx is not None:
+        from vault.secrets_store import RegistryTokenStore
 
-        from auditor.cli.context import app_context
-
-        app_ctx = app_context(ctx)  # type: ignore[arg-type]
-        if app_ctx.location.startswith(("postgresql://", "postgres://")) or Path(app_ctx.location).exists():
-            from vault.secrets_store import RegistryTokenStore
-
-            stores.append(RegistryTokenStore(app_ctx.registry()))
+        stores.append(RegistryTokenStore(app_ctx.registry()))
     stores.append(KeyringTokenStore())
     return ChainedTokenStore(stores)
 
 
-def _no_settings(platform: Platform) -> Mapping[str, Any] | None:
+def _registry_exists() -> Any:
+    """The AppContext when this command runs inside the CLI and a registry exists, else None."""
+    from pathlib import Path
+
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return None
+    from auditor.cli.context import app_context
+
+    app_ctx = app_context(ctx)  # type: ignore[arg-type]
+    if app_ctx.location.startswith(("postgresql://", "postgres://")) or Path(app_ctx.location).exists():
+        return app_ctx
     return None
+
+
+def _policy_settings(platform: Platform) -> Mapping[str, Any] | None:
+    """Connector settings from the district policy stored in the registry (as `auditor audit` uses)."""
+    app_ctx = _registry_exists()
+    if app_ctx is None:
+        return None
+    from auditor.audit import policy_connector_config
+    from auditor.policy_store import stored_policy
+
+    stored = stored_policy(app_ctx.registry())
+    return None if stored is None else policy_connector_config(stored.load(), platform)
 
 
 # Hooks the lead may replace (e.g. a registry-backed token store, settings from the district policy).
 token_store_factory: Callable[[], TokenStore] = _registry_then_keyring
-settings_provider: Callable[[Platform], Mapping[str, Any] | None] = _no_settings
+settings_provider: Callable[[Platform], Mapping[str, Any] | None] = _policy_settings
 
 
 class ProfileFormat(str, Enum):
