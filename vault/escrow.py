@@ -165,6 +165,8 @@ class Escrow:
         """The bundle, only after a reveal event (with the reason) was committed to the log."""
         self.registry.require_admin("Revealing a credential")
         ref = self._require(account_id)
+        if version is not None and not 1 <= version <= ref.version:
+            raise NotFoundError(f"version {version} of {account_id}'s credential does not exist")
         extra = {"version": version or ref.version, **dict(details or {})}
         return self.log.log_then(
             lambda: self._load(account_id, version),
