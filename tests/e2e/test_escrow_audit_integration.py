@@ -1,0 +1,43 @@
+"""Escrow and audit meet in the registry: storing a credential resolves `escrow.missing`, and the
+nightly auditor identity sees that without ever holding the escrow key."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from tests.e2e.conftest import Cli
+
+
+def _findings(output: str) -> set[tuple[str, str]]:
+    data = json.loads(output)
+    return {(f["check_id"], f["state"]) for f in data["items"]}
+
+
+def test_escrowing_a_credential_resolves_escrow_missing_for_the_auditor_identity(cli: Cli) -> None:
+    cli.init()
+    nightly = cli.tmp / "nightly.pass"
+    nightly.write_text("nightly audit passphrase\n")
+    os.chmod(nightly, 0o600)
+    cli.ok("identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly))
+    admin = ["--identity", "it-admin"]
+    cli.ok(*admin, "policy", "init", "--preset", "naperville-203")
+    cli.ok(*admin, "person", "add", "--name", "Priya Raman", "--email", "praman@naperville203.org")
+    cli.ok(*admin, "account", "add", "instagram", "nnhs_athletics", "--owner", "praman@naperville203.org")
+
+    nightly_audit = ["--identity", "it-nightly", "audit", "--as", "auditor", "--offline",
+                     "--check", "escrow.missing", "--format", "json", "--fail-on", "critical"]
+    first = cli(*nightly_audit, passfile=nightly)
+    assert first.exit_code == 0, first.output
+    assert _findings(first.stdout) == {("escrow.missing", "new")}
+
+    cli.ok(*admin, "secret", "set", "instagram:@nnhs_athletics", "--stdin",
+           input="login=nnhs.athletics\npassword=Canary-Pass-123!\n")
+    second = cli(*nightly_audit, passfile=nightly)
+    assert second.exit_code == 0, second.output
+    assert _findings(second.stdout) == {("escrow.missing", "resolved")}
+    assert "Canary-Pass-123!" not in first.output + second.output
+    # The auditor identity still cannot reveal the credential it just saw as escrowed.
+    result = cli("--identity", "it-nightly", "secret", "show", "instagram:@nnhs_athletics", "--reason", "test",
+                 passfile=nightly)
+    assert result.exit_code == 1 and "Canary-Pass-123!" not in result.output
