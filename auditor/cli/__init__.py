@@ -31,9 +31,9 @@ class AuditorGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except AuditorError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                typer.echo(f"hint: {exc.hint}", err=True)
+            from auditor.cli.common import echo_error
+
+            echo_error(exc)
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.common import echo
+from auditor.cli.common import echo, echo_error
 from auditor.cli.context import app_context, make_backend
 from auditor.errors import UsageError
 from auditor.models import Role, Secret
@@ -128,9 +128,7 @@ def recover(
             try:
                 info = session.add(Secret(words))
             except bg.BreakGlassError as exc:
-                typer.echo(f"error: {exc.message}", err=True)
-                if exc.hint:
-                    typer.echo(f"hint: {exc.hint}", err=True)
+                echo_error(exc)  # a bad share is reported and the next one asked for
                 continue
             echo(f"Accepted share {info.member_number} of group {info.group_number}.")
         key = session.finish()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.output import OutputFormat
-from auditor.errors import UsageError
+from auditor.errors import AuditorError, UsageError
 
 FormatOpt = Annotated[
     OutputFormat,
@@ -40,3 +40,10 @@ def day(value: str | None, option: str) -> date | None:
 
 def echo(text: str) -> None:
     typer.echo(text.rstrip("\n"))
+
+
+def echo_error(exc: AuditorError) -> None:
+    """`error: ...` and `hint: ...` on stderr: the one way the CLI reports an AuditorError."""
+    typer.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        typer.echo(f"hint: {exc.hint}", err=True)

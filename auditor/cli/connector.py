@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auditor.errors import AuditorError, UsageError
+from auditor.errors import UsageError
 from auditor.models import Platform, Secret
 
 if TYPE_CHECKING:
@@ -109,13 +109,6 @@ def _platform(value: str) -> Platform:
         raise typer.BadParameter(str(exc), param_hint="PLATFORM") from None
 
 
-def _fail(err: AuditorError) -> typer.Exit:
-    typer.echo(f"error: {err.message}", err=True)
-    if err.hint:
-        typer.echo(f"hint: {err.hint}", err=True)
-    return typer.Exit(err.exit_code)
-
-
 def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
     """(token, problem): problem is '' or why the store could not be read."""
     from connectors.tokens import TokenStoreError
@@ -145,27 +138,24 @@ def list_connectors() -> None:
     """
     from connectors.registry import CONNECTORS
 
-    try:
-        store = token_store_factory()
-        rows = []
-        for platform, cls in CONNECTORS.items():
-            token, problem = (None, "")
-            if cls.needs_token or platform is Platform.MASTODON:
-                token, problem = _token(store, platform)
-            connector = cls.from_environment(token, config=settings_provider(platform))
-            missing = connector.missing_configuration()
-            if problem:
-                state = f"unknown ({problem})"
-            elif missing:
-                state = f"missing: {missing}"
-            elif not cls.needs_token:
-                state = "not needed" + (" (token stored)" if token else "")
-            else:
-                state = "configured"
-            rows.append((platform.label, cls.__name__, state, connector.settings.base_url or "-"))
-            connector.close()
-    except AuditorError as err:
-        raise _fail(err) from None
+    store = token_store_factory()
+    rows = []
+    for platform, cls in CONNECTORS.items():
+        token, problem = (None, "")
+        if cls.needs_token or platform is Platform.MASTODON:
+            token, problem = _token(store, platform)
+        connector = cls.from_environment(token, config=settings_provider(platform))
+        missing = connector.missing_configuration()
+        if problem:
+            state = f"unknown ({problem})"
+        elif missing:
+            state = f"missing: {missing}"
+        elif not cls.needs_token:
+            state = "not needed" + (" (token stored)" if token else "")
+        else:
+            state = "configured"
+        rows.append((platform.label, cls.__name__, state, connector.settings.base_url or "-"))
+        connector.close()
     widths = [
         max(len(r[i]) for r in [*rows, ("Platform", "Connector", "Credentials", "Base URL")])
         for i in range(4)
@@ -205,13 +195,10 @@ def test_connector(
     from auditor.models import ProfileStatus
 
     chosen = _platform(platform)
-    try:
-        connector = build_connector(chosen)
-    except AuditorError as err:
-        raise _fail(err) from None
+    connector = build_connector(chosen)
     target = handle or connector.test_handle
     if not target:
-        raise _fail(UsageError(f"{chosen.label} has no default test account", "pass --handle"))
+        raise UsageError(f"{chosen.label} has no default test account", "pass --handle")
     with connector:
         profile = connector.lookup(target)
     if profile.status is ProfileStatus.UNKNOWN:
@@ -243,18 +230,15 @@ def set_token(
     chosen = _platform(platform)
     cls = connector_class(chosen)
     if not cls.needs_token and chosen is not Platform.MASTODON:
-        raise _fail(UsageError(f"{chosen.label} needs no token", cls.credential_help))
+        raise UsageError(f"{chosen.label} needs no token", cls.credential_help)
     if stdin:
         value = sys.stdin.readline().strip()
     else:
         typer.echo(f"{chosen.label} expects {cls.credential_help}.")
         value = typer.prompt("Token", hide_input=True, confirmation_prompt=False).strip()
     if not value:
-        raise _fail(UsageError("no token given", "paste the token at the prompt or pipe it with --stdin"))
-    try:
-        (_keyring_store() if keyring else token_store_factory()).set(chosen, Secret(value))
-    except AuditorError as err:
-        raise _fail(err) from None
+        raise UsageError("no token given", "paste the token at the prompt or pipe it with --stdin")
+    (_keyring_store() if keyring else token_store_factory()).set(chosen, Secret(value))
     typer.echo(f"Stored the {chosen.label} token.")
 
 
@@ -291,10 +275,7 @@ def fetch_profile(
     from auditor.models import ProfileStatus
 
     chosen = _platform(platform)
-    try:
-        connector = build_connector(chosen)
-    except AuditorError as err:
-        raise _fail(err) from None
+    connector = build_connector(chosen)
     with connector:
         profile = connector.lookup_account(handle, platform_id) if platform_id else connector.lookup(handle)
     typer.echo(render_profile(profile, fmt))

@@ -19,9 +19,9 @@ runner = CliRunner()
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
-    app.add_typer(cli.connector_app, name="connector")
-    app.add_typer(cli.profile_app, name="profile")
+    # The real root app: its error boundary is what turns errors into `error:` lines and exit codes.
+    from auditor.cli import app
+
     return app
 
 
