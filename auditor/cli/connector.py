@@ -60,8 +60,6 @@ def _registry_then_keyring() -> TokenStore:
 
 def _registry_exists() -> Any:
     """The AppContext when this command runs inside the CLI and a registry exists, else None."""
-    from pathlib import Path
-
     from typer._click.globals import get_current_context
 
     ctx = get_current_context(silent=True)
@@ -70,9 +68,7 @@ def _registry_exists() -> Any:
     from auditor.cli.context import app_context
 
     app_ctx = app_context(ctx)  # type: ignore[arg-type]
-    if app_ctx.location.startswith(("postgresql://", "postgres://")) or Path(app_ctx.location).exists():
-        return app_ctx
-    return None
+    return app_ctx if app_ctx.registry_exists() else None
 
 
 def _policy_settings(platform: Platform) -> Mapping[str, Any] | None:

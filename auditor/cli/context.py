@@ -31,8 +31,13 @@ def default_registry_path() -> Path:
     return Path(user_data_dir("auditor", appauthor=False)) / "registry.db"
 
 
+def is_server_url(location: str) -> bool:
+    """A registry on a database server (PostgreSQL) rather than an SQLite file."""
+    return location.startswith(("postgresql://", "postgres://"))
+
+
 def make_backend(location: str) -> Backend:
-    if location.startswith(("postgresql://", "postgres://")):
+    if is_server_url(location):
         raise UsageError(
             "PostgreSQL registries are not available in this version",
             "Use an SQLite file path for --registry.",
@@ -91,6 +96,10 @@ class AppContext:
             raise
         self._registry = reg
         return reg
+
+    def registry_exists(self) -> bool:
+        """Whether there is a registry to open (a server URL is assumed to exist)."""
+        return is_server_url(self.location) or Path(self.location).exists()
 
     def inventory(self, **kwargs: Any) -> Inventory:
         from vault.inventory import Inventory

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
-from auditor.cli.context import app_context, make_backend
+from auditor.cli.context import app_context, is_server_url, make_backend
 from auditor.cli.output import OutputFormat
 from auditor.errors import UsageError
 
@@ -134,7 +134,7 @@ def restore(
     from vault.maintenance import restore_sqlite
 
     app_ctx = app_context(ctx)
-    if app_ctx.location.startswith(("postgresql://", "postgres://")):
+    if is_server_url(app_ctx.location):
         raise UsageError("restore works on SQLite registries; use `auditor registry migrate` for PostgreSQL")
     if not backup_file.exists():
         raise UsageError(f"{backup_file} does not exist")
