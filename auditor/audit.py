@@ -407,34 +407,20 @@ def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
 
 
 def token_getter(registry: Registry | None) -> TokenGetter:
-    """Tokens from the registry (vault/secrets_store.py, when present) first, then the OS keyring.
+    """Tokens from the registry (vault/secrets_store.py) first, then the OS keyring.
 
     A keyring that is missing or locked is not an error here: the connector then reports "no
     credentials" per account (profile.unknown), which is what an operator needs to see.
     """
-    from connectors.tokens import KeyringTokenStore
+    from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStore
 
-    stores: list[Any] = []
+    stores: list[TokenStore] = []
     if registry is not None:
-        try:
-            from vault.secrets_store import RegistryTokenStore
-        except ImportError:  # the registry token store ships separately; the keyring still works
-            pass
-        else:
-            stores.append(RegistryTokenStore(registry))
+        from vault.secrets_store import RegistryTokenStore
+
+        stores.append(RegistryTokenStore(registry))
     stores.append(KeyringTokenStore())
-
-    def get(platform: Platform) -> Secret | None:
-        for store in stores:
-            try:
-                token = store.get(platform)
-            except AuditorError:
-                continue
-            if token:
-                return token
-        return None
-
-    return get
+    return ChainedTokenStore(stores).get
 
 
 def connector_factory(
