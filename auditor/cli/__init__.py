@@ -129,6 +129,11 @@ def _register() -> None:
     app.add_typer(task.app, name="task")
     app.add_typer(breakglass.app, name="breakglass")
     escrow_workflows.register(app)
+    from auditor.cli import notify, report, schedule
+
+    app.add_typer(report.app, name="report")
+    app.add_typer(notify.app, name="notify")
+    app.add_typer(schedule.app, name="schedule")
 
 
 _register()
