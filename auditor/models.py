@@ -396,6 +396,9 @@ class Account:
     tags: tuple[str, ...] = ()
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # When the owner, co-managers or student managers last changed (set by vault/inventory.py):
+    # credentials escrowed before it may be known to someone who no longer manages the account.
+    managers_changed_at: datetime | None = None
     # Set by the registry on read: the stored record version, used for optimistic concurrency.
     version: int = 0
 
@@ -445,8 +448,13 @@ class Account:
             tags=_tuple(data.get("tags")),
             created_at=parse_datetime(data.get("created_at")),
             updated_at=parse_datetime(data.get("updated_at")),
+            managers_changed_at=parse_datetime(data.get("managers_changed_at")),
             version=version,
         )
+
+    def managers_key(self) -> tuple[str, frozenset[str], frozenset[str]]:
+        """Who manages the account: a change here means the credentials must be rotated."""
+        return (self.owner_id, frozenset(self.co_manager_ids), frozenset(self.student_manager_ids))
 
 
 def normalise_handle(handle: str) -> str:

@@ -199,7 +199,11 @@ class Inventory:
         )
 
     def save_account(self, account: Account) -> Account:
-        account = dataclasses.replace(account, updated_at=utcnow())
+        now = utcnow()
+        account = dataclasses.replace(account, updated_at=now)
+        stored = self.get_account(account.id) if account.id else None
+        if stored is not None and stored.managers_key() != account.managers_key():
+            account = dataclasses.replace(account, managers_changed_at=now)
         return self._write(
             ACCOUNT,
             account,
@@ -234,6 +238,10 @@ class Inventory:
             merged = dataclasses.replace(
                 item, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
             )
+            if isinstance(old, Account):
+                # An import that changes who manages the account dates the change (escrow.stale).
+                changed_at = now if old.managers_key() != merged.managers_key() else old.managers_changed_at
+                merged = dataclasses.replace(merged, managers_changed_at=changed_at)
             if not changed(old, merged):
                 result.unchanged.append(old.id)
                 continue
@@ -256,7 +264,7 @@ def _account_changed(old: Account, new: Account) -> bool:
 
 def _comparable(obj: Person | Account) -> dict[str, object]:
     data = obj.to_dict()
-    for name in ("created_at", "updated_at", "id"):
+    for name in ("created_at", "updated_at", "id", "managers_changed_at"):
         data.pop(name, None)
     return data
 

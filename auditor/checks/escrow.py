@@ -11,7 +11,7 @@ the inventory key and never sees a secret.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from auditor.models import Account, Finding, PersonStatus, Severity
 
@@ -69,30 +69,36 @@ class EscrowStale(AccountCheck):
             return Coverage.NOT_APPLICABLE  # escrow.missing reports it
         return base
 
-    def _changes(self, ctx: CheckContext, account: Account) -> list[tuple[date, str]]:
-        """Events after which the credentials should have been changed, with how to say them."""
+    def _changes(self, ctx: CheckContext, account: Account, since: datetime) -> list[tuple[date, str]]:
+        """Events after `since` (the last credential change) that call for a new password.
+
+        A manager change recorded by the registry has a time, so a change later the same day still
+        counts; departures and role changes come from rosters as dates and count from the next day.
+        """
         events: list[tuple[date, str]] = []
         changed = ctx.managers_changed_at.get(account.id)
-        if changed is not None:
+        if changed is not None and changed > since:
             events.append((changed.date(), f"the account's managers changed on {changed.date().isoformat()}"))
+        dated: list[tuple[date, str]] = []
         for pid in (*account.manager_ids(), *account.student_manager_ids):
             person = ctx.person(pid)
             if person is None:
                 continue
             if person.status is PersonStatus.DEPARTED and person.departed_on is not None:
-                events.append(
+                dated.append(
                     (
                         person.departed_on,
                         f"{person.name} left the district on {person.departed_on.isoformat()}",
                     )
                 )
             if person.role_changed_on is not None and pid == account.owner_id:
-                events.append(
+                dated.append(
                     (
                         person.role_changed_on,
                         f"{person.name}'s role changed on {person.role_changed_on.isoformat()}",
                     )
                 )
+        events.extend(e for e in dated if e[0] > since.date())
         return sorted(events)
 
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
@@ -100,7 +106,7 @@ class EscrowStale(AccountCheck):
         last_at = cred.rotated_at or cred.set_at
         assert last_at is not None
         last = last_at.date()
-        later = [e for e in self._changes(ctx, account) if e[0] > last]
+        later = self._changes(ctx, account, last_at)
         if later:
             yield self.finding(
                 ctx,

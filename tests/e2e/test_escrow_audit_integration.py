@@ -41,3 +41,24 @@ def test_escrowing_a_credential_resolves_escrow_missing_for_the_auditor_identity
     result = cli("--identity", "it-nightly", "secret", "show", "instagram:@nnhs_athletics", "--reason", "test",
                  passfile=nightly)
     assert result.exit_code == 1 and "Canary-Pass-123!" not in result.output
+
+
+def test_changing_an_accounts_managers_makes_its_escrowed_password_stale_until_rotated(cli: Cli) -> None:
+    """A co-manager added after the password was escrowed may know it: rotate (policy: credentials
+    shared with administration stay current when managers change)."""
+    cli.init()
+    cli.ok("policy", "init", "--preset", "naperville-203")
+    for name, email in (("Priya Raman", "praman@naperville203.org"), ("Lee Chan", "lchan@naperville203.org")):
+        cli.ok("person", "add", "--name", name, "--email", email)
+    cli.ok("account", "add", "instagram", "nnhs_athletics", "--owner", "praman@naperville203.org")
+    cli.ok("secret", "set", "instagram:@nnhs_athletics", "--stdin", input="password=First-Pass-123!\n")
+    audit = ["audit", "--offline", "--check", "escrow.stale", "--format", "json", "--fail-on", "critical"]
+    assert _findings(cli.ok(*audit).stdout) == set()
+
+    cli.ok("account", "edit", "instagram:@nnhs_athletics", "--co-manager", "lchan@naperville203.org")
+    stale = json.loads(cli.ok(*audit).stdout)["items"]
+    assert [(f["check_id"], f["state"]) for f in stale] == [("escrow.stale", "new")]
+    assert "before the account's managers changed on" in stale[0]["message"]
+
+    cli.ok("secret", "generate", "instagram:@nnhs_athletics")
+    assert _findings(cli.ok(*audit).stdout) == {("escrow.stale", "resolved")}
