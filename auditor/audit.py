@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from auditor.impersonation import Detector, DistrictContext
     from auditor.policy.model import Policy
     from connectors.base import Connector
+    from connectors.manual import AttestationStore
     from vault.registry import Registry
 
 RUN_KIND = "audit-run"
@@ -379,19 +380,30 @@ def finding_history(runs: Sequence[AuditRun], fingerprint: str) -> list[tuple[st
 
 @dataclass(frozen=True)
 class RunDiff:
-    """What changed between two stored runs (by fingerprint; resolved findings count as absent)."""
+    """What changed between two stored runs (by fingerprint; resolved findings count as absent).
+
+    Only what both runs checked is compared: a run limited with `--check` or `--platform` says
+    nothing about the other checks, so their findings are counted in `not_compared`, never shown as
+    added or removed.
+    """
 
     added: tuple[Finding, ...]
     removed: tuple[Finding, ...]
     changed: tuple[tuple[Finding, Finding], ...]  # (before, after): severity or message differs
     unchanged: int
+    not_compared: int = 0
 
 
 def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
     def live(run: AuditRun) -> dict[str, Finding]:
         return {f.fingerprint: f for f in run.findings if f.state is not FindingState.RESOLVED}
 
-    a, b = live(before), live(after)
+    def both(f: Finding) -> bool:
+        return _covered(before, f) and _covered(after, f)
+
+    all_a, all_b = live(before), live(after)
+    a = {fp: f for fp, f in all_a.items() if both(f)}
+    b = {fp: f for fp, f in all_b.items() if both(f)}
     added = tuple(f for fp, f in b.items() if fp not in a)
     removed = tuple(f for fp, f in a.items() if fp not in b)
     changed = tuple(
@@ -399,7 +411,8 @@ def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
         for fp, f in b.items()
         if fp in a and (a[fp].severity, a[fp].message) != (f.severity, f.message)
     )
-    return RunDiff(added, removed, changed, len(set(a) & set(b)) - len(changed))
+    not_compared = len((set(all_a) | set(all_b)) - set(a) - set(b))
+    return RunDiff(added, removed, changed, len(set(a) & set(b)) - len(changed), not_compared)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -424,16 +437,27 @@ def token_getter(registry: Registry | None) -> TokenGetter:
 
 
 def connector_factory(
-    policy: Policy, tokens: TokenGetter | None = None, env: Mapping[str, str] | None = None
+    policy: Policy,
+    tokens: TokenGetter | None = None,
+    env: Mapping[str, str] | None = None,
+    attestations: AttestationStore | None = None,
 ) -> ConnectorFactory:
-    """Connectors configured from the policy's `[platform_settings]`, then AUDITOR_<PLATFORM>_* env."""
+    """Connectors configured from the policy's `[platform_settings]`, then AUDITOR_<PLATFORM>_* env.
+
+    Platforms checked by hand (Snapchat, "other") answer from `attestations`, the administrators'
+    recorded checks (`auditor profile attest`).
+    """
 
     def make(platform: Platform) -> Connector:
+        from connectors.manual import ManualConnector
         from connectors.registry import connector_class
 
         cls = connector_class(platform)
         token = tokens(platform) if tokens is not None else None
-        return cls.from_environment(token, policy_connector_config(policy, platform), env)
+        extra: dict[str, Any] = {}
+        if attestations is not None and issubclass(cls, ManualConnector):
+            extra["store"] = attestations
+        return cls.from_environment(token, policy_connector_config(policy, platform), env, **extra)
 
     return make
 
@@ -788,6 +812,9 @@ def build_context(snapshot: Snapshot, gathered: Gathered, now: datetime) -> Chec
         candidates=tuple(gathered.candidates),
         claimants=tuple(gathered.claimants),
         searched_platforms=frozenset(gathered.searched),
+        managers_changed_at={
+            a.id: a.managers_changed_at for a in snapshot.accounts if a.managers_changed_at is not None
+        },
     )
 
 
@@ -818,7 +845,11 @@ def run_audit(
     needs_network = not options.offline and any(c.needs_network for c in selected)
     gathered = Gathered()
     if needs_network:
-        factory = connector_for or connector_factory(policy, token_getter(registry))
+        from vault.attestations import RegistryAttestationStore
+
+        factory = connector_for or connector_factory(
+            policy, token_getter(registry), attestations=RegistryAttestationStore(registry)
+        )
         gathered = gather(snapshot, options, factory, now=started, check_ids=check_ids, progress=progress)
     ctx = build_context(snapshot, gathered, started)
     result = evaluate(

@@ -1,7 +1,7 @@
 """`auditor connector ...` and `auditor profile ...`: platform connectors from the command line.
 
 Two Typer sub-apps for the root to join with `add_typer`: `connector_app` (list, test, set-token)
-and `profile_app` (fetch). Commands stay thin: they build a connector from its defaults, the
+and `profile_app` (fetch, and attest for platforms checked by hand). Commands stay thin: they build a connector from its defaults, the
 optional configuration mapping and AUDITOR_<PLATFORM>_* variables, hand it the token from the token
 store, make the call and render. Tokens are read from a hidden prompt or stdin, never from an
 argument, and never printed. Heavy modules (`requests`, the connectors) load only when a command
@@ -117,12 +117,19 @@ def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
 
 def build_connector(platform: Platform, store: TokenStore | None = None, **kwargs: Any) -> Connector:
     """A connector for `platform` with its token from `store` and settings from the environment."""
+    from connectors.manual import ManualConnector
     from connectors.registry import connector_class
 
     cls = connector_class(platform)
     token = None
     if cls.needs_token or platform is Platform.MASTODON:
         token, _ = _token(store or token_store_factory(), platform)
+    if issubclass(cls, ManualConnector) and "store" not in kwargs:
+        app_ctx = _registry_exists()
+        if app_ctx is not None:
+            from vault.attestations import RegistryAttestationStore
+
+            kwargs["store"] = RegistryAttestationStore(app_ctx.registry())
     return cls.from_environment(token, config=settings_provider(platform), **kwargs)
 
 
@@ -277,3 +284,68 @@ def fetch_profile(
     typer.echo(render_profile(profile, fmt))
     if profile.status is ProfileStatus.UNKNOWN:
         raise typer.Exit(1)
+
+
+class AttestStatus(str, Enum):
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+    PROTECTED = "protected"
+
+
+@profile_app.command("attest")
+def attest_profile(
+    ctx: typer.Context,
+    platform: PlatformArg,
+    handle: Annotated[str, typer.Argument(help="The handle as it appears on the platform.")],
+    status: Annotated[
+        AttestStatus, typer.Option("--status", help="What you saw: found, not_found, suspended, ...")
+    ] = AttestStatus.FOUND,
+    display_name: Annotated[str, typer.Option("--display-name", help="The profile's display name.")] = "",
+    bio: Annotated[str, typer.Option("--bio", help="The profile's bio text, as shown.")] = "",
+    website: Annotated[str, typer.Option("--website", help="The profile's website link.")] = "",
+    links: Annotated[
+        list[str] | None, typer.Option("--link", help="Another link on the profile (repeatable).")
+    ] = None,
+    checked_on: Annotated[
+        str | None, typer.Option("--checked-on", help="When you looked (YYYY-MM-DD; default today).")
+    ] = None,
+    notes: Annotated[str, typer.Option("--notes", help="Anything the next reviewer should know.")] = "",
+) -> None:
+    """Record what you saw on a profile the tool cannot read itself (Snapchat, personal TikTok...).
+
+    The audit reads the latest attestation for the account instead of a platform API, so its
+    affiliation, renamed and inactive checks cover these platforms too; without one the account
+    is reported as `profile.unknown`. The attestation names you and the date.
+
+    Example: auditor profile attest snapchat nnhs.huskies --display-name "NNHS Huskies" --bio "Official Snapchat of Naperville North High School (Naperville 203)"
+    """
+    from datetime import date
+
+    from auditor.cli.common import day
+    from auditor.cli.context import app_context
+    from auditor.models import ProfileStatus
+    from connectors.manual import Attestation
+    from vault.attestations import RegistryAttestationStore
+
+    chosen = _platform(platform)
+    registry = app_context(ctx).registry()
+    who = registry.identity.name if registry.identity is not None else ""
+    attestation = Attestation(
+        platform=chosen,
+        handle=handle.strip().lstrip("@"),
+        checked_by=who,
+        checked_on=day(checked_on, "--checked-on") or date.today(),
+        status=ProfileStatus.parse(status.value),
+        display_name=display_name,
+        bio=bio,
+        website=website,
+        links=tuple(links or ()),
+        notes=notes,
+    )
+    RegistryAttestationStore(registry).put(attestation)
+    typer.echo(
+        f"Recorded {who or 'your'} check of {chosen.label} {attestation.handle} "
+        f"on {attestation.checked_on.isoformat()}."
+    )

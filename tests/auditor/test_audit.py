@@ -250,6 +250,17 @@ def test_a_partial_run_leaves_the_rest_of_the_ledger_alone(reg: Registry) -> Non
     owner = [f for f in ledger(load_runs(reg)) if f.check_id == "owner.departed"]
     assert [f.account_id for f in owner] == [accounts["band"].id]
 
+    # A diff against the partial run compares only what both checked: the findings of checks the
+    # escrow-only run skipped are "not compared", never "removed" (or "added" on the way back).
+    runs = load_runs(reg)
+    first, escrow_only = runs[0], runs[1]
+    d = diff_runs(first, escrow_only)
+    assert d.removed == () and d.added == ()
+    assert d.unchanged == 2  # escrow.missing on both accounts, in both runs
+    assert d.not_compared == len([f for f in first.findings if f.check_id != "escrow.missing"]) > 0
+    back = diff_runs(escrow_only, runs[3])
+    assert back.added == () and back.removed == () and back.not_compared == d.not_compared
+
 
 def test_unknown_check_is_a_usage_error(reg: Registry) -> None:
     _district(reg)
