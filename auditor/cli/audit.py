@@ -8,6 +8,7 @@ turns options into `AuditOptions`, draws the progress bar on stderr when it is a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,23 +114,40 @@ def audit(
             help="Unlock with this role's keys only: `auditor` (inventory key, for scheduled jobs).",
         ),
     ] = None,
+    notify: Annotated[
+        str,
+        typer.Option(
+            "--notify",
+            metavar="WHEN",
+            help="After the run, send the summary to the configured email/webhooks: on-new (only when "
+            "something new was found; what `auditor schedule` uses), always, never.",
+        ),
+    ] = "never",
+    attach: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attach",
+            metavar="KIND:FORMAT",
+            help="Report attached to the email (repeatable; default findings:html and findings:csv; none).",
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
     """Audit every account against the district policy, store the run, print the findings.
 
     Each finding is new, open (seen before), waived, or resolved (fixed since the last run). Exit code
-    0 when clean, 3 when a new or open finding is at or above --fail-on, 1 on an error.
+    0 when clean, 3 when a new or open finding is at or above --fail-on, 1 on an error (or when the
+    run was clean but a notification failed), 75 when another audit is running on this registry.
 
     Example:
 
-        auditor audit --as auditor --fail-on high --format json > /var/log/auditor/latest.json
+        auditor audit --as auditor --fail-on high --notify on-new --format json > /var/log/auditor/latest.json
     """
     if ctx.invoked_subcommand is not None:
         return
     from auditor.audit import AuditOptions, parse_candidates, run_audit
-    from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
-    from auditor.engine import fail_on as fails
+    from auditor.cli.finding import parse_severity
 
     threshold = parse_severity(fail_on, "--fail-on")
     role: Role | None = None
@@ -151,10 +169,72 @@ def audit(
         offline=offline,
         candidates=pairs,
     )
-    reg = app_context(ctx).registry(as_role=role)
-    outcome = run_audit(reg, options, progress=_Progress() if sys.stderr.isatty() else None)
+    mode, specs = _notify_options(notify, attach)
+    actx = app_context(ctx)
+    with contextlib.ExitStack() as stack:
+        if actx.registry_exists():
+            from auditor.runlock import audit_lock
+
+            # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75.
+            stack.enter_context(audit_lock(actx.location))
+        reg = actx.registry(as_role=role)
+        outcome = run_audit(reg, options, progress=_Progress() if sys.stderr.isatty() else None)
+        exit_code = _report_run(outcome, output=pick_format(fmt, as_json), threshold=threshold)
+        # The run is stored before anything is sent: a failed notification never loses it.
+        if (
+            mode.value != "never"
+            and _notify(reg, outcome, mode, specs, verbose=actx.verbose)
+            and exit_code == 0
+        ):
+            exit_code = 1  # docs/notify.md, "Exit codes": findings (3) outrank a failed notification
+    if exit_code:
+        raise typer.Exit(exit_code)
+
+
+def _notify_options(notify: str, attach: list[str] | None) -> tuple[Any, tuple[Any, ...]]:
+    """--notify and --attach, checked before the audit runs (usage errors first)."""
+    from auditor.notify.attachments import DEFAULT_ATTACH, parse_attach
+    from auditor.notify.errors import NotifyError
+    from auditor.notify.summary import NotifyMode
+
+    try:
+        mode = NotifyMode(notify.strip().lower())
+    except ValueError:
+        raise UsageError(f"--notify: {notify!r} is not one of on-new, always, never") from None
+    try:
+        specs = parse_attach(attach or DEFAULT_ATTACH)
+    except NotifyError as exc:
+        raise UsageError(exc.message, exc.hint) from None
+    return mode, specs
+
+
+def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbose: int) -> bool:
+    """Send the notification; report each channel on stderr. True when a channel failed."""
+    from auditor.notify.dispatch import notify_run
+
+    result = notify_run(reg, outcome, mode, specs)
+    if not result.sent:
+        if verbose:
+            typer.echo(f"notify: nothing sent ({result.reason}).", err=True)
+        return False
+    for problem in result.problems:
+        typer.echo(f"warning: {problem}", err=True)
+    for d in result.deliveries:
+        if d.ok:
+            typer.echo(f"notify: {d.channel}: {d.detail}.", err=True)
+        else:
+            typer.echo(f"error: notification via {d.channel} failed: {d.detail}", err=True)
+            if d.hint:
+                typer.echo(f"hint: {d.hint}", err=True)
+    return result.failed
+
+
+def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
+    """Print the run (stdout) and its summary and notes (stderr); return 3 or 0 for --fail-on."""
+    from auditor.cli.finding import FINDING_COLUMNS, finding_row, sort_findings
+    from auditor.engine import fail_on as fails
+
     run = outcome.run
-    output = pick_format(fmt, as_json)
     findings = sort_findings(run.findings)
     rows = [finding_row(f) for f in findings]
     if output is OutputFormat.JSON:
@@ -178,8 +258,7 @@ def audit(
         f"active findings: {summary}.",
         err=True,
     )
-    if fails(run.findings, threshold):
-        raise typer.Exit(3)
+    return 3 if fails(run.findings, threshold) else 0
 
 
 HISTORY_COLUMNS = [

@@ -1,0 +1,108 @@
+"""Webhooks: POST a JSON summary to Slack, Microsoft Teams, or any endpoint (the generic envelope).
+
+Bodies: Slack incoming webhooks take `{"text": ...}` (mrkdwn); Teams incoming webhooks (and Power
+Automate "post to a channel when a webhook request is received") take a MessageCard with `summary`,
+`title` and `text`; the generic flavour gets the versioned `auditor/notification` envelope
+(summary.py). The URL is a secret (Slack and Teams put the token in its path): requests exceptions
+quote the URL, so they are never copied; errors name the webhook and its host only. Redirects are
+followed only to the same scheme and host (at most 3); a redirect elsewhere is an error, since it
+would resend the message (and, for some servers, the token) to somebody else.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from auditor.models import Secret
+from auditor.notify.config import Flavour, WebhookSettings
+from auditor.notify.errors import NotifyError
+from auditor.notify.summary import SEVERITY_ORDER, RunSummary
+
+TIMEOUT = 20.0
+MAX_REDIRECTS = 3
+USER_AGENT = "district-social-auditor (notifications)"
+
+
+def payload(flavour: Flavour, summary: RunSummary) -> dict[str, Any]:
+    """The JSON body for one flavour."""
+    if flavour is Flavour.GENERIC:
+        return summary.envelope()
+    if summary.test:
+        text = f"Test message from auditor for {summary.district}: notifications reach this channel."
+    else:
+        lines = [summary.severity_line()]
+        if summary.profiles_unknown:
+            lines.append(f"Profiles unknown this run: {summary.profiles_unknown}.")
+        for f in summary.new[:10]:
+            clause = f" ({', '.join(f.clauses)})" if f.clauses else ""
+            lines.append(f"- [{f.severity.value.upper()}] {f.message}{clause}")
+        if len(summary.new) > 10:
+            lines.append(f"- ... and {len(summary.new) - 10} more: `auditor finding list`")
+        lines.append(f"Run {summary.run_id}.")
+        text = "\n".join(lines)
+    title = summary.subject()
+    if flavour is Flavour.SLACK:
+        return {"text": f"*{title}*\n{text}"}
+    colour = "2EB886"
+    for s, c in zip(SEVERITY_ORDER[:3], ("8B0000", "D13438", "FFB900"), strict=True):
+        if any(f.severity.value == s for f in summary.new):
+            colour = c
+            break
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": title,
+        "themeColor": colour,
+        "title": title,
+        # Teams renders MessageCard text as Markdown: line breaks need two spaces or a blank line.
+        "text": text.replace("\n", "\n\n"),
+    }
+
+
+def post(hook: WebhookSettings, url: Secret, body: dict[str, Any], *, timeout: float = TIMEOUT) -> int:
+    """POST `body`; return the HTTP status. NotifyError (host only, never the URL) on any failure."""
+    import requests
+
+    where = f"webhook {hook.name!r} ({hook.host})"
+    target = url.reveal_str()
+    origin = urlsplit(target)
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment sees the token; no .netrc auth
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = session.post(
+                    target, data=data, headers=headers, timeout=timeout, allow_redirects=False
+                )
+            except requests.Timeout:
+                raise NotifyError(f"{where} did not answer within {timeout:g} s") from None
+            except requests.exceptions.SSLError:
+                raise NotifyError(f"{where}: TLS failed (certificate not trusted?)") from None
+            except requests.ConnectionError:
+                raise NotifyError(f"{where}: cannot connect", "Check the network and the URL.") from None
+            except requests.RequestException as exc:
+                raise NotifyError(f"{where}: request failed ({type(exc).__name__})") from None
+            status = response.status_code
+            location = response.headers.get("Location", "")
+            response.close()
+            if status in (301, 302, 303, 307, 308) and location:
+                nxt = urlsplit(urljoin(target, location))
+                if (nxt.scheme, nxt.hostname, nxt.port) != (origin.scheme, origin.hostname, origin.port):
+                    raise NotifyError(
+                        f"{where} redirected (HTTP {status}) to another host ({nxt.hostname}); not followed",
+                        "Store the final webhook URL with `auditor notify webhook set`.",
+                    )
+                target = nxt.geturl()
+                continue
+            if not 200 <= status < 300:
+                hint = (
+                    "The webhook may have been deleted or its URL rotated."
+                    if status in (401, 403, 404, 410)
+                    else ""
+                )
+                raise NotifyError(f"{where} answered HTTP {status}", hint)
+            return status
+    raise NotifyError(f"{where} redirected more than {MAX_REDIRECTS} times")
