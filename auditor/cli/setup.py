@@ -68,13 +68,29 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Build a sample district registry in a temporary directory and list it.
+    """Tell a sample district's whole story: registry, roster, escrow, an audit, a report.
 
-    Nothing outside that directory is touched. Example:
+    Builds the registry in a new temporary directory (nothing outside it is touched), imports the
+    sample people and accounts, syncs an HR export, escrows credentials, starts loopback servers
+    that answer like the platforms' APIs, audits every account as the nightly auditor identity,
+    prints every finding with the policy clause it breaks, and writes an HTML report.
+
+    Example:
 
         auditor demo
     """
+    import sys
+
     from auditor.demo import build_demo
 
-    result = build_demo(directory)
+    def step(message: str) -> None:
+        typer.echo(f"- {message}", err=True)
+
+    def progress(label: str, done: int, total: int) -> None:
+        if sys.stderr.isatty() and total:
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\r  {label}: {done}/{total}{end}")
+            sys.stderr.flush()
+
+    result = build_demo(directory, step=step, progress=progress)
     typer.echo(result.summary)
