@@ -1,7 +1,218 @@
-"""`auditor report`: Compliance reports: inventory, findings, escrow, activity, offboarding; evidence packs."""
+"""`auditor report`: compliance reports (inventory, findings, escrow, activity, offboarding) and
+evidence packs.
+
+Each kind is a command that turns its options into `reports.build_report`, renders with
+`reports.render` and writes to stdout or, with `--output`, to a file (atomic, mode 0600: reports name
+people and accounts), printing the path. Reports read the registry under the inventory key, so the
+nightly `auditor` identity can make every one of them; none can contain a secret.
+"""
 
 from __future__ import annotations
 
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="Compliance reports: inventory, findings, escrow, activity, offboarding; evidence packs.", no_args_is_help=True)
+from auditor.cli.common import day, echo
+from auditor.cli.context import app_context
+from auditor.errors import UsageError
+from reports import ReportFormat
+
+app = typer.Typer(
+    help=(
+        "Compliance reports for people who do not run the tool: inventory, findings, escrow, "
+        "activity, offboarding (as a table, CSV, JSON, HTML or XLSX), and evidence packs."
+    ),
+    no_args_is_help=True,
+)
+
+FormatArg = Annotated[
+    ReportFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="table (terminal), csv, json, html, xlsx (needs --output) or pdf (needs --output).",
+    ),
+]
+OutputArg = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file (mode 0600) and print its path.", dir_okay=False),
+]
+
+
+def _emit(
+    ctx: typer.Context,
+    kind: str,
+    fmt: ReportFormat,
+    output: Path | None,
+    *,
+    run: str | None = None,
+    since: date | None = None,
+    person: str | None = None,
+) -> None:
+    from auditor.cli.output import use_color
+    from reports import build_report, render, write_report
+    from reports.formats import BINARY
+
+    if fmt.value in BINARY and output is None:
+        raise UsageError(
+            f"{fmt.value} is a binary format and cannot go to the terminal",
+            f"Add --output FILE, e.g. --output {kind}.{fmt.value}",
+        )
+    report = build_report(kind, app_context(ctx).registry(), run=run, since=since, person=person)
+    if output is not None:
+        echo(str(write_report(report, fmt.value, output)))
+        return
+    data = render(report, fmt.value, color=fmt is ReportFormat.TABLE and use_color())
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+@app.command("inventory")
+def inventory(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: OutputArg = None) -> None:
+    """Every account: platform, handle, building, purpose, owner, co-managers, approval and renewal
+    dates, escrow status (escrowed, missing or stale; never a value) and the last audit result.
+
+    Example:
+
+        auditor report inventory --format xlsx --output inventory.xlsx
+    """
+    _emit(ctx, "inventory", fmt, output)
+
+
+@app.command("findings")
+def findings(
+    ctx: typer.Context,
+    fmt: FormatArg = ReportFormat.TABLE,
+    output: OutputArg = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", metavar="ID", help="A run id or prefix, latest or previous (default: latest)."),
+    ] = None,
+) -> None:
+    """An audit run's findings with severity, policy clauses, remediation and state (new, open,
+    resolved, waived with reason and date); counts by severity, building and platform; the trend
+    across past runs. HTML draws the counts and the trend as charts.
+
+    Example:
+
+        auditor report findings --format html --output findings.html
+
+        auditor report findings --run previous --format csv > findings.csv
+    """
+    _emit(ctx, "findings", fmt, output, run=run)
+
+
+@app.command("escrow")
+def escrow(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: OutputArg = None) -> None:
+    """Escrow coverage: accounts without escrowed credentials, stale credentials, and open rotation
+    tasks with their deadlines. Never a password, code or seed.
+
+    Example:
+
+        auditor report escrow --format html --output escrow.html
+    """
+    _emit(ctx, "escrow", fmt, output)
+
+
+@app.command("activity")
+def activity(
+    ctx: typer.Context,
+    fmt: FormatArg = ReportFormat.TABLE,
+    output: OutputArg = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help="First day of the period (YYYY-MM-DD); default: all."),
+    ] = None,
+) -> None:
+    """The reveal log for a period (who saw or changed which credential, when and why) and the
+    result of verifying the whole log chain.
+
+    Example:
+
+        auditor report activity --since 2026-01-01 --format html --output activity.html
+    """
+    _emit(ctx, "activity", fmt, output, since=day(since, "--since"))
+
+
+@app.command("offboarding")
+def offboarding(
+    ctx: typer.Context,
+    fmt: FormatArg = ReportFormat.TABLE,
+    output: OutputArg = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person", metavar="EMAIL", help="The departed person (default: every departed person)."
+        ),
+    ] = None,
+) -> None:
+    """For a departed person: their accounts, who took them over, and the credential rotations done
+    and pending.
+
+    Example:
+
+        auditor report offboarding --person tokafor@naperville203.org --format html --output tokafor.html
+    """
+    _emit(ctx, "offboarding", fmt, output, person=person)
+
+
+@app.command("evidence")
+def evidence(
+    ctx: typer.Context,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The pack to write (a .zip, mode 0600).", dir_okay=False)
+    ],
+) -> None:
+    """An evidence pack: the five reports as HTML, CSV and JSON, the reveal-log verification, the
+    policy in force, and MANIFEST.sha256 (`sha256sum -c` format) plus manifest.json. Prints the
+    digest of the manifest: record it where the pack is filed, to show later nothing changed.
+
+    Example:
+
+        auditor report evidence --output evidence-2026-06.zip
+    """
+    from reports import build_evidence_pack
+    from reports.evidence import manifest_digest, sha256
+
+    path = build_evidence_pack(app_context(ctx).registry(), output)
+    echo(str(path))
+    echo(f"SHA-256 of MANIFEST.sha256: {manifest_digest(path)}")
+    echo(f"SHA-256 of the pack: {sha256(path.read_bytes())}")
+    echo("Record the manifest digest where the pack is filed; `auditor report verify` checks the pack.")
+
+
+@app.command("verify")
+def verify(
+    pack: Annotated[Path, typer.Argument(help="The evidence pack (.zip).", exists=True, dir_okay=False)],
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            "--expect", metavar="SHA256", help="The manifest digest recorded when the pack was filed."
+        ),
+    ] = None,
+) -> None:
+    """Recompute every file's SHA-256 in an evidence pack and compare with its manifest. Exit 1
+    naming each altered, damaged, missing or added file. Needs no registry.
+
+    Example:
+
+        auditor report verify evidence-2026-06.zip --expect 3f5a...
+    """
+    from reports import verify_evidence_pack
+    from reports.evidence import manifest_digest
+
+    problems = verify_evidence_pack(pack)
+    if not problems and expect is not None:
+        digest = manifest_digest(pack)
+        if digest != expect.strip().lower():
+            problems.append(f"MANIFEST.sha256: its SHA-256 is {digest}, not the recorded {expect.strip()}")
+    if problems:
+        for line in problems:
+            typer.echo(f"ALTERED: {line}", err=True)
+        raise typer.Exit(1)
+    echo(f"OK: every file in {pack.name} matches MANIFEST.sha256.")

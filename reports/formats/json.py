@@ -1,0 +1,15 @@
+"""JSON: the versioned envelope `{"schema": "auditor/report/<kind>", "version": 1, ...}`.
+
+Keys come in a fixed order (reports/model.py `Report.to_dict`, documented in docs/reports.md); a key
+may be added in a minor release, never renamed or removed without raising `version` (docs/json.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+from reports.model import Report
+
+
+def render(report: Report) -> bytes:
+    return (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")

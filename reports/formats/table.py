@@ -1,0 +1,60 @@
+"""The terminal format: a header, the summary paragraph, key figures, then each section as a table.
+
+Text from platforms and people is attacker-controlled, so every control character (escape sequences
+that could recolour, hide or retitle the terminal) is replaced by a space. Colour (bold headings) is
+used only when asked for, and the CLI asks only on a terminal without NO_COLOR (https://no-color.org).
+Long cells wrap so a report stays readable in 120 columns.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from reports.formats import strip_controls
+from reports.model import Report, Section, text_of
+
+WIDTH = 100
+MAX_CELL = 48  # characters per line of a wrapped cell
+
+
+def _clean(value: object) -> str:
+    return strip_controls(text_of(value), " ")  # type: ignore[arg-type]
+
+
+def _bold(text: str, color: bool) -> str:
+    return f"\x1b[1m{text}\x1b[0m" if color else text
+
+
+def section_text(section: Section, color: bool = False) -> str:
+    from tabulate import tabulate
+
+    lines = [_bold(section.title, color), "-" * len(section.title)]
+    if section.description:
+        lines.append(section.description)
+    if not section.rows:
+        lines.append(section.empty)
+    else:
+        lines.append(
+            tabulate(
+                [[_clean(v) for v in section.row_values(row)] for row in section.rows],
+                headers=[c.heading for c in section.columns],
+                tablefmt="simple",
+                disable_numparse=True,
+                maxcolwidths=MAX_CELL,
+            )
+        )
+    lines += [f"Note: {_clean(n)}" for n in section.notes]
+    return "\n".join(lines)
+
+
+def render(report: Report, *, color: bool = False) -> bytes:
+    head = [
+        _bold(f"{report.title}: {_clean(report.district)}", color),
+        f"Generated {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')} under policy {_clean(report.policy)}",
+    ]
+    head += [f"{k.replace('_', ' ').capitalize()}: {_clean(v)}" for k, v in report.scope.items() if v]
+    parts = ["\n".join(head), textwrap.fill(_clean(report.summary), WIDTH)]
+    if report.figures:
+        parts.append("\n".join(f"  {f.label}: {_clean(f.value)}" for f in report.figures))
+    parts += [section_text(s, color) for s in report.sections]
+    return ("\n\n".join(parts) + "\n").encode("utf-8")

@@ -1,0 +1,104 @@
+"""What every kind reads from the registry, and the small look-ups they share.
+
+Everything comes from one read snapshot (`auditor.audit.read_snapshot`: policy, people, accounts,
+escrow metadata, rotation tasks, runs, waivers), under the inventory key only, so the nightly
+`auditor` identity can build every report: none of them can see a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from auditor.models import Account, Finding, FindingState, Person, RotationTask
+
+if TYPE_CHECKING:
+    from auditor.audit import Snapshot
+    from auditor.checks.base import CheckContext
+    from vault.registry import Registry
+
+ACTIVE_STATES = (FindingState.NEW, FindingState.OPEN)
+
+
+@dataclass
+class Source:
+    """The snapshot plus the labels every report writes instead of ids."""
+
+    snapshot: Snapshot
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def district(self) -> str:
+        return self.snapshot.policy.name
+
+    @property
+    def policy_label(self) -> str:
+        s = self.snapshot
+        return f"{s.policy.id} ({s.policy_source})" if s.policy_source else s.policy.id
+
+    def account(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id)
+
+    def account_label(self, account_id: str) -> str:
+        a = self._accounts.get(account_id)
+        return a.label if a is not None else (f"(removed account {account_id})" if account_id else "")
+
+    def person(self, person_id: str) -> Person | None:
+        return self._people.get(person_id)
+
+    def person_label(self, person_id: str) -> str:
+        """An email (what people search for), or the name when there is none."""
+        p = self._people.get(person_id)
+        if p is None:
+            return f"(unknown {person_id})" if person_id else ""
+        return p.email or p.name
+
+    def people_labels(self, ids: Iterable[str]) -> list[str]:
+        return [self.person_label(i) for i in ids]
+
+    def __post_init__(self) -> None:
+        self._accounts = {a.id: a for a in self.snapshot.accounts}
+        self._people = {p.id: p for p in self.snapshot.people}
+
+    def check_context(self) -> CheckContext:
+        """The audit's own check context at the report's clock, without any profile: for the checks
+        that read the registry only (escrow), so a report and an audit never disagree on a rule."""
+        from auditor.audit import Gathered, build_context
+
+        return build_context(self.snapshot, Gathered(), self.now)
+
+
+def load(registry: Registry, now: datetime | None) -> Source:
+    from auditor.audit import read_snapshot
+
+    return Source(read_snapshot(registry), (now or datetime.now(UTC)).astimezone(UTC))
+
+
+def day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def building_name(source: Source, building: str) -> str:
+    """The policy's name for a building id ("nnhs" -> "Naperville North High School")."""
+    b = source.snapshot.policy.building(building) if building else None
+    return b.name if b is not None else building
+
+
+def task_due(task: RotationTask, source: Source) -> date:
+    """A task's deadline: its own, else the policy's rotation deadline after opening (the same rule
+    as check `escrow.rotation_overdue`)."""
+    return task.due_on or source.snapshot.policy.escrow.rotation_deadline.add_to(task.opened_at.date())
+
+
+def worst(findings: Sequence[Finding]) -> Finding | None:
+    return max(findings, key=lambda f: f.severity.rank, default=None)
