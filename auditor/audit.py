@@ -62,6 +62,12 @@ WAIVER_KIND = "waiver"
 CREDENTIAL_KIND = "credential-meta"  # written by vault/escrow.py (models.CredentialRef fields)
 ROTATION_KIND = "rotation-task"  # written by vault/escrow.py (models.RotationTask fields)
 RUN_FORMAT = 1
+# The folded ledger (latest state of every finding) after the newest run, written in the same
+# transaction as each run, so an audit reads one record instead of every run since the first
+# (three years of nightly runs is over a thousand records).
+LEDGER_KIND = "audit-ledger"
+LEDGER_ID = "current"
+LEDGER_FORMAT = 1
 
 # Platforms where discovery can only ask for exact handles (docs/impersonation.md, "Discovery").
 EXACT_LOOKUP_PLATFORMS = (Platform.X, Platform.INSTAGRAM, Platform.YOUTUBE)
@@ -111,10 +117,19 @@ class Snapshot:
     people: list[Person]
     credentials: dict[str, CredentialRef]
     rotation_tasks: list[RotationTask]
-    runs: list[AuditRun]
+    previous: list[Finding]  # the ledger before this run: the latest state of every finding
     waivers: list[Waiver]
     identity: str = ""
     damaged: list[str] = field(default_factory=list)  # "kind id" of records failing their check
+    _registry: Any = field(default=None, repr=False)
+    _runs: list[AuditRun] | None = field(default=None, repr=False)
+
+    @property
+    def runs(self) -> list[AuditRun]:
+        """Every stored run, oldest first: read on first use (reports' trends), not by the audit."""
+        if self._runs is None:
+            self._runs = load_runs(self._registry, self.damaged) if self._registry is not None else []
+        return self._runs
 
 
 def _scan(registry: Registry, kind: str, damaged: list[str]) -> list[dict[str, Any]]:
@@ -156,7 +171,7 @@ def read_snapshot(registry: Registry) -> Snapshot:
                 tasks.append(RotationTask.from_dict(data))
             except (KeyError, TypeError, ValueError):
                 damaged.append(f"{ROTATION_KIND} record")
-        runs = load_runs(registry, damaged)
+        previous = current_ledger(registry, damaged)
         waivers = load_waivers(registry, damaged)
     identity = registry.identity.name if registry.identity is not None else ""
     return Snapshot(
@@ -166,10 +181,11 @@ def read_snapshot(registry: Registry) -> Snapshot:
         people=people,
         credentials=credentials,
         rotation_tasks=tasks,
-        runs=runs,
+        previous=previous,
         waivers=waivers,
         identity=identity,
         damaged=damaged,
+        _registry=registry,
     )
 
 
@@ -233,13 +249,42 @@ def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
     A run replaces what it covered; findings of checks or platforms it did not cover stay as the last
     run that covered them left them. Resolved findings stay until the next run that covers them.
     """
-    state: dict[str, Finding] = {}
+    state: list[Finding] = []
     for run in runs:
-        for fp in [fp for fp, f in state.items() if _covered(run, f)]:
-            del state[fp]
-        for f in run.findings:
-            state[f.fingerprint] = f
+        state = advance_ledger(state, run)
+    return state
+
+
+def has_runs(registry: Registry) -> bool:
+    """Whether any audit has been stored (without decrypting the runs)."""
+    return next(iter(registry.backend.scan(RUN_KIND)), None) is not None
+
+
+def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
+    """The ledger after `run`: what it covered is replaced by its findings, the rest stays."""
+    state = {f.fingerprint: f for f in previous if not _covered(run, f)}
+    for f in run.findings:
+        state[f.fingerprint] = f
     return list(state.values())
+
+
+def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list[Finding]:
+    """The ledger after the newest run: the stored one, or folded from every run when a registry
+    made before the ledger record existed has none (the next audit stores it)."""
+    from vault.errors import RecordTamperedError
+
+    sink: list[str] = [] if damaged is None else damaged
+    try:
+        rec = registry.get(LEDGER_KIND, LEDGER_ID)
+    except RecordTamperedError:
+        sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
+        rec = None
+    if rec is not None and rec.data.get("format") == LEDGER_FORMAT:
+        try:
+            return [Finding.from_dict(d) for d in rec.data["findings"]]
+        except (KeyError, TypeError, ValueError):
+            sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
+    return ledger(load_runs(registry, sink))
 
 
 def load_waivers(registry: Registry, damaged: list[str] | None = None) -> list[Waiver]:
@@ -334,7 +379,7 @@ def waive(
             f"--until {until.isoformat()} is in the past", "Give a future date, e.g. the end of term."
         )
     with registry.snapshot():
-        finding = find_finding(ledger(load_runs(registry)), ref)
+        finding = find_finding(current_ledger(registry), ref)
     if finding.state is FindingState.RESOLVED:
         raise UsageError("that finding is resolved: there is nothing to waive")
     fid = finding_id(finding.fingerprint)
@@ -855,7 +900,7 @@ def run_audit(
     result = evaluate(
         ctx,
         selected,
-        previous=ledger(snapshot.runs),
+        previous=snapshot.previous,
         waivers=snapshot.waivers,
         offline=options.offline,
         platforms=set(options.platforms) or None,
@@ -881,28 +926,48 @@ def run_audit(
         errors=result.errors,
     )
     if store:
-        registry.put(
-            RUN_KIND,
-            run.id,
-            {
-                "format": RUN_FORMAT,
-                "run": run.to_dict(),
-                "profiles": {k: v.to_dict() for k, v in gathered.profiles.items()},
-                "searched_platforms": sorted(p.value for p in gathered.searched),
-                "notes": notes,
-                "options": {
-                    "checks": list(options.checks),
-                    "candidates": len(options.candidates),
-                },
-            },
-            expected_version=0,
-        )
+        with registry.transaction():
+            _store_run(registry, run, gathered, notes, options, snapshot.previous)
     return AuditOutcome(
         run=run,
         result=result,
         notes=tuple(notes),
         expired_waivers=result.expired_waivers,
         network_used=needs_network,
+    )
+
+
+def _store_run(
+    registry: Registry,
+    run: AuditRun,
+    gathered: Gathered,
+    notes: list[str],
+    options: AuditOptions,
+    previous: Sequence[Finding],
+) -> None:
+    """The run and the ledger after it, together (the caller holds the transaction)."""
+    registry.put(
+        RUN_KIND,
+        run.id,
+        {
+            "format": RUN_FORMAT,
+            "run": run.to_dict(),
+            "profiles": {k: v.to_dict() for k, v in gathered.profiles.items()},
+            "searched_platforms": sorted(p.value for p in gathered.searched),
+            "notes": notes,
+            "options": {"checks": list(options.checks), "candidates": len(options.candidates)},
+        },
+        expected_version=0,
+    )
+    registry.put(
+        LEDGER_KIND,
+        LEDGER_ID,
+        {
+            "format": LEDGER_FORMAT,
+            "after_run": run.id,
+            "findings": [f.to_dict() for f in advance_ledger(previous, run)],
+        },
+        expected_version=None,
     )
 
 

@@ -84,15 +84,15 @@ def current_findings(ctx: typer.Context) -> tuple[list[Finding], Any]:
     """The ledger with today's waivers, and the open registry."""
     from datetime import UTC, datetime
 
-    from auditor.audit import apply_waivers_now, ledger, load_runs, load_waivers
+    from auditor.audit import apply_waivers_now, current_ledger, has_runs, load_waivers
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
-        runs = load_runs(reg)
+        if not has_runs(reg):
+            raise UsageError("no audit has been run yet", "Run `auditor audit` first.")
+        findings = current_ledger(reg)
         waivers = load_waivers(reg)
-    if not runs:
-        raise UsageError("no audit has been run yet", "Run `auditor audit` first.")
-    return apply_waivers_now(ledger(runs), waivers, datetime.now(UTC).date()), reg
+    return apply_waivers_now(findings, waivers, datetime.now(UTC).date()), reg
 
 
 @app.command("list")

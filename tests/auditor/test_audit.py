@@ -385,3 +385,31 @@ def test_candidates_file_lines() -> None:
         parse_candidates("x:ok\nmyspace:someone\n", "reported.txt")
     with pytest.raises(InputError, match="line 1"):
         parse_candidates("x:\n")
+
+
+def test_the_stored_ledger_matches_every_run_folded_and_old_registries_rebuild_it(reg: Registry) -> None:
+    """The audit reads one ledger record instead of every run since the first; it must say exactly
+    what folding all runs says, and a registry from before the record existed still works."""
+    from auditor.audit import LEDGER_ID, LEDGER_KIND, current_ledger, has_runs
+
+    _district(reg)
+    assert not has_runs(reg) and current_ledger(reg) == []
+    run_audit(reg, AuditOptions(offline=True), now=T0)
+    run_audit(reg, AuditOptions(offline=True, checks=("escrow",)), now=T0 + timedelta(hours=1))
+    run_audit(reg, AuditOptions(offline=True, platforms=(Platform.X,)), now=T0 + timedelta(hours=2))
+
+    def key(findings: list) -> list:  # type: ignore[type-arg]
+        return sorted((f.fingerprint, f.state.value, f.message) for f in findings)
+
+    assert has_runs(reg)
+    assert key(current_ledger(reg)) == key(ledger(load_runs(reg)))
+    stored = reg.get(LEDGER_KIND, LEDGER_ID)
+    assert stored is not None and stored.data["after_run"] == load_runs(reg)[-1].id
+
+    # A registry written before the ledger record: the next audit folds the runs and stores it.
+    reg.backend.delete(LEDGER_KIND, LEDGER_ID)
+    expected = key(ledger(load_runs(reg)))
+    assert key(current_ledger(reg)) == expected
+    fourth = run_audit(reg, AuditOptions(offline=True), now=T0 + timedelta(hours=3))
+    assert set(_states(fourth.run.findings).values()) == {"open"}
+    assert reg.get(LEDGER_KIND, LEDGER_ID) is not None
