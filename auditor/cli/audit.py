@@ -347,6 +347,9 @@ def diff(
 ) -> None:
     """What changed between two runs: findings added, removed, or changed in severity or wording.
 
+    Only what both runs checked is compared: after a `--check` or `--platform` run, the other
+    checks' findings are counted as not compared rather than shown as removed.
+
     Example:
 
         auditor audit diff previous latest
@@ -370,11 +373,26 @@ def diff(
     rows.sort(key=lambda r: (r["change"], r["check_id"], r["subject"]))
     output = pick_format(fmt, as_json)
     if output is OutputFormat.JSON:
-        echo(json_envelope("auditor/audit-diff", rows, before=a.id, after=b.id, unchanged=d.unchanged))
+        echo(
+            json_envelope(
+                "auditor/audit-diff",
+                rows,
+                before=a.id,
+                after=b.id,
+                unchanged=d.unchanged,
+                not_compared=d.not_compared,
+            )
+        )
         return
     echo(render_rows(rows, DIFF_COLUMNS, output, schema="auditor/audit-diff", empty="No differences."))
     if output is OutputFormat.TABLE:
         echo(
             f"{a.id} -> {b.id}: {len(d.added)} added, {len(d.removed)} removed, "
             f"{len(d.changed)} changed, {d.unchanged} unchanged."
+            + (
+                f" {d.not_compared} finding(s) of checks or platforms only one of the runs covered "
+                "were not compared."
+                if d.not_compared
+                else ""
+            )
         )
