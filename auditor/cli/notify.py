@@ -10,6 +10,7 @@ provider recipes: docs/notify.md.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -61,6 +62,12 @@ def email_set(
     username: Annotated[
         str, typer.Option("--username", help="SMTP AUTH user name; empty: no AUTH (relay by IP).")
     ] = "",
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file", metavar="FILE", help="PEM CA bundle to trust for the relay (an internal CA)."
+        ),
+    ] = None,
 ) -> None:
     """Set the SMTP relay the audit emails through (admin). The password is set separately.
 
@@ -87,7 +94,10 @@ def email_set(
             sender=cfg.check_address(sender, "--from"),
             recipients=tuple(dict.fromkeys(recipients)),
             username=username.strip(),
+            ca_file=str(ca_file.expanduser().absolute()) if ca_file else "",
         )
+        if ca_file is not None and not ca_file.is_file():
+            raise NotifyError(f"--ca-file: {ca_file} does not exist")
     except NotifyError as exc:
         raise _as_usage(exc) from None
     reg = app_context(ctx).registry(admin=True)
@@ -211,6 +221,8 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             f"  from:       {e.sender}",
             f"  recipients: {', '.join(e.recipients)}",
         ]
+        if e.ca_file:
+            lines.append(f"  CA file:    {e.ca_file}")
     else:
         lines.append("Email: not configured.")
     if config.webhooks:

@@ -65,6 +65,7 @@ class EmailSettings:
     sender: str
     recipients: tuple[str, ...]
     username: str = ""
+    ca_file: str = ""  # a CA bundle to trust for the relay (an internal CA); "" = the system store
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class EmailSettings:
             "username": self.username,
             "from": self.sender,
             "recipients": list(self.recipients),
+            "ca_file": self.ca_file,
         }
 
     @classmethod
@@ -85,6 +87,7 @@ class EmailSettings:
             sender=str(data["from"]),
             recipients=tuple(str(r) for r in data.get("recipients") or ()),
             username=str(data.get("username", "") or ""),
+            ca_file=str(data.get("ca_file", "") or ""),
         )
 
 

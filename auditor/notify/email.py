@@ -12,6 +12,7 @@ credentials, so they are not copied verbatim).
 from __future__ import annotations
 
 import contextlib
+import smtplib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,15 +60,19 @@ def send(
     ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """Deliver `message` to every recipient; raise NotifyError (without the password) on failure."""
-    import smtplib
-
     where = f"SMTP relay {settings.host}:{settings.port}"
     if settings.username and password is None:
         raise NotifyError(
             f"{where}: a user name is set but no SMTP password is stored",
             "Store it with `auditor notify email password --stdin` (as an administrator).",
         )
-    context = ssl_context or ssl.create_default_context()
+    try:
+        context = ssl_context or ssl.create_default_context(cafile=settings.ca_file or None)
+    except (OSError, ssl.SSLError):
+        raise NotifyError(
+            f"{where}: the CA file {settings.ca_file} cannot be read",
+            "Give a PEM bundle with `auditor notify email set --ca-file FILE`.",
+        ) from None
     client: smtplib.SMTP | None = None
     step = "connect"
     try:
@@ -89,7 +94,7 @@ def send(
         if settings.username:
             step = "login"
             assert password is not None
-            client.login(settings.username, password.reveal_str())
+            _login(client, settings.username, password)
         step = "send"
         refused = client.send_message(message, from_addr=settings.sender, to_addrs=list(settings.recipients))
         if refused:
@@ -129,3 +134,19 @@ def send(
         if client is not None:
             with contextlib.suppress(Exception):  # the message is sent or the error already raised
                 client.quit()
+
+
+def _login(client: smtplib.SMTP, username: str, password: Secret) -> None:
+    """AUTH with one mechanism, PLAIN or LOGIN (what Microsoft 365 and Google Workspace offer).
+
+    `smtplib.login` tries every advertised mechanism in turn, and a server that hangs up after the
+    first rejection then surfaces as "disconnected" instead of "535 wrong credentials".
+    """
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    client.user, client.password = username, password.reveal_str()
+    for mechanism in ("PLAIN", "LOGIN"):
+        if mechanism in offered:
+            client.auth(mechanism, getattr(client, f"auth_{mechanism.lower()}"))
+            return
+    client.login(username, password.reveal_str())
+
