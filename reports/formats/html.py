@@ -68,18 +68,23 @@ dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; }
 .figure { border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 130px; }
 .figure .value { display: block; font-size: 24px; font-weight: 700; }
 .figure .label { color: var(--muted); font-size: 12px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; margin: 16px 0; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr)); gap: 16px; margin: 16px 0;
+  align-items: start; }
 .chart { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; break-inside: avoid; }
 .chart h3 { font-size: 14px; margin: 0 0 6px; }
-.chart svg { width: 100%; height: auto; }
+.chart svg { max-width: 100%; height: auto; display: block; }
 nav.toc { font-size: 13px; color: var(--muted); margin: 8px 0; }
 nav.toc a { color: var(--accent); margin-right: 12px; }
 p.desc { color: var(--muted); margin: 0 0 8px; }
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
+table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { border: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: var(--head); font-weight: 600; white-space: nowrap; }
-td { overflow-wrap: anywhere; max-width: 520px; }
+td { overflow-wrap: break-word; max-width: 520px; }
+td.c-id, td.c-severity, td.c-state, td.c-check, td.c-seq, td.c-at, td.c-when, td.c-due, td.c-opened,
+td.c-approved_on, td.c-renewal_due, td.c-started, td.c-run, td.c-task { white-space: nowrap; }
+td.c-message, td.c-summary, td.c-why, td.c-reason, td.c-text { min-width: 240px; }
+td.c-remediation { min-width: 180px; }
 tbody tr:nth-child(even) td { background: #fafafa; }
 td.num { text-align: right; white-space: nowrap; }
 .empty { color: var(--muted); font-style: italic; }
@@ -97,6 +102,7 @@ footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; 
   nav.toc { display: none; }
   table { font-size: 10px; } thead { display: table-header-group; } tr, .chart { break-inside: avoid; }
   .table-wrap { overflow: visible; }
+  td { min-width: 0 !important; }
   h2 { break-after: avoid; }
 }
 """
@@ -121,19 +127,20 @@ def safe_url(value: str) -> str | None:
 
 
 def _cell(column: Column, value: object) -> str:
+    css = f"c-{esc(column.key)}"
     if value is None or value == "" or value == []:
-        return "<td></td>"
+        return f'<td class="{css}"></td>'
     if isinstance(value, int) and not isinstance(value, bool):
-        return f'<td class="num">{value}</td>'
+        return f'<td class="{css} num">{value}</td>'
     text = text_of(value)  # type: ignore[arg-type]
     if column.link:
         url = safe_url(text)
         if url is not None:
-            return f'<td><a href="{esc(url)}" rel="noopener noreferrer nofollow">{esc(url)}</a></td>'
+            return f'<td class="{css}"><a href="{esc(url)}" rel="noopener noreferrer nofollow">{esc(url)}</a></td>'
     tone = TONES.get(text) if column.key in TONE_COLUMNS else None
     if tone:
-        return f'<td><span class="badge {tone}">{esc(text)}</span></td>'
-    return f"<td>{esc(text)}</td>"
+        return f'<td class="{css}"><span class="badge {tone}">{esc(text)}</span></td>'
+    return f'<td class="{css}">{esc(text)}</td>'
 
 
 def section_html(section: Section) -> str:
@@ -165,7 +172,7 @@ def _bars(chart: Chart) -> str:
     pairs = list(zip(chart.labels, values, strict=False))
     if not pairs or not any(values):
         return '<p class="empty">No open findings.</p>'
-    row, label_w, bar_w = 24, 150, 230
+    row, label_w, bar_w = 24, 200, 220
     top = max(values) or 1
     height = row * len(pairs) + 8
     parts = []
@@ -173,7 +180,7 @@ def _bars(chart: Chart) -> str:
         y = 4 + i * row
         w = round(bar_w * value / top) if value else 0
         colour = SEVERITY_COLOURS.get(label, BAR_COLOUR) if chart.id == "by_severity" else BAR_COLOUR
-        short = label if len(label) <= 22 else label[:21] + "…"
+        short = label if len(label) <= 30 else label[:29] + "…"
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="12" fill="#1f2937">'
             f"{esc(short)}</text>"
@@ -190,8 +197,8 @@ def _stacked(chart: Chart) -> str:
         return '<p class="empty">No audit has been run yet.</p>'
     totals = [sum(values[i] for _, values in chart.series) for i in range(n)]
     top = max(totals) or 1
-    plot_h, left, bottom, legend_h = 150, 34, 40, 22
-    step = max(16, min(48, 380 // n))
+    plot_h, left, bottom, legend_h = 150, 34, 48, 36
+    step = max(16, min(64, 400 // n))
     bar = max(8, step - 6)
     width = left + step * n + 10
     height = legend_h + plot_h + bottom
@@ -208,6 +215,7 @@ def _stacked(chart: Chart) -> str:
             f'<text x="{x_legend + 14}" y="13" font-size="11" fill="#1f2937">{esc(name)}</text>'
         )
         x_legend += 14 + 7 * len(name) + 12
+    width = max(width, x_legend)
     for i, label in enumerate(chart.labels):
         x = left + i * step + 3
         y = legend_h + plot_h

@@ -153,10 +153,18 @@ def _trend(source: Source, index: int) -> tuple[Section, Chart]:
         "trend",
         "Open findings after each run",
         "stacked",
-        tuple(r["started"][:10] for r in rows),
+        _labels([run.started_at for run in runs]),
         tuple((s.value, tuple(r[s.value] for r in rows)) for s in SEVERITIES),
     )
     return section, chart
+
+
+def _labels(times: Sequence[datetime]) -> tuple[str, ...]:
+    """Run dates for the chart; with the time where two runs share a day."""
+    days = [t.strftime("%Y-%m-%d") for t in times]
+    return tuple(
+        t.strftime("%Y-%m-%d %H:%M") if days.count(d) > 1 else d for t, d in zip(times, days, strict=True)
+    )
 
 
 def _clause_section(source: Source, findings: Sequence[Finding]) -> Section:
