@@ -20,6 +20,7 @@ itself lives in an encrypted `identity` record.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import secrets
@@ -209,37 +210,7 @@ class Registry:
     ) -> Identity:
         """Unwrap the domain keys this identity holds (or fewer, with `as_role=Role.AUDITOR`)."""
         row = self._row_for(identity_name)
-        try:
-            role = Role.parse(row.role)
-            sealed = json.loads(row.sealed_private)
-            params = crypto.KdfParams.from_dict(sealed["kdf"])
-            stored_check = bytes.fromhex(sealed["check"])
-            sealed_key = bytes.fromhex(sealed["key"])
-        except crypto.KdfParameterError as exc:
-            raise RegistryDamagedError(
-                f"registry {self.backend.location}: the key-derivation parameters of an identity are "
-                f"unacceptable ({exc})",
-                "A registry never needs these values; restore a backup.",
-            ) from exc
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegistryDamagedError(
-                f"registry {self.backend.location} is damaged: an identity's key material is unreadable"
-            ) from exc
-        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
-        enc_key, check_key = derived[:32], derived[32:]
-        if not crypto.matches(crypto.key_check(check_key, b"passphrase"), stored_check):
-            raise WrongPassphraseError(
-                "wrong passphrase",
-                "Check the passphrase source: --passphrase-file, AUDITOR_PASSPHRASE_FILE, "
-                "$CREDENTIALS_DIRECTORY/auditor-passphrase, the OS keyring, or the prompt.",
-            )
-        try:
-            private = crypto.open_sealed(enc_key, sealed_key, self._identity_aad(row.id))
-        except crypto.DecryptError as exc:
-            raise RegistryDamagedError(
-                f"registry {self.backend.location} is damaged: the passphrase is right but the identity's "
-                "private key does not decrypt"
-            ) from exc
+        role, private = self._open_private(row, passphrase)
         wanted_role = as_role or role
         if wanted_role is Role.ADMIN and role is not Role.ADMIN:
             raise AccessDeniedError(f"identity has role {role.value}; it cannot act as admin")
@@ -276,6 +247,67 @@ class Registry:
             email=str(info.get("email", "")),
         )
         return self.identity
+
+    def _open_private(self, row: IdentityRow, passphrase: Secret) -> tuple[Role, bytes]:
+        """The identity's role and private key, if `passphrase` is its passphrase."""
+        try:
+            role = Role.parse(row.role)
+            sealed = json.loads(row.sealed_private)
+            params = crypto.KdfParams.from_dict(sealed["kdf"])
+            stored_check = bytes.fromhex(sealed["check"])
+            sealed_key = bytes.fromhex(sealed["key"])
+        except crypto.KdfParameterError as exc:
+            raise RegistryDamagedError(
+                f"registry {self.backend.location}: the key-derivation parameters of an identity are "
+                f"unacceptable ({exc})",
+                "A registry never needs these values; restore a backup.",
+            ) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RegistryDamagedError(
+                f"registry {self.backend.location} is damaged: an identity's key material is unreadable"
+            ) from exc
+        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
+        enc_key, check_key = derived[:32], derived[32:]
+        if not crypto.matches(crypto.key_check(check_key, b"passphrase"), stored_check):
+            raise WrongPassphraseError(
+                "wrong passphrase",
+                "Check the passphrase source: --passphrase-file, AUDITOR_PASSPHRASE_FILE, "
+                "$CREDENTIALS_DIRECTORY/auditor-passphrase, the OS keyring, or the prompt.",
+            )
+        try:
+            private = crypto.open_sealed(enc_key, sealed_key, self._identity_aad(row.id))
+        except crypto.DecryptError as exc:
+            raise RegistryDamagedError(
+                f"registry {self.backend.location} is damaged: the passphrase is right but the identity's "
+                "private key does not decrypt"
+            ) from exc
+        return role, private
+
+    def _seal_private(self, ident_id: str, private: bytes, passphrase: Secret, kdf_profile: str) -> bytes:
+        """The stored form of a private key: Argon2id parameters, a key check, the sealed key."""
+        params = crypto.KdfParams.new(kdf_profile)
+        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
+        enc_key, check_key = derived[:32], derived[32:]
+        sealed = {
+            "v": 1,
+            "kdf": params.to_dict(),
+            "check": crypto.key_check(check_key, b"passphrase").hex(),
+            "key": crypto.seal(enc_key, private, self._identity_aad(ident_id)).hex(),
+        }
+        return json.dumps(sealed).encode()
+
+    def change_passphrase(self, current: Secret, new: Secret, *, kdf_profile: str = "default") -> None:
+        """Re-seal the unlocked identity's private key under a new passphrase (the old one must be
+        given again: an unlocked session left open is not enough to take over an identity)."""
+        ident = self._require_identity()
+        _check_passphrase(new)
+        row = next((r for r in self.backend.identities() if r.id == ident.id), None)
+        if row is None:
+            raise IdentityError("this identity was removed from the registry")
+        _role, private = self._open_private(row, current)
+        sealed = self._seal_private(row.id, private, new, kdf_profile)
+        with self.backend.transaction():
+            self.backend.update_identity(dataclasses.replace(row, sealed_private=sealed))
 
     def lock(self) -> None:
         self._keys = {}
@@ -317,15 +349,7 @@ class Registry:
     ) -> Identity:
         ident_id = new_id("id")
         private, public = crypto.new_identity_keypair()
-        params = crypto.KdfParams.new(kdf_profile)
-        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
-        enc_key, check_key = derived[:32], derived[32:]
-        sealed = {
-            "v": 1,
-            "kdf": params.to_dict(),
-            "check": crypto.key_check(check_key, b"passphrase").hex(),
-            "key": crypto.seal(enc_key, private, self._identity_aad(ident_id)).hex(),
-        }
+        sealed = self._seal_private(ident_id, private, passphrase, kdf_profile)
         created_at = utcnow().isoformat()
         try:
             self.backend.add_identity(
@@ -334,7 +358,7 @@ class Registry:
                     name=self._name_hash(name),
                     role=role.value,
                     public_key=public,
-                    sealed_private=json.dumps(sealed).encode(),
+                    sealed_private=sealed,
                     created_at=created_at,
                 )
             )

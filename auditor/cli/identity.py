@@ -112,3 +112,51 @@ def remember(ctx: typer.Context) -> None:
         probe.close()
     keyring_set(reg.registry_id, reg.identity.name, passphrase)
     echo(f"Stored the passphrase of {reg.identity.name} in the OS keyring.")
+
+
+@app.command("passwd")
+def passwd(
+    ctx: typer.Context,
+    new_passphrase_file: Annotated[
+        Path | None,
+        typer.Option("--new-passphrase-file", help="Read the new passphrase from this 0600 file."),
+    ] = None,
+) -> None:
+    """Change the unlocking identity's passphrase (the current one is asked for again).
+
+    Only this identity's sealed private key changes: no record is re-encrypted and the other
+    identities are untouched. A passphrase remembered in the OS keyring is updated too.
+
+    Examples:
+
+        auditor --identity jsmith identity passwd
+
+        auditor --identity it-nightly --passphrase-file /etc/auditor/nightly.pass identity passwd --new-passphrase-file /etc/auditor/nightly.pass.new
+    """
+    import os
+    import sys
+
+    from vault.unlock import find_passphrase, keyring_set
+
+    app_ctx = app_context(ctx)
+    reg = app_ctx.registry()
+    assert reg.identity is not None
+    name = reg.identity.name
+    current = find_passphrase(
+        passphrase_file=app_ctx.passphrase_file,
+        registry_id=reg.registry_id,
+        identity=name,
+        prompt=(lambda: prompt_secret(f"Current passphrase for {name}")) if sys.stdin.isatty() else None,
+    )
+    if new_passphrase_file:
+        from vault.unlock import read_passphrase_file
+
+        new = read_passphrase_file(new_passphrase_file)
+    else:
+        new = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
+    reg.change_passphrase(current.secret, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"))
+    if current.source == "keyring":
+        keyring_set(reg.registry_id, name, new)
+        echo(f"Changed the passphrase of {name} and updated the OS keyring.")
+    else:
+        echo(f"Changed the passphrase of {name}.")
