@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from vault.registry import Registry
 
 KINDS: tuple[str, ...] = ("inventory", "findings", "escrow", "activity", "offboarding")
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "html", "xlsx", "pdf")
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "html", "xlsx")
 
 
 class ReportKind(str, enum.Enum):
@@ -39,7 +39,6 @@ class ReportFormat(str, enum.Enum):
     JSON = "json"
     HTML = "html"
     XLSX = "xlsx"
-    PDF = "pdf"
 
 
 def build_report(

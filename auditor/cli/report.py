@@ -35,7 +35,7 @@ FormatArg = Annotated[
         "--format",
         "-f",
         case_sensitive=False,
-        help="table (terminal), csv, json, html, xlsx (needs --output) or pdf (needs --output).",
+        help="table (terminal), csv, json, html, or xlsx (needs --output).",
     ),
 ]
 OutputArg = Annotated[

@@ -17,10 +17,9 @@ FORMAT_MODULES = {
     "json": "reports.formats.json",
     "html": "reports.formats.html",
     "xlsx": "reports.formats.xlsx",
-    "pdf": "reports.formats.pdf",
 }
-BINARY = frozenset({"xlsx", "pdf"})
-EXTENSIONS = {"table": "txt", "csv": "csv", "json": "json", "html": "html", "xlsx": "xlsx", "pdf": "pdf"}
+BINARY = frozenset({"xlsx"})
+EXTENSIONS = {"table": "txt", "csv": "csv", "json": "json", "html": "html", "xlsx": "xlsx"}
 
 # C0 and C1 control characters other than newline: a profile's text must not move a terminal's
 # cursor, retitle its window or be refused by a spreadsheet (XML 1.0 forbids most of them).

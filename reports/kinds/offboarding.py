@@ -69,15 +69,14 @@ def _person_rows(source: Source, person: Person, events: list[Event]) -> dict[st
                 "offboarded": day(event.at) if event is not None else "not offboarded",
             }
         )
-    # Tasks opened for these accounts once the person left (or was offboarded) are theirs.
+    # A rotation is theirs when offboarding opened it, or when it is for one of their accounts and
+    # was open when they left (opened earlier and merged into, or opened since).
     left = [e.at.date() for e in events] + ([person.departed_on] if person.departed_on else [])
     first = min(left, default=None)
     rotations = []
     for task in sorted(source.snapshot.rotation_tasks, key=lambda t: (t.opened_at, t.id)):
-        related = task.id in task_ids or (
-            first is not None and task.account_id in touched and task.opened_at.date() >= first
-        )
-        if not related:
+        open_when_left = first is not None and (task.closed_at is None or task.closed_at.date() >= first)
+        if task.id not in task_ids and not (task.account_id in touched and open_when_left):
             continue
         due = task_due(task, source)
         late = (source.today - due).days if task.is_open else 0

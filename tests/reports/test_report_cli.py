@@ -1,0 +1,196 @@
+"""`auditor report` through the real CLI on the sample district: every kind as the nightly auditor
+identity (inventory key only), files written 0600, evidence packs made and verified (and an altered
+or damaged file named), offboarding and activity after a real `auditor offboard` and reveal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from auditor.cli import app
+from auditor.models import Role, Secret
+from tests.e2e.conftest import PASSPHRASE
+from tests.reports.conftest import District
+
+NIGHTLY = "nightly job passphrase"
+
+
+class ReportCli:
+    def __init__(
+        self, district: District, tmp: Path, identity: str = "it-admin", passphrase: str = PASSPHRASE
+    ):
+        self.runner = CliRunner()
+        self.district = district
+        self.passfile = tmp / f"{identity}.pass"
+        self.passfile.write_text(passphrase + "\n")
+        self.passfile.chmod(0o600)
+        self.identity = identity
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        base = ["--registry", str(self.district.path), "--passphrase-file", str(self.passfile)]
+        base += ["--identity", self.identity]
+        return self.runner.invoke(app, [*base, *args], input=input, catch_exceptions=False)
+
+    def ok(self, *args: str, **kw: str) -> Result:
+        result = self(*args, **kw)
+        assert result.exit_code == 0, f"exit {result.exit_code}\n{result.output}"
+        return result
+
+
+@pytest.fixture
+def nightly(district: District, tmp_path: Path) -> ReportCli:
+    reg = district.open()
+    try:
+        reg.add_identity("nightly", Role.AUDITOR, Secret(NIGHTLY), kdf_profile="floor")
+    finally:
+        reg.close()
+    return ReportCli(district, tmp_path, "nightly", NIGHTLY)
+
+
+def test_every_report_as_the_nightly_auditor_identity(nightly: ReportCli, tmp_path: Path) -> None:
+    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
+        data = json.loads(nightly.ok("report", kind, "--format", "json").stdout)
+        assert data["schema"] == f"auditor/report/{kind}"
+    table = nightly.ok("report", "escrow").stdout
+    assert "Bluesky account nchsband.bsky.social" in table and "days overdue" in table
+    assert "correct horse" not in table  # the escrowed password of the fixture never appears
+    out = tmp_path / "findings.html"
+    shown = nightly.ok("report", "findings", "--format", "html", "--output", str(out))
+    assert shown.stdout.strip() == str(out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    refused = nightly("report", "inventory", "--format", "xlsx")
+    assert refused.exit_code == 2
+    assert "xlsx is a binary format" in refused.output and "--output" in refused.output
+    unknown = nightly("report", "findings", "--run", "run-nope")
+    assert unknown.exit_code == 1 and "no audit run 'run-nope'" in unknown.output
+
+
+def test_every_report_command_has_help_with_an_example(nightly: ReportCli) -> None:
+    for command in ("inventory", "findings", "escrow", "activity", "offboarding", "evidence", "verify"):
+        help_text = CliRunner().invoke(app, ["report", command, "--help"]).output
+        assert "Example:" in help_text and f"auditor report {command}" in help_text, command
+
+
+def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tmp_path: Path) -> None:
+    pack = tmp_path / "evidence.zip"
+    made = nightly.ok("report", "evidence", "--output", str(pack)).stdout
+    assert pack.stat().st_mode & 0o777 == 0o600
+    digest = made.splitlines()[1].rsplit(" ", 1)[1]
+    with zipfile.ZipFile(pack) as zf:
+        names = [n.split("/", 1)[1] for n in zf.namelist()]
+        folder = zf.namelist()[0].split("/", 1)[0]
+        manifest = json.loads(zf.read(f"{folder}/manifest.json"))
+    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
+        assert {f"{kind}.html", f"{kind}.csv", f"{kind}.json"} <= set(names)
+    assert {"log-verification.json", "policy.toml", "manifest.json", "MANIFEST.sha256", "README.txt"} <= set(
+        names
+    )
+    assert manifest["schema"] == "auditor/evidence-manifest" and manifest["log_verifies"] is True
+    assert manifest["latest_run"] == "run-20260601-3"
+    assert "correct horse" not in pack.read_bytes().decode(
+        "latin-1"
+    )  # deflated, but check the plain parts too
+
+    ok = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", digest])
+    assert ok.exit_code == 0, ok.output
+    assert "OK: every file in evidence.zip matches MANIFEST.sha256." in ok.output
+
+    # Without the tool: `sha256sum -c` in the unzipped folder.
+    if shutil.which("sha256sum"):
+        with zipfile.ZipFile(pack) as zf:
+            zf.extractall(tmp_path / "unzipped")
+        checked = subprocess.run(
+            ["sha256sum", "-c", "MANIFEST.sha256"],
+            cwd=tmp_path / "unzipped" / folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "findings.csv: OK" in checked.stdout
+
+    # One byte of one file changed, and the pack zipped again.
+    altered = tmp_path / "altered.zip"
+    with zipfile.ZipFile(pack) as src, zipfile.ZipFile(altered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/findings.csv"):
+                data = data.replace(b"high", b"HIGH", 1)
+            dst.writestr(info, data)
+    bad = CliRunner().invoke(app, ["report", "verify", str(altered)])
+    assert bad.exit_code == 1
+    assert "ALTERED: findings.csv: altered (its SHA-256 does not match MANIFEST.sha256)" in bad.output
+    assert "inventory.csv" not in bad.output
+
+    # A byte flipped inside the zip itself: the damaged file is named.
+    raw = bytearray(pack.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(raw))) as zf:
+        info = zf.getinfo(f"{folder}/escrow.json")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start + info.compress_size // 2] ^= 0x01
+    flipped = tmp_path / "flipped.zip"
+    flipped.write_bytes(bytes(raw))
+    damaged = CliRunner().invoke(app, ["report", "verify", str(flipped)])
+    assert damaged.exit_code == 1
+    assert "escrow.json:" in damaged.output and "findings.csv" not in damaged.output
+
+    # The right files but a different manifest digest than the one recorded: refused.
+    wrong = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", "0" * 64])
+    assert wrong.exit_code == 1 and "MANIFEST.sha256: its SHA-256 is" in wrong.output
+
+
+def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_path: Path) -> None:
+    from vault.bundle import CredentialBundle
+    from vault.escrow import Escrow
+    from vault.inventory import Inventory
+
+    admin = ReportCli(district, tmp_path)
+    admin.ok("offboard", "tokafor@naperville203.org", "--to", "praman@naperville203.org", "--yes")
+    admin.ok("recover", "instagram:nchs_theatre", "--reason", "Tom left mid-season; ticket 4521")
+    report = json.loads(
+        admin.ok("report", "offboarding", "--person", "tokafor@naperville203.org", "--format", "json").stdout
+    )
+    sections = report["sections"]
+    assert [(r["account"], r["new_owner"]) for r in sections["reassignments"]["rows"]] == [
+        ("Bluesky account nchsband.bsky.social", "praman@naperville203.org")
+    ]
+    roles = {r["account"]: r["role_now"] for r in sections["accounts"]["rows"]}
+    assert roles == {
+        "Bluesky account nchsband.bsky.social": "none",
+        "Instagram account @nchs_theatre": "none",
+    }
+    rotations = {r["account"]: r["status"] for r in sections["rotations"]["rows"]}
+    assert rotations == {"Instagram account @nchs_theatre": "pending"}
+    assert "was offboarded on" in report["summary"]["text"]
+
+    # The new credentials are stored: the rotation is done.
+    reg = district.open()
+    try:
+        theatre = Inventory(reg).resolve_account("instagram:nchs_theatre")
+        Escrow(reg).store(theatre.id, CredentialBundle.create(password="a brand new long passphrase 42"))
+    finally:
+        reg.close()
+    after = json.loads(
+        admin.ok("report", "offboarding", "--person", "tokafor@naperville203.org", "--format", "json").stdout
+    )
+    done = after["sections"]["rotations"]["rows"][0]
+    assert done["status"] == "done" and "(credential version 2)" in done["done"]
+
+    activity = json.loads(admin.ok("report", "activity", "--since", "2026-01-01", "--format", "json").stdout)
+    events = activity["sections"]["events"]["rows"]
+    recover = [e for e in events if e["action"] == "recover"]
+    assert recover and recover[0]["reason"] == "Tom left mid-season; ticket 4521"
+    assert recover[0]["identity"] == "it-admin" and recover[0]["account"] == "Instagram account @nchs_theatre"
+    assert activity["sections"]["verification"]["rows"][0]["result"] == "verifies"
+    assert activity["summary"]["figures"]["reveals"] == 1
+    text = json.dumps(activity)
+    assert "a brand new long passphrase" not in text and "correct horse" not in text
