@@ -4,6 +4,10 @@ A backup is a complete, consistent copy (SQLite's online backup API), still encr
 new 0600 file in a `backups/` folder beside the registry (or a folder the operator names). Backups
 never overwrite anything; restore refuses to replace a registry that is newer than the backup
 without being told to.
+
+A registry on a PostgreSQL server has no folder of its own: its backups (SQLite files holding the
+same rows, see PostgresBackend.backup_to) go to AUDITOR_BACKUP_DIR, or `backups/` in the user data
+directory of whoever runs the command, named after the database.
 """
 
 from __future__ import annotations
@@ -15,11 +19,30 @@ from pathlib import Path
 from vault.registry import Registry
 
 
+def _is_server(registry: Registry) -> bool:
+    return registry.backend.location.startswith(("postgresql://", "postgres://"))
+
+
 def backup_dir(registry: Registry) -> Path:
     override = os.environ.get("AUDITOR_BACKUP_DIR")
     if override:
         return Path(override)
+    if _is_server(registry):
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("auditor", appauthor=False)) / "backups"
     return Path(registry.backend.location).expanduser().resolve().parent / "backups"
+
+
+def _stem(registry: Registry) -> str:
+    if _is_server(registry):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(registry.backend.location)
+        db = parts.path.strip("/") or "registry"
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in f"{parts.hostname or 'local'}-{db}")
+        return f"pg-{name}"[:64]
+    return Path(registry.backend.location).stem or "registry"
 
 
 def take_backup(registry: Registry, reason: str, directory: Path | None = None) -> str:
@@ -27,7 +50,7 @@ def take_backup(registry: Registry, reason: str, directory: Path | None = None) 
     safe = "".join(c if c.isalnum() else "-" for c in reason)[:32].strip("-") or "manual"
     folder = directory or backup_dir(registry)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stem = Path(registry.backend.location).stem or "registry"
+    stem = _stem(registry)
     target = folder / f"{stem}-{stamp}-{safe}.db"
     registry.backend.backup_to(str(target))
     return str(target)

@@ -42,7 +42,7 @@ from vault.log_chain import (
     verify,
 )
 from vault.registry import INVENTORY, Registry
-from vault.storage import LogRow
+from vault.storage import LogRow, StorageError
 
 MAC_INFO = "auditor/v1 log mac"
 ENC_INFO = "auditor/v1 log encryption"
@@ -147,7 +147,7 @@ class RevealLog:
                 backend.meta_set(HEAD_META, str(head_digest(event)))
         except (LogWriteError, LogChainError):
             raise
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, OSError, StorageError) as exc:
             raise LogWriteError(
                 f"the reveal log could not be written ({type(exc).__name__}: {_short(exc)}); "
                 "nothing was shown or changed",

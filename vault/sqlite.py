@@ -15,7 +15,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from vault.errors import ConcurrentEditError, RegistryDamagedError, RegistryExistsError, RegistryNotFoundError
+from vault.errors import (
+    ConcurrentEditError,
+    NeedsUpgradeError,
+    NewerFormatError,
+    RegistryDamagedError,
+    RegistryExistsError,
+    RegistryNotFoundError,
+)
 from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, WrapRow
 
 SCHEMA_VERSION = 1
@@ -51,6 +58,10 @@ CREATE TABLE log (seq INTEGER PRIMARY KEY, blob BLOB NOT NULL);
 CREATE TRIGGER log_no_update BEFORE UPDATE ON log BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'the log is append-only'); END;
 """
+
+# from_version -> (description, SQL script taking the schema to from_version + 1). Schema 1 is the
+# first; `auditor registry upgrade` applies pending steps (see upgrade_schema).
+SCHEMA_STEPS: dict[int, tuple[str, str]] = {}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -121,6 +132,30 @@ class SQLiteBackend(Backend):
         if missing:
             self.close()
             raise _damaged(self.path, "tables missing: " + ", ".join(sorted(missing)))
+        try:
+            self._check_schema_version()
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_schema_version(self) -> None:
+        # A file written before schema versions were checked has schema 1 (the only one then).
+        try:
+            version = self.schema_version()
+        except ValueError as exc:
+            raise _damaged(self.path, "its schema version is unreadable") from exc
+        if version > SCHEMA_VERSION:
+            raise NewerFormatError(
+                f"registry {self.path} uses database schema {version}; this version of auditor knows "
+                f"schema {SCHEMA_VERSION} at most",
+                "Upgrade auditor (pip install --upgrade district-social-auditor); the registry was not changed.",
+            )
+        if version < SCHEMA_VERSION and not self.allow_older_schema:
+            raise NeedsUpgradeError(
+                f"registry {self.path} uses database schema {version}; this version of auditor uses "
+                f"schema {SCHEMA_VERSION}",
+                "Run `auditor registry upgrade` (it takes a backup first).",
+            )
 
     def _connect(self) -> None:
         uri = f"file:{self.path}?mode=rw"
@@ -190,6 +225,9 @@ class SQLiteBackend(Backend):
             (name, value),
         )
 
+    def meta_items(self) -> list[tuple[str, str]]:
+        return [(str(r[0]), str(r[1])) for r in self.conn.execute("SELECT name, value FROM meta ORDER BY name")]
+
     # -- identities -------------------------------------------------------------------------------
     def identities(self) -> list[IdentityRow]:
         rows = self.conn.execute(
@@ -223,6 +261,7 @@ class SQLiteBackend(Backend):
         if identity_id is not None:
             sql += " WHERE identity_id=?"
             args = (identity_id,)
+        sql += " ORDER BY identity_id, domain"
         return [
             WrapRow(r[0], r[1], int(r[2]), bytes(r[3]), bytes(r[4])) for r in self.conn.execute(sql, args)
         ]
@@ -333,6 +372,26 @@ class SQLiteBackend(Backend):
     def log_tail(self) -> LogRow | None:
         r = self.conn.execute("SELECT seq, CAST(blob AS BLOB) FROM log ORDER BY seq DESC LIMIT 1").fetchone()
         return None if r is None else LogRow(int(r[0]), bytes(r[1]))
+
+    # -- schema upgrades ---------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self.meta_get("schema_version") or "1")
+
+    def upgrade_schema(self) -> list[str]:
+        done = []
+        with self.transaction():
+            current = self.schema_version()
+            for version in range(current, SCHEMA_VERSION):
+                step = SCHEMA_STEPS.get(version)
+                if step is None:
+                    raise LookupError(f"no schema step from schema {version} to {version + 1}")
+                description, sql = step
+                for statement in (part.strip() for part in sql.split(";")):
+                    if statement:
+                        self.conn.execute(statement)
+                self.meta_set("schema_version", str(version + 1))
+                done.append(f"database schema {version} → {version + 1}: {description}")
+        return done
 
     # -- maintenance ------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -58,6 +58,9 @@ class Backend(abc.ABC):
     """One registry's storage. All methods are synchronous; writes happen inside `transaction()`."""
 
     location: str
+    # Set by `auditor registry upgrade` only: open a registry whose database schema is older than
+    # this version knows (normally refused with NeedsUpgradeError), so the upgrade can run.
+    allow_older_schema: bool = False
 
     # -- life cycle -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -88,6 +91,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def meta_set(self, name: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def meta_items(self) -> list[tuple[str, str]]:
+        """Every meta row, by name (migrate and verify copy them all)."""
 
     # -- identities and wrapped keys --------------------------------------------------------------
     @abc.abstractmethod
@@ -149,6 +156,14 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def log_tail(self) -> LogRow | None: ...
 
+    # -- database schema (the SQL layout; distinct from the registry's format_version) -------------
+    @abc.abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abc.abstractmethod
+    def upgrade_schema(self) -> list[str]:
+        """Apply pending schema steps in one transaction; one line per step applied."""
+
     # -- maintenance ------------------------------------------------------------------------------
     @abc.abstractmethod
     def integrity_check(self) -> list[str]:
@@ -157,6 +172,11 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def backup_to(self, path: str) -> None:
         """Write a consistent copy of the whole registry to a new file at `path` (mode 0600)."""
+
+
+class StorageError(Exception):
+    """The database refused or lost an operation (backends raise subclasses; fail-closed paths
+    such as the reveal log catch it)."""
 
 
 class DuplicateKeyError(Exception):

@@ -37,11 +37,12 @@ def is_server_url(location: str) -> bool:
 
 
 def make_backend(location: str) -> Backend:
+    """The storage for a location: a PostgreSQL URL (docs/postgres.md) or an SQLite file path."""
     if is_server_url(location):
-        raise UsageError(
-            "PostgreSQL registries are not available in this version",
-            "Use an SQLite file path for --registry.",
-        )
+        from vault.postgres import PostgresBackend, check_url
+
+        check_url(location)  # refuses a password in the URL before anything connects
+        return PostgresBackend(location)
     from vault.sqlite import SQLiteBackend
 
     return SQLiteBackend(location)
@@ -98,8 +99,11 @@ class AppContext:
         return reg
 
     def registry_exists(self) -> bool:
-        """Whether there is a registry to open (a server URL is assumed to exist)."""
-        return is_server_url(self.location) or Path(self.location).exists()
+        """Whether there is a registry to open (for a server: our schema is in the database; a
+        server that cannot be reached raises its own error rather than answering "no")."""
+        if is_server_url(self.location):
+            return make_backend(self.location).exists()
+        return Path(self.location).exists()
 
     def inventory(self, **kwargs: Any) -> Inventory:
         from vault.inventory import Inventory

@@ -1,31 +1,88 @@
-"""Factories for registries on real SQLite files in the test's temporary directory."""
+"""Factories for registries on both backends: a real SQLite file in the test's temporary directory,
+and a fresh database on a throwaway PostgreSQL cluster (tests/pgcluster.py).
+
+`make_registry` and `reopen` are parametrised over ["sqlite", "postgres"], so every test using them
+runs on both. A test that also asks for `registry_path` works on the file itself and runs on SQLite
+only (its PostgreSQL variant is skipped). `raw` gives direct SQL access to the stored rows on either
+backend, for tests that tamper with them the way someone with database access could.
+"""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from auditor.models import Secret
+from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
 from vault.registry import Registry
-from vault.sqlite import SQLiteBackend
+from vault.storage import Backend
 
 PASSPHRASE = "correct horse battery staple"
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> PgCluster:
+    try:
+        return shared_cluster()
+    except ClusterUnavailable as exc:
+        if require_postgres():
+            pytest.fail(f"AUDITOR_TEST_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
-def registry_path(tmp_path: Path) -> Path:
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database of its own for this test."""
+    name = pg_cluster.new_database()
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def registry_location(backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend_kind == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return str(tmp_path / "data" / "registry.db")
+
+
+@pytest.fixture
+def new_backend(registry_location: str, backend_kind: str) -> Callable[[], Backend]:
+    def factory() -> Backend:
+        if backend_kind == "postgres":
+            from vault.postgres import PostgresBackend
+
+            return PostgresBackend(registry_location)
+        from vault.sqlite import SQLiteBackend
+
+        return SQLiteBackend(registry_location)
+
+    return factory
+
+
+@pytest.fixture
+def registry_path(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    if "backend_kind" in request.fixturenames and request.getfixturevalue("backend_kind") == "postgres":
+        pytest.skip("works on the SQLite file itself")
     return tmp_path / "data" / "registry.db"
 
 
 @pytest.fixture
-def make_registry(registry_path: Path) -> Iterator[Callable[..., Registry]]:
+def make_registry(new_backend: Callable[[], Backend]) -> Iterator[Callable[..., Registry]]:
     opened: list[Registry] = []
 
     def factory(admin: str = "admin", passphrase: str = PASSPHRASE) -> Registry:
-        reg = Registry.create(SQLiteBackend(registry_path), admin, Secret(passphrase), kdf_profile="floor")
+        reg = Registry.create(new_backend(), admin, Secret(passphrase), kdf_profile="floor")
         opened.append(reg)
         return reg
 
@@ -35,11 +92,11 @@ def make_registry(registry_path: Path) -> Iterator[Callable[..., Registry]]:
 
 
 @pytest.fixture
-def reopen(registry_path: Path) -> Iterator[Callable[..., Registry]]:
+def reopen(new_backend: Callable[[], Backend]) -> Iterator[Callable[..., Registry]]:
     opened: list[Registry] = []
 
     def factory(identity: str | None = None, passphrase: str = PASSPHRASE, **kw: object) -> Registry:
-        reg = Registry.open(SQLiteBackend(registry_path))
+        reg = Registry.open(new_backend())
         opened.append(reg)
         reg.unlock(identity, Secret(passphrase), **kw)  # type: ignore[arg-type]
         return reg
@@ -47,6 +104,43 @@ def reopen(registry_path: Path) -> Iterator[Callable[..., Registry]]:
     yield factory
     for reg in opened:
         reg.close()
+
+
+class RawDb:
+    """Direct SQL on the stored rows, as someone with write access to the database (not the tool).
+
+    SQL uses `?` placeholders and unqualified table names on both backends. With
+    `bypass_log_guard`, the log's append-only triggers are dropped (SQLite) or not fired
+    (PostgreSQL superuser, session_replication_role = replica): an attacker with full access.
+    """
+
+    def __init__(self, kind: str, location: str) -> None:
+        self.kind = kind
+        self.location = location
+
+    def __call__(self, sql: str, params: tuple[Any, ...] = (), *, bypass_log_guard: bool = False) -> list[Any]:
+        if self.kind == "sqlite":
+            db = sqlite3.connect(self.location, isolation_level=None)
+            try:
+                if bypass_log_guard:
+                    db.execute("DROP TRIGGER IF EXISTS log_no_update")
+                    db.execute("DROP TRIGGER IF EXISTS log_no_delete")
+                return db.execute(sql, params).fetchall()
+            finally:
+                db.close()
+        import psycopg
+
+        with psycopg.connect(self.location, autocommit=True) as conn:
+            conn.execute("SET search_path TO auditor")
+            if bypass_log_guard:
+                conn.execute("SET session_replication_role = replica")
+            cur = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return list(cur.fetchall()) if cur.description else []
+
+
+@pytest.fixture
+def raw(backend_kind: str, registry_location: str) -> RawDb:
+    return RawDb(backend_kind, registry_location)
 
 
 def mode(path: Path) -> int:

@@ -1,4 +1,5 @@
-"""The registry on real SQLite files: round trips, the distinct failure modes, and durability."""
+"""The registry on both backends (a real SQLite file and a real PostgreSQL database): round trips,
+the distinct failure modes, and durability. Tests that need the file itself run on SQLite only."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from auditor.models import Account, Person, Platform, Role, Secret
-from tests.vault.conftest import PASSPHRASE, mode
+from tests.vault.conftest import PASSPHRASE, RawDb, mode
 from vault.errors import (
     AccessDeniedError,
     ConcurrentEditError,
@@ -87,15 +88,14 @@ def test_wal_and_synchronous_full(make_registry, registry_path: Path) -> None:  
 
 
 def test_flipped_ciphertext_byte_names_the_record_and_spares_the_others(  # type: ignore[no-untyped-def]
-    make_registry, reopen, registry_path: Path
+    make_registry, reopen, raw: RawDb
 ) -> None:
     reg = make_registry()
     _, a1, a2 = _seed(reg)
     reg.close()
-    with _db(registry_path) as db:
-        blob = bytearray(db.execute("SELECT blob FROM records WHERE id=?", (a1.id,)).fetchone()[0])
-        blob[20] ^= 0x01
-        db.execute("UPDATE records SET blob=? WHERE id=?", (bytes(blob), a1.id))
+    blob = bytearray(raw("SELECT blob FROM records WHERE id=?", (a1.id,))[0][0])
+    blob[20] ^= 0x01
+    raw("UPDATE records SET blob=? WHERE id=?", (bytes(blob), a1.id))
     inv = Inventory(reopen())
     with pytest.raises(RecordTamperedError) as info:
         inv.get_account(a1.id)
@@ -104,30 +104,27 @@ def test_flipped_ciphertext_byte_names_the_record_and_spares_the_others(  # type
     assert [e.record_id for e in inv.damaged] == [a1.id]
 
 
-def test_ciphertext_copied_onto_another_row_is_detected(make_registry, reopen, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ciphertext_copied_onto_another_row_is_detected(make_registry, reopen, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
     reg = make_registry()
     _, a1, a2 = _seed(reg)
     reg.close()
-    with _db(registry_path) as db:
-        blob = db.execute("SELECT blob FROM records WHERE id=?", (a1.id,)).fetchone()[0]
-        db.execute("UPDATE records SET blob=? WHERE id=?", (blob, a2.id))
+    blob = raw("SELECT blob FROM records WHERE id=?", (a1.id,))[0][0]
+    raw("UPDATE records SET blob=? WHERE id=?", (blob, a2.id))
     with pytest.raises(RecordTamperedError, match=a2.id):
         Inventory(reopen()).get_account(a2.id)
 
 
 def test_old_version_replayed_under_the_current_version_number_is_detected(  # type: ignore[no-untyped-def]
-    make_registry, reopen, registry_path: Path
+    make_registry, reopen, raw: RawDb
 ) -> None:
     import dataclasses
 
     reg = make_registry()
     _, a1, _ = _seed(reg)
-    with _db(registry_path) as db:
-        old_blob = db.execute("SELECT blob FROM records WHERE id=?", (a1.id,)).fetchone()[0]
+    old_blob = raw("SELECT blob FROM records WHERE id=?", (a1.id,))[0][0]
     Inventory(reg).save_account(dataclasses.replace(a1, notes="changed"))
     reg.close()
-    with _db(registry_path) as db:
-        db.execute("UPDATE records SET blob=? WHERE id=?", (old_blob, a1.id))
+    raw("UPDATE records SET blob=? WHERE id=?", (old_blob, a1.id))
     with pytest.raises(RecordTamperedError):
         Inventory(reopen()).get_account(a1.id)
 
@@ -166,36 +163,46 @@ def test_an_sqlite_file_without_our_schema_is_damaged(registry_path: Path) -> No
         Registry.open(SQLiteBackend(registry_path))
 
 
-def test_registry_from_a_newer_version_is_refused_without_change(make_registry, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_registry_from_a_newer_version_is_refused_without_change(make_registry, new_backend, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
-    with _db(registry_path) as db:
-        db.execute("UPDATE meta SET value='99' WHERE name='format_version'")
-    before = registry_path.read_bytes()
+    raw("UPDATE meta SET value='99' WHERE name='format_version'")
+    before = _all_rows(raw)
     with pytest.raises(NewerFormatError, match="newer version of auditor"):
-        Registry.open(SQLiteBackend(registry_path))
-    assert registry_path.read_bytes() == before
+        Registry.open(new_backend())
+    assert _all_rows(raw) == before
 
 
-def test_hostile_kdf_parameters_are_refused(make_registry, reopen, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_newer_database_schema_is_refused_without_change(make_registry, new_backend, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
-    with _db(registry_path) as db:
-        sealed = json.loads(db.execute("SELECT sealed_private FROM identities").fetchone()[0])
-        sealed["kdf"]["memory_kib"] = 512 * 1024 * 1024
-        db.execute("UPDATE identities SET sealed_private=?", (json.dumps(sealed).encode(),))
+    raw("UPDATE meta SET value='7' WHERE name='schema_version'")
+    before = _all_rows(raw)
+    with pytest.raises(NewerFormatError, match="database schema 7"):
+        Registry.open(new_backend())
+    assert _all_rows(raw) == before
+
+
+def _all_rows(raw: RawDb) -> list[object]:
+    return [raw(f"SELECT * FROM {t} ORDER BY 1") for t in ("meta", "identities", "wraps", "records", "log")]  # noqa: S608
+
+
+def test_hostile_kdf_parameters_are_refused(make_registry, reopen, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
+    make_registry().close()
+    sealed = json.loads(bytes(raw("SELECT sealed_private FROM identities")[0][0]))
+    sealed["kdf"]["memory_kib"] = 512 * 1024 * 1024
+    raw("UPDATE identities SET sealed_private=?", (json.dumps(sealed).encode(),))
     with pytest.raises(RegistryDamagedError, match="above the cap"):
         reopen()
 
 
 def test_private_key_damage_is_not_reported_as_wrong_passphrase(
-    make_registry, reopen, registry_path: Path
+    make_registry, reopen, raw: RawDb
 ) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
-    with _db(registry_path) as db:
-        sealed = json.loads(db.execute("SELECT sealed_private FROM identities").fetchone()[0])
-        key = bytearray.fromhex(sealed["key"])
-        key[-1] ^= 1
-        sealed["key"] = key.hex()
-        db.execute("UPDATE identities SET sealed_private=?", (json.dumps(sealed).encode(),))
+    sealed = json.loads(bytes(raw("SELECT sealed_private FROM identities")[0][0]))
+    key = bytearray.fromhex(sealed["key"])
+    key[-1] ^= 1
+    sealed["key"] = key.hex()
+    raw("UPDATE identities SET sealed_private=?", (json.dumps(sealed).encode(),))
     with pytest.raises(RegistryDamagedError, match="passphrase is right"):
         reopen()
 
@@ -243,7 +250,7 @@ def test_several_identities_need_a_name(make_registry, reopen) -> None:  # type:
         reopen("mlee", PASSPHRASE)
 
 
-def test_identity_names_are_not_stored_in_clear(make_registry, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_identity_names_are_not_stored_in_clear(make_registry) -> None:  # type: ignore[no-untyped-def]
     reg = make_registry(admin="dwhitfield")
     names = [r.name for r in reg.identity_rows()]
     assert names and all("dwhitfield" not in n for n in names)
@@ -286,15 +293,14 @@ def test_person_named_on_an_account_cannot_be_removed(make_registry) -> None:  #
         Inventory(reg).remove_person(owner)
 
 
-def test_registry_check_names_tampered_records(make_registry, reopen, registry_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_registry_check_names_tampered_records(make_registry, reopen, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
     from vault.maintenance import check_registry
 
     reg = make_registry()
     _, a1, _ = _seed(reg)
     reg.close()
     assert check_registry(reopen()).healthy
-    with _db(registry_path) as db:
-        db.execute("UPDATE records SET version=version+1 WHERE id=?", (a1.id,))
+    raw("UPDATE records SET version=version+1 WHERE id=?", (a1.id,))
     report = check_registry(reopen())
     assert not report.healthy
     assert [(t.kind, t.record_id) for t in report.tampered] == [("account", a1.id)]

@@ -93,7 +93,7 @@ def test_last_admin_and_self_cannot_be_removed(make_registry: Callable[..., Regi
 
 
 def test_breakglass_opens_the_keys_once_then_rotates(
-    make_registry: Callable[..., Registry], reopen: Callable[..., Registry], registry_path
+    make_registry: Callable[..., Registry], reopen: Callable[..., Registry], new_backend
 ) -> None:  # type: ignore[no-untyped-def]
     reg, a, _ = _setup(make_registry)
     split = breakglass_setup(reg, bg.single_group(2, 3))
@@ -102,9 +102,7 @@ def test_breakglass_opens_the_keys_once_then_rotates(
     remove_identity(reg, "bob", backup=False)
     reg.close()
 
-    from vault.sqlite import SQLiteBackend
-
-    locked = Registry.open(SQLiteBackend(registry_path))
+    locked = Registry.open(new_backend())
     session = breakglass_session(locked)
     session.add(split.cards[2].words)
     session.add(split.cards[0].words)

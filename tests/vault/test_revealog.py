@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.models import Role, Secret
+from tests.vault.conftest import RawDb
 from vault.errors import LogWriteError, VaultError
 from vault.log_chain import LogChainError
 from vault.registry import Registry
@@ -23,14 +24,6 @@ def _events(reg: Registry, n: int) -> RevealLog:
     for i in range(n):
         log.append("reveal", account_id=f"a_{i}", reason=f"ticket {i}")
     return log
-
-
-def _attacker(path: Path) -> sqlite3.Connection:
-    """A direct connection as someone with write access to the file: drops the guard triggers."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("DROP TRIGGER log_no_update")
-    conn.execute("DROP TRIGGER log_no_delete")
-    return conn
 
 
 def test_events_round_trip_and_verify(make_registry: Callable[..., Registry]) -> None:
@@ -63,40 +56,38 @@ def test_reason_is_mandatory_and_secrets_refused(make_registry: Callable[..., Re
     assert log.events() == []
 
 
-def test_deleted_event_is_named(make_registry: Callable[..., Registry], registry_path: Path) -> None:
+def test_deleted_event_is_named(make_registry: Callable[..., Registry], raw: RawDb) -> None:
     reg = make_registry()
     log = _events(reg, 5)
-    _attacker(registry_path).execute("DELETE FROM log WHERE seq = 3")
+    raw("DELETE FROM log WHERE seq = 3", bypass_log_guard=True)
     result = log.verify()
     assert not result.ok and result.first_bad_seq == 4
     assert result.message == "Event 3 is missing: the log jumps from event 2 to event 4."
 
 
-def test_reordered_events_are_named(make_registry: Callable[..., Registry], registry_path: Path) -> None:
+def test_reordered_events_are_named(make_registry: Callable[..., Registry], raw: RawDb) -> None:
     reg = make_registry()
     log = _events(reg, 5)
-    conn = _attacker(registry_path)
-    conn.execute("UPDATE log SET seq = 100 WHERE seq = 3")
-    conn.execute("UPDATE log SET seq = 3 WHERE seq = 4")
-    conn.execute("UPDATE log SET seq = 4 WHERE seq = 100")
+    raw("UPDATE log SET seq = 100 WHERE seq = 3", bypass_log_guard=True)
+    raw("UPDATE log SET seq = 3 WHERE seq = 4", bypass_log_guard=True)
+    raw("UPDATE log SET seq = 4 WHERE seq = 100", bypass_log_guard=True)
     result = log.verify()
     assert not result.ok
     assert result.message == "Event 4 appears before event 3: the log is out of order."
 
 
-def test_edited_event_is_named(make_registry: Callable[..., Registry], registry_path: Path) -> None:
+def test_edited_event_is_named(make_registry: Callable[..., Registry], raw: RawDb) -> None:
     reg = make_registry()
     log = _events(reg, 4)
-    conn = _attacker(registry_path)
-    blob = conn.execute("SELECT blob FROM log WHERE seq = 2").fetchone()[0]
-    conn.execute("UPDATE log SET blob = ? WHERE seq = 2", (blob.replace(b'"ct": "', b'"ct": "A'),))
+    blob = bytes(raw("SELECT blob FROM log WHERE seq = 2")[0][0])
+    raw("UPDATE log SET blob = ? WHERE seq = 2", (blob.replace(b'"ct": "', b'"ct": "A'),), bypass_log_guard=True)
     result = log.verify()
     assert not result.ok and result.first_bad_seq == 2
     assert result.message.startswith("Event 2 cannot be trusted: it does not decrypt")
 
 
 def test_event_rewritten_with_the_key_breaks_the_next_link(
-    make_registry: Callable[..., Registry], registry_path: Path
+    make_registry: Callable[..., Registry], raw: RawDb
 ) -> None:
     """An insider holding the inventory key re-encrypts an altered event: the chain still tells."""
     import dataclasses
@@ -109,16 +100,16 @@ def test_event_rewritten_with_the_key_breaks_the_next_link(
     forged = dataclasses.replace(original, reason="nothing to see")
     forged = dataclasses.replace(forged, mac=compute_mac(forged, log._current_keys()[0]))
     blob = log._encode(forged, 1, log._current_keys()[1])
-    _attacker(registry_path).execute("UPDATE log SET blob = ? WHERE seq = 2", (blob,))
+    raw("UPDATE log SET blob = ? WHERE seq = 2", (blob,), bypass_log_guard=True)
     assert log.verify().message.startswith("Event 3 does not follow event 2")
 
 
 def test_truncated_tail_is_detected_by_the_head(
-    make_registry: Callable[..., Registry], registry_path: Path
+    make_registry: Callable[..., Registry], raw: RawDb
 ) -> None:
     reg = make_registry()
     log = _events(reg, 5)
-    _attacker(registry_path).execute("DELETE FROM log WHERE seq >= 4")
+    raw("DELETE FROM log WHERE seq >= 4", bypass_log_guard=True)
     result = log.verify()
     assert not result.ok
     assert "The log ends at event 3 but the recorded head is event 5" in result.message

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from auditor.models import Platform, Role, Secret
 from connectors.tokens import TokenStore
+from tests.vault.conftest import RawDb
 from vault.errors import AccessDeniedError, RecordTamperedError
 from vault.registry import Registry
 from vault.secrets_store import (
@@ -117,7 +117,7 @@ def test_a_locked_registry_reveals_nothing(
 
 
 def test_a_tampered_token_record_fails_its_check_without_showing_content(
-    make_registry: Callable[..., Registry], registry_path: Path, reopen: Callable[..., Registry]
+    make_registry: Callable[..., Registry], raw: RawDb, reopen: Callable[..., Registry]
 ) -> None:
     reg = make_registry()
     store = RegistryTokenStore(reg)
@@ -125,9 +125,8 @@ def test_a_tampered_token_record_fails_its_check_without_showing_content(
     store.set("youtube", Secret("yt-key"))
     reg.close()
     # Move X's ciphertext onto the YouTube row: authenticated data binds the id, so it must fail.
-    with sqlite3.connect(registry_path) as db:
-        blob = db.execute("SELECT blob FROM records WHERE kind=? AND id='x'", (API_TOKEN,)).fetchone()[0]
-        db.execute("UPDATE records SET blob=? WHERE kind=? AND id='youtube'", (blob, API_TOKEN))
+    blob = raw("SELECT blob FROM records WHERE kind=? AND id='x'", (API_TOKEN,))[0][0]
+    raw("UPDATE records SET blob=? WHERE kind=? AND id='youtube'", (blob, API_TOKEN))
     store = RegistryTokenStore(reopen())
     with pytest.raises(RecordTamperedError) as info:
         store.get("youtube")
