@@ -28,6 +28,7 @@ FORMATS = {
     "json": ("json", "application", "json"),
     "table": ("txt", "text", "plain"),
     "xlsx": ("xlsx", "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pdf": ("pdf", "application", "pdf"),
 }
 DEFAULT_ATTACH = ("findings:html", "findings:csv")
 
@@ -66,7 +67,7 @@ def render_attachments(
     if not specs:
         return [], []
     try:
-        from reports import build_report, render  # type: ignore[attr-defined,unused-ignore]
+        from reports import build_report, render
     except ImportError:
         return [], [
             "reports could not be attached: the reports package is not available in this installation"
