@@ -67,7 +67,8 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     import os
 
     for name in list(os.environ):
-        if name.startswith("AUDITOR_") or name == "CREDENTIALS_DIRECTORY":
+        # AUDITOR_TEST_* steer the test run itself (CI makes PostgreSQL and Chromium mandatory).
+        if (name.startswith("AUDITOR_") and not name.startswith("AUDITOR_TEST_")) or name == "CREDENTIALS_DIRECTORY":
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()
