@@ -611,6 +611,9 @@ class PostgresBackend(Backend):
     def schema_version(self) -> int:
         return int(self.meta_get("schema_version") or "0")
 
+    def schema_pending(self) -> bool:
+        return self.schema_version() < SCHEMA_VERSION
+
     def upgrade_schema(self) -> list[str]:
         """Apply pending SCHEMA_STEPS in one transaction; one line per step."""
         done = []
@@ -676,3 +679,6 @@ class PostgresBackend(Backend):
         if target.exists():
             raise RegistryExistsError(f"{path} already exists; backups never overwrite a file")
         copy_registry(self, target)
+        # Like SQLite's own backups: one self-contained file, no -wal beside it.
+        target.conn.execute("PRAGMA journal_mode=DELETE")
+        target.close()

@@ -377,6 +377,9 @@ class SQLiteBackend(Backend):
     def schema_version(self) -> int:
         return int(self.meta_get("schema_version") or "1")
 
+    def schema_pending(self) -> bool:
+        return self.schema_version() < SCHEMA_VERSION
+
     def upgrade_schema(self) -> list[str]:
         done = []
         with self.transaction():

@@ -161,6 +161,10 @@ class Backend(abc.ABC):
     def schema_version(self) -> int: ...
 
     @abc.abstractmethod
+    def schema_pending(self) -> bool:
+        """Whether the database schema is older than this version of auditor writes."""
+
+    @abc.abstractmethod
     def upgrade_schema(self) -> list[str]:
         """Apply pending schema steps in one transaction; one line per step applied."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,8 +12,12 @@ from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context, is_server_url, make_backend
 from auditor.cli.output import OutputFormat
 from auditor.errors import UsageError
+from vault.errors import VaultError
 
-app = typer.Typer(help="The registry file: check, back up, restore, upgrade.", no_args_is_help=True)
+app = typer.Typer(
+    help="The registry itself: check, back up, restore, upgrade, migrate between SQLite and PostgreSQL.",
+    no_args_is_help=True,
+)
 
 
 @app.command("info")
@@ -135,7 +139,12 @@ def restore(
 
     app_ctx = app_context(ctx)
     if is_server_url(app_ctx.location):
-        raise UsageError("restore works on SQLite registries; use `auditor registry migrate` for PostgreSQL")
+        raise UsageError(
+            "restore replaces an SQLite file; a PostgreSQL registry is restored by copying the backup "
+            "into an empty database",
+            "auditor registry migrate --from BACKUP.db --to postgresql://USER@HOST/NEWDB, then point "
+            "AUDITOR_REGISTRY at the new database (docs/postgres.md, Backups).",
+        )
     if not backup_file.exists():
         raise UsageError(f"{backup_file} does not exist")
     if not yes and not typer.confirm(f"Replace {app_ctx.location} with {backup_file}?"):
@@ -159,14 +168,118 @@ def upgrade(ctx: typer.Context) -> None:
     from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
-    reg = Registry.open(make_backend(app_ctx.location), allow_older=True)
+    backend = make_backend(app_ctx.location)
+    # Database schema steps (per backend) come first, then the registry format steps; both are
+    # versioned, both run after one backup.
+    backend.allow_older_schema = True
+    reg = Registry.open(backend, allow_older=True)
     try:
-        if reg.format_version == FORMAT_VERSION:
+        schema_pending = backend.schema_pending()
+        if reg.format_version == FORMAT_VERSION and not schema_pending:
             echo(f"Registry is at format {FORMAT_VERSION}, the current one; nothing to do.")
             return
         backup = take_backup(reg, f"before-upgrade-from-{reg.format_version}")
-        for line in upgrades.upgrade(reg.backend, reg.format_version, FORMAT_VERSION):
-            echo(f"Upgraded {line}")
+        if schema_pending:
+            for line in backend.upgrade_schema():
+                echo(f"Upgraded {line}")
+        if reg.format_version != FORMAT_VERSION:
+            for line in upgrades.upgrade(reg.backend, reg.format_version, FORMAT_VERSION):
+                echo(f"Upgraded {line}")
         echo(f"Backup of the previous format: {backup}")
     finally:
         reg.close()
+
+
+@app.command("migrate")
+def migrate(
+    ctx: typer.Context,
+    source: Annotated[
+        str, typer.Option("--from", help="The registry to copy: an SQLite file or a postgresql:// URL.")
+    ],
+    dest: Annotated[
+        str,
+        typer.Option("--to", help="Where to copy it: a new SQLite file or an empty PostgreSQL database."),
+    ],
+    no_decrypt: Annotated[
+        bool,
+        typer.Option("--no-decrypt", help="Verify rows byte for byte only; do not unlock to decrypt every record."),
+    ] = False,
+) -> None:
+    """Copy a registry to another backend in one transaction, then verify every row of the copy.
+
+    The destination must be empty. After the row-by-row comparison, the copy is unlocked (with the
+    usual passphrase sources) to decrypt every record and verify the log chain. Progress goes to
+    stderr; exit code 1 if anything differs. Examples:
+
+        auditor registry migrate --from ~/.local/share/auditor/registry.db --to postgresql://auditor_owner@db.d203.org/auditor
+
+        auditor registry migrate --from postgresql://auditor_app@db.d203.org/auditor --to /mnt/backup/registry.db
+    """
+    from vault.migrate import copy_registry, verify_decrypt, verify_rows
+    from vault.registry import Registry
+
+    app_ctx = app_context(ctx)
+
+    def progress(line: str) -> None:
+        typer.echo(line, err=True)
+
+    src_reg = Registry.open(make_backend(source))
+    target = make_backend(dest)
+    try:
+        result = copy_registry(src_reg.backend, target, progress)
+        progress(f"copied {result.summary()} to {target.location}")
+        if not target.exists():
+            raise VaultError(f"the copy at {target.location} cannot be found after the copy")
+        target.close()
+        copied = Registry.open(make_backend(dest))
+        try:
+            problems = verify_rows(src_reg.backend, copied.backend, progress)
+            if problems:
+                raise VaultError(
+                    f"the copy at {target.location} differs from {src_reg.backend.location}: " + "; ".join(problems),
+                    "Do not use the copy; remove it and run the migration again. The source was not changed.",
+                )
+            if no_decrypt:
+                echo(f"Migrated to {target.location}: {result.summary()}; every row verified.")
+                return
+            unlocked = _try_unlock(copied, app_ctx, progress)
+            if unlocked:
+                problems = verify_decrypt(copied, progress)
+                if problems:
+                    raise VaultError(
+                        f"the copy at {target.location} does not decrypt cleanly: " + "; ".join(problems[:5]),
+                        "Run `auditor registry check` on the source; the source was not changed.",
+                    )
+        finally:
+            copied.close()
+    finally:
+        src_reg.close()
+        target.close()
+    tail = "every row verified, every record decrypted, log chain verified" if unlocked else (
+        "every row verified (records not decrypted: no passphrase available)"
+    )
+    echo(f"Migrated to {target.location}: {result.summary()}; {tail}.")
+
+
+def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
+    """Unlock the copy with the usual passphrase sources; False (with a note) when none is at hand."""
+    import sys
+
+    from auditor.cli.context import _guess_identity, prompt_secret
+    from vault.unlock import find_passphrase
+
+    identity = app_ctx.identity or _guess_identity(reg)
+    try:
+        source = find_passphrase(
+            passphrase_file=app_ctx.passphrase_file,
+            registry_id=reg.registry_id,
+            identity=identity,
+            prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
+            if sys.stdin.isatty()
+            else None,
+        )
+    except VaultError as exc:
+        progress(f"not decrypting the copy: {exc.message}")
+        return False
+    reg.unlock(identity, source.secret)
+    return True
