@@ -57,6 +57,9 @@ def auditor_executable() -> str:
     found = shutil.which("auditor")
     if found:
         return str(Path(found).absolute())
+    beside = Path(sys.executable).parent / "auditor"  # a virtualenv not on PATH
+    if beside.exists():
+        return str(beside.absolute())
     raise ScheduleError(
         "cannot find the `auditor` command to schedule",
         "Give its absolute path with --executable, e.g. /opt/auditor/bin/auditor.",
@@ -321,15 +324,15 @@ def default_systemd_dir(user_mode: bool) -> Path:
     return Path(base) / "systemd" / "user"
 
 
-def _run(argv: Sequence[str]) -> None:
+def _run(argv: Sequence[str], shown: str) -> None:
     try:
         done = subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ScheduleError(f"`{' '.join(argv)}` could not run ({type(exc).__name__})") from None
+        raise ScheduleError(f"`{shown}` could not run ({type(exc).__name__})") from None
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise ScheduleError(
-            f"`{' '.join(argv)}` failed (exit {done.returncode})" + (f": {detail[-1]}" if detail else ""),
+            f"`{shown}` failed (exit {done.returncode})" + (f": {detail[-1]}" if detail else ""),
             "The unit files were written; fix the cause and run the command yourself.",
         )
 
@@ -350,7 +353,7 @@ def install_systemd(spec: ScheduleSpec, dest: Path | None = None, *, enable: boo
             (service, timer), shown, ran=False, notes=("systemctl was not found on this machine",)
         )
     for c in commands:
-        _run([systemctl, *c[1:]])
+        _run([systemctl, *c[1:]], " ".join(c))
     return Installed((service, timer), shown, ran=True)
 
 
