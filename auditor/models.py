@@ -204,6 +204,9 @@ class FindingState(StrEnum):
     WAIVED = "waived"
 
 
+_STATE_ORDER = {FindingState.NEW: 0, FindingState.OPEN: 1, FindingState.WAIVED: 2, FindingState.RESOLVED: 3}
+
+
 class Role(StrEnum):
     """What an identity may unlock: admins hold both key domains, auditors the inventory key only."""
 
@@ -638,6 +641,10 @@ class Finding:
     def fingerprint(self) -> str:
         """Identity of a finding across runs: the same check on the same subject."""
         return f"{self.check_id}|{self.subject}"
+
+    def display_key(self) -> tuple[int, int, str, str]:
+        """How people read findings: active first, then most severe, then by check and subject."""
+        return (_STATE_ORDER[self.state], -self.severity.rank, self.check_id, self.subject)
 
     def to_dict(self) -> dict[str, Any]:
         return to_plain(self)

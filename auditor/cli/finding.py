@@ -27,12 +27,9 @@ FINDING_COLUMNS = [
     ("state", "State"),
     ("message", "Message"),
 ]
-_STATE_ORDER = {FindingState.NEW: 0, FindingState.OPEN: 1, FindingState.WAIVED: 2, FindingState.RESOLVED: 3}
-
-
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Active first, then most severe, then by check and subject (stable output for diffs)."""
-    return sorted(findings, key=lambda f: (_STATE_ORDER[f.state], -f.severity.rank, f.check_id, f.subject))
+    return sorted(findings, key=Finding.display_key)
 
 
 def finding_row(f: Finding) -> dict[str, Any]:

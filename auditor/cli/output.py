@@ -1,6 +1,6 @@
 """Rendering of command results for people (tables) and scripts (JSON, CSV).
 
-JSON output is an envelope `{"schema": "auditor/<kind>", "version": N, "items": [...]}` with keys in
+Text for a terminal has its control characters removed (auditor/safetext.py). JSON output is an envelope `{"schema": "auditor/<kind>", "version": N, "items": [...]}` with keys in
 a fixed order (documented in docs/json.md), so scripts can rely on it across releases. CSV output
 neutralises cells that a spreadsheet would run as formulas.
 """
@@ -16,6 +16,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from auditor.safetext import csv_safe, strip_controls
+
 
 class OutputFormat(str, enum.Enum):
     TABLE = "table"
@@ -24,15 +26,6 @@ class OutputFormat(str, enum.Enum):
 
 
 JSON_VERSION = 1
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: object) -> str:
-    """A cell Excel and LibreOffice show as text, never evaluate (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def cell(value: object) -> str:
@@ -70,7 +63,7 @@ def render_rows(
     from tabulate import tabulate
 
     return tabulate(
-        [[cell(row.get(key)) for key, _ in columns] for row in rows],
+        [[strip_controls(cell(row.get(key))) for key, _ in columns] for row in rows],
         headers=[heading for _, heading in columns],
         tablefmt="simple",
         disable_numparse=True,
@@ -85,7 +78,7 @@ def render_record(record: Mapping[str, Any], fmt: OutputFormat, *, schema: str) 
     if fmt is OutputFormat.CSV:
         return render_rows([record], [(k, k) for k in record], fmt, schema=schema)
     width = max((len(k) for k in record), default=0)
-    return "\n".join(f"{k.replace('_', ' '):<{width}}  {cell(v)}" for k, v in record.items())
+    return "\n".join(f"{k.replace('_', ' '):<{width}}  {strip_controls(cell(v))}" for k, v in record.items())
 
 
 def json_envelope(schema: str, items: list[Any], **extra: Any) -> str:

@@ -8,8 +8,9 @@ test checks that every name in `reports.FORMATS` has a module with a `render` fu
 from __future__ import annotations
 
 import importlib
-import re
 from types import ModuleType
+
+from auditor.safetext import strip_controls
 
 FORMAT_MODULES = {
     "table": "reports.formats.table",
@@ -21,13 +22,7 @@ FORMAT_MODULES = {
 BINARY = frozenset({"xlsx"})
 EXTENSIONS = {"table": "txt", "csv": "csv", "json": "json", "html": "html", "xlsx": "xlsx"}
 
-# C0 and C1 control characters other than newline: a profile's text must not move a terminal's
-# cursor, retitle its window or be refused by a spreadsheet (XML 1.0 forbids most of them).
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-
-
-def strip_controls(text: str, replacement: str = " ") -> str:
-    return _CONTROL.sub(replacement, text)
+__all__ = ["BINARY", "EXTENSIONS", "FORMAT_MODULES", "format_module", "strip_controls"]
 
 
 def format_module(fmt: str) -> ModuleType:

@@ -6,7 +6,7 @@ section's columns are fixed by its kind, whatever the data). Each row says which
 to and leaves the other sections' columns empty, so one filter on `section` gives each table; the
 key figures come first as `section=summary` rows (`figure`, `value`). Cells a spreadsheet would run
 as a formula (starting with = + - @, tab or carriage return) are prefixed with ' (OWASP "CSV
-injection"; `auditor.cli.output.csv_safe`, shared with every CSV the CLI writes).
+injection"; `auditor.safetext.csv_safe`, shared with every CSV the CLI writes).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def header(report: Report) -> list[str]:
 
 
 def render(report: Report) -> bytes:
-    from auditor.cli.output import csv_safe
+    from auditor.safetext import csv_safe
 
     keys = header(report)
     buf = io.StringIO()

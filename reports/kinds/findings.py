@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from vault.registry import Registry
 
 TREND_RUNS = 20  # runs drawn in the trend chart: more would not be readable
-_STATE_ORDER = {FindingState.NEW: 0, FindingState.OPEN: 1, FindingState.WAIVED: 2, FindingState.RESOLVED: 3}
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
 
 FINDING_COLUMNS = columns(
@@ -41,9 +40,7 @@ FINDING_COLUMNS = columns(
 )
 
 
-def sort_key(f: Finding) -> tuple[int, int, str, str]:
-    """Active first, then most severe, then by check and subject (stable output for diffs)."""
-    return (_STATE_ORDER[f.state], -f.severity.rank, f.check_id, f.subject)
+sort_key = Finding.display_key  # the order `finding list` uses
 
 
 def active(findings: Sequence[Finding]) -> list[Finding]:

@@ -315,3 +315,16 @@ def test_identity_passwd_changes_only_that_identitys_passphrase(cli: Cli) -> Non
     refused = cli("--identity", "it-admin", "identity", "passwd", "--new-passphrase-file", str(short), passfile=new)
     assert refused.exit_code != 0 and "12" in refused.output
     cli.ok("--identity", "it-admin", "person", "list", passfile=new)
+
+
+def test_terminal_output_carries_no_control_characters_from_stored_text(cli: Cli) -> None:
+    """Names and bios come from rosters and platforms: an escape sequence in them must not reach
+    the terminal (retitling the window, moving the cursor), while JSON keeps the value exactly."""
+    cli.init()
+    hostile = "Dana \x1b]0;pwned\x07Whitfield\x1b[2J"
+    cli.ok("person", "add", "--name", hostile, "--email", "dw@d203.org")
+    table = cli.ok("person", "list").stdout
+    shown = cli.ok("person", "show", "dw@d203.org").stdout
+    assert "\x1b" not in table + shown and "\x07" not in table + shown
+    assert "Whitfield" in table and "Whitfield" in shown
+    assert json.loads(cli.ok("person", "list", "--format", "json").stdout)["items"][0]["name"] == hostile
