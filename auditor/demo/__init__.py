@@ -276,7 +276,7 @@ def _attest(reg: Registry, day: date) -> None:
 
 def _audit(
     registry_path: Path, nightly_file: Path, base: Path, progress: Callable[[str, int, int], None] | None
-) -> tuple[AuditOutcome, Path | None]:
+) -> tuple[AuditOutcome, Path]:
     from auditor.audit import AuditOptions, run_audit
     from auditor.models import Role
     from vault.registry import Registry
@@ -292,12 +292,10 @@ def _audit(
     return outcome, report
 
 
-def _html_report(reg: Registry, base: Path, outcome: AuditOutcome) -> Path | None:
-    """The findings report a compliance officer would receive (None until reports/ can make it)."""
-    try:
-        from reports import build_report, write_report
-    except ImportError:
-        return None
+def _html_report(reg: Registry, base: Path, outcome: AuditOutcome) -> Path:
+    """The findings report a compliance officer would receive."""
+    from reports import build_report, write_report
+
     report = build_report("findings", reg, run=outcome.run.id)
     return write_report(report, "html", base / "findings-report.html")
 
