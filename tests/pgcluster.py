@@ -46,8 +46,9 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="auditor-pg-"))
         self.datadir = self.root / "data"
         self.sockdir = self.root / "sock"
@@ -83,10 +84,12 @@ class PgCluster:
             "local all all trust\n"
             "host all all 127.0.0.1/32 trust\n"
         )
+        # Tests need no durability; a benchmark (durable=True) keeps PostgreSQL's defaults so its
+        # figures compare with SQLite's synchronous=FULL.
+        fast = "" if self.durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         opts = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sockdir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
-            "-c shared_buffers=32MB"
+            f"{fast}-c max_connections=60 -c shared_buffers=32MB"
         )
         result = self.run("pg_ctl", "-D", str(self.datadir), "-o", opts, "-l", str(self.root / "log"),
                           "-w", "-t", "30", "start", check=False)
@@ -125,13 +128,13 @@ class PgCluster:
         self.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def start_cluster() -> PgCluster:
+def start_cluster(*, durable: bool = False) -> PgCluster:
     bindir = find_bindir()
     if bindir is None:
         raise ClusterUnavailable(
             "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (apt-get install postgresql)"
         )
-    cluster = PgCluster(bindir)
+    cluster = PgCluster(bindir, durable=durable)
     try:
         return cluster.start()
     except BaseException:
