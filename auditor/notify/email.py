@@ -149,4 +149,3 @@ def _login(client: smtplib.SMTP, username: str, password: Secret) -> None:
             client.auth(mechanism, getattr(client, f"auth_{mechanism.lower()}"))
             return
     client.login(username, password.reveal_str())
-

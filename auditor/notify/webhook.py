@@ -11,7 +11,10 @@ would resend the message (and, for some servers, the token) to somebody else.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -70,7 +73,7 @@ def post(hook: WebhookSettings, url: Secret, body: dict[str, Any], *, timeout: f
     origin = urlsplit(target)
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
-    with requests.Session() as session:
+    with requests.Session() as session, _quiet_urllib3():
         session.trust_env = False  # no proxy from the environment sees the token; no .netrc auth
         for _ in range(MAX_REDIRECTS + 1):
             try:
@@ -106,3 +109,18 @@ def post(hook: WebhookSettings, url: Secret, body: dict[str, Any], *, timeout: f
                 raise NotifyError(f"{where} answered HTTP {status}", hint)
             return status
     raise NotifyError(f"{where} redirected more than {MAX_REDIRECTS} times")
+
+
+@contextlib.contextmanager
+def _quiet_urllib3() -> Iterator[None]:
+    """urllib3 logs each request line (with the path: the webhook's token) at DEBUG; whatever
+    logging a caller configured (e.g. for -v), keep it above DEBUG while a webhook is posted."""
+    loggers = [logging.getLogger(n) for n in ("urllib3", "urllib3.connectionpool")]
+    before = [lg.level for lg in loggers]
+    for lg, level in zip(loggers, before, strict=True):
+        lg.setLevel(max(level, logging.INFO))
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)

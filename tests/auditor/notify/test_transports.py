@@ -6,6 +6,7 @@ http.server. Every failure must name the relay or host and never the password or
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -214,7 +215,8 @@ def test_each_flavour_posts_its_json_shape(flavour: Flavour) -> None:
         assert hit.body["new_findings"][0]["remediation"].startswith("auditor account edit x:school1")
 
 
-def test_webhook_failures_name_the_host_never_the_url() -> None:
+def test_webhook_failures_name_the_host_never_the_url(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # as if a caller turned on debug logging
     hook_cfg = WebhookSettings("alerts", Flavour.SLACK, "127.0.0.1")
     body = {"text": "x"}
     with WebhookServer(status=500) as hook, pytest.raises(NotifyError) as err500:
@@ -251,3 +253,4 @@ def test_webhook_failures_name_the_host_never_the_url() -> None:
         text = f"{err.message} {err.hint} {err!r}"
         assert TOKEN not in text and "/hooks/" not in text
         assert err.__cause__ is None and (err.__context__ is None or err.__suppress_context__)
+    assert TOKEN not in caplog.text and "/hooks/" not in caplog.text
