@@ -1,8 +1,8 @@
 """Webhooks: POST a JSON summary to Slack, Microsoft Teams, or any endpoint (the generic envelope).
 
-Bodies: Slack incoming webhooks take `{"text": ...}` (mrkdwn); Teams incoming webhooks (and Power
-Automate "post to a channel when a webhook request is received") take a MessageCard with `summary`,
-`title` and `text`; the generic flavour gets the versioned `auditor/notification` envelope
+Bodies: Slack incoming webhooks take `{"text": ...}` (mrkdwn); Teams gets an Adaptive Card in a
+`{"type": "message", "attachments": [...]}` envelope, the shape both Teams Workflows ("Post to a
+channel when a webhook request is received") and the older Incoming Webhook connectors accept; the generic flavour gets the versioned `auditor/notification` envelope
 (summary.py). The URL is a secret (Slack and Teams put the token in its path): requests exceptions
 quote the URL, so they are never copied; errors name the webhook and its host only. Redirects are
 followed only to the same scheme and host (at most 3); a redirect elsewhere is an error, since it
@@ -21,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 from auditor.models import Secret
 from auditor.notify.config import Flavour, WebhookSettings
 from auditor.notify.errors import NotifyError
-from auditor.notify.summary import SEVERITY_ORDER, RunSummary
+from auditor.notify.summary import RunSummary
 
 TIMEOUT = 20.0
 MAX_REDIRECTS = 3
@@ -48,19 +48,39 @@ def payload(flavour: Flavour, summary: RunSummary) -> dict[str, Any]:
     title = summary.subject()
     if flavour is Flavour.SLACK:
         return {"text": f"*{title}*\n{text}"}
-    colour = "2EB886"
-    for s, c in zip(SEVERITY_ORDER[:3], ("8B0000", "D13438", "FFB900"), strict=True):
-        if any(f.severity.value == s for f in summary.new):
+    colour = "Default"
+    for severities, c in ((("critical", "high"), "Attention"), (("medium",), "Warning")):
+        if any(f.severity.value in severities for f in summary.new):
             colour = c
             break
+    # An Adaptive Card in a "message" envelope: what Teams Workflows ("Post to a channel when a
+    # webhook request is received") require, and what the older Incoming Webhook connectors accept.
     return {
-        "@type": "MessageCard",
-        "@context": "https://schema.org/extensions",
+        "type": "message",
         "summary": title,
-        "themeColor": colour,
-        "title": title,
-        # Teams renders MessageCard text as Markdown: line breaks need two spaces or a blank line.
-        "text": text.replace("\n", "\n\n"),
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": {
+                    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                    "type": "AdaptiveCard",
+                    "version": "1.4",
+                    "body": [
+                        {
+                            "type": "TextBlock",
+                            "text": title,
+                            "weight": "Bolder",
+                            "size": "Medium",
+                            "color": colour,
+                            "wrap": True,
+                        },
+                        # TextBlock Markdown: a blank line separates lines.
+                        {"type": "TextBlock", "text": text.replace("\n", "\n\n"), "wrap": True},
+                    ],
+                },
+            }
+        ],
     }
 
 

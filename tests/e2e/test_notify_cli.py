@@ -243,8 +243,8 @@ def test_failed_notifications_are_reported_and_the_run_is_still_stored(cli: Cli)
         )
         assert "notify: webhook siem: 127.0.0.1 answered HTTP 200." in result.stderr
         no_secret(result.output)
-    # Teams got a MessageCard, the generic endpoint the versioned envelope; both runs are stored.
-    assert hook.hits[0].body["@type"] == "MessageCard"
+    # Teams got an Adaptive Card, the generic endpoint the versioned envelope; both runs are stored.
+    assert hook.hits[0].body["attachments"][0]["contentType"] == "application/vnd.microsoft.card.adaptive"
     envelope = generic.hits[0].body
     assert (envelope["schema"], envelope["version"]) == ("auditor/notification", 1)
     history = json.loads(cli.ok("audit", "history", "--json").output)["items"]

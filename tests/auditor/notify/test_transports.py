@@ -198,9 +198,12 @@ def test_each_flavour_posts_its_json_shape(flavour: Flavour) -> None:
         assert hit.body["text"].startswith(f"*{subject}*\nActive findings by severity: 0 critical, 1 high")
         assert "- [HIGH] X account @school1 breaks login.non_district_email. (N203-SMR-3)" in hit.body["text"]
     elif flavour is Flavour.TEAMS:
-        assert hit.body["@type"] == "MessageCard" and hit.body["title"] == subject
-        assert hit.body["themeColor"] == "D13438"
-        assert "[HIGH] X account @school1" in hit.body["text"]
+        assert hit.body["type"] == "message" and hit.body["summary"] == subject
+        [card] = hit.body["attachments"]
+        assert card["contentType"] == "application/vnd.microsoft.card.adaptive"
+        title, text = card["content"]["body"]
+        assert (title["text"], title["color"]) == (subject, "Attention")
+        assert "- [HIGH] X account @school1 breaks login.non_district_email. (N203-SMR-3)" in text["text"]
     else:
         assert hit.body["schema"] == "auditor/notification" and hit.body["version"] == 1
         assert list(hit.body) == ["schema", "version", "test", "district", "subject", "run", "new_findings"]
