@@ -143,6 +143,11 @@ def test_bad_settings_are_usage_errors(cli: Cli) -> None:
         cli("notify", "webhook", "set", "--flavour", "discord", "--stdin", input="https://x.org/\n").exit_code
         == 2
     )
+    # No OS keyring on this machine (the tests' fail backend): a clear error, nothing stored.
+    keyring = cli("notify", "email", "password", "--keyring", "--stdin", input="pw-for-keyring\n")
+    assert keyring.exit_code == 1 and "error: no OS keyring is available on this machine" in keyring.output
+    assert "pw-for-keyring" not in keyring.output
+    assert cli("notify", "email", "password", "--stdin", input="\n").exit_code == 2  # empty
     assert cli("audit", "--offline", "--notify", "sometimes").exit_code == 2
     assert cli("audit", "--offline", "--attach", "findings:docx").exit_code == 2
 
