@@ -116,7 +116,7 @@ class PgCluster:
 
     def sql(self, statement: str, dbname: str = "postgres", user: str = SUPERUSER) -> list[tuple[object, ...]]:
         with self.connect(dbname, user) as conn:
-            cur = conn.execute(statement)  # type: ignore[arg-type]
+            cur = conn.execute(statement)
             return list(cur.fetchall()) if cur.description else []
 
     def new_database(self, prefix: str = "t") -> str:

@@ -134,7 +134,7 @@ class RawDb:
             conn.execute("SET search_path TO auditor")
             if bypass_log_guard:
                 conn.execute("SET session_replication_role = replica")
-            cur = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            cur = conn.execute(sql.replace("?", "%s"), params)
             return list(cur.fetchall()) if cur.description else []
 
 

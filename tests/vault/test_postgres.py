@@ -55,13 +55,14 @@ def _editor(url: str, account_id: str, field: str, value: str, barrier: Any, res
     assert current is not None
     barrier.wait(timeout=30)  # both have read version 1 before either writes
     try:
-        inv.save_account(dataclasses.replace(current, **{field: value}))
+        changes: dict[str, Any] = {field: value}
+        inv.save_account(dataclasses.replace(current, **changes))
         results.put((field, "saved", ""))
     except ConcurrentEditError as exc:
         results.put((field, "conflict", f"{exc.message} / {exc.hint}"))
         fresh = inv.get_account(account_id)
         assert fresh is not None
-        inv.save_account(dataclasses.replace(fresh, **{field: value}))
+        inv.save_account(dataclasses.replace(fresh, **changes))
         results.put((field, "retried", ""))
     reg.close()
 
@@ -141,7 +142,9 @@ def test_the_app_role_appends_to_the_log_but_cannot_change_or_unguard_it(
     # The tool works as auditor_app: unlock, edit, and a reveal-log event is appended.
     app = _open(app_url)
     inv = Inventory(app)
-    inv.save_account(dataclasses.replace(inv.get_account(account.id), notes="as app"))  # type: ignore[arg-type]
+    mine = inv.get_account(account.id)
+    assert mine is not None
+    inv.save_account(dataclasses.replace(mine, notes="as app"))
     RevealLog(app).append("reveal", account_id=account.id, reason="ticket 2")
     assert RevealLog(app).verify().ok
     assert app.backend.integrity_check() == []
@@ -159,7 +162,7 @@ def test_the_app_role_appends_to_the_log_but_cannot_change_or_unguard_it(
             "CREATE TABLE auditor.sneaky (x int)",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
     # Even the owner cannot edit the log while the trigger is there.
     with pg_cluster.connect(pg_url.rsplit("/", 1)[1]) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="the log is append-only"):
