@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +159,8 @@ def printable(url: str) -> str:
 
 
 class PostgresBackend(Backend):
+    schema_unmarked = 0
+
     allow_older_schema = False
     # How long a writer waits for another writer's transaction before giving up (SQLite: 30 s).
     lock_timeout_ms = 30_000
@@ -608,26 +610,11 @@ class PostgresBackend(Backend):
         return None if r is None else LogRow(int(r[0]), bytes(r[1]))
 
     # -- schema upgrades ----------------------------------------------------------------------------
-    def schema_version(self) -> int:
-        return int(self.meta_get("schema_version") or "0")
+    def schema_plan(self) -> tuple[int, Mapping[int, tuple[str, str]]]:
+        return SCHEMA_VERSION, SCHEMA_STEPS
 
-    def schema_pending(self) -> bool:
-        return self.schema_version() < SCHEMA_VERSION
-
-    def upgrade_schema(self) -> list[str]:
-        """Apply pending SCHEMA_STEPS in one transaction; one line per step."""
-        done = []
-        with self.transaction():
-            current = self.schema_version()
-            for version in range(current, SCHEMA_VERSION):
-                step = SCHEMA_STEPS.get(version)
-                if step is None:
-                    raise LookupError(f"no schema step from schema {version} to {version + 1}")
-                description, sql = step
-                self._x(sql)
-                self.meta_set("schema_version", str(version + 1))
-                done.append(f"database schema {version} → {version + 1}: {description}")
-        return done
+    def run_schema_sql(self, sql: str) -> None:
+        self._x(sql)
 
     # -- maintenance --------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,6 +75,8 @@ def _damaged(path: Path, why: str) -> RegistryDamagedError:
 
 
 class SQLiteBackend(Backend):
+    schema_unmarked = 1
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).expanduser()
         self.location = str(self.path)
@@ -374,27 +376,13 @@ class SQLiteBackend(Backend):
         return None if r is None else LogRow(int(r[0]), bytes(r[1]))
 
     # -- schema upgrades ---------------------------------------------------------------------------
-    def schema_version(self) -> int:
-        return int(self.meta_get("schema_version") or "1")
+    def schema_plan(self) -> tuple[int, Mapping[int, tuple[str, str]]]:
+        return SCHEMA_VERSION, SCHEMA_STEPS
 
-    def schema_pending(self) -> bool:
-        return self.schema_version() < SCHEMA_VERSION
-
-    def upgrade_schema(self) -> list[str]:
-        done = []
-        with self.transaction():
-            current = self.schema_version()
-            for version in range(current, SCHEMA_VERSION):
-                step = SCHEMA_STEPS.get(version)
-                if step is None:
-                    raise LookupError(f"no schema step from schema {version} to {version + 1}")
-                description, sql = step
-                for statement in (part.strip() for part in sql.split(";")):
-                    if statement:
-                        self.conn.execute(statement)
-                self.meta_set("schema_version", str(version + 1))
-                done.append(f"database schema {version} → {version + 1}: {description}")
-        return done
+    def run_schema_sql(self, sql: str) -> None:
+        for statement in (part.strip() for part in sql.split(";")):
+            if statement:
+                self.conn.execute(statement)
 
     # -- maintenance ------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

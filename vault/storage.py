@@ -15,7 +15,7 @@ Rows:
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -157,16 +157,38 @@ class Backend(abc.ABC):
     def log_tail(self) -> LogRow | None: ...
 
     # -- database schema (the SQL layout; distinct from the registry's format_version) -------------
-    @abc.abstractmethod
-    def schema_version(self) -> int: ...
+    schema_unmarked: int = 1  # the version of a database with no schema_version row
 
-    @abc.abstractmethod
+    def schema_version(self) -> int:
+        return int(self.meta_get("schema_version") or str(self.schema_unmarked))
+
     def schema_pending(self) -> bool:
         """Whether the database schema is older than this version of auditor writes."""
+        return self.schema_version() < self.schema_plan()[0]
 
-    @abc.abstractmethod
     def upgrade_schema(self) -> list[str]:
         """Apply pending schema steps in one transaction; one line per step applied."""
+        target, steps = self.schema_plan()
+        done = []
+        with self.transaction():
+            current = self.schema_version()
+            for version in range(current, target):
+                step = steps.get(version)
+                if step is None:
+                    raise LookupError(f"no schema step from schema {version} to {version + 1}")
+                description, sql = step
+                self.run_schema_sql(sql)
+                self.meta_set("schema_version", str(version + 1))
+                done.append(f"database schema {version} → {version + 1}: {description}")
+        return done
+
+    @abc.abstractmethod
+    def schema_plan(self) -> tuple[int, Mapping[int, tuple[str, str]]]:
+        """The schema version this backend writes, and its steps: from version N, (description, SQL)."""
+
+    @abc.abstractmethod
+    def run_schema_sql(self, sql: str) -> None:
+        """Run one schema step's SQL inside the current transaction."""
 
     # -- maintenance ------------------------------------------------------------------------------
     @abc.abstractmethod
