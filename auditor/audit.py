@@ -256,8 +256,9 @@ def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
 
 
 def has_runs(registry: Registry) -> bool:
-    """Whether any audit has been stored (without decrypting the runs)."""
-    return next(iter(registry.backend.scan(RUN_KIND)), None) is not None
+    """Whether any audit has been stored, without reading the runs: the ledger record exists after
+    the first run; a registry from before it is asked which record kinds it holds."""
+    return registry.backend.get(LEDGER_KIND, LEDGER_ID) is not None or RUN_KIND in registry.backend.kinds()
 
 
 def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:

@@ -408,6 +408,7 @@ def test_the_stored_ledger_matches_every_run_folded_and_old_registries_rebuild_i
 
     # A registry written before the ledger record: the next audit folds the runs and stores it.
     reg.backend.delete(LEDGER_KIND, LEDGER_ID)
+    assert has_runs(reg)
     expected = key(ledger(load_runs(reg)))
     assert key(current_ledger(reg)) == expected
     fourth = run_audit(reg, AuditOptions(offline=True), now=T0 + timedelta(hours=3))
