@@ -23,14 +23,13 @@ app = typer.Typer(
 
 
 def _read(file: Path) -> str:
-    try:
-        return file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{file} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"cannot read {file}: {type(exc).__name__}", "The policy is a UTF-8 TOML file."
-        ) from None
+    """The policy file's text; a missing, unreadable, non-UTF-8 or oversized file is a clear error
+    (the size is checked before the file is read, so a huge file costs nothing)."""
+    from auditor.policy.loader import read_policy_file
+
+    if not file.exists():
+        raise InputError(f"{file} does not exist")
+    return read_policy_file(file)
 
 
 @app.command("init")

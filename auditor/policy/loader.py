@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -44,8 +46,57 @@ from .model import (
 FORMAT_VERSION = 1
 PRESETS = ("naperville-203", "moline-coal-valley")
 ADULT_EMPLOYEE_MODES = ("always", "when_students", "never")
+# A policy is a few kilobytes; 4 MiB leaves room for very long allowlists and frameworks while
+# keeping `policy check` to a second or two and its memory small.
+MAX_POLICY_BYTES = 4 * 1024 * 1024
 
 KeyPath = tuple[str | int, ...]
+
+
+class _LineIndex:
+    """Where headers and keys sit in the policy text, built in one pass so that locating a key is a
+    few dictionary look-ups and binary searches, whatever the number of problems (a policy with
+    thousands of problems used to rescan the whole text for each one: quadratic)."""
+
+    _ARRAY = re.compile(r"^\s*\[\[\s*(.*?)\s*\]\]\s*(#.*)?$")
+    _SINGLE = re.compile(r"^\s*\[\s*(.*?)\s*\]\s*(#.*)?$")
+    _KEY = re.compile(r'^\s*(?:"([^"]*)"|([^\s=.\[\]"#]+))\s*[=.]')
+
+    def __init__(self, lines: list[str]) -> None:
+        self.singles: dict[str, list[int]] = {}
+        self.arrays: dict[str, list[int]] = {}
+        self.keys: dict[str, list[int]] = {}
+        self.brackets: list[int] = []  # every line starting with "[": where a table's keys end
+        for n, line in enumerate(lines):
+            if line.lstrip().startswith("["):
+                self.brackets.append(n)
+                if m := self._ARRAY.match(line):
+                    self.arrays.setdefault(m.group(1), []).append(n)
+                elif m := self._SINGLE.match(line):
+                    self.singles.setdefault(m.group(1), []).append(n)
+            elif m := self._KEY.match(line):
+                key = m.group(1) if m.group(1) is not None else m.group(2)
+                self.keys.setdefault(key, []).append(n)
+
+    def header(self, dotted: str, start: int, index: int | None) -> int | None:
+        """The first `[dotted]` at or after line `start`, or the index-th `[[dotted]]` from there."""
+        found = (self.singles if index is None else self.arrays).get(dotted, [])
+        at = bisect_left(found, start) + (index or 0)
+        return found[at] if at < len(found) else None
+
+    def key(self, key: str, start: int, bounded: bool) -> int | None:
+        """The first line at or after `start` that sets `key`; when `bounded`, only up to the next
+        line starting with "[" after `start` (the end of the table `start` heads)."""
+        found = self.keys.get(key, [])
+        at = bisect_left(found, start)
+        if at == len(found):
+            return None
+        line = found[at]
+        if bounded:
+            nxt = bisect_right(self.brackets, start)
+            if nxt < len(self.brackets) and self.brackets[nxt] < line:
+                return None
+        return line
 
 
 class _Reader:
@@ -55,8 +106,15 @@ class _Reader:
         self.lines = text.splitlines()
         self.origin = origin
         self.problems: list[str] = []
+        self._index: _LineIndex | None = None
 
     # -- locating keys in the text ----------------------------------------------------------------
+
+    @property
+    def index(self) -> _LineIndex:
+        if self._index is None:  # built on the first problem: a clean policy never pays for it
+            self._index = _LineIndex(self.lines)
+        return self._index
 
     def line_of(self, path: KeyPath) -> int | None:
         """Best-effort line number of `path`: the deepest matching `[table]` or n-th `[[array]]`
@@ -73,7 +131,7 @@ class _Reader:
                 nxt = parts[j] if j < len(parts) else None
                 index = nxt if isinstance(nxt, int) else None
                 dotted = ".".join([*header, *(str(s) for s in segment)])
-                line = self._find_header(dotted, start, index)
+                line = self.index.header(dotted, start, index)
                 if line is not None:
                     header.extend(str(s) for s in segment)
                     start = found = line
@@ -84,28 +142,10 @@ class _Reader:
                 break
         remaining = [p for p in parts[i:] if isinstance(p, str)]
         if remaining:
-            key = remaining[0]
-            pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|{re.escape(key)})\s*[=.]")
-            for n in range(start, len(self.lines)):
-                if n > start and found is not None and self.lines[n].lstrip().startswith("["):
-                    break
-                if pattern.match(self.lines[n]):
-                    return n + 1
+            line = self.index.key(remaining[0], start, bounded=found is not None)
+            if line is not None:
+                return line + 1
         return found + 1 if found is not None else None
-
-    def _find_header(self, dotted: str, start: int, index: int | None) -> int | None:
-        single = re.compile(rf"^\s*\[\s*{re.escape(dotted)}\s*\]\s*(#.*)?$")
-        array = re.compile(rf"^\s*\[\[\s*{re.escape(dotted)}\s*\]\]\s*(#.*)?$")
-        seen = -1
-        for n in range(start, len(self.lines)):
-            line = self.lines[n]
-            if index is None and single.match(line):
-                return n
-            if index is not None and array.match(line):
-                seen += 1
-                if seen == index:
-                    return n
-        return None
 
     def fail(self, path: KeyPath, message: str) -> None:
         dotted = _dotted(path)
@@ -238,25 +278,56 @@ _TOP_KEYS = (
 )  # fmt: skip
 
 
+def _too_big(origin: str, size: int) -> PolicyError:
+    return PolicyError(
+        f"{origin}: the policy is {size:,} bytes; the limit is {MAX_POLICY_BYTES:,}",
+        hint="A district policy is a few kilobytes (the presets are under 10 KB): check that this is "
+        "the right file.",
+    )
+
+
+def read_policy_file(path: Path, *, origin: str = "") -> str:
+    """The text of a policy file, refused with a clear error when it is larger than
+    MAX_POLICY_BYTES (read no further than that) or not UTF-8."""
+    origin = origin or str(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_POLICY_BYTES + 1)
+    except FileNotFoundError:
+        raise PolicyError(
+            f"policy file {path} does not exist",
+            hint="Create one with `auditor policy init --preset naperville-203`.",
+        ) from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy file {path}: {type(exc).__name__}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = len(data)
+        raise _too_big(origin, max(size, len(data)))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyError(
+            f"{origin} line {line}: not UTF-8 text", hint="The policy is a UTF-8 TOML file."
+        ) from None
+
+
 def load_policy(source: str | Path, *, origin: str = "") -> Policy:
     """Parse a policy. A `Path` is read from disk; a `str` is the TOML text itself.
 
     Raises `PolicyError` naming the file, line and key of the first problem (the hint lists how
-    many more there are).
+    many more there are), or saying the text is larger than MAX_POLICY_BYTES.
     """
     if isinstance(source, Path):
         origin = origin or str(source)
-        try:
-            text = source.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError(
-                f"policy file {source} does not exist",
-                hint="Create one with `auditor policy init --preset naperville-203`.",
-            ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"cannot read policy file {source}: {type(exc).__name__}") from None
+        text = read_policy_file(source, origin=origin)
     else:
         text = source
+        if len(text) > MAX_POLICY_BYTES // 4 and len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+            raise _too_big(origin or "policy", len(text.encode("utf-8")))
     origin = origin or "policy"
     try:
         data = tomllib.loads(text)
@@ -533,7 +604,7 @@ def validate(policy: Policy, known_checks: Iterable[str] | None = None) -> list[
         ("framework.requirements", [q.id for q in policy.framework.requirements]),
         ("platforms", [p.platform.value for p in policy.platforms]),
     ):
-        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        for dup in sorted(i for i, n in Counter(ids).items() if n > 1):
             problems.append(f"{label}: id {dup!r} is used more than once")
     building_ids = {b.id for b in policy.buildings}
     for role in policy.protected_roles:

@@ -263,3 +263,74 @@ def test_policy_problems_lists_everything_for_policy_check(tmp_path: Path) -> No
     path = tmp_path / "policy.toml"
     path.write_text(dump_preset("moline-coal-valley"), encoding="utf-8")
     assert policy_problems(path) == []
+
+
+# -- size: every problem of a very long policy, in time linear in its length ------------------------
+
+
+def _long_policy(entries: int) -> str:
+    from auditor.policy import dump_preset
+
+    parts = [dump_preset("naperville-203")]
+    for i in range(entries):
+        parts.append(f'\n[[allowlist]]\nplatform = "x"\nhandle = "look{i}"\nreasn = "typo {i}"\n')
+    return "".join(parts)
+
+
+def test_a_40000_line_policy_lists_every_problem_on_its_own_line() -> None:
+    """Issue 11: 40,000 lines took 259 s because each problem rescanned the text for its line. Every
+    problem must still name the right line; the bound is generous (linear work takes well under a
+    second; the quadratic version took minutes on the same machine)."""
+    import time
+
+    from auditor.policy import policy_problems
+
+    entries = 8_000
+    text = _long_policy(entries)
+    lines = text.splitlines()
+    assert len(lines) > 40_000
+    start = time.perf_counter()
+    problems = policy_problems(text, origin="policy.toml")
+    took = time.perf_counter() - start
+    assert len(problems) == 2 * entries
+    for problem in problems:
+        m = re.match(r"policy\.toml line (\d+): allowlist\[(\d+)\]\.(reasn|reason): ", problem)
+        assert m, problem
+        line, i = lines[int(m.group(1)) - 1], m.group(2)
+        if m.group(3) == "reasn":
+            assert line == f'reasn = "typo {i}"', problem  # the misspelt key's own line
+        else:
+            assert line == "[[allowlist]]" and lines[int(m.group(1)) + 1] == f'handle = "look{i}"', problem
+    assert took < 20, f"policy check took {took:.1f} s for {len(lines)} lines"
+
+
+def test_a_policy_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from auditor.policy.loader import MAX_POLICY_BYTES, policy_problems
+
+    huge = tmp_path / "policy.toml"
+    with huge.open("wb") as fh:  # sparse: 2 GiB that would take minutes to parse
+        fh.truncate(2 * 1024**3)
+    with pytest.raises(
+        PolicyError, match=r"the policy is 2,147,483,648 bytes; the limit is 4,194,304"
+    ) as info:
+        load_policy(huge)
+    assert "right file" in info.value.hint
+    text = "#" * (MAX_POLICY_BYTES + 1)
+    assert policy_problems(text, origin="stored policy") == [
+        f"stored policy: the policy is {MAX_POLICY_BYTES + 1:,} bytes; the limit is {MAX_POLICY_BYTES:,}"
+    ]
+
+
+def test_policy_check_of_an_oversized_file_is_one_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    huge = tmp_path / "policy.toml"
+    with huge.open("wb") as fh:
+        fh.truncate(1024**3)
+    result = CliRunner().invoke(app, ["--registry", str(tmp_path / "r.db"), "policy", "check", str(huge)])
+    assert result.exit_code == 1
+    assert (
+        "error: " + str(huge) + ": the policy is 1,073,741,824 bytes; the limit is 4,194,304" in result.output
+    )
