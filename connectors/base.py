@@ -5,7 +5,11 @@ for one handle's trouble: a missing token, a 401, a 429 past the budget, a 5xx a
 timeout or an unparseable answer all come back as `Profile.unknown(platform, handle, reason)`
 (STYLE.md "Plugins"). Subclasses implement `_lookup` (and `_lookup_batch` where the platform has a
 batch endpoint) and may raise `HttpFailure` freely; the base class turns it into a value and
-scrubs the token out of every reason. `ConnectorSettings` come from the connector's defaults, then
+scrubs the token out of every reason. Subclasses read JSON through `http.Doc` (`resp.doc()`), whose
+typed accessors raise `UnexpectedShape` for an answer of the wrong shape; that, and a parser's
+RecursionError, is the account's UNKNOWN "the platform answered in an unexpected shape", never a
+traceback. `within(budget)` puts a connector under an enclosing deadline (the audit run's).
+`ConnectorSettings` come from the connector's defaults, then
 a configuration mapping, then `AUDITOR_<PLATFORM>_<KEY>` environment variables. Tokens are handed
 in as `models.Secret`; they are never read from configuration.
 """
@@ -24,7 +28,15 @@ from typing import Any, ClassVar
 from auditor.errors import ConnectorError
 from auditor.models import Platform, Profile, ProfileStatus, Secret, normalise_handle
 
-from .http import Budget, Clock, HttpClient, HttpFailure, RetryAfterRateLimits, SystemClock
+from .http import (
+    Budget,
+    Clock,
+    HttpClient,
+    HttpFailure,
+    RetryAfterRateLimits,
+    SystemClock,
+    UnexpectedShape,
+)
 
 NO_CREDENTIALS = "no credentials"
 
@@ -238,6 +250,8 @@ class Connector(ABC):
                 return {h: self._unknown(h, exc.reason) for h in chunk}
             except ConnectorError as exc:
                 return {h: self._unknown(h, exc.message) for h in chunk}
+            except RecursionError:
+                return {h: self._unknown(h, UnexpectedShape("nested too deeply").reason) for h in chunk}
             return {
                 h: self._scrub(got.get(h) or self._unknown(h, "no answer for this handle")) for h in chunk
             }
@@ -248,9 +262,16 @@ class Connector(ABC):
             for chunk in chunks:
                 results.update(run(chunk))
         else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.platform.value) as pool:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.platform.value)
+            try:
                 for part in pool.map(run, chunks):
                     results.update(part)
+            except BaseException:
+                # Interrupted (Ctrl-C, a crash): queued lookups are dropped rather than run, so the
+                # caller's cleanup (the audit lock) is not held up; running ones end by their deadline.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         return {h: results[h] for h in wanted}
 
     def lookup_by_id(self, platform_id: str) -> Profile:
@@ -298,6 +319,14 @@ class Connector(ABC):
             return [self._scrub(p) for p in self._search(query, limit)]
         except HttpFailure as exc:
             raise HttpFailure(redact(exc.reason, [self.token]), host=exc.host) from None
+        except RecursionError:
+            raise UnexpectedShape("nested too deeply") from None
+
+    def within(self, deadline: Budget | None) -> Connector:
+        """Put this connector's budget under an enclosing deadline (e.g. the audit run's): whichever
+        passes first stops its requests, each capped to the time left. Returns self."""
+        self.budget.within(deadline)
+        return self
 
     def close(self) -> None:
         self.http.close()
@@ -320,6 +349,8 @@ class Connector(ABC):
             return self._unknown(handle, exc.reason)
         except ConnectorError as exc:
             return self._unknown(handle, exc.message)
+        except RecursionError:  # nesting that our own reading of an answer could not follow
+            return self._unknown(handle, UnexpectedShape("nested too deeply").reason)
 
     def _unknown(self, handle: str, reason: str) -> Profile:
         return Profile.unknown(self.platform, handle, redact(reason, [self.token]))

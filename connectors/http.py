@@ -25,21 +25,40 @@ Public API::
 `get`/`request` return an `HttpResponse` for every status below 500 except throttling (the
 platforms put "not found" in 4xx bodies, so the connector decides); they raise `TimeoutFailure`,
 `ConnectionFailure`, `ServerFailure`, `RateLimitedPastBudget`, `BudgetExhausted` or
-`ResponseTooLarge`. Rate-limit styles: `XRateLimits`, `MastodonRateLimits`, `BlueskyRateLimits`,
+`ResponseTooLarge`.
+
+Every attempt has one deadline covering connect, headers and body together: `timeout` seconds, or
+less when the budget has less left (a single slow request never outlasts the budget). Socket
+timeouts alone cannot give that (they bound each read, and a server sending a byte a second never
+trips them), so a watchdog thread shuts the attempt's socket down when its deadline passes, and the
+body is streamed with the deadline checked between chunks. A timed-out attempt is a
+`TimeoutFailure` ("timed out after N s"); one cut short by the budget is `BudgetExhausted` with the
+budget's own reason (a run's deadline says "not checked: the run's deadline passed").
+
+JSON answers are read through `Doc` (`response.doc()`), a view that checks each field's type as it is
+read: a list where an object belongs, a number for a username, nesting deeper than the parser
+allows, a date that is not a date, all raise `UnexpectedShape` ("the platform answered in an
+unexpected shape (data.username is a number, not text)"), which the connector base turns into that
+account's `Profile.unknown`. Rate-limit styles: `XRateLimits`, `MastodonRateLimits`, `BlueskyRateLimits`,
 `MetaRateLimits`, `RetryAfterRateLimits` (generic; also the base of the others, so a `Retry-After`
 header is honoured everywhere). `requests` is imported lazily so `auditor --help` stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import heapq
+import itertools
 import json
 import math
+import os
+import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -100,6 +119,16 @@ class UnparseableResponse(HttpFailure):
     """The body is not the JSON the platform documents (truncated, HTML error page, ...)."""
 
 
+SHAPE_REASON = "the platform answered in an unexpected shape"
+
+
+class UnexpectedShape(HttpFailure):
+    """The body is JSON, but not in the shape the platform documents (wrong type, too deep)."""
+
+    def __init__(self, detail: str = "", *, host: str = "") -> None:
+        super().__init__(f"{SHAPE_REASON} ({detail})" if detail else SHAPE_REASON, host=host)
+
+
 # --------------------------------------------------------------------------------------------------
 # Clock and budget
 
@@ -130,22 +159,68 @@ class SystemClock:
             time.sleep(seconds)
 
 
-class Budget:
-    """A run's deadline. `seconds=None` means unlimited (interactive use)."""
+BUDGET_REASON = "run budget exhausted"
+RUN_DEADLINE_REASON = "not checked: the run's deadline passed"
 
-    def __init__(self, seconds: float | None, clock: Clock | None = None) -> None:
+
+class Budget:
+    """A deadline. `seconds=None` means unlimited (interactive use).
+
+    `reason` is what an account that could not be checked in time is told. `parent` is an
+    enclosing deadline (a connector's budget inside the audit run's): the sooner one applies, with
+    its own reason. `within(parent)` sets it later, e.g. on connectors a factory already made.
+    """
+
+    def __init__(
+        self,
+        seconds: float | None,
+        clock: Clock | None = None,
+        *,
+        reason: str = BUDGET_REASON,
+        parent: Budget | None = None,
+    ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.seconds = seconds
+        self.reason = reason
+        self.parent = parent
         self.deadline = None if seconds is None else self.clock.monotonic() + seconds
 
-    def remaining(self) -> float:
+    def within(self, parent: Budget | None) -> Budget:
+        """Make `parent` the enclosing deadline (no-op for None or itself); returns self."""
+        if parent is not None and parent is not self:
+            self.parent = parent
+        return self
+
+    def _own(self) -> float:
         if self.deadline is None:
             return math.inf
         return self.deadline - self.clock.monotonic()
 
+    def binding(self) -> Budget:
+        """The budget (this one or an enclosing one) with the least time left."""
+        best: Budget = self
+        left = self._own()
+        seen = {id(self)}
+        node = self.parent
+        while node is not None and id(node) not in seen:
+            seen.add(id(node))
+            own = node._own()
+            if own < left:
+                best, left = node, own
+            node = node.parent
+        return best
+
+    def remaining(self) -> float:
+        return self.binding()._own()
+
     @property
     def expired(self) -> bool:
         return self.remaining() <= 0
+
+    @property
+    def exhausted_reason(self) -> str:
+        """Why nothing more is checked once this budget (or an enclosing one) is spent."""
+        return self.binding().reason
 
 
 # --------------------------------------------------------------------------------------------------
@@ -296,7 +371,7 @@ META_THROTTLE_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
 def _meta_error_code(body: bytes) -> int | None:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     error = data.get("error") if isinstance(data, dict) else None
     if not isinstance(error, dict):
@@ -337,7 +412,7 @@ class MetaRateLimits(RetryAfterRateLimits):
             return None
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
     def usage_percent(self, headers: Mapping[str, str]) -> float | None:
@@ -400,6 +475,352 @@ class HttpResponse:
             raise UnparseableResponse(
                 f"unparseable answer (invalid JSON, HTTP {self.status})", host=self.host
             ) from None
+        except RecursionError:  # e.g. 100,000 nested arrays: the parser's depth limit
+            raise UnexpectedShape("nested too deeply", host=self.host) from None
+
+    def doc(self) -> Doc:
+        """The body as a `Doc`: a JSON object, or `UnexpectedShape` (see `Doc`)."""
+        return Doc.of(self.json(), host=self.host)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading JSON answers with their types checked
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class Doc:
+    """A JSON object from a platform, read with each field's type checked.
+
+    Accessors take a key and return a plain value; a missing key or `null` gives the empty value
+    ("" / None / an empty Doc / []), anything of the wrong type raises `UnexpectedShape` naming the
+    path (`data[0].username is a number, not text`). So connectors never call `.get` on a string,
+    never show a dict as a display name, and never crash on an answer they did not expect.
+    """
+
+    __slots__ = ("_data", "_host", "_path")
+
+    def __init__(self, data: Mapping[str, Any], path: str = "", *, host: str = "") -> None:
+        self._data = data
+        self._path = path
+        self._host = host
+
+    @classmethod
+    def of(cls, value: Any, path: str = "", *, host: str = "") -> Doc:
+        """`value` must be a JSON object (the answer's top level, usually)."""
+        if not isinstance(value, dict):
+            raise UnexpectedShape(f"{path or 'the answer'} is {_kind(value)}, not an object", host=host)
+        return cls(value, path, host=host)
+
+    @classmethod
+    def loose(cls, value: Any, *, host: str = "") -> Doc:
+        """`value` if it is an object, else an empty Doc: for error bodies, where an answer of any
+        other shape means the same failure."""
+        return cls(value if isinstance(value, dict) else {}, host=host)
+
+    # -- plumbing
+
+    def _where(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else key
+
+    def _wrong(self, key: str, value: Any, wanted: str) -> UnexpectedShape:
+        return UnexpectedShape(f"{self._where(key)} is {_kind(value)}, not {wanted}", host=self._host)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._data
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def has(self, key: str) -> bool:
+        """The key is there and not null."""
+        return self._data.get(key) is not None
+
+    def get(self, key: str) -> Any:
+        """The raw value (only for values whose type the caller checks itself)."""
+        return self._data.get(key)
+
+    # -- typed accessors
+
+    def obj(self, key: str) -> Doc:
+        value = self._data.get(key)
+        if value is None:
+            return Doc({}, self._where(key), host=self._host)
+        if not isinstance(value, dict):
+            raise self._wrong(key, value, "an object")
+        return Doc(value, self._where(key), host=self._host)
+
+    def objs(self, key: str) -> list[Doc]:
+        """A list of objects (every element must be one)."""
+        value = self._data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._wrong(key, value, "a list")
+        out = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise self._wrong(f"{key}[{i}]", item, "an object")
+            out.append(Doc(item, f"{self._where(key)}[{i}]", host=self._host))
+        return out
+
+    def text(self, key: str, default: str = "") -> str:
+        value = self._data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._wrong(key, value, "text")
+        return value
+
+    def ident(self, key: str) -> str:
+        """An id: text, or a whole number (LinkedIn, some Graph ids), as text."""
+        value = self._data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise self._wrong(key, value, "an id")
+
+    def count(self, key: str) -> int | None:
+        """A whole number (followers); None when absent."""
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise self._wrong(key, value, "a whole number")
+
+    def flag(self, key: str) -> bool | None:
+        value = self._data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise self._wrong(key, value, "true/false")
+        return value
+
+    def when(self, key: str, normalise: Callable[[str], str] | None = None) -> datetime | None:
+        """An ISO 8601 instant; None when absent or empty."""
+        from auditor.models import parse_datetime
+
+        text = self.text(key)
+        if not text:
+            return None
+        try:
+            return parse_datetime(normalise(text) if normalise else text)
+        except ValueError:
+            raise UnexpectedShape(f"{self._where(key)} is not a date and time", host=self._host) from None
+
+    def day(self, key: str) -> date | None:
+        """An ISO 8601 date (or the date of an instant); None when absent or empty."""
+        from auditor.models import parse_date
+
+        text = self.text(key)
+        if not text:
+            return None
+        try:
+            return parse_date(text)
+        except ValueError:
+            raise UnexpectedShape(f"{self._where(key)} is not a date", host=self._host) from None
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole-attempt deadlines
+#
+# `requests` timeouts bound each socket operation, not the request: a server that sends a header or
+# body byte just inside the read timeout keeps a request alive for ever. Each attempt therefore gets
+# an `_Attempt` with a monotonic deadline; the connection classes below bind their socket to the
+# attempt running in the current thread, and one watchdog thread shuts that socket down when the
+# deadline passes, which wakes any blocked read (connect, TLS handshake, headers or body).
+
+
+class _Attempt:
+    """One attempt's deadline and the connection it is using."""
+
+    __slots__ = ("at", "conn", "done", "expired", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self.done = False
+        self.conn: Any = None
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def expire(self) -> None:
+        with _BIND_LOCK:
+            if self.done:
+                return
+            self.expired = True
+            if self.conn is not None and getattr(self.conn, "_auditor_attempt", None) is self:
+                _shut(self.conn)
+
+    def finish(self) -> None:
+        with _BIND_LOCK:
+            self.done = True
+            if self.conn is not None and getattr(self.conn, "_auditor_attempt", None) is self:
+                self.conn._auditor_attempt = None
+            self.conn = None
+
+
+_BIND_LOCK = threading.Lock()
+_LOCAL = threading.local()
+
+
+def _shut(conn: Any) -> None:
+    """Shut the connection's socket down (caller holds _BIND_LOCK); blocked reads return at once.
+    `socket.socket.shutdown` is called directly so a TLS socket's fd is shut without touching its
+    SSL state; during a TLS handshake `conn.sock` is not set yet and the connect-time duplicate is."""
+    for sock in (getattr(conn, "sock", None), getattr(conn, "_auditor_dup", None)):
+        if sock is not None:
+            with contextlib.suppress(OSError, ValueError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _bind(conn: Any) -> None:
+    """Make `conn` the connection of the attempt running in this thread (if any)."""
+    attempt: _Attempt | None = getattr(_LOCAL, "attempt", None)
+    with _BIND_LOCK:
+        conn._auditor_attempt = attempt
+        if attempt is not None:
+            attempt.conn = conn
+            if attempt.expired:
+                _shut(conn)
+
+
+class _Watchdog:
+    """One daemon thread expiring attempts at their deadlines (a heap; finished ones are skipped)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Attempt]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, attempt: _Attempt) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (attempt.at, next(self._seq), attempt))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _next(self) -> _Attempt:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait <= 0:
+                    return heapq.heappop(self._heap)[2]
+                self._cond.wait(wait)
+
+    def _run(self) -> None:
+        while True:
+            self._next().expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _after_fork() -> None:
+    global _WATCHDOG, _BIND_LOCK
+    _WATCHDOG = _Watchdog()
+    _BIND_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+_ADAPTER: Any = None
+
+
+def _adapter_class() -> Any:
+    """requests' HTTPAdapter whose pools make connections that bind to the current attempt."""
+    global _ADAPTER
+    if _ADAPTER is not None:
+        return _ADAPTER
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def connect(conn: Any, parent: Any) -> None:
+        conn._auditor_dup = None
+        _bind(conn)
+        try:
+            parent.connect(conn)
+        finally:
+            dup = conn._auditor_dup
+            conn._auditor_dup = None
+            if dup is not None:
+                dup.close()
+
+    def new_conn(conn: Any, parent: Any) -> socket.socket:
+        sock: socket.socket = parent._new_conn(conn)
+        # A duplicate of the fd for the TLS handshake, when the socket is detached into an
+        # SSLSocket that `conn.sock` does not name yet; closed as soon as connect() returns.
+        with _BIND_LOCK:
+            conn._auditor_dup = sock.dup()
+            attempt = getattr(conn, "_auditor_attempt", None)
+            if attempt is not None and attempt.expired:
+                _shut(conn)
+        return sock
+
+    class _Conn(HTTPConnection):
+        def connect(self) -> None:
+            connect(self, HTTPConnection)
+
+        def _new_conn(self) -> socket.socket:
+            return new_conn(self, HTTPConnection)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _bind(self)
+            super().request(*args, **kwargs)
+
+    class _SConn(HTTPSConnection):
+        def connect(self) -> None:
+            connect(self, HTTPSConnection)
+
+        def _new_conn(self) -> socket.socket:
+            return new_conn(self, HTTPSConnection)
+
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            _bind(self)
+            super().request(*args, **kwargs)
+
+    class _Pool(HTTPConnectionPool):
+        ConnectionCls = _Conn
+
+    class _SPool(HTTPSConnectionPool):
+        ConnectionCls = _SConn
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _SPool}
+
+    _ADAPTER = Adapter
+    return Adapter
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,11 +832,10 @@ class _Host:
 
     def __init__(self, max_concurrency: int) -> None:
         import requests
-        from requests.adapters import HTTPAdapter
 
         self.session = requests.Session()
         # Our own retry loop decides (it must honour the budget), so urllib3 retries nothing.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(1, max_concurrency), max_retries=0)
+        adapter = _adapter_class()(pool_connections=1, pool_maxsize=max(1, max_concurrency), max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = USER_AGENT
@@ -552,7 +972,7 @@ class HttpClient:
         """Before sending: if the advertised window is spent, wait for its reset (or give up)."""
         while True:
             if self.budget.expired:
-                raise BudgetExhausted("run budget exhausted", host=netloc)
+                raise BudgetExhausted(self.budget.exhausted_reason, host=netloc)
             now = self.clock.now()
             with host.lock:
                 if host.remaining is None or host.remaining > 0 or host.reset_at is None:
@@ -591,12 +1011,24 @@ class HttpClient:
         json_body: Any,
         attempt: int,
     ) -> HttpResponse | HttpFailure:
+        import http.client
+
         import requests
 
-        timeout = min(self.timeout, self.budget.remaining())
-        if timeout <= 0:
-            raise BudgetExhausted("run budget exhausted", host=netloc)
+        allowance = min(self.timeout, self.budget.remaining())
+        if allowance <= 0:
+            raise BudgetExhausted(self.budget.exhausted_reason, host=netloc)
+        capped = allowance < self.timeout  # the budget, not the timeout, sets this deadline
+        current = _Attempt(allowance)
+
+        def timed_out() -> HttpFailure:
+            if capped:  # cut short by the budget: no retry can help
+                raise BudgetExhausted(self.budget.exhausted_reason, host=netloc)
+            return TimeoutFailure(f"timed out after {round(allowance, 1):g} s", host=netloc)
+
         raw: requests.Response | None = None
+        _WATCHDOG.arm(current)
+        _LOCAL.attempt = current
         try:
             raw = host.session.request(
                 method,
@@ -605,35 +1037,46 @@ class HttpClient:
                 headers=dict(headers or {}),
                 data=data,
                 json=json_body,
-                timeout=timeout,
+                timeout=(allowance, allowance),
                 stream=True,
                 allow_redirects=False,
             )
-            body = self._read_body(raw, netloc)
+            body = self._read_body(raw, netloc, current)
+            if current.expired:  # shut down mid-body: what arrived may look complete but is not
+                return timed_out()
             return HttpResponse(raw.status_code, raw.headers, body, netloc)
         # Messages are built from our own words only: requests' texts embed the URL and its query,
         # which for Meta carries the access token.
         except requests.exceptions.Timeout:
-            return TimeoutFailure("timeout", host=netloc)
+            return timed_out()
         except requests.exceptions.ConnectionError as exc:
-            if "timed out" in type(exc).__name__.lower() or "ReadTimeout" in repr(exc.args[:1]):
-                return TimeoutFailure("timeout", host=netloc)
+            if (
+                current.expired
+                or "timed out" in type(exc).__name__.lower()
+                or "ReadTimeout" in repr(exc.args[:1])
+            ):
+                return timed_out()
             return ConnectionFailure("connection failed", host=netloc)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-            return ConnectionFailure("truncated response", host=netloc)
-        except requests.exceptions.RequestException:
-            return ConnectionFailure("request failed", host=netloc)
+            return timed_out() if current.expired else ConnectionFailure("truncated response", host=netloc)
+        except (requests.exceptions.RequestException, OSError, http.client.HTTPException):
+            return timed_out() if current.expired else ConnectionFailure("request failed", host=netloc)
         finally:
+            _LOCAL.attempt = None
+            current.finish()
             if raw is not None:
                 raw.close()
 
-    def _read_body(self, raw: requests.Response, netloc: str) -> bytes:
+    def _read_body(self, raw: requests.Response, netloc: str, attempt: _Attempt) -> bytes:
         length = _int(raw.headers.get("Content-Length"))
         if length is not None and length > self.max_body:
             raise ResponseTooLarge(f"response larger than {self.max_body} bytes", host=netloc)
         chunks: list[bytes] = []
         total = 0
         for chunk in raw.iter_content(64 * 1024):
+            if attempt.expired or attempt.left() <= 0:
+                attempt.expired = True
+                break
             total += len(chunk)
             if total > self.max_body:
                 raise ResponseTooLarge(f"response larger than {self.max_body} bytes", host=netloc)

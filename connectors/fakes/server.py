@@ -4,8 +4,9 @@
 receives (`RecordedRequest`: method, path, query, headers) so tests can assert exactly what a
 connector sent, adds optional latency, enforces an optional rate limit in fixed windows (advertised
 in the platform's own headers by the subclass), and plays injected `Fault`s: an HTTP status with a
-body, truncated JSON, an HTML error page, an oversized body, a delay, a rate-limit answer, or a
-dropped connection. Subclasses (fakes/platforms.py) answer the platform's real request and response
+body, truncated JSON, an HTML error page, an oversized body, a delay, a rate-limit answer, a
+dropped connection, or a slow drip (one byte every `seconds`, in the headers or in the body: each
+byte arrives well inside any read timeout, so only a whole-request deadline ends it). Subclasses (fakes/platforms.py) answer the platform's real request and response
 shapes from an in-memory dataset of `FakeAccount`s. `FakeClock` is an injectable clock whose
 `sleep` advances time instantly; share it between a server and a connector to test waits fast.
 """
@@ -85,7 +86,7 @@ class FakeAccount:
 class Fault:
     """A misbehaviour played on the next `times` requests whose path contains `path`."""
 
-    kind: str  # status | truncated | html | oversize | delay | rate_limit | disconnect
+    kind: str  # status | truncated | html | oversize | delay | rate_limit | disconnect | drip
     status: int = 500
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -93,6 +94,7 @@ class Fault:
     times: int = 1
     path: str = ""
     size: int = 0  # oversize: bytes to send
+    phase: str = "body"  # drip: "headers" (a header line never ends) or "body" (headers sent at once)
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,9 @@ class FakeServer:
             handler.wfile.flush()
             handler.connection.close()
             return
+        if fault.kind == "drip":
+            self._drip(handler, fault)
+            return
         if fault.kind == "rate_limit":
             reset = self.clock.now() + fault.seconds
             reply = self.throttled_reply(100, reset)
@@ -329,6 +334,26 @@ class FakeServer:
                 pass  # the client hung up once it had enough: that is the point
             return
         self._send(handler, Reply(fault.status, fault.body if fault.body is not None else {}, fault.headers))
+
+    def _drip(self, handler: BaseHTTPRequestHandler, fault: Fault) -> None:
+        """One byte every `fault.seconds` until the client hangs up (or ten minutes pass)."""
+        handler.close_connection = True
+        interval = fault.seconds or 1.0
+        try:
+            if fault.phase == "headers":
+                handler.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+            else:
+                handler.wfile.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+                )
+            handler.wfile.flush()
+            ends = time.monotonic() + 600
+            while self._server is not None and time.monotonic() < ends:
+                time.sleep(interval)
+                handler.wfile.write(b"a" if fault.phase == "headers" else b" ")
+                handler.wfile.flush()
+        except OSError:
+            pass  # the client gave up: that is the point
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
