@@ -9,13 +9,13 @@ renamed handle keeps its DID). Search is `searchActors`. Rate limits: `RateLimit
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from auditor.errors import ConnectorError
-from auditor.models import Platform, Profile, ProfileStatus, normalise_handle, parse_datetime
+from auditor.models import Platform, Profile, ProfileStatus, normalise_handle
 
 from .base import Connector, ConnectorSettings
-from .http import BlueskyRateLimits, HttpResponse, RetryAfterRateLimits
+from .http import BlueskyRateLimits, Doc, HttpResponse, RetryAfterRateLimits
 
 _ERRORS = {
     "AccountTakedown": (ProfileStatus.SUSPENDED, "Bluesky reports the account taken down"),
@@ -52,29 +52,25 @@ class BlueskyConnector(Connector):
         if resp.status != 200:
             reason = self._error_reason(resp)
             return {h: self._unknown(h, reason) for h in handles}
-        views = (resp.json() or {}).get("profiles") or []
-        seen: dict[str, dict[str, Any]] = {}
-        for view in views:
-            if isinstance(view, dict):
-                seen[normalise_handle(str(view.get("handle", "")))] = view
-                seen[str(view.get("did", ""))] = view
+        seen: dict[str, Doc] = {}
+        for view in resp.doc().objs("profiles"):
+            seen[normalise_handle(view.text("handle"))] = view
+            seen[view.text("did")] = view
         results: dict[str, Profile] = {}
         for handle in handles:
-            view = seen.get(normalise_handle(handle)) or seen.get(handle.strip())
+            shown = seen.get(normalise_handle(handle)) or seen.get(handle.strip())
             # Dropped silently by getProfiles: only getProfile says why.
-            results[handle] = self._profile(handle, view) if view else self.lookup(handle)
+            results[handle] = self._profile(handle, shown) if shown else self.lookup(handle)
         return results
 
     def _error_reason(self, resp: HttpResponse) -> str:
-        body = resp.json()
-        name = str(body.get("error") or "") if isinstance(body, dict) else ""
+        name = Doc.loose(resp.json()).text("error")
         return f"Bluesky answered HTTP {resp.status}" + (f" ({name})" if name else "")
 
     def _single(self, handle: str, resp: HttpResponse) -> Profile:
         if resp.status == 400:
-            body = resp.json()
-            name = str(body.get("error") or "") if isinstance(body, dict) else ""
-            message = str(body.get("message") or "") if isinstance(body, dict) else ""
+            body = Doc.loose(resp.json())
+            name, message = body.text("error"), body.text("message")
             if name in _ERRORS:
                 status, reason = _ERRORS[name]
                 return self.profile(handle, status, reason)
@@ -83,18 +79,18 @@ class BlueskyConnector(Connector):
             return self._unknown(handle, f"Bluesky error {name}: {message[:120]}")
         if resp.status != 200:
             return self._unknown(handle, self._error_reason(resp))
-        view = resp.json()
-        if not isinstance(view, dict) or "did" not in view:
+        view = resp.doc()
+        if "did" not in view:
             return self._unknown(handle, "unparseable answer from Bluesky")
         return self._profile(handle, view)
 
-    def _profile(self, handle: str, view: dict[str, Any]) -> Profile:
-        labels = {str(label.get("val")) for label in view.get("labels") or [] if isinstance(label, dict)}
-        verification = view.get("verification") or {}
+    def _profile(self, handle: str, view: Doc) -> Profile:
+        labels = {label.text("val") for label in view.objs("labels")}
+        verification = view.obj("verification")
         verified_kind = ""
-        if verification.get("trustedVerifierStatus") == "valid":
+        if verification.text("trustedVerifierStatus") == "valid":
             verified_kind = "trusted verifier"
-        elif verification.get("verifiedStatus") == "valid":
+        elif verification.text("verifiedStatus") == "valid":
             verified_kind = "verified"
         status = ProfileStatus.FOUND
         reason = ""
@@ -102,21 +98,22 @@ class BlueskyConnector(Connector):
             status, reason = ProfileStatus.SUSPENDED, "labelled !takedown"
         elif "!no-unauthenticated" in labels:
             status = ProfileStatus.PROTECTED  # the owner asked not to be shown to logged-out viewers
-        platform_handle = str(view.get("handle") or "")
+        platform_handle = view.text("handle")
+        did = view.text("did")
         return self.profile(
             handle,
             status,
             reason,
             platform_handle=platform_handle,
-            platform_id=str(view.get("did") or ""),
-            display_name=str(view.get("displayName") or ""),
-            bio=str(view.get("description") or ""),
-            website=str(view.get("website") or ""),
+            platform_id=did,
+            display_name=view.text("displayName"),
+            bio=view.text("description"),
+            website=view.text("website"),
             verified=bool(verified_kind),
             verified_kind=verified_kind,
-            created_at=parse_datetime(view.get("createdAt")),
-            followers=view.get("followersCount"),
-            url=f"https://bsky.app/profile/{platform_handle or view.get('did')}",
+            created_at=view.when("createdAt"),
+            followers=view.count("followersCount"),
+            url=f"https://bsky.app/profile/{platform_handle or did}",
         )
 
     def _search(self, query: str, limit: int) -> list[Profile]:
@@ -124,8 +121,4 @@ class BlueskyConnector(Connector):
         resp = self.http.get("/xrpc/app.bsky.actor.searchActors", params=params)
         if resp.status != 200:
             raise ConnectorError(f"Bluesky search failed: {self._error_reason(resp)}")
-        return [
-            self._profile(str(v.get("handle") or v.get("did")), v)
-            for v in (resp.json() or {}).get("actors") or []
-            if isinstance(v, dict)
-        ]
+        return [self._profile(v.text("handle") or v.text("did"), v) for v in resp.doc().objs("actors")]

@@ -11,7 +11,7 @@ Graph has no Page creation date and the last post needs PPCA, so both stay empty
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from auditor.models import Platform, Profile, ProfileStatus
 
@@ -63,22 +63,22 @@ class FacebookConnector(Connector):
                     "see it (Graph error 100/33)",
                 )
             return self._unknown(handle, describe(error))
-        page: dict[str, Any] = resp.json()
-        status_text = str(page.get("verification_status") or "")
-        verified = bool(page.get("is_verified")) or status_text in ("blue_verified", "gray_verified")
-        about = str(page.get("about") or "")
-        description = str(page.get("description") or "")
+        page = resp.doc()
+        status_text = page.text("verification_status")
+        verified = bool(page.flag("is_verified")) or status_text in ("blue_verified", "gray_verified")
+        about = page.text("about")
+        description = page.text("description")
         bio = about if not description or description == about else f"{about}\n{description}".strip()
         return self.profile(
             handle,
             ProfileStatus.FOUND,
-            platform_handle=str(page.get("username") or ""),
-            platform_id=str(page.get("id") or ""),
-            display_name=str(page.get("name") or ""),
+            platform_handle=page.text("username"),
+            platform_id=page.ident("id"),
+            display_name=page.text("name"),
             bio=bio,
-            website=str(page.get("website") or ""),
+            website=page.text("website"),
             verified=verified,
             verified_kind=status_text if status_text not in ("", "not_verified") else "",
-            followers=page.get("followers_count", page.get("fan_count")),
-            url=str(page.get("link") or ""),
+            followers=page.count("followers_count") if "followers_count" in page else page.count("fan_count"),
+            url=page.text("link"),
         )

@@ -9,12 +9,12 @@ is NOT_FOUND with a reason saying so. IG exposes no verified flag and no creatio
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from auditor.models import Platform, Profile, ProfileStatus, parse_datetime
+from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings
-from .http import MetaRateLimits, RetryAfterRateLimits
+from .http import Doc, MetaRateLimits, RetryAfterRateLimits
 from .meta import IG_NOT_FOUND, IG_NOT_FOUND_SUBCODES, describe, graph_error
 
 TARGET_FIELDS = (
@@ -23,12 +23,11 @@ TARGET_FIELDS = (
 )
 
 
-def _parse_ig_time(value: Any) -> Any:
+def _ig_offset(text: str) -> str:
     # IG writes "2026-09-01T10:00:00+0000"; fromisoformat needs the colon in the offset.
-    text = str(value or "")
     if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
         text = text[:-2] + ":" + text[-2:]
-    return parse_datetime(text or None)
+    return text
 
 
 class InstagramConnector(Connector):
@@ -62,21 +61,20 @@ class InstagramConnector(Connector):
                     "Instagram: no such user, or not a business/creator account (Graph error 110/2207013)",
                 )
             return self._unknown(handle, describe(error))
-        body = resp.json()
-        found = body.get("business_discovery") if isinstance(body, dict) else None
-        if not isinstance(found, dict):
+        found = resp.doc().obj("business_discovery")
+        if not found:
             return self._unknown(handle, "unparseable answer from Instagram (no business_discovery)")
-        media = ((found.get("media") or {}).get("data") or [{}])[0]
-        username = str(found.get("username") or name)
+        media = (found.obj("media").objs("data") or [Doc({})])[0]
+        username = found.text("username") or name
         return self.profile(
             handle,
             ProfileStatus.FOUND,
             platform_handle=username,
-            platform_id=str(found.get("id") or ""),
-            display_name=str(found.get("name") or ""),
-            bio=str(found.get("biography") or ""),
-            website=str(found.get("website") or ""),
-            followers=found.get("followers_count"),
-            last_post_at=_parse_ig_time(media.get("timestamp")),
+            platform_id=found.ident("id"),
+            display_name=found.text("name"),
+            bio=found.text("biography"),
+            website=found.text("website"),
+            followers=found.count("followers_count"),
+            last_post_at=media.when("timestamp", _ig_offset),
             url=f"https://www.instagram.com/{username}/",
         )

@@ -13,6 +13,7 @@ from typing import ClassVar
 from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings
+from .http import Doc
 
 
 class LinkedInConnector(Connector):
@@ -33,24 +34,24 @@ class LinkedInConnector(Connector):
             "/rest/organizations", params={"q": "vanityName", "vanityName": name}, headers=headers
         )
         if resp.status != 200:
-            body = resp.json() if resp.body else {}
-            code = str(body.get("code") or "") if isinstance(body, dict) else ""
+            code = Doc.loose(resp.json() if resp.body else {}).get("code")
+            code = code if isinstance(code, str) else ""
             return self._unknown(
                 handle, f"LinkedIn answered HTTP {resp.status}" + (f" ({code})" if code else "")
             )
-        elements = (resp.json() or {}).get("elements") or []
+        elements = resp.doc().objs("elements")
         if not elements:
             return self.profile(
                 handle, ProfileStatus.NOT_FOUND, "LinkedIn has no organization with this vanity name"
             )
         org = elements[0]
-        vanity = str(org.get("vanityName") or name)
+        vanity = org.text("vanityName") or name
         return self.profile(
             handle,
             ProfileStatus.FOUND,
             platform_handle=vanity,
-            platform_id=str(org.get("id") or ""),
-            display_name=str(org.get("localizedName") or ""),
-            website=str(org.get("localizedWebsite") or ""),
+            platform_id=org.ident("id"),
+            display_name=org.text("localizedName"),
+            website=org.text("localizedWebsite"),
             url=f"https://www.linkedin.com/company/{vanity}/",
         )

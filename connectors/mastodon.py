@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from auditor.errors import ConnectorError
-from auditor.models import Platform, Profile, ProfileStatus, parse_date, parse_datetime
+from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings
 from .htmltext import html_to_text
-from .http import HttpResponse, MastodonRateLimits, RetryAfterRateLimits
+from .http import Doc, HttpResponse, MastodonRateLimits, RetryAfterRateLimits
 
 
 def split_handle(handle: str) -> tuple[str, str]:
@@ -64,59 +64,57 @@ class MastodonConnector(Connector):
             return self.profile(handle, ProfileStatus.NOT_FOUND, f"{instance} has no account {user}")
         if resp.status == 401:
             return self._unknown(handle, f"{instance} requires an authenticated user (secure mode)")
-        account = resp.json()  # an HTML error page raises UnparseableResponse here
         if resp.status != 200:
-            error = str(account.get("error") or "")[:120] if isinstance(account, dict) else ""
+            error = Doc.loose(resp.json()).text("error")[:120]  # an HTML page raises UnparseableResponse
             return self._unknown(
                 handle, f"{instance} answered HTTP {resp.status}" + (f": {error}" if error else "")
             )
-        if not isinstance(account, dict) or "id" not in account:
+        account = resp.doc()
+        if "id" not in account:
             return self._unknown(handle, f"unparseable answer from {instance}")
         return self._profile(handle, account, instance)
 
-    def _profile(self, handle: str, account: dict[str, Any], instance: str) -> Profile:
-        acct = str(account.get("acct") or account.get("username") or "")
+    def _profile(self, handle: str, account: Doc, instance: str) -> Profile:
+        acct = account.text("acct") or account.text("username")
         platform_handle = acct if "@" in acct else f"{acct}@{instance}"
         common: dict[str, Any] = {
             "platform_handle": platform_handle,
-            "platform_id": str(account.get("id") or ""),
-            "url": str(account.get("url") or ""),
+            "platform_id": account.ident("id"),
+            "url": account.text("url"),
         }
-        if account.get("suspended"):
+        if account.flag("suspended"):
             return self.profile(handle, ProfileStatus.SUSPENDED, f"suspended by {instance}", **common)
-        bio, links = html_to_text(str(account.get("note") or ""))
+        bio, links = html_to_text(account.text("note"))
         website = ""
         verified = False
-        for field in account.get("fields") or []:
-            if not isinstance(field, dict):
-                continue
-            _, field_links = html_to_text(str(field.get("value") or ""))
+        for field in account.objs("fields"):
+            _, field_links = html_to_text(field.text("value"))
             links += field_links
-            if field.get("verified_at") and field_links:
+            if field.text("verified_at") and field_links:
                 verified = True
                 website = website or field_links[0]
         website = website or (links[0] if links else "")
-        last = parse_date(account.get("last_status_at"))
+        last = account.day("last_status_at")
         status, reason = ProfileStatus.FOUND, ""
-        moved = account.get("moved")
-        if isinstance(moved, dict):
-            status, reason = ProfileStatus.DEACTIVATED, f"moved to {moved.get('acct') or moved.get('url')}"
-        elif account.get("memorial"):
+        if account.get("moved") not in (None, False):  # an Account, or null (some servers: false)
+            moved = account.obj("moved")
+            status, reason = ProfileStatus.DEACTIVATED, f"moved to {moved.text('acct') or moved.text('url')}"
+        elif account.flag("memorial"):
             status, reason = ProfileStatus.DEACTIVATED, "memorialised"
-        elif account.get("locked"):
+        elif account.flag("locked"):
             status = ProfileStatus.PROTECTED
         return self.profile(
             handle,
             status,
             reason,
-            display_name=str(account.get("display_name") or ""),
+            display_name=account.text("display_name"),
             bio=bio,
             website=website,
             links=tuple(dict.fromkeys(links)),
             verified=verified,
             verified_kind="rel-me link" if verified else "",
-            created_at=parse_datetime(account.get("created_at")),
-            followers=account.get("followers_count"),
+            created_at=account.when("created_at"),
+            followers=account.count("followers_count"),
             last_post_at=datetime(last.year, last.month, last.day, tzinfo=UTC) if last else None,
             **common,
         )
@@ -128,9 +126,8 @@ class MastodonConnector(Connector):
         if resp.status != 200:
             raise ConnectorError(f"Mastodon search on {instance} failed: HTTP {resp.status}")
         results = []
-        for account in (resp.json() or {}).get("accounts") or []:
-            if isinstance(account, dict):
-                acct = str(account.get("acct") or "")
-                full = acct if "@" in acct else f"{acct}@{instance}"
-                results.append(self._profile(full, account, instance))
+        for account in resp.doc().objs("accounts"):
+            acct = account.text("acct")
+            full = acct if "@" in acct else f"{acct}@{instance}"
+            results.append(self._profile(full, account, instance))
         return results

@@ -8,9 +8,8 @@ status that is not reliable, so callers branch on `code`/`error_subcode`. Tokens
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from .http import HttpResponse, UnparseableResponse
+from .http import Doc, HttpResponse, UnparseableResponse
 
 # Graph error codes (graph-api/guides/error-handling and overview/rate-limiting).
 NOT_FOUND_ALIAS = 803  # "(#803) Some of the aliases you requested do not exist"
@@ -30,18 +29,20 @@ class GraphError:
 
 
 def graph_error(resp: HttpResponse) -> GraphError | None:
-    """The Graph error object of a response, None for a success body."""
-    body: Any = resp.json()
+    """The Graph error object of a response, None for a success body (whose shape the caller
+    checks with `resp.doc()`)."""
+    body = resp.json()
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         if resp.status >= 400:
             raise UnparseableResponse(f"unparseable answer (HTTP {resp.status} without a Graph error)")
         return None
+    doc = Doc(error, "error", host=resp.host)
     return GraphError(
-        code=int(error.get("code") or 0),
-        subcode=int(error.get("error_subcode") or 0),
-        message=str(error.get("message") or "")[:200],
-        type=str(error.get("type") or ""),
+        code=doc.count("code") or 0,
+        subcode=doc.count("error_subcode") or 0,
+        message=doc.text("message")[:200],
+        type=doc.text("type"),
     )
 
 

@@ -9,12 +9,12 @@ Graph error object; how an unknown username is reported is unconfirmed, so it is
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings, match_handle
-from .http import MetaRateLimits, RetryAfterRateLimits
+from .http import Doc, HttpResponse, MetaRateLimits, RetryAfterRateLimits
 from .meta import MISSING_FEATURE, describe, graph_error
 
 ME_FIELDS = "id,username,name,threads_profile_picture_url,threads_biography,is_verified"
@@ -31,7 +31,7 @@ class ThreadsConnector(Connector):
     def rate_limit_style(self) -> RetryAfterRateLimits:
         return MetaRateLimits()
 
-    def _get(self, path: str, params: dict[str, str]) -> Any:
+    def _get(self, path: str, params: dict[str, str]) -> HttpResponse:
         assert self.token is not None
         version = self.settings.api_version or "v1.0"
         return self.http.get(f"/{version}/{path}", params={**params, "access_token": self.token.reveal_str()})
@@ -42,9 +42,9 @@ class ThreadsConnector(Connector):
         error = graph_error(resp)
         if error is not None:
             return self._unknown(handle, describe(error))
-        me = resp.json()
-        if match_handle(name, str(me.get("username") or "")):
-            return self._make(handle, me, me.get("threads_biography"))
+        me = resp.doc()
+        if match_handle(name, me.text("username")):
+            return self._make(handle, me, me.text("threads_biography"))
         resp = self._get("profile_lookup", {"username": name, "fields": LOOKUP_FIELDS})
         error = graph_error(resp)
         if error is not None:
@@ -55,19 +55,19 @@ class ThreadsConnector(Connector):
                     "(record a manual check instead)",
                 )
             return self._unknown(handle, describe(error))
-        found = resp.json()
-        return self._make(handle, found, found.get("biography"))
+        found = resp.doc()
+        return self._make(handle, found, found.text("biography"))
 
-    def _make(self, handle: str, data: dict[str, Any], bio: Any) -> Profile:
-        username = str(data.get("username") or "")
+    def _make(self, handle: str, data: Doc, bio: str) -> Profile:
+        username = data.text("username")
         return self.profile(
             handle,
             ProfileStatus.FOUND,
             platform_handle=username,
-            platform_id=str(data.get("id") or ""),
-            display_name=str(data.get("name") or ""),
-            bio=str(bio or ""),
-            verified=data.get("is_verified"),
-            followers=data.get("follower_count"),
+            platform_id=data.ident("id"),
+            display_name=data.text("name"),
+            bio=bio,
+            verified=data.flag("is_verified"),
+            followers=data.count("follower_count"),
             url=f"https://www.threads.net/@{username}",
         )

@@ -14,6 +14,7 @@ from typing import ClassVar
 from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings, match_handle
+from .http import Doc
 
 FIELDS = (
     "open_id,union_id,avatar_url,display_name,bio_description,profile_deep_link,is_verified,username,"
@@ -28,13 +29,15 @@ class TikTokConnector(Connector):
 
     def _lookup(self, handle: str) -> Profile:
         resp = self.http.get("/v2/user/info/", params={"fields": FIELDS}, headers=self.bearer())
-        body = resp.json()
-        error = (body.get("error") or {}) if isinstance(body, dict) else {}
-        code = str(error.get("code") or "")
-        if resp.status != 200 or code not in ("", "ok"):
+        if resp.status != 200:
+            code = Doc.loose(resp.json()).obj("error").text("code")
             return self._unknown(handle, f"TikTok error {code or resp.status}")
-        user = ((body.get("data") or {}).get("user")) or {}
-        username = str(user.get("username") or "")
+        body = resp.doc()
+        code = body.obj("error").text("code")
+        if code not in ("", "ok"):
+            return self._unknown(handle, f"TikTok error {code}")
+        user = body.obj("data").obj("user")
+        username = user.text("username")
         if not match_handle(handle, username):
             return self._unknown(
                 handle,
@@ -45,10 +48,10 @@ class TikTokConnector(Connector):
             handle,
             ProfileStatus.FOUND,
             platform_handle=username,
-            platform_id=str(user.get("open_id") or ""),
-            display_name=str(user.get("display_name") or ""),
-            bio=str(user.get("bio_description") or ""),
-            verified=user.get("is_verified"),
-            followers=user.get("follower_count"),
+            platform_id=user.ident("open_id"),
+            display_name=user.text("display_name"),
+            bio=user.text("bio_description"),
+            verified=user.flag("is_verified"),
+            followers=user.count("follower_count"),
             url=f"https://www.tiktok.com/@{username}",
         )

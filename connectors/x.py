@@ -11,12 +11,12 @@ and the 2.167 spellings (`includes.tweets|posts`, `tweet_count|post_count`) are 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from auditor.models import Platform, Profile, ProfileStatus, normalise_handle, parse_datetime
+from auditor.models import Platform, Profile, ProfileStatus, normalise_handle
 
 from .base import Connector, ConnectorSettings
-from .http import HttpResponse, RetryAfterRateLimits, XRateLimits
+from .http import Doc, HttpResponse, RetryAfterRateLimits, XRateLimits
 
 USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # openapi.json parameter pattern
 USER_FIELDS = (
@@ -26,11 +26,11 @@ USER_FIELDS = (
 PARAMS = {"user.fields": USER_FIELDS, "expansions": "most_recent_tweet_id", "tweet.fields": "created_at"}
 
 
-def _problem_kind(error: dict[str, Any]) -> str:
+def _problem_kind(error: Doc) -> str:
     """'suspended', 'not_found' or '' for an X problem object (compare the type suffix only)."""
-    kind = str(error.get("type", "")).rsplit("/2/problems/", 1)[-1]
-    title = str(error.get("title", ""))
-    detail = str(error.get("detail", ""))
+    kind = error.text("type").rsplit("/2/problems/", 1)[-1]
+    title = error.text("title")
+    detail = error.text("detail")
     if "suspended" in detail.lower() or (title == "Forbidden" and kind == "resource-not-found"):
         return "suspended"
     if kind == "resource-not-found" or title == "Not Found Error":
@@ -76,31 +76,25 @@ class XConnector(Connector):
 
     def _parse(self, resp: HttpResponse, asked: list[str], by_id: bool = False) -> dict[str, Profile]:
         if resp.status in (401, 403):
-            body = resp.json() if resp.body else {}
-            kind = str(body.get("type", "")) if isinstance(body, dict) else ""
-            if kind.endswith("usage-capped"):
+            kind = Doc.loose(resp.json() if resp.body else {}).get("type")
+            if isinstance(kind, str) and kind.endswith("usage-capped"):
                 return {h: self._unknown(h, "X usage cap exceeded") for h in asked}
             return {h: self._unknown(h, f"X rejected the token (HTTP {resp.status})") for h in asked}
         if resp.status not in (200, 404):
             return {h: self._unknown(h, f"X answered HTTP {resp.status}") for h in asked}
-        body = resp.json()
-        if not isinstance(body, dict):
-            return {h: self._unknown(h, "unparseable answer from X") for h in asked}
-        data = body.get("data")
-        users = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-        includes = body.get("includes") or {}
-        posts = {str(p.get("id")): p for p in (includes.get("tweets") or includes.get("posts") or [])}
-        key = (
-            (lambda u: str(u.get("id", "")))
-            if by_id
-            else (lambda u: normalise_handle(str(u.get("username", ""))))
-        )
-        by_key = {key(u): u for u in users if isinstance(u, dict)}
-        problems: dict[str, dict[str, Any]] = {}
-        for error in body.get("errors") or []:
-            if isinstance(error, dict):
-                value = str(error.get("value") or error.get("resource_id") or "")
-                problems[value if by_id else normalise_handle(value)] = error
+        body = resp.doc()
+        # `data` is one user (single lookups) or a list of them (batch).
+        users = body.objs("data") if isinstance(body.get("data"), list) else [body.obj("data")]
+        includes = body.obj("includes")
+        posts = {p.ident("id"): p for p in (includes.objs("tweets") or includes.objs("posts"))}
+        by_key: dict[str, Doc] = {}
+        for user in users:
+            if user:
+                by_key[user.ident("id") if by_id else normalise_handle(user.text("username"))] = user
+        problems: dict[str, Doc] = {}
+        for error in body.objs("errors"):
+            value = error.ident("value") or error.ident("resource_id")
+            problems[value if by_id else normalise_handle(value)] = error
         results: dict[str, Profile] = {}
         for handle in asked:
             wanted = handle if by_id else normalise_handle(handle)
@@ -117,41 +111,41 @@ class XConnector(Connector):
                         handle, ProfileStatus.NOT_FOUND, "X has no user by that name"
                     )
                 else:
-                    detail = str(problems[wanted].get("detail") or problems[wanted].get("title") or "")
+                    detail = problems[wanted].text("detail") or problems[wanted].text("title")
                     results[handle] = self._unknown(handle, f"X error: {detail[:120]}")
             else:
                 results[handle] = self._unknown(handle, "X's answer did not mention this handle")
         return results
 
-    def _profile(self, handle: str, user: dict[str, Any], posts: dict[str, dict[str, Any]]) -> Profile:
-        entities = user.get("entities") or {}
-        url_entities = (entities.get("url") or {}).get("urls") or []
-        website = (
-            str(url_entities[0].get("expanded_url") or "") if url_entities else str(user.get("url") or "")
-        )
+    def _profile(self, handle: str, user: Doc, posts: dict[str, Doc]) -> Profile:
+        entities = user.obj("entities")
+        url_entities = entities.obj("url").objs("urls")
+        website = url_entities[0].text("expanded_url") if url_entities else user.text("url")
         links = tuple(
-            str(u.get("expanded_url") or u.get("url"))
-            for u in (entities.get("description") or {}).get("urls") or []
-            if isinstance(u, dict)
+            link
+            for link in (
+                u.text("expanded_url") or u.text("url") for u in entities.obj("description").objs("urls")
+            )
+            if link
         )
-        post_id = str(user.get("most_recent_tweet_id") or user.get("most_recent_post_id") or "")
-        last_post = posts.get(post_id, {}).get("created_at") if post_id else None
-        metrics = user.get("public_metrics") or {}
-        verified_type = str(user.get("verified_type") or "")
-        protected = bool(user.get("protected"))
+        post_id = user.ident("most_recent_tweet_id") or user.ident("most_recent_post_id")
+        last_post = posts[post_id].when("created_at") if post_id in posts else None
+        verified_type = user.text("verified_type")
+        protected = bool(user.flag("protected"))
+        username = user.text("username")
         return self.profile(
             handle,
             ProfileStatus.PROTECTED if protected else ProfileStatus.FOUND,
-            platform_handle=str(user.get("username", "")),
-            platform_id=str(user.get("id", "")),
-            display_name=str(user.get("name", "")),
-            bio=str(user.get("description", "")),
+            platform_handle=username,
+            platform_id=user.ident("id"),
+            display_name=user.text("name"),
+            bio=user.text("description"),
             website=website,
             links=links,
-            verified=bool(user.get("verified")) or verified_type not in ("", "none"),
+            verified=bool(user.flag("verified")) or verified_type not in ("", "none"),
             verified_kind="" if verified_type == "none" else verified_type,
-            created_at=parse_datetime(user.get("created_at")),
-            followers=metrics.get("followers_count"),
-            last_post_at=parse_datetime(last_post),
-            url=f"https://x.com/{user.get('username', '')}",
+            created_at=user.when("created_at"),
+            followers=user.obj("public_metrics").count("followers_count"),
+            last_post_at=last_post,
+            url=f"https://x.com/{username}",
         )

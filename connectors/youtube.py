@@ -9,26 +9,26 @@ for: the daily quota resets at midnight Pacific Time, so the profile is UNKNOWN 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from auditor.errors import ConnectorError
-from auditor.models import Platform, Profile, ProfileStatus, parse_datetime
+from auditor.models import Platform, Profile, ProfileStatus
 
 from .base import Connector, ConnectorSettings
-from .http import HttpResponse
+from .http import Doc, HttpResponse, UnexpectedShape
 
 PARTS = "snippet,statistics,contentDetails"
 
 
 def _google_reason(resp: HttpResponse) -> tuple[str, str]:
     """(reason, message) of a Google JSON error; ('', '') for a body without one."""
-    body = resp.json()
-    error = body.get("error") if isinstance(body, dict) else None
+    error = Doc.loose(resp.json()).get("error")
     if not isinstance(error, dict):
         return "", ""
-    errors = error.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
-    return str(first.get("reason") or ""), str(error.get("message") or "")
+    doc = Doc(error, "error", host=resp.host)
+    errors = doc.objs("errors")
+    return (errors[0].text("reason") if errors else ""), doc.text("message")
 
 
 class YouTubeConnector(Connector):
@@ -60,41 +60,43 @@ class YouTubeConnector(Connector):
         resp = self._get("channels", params)
         if resp.status != 200:
             return self._unknown(handle, self._failure(resp))
-        body = resp.json()
-        items = body.get("items") if isinstance(body, dict) else None
+        items = resp.doc().objs("items")
         if not items:
             return self.profile(handle, ProfileStatus.NOT_FOUND, "YouTube has no channel with this handle")
-        channel: dict[str, Any] = items[0]
-        snippet = channel.get("snippet") or {}
-        stats = channel.get("statistics") or {}
-        uploads = ((channel.get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads")
-        custom = str(snippet.get("customUrl") or "")
+        channel = items[0]
+        snippet = channel.obj("snippet")
+        stats = channel.obj("statistics")
+        uploads = channel.obj("contentDetails").obj("relatedPlaylists").text("uploads")
+        custom = snippet.text("customUrl")
+        subscribers = stats.ident("subscriberCount")  # uint64 sent as a string, rounded to 3 figures
         followers = None
-        if not stats.get("hiddenSubscriberCount") and str(stats.get("subscriberCount", "")).isdigit():
-            followers = int(stats["subscriberCount"])  # uint64 sent as a string, rounded to 3 figures
+        if not stats.flag("hiddenSubscriberCount") and subscribers.isdigit():
+            followers = int(subscribers)
+        channel_id = channel.ident("id")
         return self.profile(
             handle,
             ProfileStatus.FOUND,
             platform_handle=custom.lstrip("@"),
-            platform_id=str(channel.get("id") or ""),
-            display_name=str(snippet.get("title") or ""),
-            bio=str(snippet.get("description") or ""),
-            created_at=parse_datetime(snippet.get("publishedAt")),
+            platform_id=channel_id,
+            display_name=snippet.text("title"),
+            bio=snippet.text("description"),
+            created_at=snippet.when("publishedAt"),
             followers=followers,
-            last_post_at=self._last_upload(str(uploads)) if uploads else None,
+            last_post_at=self._last_upload(uploads) if uploads else None,
             url=f"https://www.youtube.com/{custom}"
             if custom
-            else f"https://www.youtube.com/channel/{channel.get('id')}",
+            else f"https://www.youtube.com/channel/{channel_id}",
         )
 
-    def _last_upload(self, playlist: str) -> Any:
+    def _last_upload(self, playlist: str) -> datetime | None:
         resp = self._get("playlistItems", {"part": "contentDetails", "playlistId": playlist, "maxResults": 1})
         if resp.status != 200:
             return None  # the profile itself was seen; a missing date is not a failure
-        items = (resp.json() or {}).get("items") or []
-        return parse_datetime(
-            ((items[0] if items else {}).get("contentDetails") or {}).get("videoPublishedAt")
-        )
+        try:
+            items = resp.doc().objs("items")
+            return items[0].obj("contentDetails").when("videoPublishedAt") if items else None
+        except UnexpectedShape:
+            return None  # likewise: the channel answer was sound, only the date is missing
 
     def _search(self, query: str, limit: int) -> list[Profile]:
         params = {"part": "snippet", "type": "channel", "q": query, "maxResults": max(1, min(limit, 50))}
@@ -102,17 +104,17 @@ class YouTubeConnector(Connector):
         if resp.status != 200:
             raise ConnectorError(f"YouTube search failed: {self._failure(resp)}")
         results = []
-        for item in (resp.json() or {}).get("items") or []:
-            snippet = item.get("snippet") or {}
-            cid = str((item.get("id") or {}).get("channelId") or snippet.get("channelId") or "")
+        for item in resp.doc().objs("items"):
+            snippet = item.obj("snippet")
+            cid = item.obj("id").text("channelId") or snippet.text("channelId")
             results.append(
                 self.profile(
                     cid,
                     ProfileStatus.FOUND,
                     platform_id=cid,
-                    display_name=str(snippet.get("title") or snippet.get("channelTitle") or ""),
-                    bio=str(snippet.get("description") or ""),
-                    created_at=parse_datetime(snippet.get("publishedAt")),
+                    display_name=snippet.text("title") or snippet.text("channelTitle"),
+                    bio=snippet.text("description"),
+                    created_at=snippet.when("publishedAt"),
                     url=f"https://www.youtube.com/channel/{cid}",
                 )
             )

@@ -82,7 +82,7 @@ class Replay(FakeServer):
         return Reply(404, {"error": f"no recording for {req.path}"})
 
 
-def _connector(cls: type[Connector], server: Replay, **extra: str) -> Connector:
+def _connector(cls: type[Connector], server: FakeServer, **extra: str) -> Connector:
     base = server.url + "/_i/{instance}" if cls is MastodonConnector else server.url
     settings = ConnectorSettings(
         base_url=base,
