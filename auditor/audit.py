@@ -7,7 +7,11 @@ look-alikes by search, by probing platform-valid variants where only exact looku
 looking up the `--candidates` file), scores look-alikes with the impersonation `Detector` plus profile
 evidence, runs the checks through `auditor.engine.evaluate`, and stores the run as one encrypted
 record (kind "audit-run", inventory key: an auditor identity can run and read audits). A connector
-that fails gives `Profile.unknown`, never "found" (docs/checks.md, "Profiles").
+that fails gives `Profile.unknown`, never "found" (docs/checks.md, "Profiles"). A run's `deadline`
+(a `connectors.http.Budget`, `auditor audit --deadline`) encloses every connector's own budget: once
+it passes, the lookups left are `Profile.unknown` "not checked: the run's deadline passed", a request
+in flight is cut short, and the run is still evaluated and stored. A connector that fails in a way
+nobody foresaw makes its accounts unknown too, rather than losing the run.
 
 States are computed against the **ledger**: the latest known finding per fingerprint, folded over every
 stored run in order. A run replaces the ledger entries it covered (checks it ran, on the platforms it
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from auditor.impersonation import Detector, DistrictContext
     from auditor.policy.model import Policy
     from connectors.base import Connector
+    from connectors.http import Budget
     from connectors.manual import AttestationStore
     from vault.registry import Registry
 
@@ -614,9 +619,16 @@ def _lookup_all(
             out.update(connector.lookup_many(part))
         except AuditorError as exc:
             out.update({h: Profile.unknown(connector.platform, h, exc.message) for h in part})
+        except Exception as exc:  # a connector bug must not lose the whole run
+            reason = _connector_bug(connector, exc)
+            out.update({h: Profile.unknown(connector.platform, h, reason) for h in part})
         if progress:
             progress(label, len(out), len(handles))
     return out
+
+
+def _connector_bug(connector: Connector, exc: Exception) -> str:
+    return f"the {connector.platform.label} connector failed ({type(exc).__name__}); this is a bug in auditor"
 
 
 def _renamed(connector: Connector, account: Account, profile: Profile) -> Profile:
@@ -629,7 +641,7 @@ def _renamed(connector: Connector, account: Account, profile: Profile) -> Profil
         return profile
     try:
         by_id = connector.lookup_by_id(account.platform_id)
-    except AuditorError:
+    except Exception:  # NotSupportedError, or a connector bug: keep what the handle lookup saw
         return profile
     if by_id.found and normalise_handle(by_id.platform_handle) != normalise_handle(account.handle):
         return dataclasses.replace(by_id, handle=account.handle, renamed_from=account.handle)
@@ -644,8 +656,11 @@ def gather(
     now: datetime,
     check_ids: Sequence[str],
     progress: Progress | None = None,
+    deadline: Budget | None = None,
 ) -> Gathered:
-    """Ask the platforms about the inventory and look for look-alikes (nothing when offline)."""
+    """Ask the platforms about the inventory and look for look-alikes (nothing when offline).
+
+    `deadline` (the run's) is put over every connector's own budget (`Connector.within`)."""
     out = Gathered()
     if options.offline:
         return out
@@ -663,7 +678,7 @@ def gather(
     try:
         for platform in platforms:
             try:
-                connectors[platform] = connector_for(platform)
+                connectors[platform] = connector_for(platform).within(deadline)
             except AuditorError as exc:
                 out.notes.append(f"{platform.label}: {exc.message}")
         # 1. The inventory's own accounts.
@@ -686,6 +701,14 @@ def gather(
     finally:
         for connector in connectors.values():
             connector.close()
+    if deadline is not None and deadline.expired:
+        from connectors.http import RUN_DEADLINE_REASON
+
+        late = sum(1 for p in out.profiles.values() if p.reason == RUN_DEADLINE_REASON)
+        out.notes.append(
+            f"the run's deadline ({deadline.seconds:g} s) passed: {late} inventory profile(s) were not "
+            "checked (profile.unknown)" + (" and look-alike discovery stopped" if discover else "")
+        )
     return out
 
 
@@ -737,6 +760,10 @@ def _discover(
                 except AuditorError as exc:
                     ok = False
                     out.notes.append(f"{platform.label} search failed: {exc.message}")
+                    break
+                except Exception as exc:  # a connector bug: report it, keep the run
+                    ok = False
+                    out.notes.append(f"{platform.label} search failed: {_connector_bug(connector, exc)}")
                     break
                 if progress:
                     progress(f"{platform.label} search", i + 1, len(queries))
@@ -872,11 +899,13 @@ def run_audit(
     now: datetime | None = None,
     progress: Progress | None = None,
     store: bool = True,
+    deadline: Budget | None = None,
 ) -> AuditOutcome:
     """Audit the registry's inventory against its stored policy and store the run.
 
     `connector_for` makes a connector per platform (default: `connector_factory` with registry and
-    keyring tokens). `now` is the clock the checks read (UTC).
+    keyring tokens). `now` is the clock the checks read (UTC). `deadline` bounds the platform
+    lookups (see the module docstring); the run is stored whether or not it passed.
     """
     snapshot = read_snapshot(registry)
     started = now or utcnow()
@@ -896,7 +925,9 @@ def run_audit(
         factory = connector_for or connector_factory(
             policy, token_getter(registry), attestations=RegistryAttestationStore(registry)
         )
-        gathered = gather(snapshot, options, factory, now=started, check_ids=check_ids, progress=progress)
+        gathered = gather(
+            snapshot, options, factory, now=started, check_ids=check_ids, progress=progress, deadline=deadline
+        )
     ctx = build_context(snapshot, gathered, started)
     result = evaluate(
         ctx,

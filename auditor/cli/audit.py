@@ -21,6 +21,10 @@ from auditor.cli.output import OutputFormat, json_envelope, render_rows
 from auditor.errors import InputError, UsageError
 from auditor.models import Platform, Role
 
+# A nightly run stops asking the platforms after an hour: whatever is left is profile.unknown, the run
+# is stored and the lock released, so one hung platform never blocks the next night (issue 11).
+DEFAULT_DEADLINE = 3600.0
+
 app = typer.Typer(
     help="Audit the inventory against the district policy; `audit history` and `audit diff` read past runs.",
     invoke_without_command=True,
@@ -131,6 +135,15 @@ def audit(
             help="Report attached to the email (repeatable; default findings:html and findings:csv; none).",
         ),
     ] = None,
+    deadline: Annotated[
+        float,
+        typer.Option(
+            "--deadline",
+            metavar="SECONDS",
+            help="Stop asking the platforms this long after the audit started; what is left is reported "
+            "profile.unknown (not checked) and the run is still stored.",
+        ),
+    ] = DEFAULT_DEADLINE,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -139,6 +152,7 @@ def audit(
     Each finding is new, open (seen before), waived, or resolved (fixed since the last run). Exit code
     0 when clean, 3 when a new or open finding is at or above --fail-on, 1 on an error (or when the
     run was clean but a notification failed), 75 when another audit is running on this registry.
+    Platform lookups stop at --deadline (default an hour); the lock is always released.
 
     Example:
 
@@ -148,7 +162,11 @@ def audit(
         return
     from auditor.audit import AuditOptions, parse_candidates, run_audit
     from auditor.cli.finding import parse_severity
+    from connectors.http import RUN_DEADLINE_REASON, Budget
 
+    if not deadline > 0 or deadline == float("inf"):
+        raise UsageError(f"--deadline: {deadline:g} is not a positive number of seconds")
+    run_deadline = Budget(deadline, reason=RUN_DEADLINE_REASON)  # counted from the start of the command
     threshold = parse_severity(fail_on, "--fail-on")
     role: Role | None = None
     if as_role is not None:
@@ -175,10 +193,15 @@ def audit(
         if actx.registry_exists():
             from auditor.runlock import audit_lock
 
-            # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75.
-            stack.enter_context(audit_lock(actx.location))
+            # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75. The
+            # lock is released however the block ends (an error, Ctrl-C, the deadline).
+            stack.enter_context(
+                audit_lock(actx.location, on_takeover=lambda m: typer.echo(f"warning: {m}", err=True))
+            )
         reg = actx.registry(as_role=role)
-        outcome = run_audit(reg, options, progress=_Progress() if sys.stderr.isatty() else None)
+        outcome = run_audit(
+            reg, options, progress=_Progress() if sys.stderr.isatty() else None, deadline=run_deadline
+        )
         exit_code = _report_run(outcome, output=pick_format(fmt, as_json), threshold=threshold)
         # The run is stored before anything is sent: a failed notification never loses it.
         if (

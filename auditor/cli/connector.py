@@ -173,7 +173,7 @@ def _diagnose(reason: str, platform: Platform) -> str:
         return f"no token is stored: run `auditor connector set-token {platform.value}`"
     if "rejected" in text or "190" in text or "401" in text:
         return f"the token was refused: it may be expired or revoked; store a new one with set-token {platform.value}"
-    if "timeout" in text or "connection" in text:
+    if "timeout" in text or "timed out" in text or "connection" in text:
         return f"the platform could not be reached: check the network and AUDITOR_{platform.value.upper()}_BASE_URL"
     if "rate-limited" in text or "quota" in text:
         return "the platform's rate limit or quota is spent: try again later"
