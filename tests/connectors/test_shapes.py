@@ -166,3 +166,8 @@ def test_a_wrongly_shaped_date_is_unknown_not_a_crash() -> None:
         profile = connect(case, server).lookup(case.handle)
     assert profile.status is ProfileStatus.UNKNOWN
     assert profile.reason == f"{SHAPE_REASON} (createdAt is not a date and time)"
+
+
+def test_every_platform_connector_is_covered_by_the_hostile_shapes() -> None:
+    """Adding a connector to helpers.CASES without saying where its profile sits fails here."""
+    assert set(WHERE) == set(CASES)
