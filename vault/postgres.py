@@ -46,13 +46,22 @@ from vault.errors import (
     RegistryNotFoundError,
     VaultError,
 )
-from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, StorageError, WrapRow
+from vault.storage import (
+    Backend,
+    DuplicateKeyError,
+    IdentityRow,
+    LogRow,
+    RecordRow,
+    StampRow,
+    StorageError,
+    WrapRow,
+)
 
 if TYPE_CHECKING:
     import psycopg
 
 SCHEMA = "auditor"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TABLES = ("meta", "identities", "wraps", "records", "log")
 # Any constant works; it only has to be the same for every auditor process on the database.
 WRITE_LOCK_KEY = 0x61756469746F72  # "auditor"
@@ -82,6 +91,7 @@ CREATE TABLE auditor.records (
     version integer NOT NULL,
     lookup text,
     blob bytea NOT NULL,
+    stamp bytea,                        -- the blob's nonce, for the authenticated head (vault/heads.py)
     CONSTRAINT records_pkey PRIMARY KEY (kind, id)
 );
 CREATE UNIQUE INDEX records_lookup ON auditor.records (kind, lookup) WHERE lookup IS NOT NULL;
@@ -103,7 +113,13 @@ CREATE TRIGGER log_no_truncate BEFORE TRUNCATE ON auditor.log
 LOG_TRIGGERS = ("log_no_update", "log_no_delete", "log_no_truncate")
 
 # from_version -> (description, SQL taking the schema to from_version + 1). Version 1 is the first.
-SCHEMA_STEPS: dict[int, tuple[str, str]] = {}
+SCHEMA_STEPS: dict[int, tuple[str, str]] = {
+    1: (
+        "records get a stamp column (each blob's nonce) for the authenticated record head",
+        "ALTER TABLE auditor.records ADD COLUMN stamp bytea; "
+        "UPDATE auditor.records SET stamp = substring(blob from 1 for 12)",
+    ),
+}
 
 _CREDENTIALS_HINT = (
     "Keep the password out of the URL: put it in ~/.pgpass (mode 0600) or the file PGPASSFILE names, "
@@ -450,6 +466,9 @@ class PostgresBackend(Backend):
             (name, value),
         )
 
+    def meta_delete(self, name: str) -> None:
+        self._x("DELETE FROM auditor.meta WHERE name = %s", (name,))
+
     def meta_items(self) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._x("SELECT name, value FROM auditor.meta ORDER BY name")]
 
@@ -514,11 +533,11 @@ class PostgresBackend(Backend):
         self._x("DELETE FROM auditor.wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
 
     # -- records ------------------------------------------------------------------------------------
-    _COLS = "kind, id, version, lookup, blob"
+    _COLS = "kind, id, version, lookup, blob, stamp"
 
     @staticmethod
     def _row(r: Sequence[Any]) -> RecordRow:
-        return RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+        return RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]))
 
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self._x(
@@ -541,24 +560,31 @@ class PostgresBackend(Backend):
         for r in rows:
             yield self._row(r)
 
+    def stamps(self, kind: str) -> list[StampRow]:
+        return [
+            StampRow(r[0], int(r[1]), r[2], None if r[3] is None else bytes(r[3]))
+            for r in self._x("SELECT id, version, lookup, stamp FROM auditor.records WHERE kind = %s", (kind,))
+        ]
+
     def kinds(self) -> list[str]:
         return [r[0] for r in self._x("SELECT DISTINCT kind FROM auditor.records ORDER BY kind")]
 
     _UPSERT = (
-        "INSERT INTO auditor.records(kind, id, version, lookup, blob) VALUES (%s, %s, %s, %s, %s) "
+        "INSERT INTO auditor.records(kind, id, version, lookup, blob, stamp) VALUES (%s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (kind, id) DO UPDATE SET version = excluded.version, lookup = excluded.lookup, "
-        "blob = excluded.blob"
+        "blob = excluded.blob, stamp = excluded.stamp"
     )
 
     def put(self, row: RecordRow, expected_version: int | None) -> None:
         import psycopg
 
-        values = (row.kind, row.id, row.version, row.lookup, row.blob)
+        values = (row.kind, row.id, row.version, row.lookup, row.blob, row.stamp)
         try:
             with self._savepoint():
                 if expected_version == 0:
                     self._x(
-                        "INSERT INTO auditor.records(kind, id, version, lookup, blob) VALUES (%s, %s, %s, %s, %s)",
+                        "INSERT INTO auditor.records(kind, id, version, lookup, blob, stamp) "
+                        "VALUES (%s, %s, %s, %s, %s, %s)",
                         values,
                     )
                     return
@@ -566,9 +592,9 @@ class PostgresBackend(Backend):
                     self._x(self._UPSERT, values)
                     return
                 cur = self._x(
-                    "UPDATE auditor.records SET version = %s, lookup = %s, blob = %s "
+                    "UPDATE auditor.records SET version = %s, lookup = %s, blob = %s, stamp = %s "
                     "WHERE kind = %s AND id = %s AND version = %s",
-                    (row.version, row.lookup, row.blob, row.kind, row.id, expected_version),
+                    (row.version, row.lookup, row.blob, row.stamp, row.kind, row.id, expected_version),
                 )
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.constraint_name == "records_pkey":
@@ -588,7 +614,7 @@ class PostgresBackend(Backend):
         try:
             with self._savepoint(), self.conn.cursor() as cur:
                 # executemany pipelines the statements: one round trip per batch, not per row.
-                cur.executemany(self._UPSERT, [(r.kind, r.id, r.version, r.lookup, r.blob) for r in rows])
+                cur.executemany(self._UPSERT, [(r.kind, r.id, r.version, r.lookup, r.blob, r.stamp) for r in rows])
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateKeyError(rows[0].kind) from exc
 

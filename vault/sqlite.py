@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from vault.errors import (
     ConcurrentEditError,
@@ -23,9 +24,9 @@ from vault.errors import (
     RegistryExistsError,
     RegistryNotFoundError,
 )
-from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, WrapRow
+from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, StampRow, WrapRow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +52,7 @@ CREATE TABLE records (
     version INTEGER NOT NULL,
     lookup TEXT,
     blob BLOB NOT NULL,
+    stamp BLOB,                         -- the blob's nonce, for the authenticated head (vault/heads.py)
     PRIMARY KEY (kind, id)
 );
 CREATE UNIQUE INDEX records_lookup ON records (kind, lookup) WHERE lookup IS NOT NULL;
@@ -61,7 +63,12 @@ CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'the
 
 # from_version -> (description, SQL script taking the schema to from_version + 1). Schema 1 is the
 # first; `auditor registry upgrade` applies pending steps (see upgrade_schema).
-SCHEMA_STEPS: dict[int, tuple[str, str]] = {}
+SCHEMA_STEPS: dict[int, tuple[str, str]] = {
+    1: (
+        "records get a stamp column (each blob's nonce) for the authenticated record head",
+        "ALTER TABLE records ADD COLUMN stamp BLOB; UPDATE records SET stamp = substr(blob, 1, 12)",
+    ),
+}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -227,6 +234,9 @@ class SQLiteBackend(Backend):
             (name, value),
         )
 
+    def meta_delete(self, name: str) -> None:
+        self.conn.execute("DELETE FROM meta WHERE name=?", (name,))
+
     def meta_items(self) -> list[tuple[str, str]]:
         return [(str(r[0]), str(r[1])) for r in self.conn.execute("SELECT name, value FROM meta ORDER BY name")]
 
@@ -288,50 +298,65 @@ class SQLiteBackend(Backend):
         self.conn.execute("DELETE FROM wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
 
     # -- records ----------------------------------------------------------------------------------
+    _COLS = "kind, id, version, lookup, CAST(blob AS BLOB), CAST(stamp AS BLOB)"
+
+    @staticmethod
+    def _row(r: tuple[Any, ...]) -> RecordRow:
+        return RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]), None if r[5] is None else bytes(r[5]))
+
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND id=?",
+            f"SELECT {self._COLS} FROM records WHERE kind=? AND id=?",  # noqa: S608 (constant)
             (kind, record_id),
         ).fetchone()
-        return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+        return None if r is None else self._row(r)
 
     def find(self, kind: str, lookup: str) -> RecordRow | None:
         r = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? AND lookup=?",
+            f"SELECT {self._COLS} FROM records WHERE kind=? AND lookup=?",  # noqa: S608 (constant)
             (kind, lookup),
         ).fetchone()
-        return None if r is None else RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+        return None if r is None else self._row(r)
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         cur = self.conn.execute(
-            "SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records WHERE kind=? ORDER BY id",
+            f"SELECT {self._COLS} FROM records WHERE kind=? ORDER BY id",  # noqa: S608 (constant)
             (kind,),
         )
         for r in cur.fetchall():
-            yield RecordRow(r[0], r[1], int(r[2]), r[3], bytes(r[4]))
+            yield self._row(r)
+
+    def stamps(self, kind: str) -> list[StampRow]:
+        return [
+            StampRow(str(r[0]), int(r[1]), r[2], None if r[3] is None else bytes(r[3]))
+            for r in self.conn.execute(
+                "SELECT id, version, lookup, CAST(stamp AS BLOB) FROM records WHERE kind=?", (kind,)
+            )
+        ]
 
     def kinds(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT kind FROM records ORDER BY kind")]
+
+    _UPSERT = (
+        "INSERT INTO records(kind, id, version, lookup, blob, stamp) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(kind, id) DO UPDATE SET version=excluded.version, lookup=excluded.lookup, "
+        "blob=excluded.blob, stamp=excluded.stamp"
+    )
 
     def put(self, row: RecordRow, expected_version: int | None) -> None:
         try:
             if expected_version == 0:
                 self.conn.execute(
-                    "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?)",
-                    (row.kind, row.id, row.version, row.lookup, row.blob),
+                    "INSERT INTO records(kind, id, version, lookup, blob, stamp) VALUES (?, ?, ?, ?, ?, ?)",
+                    (row.kind, row.id, row.version, row.lookup, row.blob, row.stamp),
                 )
                 return
             if expected_version is None:
-                self.conn.execute(
-                    "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT(kind, id) DO UPDATE SET version=excluded.version, lookup=excluded.lookup, "
-                    "blob=excluded.blob",
-                    (row.kind, row.id, row.version, row.lookup, row.blob),
-                )
+                self.conn.execute(self._UPSERT, (row.kind, row.id, row.version, row.lookup, row.blob, row.stamp))
                 return
             cur = self.conn.execute(
-                "UPDATE records SET version=?, lookup=?, blob=? WHERE kind=? AND id=? AND version=?",
-                (row.version, row.lookup, row.blob, row.kind, row.id, expected_version),
+                "UPDATE records SET version=?, lookup=?, blob=?, stamp=? WHERE kind=? AND id=? AND version=?",
+                (row.version, row.lookup, row.blob, row.stamp, row.kind, row.id, expected_version),
             )
         except sqlite3.IntegrityError as exc:
             if "records.kind, records.id" in str(exc):
@@ -348,10 +373,7 @@ class SQLiteBackend(Backend):
     def put_many(self, rows: Sequence[RecordRow]) -> None:
         try:
             self.conn.executemany(
-                "INSERT INTO records(kind, id, version, lookup, blob) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(kind, id) DO UPDATE SET version=excluded.version, lookup=excluded.lookup, "
-                "blob=excluded.blob",
-                [(r.kind, r.id, r.version, r.lookup, r.blob) for r in rows],
+                self._UPSERT, [(r.kind, r.id, r.version, r.lookup, r.blob, r.stamp) for r in rows]
             )
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError(rows[0].kind if rows else "record") from exc

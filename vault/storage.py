@@ -17,7 +17,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,29 @@ class RecordRow:
     version: int
     lookup: str | None
     blob: bytes
+    # The `records.stamp` column as read back (None for rows built to be written): the registry
+    # checks it equals `stamp`, so the head computed over the column describes these very blobs.
+    column_stamp: bytes | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def stamp(self) -> bytes:
+        """What the registry's authenticated record head counts for this row: its AEAD nonce, unique
+        to each write. Backends store it in a column of its own (`records.stamp`) so the head can be
+        checked without reading every blob."""
+        return self.blob[:STAMP_BYTES]
+
+
+STAMP_BYTES = 12  # the AES-GCM nonce that starts every sealed record (vault/crypto.py)
+
+
+@dataclass(frozen=True)
+class StampRow:
+    """A record's identity without its blob: what the authenticated head is computed over."""
+
+    id: str
+    version: int
+    lookup: str | None
+    stamp: bytes | None  # None only where the column was written by hand (never by auditor)
 
 
 @dataclass(frozen=True)
@@ -93,6 +116,9 @@ class Backend(abc.ABC):
     def meta_set(self, name: str, value: str) -> None: ...
 
     @abc.abstractmethod
+    def meta_delete(self, name: str) -> None: ...
+
+    @abc.abstractmethod
     def meta_items(self) -> list[tuple[str, str]]:
         """Every meta row, by name (migrate and verify copy them all)."""
 
@@ -127,6 +153,10 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def scan(self, kind: str) -> Iterator[RecordRow]: ...
+
+    @abc.abstractmethod
+    def stamps(self, kind: str) -> list[StampRow]:
+        """Every row of a kind as (id, version, lookup, stamp), without reading the blobs."""
 
     @abc.abstractmethod
     def kinds(self) -> list[str]: ...

@@ -1,0 +1,116 @@
+"""Every kind of record the registry stores, declared once: its key domain, its natural key, who may
+write it.
+
+A record kind is a string stored in clear beside each row (`records.kind`). Everything else the
+registry needs to know about a kind is decided here and nowhere else:
+
+* **domain**: which domain key seals it. Credentials (and the escrow key history) are under the
+  escrow key, which only administrators hold; everything else is under the inventory key, so the
+  nightly auditor identity can read it.
+* **natural key**: what its blind index (`records.lookup`) is computed from, as a function of the
+  record's own data. Writing and re-keying both call it, so a re-key recomputes every index and
+  cannot forget a kind (issue 11: one `profile attest` record used to make every re-key fail).
+* **writers**: the roles that may write or delete it. `Registry.put` and `Registry.delete` refuse
+  anyone else, so the rule holds for every caller, not only for the CLI (issue 11, "Roles are not
+  enforced on writes"). The nightly auditor stores audit runs and nothing else.
+
+`Registry.put` refuses a kind that is not declared here, so a new kind cannot be written without a
+declaration, and `tests/vault/test_kinds.py` re-keys a registry holding every declared kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.models import Platform, Role, normalise_handle
+
+INVENTORY = "inventory"
+ESCROW = "escrow"
+DOMAINS = (INVENTORY, ESCROW)
+
+NaturalKey = Callable[[Mapping[str, Any]], str | None]
+
+ADMINS = frozenset({Role.ADMIN})
+ANYONE = frozenset(Role)
+
+
+def email_key(email: object) -> str | None:
+    """A person's natural key: the email, trimmed and case-folded (None when there is none)."""
+    text = str(email or "").strip().casefold()
+    return text or None
+
+
+def handle_key(platform: object, handle: object) -> str:
+    """An account's (or an attestation's) natural key: `platform:handle`, normalised."""
+    return f"{Platform.parse(str(platform)).value}:{normalise_handle(str(handle))}"
+
+
+def _person_key(data: Mapping[str, Any]) -> str | None:
+    return email_key(data.get("email"))
+
+
+def _handle_key(data: Mapping[str, Any]) -> str | None:
+    return handle_key(data["platform"], data["handle"])
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    domain: str
+    label: str
+    natural_key: NaturalKey | None = None
+    writers: frozenset[Role] = ADMINS
+
+
+# name, domain, what its records are (for messages: "may not change <label>"), natural key, writers
+_DECLARED = (
+    Kind("person", INVENTORY, "people", _person_key),
+    Kind("account", INVENTORY, "accounts", _handle_key),
+    Kind("attestation", INVENTORY, "attestations of profiles read by hand", _handle_key),
+    Kind("credential", ESCROW, "escrowed credentials"),
+    Kind("credential-meta", INVENTORY, "what is escrowed for an account"),
+    Kind("rotation-task", INVENTORY, "rotation tasks"),
+    Kind("identity", INVENTORY, "identities"),
+    # The retired inventory keys' log keys and rotation keys (vault/revealog.py, vault/heads.py).
+    Kind("log-keys", INVENTORY, "the log's retired keys"),
+    # The retired escrow keys' rotation keys and the break-glass endorsement key (vault/rekey.py).
+    Kind("escrow-history", ESCROW, "the escrow key history"),
+    Kind("setting", INVENTORY, "settings (notifications, roster sources)"),
+    Kind("api-token", INVENTORY, "API tokens and roster secrets"),
+    Kind("policy", INVENTORY, "the policy"),
+    Kind("audit-run", INVENTORY, "audit runs", writers=ANYONE),
+    Kind("audit-ledger", INVENTORY, "the audit ledger", writers=ANYONE),
+    Kind("waiver", INVENTORY, "waivers"),
+    Kind("roster-sync", INVENTORY, "roster sync history"),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in _DECLARED}
+
+
+class UndeclaredKindError(LookupError):
+    """A record kind that vault/kinds.py does not declare (a programming error, never user input)."""
+
+
+def kind(name: str) -> Kind:
+    spec = KINDS.get(name)
+    if spec is None:
+        raise UndeclaredKindError(
+            f"record kind {name!r} is not declared in vault/kinds.py; declare its domain, natural key "
+            "and writers there"
+        )
+    return spec
+
+
+def domain_of(name: str) -> str:
+    return kind(name).domain
+
+
+def kinds_in(domain: str) -> list[str]:
+    return sorted(k.name for k in _DECLARED if k.domain == domain)
+
+
+def natural_key(name: str, data: Mapping[str, Any]) -> str | None:
+    spec = kind(name)
+    return spec.natural_key(data) if spec.natural_key is not None else None
