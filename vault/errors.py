@@ -43,6 +43,16 @@ class RecordTamperedError(VaultError):
         self.record_id = record_id
 
 
+class RecordReplayedError(RecordTamperedError):
+    """One record is authentic but is not the version the registry's authenticated head counts:
+    an older copy of it was put back (or its stamp column edited) by someone without the key."""
+
+    def __init__(self, kind: str, record_id: str, why: str) -> None:
+        super().__init__(kind, record_id)
+        self.message = f"{kind} record {record_id} {why}"
+        self.args = (self.message,)
+
+
 class NewerFormatError(VaultError):
     pass
 
@@ -65,3 +75,32 @@ class ConcurrentEditError(VaultError):
 
 class LogWriteError(VaultError):
     """The reveal log could not be written; the secret is therefore not shown (fail closed)."""
+
+
+class KeyMetadataTamperedError(VaultError):
+    """Key metadata (an identity, its public key, a wrapped key, the break-glass recipient, the
+    registry header) differs from what the registry's authenticated manifest records: someone
+    without a domain key changed it. Nothing is wrapped to a key that fails this check."""
+
+    def __init__(self, message: str, hint: str = "", *, subject: str = "") -> None:
+        super().__init__(
+            message,
+            hint
+            or "Nothing was changed. Run `auditor registry check` for the full list, then restore a "
+            "backup (`auditor registry restore`) taken before the change.",
+        )
+        self.subject = subject
+
+
+class RollbackError(VaultError):
+    """Records or the log are older, fewer or more than the registry's authenticated head says:
+    an old copy was put back, or rows were deleted or inserted, by someone without the keys."""
+
+    def __init__(self, message: str, hint: str = "", *, subject: str = "") -> None:
+        super().__init__(
+            message,
+            hint
+            or "Nothing was changed. Run `auditor registry check`, then restore the most recent good "
+            "backup (`auditor registry restore`).",
+        )
+        self.subject = subject

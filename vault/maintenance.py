@@ -1,7 +1,8 @@
 """Whole-registry checks and restore: `auditor registry check` and `auditor registry restore`.
 
-The check runs the database's own integrity check, then decrypts every record it holds the key for
-and names each one that fails. Restore validates the backup before touching anything, keeps a
+The check runs the database's own integrity check, verifies the key metadata and heads against the
+authenticated manifests (vault/heads.py), then decrypts every record it holds the key for and names
+each one that fails. Restore validates the backup before touching anything, keeps a
 backup of the registry it replaces, and swaps files atomically.
 """
 
@@ -9,52 +10,161 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vault.errors import RecordTamperedError, RegistryDamagedError, VaultError
-from vault.registry import ESCROW, INVENTORY, Registry
-
-# Record kinds encrypted under the escrow key; everything else is under the inventory key.
-ESCROW_KINDS = frozenset({"credential"})
+from vault import kinds as kinds_mod
+from vault.errors import NeedsUpgradeError, RecordTamperedError, RegistryDamagedError, RollbackError, VaultError
+from vault.registry import Registry
 
 
 def domain_of(kind: str) -> str:
-    return ESCROW if kind in ESCROW_KINDS else INVENTORY
+    return kinds_mod.domain_of(kind)
 
 
 @dataclass
 class CheckReport:
     database_problems: list[str] = field(default_factory=list)
     tampered: list[RecordTamperedError] = field(default_factory=list)
+    # Key metadata, heads, orphans, the log: each a clear sentence naming what was changed.
+    problems: list[VaultError] = field(default_factory=list)
     records_ok: dict[str, int] = field(default_factory=dict)
     skipped_kinds: list[str] = field(default_factory=list)
+    log: str = ""
 
     @property
     def healthy(self) -> bool:
-        return not self.database_problems and not self.tampered
+        return not self.database_problems and not self.tampered and not self.problems
 
 
 def check_registry(registry: Registry) -> CheckReport:
+    """Everything `auditor registry check` looks at (docs/escrow.md, "Threat model"): the database's
+    own integrity check; the header, identities, wrapped keys and break-glass metadata against the
+    authenticated manifests; every kind's rows against its authenticated head; every record
+    decrypted; credential versions without their metadata (or the reverse); the log's chain and
+    head; and whether this machine saw a newer state before."""
+    from vault.revealog import RevealLog
+
     report = CheckReport(database_problems=registry.backend.integrity_check())
-    with registry.snapshot():
-        for kind in registry.backend.kinds():
-            domain = domain_of(kind)
-            if not registry.has_domain(domain):
-                report.skipped_kinds.append(kind)
-                continue
-            ok = 0
-            for rec in registry.scan(kind, domain):
-                if isinstance(rec, RecordTamperedError):
-                    report.tampered.append(rec)
-                else:
-                    ok += 1
-            report.records_ok[kind] = ok
+    was_tolerant = registry.tolerant
+    registry.tolerant = True
+    registry.problems = []
+    try:
+        with registry.snapshot():
+            registry.recheck()
+            for kind in registry.backend.kinds():
+                spec = kinds_mod.KINDS.get(kind)
+                if spec is None:
+                    report.problems.append(
+                        RollbackError(
+                            f"the registry holds records of kind {kind!r}, which auditor never writes: they were "
+                            "inserted outside auditor",
+                            subject=kind,
+                        )
+                    )
+                    continue
+                if not registry.has_domain(spec.domain):
+                    report.skipped_kinds.append(kind)
+                    continue
+                ok = 0
+                for rec in registry.scan(kind):
+                    if isinstance(rec, RecordTamperedError):
+                        report.tampered.append(rec)
+                    elif isinstance(rec, VaultError):
+                        report.problems.append(rec)
+                    else:
+                        ok += 1
+                report.records_ok[kind] = ok
+            report.problems[:0] = registry.problems
+            report.problems += _orphans(registry)
+            try:
+                result = RevealLog(registry).verify()
+            except VaultError as exc:
+                report.problems.append(exc)
+            else:
+                report.log = result.message
+                if not result.ok:
+                    report.problems.append(RollbackError(result.message, subject="log"))
+    finally:
+        registry.tolerant = was_tolerant
+        registry.problems = []
     return report
 
 
-def restore_sqlite(backup: Path, target: Path, *, allow_other_registry: bool) -> str:
-    """Replace the registry at `target` with `backup`. Returns the path of the safety copy."""
+def _orphans(registry: Registry) -> list[VaultError]:
+    """Credential versions with no metadata saying they exist, and metadata whose versions are gone.
+    Record ids are in clear (`<account id>:v<n>`), so this needs no escrow key."""
+    from vault.escrow import CREDENTIAL, CREDENTIAL_META
+
+    stored: dict[str, set[int]] = {}
+    for row in registry.backend.stamps(CREDENTIAL):
+        account, _, version = row.id.rpartition(":v")
+        if account and version.isdigit():
+            stored.setdefault(account, set()).add(int(version))
+        else:
+            stored.setdefault(row.id, set()).add(-1)
+    problems: list[VaultError] = []
+    latest: dict[str, int] = {}
+    for rec in registry.scan(CREDENTIAL_META):
+        if isinstance(rec, VaultError):
+            continue  # already reported by the kind's own scan
+        latest[rec.id] = int(rec.data.get("version", 0) or 0)
+    for account, versions in sorted(stored.items()):
+        newest = latest.get(account)
+        if newest is None:
+            problems.append(
+                RollbackError(
+                    f"{len(versions)} credential version(s) of account {account} have no escrow metadata: they "
+                    "are orphaned (the metadata was deleted, or the versions were planted)",
+                    subject=f"credential {account}",
+                )
+            )
+            continue
+        beyond = sorted(v for v in versions if v > newest or v < 1)
+        if beyond:
+            problems.append(
+                RollbackError(
+                    f"account {account} has credential version(s) {', '.join(map(str, beyond))} beyond the "
+                    f"version {newest} its escrow metadata records: the metadata was rolled back",
+                    subject=f"credential {account}",
+                )
+            )
+    for account, newest in sorted(latest.items()):
+        if newest and newest not in stored.get(account, set()):
+            problems.append(
+                RollbackError(
+                    f"account {account}'s escrow metadata records credential version {newest}, which is "
+                    "missing: it was deleted",
+                    subject=f"credential {account}",
+                )
+            )
+    return problems
+
+
+def record_restore(registry: Registry, backup: str) -> None:
+    """Mark an unlocked (admin) registry as restored on purpose and log it: its older state is then
+    accepted by every machine that saw a newer one (vault/registry.py, "the last state this
+    machine saw"), where a copy put back without this is reported as a rollback."""
+    from vault.revealog import RevealLog
+
+    with registry.transaction():
+        registry.mark_restored()
+        RevealLog(registry).append("restore", details={"backup": Path(backup).name})
+
+
+def restore_sqlite(
+    backup: Path,
+    target: Path,
+    *,
+    allow_other_registry: bool,
+    unlock: Callable[[Registry], None] | None = None,
+) -> str:
+    """Replace the registry at `target` with `backup`. Returns the path of the safety copy.
+
+    With `unlock` (which unlocks the copy as an administrator), the copy is marked restored and
+    the restore logged before it replaces the target (`record_restore`); a backup in an older
+    format is marked by `auditor registry upgrade` instead."""
     from vault.backup import take_backup
     from vault.sqlite import SQLiteBackend
 
@@ -90,6 +200,21 @@ def restore_sqlite(backup: Path, target: Path, *, allow_other_registry: bool) ->
         shutil.copyfileobj(src, out)
         out.flush()
         os.fsync(out.fileno())
+    if unlock is not None:
+        try:
+            copy = Registry.open(SQLiteBackend(tmp))
+        except NeedsUpgradeError:
+            copy = None
+        if copy is not None:
+            try:
+                unlock(copy)
+                record_restore(copy, str(backup))
+            except BaseException:
+                copy.close()
+                for suffix in ("", "-wal", "-shm"):
+                    Path(str(tmp) + suffix).unlink(missing_ok=True)
+                raise
+            copy.close()
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     os.replace(tmp, target)

@@ -10,9 +10,16 @@ Key hierarchy (../shared/reference/escrow-design.md):
       credential metadata, tasks
 
 A record is stored as AES-256-GCM(domain key, JSON) with associated data binding the registry id,
-the record kind, its id and its version. Uniqueness of natural keys (an account's platform+handle,
-a person's email) is enforced through a blind index (HMAC under a key derived from the inventory
-key), so the database never sees a handle or an address.
+the record kind, its id and its version. Which domain seals a kind, what its blind index is
+computed from and who may write it are declared once, in `vault/kinds.py`. Uniqueness of natural
+keys (an account's platform+handle, a person's email) is enforced through a blind index (HMAC
+under a key derived from the inventory key), so the database never sees a handle or an address.
+
+Everything the AEAD cannot protect (which public keys a domain key is wrapped to, the break-glass
+recipient, how many records of each kind exist and which versions, the log's head) is kept in one
+authenticated manifest per domain (`vault/heads.py`). Unlocking verifies it, reads check every row
+against it, and every write transaction updates it, so someone who can write the database but
+holds no domain key can neither plant a key nor put an old record back unnoticed (issue 11).
 
 Identity names identify people, so the identities table holds only a hash of the name; the name
 itself lives in an encrypted `identity` record.
@@ -23,32 +30,43 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import secrets
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from auditor.models import Role, Secret
-from vault import crypto
+from vault import crypto, heads
+from vault import kinds as kinds_mod
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
+    KeyMetadataTamperedError,
     NeedsUpgradeError,
     NewerFormatError,
+    RecordReplayedError,
     RecordTamperedError,
     RegistryDamagedError,
+    RollbackError,
     VaultError,
     WrongPassphraseError,
 )
-from vault.storage import Backend, DuplicateKeyError, IdentityRow, RecordRow, WrapRow
+from vault.heads import IdentityEntry, KindHead, Manifest, ManifestError, WrapEntry
+from vault.kinds import DOMAINS, ESCROW, INVENTORY
+from vault.storage import Backend, DuplicateKeyError, IdentityRow, RecordRow, StampRow, StorageError, WrapRow
 
-FORMAT_VERSION = 1
-INVENTORY = "inventory"
-ESCROW = "escrow"
-DOMAINS = (INVENTORY, ESCROW)
+# Format 2: authenticated manifests (vault/heads.py), the records' stamp column, sealed private keys
+# that remember the key versions they opened. `auditor registry upgrade` brings a format 1 registry
+# up (vault/upgrades.py).
+FORMAT_VERSION = 2
 ROLE_DOMAINS: dict[Role, tuple[str, ...]] = {Role.ADMIN: (INVENTORY, ESCROW), Role.AUDITOR: (INVENTORY,)}
+__all__ = ["DOMAINS", "ESCROW", "FORMAT_VERSION", "INVENTORY", "ROLE_DOMAINS", "Identity", "Registry"]
 
 
 def utcnow() -> datetime:
@@ -77,6 +95,19 @@ class StoredRecord:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Pin:
+    """What an identity remembers of a domain key it opened: its version, its key check, and that
+    version's rotation key (which verifies the endorsement of any later key, vault/heads.py)."""
+
+    version: int
+    check: str
+    rotation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "check": self.check, "rotation": self.rotation}
+
+
 class DuplicateRecordError(VaultError):
     pass
 
@@ -89,7 +120,20 @@ class Registry:
         self.registry_id = ""
         self._keys: dict[str, bytes] = {}
         self._index_key: bytes | None = None
+        self._term_keys: dict[str, bytes] = {}
         self.identity: Identity | None = None
+        # Verified manifests of the held domains, and per kind the verified terms of its rows.
+        self._manifests: dict[str, Manifest] = {}
+        self._terms: dict[str, dict[str, int]] = {}
+        self._tx = 0
+        self._saved: dict[str, Manifest] = {}
+        self._dirty: set[str] = set()
+        self._touched: set[str] = set()
+        self._creating = False
+        self._unverifiable: set[str] = set()
+        # `registry check` unlocks tolerantly: problems are collected here instead of raised.
+        self.tolerant = False
+        self.problems: list[VaultError] = []
 
     # ---------------------------------------------------------------------------------------------
     # Creation and opening
@@ -103,18 +147,30 @@ class Registry:
         backend.create()
         reg = cls(backend)
         reg.registry_id = str(uuid.uuid4())
-        with backend.transaction():
-            backend.meta_set("registry_id", reg.registry_id)
-            backend.meta_set("format_version", str(FORMAT_VERSION))
-            backend.meta_set("created_at", utcnow().isoformat())
-            for domain in DOMAINS:
-                backend.meta_set(f"key_version.{domain}", "1")
+        reg._creating = True
+        try:
             reg._keys = {domain: crypto.random_key() for domain in DOMAINS}
-            reg._derive_index_key()
-            ident = reg._add_identity_unchecked(
-                admin_name, Role.ADMIN, passphrase, kdf_profile, created_by=""
-            )
-        reg.identity = ident
+            reg._derive_subkeys()
+            reg._manifests = {
+                d: Manifest(
+                    domain=d,
+                    registry_id=reg.registry_id,
+                    format_version=FORMAT_VERSION,
+                    key_version=1,
+                    key_check=crypto.key_check(reg._keys[d], d.encode()).hex(),
+                )
+                for d in DOMAINS
+            }
+            reg._terms = {k: {} for d in DOMAINS for k in kinds_mod.kinds_in(d)}
+            with reg.transaction():
+                backend.meta_set("registry_id", reg.registry_id)
+                backend.meta_set("format_version", str(FORMAT_VERSION))
+                backend.meta_set("created_at", utcnow().isoformat())
+                ident = reg._add_identity_unchecked(admin_name, Role.ADMIN, passphrase, kdf_profile, created_by="")
+                reg.identity = ident
+        finally:
+            reg._creating = False
+        reg._remember_seen()
         return reg
 
     @classmethod
@@ -153,7 +209,7 @@ class Registry:
             raise NeedsUpgradeError(
                 f"registry {backend.location} is in format {fmt}; this version of auditor uses format "
                 f"{FORMAT_VERSION}",
-                "Run `auditor registry upgrade` (it takes a backup first).",
+                "Run `auditor registry upgrade` as an administrator (it takes a backup first).",
             )
         reg.registry_id = registry_id
         reg.format_version = fmt
@@ -161,7 +217,14 @@ class Registry:
 
     format_version = FORMAT_VERSION
 
+    @property
+    def legacy(self) -> bool:
+        """A format 1 registry opened by the upgrader: no manifests to verify yet."""
+        return self.format_version < 2
+
     def close(self) -> None:
+        if self._manifests and not self.tolerant:
+            self._remember_seen()
         self.lock()
         self.backend.close()
 
@@ -178,6 +241,9 @@ class Registry:
         return hashlib.sha256(
             f"auditor identity\x00{self.registry_id}\x00{name.casefold()}".encode()
         ).hexdigest()
+
+    def name_hash(self, name: str) -> str:
+        return self._name_hash(name)
 
     def identity_rows(self) -> list[IdentityRow]:
         return self.backend.identities()
@@ -206,11 +272,23 @@ class Registry:
         )
 
     def unlock(
-        self, identity_name: str | None, passphrase: Secret, *, as_role: Role | None = None
+        self,
+        identity_name: str | None,
+        passphrase: Secret,
+        *,
+        as_role: Role | None = None,
+        tolerant: bool = False,
     ) -> Identity:
-        """Unwrap the domain keys this identity holds (or fewer, with `as_role=Role.AUDITOR`)."""
+        """Unwrap the domain keys this identity holds (or fewer, with `as_role=Role.AUDITOR`), and
+        verify the registry's key metadata and heads against its authenticated manifests.
+
+        With `tolerant` (`auditor registry check`), metadata problems are collected in `problems`
+        instead of raised, so the check can report every one of them."""
+        self.tolerant = tolerant
+        self.problems = []
         row = self._row_for(identity_name)
-        role, private = self._open_private(row, passphrase)
+        opened = self._open_private(row, passphrase)
+        role = opened.role
         wanted_role = as_role or role
         if wanted_role is Role.ADMIN and role is not Role.ADMIN:
             raise AccessDeniedError(f"identity has role {role.value}; it cannot act as admin")
@@ -223,7 +301,7 @@ class Registry:
                     f"registry {self.backend.location} is damaged: the {domain} key is not wrapped for this identity"
                 )
             try:
-                key = crypto.unwrap(wrap.stanza, private, self._wrap_label(domain, wrap.key_version))
+                key = crypto.unwrap(wrap.stanza, opened.private, self._wrap_label(domain, wrap.key_version))
             except (crypto.DecryptError, crypto.CryptoError) as exc:
                 raise RegistryDamagedError(
                     f"registry {self.backend.location} is damaged: the {domain} key wrapped for this identity "
@@ -235,27 +313,358 @@ class Registry:
                 )
             keys[domain] = key
         self._keys = keys
-        self._derive_index_key()
+        self._derive_subkeys()
+        self._manifests = {}
+        self._terms = {}
+        self._unverifiable = set()
+        info_name = identity_name or ""
+        if not self.legacy:
+            try:
+                self._verify_unlock(row, opened, wraps)
+            except BaseException:
+                self.lock()
+                raise
         info = self._read_identity_record(row.id)
-        name = str(info.get("name", identity_name or ""))
         self.identity = Identity(
             id=row.id,
-            name=name,
+            name=str(info.get("name", info_name)),
             role=wanted_role,
             created_at=row.created_at,
             created_by=str(info.get("created_by", "")),
             email=str(info.get("email", "")),
         )
+        if not self.legacy and not tolerant:
+            self._remember_seen()
         return self.identity
 
-    def _open_private(self, row: IdentityRow, passphrase: Secret) -> tuple[Role, bytes]:
-        """The identity's role and private key, if `passphrase` is its passphrase."""
+    def check_passphrase(self, identity_name: str | None, passphrase: Secret) -> Role:
+        """The identity's role if `passphrase` is its passphrase; reads the identities table only
+        (the upgrader checks who is upgrading before it changes the schema)."""
+        return self._open_private(self._row_for(identity_name), passphrase).role
+
+    # -- verification on unlock ------------------------------------------------------------------
+
+    def _problem(self, error: VaultError) -> None:
+        if not self.tolerant:
+            raise error
+        self.problems.append(error)
+
+    def _load_manifest(self, domain: str) -> Manifest:
+        try:
+            return Manifest.load(
+                self.backend.meta_get(heads.meta_name(domain)),
+                self._keys[domain],
+                domain=domain,
+                registry_id=self.registry_id,
+            )
+        except ManifestError as exc:
+            raise KeyMetadataTamperedError(
+                f"registry {self.backend.location}: its authenticated {domain} manifest {exc}",
+                subject=f"manifest.{domain}",
+            ) from None
+
+    def _verify_unlock(self, row: IdentityRow, opened: _Opened, wraps: dict[str, WrapRow]) -> None:
+        with self.backend.snapshot():
+            new_pins = self._verify_snapshot(row, opened, wraps)
+        if new_pins != opened.pins and not self.tolerant:
+            sealed = self._seal_payload(row.id, opened.private, new_pins, opened.enc_key, opened.envelope)
+            try:
+                with self.backend.transaction():
+                    self.backend.update_identity(dataclasses.replace(row, sealed_private=sealed))
+            except (sqlite3.Error, OSError, StorageError, VaultError):
+                pass  # a read-only registry: the old pin still verifies next time (endorsements are kept)
+
+    def _verify_snapshot(self, row: IdentityRow, opened: _Opened, wraps: dict[str, WrapRow]) -> dict[str, Pin]:
+        for domain in self._keys:
+            manifest = self._try_manifest(domain)
+            if manifest is None:
+                continue
+            check = crypto.key_check(self._keys[domain], domain.encode()).hex()
+            if manifest.format_version != self.format_version:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"the registry header says format {self.format_version} but its authenticated "
+                        f"{domain} manifest says format {manifest.format_version}: the header was edited",
+                        subject="header",
+                    )
+                )
+            if manifest.key_version != wraps[domain].key_version or manifest.key_check != check:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"the {domain} key wrapped for this identity is not the registry's current "
+                        f"{domain} key (version {wraps[domain].key_version}): someone wrapped a key of "
+                        "their own to this identity's public key",
+                        subject=f"wrap {row.id} {domain}",
+                    )
+                )
+            entry = manifest.identities.get(row.id)
+            if entry is None:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"identity {row.id} is not in the registry's authenticated {domain} manifest: it "
+                        "was planted by someone without a domain key",
+                        subject=f"identity {row.id}",
+                    )
+                )
+            elif entry.public_key != crypto.public_from_private(opened.private).hex():
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"identity {row.id}'s key pair is not the one the {domain} manifest authenticates",
+                        subject=f"identity {row.id}",
+                    )
+                )
+        new_pins = self._check_pins(row, opened)
+        self._verify_state()
+        return new_pins
+
+    def _try_manifest(self, domain: str) -> Manifest | None:
+        """Load and keep a domain's manifest; in tolerant mode a bad one is reported and the domain's
+        heads go unchecked (there is nothing trustworthy to compare them with)."""
+        try:
+            manifest = self._load_manifest(domain)
+        except KeyMetadataTamperedError as exc:
+            self._problem(exc)
+            self._unverifiable.add(domain)
+            return None
+        self._manifests[domain] = manifest
+        return manifest
+
+    def recheck(self) -> None:
+        """`registry check`: verify the held manifests and key metadata again (tolerantly)."""
+        self._manifests = {}
+        self._terms = {}
+        self._unverifiable = set()
+        for domain in self._keys:
+            self._try_manifest(domain)
+        self._verify_state()
+
+    def _verify_state(self) -> None:
+        """The checks every unlock makes once the manifests are loaded: tables against manifests,
+        the log's last event against its authenticated head, this machine's last view."""
+        self.check_key_metadata()
+        if INVENTORY in self._manifests:
+            from vault.revealog import RevealLog
+
+            problem = RevealLog(self).tail_problem()
+            if problem:
+                self._problem(RollbackError(problem, subject="log"))
+        self._check_seen()
+
+    def adopt_keys(self, keys: dict[str, bytes], identity: Identity) -> None:
+        """Take domain keys recovered by break-glass, verified as an unlock verifies its own."""
+        self.restore_keys(keys, identity)
+        try:
+            with self.backend.snapshot():
+                for domain in keys:
+                    self._manifests[domain] = self._load_manifest(domain)
+                self._verify_state()
+        except BaseException:
+            self.lock()
+            raise
+
+    def _check_pins(self, row: IdentityRow, opened: _Opened) -> dict[str, Pin]:
+        """Refuse a domain key that this identity did not open before unless the key it opened
+        endorses it (vault/heads.py); remember the newest one verified."""
+        new_pins = dict(opened.pins)
+        for domain, manifest in self._manifests.items():
+            check = manifest.key_check
+            pin = opened.pins.get(domain)
+            current = Pin(
+                manifest.key_version, check, heads.rotation_key(self._keys[domain]).hex()
+            )
+            if pin is None:
+                new_pins[domain] = current  # first unlock since the upgrade to format 2: trust on first use
+            elif pin.version == manifest.key_version:
+                if pin.check != check:
+                    self._problem(
+                        KeyMetadataTamperedError(
+                            f"the {domain} key wrapped for identity {row.id} is not the key it opened before "
+                            f"at version {pin.version}: someone wrapped a key of their own to its public key",
+                            subject=f"wrap {row.id} {domain}",
+                        )
+                    )
+            elif pin.version < manifest.key_version:
+                given = manifest.endorse.get(str(pin.version), "")
+                expected = heads.endorsement(
+                    bytes.fromhex(pin.rotation), self.registry_id, domain, manifest.key_version, bytes.fromhex(check)
+                )
+                if not crypto.matches(given.encode(), expected.encode()):
+                    self._problem(
+                        KeyMetadataTamperedError(
+                            f"the {domain} key wrapped for identity {row.id} (version {manifest.key_version}) is "
+                            f"not endorsed by the version {pin.version} key it opened before: it was not made "
+                            "by anyone who held the registry's key",
+                            subject=f"wrap {row.id} {domain}",
+                        )
+                    )
+                else:
+                    new_pins[domain] = current
+            else:
+                self._problem(
+                    RollbackError(
+                        f"the {domain} key wrapped for identity {row.id} is version {manifest.key_version}, older "
+                        f"than version {pin.version} which it opened before: the registry was rolled back",
+                        subject=f"wrap {row.id} {domain}",
+                    )
+                )
+        return new_pins
+
+    def check_key_metadata(self) -> None:
+        """Compare the identities and wraps tables, both manifests and the break-glass metadata with
+        each other; every difference is a KeyMetadataTamperedError naming what was changed."""
+        rows = {r.id: r for r in self.backend.identities()}
+        manifests = self._manifests
+        first = next(iter(manifests.values()), None)
+        if first is None:
+            return
+        for other in manifests.values():
+            if other.identities != first.identities:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"the {first.domain} and {other.domain} manifests list different identities: one of them "
+                        "was written with a key that must not change identities",
+                        subject="manifests",
+                    )
+                )
+        for ident_id, entry in first.identities.items():
+            row = rows.get(ident_id)
+            if row is None:
+                self._problem(
+                    RollbackError(
+                        f"identity {ident_id} was deleted from the identities table outside auditor",
+                        subject=f"identity {ident_id}",
+                    )
+                )
+                continue
+            diffs = entry.differences(row)
+            if diffs:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"identity {ident_id}'s {', '.join(diffs)} in the identities table differ from the "
+                        "authenticated manifest: it was substituted",
+                        subject=f"identity {ident_id}",
+                    )
+                )
+        for ident_id in sorted(set(rows) - set(first.identities)):
+            self._problem(
+                KeyMetadataTamperedError(
+                    f"identity {ident_id} is in the identities table but not in the authenticated manifest: "
+                    "it was planted by someone without a domain key",
+                    subject=f"identity {ident_id}",
+                )
+            )
+        stored = {(w.identity_id, w.domain): w for w in self.backend.wraps()}
+        for domain, manifest in manifests.items():
+            for ident_id, wentry in manifest.wraps.items():
+                wrow = stored.get((ident_id, domain))
+                if wrow is None:
+                    self._problem(
+                        RollbackError(
+                            f"the {domain} key wrapped for identity {ident_id} was deleted outside auditor",
+                            subject=f"wrap {ident_id} {domain}",
+                        )
+                    )
+                elif (
+                    wrow.key_version != wentry.key_version
+                    or heads.stanza_digest(wrow.stanza) != wentry.stanza
+                    or wrow.check.hex() != wentry.check
+                ):
+                    self._problem(
+                        KeyMetadataTamperedError(
+                            f"the {domain} key wrapped for identity {ident_id} was replaced outside auditor",
+                            subject=f"wrap {ident_id} {domain}",
+                        )
+                    )
+            for ident_id, d in sorted(stored):
+                if d == domain and ident_id not in manifest.wraps:
+                    self._problem(
+                        KeyMetadataTamperedError(
+                            f"a {domain} key wrapped for identity {ident_id} was planted: the authenticated "
+                            "manifest wraps no such key",
+                            subject=f"wrap {ident_id} {domain}",
+                        )
+                    )
+        for ident_id, domain in sorted(stored):
+            if domain not in DOMAINS:
+                self._problem(
+                    KeyMetadataTamperedError(
+                        f"a key of the unknown domain {domain!r} is wrapped for identity {ident_id}",
+                        subject=f"wrap {ident_id} {domain}",
+                    )
+                )
+        bg = [m.breakglass is not None for m in manifests.values()]
+        if len(set(bg)) > 1:
+            self._problem(
+                KeyMetadataTamperedError(
+                    "the manifests disagree about whether a break-glass set exists", subject="break-glass"
+                )
+            )
+
+    # -- the last state this machine saw (whole-registry rollback) ---------------------------------
+
+    def _seen_path(self) -> Path:
+        from platformdirs import user_state_dir
+
+        where = hashlib.sha256(self.backend.location.encode()).hexdigest()[:16]
+        return Path(user_state_dir("auditor", appauthor=False)) / "seen" / f"{self.registry_id}-{where}.json"
+
+    def _seen(self) -> dict[str, list[int]]:
+        try:
+            data = json.loads(self._seen_path().read_text())
+            return {str(k): [int(v[0]), int(v[1])] for k, v in dict(data.get("domains", {})).items()}
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return {}
+
+    def _check_seen(self) -> None:
+        seen = self._seen()
+        for domain, manifest in self._manifests.items():
+            last = seen.get(domain)
+            if last is None:
+                continue
+            if (manifest.restores, manifest.serial) < (last[0], last[1]):
+                self._problem(
+                    RollbackError(
+                        f"registry {self.backend.location} is older than the one this machine last opened "
+                        f"(its {domain} state is at change {manifest.serial}, this machine saw change "
+                        f"{last[1]}): it was replaced by an earlier copy without `auditor registry restore`",
+                        subject="registry",
+                    )
+                )
+
+    def _remember_seen(self) -> None:
+        if not self._manifests:
+            return
+        seen = self._seen()
+        changed = False
+        for domain, manifest in self._manifests.items():
+            value = [manifest.restores, manifest.serial]
+            if seen.get(domain) is None or tuple(seen[domain]) < tuple(value):
+                seen[domain] = value
+                changed = True
+        if not changed:
+            return
+        path = self._seen_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"location": self.backend.location, "domains": seen}, fh)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home: the manifest checks still hold, only whole-file rollback goes unseen
+
+    # -- private keys ------------------------------------------------------------------------------
+
+    def _open_private(self, row: IdentityRow, passphrase: Secret) -> _Opened:
+        """The identity's role, private key and pins, if `passphrase` is its passphrase."""
         try:
             role = Role.parse(row.role)
             sealed = json.loads(row.sealed_private)
             params = crypto.KdfParams.from_dict(sealed["kdf"])
             stored_check = bytes.fromhex(sealed["check"])
             sealed_key = bytes.fromhex(sealed["key"])
+            envelope = int(sealed.get("v", 1))
         except crypto.KdfParameterError as exc:
             raise RegistryDamagedError(
                 f"registry {self.backend.location}: the key-derivation parameters of an identity are "
@@ -275,43 +684,92 @@ class Registry:
                 "$CREDENTIALS_DIRECTORY/auditor-passphrase, the OS keyring, or the prompt.",
             )
         try:
-            private = crypto.open_sealed(enc_key, sealed_key, self._identity_aad(row.id))
+            plain = crypto.open_sealed(enc_key, sealed_key, self._identity_aad(row.id))
         except crypto.DecryptError as exc:
             raise RegistryDamagedError(
                 f"registry {self.backend.location} is damaged: the passphrase is right but the identity's "
                 "private key does not decrypt"
             ) from exc
-        return role, private
+        pins: dict[str, Pin] = {}
+        if envelope >= 2:
+            try:
+                payload = json.loads(plain)
+                private = bytes.fromhex(payload["private"])
+                pins = {
+                    str(d): Pin(int(p["version"]), str(p["check"]), str(p["rotation"]))
+                    for d, p in dict(payload.get("pins") or {}).items()
+                }
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise RegistryDamagedError(
+                    f"registry {self.backend.location} is damaged: an identity's sealed key is malformed"
+                ) from exc
+        else:
+            private = plain
+        return _Opened(role, private, pins, enc_key, sealed)
 
-    def _seal_private(self, ident_id: str, private: bytes, passphrase: Secret, kdf_profile: str) -> bytes:
-        """The stored form of a private key: Argon2id parameters, a key check, the sealed key."""
-        params = crypto.KdfParams.new(kdf_profile)
-        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
-        enc_key, check_key = derived[:32], derived[32:]
+    def _seal_payload(
+        self, ident_id: str, private: bytes, pins: dict[str, Pin], enc_key: bytes, envelope: dict[str, Any]
+    ) -> bytes:
+        payload = json.dumps(
+            {"private": private.hex(), "pins": {d: p.to_dict() for d, p in sorted(pins.items())}},
+            sort_keys=True,
+        ).encode()
         sealed = {
-            "v": 1,
-            "kdf": params.to_dict(),
-            "check": crypto.key_check(check_key, b"passphrase").hex(),
-            "key": crypto.seal(enc_key, private, self._identity_aad(ident_id)).hex(),
+            "v": 2,
+            "kdf": envelope["kdf"],
+            "check": envelope["check"],
+            "key": crypto.seal(enc_key, payload, self._identity_aad(ident_id)).hex(),
         }
         return json.dumps(sealed).encode()
 
+    def _seal_private(
+        self, ident_id: str, private: bytes, passphrase: Secret, kdf_profile: str, pins: dict[str, Pin]
+    ) -> bytes:
+        """The stored form of a private key: Argon2id parameters, a key check, the sealed key and
+        the pins of the domain keys it holds."""
+        params = crypto.KdfParams.new(kdf_profile)
+        derived = crypto.argon2id(_passphrase_bytes(passphrase), params)
+        enc_key, check_key = derived[:32], derived[32:]
+        envelope = {"kdf": params.to_dict(), "check": crypto.key_check(check_key, b"passphrase").hex()}
+        return self._seal_payload(ident_id, private, pins, enc_key, envelope)
+
+    def current_pins(self, domains: Sequence[str]) -> dict[str, Pin]:
+        """Pins for the held keys of `domains` (a new or rotated identity trusts what its creator holds)."""
+        out = {}
+        for d in domains:
+            key = self._key(d)
+            out[d] = Pin(
+                self.key_version(d),
+                crypto.key_check(key, d.encode()).hex(),
+                heads.rotation_key(key).hex(),
+            )
+        return out
+
     def change_passphrase(self, current: Secret, new: Secret, *, kdf_profile: str = "default") -> None:
         """Re-seal the unlocked identity's private key under a new passphrase (the old one must be
-        given again: an unlocked session left open is not enough to take over an identity)."""
+        given again: an unlocked session left open is not enough to take over an identity).
+
+        The key pair stays the same, so a copy of the registry taken before still opens with the old
+        passphrase: after a leaked passphrase, `rotate_identity` (vault/rekey.py) is what revokes."""
         ident = self._require_identity()
         _check_passphrase(new)
         row = next((r for r in self.backend.identities() if r.id == ident.id), None)
         if row is None:
             raise IdentityError("this identity was removed from the registry")
-        _role, private = self._open_private(row, current)
-        sealed = self._seal_private(row.id, private, new, kdf_profile)
+        opened = self._open_private(row, current)
+        params = crypto.KdfParams.new(kdf_profile)
+        derived = crypto.argon2id(_passphrase_bytes(new), params)
+        envelope = {"kdf": params.to_dict(), "check": crypto.key_check(derived[32:], b"passphrase").hex()}
+        sealed = self._seal_payload(row.id, opened.private, opened.pins, derived[:32], envelope)
         with self.backend.transaction():
             self.backend.update_identity(dataclasses.replace(row, sealed_private=sealed))
 
     def lock(self) -> None:
         self._keys = {}
         self._index_key = None
+        self._term_keys = {}
+        self._manifests = {}
+        self._terms = {}
         self.identity = None
 
     @property
@@ -336,36 +794,54 @@ class Registry:
         return self.identity
 
     def add_identity(
-        self, name: str, role: Role, passphrase: Secret, *, kdf_profile: str = "default", email: str = ""
+        self,
+        name: str,
+        role: Role,
+        passphrase: Secret,
+        *,
+        kdf_profile: str = "default",
+        email: str = "",
+        reason: str = "",
+        details: dict[str, Any] | None = None,
     ) -> Identity:
+        """Add an identity and log it (`identity-add`, with the creator as the event's identity)."""
         creator = self.require_admin("Adding an identity")
         _check_name(name)
         _check_passphrase(passphrase)
-        with self.backend.transaction():
-            return self._add_identity_unchecked(name, role, passphrase, kdf_profile, creator.name, email)
+        with self.transaction():
+            ident = self._add_identity_unchecked(name, role, passphrase, kdf_profile, creator.name, email)
+            from vault.revealog import RevealLog
+
+            RevealLog(self).append(
+                "identity-add",
+                reason=reason,
+                details={"name": name, "role": role.value, "identity_id": ident.id, **(details or {})},
+            )
+            return ident
 
     def _add_identity_unchecked(
         self, name: str, role: Role, passphrase: Secret, kdf_profile: str, created_by: str, email: str = ""
     ) -> Identity:
         ident_id = new_id("id")
         private, public = crypto.new_identity_keypair()
-        sealed = self._seal_private(ident_id, private, passphrase, kdf_profile)
+        domains = ROLE_DOMAINS[role]
+        sealed = self._seal_private(ident_id, private, passphrase, kdf_profile, self.current_pins(domains))
         created_at = utcnow().isoformat()
+        row = IdentityRow(
+            id=ident_id,
+            name=self._name_hash(name),
+            role=role.value,
+            public_key=public,
+            sealed_private=sealed,
+            created_at=created_at,
+        )
         try:
-            self.backend.add_identity(
-                IdentityRow(
-                    id=ident_id,
-                    name=self._name_hash(name),
-                    role=role.value,
-                    public_key=public,
-                    sealed_private=sealed,
-                    created_at=created_at,
-                )
-            )
+            self.backend.add_identity(row)
         except DuplicateKeyError as exc:
             raise IdentityError(f"an identity named {name!r} already exists") from exc
-        for domain in ROLE_DOMAINS[role]:
-            self._wrap_for(ident_id, public, domain)
+        self.set_identity_entry(IdentityEntry.from_row(row))
+        for domain in domains:
+            self.wrap_for_identity(ident_id, public, domain)
         self.put(
             "identity",
             ident_id,
@@ -379,19 +855,6 @@ class Registry:
             expected_version=0,
         )
         return Identity(ident_id, name, role, created_at, created_by, email)
-
-    def _wrap_for(self, identity_id: str, public: bytes, domain: str) -> None:
-        key = self._keys[domain]
-        version = int(self.backend.meta_get(f"key_version.{domain}") or "1")
-        self.backend.put_wrap(
-            WrapRow(
-                identity_id=identity_id,
-                domain=domain,
-                key_version=version,
-                stanza=crypto.wrap(key, public, self._wrap_label(domain, version)),
-                check=crypto.key_check(key, domain.encode()),
-            )
-        )
 
     def identities(self) -> list[Identity]:
         """Every identity with its name (needs the inventory key)."""
@@ -420,9 +883,192 @@ class Registry:
     def _wrap_label(self, domain: str, version: int) -> bytes:
         return f"{self.registry_id}\x00{domain}\x00{version}".encode()
 
-    def _derive_index_key(self) -> None:
+    def _derive_subkeys(self) -> None:
         inv = self._keys.get(INVENTORY)
         self._index_key = crypto.subkey(inv, "auditor/v1 blind index") if inv else None
+        self._term_keys = {d: heads.term_key(k) for d, k in self._keys.items()}
+
+    # ---------------------------------------------------------------------------------------------
+    # Manifests: what re-keying, identities and break-glass change (always inside a transaction)
+
+    def manifest(self, domain: str) -> Manifest:
+        """The working manifest of a held domain (verified on unlock, refreshed per transaction)."""
+        manifest = self._manifests.get(domain)
+        if manifest is None:
+            if domain not in self._keys:
+                self._key(domain)  # raises the right AccessDeniedError
+            manifest = self._load_manifest(domain)
+            self._manifests[domain] = manifest
+        return manifest
+
+    def _require_all_manifests(self, action: str) -> list[Manifest]:
+        if not self._tx:
+            raise VaultError(f"internal error: {action} must run inside a transaction")
+        missing = [d for d in DOMAINS if d not in self._keys]
+        if missing:
+            raise AccessDeniedError(
+                f"{action} needs both domain keys (an admin identity)",
+                "Run the command as an administrator (--identity NAME).",
+            )
+        out = [self.manifest(d) for d in DOMAINS]
+        self._dirty.update(DOMAINS)
+        return out
+
+    def set_identity_entry(self, entry: IdentityEntry) -> None:
+        for manifest in self._require_all_manifests("Changing an identity"):
+            manifest.identities[entry.id] = entry
+
+    def drop_identity_entry(self, ident_id: str) -> None:
+        for manifest in self._require_all_manifests("Removing an identity"):
+            manifest.identities.pop(ident_id, None)
+            manifest.wraps.pop(ident_id, None)
+
+    def identity_entries(self) -> dict[str, IdentityEntry]:
+        """The authenticated identities (re-keying wraps to these, never to the identities table)."""
+        return dict(self.manifest(INVENTORY).identities)
+
+    def wrap_for_identity(self, identity_id: str, public: bytes, domain: str) -> None:
+        """Wrap the held `domain` key for an identity whose public key the manifest authenticates."""
+        manifest = self.manifest(domain)
+        entry = manifest.identities.get(identity_id)
+        if entry is None or entry.public_key != public.hex():
+            raise KeyMetadataTamperedError(
+                f"refusing to wrap the {domain} key for identity {identity_id}: its public key is not the one "
+                "the registry's authenticated manifest lists (a substituted key)",
+                subject=f"identity {identity_id}",
+            )
+        if not self._tx:
+            raise VaultError("internal error: wrapping a key must run inside a transaction")
+        key = self._keys[domain]
+        version = manifest.key_version
+        stanza = crypto.wrap(key, public, self._wrap_label(domain, version))
+        check = crypto.key_check(key, domain.encode())
+        self.backend.put_wrap(WrapRow(identity_id, domain, version, stanza, check))
+        manifest.wraps[identity_id] = WrapEntry(version, heads.stanza_digest(stanza), check.hex())
+        self._dirty.add(domain)
+
+    def set_breakglass(self, domain: str, info: dict[str, Any] | None) -> None:
+        manifest = self.manifest(domain)
+        if not self._tx:
+            raise VaultError("internal error: break-glass changes must run inside a transaction")
+        manifest.breakglass = info
+        self._dirty.add(domain)
+
+    def breakglass_info(self) -> dict[str, Any] | None:
+        """The break-glass metadata (verified when unlocked; as stored, before a recovery)."""
+        if ESCROW in self._keys:
+            return self.manifest(ESCROW).breakglass
+        try:
+            manifest, _body, _mac = Manifest.parse(self.backend.meta_get(heads.meta_name(ESCROW)))
+        except ManifestError:
+            return None
+        return manifest.breakglass
+
+    def install_domain_key(self, domain: str, key: bytes, version: int, endorse: dict[str, str]) -> None:
+        """Re-keying: switch `domain` to a new key. Every record of the domain must be re-sealed
+        and re-counted in this transaction (vault/rekey.py does both)."""
+        manifest = self.manifest(domain)
+        if not self._tx:
+            raise VaultError("internal error: re-keying must run inside a transaction")
+        self._keys[domain] = key
+        self._derive_subkeys()
+        manifest.key_version = version
+        manifest.key_check = crypto.key_check(key, domain.encode()).hex()
+        manifest.endorse = dict(endorse)
+        manifest.records = {}
+        for kind in kinds_mod.kinds_in(domain):
+            self._terms[kind] = {}
+        manifest.wraps = {}
+        self._dirty.add(domain)
+
+    def note_log_head(self, head: str) -> None:
+        self.manifest(INVENTORY).log = head
+        self._dirty.add(INVENTORY)
+
+    def log_head(self) -> str | None:
+        return self.manifest(INVENTORY).log
+
+    def install_manifests(self, manifests: dict[str, Manifest]) -> None:
+        """The format 2 upgrade (vault/upgrades.py): write the first manifests, vouched for by the
+        administrator running it."""
+        self.require_admin("Upgrading the registry")
+        for domain, manifest in manifests.items():
+            manifest.serial += 1
+            self.backend.meta_set(heads.meta_name(domain), manifest.seal(self._key(domain)))
+        self._manifests = dict(manifests)
+        self._terms = {}
+
+    def mark_restored(self) -> None:
+        """`auditor registry restore`: this older state is the district's choice, not a rollback."""
+        import time
+
+        # The time of the restore, so a restore on one machine outranks what any machine saw before.
+        for manifest in self._require_all_manifests("Marking a restore"):
+            manifest.restores = max(manifest.restores + 1, int(time.time()))
+
+    # ---------------------------------------------------------------------------------------------
+    # Transactions: every write commits the updated manifests with it
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes in the block commit together, with the manifests they change. Nested blocks
+        join the outer one."""
+        if self._tx:
+            self._tx += 1
+            try:
+                yield
+            finally:
+                self._tx -= 1
+            return
+        try:
+            with self.backend.transaction():
+                self._tx = 1
+                self._begin()
+                yield
+                self._flush()
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            self._tx = 0
+
+    def _begin(self) -> None:
+        self._dirty = set()
+        self._touched = set()
+        if not self._creating and not self.legacy:
+            for domain in self._keys:
+                current = self._load_manifest(domain)
+                cached = self._manifests.get(domain)
+                if cached is None or (cached.serial, cached.restores) != (current.serial, current.restores):
+                    self._manifests[domain] = current
+                    self._drop_terms(domain)
+        self._saved = {d: m.clone() for d, m in self._manifests.items()}
+
+    def _flush(self) -> None:
+        for domain in sorted(self._dirty):
+            if domain not in self._keys:
+                raise AccessDeniedError(f"this identity does not hold the {domain} key")
+            manifest = self._manifests[domain]
+            manifest.serial += 1
+            self.backend.meta_set(heads.meta_name(domain), manifest.seal(self._keys[domain]))
+        self._dirty = set()
+
+    def _rollback(self) -> None:
+        self._manifests = self._saved
+        self._saved = {}
+        for kind in self._touched:
+            self._terms.pop(kind, None)
+        for domain in self._dirty:
+            self._drop_terms(domain)
+        self._dirty = set()
+        self._touched = set()
+
+    def _drop_terms(self, domain: str) -> None:
+        for kind in kinds_mod.kinds_in(domain):
+            self._terms.pop(kind, None)
+
+    def snapshot(self):  # type: ignore[no-untyped-def]
+        return self.backend.snapshot()
 
     # ---------------------------------------------------------------------------------------------
     # Records
@@ -438,6 +1084,23 @@ class Registry:
             )
         return key
 
+    def _spec(self, kind: str, domain: str | None = None) -> kinds_mod.Kind:
+        spec = kinds_mod.kind(kind)
+        if domain is not None and domain != spec.domain:
+            raise VaultError(f"internal error: {kind} records are sealed under the {spec.domain} key, not {domain}")
+        return spec
+
+    def _authorize(self, spec: kinds_mod.Kind, verb: str = "change") -> None:
+        if self._creating:
+            return
+        ident = self._require_identity()
+        if ident.role not in spec.writers:
+            raise AccessDeniedError(
+                f"identity {ident.name!r} is an {ident.role.value} identity and may not {verb} {spec.label}",
+                "Run the command as an administrator (--identity NAME); auditor identities read the inventory "
+                "and store audit runs only.",
+            )
+
     def lookup(self, kind: str, natural_key: str) -> str:
         if self._index_key is None:
             raise AccessDeniedError("the registry is locked")
@@ -449,13 +1112,19 @@ class Registry:
         record_id: str,
         version: int,
         data: dict[str, Any],
-        natural_key: str | None,
-        domain: str,
+        natural_key: str | None = None,
+        domain: str | None = None,
     ) -> RecordRow:
+        """Seal a record for a bulk write (`put_rows`). The domain and the blind index come from the
+        kind's declaration; a `natural_key` given by the caller must agree with it."""
+        spec = self._spec(kind, domain)
+        derived = spec.natural_key(data) if spec.natural_key is not None else None
+        if natural_key is not None and natural_key != derived:
+            raise VaultError(f"internal error: {kind} natural key {natural_key!r} disagrees with vault/kinds.py")
         blob = crypto.seal_json(
-            self._key(domain), data, crypto.record_aad(self.registry_id, kind, record_id, version)
+            self._key(spec.domain), data, crypto.record_aad(self.registry_id, kind, record_id, version)
         )
-        lookup = self.lookup(kind, natural_key) if natural_key else None
+        lookup = self.lookup(kind, derived) if derived else None
         return RecordRow(kind, record_id, version, lookup, blob)
 
     def put(
@@ -466,51 +1135,174 @@ class Registry:
         *,
         expected_version: int | None,
         natural_key: str | None = None,
-        domain: str = INVENTORY,
+        domain: str | None = None,
     ) -> int:
-        """Write a record; returns its new version. expected_version 0 inserts."""
-        version = 1 if expected_version in (0, None) else expected_version + 1
-        if expected_version is None:
-            existing = self.backend.get(kind, record_id)
-            version = existing.version + 1 if existing else 1
-        row = self.seal_row(kind, record_id, version, data, natural_key, domain)
-        try:
-            self.backend.put(row, expected_version)
-        except DuplicateKeyError as exc:
-            raise DuplicateRecordError(f"another {kind} with the same key already exists") from exc
+        """Write a record; returns its new version. expected_version 0 inserts, None overwrites."""
+        spec = self._spec(kind, domain)
+        self._authorize(spec)
+        with self.transaction():
+            terms = self._verified_terms(kind)
+            version = 1 if expected_version in (0, None) else expected_version + 1
+            if expected_version is None:
+                existing = self.backend.get(kind, record_id)
+                version = existing.version + 1 if existing else 1
+            row = self.seal_row(kind, record_id, version, data, natural_key, spec.domain)
+            try:
+                self.backend.put(row, expected_version)
+            except DuplicateKeyError as exc:
+                raise DuplicateRecordError(f"another {kind} with the same key already exists") from exc
+            self._count(kind, record_id, row, terms)
         return version
 
     def put_rows(self, rows: Sequence[RecordRow]) -> None:
-        if rows:
+        if not rows:
+            return
+        for kind in {r.kind for r in rows}:
+            self._authorize(self._spec(kind))
+        with self.transaction():
+            terms = {kind: self._verified_terms(kind) for kind in {r.kind for r in rows}}
             try:
                 self.backend.put_many(rows)
             except DuplicateKeyError as exc:
                 raise DuplicateRecordError(f"another {exc.kind} with the same key already exists") from exc
+            for row in rows:
+                self._count(row.kind, row.id, row, terms[row.kind])
 
-    def open_row(self, row: RecordRow, domain: str = INVENTORY) -> StoredRecord:
+    def delete(self, kind: str, record_id: str) -> None:
+        spec = self._spec(kind)
+        self._authorize(spec, "delete")
+        with self.transaction():
+            terms = self._verified_terms(kind)
+            self.backend.delete(kind, record_id)
+            self._count(kind, record_id, None, terms)
+
+    def _count(self, kind: str, record_id: str, row: RecordRow | None, terms: dict[str, int]) -> None:
+        """Keep the kind's head equal to the rows now stored (inside the write transaction)."""
+        if self.legacy:
+            return
+        domain = kinds_mod.domain_of(kind)
+        head = self._manifests[domain].records.setdefault(kind, KindHead())
+        old = terms.pop(record_id, None)
+        if old is not None:
+            head.remove(old)
+        if row is not None:
+            value = heads.term(
+                self._term_keys[domain], kind, StampRow(row.id, row.version, row.lookup, row.stamp)
+            )
+            terms[record_id] = value
+            head.add(value)
+        self._dirty.add(domain)
+        self._touched.add(kind)
+
+    def _refresh(self, domain: str) -> None:
+        """Outside a write transaction, another process may have committed: re-read the manifest."""
+        if self._tx or self._creating:
+            return
+        current = self._load_manifest(domain)
+        cached = self._manifests.get(domain)
+        if cached is None or (cached.serial, cached.restores) != (current.serial, current.restores):
+            self._manifests[domain] = current
+            self._drop_terms(domain)
+
+    def _verified_terms(self, kind: str) -> dict[str, int]:
+        """The terms of every row of `kind`, checked against the kind's authenticated head."""
+        terms = self._terms.get(kind)
+        if terms is not None or self.legacy:
+            return terms if terms is not None else {}
+        domain = kinds_mod.domain_of(kind)
+        if domain in self._unverifiable:  # registry check, manifest already reported as bad
+            terms = {}
+            self._terms[kind] = terms
+            return terms
+        key = self._term_keys.get(domain)
+        if key is None:
+            self._key(domain)
+            raise AssertionError("unreachable")
+        with self.backend.snapshot():
+            self._refresh(domain)
+            stored, terms = KindHead.over(key, kind, self.backend.stamps(kind))
+            expected = self.manifest(domain).records.get(kind, KindHead())
+        if (stored.n, stored.total) != (expected.n, expected.total):
+            if stored.n < expected.n:
+                what = f"{expected.n - stored.n} of its {expected.n} records were deleted"
+            elif stored.n > expected.n:
+                what = f"{stored.n - expected.n} record(s) were inserted"
+            else:
+                what = "at least one record was replaced by an older copy"
+            self._problem(
+                RollbackError(
+                    f"the {kind} records do not match the registry's authenticated head: {what} by someone "
+                    "without the key",
+                    subject=kind,
+                )
+            )
+        self._terms[kind] = terms
+        return terms
+
+    def _check_row(self, row: RecordRow) -> RecordReplayedError | None:
+        """None when the row is the one the head counts; otherwise the error naming it."""
+        if self.legacy:
+            return None
+        if row.column_stamp != row.stamp:
+            return RecordReplayedError(
+                row.kind, row.id, "does not match its stamp column: the row was edited outside auditor"
+            )
+        domain = kinds_mod.domain_of(row.kind)
+        if domain in self._unverifiable:
+            return None
+        value = heads.term(self._term_keys[domain], row.kind, StampRow(row.id, row.version, row.lookup, row.stamp))
+        if self._verified_terms(row.kind).get(row.id) == value:
+            return None
+        if not self._tx:  # someone may have committed since we verified: look again once
+            self._terms.pop(row.kind, None)
+            if self._verified_terms(row.kind).get(row.id) == value:
+                return None
+        return RecordReplayedError(
+            row.kind,
+            row.id,
+            f"is not the version the registry's authenticated head records (it is version {row.version}): "
+            "an older copy was put back",
+        )
+
+    def open_row(self, row: RecordRow, domain: str | None = None) -> StoredRecord:
+        spec = self._spec(row.kind, domain)
         try:
             data = crypto.open_json(
-                self._key(domain),
+                self._key(spec.domain),
                 row.blob,
                 crypto.record_aad(self.registry_id, row.kind, row.id, row.version),
             )
         except crypto.DecryptError as exc:
             raise RecordTamperedError(row.kind, row.id) from exc
+        problem = self._check_row(row)
+        if problem is not None:
+            raise problem
         return StoredRecord(row.kind, row.id, row.version, data)
 
-    def get(self, kind: str, record_id: str, domain: str = INVENTORY) -> StoredRecord | None:
+    def get(self, kind: str, record_id: str, domain: str | None = None) -> StoredRecord | None:
         row = self.backend.get(kind, record_id)
-        return None if row is None else self.open_row(row, domain)
+        if row is None:
+            self._verified_terms(kind)  # a deleted record shows as a mismatched head, not as "none"
+            return None
+        return self.open_row(row, domain)
 
-    def find(self, kind: str, natural_key: str, domain: str = INVENTORY) -> StoredRecord | None:
+    def find(self, kind: str, natural_key: str, domain: str | None = None) -> StoredRecord | None:
         row = self.backend.find(kind, self.lookup(kind, natural_key))
-        return None if row is None else self.open_row(row, domain)
+        if row is None:
+            self._verified_terms(kind)
+            return None
+        return self.open_row(row, domain)
 
-    def scan(self, kind: str, domain: str = INVENTORY) -> Iterator[StoredRecord | RecordTamperedError]:
+    def scan(self, kind: str, domain: str | None = None) -> Iterator[StoredRecord | RecordTamperedError]:
         """Every record of a kind. A record that fails authentication is yielded as its error, so one
-        damaged record never hides the others."""
-        key = self._key(domain)
-        for row in self.backend.scan(kind):
+        damaged record never hides the others; a kind whose rows do not match the authenticated
+        head raises RollbackError (outside `registry check`), since no single row can be blamed."""
+        spec = self._spec(kind, domain)
+        key = self._key(spec.domain)
+        with self.backend.snapshot():
+            self._verified_terms(kind)
+            rows = list(self.backend.scan(kind))
+        for row in rows:
             try:
                 data = crypto.open_json(
                     key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
@@ -518,23 +1310,18 @@ class Registry:
             except crypto.DecryptError:
                 yield RecordTamperedError(row.kind, row.id)
                 continue
+            problem = self._check_row(row)
+            if problem is not None:
+                yield problem
+                continue
             yield StoredRecord(row.kind, row.id, row.version, data)
-
-    def delete(self, kind: str, record_id: str) -> None:
-        self.backend.delete(kind, record_id)
-
-    def transaction(self):  # type: ignore[no-untyped-def]
-        return self.backend.transaction()
-
-    def snapshot(self):  # type: ignore[no-untyped-def]
-        return self.backend.snapshot()
 
     # ---------------------------------------------------------------------------------------------
     # Re-keying support (vault/rekey.py, vault/revealog.py, break-glass). Raw keys never leave this
     # object except through `held_keys()`, which re-keying needs to restore state after a failure.
 
     def key_version(self, domain: str) -> int:
-        return int(self.backend.meta_get(f"key_version.{domain}") or "1")
+        return self.manifest(domain).key_version
 
     def derive_key(self, domain: str, info: str) -> bytes:
         """A purpose key derived from a domain key (e.g. the reveal log's MAC key)."""
@@ -543,23 +1330,16 @@ class Registry:
     def held_keys(self) -> dict[str, bytes]:
         return dict(self._keys)
 
-    def install_keys(self, keys: dict[str, bytes], identity: Identity | None = None) -> None:
-        """Replace domain keys in memory (after a re-key, or keys recovered by break-glass)."""
-        self._keys.update(keys)
-        self._derive_index_key()
-        if identity is not None:
-            self.identity = identity
-
     def restore_keys(self, keys: dict[str, bytes], identity: Identity | None) -> None:
+        """Go back to keys held before (after a failed re-key), or take keys recovered by break-glass."""
         self._keys = dict(keys)
-        self._derive_index_key()
+        self._derive_subkeys()
+        self._manifests = {}
+        self._terms = {}
         self.identity = identity
 
     def wrap_label(self, domain: str, version: int) -> bytes:
         return self._wrap_label(domain, version)
-
-    def wrap_for_identity(self, identity_id: str, public: bytes, domain: str) -> None:
-        self._wrap_for(identity_id, public, domain)
 
     def identity_row(self, name: str) -> IdentityRow:
         return self._row_for(name)
@@ -573,6 +1353,15 @@ class Registry:
 
     def set_setting(self, name: str, value: Any) -> None:
         self.put("setting", name, {"value": value}, expected_version=None)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    role: Role
+    private: bytes
+    pins: dict[str, Pin]
+    enc_key: bytes
+    envelope: dict[str, Any]
 
 
 def _passphrase_bytes(passphrase: Secret) -> bytes:

@@ -1,66 +1,61 @@
-"""Re-keying: identity removal that really revokes, and the break-glass wrap of the domain keys.
+"""Re-keying: identity removal and rotation that really revoke, and the break-glass wrap of the keys.
 
 Removing an identity (issue 3, "Identities: removal re-keys") generates a new key for every domain
 the identity could unwrap, re-wraps it for the remaining identities (and for the break-glass
-recipient), re-encrypts every record of those domains (recomputing blind indexes when the
-inventory key changes), and opens a rotation task for every account whose escrowed credentials the
-removed identity could read, because re-keying the file does not change the real passwords. All of
-it is one transaction after an automatic backup: a crash leaves the old or the new registry.
+recipient), re-encrypts every record of those domains (recomputing blind indexes from each kind's
+declaration in vault/kinds.py, so no kind can be forgotten), and opens a rotation task for every
+account whose escrowed credentials the removed identity could read, because re-keying the file does
+not change the real passwords. All of it is one transaction after an automatic backup: a crash
+leaves the old or the new registry.
+
+Keys are wrapped only to public keys the registry's authenticated manifests list (vault/heads.py),
+never to whatever the `identities` table or the break-glass metadata hold: a key planted there by
+someone who can write the database is refused before anything is wrapped to it (issue 11). Every
+new key version is endorsed by the rotation key of every retired version, so identities that last
+opened an older key can tell the new one came from a key holder.
+
+Rotating an identity (`auditor identity rotate`, after a leaked passphrase) gives it a new key pair
+and re-keys every domain it held, so the old passphrase with any older copy of the registry (the
+automatic backups) opens only retired keys.
 
 Break-glass (docs/escrow.md, "Break-glass"): the SLIP-39-split break-glass key deterministically
-derives an X25519 key pair; the domain keys are wrapped to its *public* key, which the registry
-keeps in clear beside the set's public metadata (`meta.breakglass`). So any administrator can
-re-wrap new domain keys for break-glass during a re-key without the shares, and only K shares can
-unwrap them. After a break-glass recovery both domains are rotated and the break-glass wrap is
-dropped, so the opened envelopes open nothing current; a new ceremony is needed.
+derives an X25519 key pair; the domain keys are wrapped to its *public* key, kept in the manifests,
+so any administrator can re-wrap new domain keys during a re-key without the shares. A MAC key
+derived from the break-glass key (kept by the administrators in the escrow history) endorses each
+wrapped key, so the shares never open a key someone else wrapped to that public key. A recovery
+burns the set in the same transaction that logs it, before any secret is shown: the envelopes are
+single-use even if a later step fails. Afterwards both domains are rotated.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.errors import UsageError
-from auditor.models import Account, Person, Role, RotationTask, Secret
+from auditor.models import Role, RotationTask, Secret
 from vault import breakglass as bg
-from vault import crypto
+from vault import crypto, heads
+from vault import kinds as kinds_mod
 from vault import tasks as tasks_mod
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
-    RecordTamperedError,
+    KeyMetadataTamperedError,
     RegistryDamagedError,
     VaultError,
 )
-from vault.registry import DOMAINS, ESCROW, INVENTORY, Identity, Registry, utcnow
+from vault.heads import IdentityEntry, Manifest, ManifestError
+from vault.registry import DOMAINS, ESCROW, INVENTORY, ROLE_DOMAINS, Identity, Registry, utcnow
 from vault.revealog import RevealLog
-from vault.storage import RecordRow
+from vault.storage import IdentityRow
 
-BREAKGLASS_META = "breakglass"
 _BG_INFO = "auditor/v1 breakglass x25519"
 BREAKGLASS_IDENTITY = "break-glass"
-
-
-def _domain_of(kind: str) -> str:
-    from vault.maintenance import domain_of
-
-    return domain_of(kind)
-
-
-def _natural_key(kind: str, data: dict[str, Any]) -> str | None:
-    """Recompute a blind-index value when the inventory key (and so the index key) changes."""
-    from vault.inventory import ACCOUNT, PERSON, account_key, person_key
-
-    if kind == PERSON:
-        return person_key(Person.from_dict(data))
-    if kind == ACCOUNT:
-        return account_key(Account.from_dict(data))
-    raise VaultError(
-        f"cannot re-key records of kind {kind!r}: their unique index cannot be recomputed",
-        "This is a bug in auditor; nothing was changed.",
-    )
+ESCROW_HISTORY = "escrow-history"
+ESCROW_HISTORY_ID = "escrow"
 
 
 @dataclass(frozen=True)
@@ -74,6 +69,61 @@ class RekeyResult:
     breakglass_dropped: bool = False
 
 
+@dataclass(frozen=True)
+class NewKeyPair:
+    """`rotate_identity`: the identity that gets a new key pair, sealed under this passphrase."""
+
+    identity_id: str
+    private: bytes
+    passphrase: Secret
+    kdf_profile: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Key histories: the rotation keys of retired versions (log-keys for inventory, escrow-history)
+
+
+def _escrow_history(registry: Registry) -> tuple[dict[str, Any], int]:
+    rec = registry.get(ESCROW_HISTORY, ESCROW_HISTORY_ID)
+    return (dict(rec.data), rec.version) if rec else ({"versions": {}}, 0)
+
+
+def _put_escrow_history(registry: Registry, data: dict[str, Any], version: int) -> None:
+    registry.put(ESCROW_HISTORY, ESCROW_HISTORY_ID, data, expected_version=version)
+
+
+def _retire_escrow(registry: Registry) -> None:
+    data, version = _escrow_history(registry)
+    current = registry.key_version(ESCROW)
+    rotation = heads.rotation_key(registry.held_keys()[ESCROW]).hex()
+    data.setdefault("versions", {})[str(current)] = {"rotation": rotation}
+    _put_escrow_history(registry, data, version)
+
+
+def _rotation_keys(registry: Registry, domain: str) -> dict[int, bytes]:
+    if domain == INVENTORY:
+        return RevealLog(registry).rotation_keys()
+    data, _version = _escrow_history(registry)
+    return {int(v): bytes.fromhex(e["rotation"]) for v, e in data.get("versions", {}).items()}
+
+
+def _breakglass_endorse_key(registry: Registry) -> bytes | None:
+    data, _version = _escrow_history(registry)
+    value = data.get("breakglass")
+    return bytes.fromhex(value) if value else None
+
+
+def _set_breakglass_endorse_key(registry: Registry, key: bytes | None) -> None:
+    data, version = _escrow_history(registry)
+    if key is None:
+        if "breakglass" not in data:
+            return
+        data.pop("breakglass")
+    else:
+        data["breakglass"] = key.hex()
+    _put_escrow_history(registry, data, version)
+
+
 # --------------------------------------------------------------------------------------------------
 # The core: rotate domain keys in one transaction
 
@@ -83,7 +133,7 @@ def rotate_domains(
     domains: Sequence[str],
     *,
     drop_identity_id: str | None = None,
-    drop_breakglass: bool = False,
+    new_key_pair: NewKeyPair | None = None,
     action: str = "rekey",
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -102,9 +152,12 @@ def rotate_domains(
     opened: list[RotationTask] = []
     try:
         with registry.transaction():
+            # The tables must agree with the authenticated manifests before anything is wrapped.
+            registry.check_key_metadata()
             if drop_identity_id is not None:
                 registry.delete("identity", drop_identity_id)
                 backend.delete_identity(drop_identity_id)
+                registry.drop_identity_entry(drop_identity_id)
             now = utcnow()
             for account_id in task_accounts:
                 task, created = tasks_mod.open_task(
@@ -114,62 +167,56 @@ def rotate_domains(
                     opened.append(task)
             if INVENTORY in wanted:
                 RevealLog(registry).retire_epoch()
-            # Decrypt everything of the affected domains with the old keys first: a damaged record
-            # stops the re-key before anything changed (rolling back the transaction).
-            plain: list[tuple[RecordRow, str, dict[str, Any]]] = []
+            if ESCROW in wanted:
+                _retire_escrow(registry)
+            # Decrypt everything of the affected domains with the old keys first, each kind checked
+            # against its authenticated head: a damaged or replayed record stops the re-key before
+            # anything changed (rolling back the transaction), and is never laundered into new keys.
+            plain = []
             for kind in backend.kinds():
-                domain = _domain_of(kind)
-                if domain not in wanted:
+                spec = kinds_mod.KINDS.get(kind)
+                if spec is None:
+                    raise VaultError(
+                        f"cannot re-key: the registry holds records of kind {kind!r}, which auditor never writes",
+                        "Run `auditor registry check` and restore a backup; nothing was changed.",
+                    )
+                if spec.domain not in wanted:
                     continue
-                for row in backend.scan(kind):
-                    try:
-                        rec = registry.open_row(row, domain)
-                    except RecordTamperedError as exc:
+                for rec in registry.scan(kind):
+                    if isinstance(rec, VaultError):
                         raise VaultError(
-                            f"cannot re-key: {exc.message}",
+                            f"cannot re-key: {rec.message}",
                             "Run `auditor registry check` and repair or restore first; nothing was changed.",
                         ) from None
-                    if row.lookup is not None:
-                        _natural_key(kind, rec.data)  # fail early on an unknown indexed kind
-                    plain.append((row, domain, rec.data))
-            new_keys = {d: crypto.random_key() for d in wanted}
-            versions = {}
+                    plain.append(rec)
+            rotations = {d: _rotation_keys(registry, d) for d in wanted}
+            endorse_key = _breakglass_endorse_key(registry)
+            versions: dict[str, int] = {}
             for d in wanted:
+                key = crypto.random_key()
                 versions[d] = registry.key_version(d) + 1
-                backend.meta_set(f"key_version.{d}", str(versions[d]))
-            registry.install_keys(new_keys)
-            rows = [
-                registry.seal_row(
-                    row.kind,
-                    row.id,
-                    row.version,
-                    data,
-                    _natural_key(row.kind, data) if row.lookup is not None else None,
-                    domain,
-                )
-                for row, domain, data in plain
-            ]
+                check = crypto.key_check(key, d.encode())
+                endorse = {
+                    str(u): heads.endorsement(rot, registry.registry_id, d, versions[d], check)
+                    for u, rot in rotations[d].items()
+                }
+                registry.install_domain_key(d, key, versions[d], endorse)
+            rows = [registry.seal_row(rec.kind, rec.id, rec.version, rec.data) for rec in plain]
             registry.put_rows(rows)
-            # Re-wrap for every remaining identity that held the domain.
-            identities = {r.id: r for r in backend.identities()}
-            for wrap in backend.wraps():
-                if wrap.domain in wanted and wrap.identity_id in identities:
-                    registry.wrap_for_identity(
-                        wrap.identity_id, identities[wrap.identity_id].public_key, wrap.domain
-                    )
-            if not any(r.role == Role.ADMIN.value for r in identities.values()) and ESCROW in wanted:
+            if new_key_pair is not None:
+                _install_key_pair(registry, new_key_pair)
+            # Re-wrap for every identity the manifests authenticate that holds the domain.
+            entries = registry.identity_entries()
+            for d in wanted:
+                for ident_id, entry in sorted(entries.items()):
+                    if d in ROLE_DOMAINS[Role.parse(entry.role)]:
+                        registry.wrap_for_identity(ident_id, bytes.fromhex(entry.public_key), d)
+            if ESCROW in wanted and not any(e.role == Role.ADMIN.value for e in entries.values()):
                 raise IdentityError("re-keying would leave no administrator; nothing was changed")
-            dropped = False
-            meta = breakglass_info(registry)
-            if meta is not None:
-                if drop_breakglass:
-                    backend.meta_set(BREAKGLASS_META, "")
-                    dropped = True
-                else:
-                    public = bytes.fromhex(meta["public_key"])
-                    for d in wanted:
-                        meta["wraps"][d] = _bg_wrap(registry, d, public)
-                    backend.meta_set(BREAKGLASS_META, json.dumps(meta, sort_keys=True))
+            info = registry.breakglass_info()
+            if info is not None:
+                for d in wanted:
+                    registry.set_breakglass(d, _breakglass_entry(registry, d, info, endorse_key))
             RevealLog(registry).append(
                 action,
                 reason=reason,
@@ -178,18 +225,47 @@ def rotate_domains(
                     "key_versions": versions,
                     "records": len(rows),
                     "tasks_opened": [t.id for t in opened],
-                    "breakglass_dropped": dropped,
                     **(details or {}),
                 },
             )
     except BaseException:
         registry.restore_keys(old_keys, old_identity)
         raise
-    return RekeyResult(wanted, versions, len(rows), tasks=tuple(opened), breakglass_dropped=dropped)
+    return RekeyResult(wanted, versions, len(rows), tasks=tuple(opened))
+
+
+def _install_key_pair(registry: Registry, pair: NewKeyPair) -> None:
+    """Give an identity its new key pair, sealed with pins of the keys it now holds."""
+    entries = registry.identity_entries()
+    entry = entries[pair.identity_id]
+    row = next(r for r in registry.identity_rows() if r.id == pair.identity_id)
+    public = crypto.public_from_private(pair.private)
+    pins = registry.current_pins(ROLE_DOMAINS[Role.parse(entry.role)])
+    sealed = registry._seal_private(pair.identity_id, pair.private, pair.passphrase, pair.kdf_profile, pins)
+    new_row = dataclasses.replace(row, public_key=public, sealed_private=sealed)
+    registry.backend.update_identity(new_row)
+    registry.set_identity_entry(IdentityEntry.from_row(new_row))
 
 
 # --------------------------------------------------------------------------------------------------
-# Identity removal
+# Identity removal and rotation
+
+
+def _authenticated_row(registry: Registry, name: str) -> tuple[IdentityRow, IdentityEntry]:
+    row = registry.identity_row(name)
+    entry = registry.identity_entries().get(row.id)
+    if entry is None or entry.differences(row):
+        raise KeyMetadataTamperedError(
+            f"identity {name!r} does not match the registry's authenticated manifest; nothing was changed",
+            subject=f"identity {row.id}",
+        )
+    return row, entry
+
+
+def _escrowed_accounts(registry: Registry) -> list[str]:
+    from vault.escrow import Escrow
+
+    return sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
 
 
 def remove_identity(
@@ -202,26 +278,23 @@ def remove_identity(
 ) -> RekeyResult:
     """Remove identity `name`, re-key what it could unwrap, open rotation tasks (module doc)."""
     from vault.backup import take_backup
-    from vault.escrow import Escrow
 
     actor = registry.require_admin("Removing an identity")
-    row = registry.identity_row(name)
+    row, entry = _authenticated_row(registry, name)
     if actor.id == row.id:
         raise UsageError(
             "you cannot remove the identity you are unlocked as",
             "Unlock as another administrator (--identity NAME) to remove this one.",
         )
-    rows = registry.identity_rows()
-    admins = [r for r in rows if r.role == Role.ADMIN.value]
-    if row.role == Role.ADMIN.value and len(admins) <= 1:
+    entries = registry.identity_entries()
+    admins = [e for e in entries.values() if e.role == Role.ADMIN.value]
+    if entry.role == Role.ADMIN.value and len(admins) <= 1:
         raise UsageError(
             f"{name} is the last administrator; removing it would lock everyone out of escrow",
             "Add another administrator first (`auditor identity add NAME --role admin`).",
         )
-    domains = tuple(sorted({w.domain for w in registry.backend.wraps(row.id)}))
-    accounts: list[str] = []
-    if ESCROW in domains:
-        accounts = sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
+    domains = tuple(d for d in DOMAINS if row.id in registry.manifest(d).wraps)
+    accounts = _escrowed_accounts(registry) if ESCROW in domains else []
     path = take_backup(registry, "before-identity-remove") if backup else ""
     result = rotate_domains(
         registry,
@@ -229,19 +302,48 @@ def remove_identity(
         drop_identity_id=row.id,
         action="identity-remove",
         reason=reason or f"identity {name} removed",
-        details={"removed": name, "role": row.role, **(extra_details or {})},
+        details={"removed": name, "role": entry.role, **(extra_details or {})},
         task_reason=f"identity {name} was removed and could read the escrowed credentials",
         task_accounts=accounts,
     )
-    return RekeyResult(
-        result.domains,
-        result.key_versions,
-        result.records,
-        removed=name,
-        tasks=result.tasks,
-        backup=path,
-        breakglass_dropped=result.breakglass_dropped,
+    return dataclasses.replace(result, removed=name, backup=path)
+
+
+def rotate_identity(
+    registry: Registry,
+    name: str,
+    passphrase: Secret,
+    *,
+    kdf_profile: str = "default",
+    open_tasks: bool = True,
+    reason: str = "",
+    backup: bool = True,
+) -> RekeyResult:
+    """Give identity `name` a new key pair under `passphrase` and re-key every domain it held, so
+    its old passphrase with any older copy of the registry opens only retired keys. With
+    `open_tasks`, accounts it could read get a rotation task (whoever had the old passphrase and a
+    copy could have read them)."""
+    from vault.backup import take_backup
+    from vault.registry import _check_passphrase
+
+    registry.require_admin("Rotating an identity's keys")
+    _check_passphrase(passphrase)
+    row, entry = _authenticated_row(registry, name)
+    domains = ROLE_DOMAINS[Role.parse(entry.role)]
+    accounts = _escrowed_accounts(registry) if open_tasks and ESCROW in domains else []
+    path = take_backup(registry, "before-identity-rotate") if backup else ""
+    private, _public = crypto.new_identity_keypair()
+    result = rotate_domains(
+        registry,
+        domains,
+        new_key_pair=NewKeyPair(row.id, private, passphrase, kdf_profile),
+        action="identity-rotate",
+        reason=reason or f"identity {name} got a new key pair",
+        details={"identity": name, "role": entry.role},
+        task_reason=f"the passphrase of identity {name} may have leaked with a copy of the registry",
+        task_accounts=accounts,
     )
+    return dataclasses.replace(result, backup=path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,31 +354,46 @@ def _bg_label(registry: Registry, domain: str, version: int) -> bytes:
     return registry.wrap_label(domain, version) + b"\x00breakglass"
 
 
-def _bg_private(key: Secret) -> bytes:
+def _bg_raw(key: Secret) -> bytes:
     raw = key.reveal()
-    return crypto.subkey(raw if isinstance(raw, bytes) else raw.encode(), _BG_INFO)
+    return raw if isinstance(raw, bytes) else raw.encode()
 
 
-def _bg_wrap(registry: Registry, domain: str, public: bytes) -> dict[str, Any]:
-    version = registry.key_version(domain)
+def _bg_private(key: Secret) -> bytes:
+    return crypto.subkey(_bg_raw(key), _BG_INFO)
+
+
+def _bg_endorse(key: Secret) -> bytes:
+    return crypto.subkey(_bg_raw(key), heads.BREAKGLASS_ENDORSE_INFO)
+
+
+_PUBLIC_FIELDS = ("set_id", "group_threshold", "groups", "key_check", "public_key", "created_at")
+
+
+def _breakglass_entry(
+    registry: Registry, domain: str, info: dict[str, Any], endorse_key: bytes | None
+) -> dict[str, Any]:
+    """The break-glass fields of one domain's manifest: the set's public parameters and the
+    domain key wrapped (and endorsed) for the set's public key."""
     key = registry.held_keys()[domain]
-    return {
+    version = registry.key_version(domain)
+    check = crypto.key_check(key, domain.encode())
+    public = bytes.fromhex(str(info["public_key"]))
+    entry = {name: info[name] for name in _PUBLIC_FIELDS if name in info}
+    entry["wrap"] = {
         "key_version": version,
         "stanza": crypto.wrap(key, public, _bg_label(registry, domain, version)).hex(),
-        "check": crypto.key_check(key, domain.encode()).hex(),
+        "check": check.hex(),
     }
+    entry["endorse"] = (
+        heads.endorsement(endorse_key, registry.registry_id, domain, version, check) if endorse_key else None
+    )
+    return entry
 
 
 def breakglass_info(registry: Registry) -> dict[str, Any] | None:
-    """The stored public metadata of the current break-glass set, or None when there is none."""
-    text = registry.backend.meta_get(BREAKGLASS_META)
-    if not text:
-        return None
-    try:
-        data: dict[str, Any] = json.loads(text)
-    except ValueError as exc:
-        raise RegistryDamagedError("the stored break-glass metadata is unreadable") from exc
-    return data
+    """The public metadata of the current break-glass set, or None when there is none."""
+    return registry.breakglass_info()
 
 
 def breakglass_setup(
@@ -289,22 +406,20 @@ def breakglass_setup(
     """Create a new break-glass set wrapping both domain keys; replaces any earlier set.
 
     Returns the split whose cards the caller prints once; only public metadata is stored."""
-    actor = registry.require_admin("Setting up break-glass")
+    registry.require_admin("Setting up break-glass")
     key = bg.new_key()
     split = bg.split(key, groups, group_threshold, passphrase=passphrase)
-    public = crypto.public_from_private(_bg_private(key))
-    meta: dict[str, Any] = {
+    info: dict[str, Any] = {
         **split.public_metadata(),
-        "public_key": public.hex(),
+        "public_key": crypto.public_from_private(_bg_private(key)).hex(),
         "created_at": utcnow().isoformat(),
-        "created_by": actor.name,
-        "wraps": {},
     }
-    previous = breakglass_info(registry)
     with registry.transaction():
+        previous = registry.breakglass_info()
+        endorse_key = _bg_endorse(key)
+        _set_breakglass_endorse_key(registry, endorse_key)
         for d in DOMAINS:
-            meta["wraps"][d] = _bg_wrap(registry, d, public)
-        registry.backend.meta_set(BREAKGLASS_META, json.dumps(meta, sort_keys=True))
+            registry.set_breakglass(d, _breakglass_entry(registry, d, info, endorse_key))
         RevealLog(registry).append(
             "breakglass-setup",
             details={
@@ -318,39 +433,37 @@ def breakglass_setup(
 
 def breakglass_session(registry: Registry) -> bg.RecoverySession:
     """A share-collecting session bound to the registry's current set (stale sets are refused)."""
-    meta = breakglass_info(registry)
+    meta = registry.breakglass_info()
     if meta is None:
         raise VaultError(
             "this registry has no break-glass set (never set up, or used since)",
             "An administrator runs `auditor breakglass setup --shares N --threshold K`.",
         )
-    groups = [bg.GroupSpec(g["name"], int(g["threshold"]), int(g["count"])) for g in meta["groups"]]
-    return bg.RecoverySession(
-        groups=groups, expected_set_id=int(meta["set_id"]), expected_check=str(meta["key_check"])
-    )
+    try:
+        groups = [bg.GroupSpec(g["name"], int(g["threshold"]), int(g["count"])) for g in meta["groups"]]
+        return bg.RecoverySession(
+            groups=groups, expected_set_id=int(meta["set_id"]), expected_check=str(meta["key_check"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RegistryDamagedError("the stored break-glass metadata is unreadable") from exc
 
 
 def breakglass_unlock(registry: Registry, key: Secret, *, reason: str, operator: str = "") -> Identity:
-    """Unwrap the domain keys with a recovered break-glass key and log the `break-glass` event.
+    """Unwrap the domain keys with a recovered break-glass key, verify them, and in ONE transaction
+    log the `break-glass` event and burn the set (module doc).
 
     The registry then acts as an administrator named "break-glass" until the caller rotates the
     keys with `breakglass_finish` (which the CLI always does)."""
-    meta = breakglass_info(registry)
-    if meta is None:
+    info = registry.breakglass_info()
+    if info is None:
         raise VaultError("this registry has no break-glass set")
     private = _bg_private(key)
+    if crypto.public_from_private(private).hex() != info.get("public_key"):
+        raise AccessDeniedError("the break-glass key does not open this registry's keys")
+    endorse_key = _bg_endorse(key)
     keys: dict[str, bytes] = {}
-    for d, wrap in meta["wraps"].items():
-        version = int(wrap["key_version"])
-        if version != registry.key_version(d):
-            raise RegistryDamagedError(f"the break-glass wrap of the {d} key is out of date")
-        try:
-            value = crypto.unwrap(bytes.fromhex(wrap["stanza"]), private, _bg_label(registry, d, version))
-        except (crypto.DecryptError, crypto.CryptoError):
-            raise AccessDeniedError("the break-glass key does not open this registry's keys") from None
-        if not crypto.matches(crypto.key_check(value, d.encode()), bytes.fromhex(wrap["check"])):
-            raise RegistryDamagedError(f"the break-glass wrap of the {d} key fails its key check")
-        keys[d] = value
+    for d in DOMAINS:
+        keys[d] = _bg_open_domain(registry, d, private, endorse_key)
     ident = Identity(
         id="breakglass",
         name=BREAKGLASS_IDENTITY,
@@ -358,37 +471,72 @@ def breakglass_unlock(registry: Registry, key: Secret, *, reason: str, operator:
         created_at=utcnow().isoformat(),
         created_by=operator,
     )
-    registry.restore_keys(keys, ident)
-    RevealLog(registry).append(
-        "break-glass",
-        reason=reason,
-        details={"set_id": int(meta["set_id"]), "operator": operator},
-    )
+    registry.adopt_keys(keys, ident)
+    with registry.transaction():
+        RevealLog(registry).append(
+            "break-glass",
+            reason=reason,
+            details={"set_id": int(info["set_id"]), "operator": operator},
+        )
+        for d in DOMAINS:
+            registry.set_breakglass(d, None)
+        _set_breakglass_endorse_key(registry, None)
     return ident
+
+
+def _bg_open_domain(registry: Registry, domain: str, private: bytes, endorse_key: bytes) -> bytes:
+    text = registry.backend.meta_get(heads.meta_name(domain))
+    try:
+        unverified, _body, _mac = Manifest.parse(text)
+    except ManifestError as exc:
+        raise KeyMetadataTamperedError(f"the registry's {domain} manifest {exc}", subject=f"manifest.{domain}") from None
+    entry = unverified.breakglass
+    if entry is None:
+        raise KeyMetadataTamperedError(
+            f"the {domain} manifest holds no break-glass key although the set exists", subject="break-glass"
+        )
+    try:
+        wrap = entry["wrap"]
+        version = int(wrap["key_version"])
+        value = crypto.unwrap(bytes.fromhex(wrap["stanza"]), private, _bg_label(registry, domain, version))
+    except (crypto.DecryptError, crypto.CryptoError, KeyError, TypeError, ValueError):
+        raise AccessDeniedError("the break-glass key does not open this registry's keys") from None
+    check = crypto.key_check(value, domain.encode())
+    try:
+        manifest = Manifest.load(text, value, domain=domain, registry_id=registry.registry_id)
+    except ManifestError as exc:
+        raise KeyMetadataTamperedError(
+            f"the {domain} key wrapped for break-glass does not verify the registry's {domain} manifest ({exc}): "
+            "it was wrapped by someone without the key",
+            subject="break-glass",
+        ) from None
+    if manifest.key_version != version or manifest.key_check != check.hex():
+        raise RegistryDamagedError(f"the break-glass wrap of the {domain} key is out of date")
+    given = entry.get("endorse")
+    expected = heads.endorsement(endorse_key, registry.registry_id, domain, version, check)
+    if given is not None and not crypto.matches(str(given).encode(), expected.encode()):
+        raise KeyMetadataTamperedError(
+            f"the {domain} key wrapped for break-glass is not endorsed by this break-glass set: someone wrapped "
+            "a key of their own to the set's public key",
+            subject="break-glass",
+        )
+    return value
 
 
 def breakglass_finish(
     registry: Registry, *, revealed: Sequence[str] = (), backup: bool = True
 ) -> RekeyResult:
-    """After a break-glass recovery: rotate both domain keys, drop the used set, and open rotation
-    tasks for the accounts whose credentials were revealed."""
+    """After a break-glass recovery: rotate both domain keys and open rotation tasks for the
+    accounts whose credentials were revealed (the set was burned when it was opened)."""
     from vault.backup import take_backup
 
     path = take_backup(registry, "before-breakglass-rekey") if backup else ""
     result = rotate_domains(
         registry,
         DOMAINS,
-        drop_breakglass=True,
         action="rekey",
         reason="break-glass recovery: the used shares must open nothing current",
         task_reason="revealed during a break-glass recovery",
         task_accounts=revealed,
     )
-    return RekeyResult(
-        result.domains,
-        result.key_versions,
-        result.records,
-        tasks=result.tasks,
-        backup=path,
-        breakglass_dropped=True,
-    )
+    return dataclasses.replace(result, backup=path, breakglass_dropped=True)

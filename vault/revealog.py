@@ -13,8 +13,9 @@ and re-keying first saves the retiring epoch's log keys into a `log-keys` record
 re-encrypted with everything else. Epochs never decrease along the log: whoever kept an old key
 cannot append an event after a re-key.
 
-Fail closed (issue 3): `append` writes the event, and the head digest (`meta.log_head`, for
-truncation) in the same transaction, and returns only after the commit. Secrets are shown only
+Fail closed (issue 3): `append` writes the event, and the head digest (in the authenticated
+inventory manifest, vault/heads.py, so cutting events off the end together with the head is
+detected: issue 11) in the same transaction, and returns only after the commit. Secrets are shown only
 through `reveal()` / `log_then()`, which refuse to run inside an enclosing transaction (whose commit
 would come after the secret is out) and call the caller's function only after the event committed.
 """
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from vault import crypto
+from vault import crypto, heads
 from vault.errors import LogWriteError, VaultError
 from vault.log_chain import (
     Event,
@@ -46,7 +47,6 @@ from vault.storage import LogRow, StorageError
 
 MAC_INFO = "auditor/v1 log mac"
 ENC_INFO = "auditor/v1 log encryption"
-HEAD_META = "log_head"
 LOG_KEYS_KIND = "log-keys"
 LOG_KEYS_ID = "log"
 EPOCH_DETAIL = "log_epoch"
@@ -98,8 +98,24 @@ class RevealLog:
         rec = self.registry.get(LOG_KEYS_KIND, LOG_KEYS_ID)
         data: dict[str, Any] = dict(rec.data) if rec else {"epochs": {}}
         mac, enc = self._current_keys()
-        data.setdefault("epochs", {})[str(self._epoch())] = {"mac": mac.hex(), "enc": enc.hex()}
+        data.setdefault("epochs", {})[str(self._epoch())] = {
+            "mac": mac.hex(),
+            "enc": enc.hex(),
+            # Endorses every later inventory key to identities that last opened this one (vault/heads.py).
+            "rotation": heads.rotation_key(self.registry.held_keys()[INVENTORY]).hex(),
+        }
         self.registry.put(LOG_KEYS_KIND, LOG_KEYS_ID, data, expected_version=rec.version if rec else 0)
+
+    def rotation_keys(self) -> dict[int, bytes]:
+        """The rotation keys of every retired inventory key version (for endorsements)."""
+        rec = self.registry.get(LOG_KEYS_KIND, LOG_KEYS_ID)
+        if rec is None:
+            return {}
+        return {
+            int(epoch): bytes.fromhex(k["rotation"])
+            for epoch, k in rec.data.get("epochs", {}).items()
+            if k.get("rotation")
+        }
 
     def _aad(self, epoch: int) -> bytes:
         return crypto.record_aad(self.registry.registry_id, "log-event", "log", epoch)
@@ -133,7 +149,7 @@ class RevealLog:
             fields["at"] = at
         backend = self.registry.backend
         try:
-            with backend.transaction():
+            with self.registry.transaction():
                 tail = backend.log_tail()
                 prev = self._decode(tail).event if tail is not None else None
                 if tail is not None and prev is None:
@@ -144,7 +160,7 @@ class RevealLog:
                 event = chain(prev, fields, mac_key)
                 blob = self._encode(event, epoch, enc_key)
                 backend.log_append(LogRow(event.seq, blob))
-                backend.meta_set(HEAD_META, str(head_digest(event)))
+                self.registry.note_log_head(str(head_digest(event)))
         except (LogWriteError, LogChainError):
             raise
         except (sqlite3.Error, OSError, StorageError) as exc:
@@ -232,8 +248,32 @@ class RevealLog:
         return out
 
     def head(self) -> Head | None:
-        text = self.registry.backend.meta_get(HEAD_META)
+        """The head recorded in the authenticated inventory manifest."""
+        text = self.registry.log_head()
         return Head.parse(text) if text else None
+
+    def tail_problem(self) -> str:
+        """A sentence when the log's last row is not the authenticated head (checked on unlock;
+        `verify` walks the whole chain)."""
+        head = self.head()
+        tail = self.registry.backend.log_tail()
+        if tail is None:
+            if head is None or head.seq == 0:
+                return ""
+            return f"The log is empty but the recorded head is event {head.seq}: every event was removed."
+        if head is None:
+            return f"The log holds events up to {tail.seq} but the registry records no log head: they were inserted."
+        if tail.seq < head.seq:
+            return (
+                f"The log ends at event {tail.seq} but the recorded head is event {head.seq}: events "
+                f"{tail.seq + 1} to {head.seq} were removed from the end."
+            )
+        if tail.seq > head.seq:
+            return f"The log continues past the recorded head (event {head.seq}) to event {tail.seq}: events were appended outside auditor."
+        logged = self._decode(tail)
+        if logged.event is None or logged.event.digest != head.digest:
+            return f"Event {tail.seq} is not the event the registry's head records: it was replaced."
+        return ""
 
     def verify(self) -> VerifyResult:
         """Walk the stored log; the result's message names the first broken, missing, reordered or
