@@ -203,12 +203,12 @@ def _act(
                     )
                 )
             ident = reg.add_identity(
-                arg, Role.ADMIN, phrase, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default")
-            )
-            from vault.revealog import RevealLog
-
-            RevealLog(reg).append(
-                "identity-add", reason=reason, details={"name": ident.name, "via": "break-glass"}
+                arg,
+                Role.ADMIN,
+                phrase,
+                kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
+                reason=reason,
+                details={"via": "break-glass"},
             )
             echo(f"Added administrator {ident.name}.")
         else:

@@ -72,7 +72,9 @@ class AppContext:
             return self.registry_location
         return str(default_registry_path())
 
-    def registry(self, *, as_role: Role | None = None, admin: bool = False) -> Registry:
+    def registry(self, *, as_role: Role | None = None, admin: bool = False, tolerant: bool = False) -> Registry:
+        """The unlocked registry. `tolerant` (only `registry check`) reports tampered key metadata
+        afterwards instead of refusing to unlock."""
         if self._registry is not None:
             return self._registry
         from vault.registry import Registry
@@ -89,7 +91,7 @@ class AppContext:
                 if sys.stdin.isatty()
                 else None,
             )
-            reg.unlock(identity, source.secret, as_role=as_role)
+            reg.unlock(identity, source.secret, as_role=as_role, tolerant=tolerant)
             if admin:
                 reg.require_admin("This command")
         except BaseException:

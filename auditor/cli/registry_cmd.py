@@ -52,27 +52,37 @@ def info(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonO
 
 @app.command("check")
 def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False) -> None:
-    """Run the database integrity check and decrypt every record; name each one that fails.
+    """Check everything someone with write access to the database could have changed.
 
-    Exit code 0 when healthy, 1 when anything is wrong. Example:
+    The database's own integrity check; the header, identities, wrapped keys and break-glass
+    metadata against the registry's authenticated manifests; every kind's records against its
+    authenticated head (replayed, deleted or inserted rows); every record decrypted; orphaned
+    credential versions; the log's chain and head. Exit code 0 when healthy, 1 when anything is
+    wrong. An auditor identity checks everything but the credentials. Example:
 
         auditor registry check
     """
+    from auditor.safetext import inert
     from vault.maintenance import check_registry
 
-    reg = app_context(ctx).registry()
+    reg = app_context(ctx).registry(tolerant=True)
     report = check_registry(reg)
     if pick_format(fmt, as_json) is OutputFormat.JSON:
         echo(
             json.dumps(
                 {
                     "schema": "auditor/registry-check",
-                    "version": 1,
+                    "version": 2,
                     "healthy": report.healthy,
                     "database_problems": report.database_problems,
                     "tampered": [{"kind": t.kind, "id": t.record_id} for t in report.tampered],
+                    "problems": [
+                        {"kind": type(p).__name__, "subject": getattr(p, "subject", ""), "message": p.message}
+                        for p in report.problems
+                    ],
                     "records_ok": report.records_ok,
                     "not_checked": report.skipped_kinds,
+                    "log": report.log,
                 },
                 indent=2,
             )
@@ -80,17 +90,21 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
     else:
         echo("Database integrity: " + ("ok" if not report.database_problems else "PROBLEMS"))
         for problem in report.database_problems:
-            echo(f"  {problem}")
+            echo(f"  {inert(problem)}")
         for kind, n in sorted(report.records_ok.items()):
             echo(f"{kind:<14} {n} record(s) decrypted and authenticated")
         for t in report.tampered:
             echo(f"TAMPERED       {t.kind} {t.record_id}")
         for kind in report.skipped_kinds:
             echo(f"{kind:<14} not checked: needs an admin identity")
+        if report.log:
+            echo(f"Log: {report.log}")
+        for p in report.problems:
+            echo(f"PROBLEM        {inert(p.message)}")
         echo(
             "Registry is healthy."
             if report.healthy
-            else "Registry has problems: restore the named records from a backup."
+            else "Registry has problems: restore a backup taken before them (`auditor registry restore`)."
         )
     if not report.healthy:
         raise typer.Exit(1)
@@ -131,6 +145,9 @@ def restore(
 ) -> None:
     """Replace the registry with a backup; the current registry is backed up first.
 
+    Unlocks the backup as an administrator to record the restore in it (a `restore` event), so
+    machines that saw the newer registry accept the older state instead of reporting a rollback.
+
     Example:
 
         auditor registry restore ~/.local/share/auditor/backups/registry-20261121T101500Z-manual.db
@@ -149,7 +166,12 @@ def restore(
         raise UsageError(f"{backup_file} does not exist")
     if not yes and not typer.confirm(f"Replace {app_ctx.location} with {backup_file}?"):
         raise typer.Exit(1)
-    safety = restore_sqlite(backup_file, Path(app_ctx.location), allow_other_registry=force)
+    safety = restore_sqlite(
+        backup_file,
+        Path(app_ctx.location),
+        allow_other_registry=force,
+        unlock=lambda copy: _unlock(copy, app_ctx, admin=True),
+    )
     echo(f"Restored {app_ctx.location} from {backup_file}")
     if safety:
         echo(f"The previous registry was kept at {safety}")
@@ -159,12 +181,16 @@ def restore(
 def upgrade(ctx: typer.Context) -> None:
     """Bring the registry's format up to this version of auditor (a backup is taken first).
 
-    Example:
+    Database schema steps run first, then format steps. A format step that needs keys (format 2
+    authenticates the key metadata as it stands) unlocks as an administrator, with the usual
+    passphrase sources. Example:
 
-        auditor registry upgrade
+        auditor --identity it-admin registry upgrade
     """
+    from auditor.models import Role
     from vault import upgrades
     from vault.backup import take_backup
+    from vault.errors import AccessDeniedError
     from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
@@ -178,12 +204,25 @@ def upgrade(ctx: typer.Context) -> None:
         if reg.format_version == FORMAT_VERSION and not schema_pending:
             echo(f"Registry is at format {FORMAT_VERSION}, the current one; nothing to do.")
             return
+        steps = upgrades.pending(reg.format_version, FORMAT_VERSION)
+        credentials = None
+        if any(step.needs_admin for step in steps):
+            # Who is upgrading is settled before anything changes.
+            credentials = _passphrase(reg, app_ctx)
+            if reg.check_passphrase(*credentials) is not Role.ADMIN:
+                raise AccessDeniedError(
+                    f"upgrading to format {FORMAT_VERSION} needs an admin identity: an administrator vouches "
+                    "for the registry's key metadata as it stands",
+                    "Run it as an administrator (--identity NAME).",
+                )
         backup = take_backup(reg, f"before-upgrade-from-{reg.format_version}")
         if schema_pending:
             for line in backend.upgrade_schema():
                 echo(f"Upgraded {line}")
-        if reg.format_version != FORMAT_VERSION:
-            for line in upgrades.upgrade(reg.backend, reg.format_version, FORMAT_VERSION):
+        if steps:
+            if credentials is not None:
+                reg.unlock(*credentials)
+            for line in upgrades.upgrade(reg, reg.format_version, FORMAT_VERSION):
                 echo(f"Upgraded {line}")
         echo(f"Backup of the previous format: {backup}")
     finally:
@@ -261,25 +300,38 @@ def migrate(
     echo(f"Migrated to {target.location}: {result.summary()}; {tail}.")
 
 
-def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
-    """Unlock the copy with the usual passphrase sources; False (with a note) when none is at hand."""
+def _passphrase(reg: Any, app_ctx: Any) -> tuple[str | None, Any]:
+    """The identity and passphrase for a registry this command opened itself (the usual sources)."""
     import sys
 
     from auditor.cli.context import _guess_identity, prompt_secret
     from vault.unlock import find_passphrase
 
     identity = app_ctx.identity or _guess_identity(reg)
+    source = find_passphrase(
+        passphrase_file=app_ctx.passphrase_file,
+        registry_id=reg.registry_id,
+        identity=identity,
+        prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
+        if sys.stdin.isatty()
+        else None,
+    )
+    return identity, source.secret
+
+
+def _unlock(reg: Any, app_ctx: Any, *, admin: bool = False) -> None:
+    identity, secret = _passphrase(reg, app_ctx)
+    reg.unlock(identity, secret)
+    if admin:
+        reg.require_admin("This command")
+
+
+def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
+    """Unlock the copy with the usual passphrase sources; False (with a note) when none is at hand."""
     try:
-        source = find_passphrase(
-            passphrase_file=app_ctx.passphrase_file,
-            registry_id=reg.registry_id,
-            identity=identity,
-            prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
-            if sys.stdin.isatty()
-            else None,
-        )
+        identity, secret = _passphrase(reg, app_ctx)
     except VaultError as exc:
         progress(f"not decrypting the copy: {exc.message}")
         return False
-    reg.unlock(identity, source.secret)
+    reg.unlock(identity, secret)
     return True
