@@ -216,7 +216,7 @@ def test_offboard_end_to_end(cli: Cli) -> None:
         "it-admin"
     ]
     actions = [e["action"] for e in json.loads(cli.ok("log", "show", "--json").output)["items"]]
-    assert actions == ["set", "identity-remove", "offboard"]
+    assert actions == ["set", "identity-add", "identity-remove", "offboard"]
     assert "OK:" in cli.ok("log", "verify").output
 
     out = cli.ok("recover", IG, "--reason", "owner left mid-season").output

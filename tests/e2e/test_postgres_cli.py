@@ -191,15 +191,18 @@ def test_upgrade_applies_a_versioned_schema_step(pg_cli: Cli, monkeypatch: pytes
     from vault import postgres
 
     setup_district(pg_cli, secret=False)
-    monkeypatch.setattr(postgres, "SCHEMA_VERSION", 2)
+    current = postgres.SCHEMA_VERSION
+    monkeypatch.setattr(postgres, "SCHEMA_VERSION", current + 1)
     monkeypatch.setitem(
-        postgres.SCHEMA_STEPS, 1, ("index records by version", "CREATE INDEX records_version ON auditor.records (version)")
+        postgres.SCHEMA_STEPS,
+        current,
+        ("index records by version", "CREATE INDEX records_version ON auditor.records (version)"),
     )
     refused = pg_cli("account", "list")
-    assert refused.exit_code == 1 and "uses database schema 1" in refused.output
+    assert refused.exit_code == 1 and f"uses database schema {current}" in refused.output
     assert "auditor registry upgrade" in refused.output
     out = pg_cli.ok("registry", "upgrade").output
-    assert "Upgraded database schema 1 → 2: index records by version" in out
+    assert f"Upgraded database schema {current} → {current + 1}: index records by version" in out
     assert "nnhs_athletics" in pg_cli.ok("account", "list").output
     assert "nothing to do" in pg_cli.ok("registry", "upgrade").output
 

@@ -58,7 +58,7 @@ def test_metadata_is_visible_to_an_auditor_but_values_are_not(
     assert refs[acct.id].escrowed and refs[acct.id].recovery_codes_total == 3 and not refs[acct.id].has_totp
     with pytest.raises(AccessDeniedError):
         Escrow(auditor).reveal(acct.id, "curious")
-    assert [e.action for e in RevealLog(auditor).events()] == ["set"]
+    assert [e.action for e in RevealLog(auditor).events()] == ["identity-add", "set"]
 
 
 def test_a_new_version_closes_open_tasks_but_spending_a_code_does_not(

@@ -21,7 +21,13 @@ import pytest
 from auditor.models import Account, Person, Platform, Secret
 from tests.pgcluster import PgCluster
 from tests.vault.conftest import PASSPHRASE
-from vault.errors import ConcurrentEditError, LogWriteError, RegistryDamagedError, RegistryNotFoundError
+from vault.errors import (
+    ConcurrentEditError,
+    LogWriteError,
+    RegistryDamagedError,
+    RegistryNotFoundError,
+    RollbackError,
+)
 from vault.inventory import Inventory
 from vault.postgres import PostgresBackend
 from vault.registry import Registry
@@ -39,9 +45,9 @@ def _create(url: str) -> tuple[Registry, Account]:
     return reg, account
 
 
-def _open(url: str) -> Registry:
+def _open(url: str, *, tolerant: bool = False) -> Registry:
     reg = Registry.open(PostgresBackend(url))
-    reg.unlock(None, Secret(PASSPHRASE))
+    reg.unlock(None, Secret(PASSPHRASE), tolerant=tolerant)
     return reg
 
 
@@ -170,8 +176,15 @@ def test_the_app_role_appends_to_the_log_but_cannot_change_or_unguard_it(
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="the log is append-only"):
             conn.execute("DELETE FROM auditor.log")
         conn.execute("ALTER TABLE auditor.log DISABLE TRIGGER log_no_delete")
-    # ... and `registry check` notices when someone with ownership switched it off.
-    check = _open(pg_url)
+    # The row auditor_app could append by hand is refused at the next unlock: it is past the
+    # authenticated head. `registry check` (a tolerant unlock) names it, and notices when someone
+    # with ownership switched the trigger off.
+    with pytest.raises(RollbackError, match="continues past the recorded head"):
+        _open(pg_url)
+    check = _open(pg_url, tolerant=True)
+    assert [p.message for p in check.problems] == [
+        "The log continues past the recorded head (event 2) to event 99: events were appended outside auditor."
+    ]
     assert check.backend.integrity_check() == [
         "trigger log_no_delete on auditor.log is disabled: the log is not append-only"
     ]

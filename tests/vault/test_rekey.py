@@ -80,7 +80,8 @@ def _private_key(reg: Registry, name: str, passphrase: str) -> bytes:
     row = reg.identity_row(name)
     sealed = json.loads(row.sealed_private)
     derived = crypto.argon2id(passphrase.encode(), crypto.KdfParams.from_dict(sealed["kdf"]))
-    return crypto.open_sealed(derived[:32], bytes.fromhex(sealed["key"]), reg._identity_aad(row.id))
+    payload = crypto.open_sealed(derived[:32], bytes.fromhex(sealed["key"]), reg._identity_aad(row.id))
+    return bytes.fromhex(json.loads(payload)["private"])  # format 2: the key and the pins it remembers
 
 
 def test_last_admin_and_self_cannot_be_removed(make_registry: Callable[..., Registry]) -> None:

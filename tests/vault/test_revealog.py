@@ -14,7 +14,7 @@ from vault.errors import LogWriteError, VaultError
 from vault.log_chain import LogChainError
 from vault.registry import Registry
 from vault.rekey import remove_identity
-from vault.revealog import HEAD_META, RevealLog
+from vault.revealog import RevealLog
 
 SECOND = "second admin passphrase"
 
@@ -37,7 +37,7 @@ def test_events_round_trip_and_verify(make_registry: Callable[..., Registry]) ->
     ]
     result = log.verify()
     assert result.ok and result.message == "All 3 events verify (events 1 to 3)."
-    assert reg.backend.meta_get(HEAD_META) == f"3:{events[-1].digest}"
+    assert reg.log_head() == f"3:{events[-1].digest}"  # kept in the authenticated inventory manifest
 
 
 def test_log_rows_are_encrypted(make_registry: Callable[..., Registry], registry_path: Path) -> None:
@@ -162,6 +162,8 @@ def test_log_survives_rekeying_and_an_auditor_can_verify(
     RevealLog(reg).append("set", account_id="a_1")
     result = RevealLog(reg).verify()
     assert result.ok, result.message
-    assert result.message == "All 6 events verify (events 1 to 6)."
+    assert result.message == "All 8 events verify (events 1 to 8)."
     actions = [e.action for e in RevealLog(reg).events()]
-    assert actions == ["reveal", "reveal", "identity-remove", "reveal", "identity-remove", "set"]
+    assert actions == [
+        "identity-add", "identity-add", "reveal", "reveal", "identity-remove", "reveal", "identity-remove", "set"
+    ]
