@@ -41,8 +41,13 @@ NONCE_BYTES = 12
 # RFC 9106 §4 second recommended option is the floor; the default doubles its memory.
 KDF_FLOOR = {"memory_kib": 64 * 1024, "iterations": 3, "lanes": 4}
 KDF_DEFAULT = {"memory_kib": 128 * 1024, "iterations": 3, "lanes": 4}
-# Caps on what we accept from a file: 2 GiB, t=16, p=16.
-KDF_CAP = {"memory_kib": 2 * 1024 * 1024, "iterations": 16, "lanes": 16}
+# Caps on what we accept from a file (issue 11: at the old cap of 2 GiB, t=16 one unlock took a
+# minute and 2 GB). Memory at most 1 GiB, and memory x passes at most 3 GiB-passes (1 GiB at the
+# floor's 3 passes; eight times the default, which takes about 0.5 s here, so about 4 s on a
+# loaded 2-core machine): a hostile registry costs one unlock a few seconds at worst. p above 8
+# buys nothing on the machines districts run this on.
+KDF_CAP = {"memory_kib": 1024 * 1024, "iterations": 16, "lanes": 8}
+KDF_CAP_WORK = 3 * 1024 * 1024  # memory_kib x iterations
 
 
 class CryptoError(Exception):
@@ -80,6 +85,12 @@ class KdfParams:
                 raise KdfParameterError(f"Argon2id {name}={value} is below the floor {KDF_FLOOR[name]}")
             if value > KDF_CAP[name]:
                 raise KdfParameterError(f"Argon2id {name}={value} is above the cap {KDF_CAP[name]}")
+        work = self.memory_kib * self.iterations
+        if work > KDF_CAP_WORK:
+            raise KdfParameterError(
+                f"Argon2id memory x iterations = {work} KiB-passes is above the cap {KDF_CAP_WORK} "
+                "(it would make every unlock slow)"
+            )
         if len(self.salt) < 16:
             raise KdfParameterError("Argon2id salt shorter than 16 bytes")
 

@@ -105,3 +105,30 @@ def test_blind_index_is_keyed_and_deterministic() -> None:
     assert a != crypto.blind_index(k2, "account", "x:lincolnhs")
     assert a != crypto.blind_index(k1, "person", "x:lincolnhs")
     assert "lincoln" not in a
+
+
+@pytest.mark.parametrize(
+    ("memory_mib", "iterations", "lanes", "refused"),
+    [
+        (1024, 3, 4, False),  # 1 GiB at the floor's 3 passes: the most accepted
+        (192, 16, 4, False),  # 3 GiB-passes spent on passes instead of memory
+        (2048, 3, 4, True),  # the old cap: a minute and 2 GB per unlock
+        (1024, 4, 4, True),  # within memory, too much work
+        (256, 16, 4, True),  # little memory, many passes: too much work
+        (128, 3, 16, True),  # lanes beyond any district machine
+    ],
+)
+def test_the_kdf_cap_bounds_one_unlock_to_a_few_seconds_and_1_gib(
+    memory_mib: int, iterations: int, lanes: int, refused: bool
+) -> None:
+    data = {
+        **crypto.KdfParams.new().to_dict(),
+        "memory_kib": memory_mib * 1024,
+        "iterations": iterations,
+        "lanes": lanes,
+    }
+    if refused:
+        with pytest.raises(crypto.KdfParameterError, match="above the cap"):
+            crypto.KdfParams.from_dict(data)
+    else:
+        assert crypto.KdfParams.from_dict(data).memory_kib == memory_mib * 1024
