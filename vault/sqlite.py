@@ -23,8 +23,18 @@ from vault.errors import (
     RegistryDamagedError,
     RegistryExistsError,
     RegistryNotFoundError,
+    VaultError,
 )
-from vault.storage import Backend, DuplicateKeyError, IdentityRow, LogRow, RecordRow, StampRow, WrapRow
+from vault.storage import (
+    Backend,
+    DuplicateKeyError,
+    IdentityRow,
+    LogRow,
+    RecordRow,
+    StampRow,
+    StorageError,
+    WrapRow,
+)
 
 SCHEMA_VERSION = 2
 
@@ -71,6 +81,84 @@ SCHEMA_STEPS: dict[int, tuple[str, str]] = {
 }
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class RegistryBusyError(VaultError, StorageError):
+    """Another process held the registry's write lock longer than we wait (30 s)."""
+
+
+class RegistryReadOnlyError(VaultError, StorageError):
+    """The registry file, or the folder it lives in, cannot be written by this user."""
+
+
+class RegistryCorruptError(RegistryDamagedError, StorageError):
+    """SQLite found a damaged page while reading or writing."""
+
+
+BUSY_TIMEOUT_S = 30
+
+
+def translate(path: Path, exc: sqlite3.Error) -> VaultError:
+    """One clear line for what SQLite says went wrong (issue 11: these used to be tracebacks)."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return RegistryBusyError(
+            f"registry {path} is busy: another auditor process has held it for more than {BUSY_TIMEOUT_S} s; "
+            "nothing was changed",
+            "Run the command again when the other one (an import, an audit, a re-key) has finished.",
+        )
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "cannot open" in text:
+        folder = path.parent
+        if not os.access(folder, os.W_OK):
+            return RegistryReadOnlyError(
+                f"the folder {folder} is not writable for this user: SQLite must create {path.name}-wal and "
+                f"{path.name}-shm beside the registry; nothing was changed",
+                "Run the command as the registry's owner, or give the owner write access to the folder "
+                "again (chmod 700).",
+            )
+        if path.exists() and not os.access(path, os.W_OK):
+            return RegistryReadOnlyError(
+                f"registry {path} is read-only for this user: nothing was changed",
+                f"Run the command as the registry's owner, or give the owner write access again "
+                f"(chmod 600 {path.name}).",
+            )
+        return RegistryReadOnlyError(f"registry {path} cannot be written ({exc}); nothing was changed")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return RegistryCorruptError(
+            f"registry {path} is damaged: SQLite found a corrupted page ({exc}); nothing was written to it",
+            "Restore a backup with `auditor registry restore BACKUP` (the damaged file is kept aside).",
+        )
+    if "disk is full" in text or "database or disk is full" in text:
+        return RegistryReadOnlyError(f"the disk holding registry {path} is full; nothing was changed")
+    return RegistryDamagedError(f"registry {path}: SQLite failed ({exc})")
+
+
+class _Connection(sqlite3.Connection):
+    """Every statement's sqlite3 error becomes one of ours, naming the registry."""
+
+    registry_path: Path = Path()
+
+    def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise  # uniqueness clashes are handled where they happen
+        except sqlite3.Error as exc:
+            raise translate(self.registry_path, exc) from None
+
+    def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise translate(self.registry_path, exc) from None
+
+    def executescript(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
+        try:
+            return super().executescript(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise translate(self.registry_path, exc) from None
 
 
 def _damaged(path: Path, why: str) -> RegistryDamagedError:
@@ -134,9 +222,12 @@ class SQLiteBackend(Backend):
         self._connect()
         try:
             tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.DatabaseError as exc:
+        except RegistryCorruptError as exc:
             self.close()
-            raise _damaged(self.path, f"SQLite cannot read it ({exc})") from exc
+            raise _damaged(self.path, f"SQLite cannot read it ({exc.message})") from None
+        except VaultError:
+            self.close()
+            raise
         missing = {"meta", "identities", "wraps", "records", "log"} - tables
         if missing:
             self.close()
@@ -169,14 +260,30 @@ class SQLiteBackend(Backend):
     def _connect(self) -> None:
         uri = f"file:{self.path}?mode=rw"
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False)
+            conn = sqlite3.connect(
+                uri,
+                uri=True,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_S,
+                check_same_thread=False,
+                factory=_Connection,
+            )
+        except sqlite3.Error as exc:
+            raise translate(self.path, exc) from None
+        assert isinstance(conn, _Connection)
+        conn.registry_path = self.path
+        try:
             conn.execute("PRAGMA foreign_keys=ON")
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal" and os.access(self.path, os.W_OK):
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.DatabaseError as exc:
-            raise _damaged(self.path, f"SQLite cannot open it ({exc})") from exc
+        except RegistryCorruptError as exc:
+            conn.close()
+            raise _damaged(self.path, f"SQLite cannot open it ({exc.message})") from None
+        except VaultError:
+            conn.close()
+            raise
         self._conn = conn
 
     def close(self) -> None:
@@ -410,8 +517,8 @@ class SQLiteBackend(Backend):
     def integrity_check(self) -> list[str]:
         try:
             rows = [str(r[0]) for r in self.conn.execute("PRAGMA integrity_check")]
-        except sqlite3.DatabaseError as exc:
-            return [f"SQLite integrity check failed: {exc}"]
+        except VaultError as exc:
+            return [f"SQLite integrity check failed: {exc.message}"]
         return [] if rows == ["ok"] else rows
 
     def backup_to(self, path: str) -> None:
