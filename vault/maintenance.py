@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault import kinds as kinds_mod
-from vault.errors import NeedsUpgradeError, RecordTamperedError, RegistryDamagedError, RollbackError, VaultError
+from vault.errors import (
+    NeedsUpgradeError,
+    RecordTamperedError,
+    RegistryDamagedError,
+    RollbackError,
+    VaultError,
+)
 from vault.registry import Registry
 
 
