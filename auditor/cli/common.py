@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from auditor.cli.output import OutputFormat
-from auditor.errors import AuditorError, UsageError
+from auditor.errors import AuditorError, InputError, UsageError
+from auditor.safetext import inert
 
 FormatOpt = Annotated[
     OutputFormat,
@@ -39,11 +40,24 @@ def day(value: str | None, option: str) -> date | None:
 
 
 def echo(text: str) -> None:
-    typer.echo(text.rstrip("\n"))
+    """Print to stdout. Everything printed passes through `auditor.safetext.inert`: text quoting
+    a profile, a name or a file can never send a terminal an escape sequence, a bare CR, a
+    backspace or a bidi override (they are shown as `\\x1b`, `\\r`, `\\u202e`)."""
+    typer.echo(inert(text.rstrip("\n")))
+
+
+def echo_err(text: str) -> None:
+    """`echo` for stderr: warnings, notes and problem lists."""
+    typer.echo(inert(text.rstrip("\n")), err=True)
 
 
 def echo_error(exc: AuditorError) -> None:
-    """`error: ...` and `hint: ...` on stderr: the one way the CLI reports an AuditorError."""
-    typer.echo(f"error: {exc.message}", err=True)
+    """`error: ...` and `hint: ...` on stderr: the one way the CLI reports an AuditorError.
+
+    An error that lists several problems (an import naming every bad line) prints each of them
+    as its own `error:` line before the hint."""
+    problems = getattr(exc, "problems", None) if isinstance(exc, InputError) else None
+    for message in problems or [exc.message]:
+        echo_err(f"error: {message}")
     if exc.hint:
-        typer.echo(f"hint: {exc.hint}", err=True)
+        echo_err(f"hint: {exc.hint}")

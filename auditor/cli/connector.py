@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from auditor.cli.common import echo
 from auditor.errors import UsageError
 from auditor.models import Platform, Secret
 
@@ -205,10 +206,10 @@ def test_connector(
     with connector:
         profile = connector.lookup(target)
     if profile.status is ProfileStatus.UNKNOWN:
-        typer.echo(f"FAILED: {chosen.label} could not check {target}: {profile.reason}")
-        typer.echo(f"diagnosis: {_diagnose(profile.reason, chosen)}")
+        echo(f"FAILED: {chosen.label} could not check {target}: {profile.reason}")
+        echo(f"diagnosis: {_diagnose(profile.reason, chosen)}")
         raise typer.Exit(1)
-    typer.echo(f"OK: {chosen.label} answered for {target}: {profile.status.value}")
+    echo(f"OK: {chosen.label} answered for {target}: {profile.status.value}")
     if profile.status is ProfileStatus.NOT_FOUND:
         typer.echo("note: the API works, but that account was not found.")
 
@@ -246,6 +247,10 @@ def set_token(
 
 
 def render_profile(profile: Any, fmt: ProfileFormat) -> str:
+    """A profile for the terminal; everything in it came from the platform, so it is made inert
+    (control and bidi characters shown as visible escapes; JSON escapes every non-ASCII character)."""
+    from auditor.safetext import terminal_cell
+
     data = profile.to_dict()
     if fmt is ProfileFormat.JSON:
         return json.dumps(data, indent=2, sort_keys=True)
@@ -253,8 +258,8 @@ def render_profile(profile: Any, fmt: ProfileFormat) -> str:
     for key, value in data.items():
         if value in ("", None, [], ()):
             continue
-        text = ", ".join(value) if isinstance(value, list) else str(value)
-        lines.append(f"{key.replace('_', ' '):15} {text}".replace("\n", " / "))
+        text = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        lines.append(terminal_cell(f"{key.replace('_', ' '):15} {text}".replace("\n", " / ")))
     return "\n".join(lines)
 
 
@@ -281,7 +286,7 @@ def fetch_profile(
     connector = build_connector(chosen)
     with connector:
         profile = connector.lookup_account(handle, platform_id) if platform_id else connector.lookup(handle)
-    typer.echo(render_profile(profile, fmt))
+    echo(render_profile(profile, fmt))
     if profile.status is ProfileStatus.UNKNOWN:
         raise typer.Exit(1)
 

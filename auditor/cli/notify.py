@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import JsonOpt, echo
+from auditor.cli.common import JsonOpt, echo, echo_err
 from auditor.cli.context import app_context
 from auditor.errors import UsageError
 from auditor.models import Secret
@@ -251,9 +251,9 @@ def test(ctx: typer.Context) -> None:
             echo(f"{d.channel}: {d.detail}.")
         else:
             failed = True
-            typer.echo(f"error: {d.channel}: {d.detail}", err=True)
+            echo_err(f"error: {d.channel}: {d.detail}")
             if d.hint:
-                typer.echo(f"hint: {d.hint}", err=True)
+                echo_err(f"hint: {d.hint}")
     if failed:
         raise typer.Exit(1)
 

@@ -1,8 +1,11 @@
 """Rendering of command results for people (tables) and scripts (JSON, CSV).
 
-Text for a terminal has its control characters removed (auditor/safetext.py). JSON output is an envelope `{"schema": "auditor/<kind>", "version": N, "items": [...]}` with keys in
-a fixed order (documented in docs/json.md), so scripts can rely on it across releases. CSV output
-neutralises cells that a spreadsheet would run as formulas.
+Text from platforms and people is attacker-controlled, so every format makes it inert
+(auditor/safetext.py): tables and plain records show control and bidi characters as visible escapes
+(`\\x1b`, `\\u202e`); CSV cells get the same escapes and a spreadsheet never runs one as a formula;
+JSON escapes them as `\\u` sequences (the parsed value is unchanged). JSON output is an envelope
+`{"schema": "auditor/<kind>", "version": N, "items": [...]}` with keys in a fixed order (documented
+in docs/json.md), so scripts can rely on it across releases.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auditor.safetext import csv_safe, strip_controls
+from auditor.safetext import csv_safe, json_safe, terminal_cell
 
 
 class OutputFormat(str, enum.Enum):
@@ -63,7 +66,7 @@ def render_rows(
     from tabulate import tabulate
 
     return tabulate(
-        [[strip_controls(cell(row.get(key))) for key, _ in columns] for row in rows],
+        [[terminal_cell(cell(row.get(key))) for key, _ in columns] for row in rows],
         headers=[heading for _, heading in columns],
         tablefmt="simple",
         disable_numparse=True,
@@ -72,20 +75,28 @@ def render_rows(
 
 def render_record(record: Mapping[str, Any], fmt: OutputFormat, *, schema: str) -> str:
     if fmt is OutputFormat.JSON:
-        return json.dumps(
-            {"schema": schema, "version": JSON_VERSION, "item": record}, indent=2, ensure_ascii=False
-        )
+        return json_text({"schema": schema, "version": JSON_VERSION, "item": record})
     if fmt is OutputFormat.CSV:
         return render_rows([record], [(k, k) for k in record], fmt, schema=schema)
     width = max((len(k) for k in record), default=0)
-    return "\n".join(f"{k.replace('_', ' '):<{width}}  {strip_controls(cell(v))}" for k, v in record.items())
+    # A value's further lines are indented under it, so a bio cannot fake a line of its own.
+    indent = "\n" + " " * (width + 2)
+    return "\n".join(
+        f"{k.replace('_', ' '):<{width}}  {terminal_cell(cell(v)).replace(chr(10), indent)}"
+        for k, v in record.items()
+    )
+
+
+def json_text(value: Any) -> str:
+    """JSON for people and scripts: UTF-8 text, with every control and bidi character escaped."""
+    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def json_envelope(schema: str, items: list[Any], **extra: Any) -> str:
     body: dict[str, Any] = {"schema": schema, "version": JSON_VERSION}
     body.update(extra)
     body["items"] = items
-    return json.dumps(body, indent=2, ensure_ascii=False)
+    return json_text(body)
 
 
 def use_color() -> bool:

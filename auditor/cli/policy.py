@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import echo
+from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context
 from auditor.errors import InputError, PolicyError, UsageError
 
@@ -92,7 +92,7 @@ def show(
             raise UsageError(f"no district document ships for policy {policy.id!r}")
         echo(source_text(policy.id))
         return
-    typer.echo(f"# stored policy: {stored.source}, set {stored.set_at[:19]} by {stored.set_by}", err=True)
+    echo_err(f"# stored policy: {stored.source}, set {stored.set_at[:19]} by {stored.set_by}")
     echo(stored.text)
 
 
@@ -125,7 +125,7 @@ def check(
         echo(f"{origin}: no problems found.")
         return
     for problem in problems:
-        typer.echo(problem, err=True)
+        echo_err(problem)
     raise PolicyError(
         f"{origin}: {len(problems)} problem(s)", hint="Fix them and run `auditor policy check` again."
     )

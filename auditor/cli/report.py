@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import day, echo
+from auditor.cli.common import day, echo, echo_err
 from auditor.cli.context import app_context
 from auditor.errors import UsageError
 from reports import ReportFormat
@@ -213,6 +213,6 @@ def verify(
             problems.append(f"MANIFEST.sha256: its SHA-256 is {digest}, not the recorded {expect.strip()}")
     if problems:
         for line in problems:
-            typer.echo(f"ALTERED: {line}", err=True)
+            echo_err(f"ALTERED: {line}")
         raise typer.Exit(1)
     echo(f"OK: every file in {pack.name} matches MANIFEST.sha256.")

@@ -18,7 +18,7 @@ import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
-from auditor.cli.output import OutputFormat, render_rows
+from auditor.cli.output import OutputFormat, json_text, render_rows
 from auditor.errors import UsageError
 from auditor.models import Secret
 
@@ -244,13 +244,7 @@ def sync(
     roster = roster_ops.open_source(reg, source)
     outcome = roster_ops.sync(reg, roster, dry_run=dry_run, create_missing=create_missing, force=force)
     if fmt is SyncFormat.JSON:
-        echo(
-            json.dumps(
-                {"schema": "auditor/roster-sync", "version": 1, **outcome.to_dict()},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        echo(json_text({"schema": "auditor/roster-sync", "version": 1, **outcome.to_dict()}))
     else:
         echo(render_outcome(outcome))
     if outcome.refused:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import echo
+from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, is_server_url
 from auditor.errors import UsageError
 
@@ -201,11 +201,10 @@ def install(
     assert isinstance(spec, ScheduleSpec)
     problem = passphrase_file_problem(spec.passphrase_file)
     if problem:
-        typer.echo(f"warning: {problem}.", err=True)
-        typer.echo(
+        echo_err(f"warning: {problem}.")
+        echo_err(
             f"hint: Create it before the first run: `install -m 600 /dev/null {spec.passphrase_file}`, "
-            f"then write the {spec.identity!r} identity's passphrase into it.",
-            err=True,
+            f"then write the {spec.identity!r} identity's passphrase into it."
         )
     if kind == "systemd":
         done = install_systemd(spec, dest, enable=not no_enable)
@@ -218,7 +217,7 @@ def install(
             )
         else:
             for note in done.notes:
-                typer.echo(f"warning: {note}.", err=True)
+                echo_err(f"warning: {note}.")
             echo("To activate it, run:\n" + "\n".join(f"  {c}" for c in done.commands))
         if spec.user_mode:
             echo("For a user timer to run while you are logged out: `loginctl enable-linger`.")

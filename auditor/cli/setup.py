@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
+from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, make_backend, prompt_secret
 from auditor.models import Secret
+from auditor.safetext import terminal_cell
 
 
 def register(app: typer.Typer) -> None:
@@ -84,13 +86,13 @@ def demo(
     from auditor.demo import build_demo
 
     def step(message: str) -> None:
-        typer.echo(f"- {message}", err=True)
+        echo_err(f"- {message}")
 
     def progress(label: str, done: int, total: int) -> None:
         if sys.stderr.isatty() and total:
             end = "\n" if done >= total else ""
-            sys.stderr.write(f"\r  {label}: {done}/{total}{end}")
+            sys.stderr.write(f"\r  {terminal_cell(label)}: {done}/{total}{end}")
             sys.stderr.flush()
 
     result = build_demo(directory, step=step, progress=progress)
-    typer.echo(result.summary)
+    echo(result.summary)

@@ -6,7 +6,9 @@ section's columns are fixed by its kind, whatever the data). Each row says which
 to and leaves the other sections' columns empty, so one filter on `section` gives each table; the
 key figures come first as `section=summary` rows (`figure`, `value`). Cells a spreadsheet would run
 as a formula (starting with = + - @, tab or carriage return) are prefixed with ' (OWASP "CSV
-injection"; `auditor.safetext.csv_safe`, shared with every CSV the CLI writes).
+injection"), and control and bidi characters are shown as visible escapes such as `\\x1b`, so the
+file is also inert when printed to a terminal (`auditor.safetext.csv_safe`, shared with every CSV the
+CLI writes).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 
+from auditor.safetext import json_safe
 from reports.model import Report
 
 
 def render(report: Report) -> bytes:
-    return (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """UTF-8 JSON; control and bidi characters are `\\u` escapes, so the file is inert on a terminal."""
+    return (json_safe(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n").encode("utf-8")

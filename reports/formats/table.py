@@ -1,8 +1,10 @@
 """The terminal format: a header, the summary paragraph, key figures, then each section as a table.
 
-Text from platforms and people is attacker-controlled, so every control character (escape sequences
-that could recolour, hide or retitle the terminal) is replaced by a space. Colour (bold headings) is
-used only when asked for, and the CLI asks only on a terminal without NO_COLOR (https://no-color.org).
+Text from platforms and people is attacker-controlled, so every control and bidi character (escape
+sequences that could recolour, hide or retitle the terminal, a CR that overwrites a line, a
+right-to-left override) is shown as a visible escape such as `\\x1b`
+(`auditor.safetext.terminal_cell`). Colour (bold headings) is used only when asked for, and the CLI
+asks only on a terminal without NO_COLOR (https://no-color.org).
 Long cells wrap so a report stays readable in 120 columns.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
-from reports.formats import strip_controls
+from auditor.safetext import terminal_cell
 from reports.model import Report, Section, text_of
 
 WIDTH = 100
@@ -18,7 +20,7 @@ MAX_CELL = 48  # characters per line of a wrapped cell
 
 
 def _clean(value: object) -> str:
-    return strip_controls(text_of(value), " ")  # type: ignore[arg-type]
+    return terminal_cell(text_of(value))  # type: ignore[arg-type]
 
 
 def _bold(text: str, color: bool) -> str:

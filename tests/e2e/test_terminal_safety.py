@@ -1,0 +1,169 @@
+"""Issue 11, terminal injection: hostile text in every field a person or a platform controls, and
+every command that shows it. Nothing printed may carry a raw escape (ESC, CSI as C1), a bare CR, a
+backspace, NUL, DEL or a bidi control; the text stays readable, with the odd characters shown as
+visible escapes (`\\x1b`, `\\u202e`), and JSON still parses to the exact value.
+
+The hostile text enters through every path that still accepts it: a loopback Bluesky that answers
+with it (display name, bio, website and the handle it returns), `--notes` / `--display-name` on the
+command line, and records stored before names and handles were validated (written through the
+library, as an older version or a roster sync would have).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import Result
+
+from auditor.models import Secret
+from tests.e2e.conftest import PASSPHRASE, Cli
+
+# Window title (OSC), clear screen and colour (CSI, also as the C1 byte), CR overwriting the line,
+# backspace, NUL, DEL, and the bidi family (RLO, LRI, RLM, ALM, PDF).
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\rFAKE\x08\x00\x7f\u202egpj.exe\u2066\u200f\u061c\u202c\x9b31m"
+# What must never reach a terminal: C0 controls but newline and tab (CR only as part of CRLF), DEL,
+# C1, the bidi controls, the line and paragraph separators.
+RAW = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]|\r(?!\n)"
+)
+
+PEOPLE = (
+    "name,email,kind,role,building,status\n"
+    "Dana Whitfield,dw@d203.org,employee,Director,district-office,active\n"
+    "Priya Raman,pr@d203.org,employee,Athletic Director,nnhs,active\n"
+)
+ACCOUNTS = (
+    "platform,handle,display_name,building,purpose,owner_email\n"
+    "bluesky,nchsband.bsky.social,NCHS Band,nnhs,activity,pr@d203.org\n"
+    "x,naperville203,Naperville 203,district-office,district,dw@d203.org\n"
+    "instagram,nnhs_athletics,NNHS Athletics,nnhs,athletics,pr@d203.org\n"
+)
+
+
+def inert(result: Result) -> str:
+    """Everything the command printed (stdout and stderr, as bytes decode), asserted free of raw
+    control and bidi characters; returned for further checks."""
+    text = result.stdout_bytes.decode("utf-8", "replace") + result.stderr_bytes.decode("utf-8", "replace")
+    found = RAW.search(text)
+    assert found is None, f"raw {found.group()!r} in output of a command:\n{text[:2000]!r}"
+    return text
+
+
+@pytest.fixture
+def bluesky(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    from connectors.fakes.platforms import FakeBluesky
+    from connectors.fakes.server import FakeAccount
+
+    hostile = FakeAccount(
+        "nchsband.bsky.social",
+        name="NCHS Band " + HOSTILE,
+        bio="Official " + HOSTILE,
+        website="https://nchsband.example/" + HOSTILE,
+        extra={"handle": "nchsband.bsky.social" + HOSTILE},
+    )
+    with FakeBluesky([hostile]) as server:
+        monkeypatch.setenv("AUDITOR_BLUESKY_BASE_URL", server.url)
+        yield server
+
+
+def plant_stored(cli: Cli) -> None:
+    """Hostile names, roles, handles and notes as records stored before validation would hold them."""
+    from vault.inventory import Inventory
+    from vault.registry import Registry
+    from vault.sqlite import SQLiteBackend
+
+    reg = Registry.open(SQLiteBackend(str(cli.registry)))
+    reg.unlock("it-admin", Secret(PASSPHRASE))
+    try:
+        inv = Inventory(reg)
+        dana = inv.person_by_email("dw@d203.org")
+        assert dana is not None
+        inv.save_person(dataclasses.replace(dana, name="Dana " + HOSTILE, role="Director " + HOSTILE))
+        insta = next(a for a in inv.accounts() if a.handle == "nnhs_athletics")
+        inv.save_account(
+            dataclasses.replace(insta, handle="nnhs_athletics" + HOSTILE, building="nnhs" + HOSTILE)
+        )
+    finally:
+        reg.close()
+
+
+def test_no_command_prints_a_raw_control_or_bidi_character(cli: Cli, bluesky: object, tmp_path: Path) -> None:
+    cli.init()
+    cli.ok("policy", "init", "--preset", "naperville-203")
+    cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
+    cli.ok("account", "import", str(cli.file("accounts.csv", ACCOUNTS)))
+    # Free text the command line accepts as it is.
+    inert(cli.ok("person", "edit", "pr@d203.org", "--notes", "note " + HOSTILE, "--role", "AD " + HOSTILE))
+    inert(
+        cli.ok(
+            "account",
+            "edit",
+            "x:naperville203",
+            "--display-name",
+            "D203 " + HOSTILE,
+            "--notes",
+            "n " + HOSTILE,
+        )
+    )
+    plant_stored(cli)
+
+    # What a platform says.
+    for fmt in ("table", "json"):
+        shown = inert(cli.ok("profile", "fetch", "bluesky", "nchsband.bsky.social", "--format", fmt))
+        assert "pwned" in shown and "gpj.exe" in shown
+    table = inert(cli.ok("profile", "fetch", "bluesky", "nchsband.bsky.social"))
+    assert "\\x1b]0;pwned\\x07" in table and "\\u202e" in table  # visible, not silently dropped
+    data = json.loads(
+        cli.ok("profile", "fetch", "bluesky", "nchsband.bsky.social", "--format", "json").stdout
+    )
+    assert data["display_name"] == "NCHS Band " + HOSTILE  # JSON keeps the exact value
+
+    # The inventory, in every format, and single records.
+    for noun in ("person", "account"):
+        for fmt in ("table", "csv", "json"):
+            inert(cli.ok(noun, "list", "--format", fmt))
+    people = json.loads(cli.ok("person", "list", "--format", "json").stdout)["items"]
+    assert {p["name"] for p in people} == {"Dana " + HOSTILE, "Priya Raman"}
+    for fmt in ("table", "csv", "json"):
+        shown = inert(cli.ok("person", "show", "dw@d203.org", "--format", fmt))
+        assert "Dana" in shown and "pwned" in shown
+        inert(cli.ok("person", "show", "pr@d203.org", "--format", fmt))
+        inert(cli.ok("account", "show", "x:naperville203", "--format", fmt))
+        inert(cli.ok("account", "show", "instagram:nnhs_athletics" + HOSTILE, "--format", fmt))
+    csv_out = inert(cli.ok("account", "list", "--format", "csv"))
+    assert "nnhs_athletics\\x1b]0;pwned" in csv_out
+
+    # An audit whose findings quote the hostile names, then the findings and reports.
+    inert(cli("audit", "--offline"))
+    listed = inert(cli.ok("finding", "list", "--all"))
+    assert "pwned" in listed
+    ids = [f["id"] for f in json.loads(cli.ok("finding", "list", "--all", "--json").stdout)["items"]]
+    assert ids
+    for fid in ids:
+        inert(cli.ok("finding", "show", fid))
+        inert(cli.ok("finding", "show", fid, "--json"))
+    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
+        for fmt in ("table", "csv", "json", "html"):
+            inert(cli.ok("report", kind, "--format", fmt))
+    report = inert(cli.ok("report", "inventory", "--format", "csv"))
+    assert "nnhs_athletics\\x1b]0;pwned" in report
+
+    # Error messages that quote what was typed or stored.
+    for args in (
+        ("account", "show", "x:" + HOSTILE),
+        ("account", "show", HOSTILE),
+        ("person", "show", HOSTILE),
+        ("person", "edit", "dw@d203.org", "--email", HOSTILE),
+        ("finding", "show", HOSTILE),
+    ):
+        result = cli(*args)
+        assert result.exit_code != 0
+        assert "error:" in inert(result)
+    bad_policy = cli.file("policy.toml", '"' + "\\u001b]0;pwned\\u0007" + '" = 1\n')
+    result = cli("policy", "check", str(bad_policy))
+    assert result.exit_code == 1 and "pwned" in inert(result)
