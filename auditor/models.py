@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -463,6 +464,75 @@ class Account:
 def normalise_handle(handle: str) -> str:
     """Handles are case-insensitive on every platform we support; a leading @ is decoration."""
     return handle.strip().lstrip("@").casefold()
+
+
+# --------------------------------------------------------------------------------------------------
+# What a handle, a person's name or an email may contain. Checked where such text enters (imports,
+# `account add/edit`, `person add/edit`), not on reading: records stored before these rules still
+# load, and every output path shows their odd characters as visible escapes (auditor/safetext.py).
+
+# Control characters (C0, DEL, C1: NUL, ESC, CR, backspace, tab, newline...) and the line and
+# paragraph separators: never part of a name, a handle or an address.
+_REFUSED_EVERYWHERE = frozenset({"Cc", "Zl", "Zp"})
+# Handles and emails: also every format character (Cf): the bidi marks, embeddings, overrides and
+# isolates, zero-width spaces and joiners, the byte-order mark, soft hyphens, tag characters. No
+# platform allows them in a handle; in the registry they would only disguise a look-alike.
+_REFUSED_IN_HANDLES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Names: the bidi embeddings, overrides and isolates, which reorder the text around them. The bidi
+# marks (LRM, RLM, ALM) stay allowed: they occur in correctly written right-to-left names.
+_NAME_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refused_char(text: str, categories: frozenset[str], extra: frozenset[str] = frozenset()) -> str:
+    """The first character of `text` in `categories` or `extra`, or ""."""
+    if text.isprintable():  # no Cc, Cf, Zl or Zp at all: the common case, at C speed
+        return ""
+    for ch in text:
+        if ch in extra or unicodedata.category(ch) in categories:
+            return ch
+    return ""
+
+
+_CONTROL_NAMES = {0: "NUL", 8: "backspace", 9: "tab", 10: "newline", 13: "carriage return", 27: "escape"}
+
+
+def _char_name(ch: str) -> str:
+    code = ord(ch)
+    escape = f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    name = _CONTROL_NAMES.get(code) or unicodedata.name(ch, "a control character")
+    return f"{escape} ({name})"
+
+
+def check_handle(handle: str) -> str:
+    """The handle without surrounding spaces; ValueError when it holds a control, format or bidi
+    character (NUL, ESC, the right-to-left override, a zero-width space...)."""
+    ch = _refused_char(handle, _REFUSED_IN_HANDLES)
+    if ch:
+        raise ValueError(
+            f"{handle!r} contains {_char_name(ch)}; a handle cannot contain control, "
+            "invisible or text-direction characters"
+        )
+    return handle.strip()
+
+
+def check_person_name(name: str) -> str:
+    """The name without surrounding spaces; ValueError when it holds a control character (NUL,
+    ESC, CR, tab, newline...) or a bidi embedding, override or isolate."""
+    ch = _refused_char(name, _REFUSED_EVERYWHERE, _NAME_BIDI)
+    if ch:
+        raise ValueError(
+            f"{name!r} contains {_char_name(ch)}; a name cannot contain control or "
+            "text-direction override characters"
+        )
+    return name.strip()
+
+
+def check_address_chars(text: str) -> str:
+    """ValueError when an email address holds a control, format or bidi character."""
+    ch = _refused_char(text, _REFUSED_IN_HANDLES)
+    if ch:
+        raise ValueError(f"{text!r} contains {_char_name(ch)}; it is not an email address")
+    return text
 
 
 def display_handle(platform: Platform, handle: str) -> str:

@@ -75,6 +75,18 @@ def _platform(value: str) -> Platform:
         raise UsageError(f"platform: {exc}") from exc
 
 
+def _handle(value: str, option: str) -> str:
+    from auditor.models import check_handle
+
+    try:
+        handle = check_handle(value)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+    if not handle.lstrip("@"):
+        raise UsageError(f"{option}: a handle is required")
+    return handle
+
+
 def _purpose(value: str) -> Purpose:
     try:
         return Purpose.parse(value)
@@ -146,7 +158,7 @@ def add(
         Account(
             id="",
             platform=_platform(platform),
-            handle=handle.strip(),
+            handle=_handle(handle, "HANDLE"),
             profile_url=url,
             platform_id=platform_id,
             display_name=display_name,
@@ -291,8 +303,9 @@ def edit(
     inv = app_context(ctx).inventory()
     a = inv.resolve_account(account)
     changes: dict[str, Any] = {}
+    if handle is not None:
+        changes["handle"] = _handle(handle, "--handle")
     for key, value in (
-        ("handle", handle),
         ("display_name", display_name),
         ("platform_id", platform_id),
         ("building", building),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
+from auditor.cli.common import FormatOpt, JsonOpt, day, echo, echo_err, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.errors import UsageError
@@ -36,6 +36,18 @@ def person_row(p: Person) -> dict[str, Any]:
     ordered = {"id": p.id}
     ordered.update({k: data[k] for k in data if k != "id"})
     return ordered
+
+
+def _name(value: str) -> str:
+    from auditor.models import check_person_name
+
+    try:
+        name = check_person_name(value)
+    except ValueError as exc:
+        raise UsageError(f"--name: {exc}") from None
+    if not name:
+        raise UsageError("--name: a name is required")
+    return name
 
 
 def _kind(value: str | None) -> PersonKind | None:
@@ -88,6 +100,7 @@ def add(
     """
     from auditor.importing import check_email
 
+    name = _name(name)
     try:
         email = check_email(email)
     except ValueError as exc:
@@ -211,8 +224,9 @@ def edit(
     inv = app_context(ctx).inventory()
     p = inv.resolve_person(person)
     changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _name(name)
     for key, value in (
-        ("name", name),
         ("grade", grade),
         ("building", building),
         ("employee_id", employee_id),
@@ -337,6 +351,6 @@ def report_damaged(inv: Any) -> None:
     """Records that failed their integrity check are named on stderr, and the command exits 1."""
     if inv.damaged:
         for err in inv.damaged:
-            typer.echo(f"error: {err.message}", err=True)
-        typer.echo("hint: " + inv.damaged[0].hint, err=True)
+            echo_err(f"error: {err.message}")
+        echo_err("hint: " + inv.damaged[0].hint)
         raise typer.Exit(1)

@@ -312,19 +312,43 @@ def test_identity_passwd_changes_only_that_identitys_passphrase(cli: Cli) -> Non
     # A new passphrase that is too short is refused, and the current one keeps working.
     short = cli.file("short.pass", "short\n")
     os.chmod(short, 0o600)
-    refused = cli("--identity", "it-admin", "identity", "passwd", "--new-passphrase-file", str(short), passfile=new)
+    refused = cli(
+        "--identity", "it-admin", "identity", "passwd", "--new-passphrase-file", str(short), passfile=new
+    )
     assert refused.exit_code != 0 and "12" in refused.output
     cli.ok("--identity", "it-admin", "person", "list", passfile=new)
 
 
 def test_terminal_output_carries_no_control_characters_from_stored_text(cli: Cli) -> None:
     """Names and bios come from rosters and platforms: an escape sequence in them must not reach
-    the terminal (retitling the window, moving the cursor), while JSON keeps the value exactly."""
+    the terminal (retitling the window, moving the cursor), while JSON keeps the value exactly.
+    A name with one is refused at `person add`; one stored before that rule still shows escaped."""
+    import dataclasses
+
+    from auditor.models import Secret
+    from tests.e2e.conftest import PASSPHRASE
+    from vault.inventory import Inventory
+    from vault.registry import Registry
+    from vault.sqlite import SQLiteBackend
+
     cli.init()
     hostile = "Dana \x1b]0;pwned\x07Whitfield\x1b[2J"
-    cli.ok("person", "add", "--name", hostile, "--email", "dw@d203.org")
+    refused = cli("person", "add", "--name", hostile, "--email", "dw@d203.org")
+    assert refused.exit_code == 2 and "\x1b" not in refused.output
+    assert (
+        "error: --name: 'Dana \\x1b]0;pwned\\x07Whitfield\\x1b[2J' contains \\x1b (escape)" in refused.output
+    )
+    cli.ok("person", "add", "--name", "Dana Whitfield", "--email", "dw@d203.org")
+    reg = Registry.open(SQLiteBackend(str(cli.registry)))
+    reg.unlock("it-admin", Secret(PASSPHRASE))
+    try:
+        inv = Inventory(reg)
+        inv.save_person(dataclasses.replace(inv.resolve_person("dw@d203.org"), name=hostile))
+    finally:
+        reg.close()
     table = cli.ok("person", "list").stdout
     shown = cli.ok("person", "show", "dw@d203.org").stdout
     assert "\x1b" not in table + shown and "\x07" not in table + shown
     assert "Whitfield" in table and "Whitfield" in shown
+    assert "Dana \\x1b]0;pwned\\x07Whitfield\\x1b[2J" in shown  # visible, not dropped
     assert json.loads(cli.ok("person", "list", "--format", "json").stdout)["items"][0]["name"] == hostile
