@@ -6,7 +6,8 @@ visible escapes (`\\x1b`, `\\u202e`), and JSON still parses to the exact value.
 The hostile text enters through every path that still accepts it: a loopback Bluesky that answers
 with it (display name, bio, website and the handle it returns), `--notes` / `--display-name` on the
 command line, and records stored before names and handles were validated (written through the
-library, as an older version or a roster sync would have).
+library, as an older version or a roster sync would have). Names and handles with control
+characters are refused where they enter now: see the tests at the end.
 """
 
 from __future__ import annotations
@@ -167,3 +168,69 @@ def test_no_command_prints_a_raw_control_or_bidi_character(cli: Cli, bluesky: ob
     bad_policy = cli.file("policy.toml", '"' + "\\u001b]0;pwned\\u0007" + '" = 1\n')
     result = cli("policy", "check", str(bad_policy))
     assert result.exit_code == 1 and "pwned" in inert(result)
+
+
+def test_names_and_handles_with_control_characters_are_refused_where_they_enter(cli: Cli) -> None:
+    cli.init()
+    cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
+    cli.ok("account", "import", str(cli.file("accounts.csv", ACCOUNTS)))
+    before = (cli.ok("person", "list", "--json").stdout, cli.ok("account", "list", "--json").stdout)
+
+    for args, option in (
+        (("person", "add", "--name", "Eve\x00Null", "--email", "eve@d203.org"), "--name"),
+        (("person", "add", "--name", "Eve \x1b[2J", "--email", "eve@d203.org"), "--name"),
+        (("person", "add", "--name", "Eve\u202eevE", "--email", "eve@d203.org"), "--name"),
+        (("person", "add", "--name", "Eve", "--email", "eve\x00@d203.org"), "--email"),
+        (("person", "edit", "dw@d203.org", "--name", "Dana\rWhitfield"), "--name"),
+        (("account", "add", "x", "evil\x00handle"), "HANDLE"),
+        (("account", "add", "x", "lincoln\u202ehs"), "HANDLE"),
+        (("account", "add", "x", "lincoln\u200bhs"), "HANDLE"),
+        (("account", "edit", "x:naperville203", "--handle", "naperville\x08203"), "--handle"),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        out = inert(result)
+        assert f"error: {option}: " in out and ("cannot contain" in out or "not an email" in out), out
+    assert "\\x00 (NUL)" in inert(cli("account", "add", "x", "evil\x00handle"))
+    assert "\\u202e (RIGHT-TO-LEFT OVERRIDE)" in inert(cli("account", "add", "x", "lincoln\u202ehs"))
+    assert (cli.ok("person", "list", "--json").stdout, cli.ok("account", "list", "--json").stdout) == before
+
+
+def test_an_import_names_every_line_with_a_control_character_and_imports_nothing(cli: Cli) -> None:
+    cli.init()
+    people = cli.file(
+        "people.csv",
+        "name,email\n"
+        "Ann Lee,ann@d203.org\n"
+        "Bob\x00Ray,bob@d203.org\n"
+        "Cal Diaz,cal@d203.org\n"
+        "Dee \x1b]0;pwned\x07,dee@d203.org\n"
+        "Eve Park,eve\u202e@d203.org\n",
+    )
+    result = cli("person", "import", str(people))
+    assert result.exit_code == 1
+    out = inert(result)
+    errors = [line for line in out.splitlines() if line.startswith("error: ")]
+    assert [re.search(r"line (\d+), column (\w+)", e).groups() for e in errors] == [  # type: ignore[union-attr]
+        ("3", "name"),
+        ("5", "name"),
+        ("6", "email"),
+    ]
+    assert "hint: 3 bad lines; nothing was imported." in out
+    assert json.loads(cli.ok("person", "list", "--json").stdout)["items"] == []
+
+    cli.ok("person", "import", str(cli.file("ok.csv", PEOPLE)))
+    accounts = cli.file(
+        "accounts.csv",
+        "platform,handle,owner_email\n"
+        "x,good_one,dw@d203.org\n"
+        "x,bad\x00one,dw@d203.org\n"
+        "instagram,lincoln\u202ehs,dw@d203.org\n"
+        "x,fine_too,dw@d203.org\n",
+    )
+    result = cli("account", "import", str(accounts))
+    assert result.exit_code == 1
+    out = inert(result)
+    assert "line 3, column handle: 'bad\\x00one' contains \\x00 (NUL)" in out
+    assert "line 4, column handle: 'lincoln\\u202ehs' contains \\u202e (RIGHT-TO-LEFT OVERRIDE)" in out
+    assert json.loads(cli.ok("account", "list", "--json").stdout)["items"] == []
