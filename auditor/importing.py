@@ -544,9 +544,14 @@ class _Xlsx:
             column = 0
             for ch in m.group(1):
                 column = column * 26 + ord(ch) - 64
-        if column <= previous or column > _EXCEL_COLUMNS:
+        if column > _EXCEL_COLUMNS:
             raise self._unreadable(
-                f"cell {ref or column!r} in row {row} of the first sheet is out of order or out of range"
+                f"row {row:,} of the first sheet has a cell past column XFD, Excel's last ({ref or column})"
+            )
+        if column <= previous:
+            raise self._unreadable(
+                f"row {row:,} of the first sheet has cell {ref or _column_letter(column)} after column "
+                f"{_column_letter(previous)}: cells out of order"
             )
         return column
 
@@ -684,8 +689,14 @@ class _SheetRows(_Tags):
         elif name == "row":
             r = attrib.get("r")
             number = int(r) if r and r.isdigit() else self.row + 1
-            if number <= self.row or number > _EXCEL_ROWS:
-                raise self.book._unreadable(f"row {r!r} of the first sheet is out of order or out of range")
+            if number > _EXCEL_ROWS:
+                raise self.book._unreadable(
+                    f"the first sheet has a row numbered {number:,}, past Excel's last row ({_EXCEL_ROWS:,})"
+                )
+            if number <= self.row:
+                raise self.book._unreadable(
+                    f"row {number:,} of the first sheet comes after row {self.row:,}: rows out of order"
+                )
             self.row, self.column, self.cells = number, 0, {}
         elif name == "is":
             self.in_inline += 1

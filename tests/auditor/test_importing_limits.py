@@ -95,6 +95,28 @@ def test_a_long_sheet_is_read_in_flat_memory(tmp_path: Path) -> None:
     assert peak[0] < 8 * MB
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # openpyxl would yield two billion empty rows to get there
+        ('<row r="2000000000"><c t="inlineStr"><is><t>x</t></is></c></row>',
+         "the first sheet has a row numbered 2,000,000,000, past Excel's last row (1,048,576)"),
+        ('<row r="3"/><row r="2"/>', "row 2 of the first sheet comes after row 3: rows out of order"),
+        ('<row r="2"><c r="C2"/><c r="B2"/></row>',
+         "row 2 of the first sheet has cell B2 after column C: cells out of order"),
+        ('<row r="2"><c r="A3"/></row>', "cell reference 'A3' in row 2 of the first sheet is not valid"),
+    ],
+)  # fmt: skip
+def test_rows_and_cells_out_of_order_or_range_are_refused(tmp_path: Path, rows: str, message: str) -> None:
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{craft.MAIN}"><sheetData>'
+        f'<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row>{rows}</sheetData></worksheet>'
+    )
+    book = craft.workbook(tmp_path / "odd.xlsx", sheet)
+    err = refused(lambda: parse_people(book))
+    assert err.message == f"{book}: {message}"
+
+
 # -- zip bombs and hostile XML -----------------------------------------------------------------------
 
 
