@@ -43,12 +43,13 @@ def echo(text: str) -> None:
     """Print to stdout. Everything printed passes through `auditor.safetext.inert`: text quoting
     a profile, a name or a file can never send a terminal an escape sequence, a bare CR, a
     backspace or a bidi override (they are shown as `\\x1b`, `\\r`, `\\u202e`)."""
-    typer.echo(inert(text.rstrip("\n")))
+    # inert first: a CSV ends with CRLF, and stripping the LF first would leave a lone CR to escape.
+    typer.echo(inert(text).rstrip("\n"))
 
 
 def echo_err(text: str) -> None:
     """`echo` for stderr: warnings, notes and problem lists."""
-    typer.echo(inert(text.rstrip("\n")), err=True)
+    typer.echo(inert(text).rstrip("\n"), err=True)
 
 
 def echo_error(exc: AuditorError) -> None:

@@ -138,6 +138,7 @@ def test_no_command_prints_a_raw_control_or_bidi_character(cli: Cli, bluesky: ob
         inert(cli.ok("account", "show", "instagram:nnhs_athletics" + HOSTILE, "--format", fmt))
     csv_out = inert(cli.ok("account", "list", "--format", "csv"))
     assert "nnhs_athletics\\x1b]0;pwned" in csv_out
+    assert csv_out.endswith("\r\n") and "\\r\r\n" not in csv_out  # CRLF line ends stay line ends
 
     # An audit whose findings quote the hostile names, then the findings and reports.
     inert(cli("audit", "--offline"))
