@@ -114,6 +114,74 @@ def remember(ctx: typer.Context) -> None:
     echo(f"Stored the passphrase of {reg.identity.name} in the OS keyring.")
 
 
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The identity whose passphrase (or key) may have leaked.")],
+    new_passphrase_file: Annotated[
+        Path | None,
+        typer.Option("--new-passphrase-file", help="Read its new passphrase from this 0600 file."),
+    ] = None,
+    no_tasks: Annotated[
+        bool,
+        typer.Option(
+            "--no-tasks",
+            help="Open no rotation tasks (only when no copy of the registry can have leaked with the passphrase).",
+        ),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Give an identity a new key pair and passphrase, and re-key every domain it held.
+
+    What to do after a leaked passphrase: `identity passwd` only re-seals the same key, so the old
+    passphrase still opens any older copy of the registry (the automatic backups beside it).
+    After `rotate`, the old passphrase and every older copy open only retired keys. Needs an
+    administrator; a backup is taken first. Rotation tasks are opened for every escrowed account the
+    identity could read (whoever had the passphrase and a copy could have read them).
+
+    Examples:
+
+        auditor identity rotate jsmith
+
+        auditor identity rotate it-nightly --new-passphrase-file /etc/auditor/nightly.pass.new --yes
+    """
+    import os
+
+    from vault.rekey import rotate_identity
+
+    reg = app_context(ctx).registry(admin=True)
+    if new_passphrase_file:
+        from vault.unlock import read_passphrase_file
+
+        passphrase = read_passphrase_file(new_passphrase_file)
+    else:
+        passphrase = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
+    if not yes and not typer.confirm(f"Give {name} a new key pair and re-key the registry?"):
+        raise typer.Exit(1)
+    result = rotate_identity(
+        reg,
+        name,
+        passphrase,
+        kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
+        open_tasks=not no_tasks,
+    )
+    _report_rotation(name, result)
+
+
+def _report_rotation(name: str, result: object) -> None:
+    from vault.rekey import RekeyResult
+
+    assert isinstance(result, RekeyResult)
+    echo(f"Gave {name} a new key pair. Backup taken first: {result.backup}")
+    echo(
+        f"Re-keyed {', '.join(result.domains)} ({result.records} records re-encrypted; key versions "
+        f"{', '.join(f'{d} {v}' for d, v in result.key_versions.items())}). The old passphrase and older "
+        "copies of the registry open only retired keys."
+    )
+    if result.tasks:
+        echo(f"Opened {len(result.tasks)} rotation task(s); `auditor task list` shows them.")
+
+
 @app.command("passwd")
 def passwd(
     ctx: typer.Context,
@@ -121,15 +189,26 @@ def passwd(
         Path | None,
         typer.Option("--new-passphrase-file", help="Read the new passphrase from this 0600 file."),
     ] = None,
+    rotate_keys: Annotated[
+        bool,
+        typer.Option(
+            "--rotate",
+            help="Also replace the key pair and re-key (after a leak: see `identity rotate`; administrators).",
+        ),
+    ] = False,
 ) -> None:
     """Change the unlocking identity's passphrase (the current one is asked for again).
 
     Only this identity's sealed private key changes: no record is re-encrypted and the other
-    identities are untouched. A passphrase remembered in the OS keyring is updated too.
+    identities are untouched, so the old passphrase still opens older copies of the registry
+    (backups). If the old passphrase leaked, use --rotate (or `identity rotate NAME`). A passphrase
+    remembered in the OS keyring is updated too.
 
     Examples:
 
         auditor --identity jsmith identity passwd
+
+        auditor --identity jsmith identity passwd --rotate
 
         auditor --identity it-nightly --passphrase-file /etc/auditor/nightly.pass identity passwd --new-passphrase-file /etc/auditor/nightly.pass.new
     """
@@ -154,7 +233,19 @@ def passwd(
         new = read_passphrase_file(new_passphrase_file)
     else:
         new = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
-    reg.change_passphrase(current.secret, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"))
+    if rotate_keys:
+        from vault.rekey import rotate_identity
+
+        reg.require_admin("Rotating keys (--rotate)")
+        reg.check_passphrase(name, current.secret)  # as for a plain change: the current one again
+        result = rotate_identity(
+            reg, name, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default")
+        )
+        _report_rotation(name, result)
+    else:
+        reg.change_passphrase(
+            current.secret, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default")
+        )
     if current.source == "keyring":
         keyring_set(reg.registry_id, name, new)
         echo(f"Changed the passphrase of {name} and updated the OS keyring.")

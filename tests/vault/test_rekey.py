@@ -134,3 +134,62 @@ def test_auditor_cannot_rekey(
     auditor = reopen("nightly", BOB)
     with pytest.raises(AccessDeniedError):
         remove_identity(auditor, "bob")
+
+
+def _open_backup_with(path: str, name: str, passphrase: str) -> Registry:
+    from vault.sqlite import SQLiteBackend
+
+    copy = Registry.open(SQLiteBackend(path))
+    copy.unlock(name, Secret(passphrase))
+    return copy
+
+
+def test_passwd_keeps_the_key_pair_but_rotate_revokes_the_old_passphrase_and_old_copies(
+    make_registry: Callable[..., Registry], reopen: Callable[..., Registry], registry_path
+) -> None:  # type: ignore[no-untyped-def]
+    """After a leaked passphrase: `passwd` only re-seals, so old passphrase + old copy still open
+    today's keys; `rotate` gives a new key pair and re-keys, so they open only retired keys."""
+    from vault.backup import take_backup
+    from vault.rekey import rotate_identity
+
+    reg, a, _ = _setup(make_registry)
+    backup = take_backup(reg, "before-the-leak")
+    bob = reopen("bob", BOB)
+    bob.change_passphrase(Secret(BOB), Secret("bob's second passphrase"), kdf_profile="floor")
+    leaked = _open_backup_with(backup, "bob", BOB)
+    assert leaked.held_keys() == bob.held_keys()  # the leak still opens the current registry's keys
+    leaked.close()
+    bob.close()
+
+    result = rotate_identity(reg, "bob", Secret("bob's third passphrase"), kdf_profile="floor", backup=False)
+    assert set(result.domains) == {INVENTORY, ESCROW} and [t.account_id for t in result.tasks] == [a.id]
+    leaked = _open_backup_with(backup, "bob", BOB)
+    current = reopen("bob", "bob's third passphrase")
+    assert not set(leaked.held_keys().values()) & set(current.held_keys().values())
+    # The leaked key pair unwraps nothing stored now.
+    old_private = _private_key(leaked, "bob", BOB)
+    for wrap in current.backend.wraps():
+        with pytest.raises(crypto.DecryptError):
+            crypto.unwrap(wrap.stanza, old_private, current.wrap_label(wrap.domain, wrap.key_version))
+    leaked.close()
+    for old in (BOB, "bob's second passphrase"):
+        with pytest.raises(Exception, match="wrong passphrase"):
+            reopen("bob", old)
+    assert Escrow(current).reveal(a.id, "after the rotation").password == Secret("pw-a")
+    assert "identity-rotate" in [e.action for e in __import__("vault.revealog").revealog.RevealLog(current).events()]
+
+
+def test_an_auditor_identity_is_rotated_by_an_administrator(
+    make_registry: Callable[..., Registry], reopen: Callable[..., Registry]
+) -> None:
+    from vault.rekey import rotate_identity
+
+    reg = make_registry()
+    reg.add_identity("nightly", Role.AUDITOR, Secret("nightly passphrase 1"), kdf_profile="floor")
+    nightly = reopen("nightly", "nightly passphrase 1")
+    with pytest.raises(AccessDeniedError, match="needs an admin identity"):
+        rotate_identity(nightly, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor")
+    nightly.close()
+    result = rotate_identity(reg, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor", backup=False)
+    assert result.domains == (INVENTORY,) and result.tasks == ()
+    assert reopen("nightly", "nightly passphrase 2").identity.role is Role.AUDITOR  # type: ignore[union-attr]
