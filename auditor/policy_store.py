@@ -94,11 +94,15 @@ def save_policy(registry: Registry, text: str, source: str, *, replace: bool = T
             "a district policy is already stored",
             hint="Use `auditor policy import FILE` to replace it, or `policy init --force`.",
         )
+    from vault.revealog import RevealLog
+
     now = utcnow().isoformat()
-    version = registry.put(
-        POLICY_KIND,
-        POLICY_ID,
-        {"text": text, "source": source, "set_at": now, "set_by": identity.name},
-        expected_version=existing.version if existing is not None else 0,
-    )
+    with registry.transaction():
+        version = registry.put(
+            POLICY_KIND,
+            POLICY_ID,
+            {"text": text, "source": source, "set_at": now, "set_by": identity.name},
+            expected_version=existing.version if existing is not None else 0,
+        )
+        RevealLog(registry).append("policy-set", details={"source": source, "version": version})
     return StoredPolicy(text=text, source=source, set_at=now, set_by=identity.name, version=version)

@@ -247,6 +247,7 @@ def add_source(
     table[name] = config.to_dict()
     with registry.transaction():
         registry.set_setting(SOURCES_SETTING, table)
+        _log_change(registry, name, "replaced" if name in sources else "added")
         store = RegistryTokenStore(registry)
         if secret:
             store.set(roster_secret_name(name), secret)
@@ -286,8 +287,15 @@ def remove_source(registry: Registry, name: str) -> SourceConfig:
     table = {n: c.to_dict() for n, c in configured_sources(registry).items() if n != config.name}
     with registry.transaction():
         registry.set_setting(SOURCES_SETTING, table)
+        _log_change(registry, config.name, "removed")
         RegistryTokenStore(registry).delete(roster_secret_name(config.name))
     return config
+
+
+def _log_change(registry: Registry, source: str, what: str) -> None:
+    from vault.revealog import RevealLog
+
+    RevealLog(registry).append("roster-change", details={"source": source, "what": what})
 
 
 def source_rows(registry: Registry) -> list[dict[str, Any]]:

@@ -33,10 +33,28 @@ class RegistryAttestationStore:
         key = _key(attestation.platform, attestation.handle)
         existing = self.registry.find(KIND, key)
         record_id = existing.id if existing is not None else new_id("t")
-        self.registry.put(
-            KIND,
-            record_id,
-            attestation.to_dict(),
-            expected_version=existing.version if existing is not None else 0,
-            natural_key=key,
-        )
+        with self.registry.transaction():
+            self.registry.put(
+                KIND,
+                record_id,
+                attestation.to_dict(),
+                expected_version=existing.version if existing is not None else 0,
+                natural_key=key,
+            )
+            _log(self.registry, "attest", attestation.platform, attestation.handle)
+
+    def remove(self, platform: Platform, handle: str) -> bool:
+        """Forget the attestation of a handle (`profile attest --remove`); False when there is none."""
+        existing = self.registry.find(KIND, _key(platform, handle))
+        if existing is None:
+            return False
+        with self.registry.transaction():
+            self.registry.delete(KIND, existing.id)
+            _log(self.registry, "attest-remove", platform, handle)
+        return True
+
+
+def _log(registry: Registry, action: str, platform: Platform, handle: str) -> None:
+    from vault.revealog import RevealLog
+
+    RevealLog(registry).append(action, details={"platform": platform.value, "handle": normalise_handle(handle)})

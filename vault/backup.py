@@ -52,5 +52,17 @@ def take_backup(registry: Registry, reason: str, directory: Path | None = None) 
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = _stem(registry)
     target = folder / f"{stem}-{stamp}-{safe}.db"
+    log_backup(registry, str(target), reason)  # first, so the copy's own log says it was taken
     registry.backend.backup_to(str(target))
     return str(target)
+
+
+def log_backup(registry: Registry, path: str, reason: str) -> None:
+    """A backup is a full copy of the ciphertext: it goes in the log. A registry opened without
+    unlocking (the copy kept before a restore, the upgrader's first backup) cannot log."""
+    from vault.kinds import INVENTORY
+    from vault.revealog import RevealLog
+
+    if registry.legacy or not registry.has_domain(INVENTORY):
+        return
+    RevealLog(registry).append("backup", details={"file": Path(path).name, "why": reason})

@@ -761,8 +761,11 @@ class Registry:
         derived = crypto.argon2id(_passphrase_bytes(new), params)
         envelope = {"kdf": params.to_dict(), "check": crypto.key_check(derived[32:], b"passphrase").hex()}
         sealed = self._seal_payload(row.id, opened.private, opened.pins, derived[:32], envelope)
-        with self.backend.transaction():
+        from vault.revealog import RevealLog
+
+        with self.transaction():
             self.backend.update_identity(dataclasses.replace(row, sealed_private=sealed))
+            RevealLog(self).append("identity-passwd", details={"name": ident.name})
 
     def lock(self) -> None:
         self._keys = {}

@@ -62,6 +62,13 @@ def token_name(name: Platform | str) -> str:
     return text
 
 
+def _log(registry: Registry, action: str, name: str) -> None:
+    """Every change of a stored token is in the tamper-evident log (its name, never its value)."""
+    from vault.revealog import RevealLog
+
+    RevealLog(registry).append(action, details={"name": name})
+
+
 def roster_secret_name(source: str) -> str:
     """Where the client secret (or access token) of a configured roster source lives."""
     return token_name(ROSTER_PREFIX + source)
@@ -108,18 +115,20 @@ class RegistryTokenStore:
                 "Pipe exactly one line: printf '%s' \"$TOKEN\" | auditor ... --secret-stdin",
             )
         identity = self.registry.identity
-        self.registry.put(
-            API_TOKEN,
-            key,
-            {
-                "name": key,
-                "value": value,
-                "set_at": utcnow().isoformat(),
-                "set_by": identity.name if identity else "",
-            },
-            expected_version=None,
-            domain=INVENTORY,
-        )
+        with self.registry.transaction():
+            self.registry.put(
+                API_TOKEN,
+                key,
+                {
+                    "name": key,
+                    "value": value,
+                    "set_at": utcnow().isoformat(),
+                    "set_by": identity.name if identity else "",
+                },
+                expected_version=None,
+                domain=INVENTORY,
+            )
+            _log(self.registry, "token-set", key)
 
     def delete(self, name: Platform | str) -> bool:
         """Remove a token; False when there was none."""
@@ -127,7 +136,9 @@ class RegistryTokenStore:
         self._require_unlocked()
         if self.registry.backend.get(API_TOKEN, key) is None:
             return False
-        self.registry.delete(API_TOKEN, key)
+        with self.registry.transaction():
+            self.registry.delete(API_TOKEN, key)
+            _log(self.registry, "token-remove", key)
         return True
 
     def has(self, name: Platform | str) -> bool:

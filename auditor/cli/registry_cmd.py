@@ -127,6 +127,11 @@ def backup(
 
     reg = app_context(ctx).registry()
     if output is not None:
+        from vault.backup import log_backup
+
+        if output.exists():
+            raise UsageError(f"{output} already exists; backups never overwrite a file")
+        log_backup(reg, str(output), "manual")  # first, so the copy's own log says it was taken
         reg.backend.backup_to(str(output))
         path = str(output)
     else:

@@ -233,8 +233,12 @@ def load_config(registry: Registry) -> NotifyConfig:
     return NotifyConfig(email=email, webhooks=hooks)
 
 
-def _save(registry: Registry, config: NotifyConfig) -> None:
-    registry.set_setting(SETTING, config.to_dict())
+def _save(registry: Registry, config: NotifyConfig, what: str) -> None:
+    from vault.revealog import RevealLog
+
+    with registry.transaction():
+        registry.set_setting(SETTING, config.to_dict())
+        RevealLog(registry).append("notify-change", details={"what": what})
 
 
 def _tokens(registry: Registry) -> Any:
@@ -250,7 +254,7 @@ def set_email(registry: Registry, settings: EmailSettings) -> NotifyConfig:
         raise NotifyError("at least one recipient is needed (--to)", "e.g. --to it-alerts@example.org")
     config = load_config(registry)
     config = NotifyConfig(email=settings, webhooks=config.webhooks)
-    _save(registry, config)
+    _save(registry, config, "email settings")
     return config
 
 
@@ -260,8 +264,11 @@ def set_smtp_password(registry: Registry, password: Secret, *, keyring: bool = F
     if not password.reveal_str():
         raise NotifyError("refusing to store an empty SMTP password")
     if keyring:
+        from vault.revealog import RevealLog
+
         _keyring_set(registry.registry_id, password)
         _tokens(registry).delete(SMTP_PASSWORD)  # one place only, so `show` is not ambiguous
+        RevealLog(registry).append("notify-change", details={"what": "email password moved to the OS keyring"})
         return "keyring"
     _tokens(registry).set(SMTP_PASSWORD, password)
     return "registry"
@@ -290,7 +297,7 @@ def set_webhook(registry: Registry, name: str, flavour: Flavour, url: Secret) ->
     config = load_config(registry)
     hook = WebhookSettings(key, flavour, host)
     others = tuple(w for w in config.webhooks if w.name != key)
-    _save(registry, NotifyConfig(email=config.email, webhooks=(*others, hook)))
+    _save(registry, NotifyConfig(email=config.email, webhooks=(*others, hook)), f"webhook {key} set")
     return hook
 
 
@@ -307,7 +314,7 @@ def remove_webhook(registry: Registry, name: str) -> bool:
     others = tuple(w for w in config.webhooks if w.name != key)
     if len(others) != len(config.webhooks):
         removed = True
-        _save(registry, NotifyConfig(email=config.email, webhooks=others))
+        _save(registry, NotifyConfig(email=config.email, webhooks=others), f"webhook {key} removed")
     return removed
 
 
@@ -324,7 +331,11 @@ def clear(registry: Registry) -> None:
             tokens.delete(name)
     _keyring_delete(registry.registry_id)
     if registry.get("setting", SETTING) is not None:
-        registry.delete("setting", SETTING)
+        from vault.revealog import RevealLog
+
+        with registry.transaction():
+            registry.delete("setting", SETTING)
+            RevealLog(registry).append("notify-change", details={"what": "cleared"})
 
 
 # --------------------------------------------------------------------------------------------------

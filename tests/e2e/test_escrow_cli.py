@@ -92,7 +92,7 @@ def test_set_show_history_round_trip(cli: Cli) -> None:
         ("totp", "sign-in"),
         ("code-used", ""),
     ]
-    assert "OK: All 6 events verify" in cli.ok("log", "verify").output
+    assert "OK: All 8 events verify" in cli.ok("log", "verify").output  # and the 2 imports' backups
 
 
 def test_show_needs_a_reason(cli: Cli) -> None:
@@ -126,7 +126,8 @@ def test_reveal_refused_when_the_log_cannot_be_written(cli: Cli, monkeypatch: py
             assert not re.search(r"\b\d{6}\b", result.stdout)
     finally:
         holder.execute("ROLLBACK")
-    assert [e["action"] for e in json.loads(cli.ok("log", "show", "--json").output)["items"]] == ["set"]
+    actions = [e["action"] for e in json.loads(cli.ok("log", "show", "--json").output)["items"]]
+    assert actions == ["backup", "backup", "set"]  # the imports' backups, the escrow: no reveal
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through a read-only mode")
@@ -141,7 +142,7 @@ def test_log_tampering_is_named_by_verify(cli: Cli) -> None:
     setup_district(cli)
     for n in range(4):
         cli.ok("secret", "show", IG, "--reason", f"ticket {n}")
-    assert cli.ok("log", "verify").output == "OK: All 5 events verify (events 1 to 5).\n"
+    assert cli.ok("log", "verify").output == "OK: All 7 events verify (events 1 to 7).\n"
     conn = sqlite3.connect(cli.registry, isolation_level=None)
     conn.execute("DROP TRIGGER log_no_update")
     conn.execute("DROP TRIGGER log_no_delete")
@@ -160,7 +161,7 @@ def test_log_tampering_is_named_by_verify(cli: Cli) -> None:
     assert body["message"] == "Events 2 to 3 are missing: the log jumps from event 1 to event 4."
     # Put the two rows back, then edit one: the edited event is named.
     conn.execute("INSERT INTO log(seq, blob) VALUES (2, ?), (3, ?)", (rows[2], rows[3]))
-    assert cli.ok("log", "verify").output.startswith("OK: All 5 events verify")
+    assert cli.ok("log", "verify").output.startswith("OK: All 7 events verify")
     conn.execute("UPDATE log SET blob = ? WHERE seq = 4", (rows[4].replace(b'"ct": "', b'"ct": "AAAA'),))
     result = cli("log", "verify")
     assert result.exit_code == 1
@@ -216,7 +217,7 @@ def test_offboard_end_to_end(cli: Cli) -> None:
         "it-admin"
     ]
     actions = [e["action"] for e in json.loads(cli.ok("log", "show", "--json").output)["items"]]
-    assert actions == ["set", "identity-add", "identity-remove", "offboard"]
+    assert actions == ["backup", "backup", "set", "identity-add", "backup", "identity-remove", "offboard"]
     assert "OK:" in cli.ok("log", "verify").output
 
     out = cli.ok("recover", IG, "--reason", "owner left mid-season").output
@@ -263,11 +264,12 @@ def test_breakglass_setup_recover_then_old_shares_fail(cli: Cli) -> None:
     log = json.loads(
         cli.ok("--identity", "rdiaz", "--passphrase-file", str(phrase), "log", "show", "--json").output
     )
-    assert [(e["identity"], e["action"], e["reason"]) for e in log["items"]][1:] == [
+    assert [(e["identity"], e["action"], e["reason"]) for e in log["items"]][3:] == [
         ("it-admin", "breakglass-setup", ""),
         ("break-glass", "break-glass", "all admins away"),
         ("break-glass", "reveal", "all admins away"),
         ("break-glass", "identity-add", "all admins away"),
+        ("break-glass", "backup", ""),
         ("break-glass", "rekey", "break-glass recovery: the used shares must open nothing current"),
     ]
     # The used shares open nothing: no set now, and stale after a new ceremony.
