@@ -168,8 +168,11 @@ class Escrow:
         if version is not None and not 1 <= version <= ref.version:
             raise NotFoundError(f"version {version} of {account_id}'s credential does not exist")
         extra = {"version": version or ref.version, **dict(details or {})}
+        # Read (and check against the authenticated heads) first, so a replayed or deleted version
+        # is refused without a reveal event; it is returned only once the event is committed.
+        bundle = self._load(account_id, version)
         return self.log.log_then(
-            lambda: self._load(account_id, version),
+            lambda: bundle,
             action,
             account_id=account_id,
             reason=reason,

@@ -214,14 +214,14 @@ class Manifest:
     def parse(cls, text: str | None) -> tuple[Manifest, dict[str, Any], str]:
         """Parse without verifying (break-glass reads its public parameters before recovery)."""
         if not text:
-            raise ManifestError("it is missing")
+            raise ManifestError("is missing")
         try:
             data = json.loads(text)
             if not isinstance(data, dict):
                 raise TypeError("not an object")
             mac = str(data.pop("mac"))
             if int(data["v"]) != MANIFEST_VERSION:
-                raise ManifestError(f"its version {data['v']!r} is unknown")
+                raise ManifestError(f"has an unknown version {data['v']!r}")
             manifest = cls(
                 domain=str(data["domain"]),
                 registry_id=str(data["registry_id"]),
@@ -248,7 +248,7 @@ class Manifest:
         except ManifestError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-            raise ManifestError("it is malformed") from exc
+            raise ManifestError("is malformed") from exc
         return manifest, data, mac
 
     @classmethod
@@ -261,9 +261,9 @@ class Manifest:
         except ValueError:
             given = b""
         if not hmac.compare_digest(expected, given):
-            raise ManifestError("it fails its MAC: it was changed by someone without the key")
+            raise ManifestError("fails its MAC: it was changed by someone without the key")
         if manifest.domain != domain:
-            raise ManifestError(f"it belongs to the {manifest.domain} domain")
+            raise ManifestError(f"belongs to the {manifest.domain} domain")
         if manifest.registry_id != registry_id:
-            raise ManifestError("it names another registry id: the header was edited")
+            raise ManifestError("names another registry id: the header was edited")
         return manifest

@@ -211,6 +211,19 @@ class Registry:
                 f"{FORMAT_VERSION}",
                 "Run `auditor registry upgrade` as an administrator (it takes a backup first).",
             )
+        if fmt >= 2:
+            for domain in DOMAINS:
+                try:
+                    named = Manifest.parse(backend.meta_get(heads.meta_name(domain)))[0].registry_id
+                except ManifestError:
+                    continue  # reported, with its reason, when the domain key verifies it
+                if named != registry_id:
+                    backend.close()
+                    raise KeyMetadataTamperedError(
+                        f"registry {backend.location}: its header names registry id {registry_id} but its "
+                        f"{domain} manifest names {named}: the header was edited",
+                        subject="header",
+                    )
         reg.registry_id = registry_id
         reg.format_version = fmt
         return reg
@@ -439,8 +452,9 @@ class Registry:
         self._verify_state()
 
     def _verify_state(self) -> None:
-        """The checks every unlock makes once the manifests are loaded: tables against manifests,
-        the log's last event against its authenticated head, this machine's last view."""
+        """The checks every unlock makes once the manifests are loaded: this machine's last view,
+        tables against manifests, the log's last event against its authenticated head."""
+        self._check_seen()
         self.check_key_metadata()
         if INVENTORY in self._manifests:
             from vault.revealog import RevealLog
@@ -448,7 +462,6 @@ class Registry:
             problem = RevealLog(self).tail_problem()
             if problem:
                 self._problem(RollbackError(problem, subject="log"))
-        self._check_seen()
 
     def adopt_keys(self, keys: dict[str, bytes], identity: Identity) -> None:
         """Take domain keys recovered by break-glass, verified as an unlock verifies its own."""
@@ -984,6 +997,10 @@ class Registry:
         manifest.wraps = {}
         self._dirty.add(domain)
 
+    def recorded_kinds(self) -> set[str]:
+        """Every kind the verified manifests count records of (even if its rows are all gone)."""
+        return {k for m in self._manifests.values() for k, h in m.records.items() if h.n}
+
     def note_log_head(self, head: str) -> None:
         self.manifest(INVENTORY).log = head
         self._dirty.add(INVENTORY)
@@ -1023,6 +1040,11 @@ class Registry:
             finally:
                 self._tx -= 1
             return
+        if self.tolerant:
+            raise VaultError(
+                "internal error: a registry unlocked for `registry check` is never written to",
+                "Nothing was changed.",
+            )
         try:
             with self.backend.transaction():
                 self._tx = 1
@@ -1231,7 +1253,7 @@ class Registry:
             elif stored.n > expected.n:
                 what = f"{stored.n - expected.n} record(s) were inserted"
             else:
-                what = "at least one record was replaced by an older copy"
+                what = "at least one record was replaced by an older copy or edited"
             self._problem(
                 RollbackError(
                     f"the {kind} records do not match the registry's authenticated head: {what} by someone "

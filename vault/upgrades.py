@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault import crypto, heads
 from vault import kinds as kinds_mod
-from vault.errors import VaultError
+from vault.errors import KeyMetadataTamperedError, VaultError
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -50,6 +50,14 @@ def _to_format_2(registry: Registry) -> None:
 
     registry.require_admin("Upgrading to format 2")
     backend = registry.backend
+    if any(backend.meta_get(heads.meta_name(d)) for d in DOMAINS):
+        # Someone set the header back to format 1 so that an administrator would vouch, through this
+        # step, for whatever they planted since.
+        raise KeyMetadataTamperedError(
+            "this registry already has authenticated manifests (format 2) but its header says format 1: "
+            "the header was set back by someone without a key; nothing was changed",
+            subject="header",
+        )
     unknown = [k for k in backend.kinds() if k not in kinds_mod.KINDS]
     if unknown:
         raise VaultError(
