@@ -395,22 +395,31 @@ def waive(
         history = list(existing.data.get("history") or [])
         history.append({k: existing.data.get(k) for k in ("reason", "until", "by", "at")})
     waiver = Waiver(fingerprint=finding.fingerprint, reason=reason.strip(), until=until, by=identity.name)
-    registry.put(
-        WAIVER_KIND,
-        fid,
-        {
-            "fingerprint": finding.fingerprint,
-            "finding_id": fid,
-            "check_id": finding.check_id,
-            "subject": finding.subject,
-            "reason": waiver.reason,
-            "until": until.isoformat(),
-            "by": identity.name,
-            "at": utcnow().isoformat(),
-            "history": history,
-        },
-        expected_version=existing.version if existing is not None else 0,
-    )
+    from vault.revealog import RevealLog
+
+    with registry.transaction():
+        registry.put(
+            WAIVER_KIND,
+            fid,
+            {
+                "fingerprint": finding.fingerprint,
+                "finding_id": fid,
+                "check_id": finding.check_id,
+                "subject": finding.subject,
+                "reason": waiver.reason,
+                "until": until.isoformat(),
+                "by": identity.name,
+                "at": utcnow().isoformat(),
+                "history": history,
+            },
+            expected_version=existing.version if existing is not None else 0,
+        )
+        # A waiver is a compliance decision: it goes in the tamper-evident log with its reason.
+        RevealLog(registry).append(
+            "waive",
+            reason=waiver.reason,
+            details={"finding": fid, "check": finding.check_id, "until": until.isoformat()},
+        )
     return finding, waiver
 
 
