@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor.cli.common import echo
-from auditor.errors import UsageError
+from auditor.errors import NotFoundError, UsageError
 from auditor.models import Platform, Secret
 
 if TYPE_CHECKING:
@@ -317,14 +317,21 @@ def attest_profile(
         str | None, typer.Option("--checked-on", help="When you looked (YYYY-MM-DD; default today).")
     ] = None,
     notes: Annotated[str, typer.Option("--notes", help="Anything the next reviewer should know.")] = "",
+    remove: Annotated[
+        bool,
+        typer.Option("--remove", help="Forget the attestation of this handle (a mistake, or an account gone)."),
+    ] = False,
 ) -> None:
     """Record what you saw on a profile the tool cannot read itself (Snapchat, personal TikTok...).
 
     The audit reads the latest attestation for the account instead of a platform API, so its
     affiliation, renamed and inactive checks cover these platforms too; without one the account
-    is reported as `profile.unknown`. The attestation names you and the date.
+    is reported as `profile.unknown`. The attestation names you and the date. Recording and
+    removing need an administrator, and both are logged.
 
     Example: auditor profile attest snapchat nnhs.huskies --display-name "NNHS Huskies" --bio "Official Snapchat of Naperville North High School (Naperville 203)"
+
+    Remove one: auditor profile attest snapchat nnhs.huskies --remove
     """
     from datetime import date
 
@@ -335,7 +342,18 @@ def attest_profile(
     from vault.attestations import RegistryAttestationStore
 
     chosen = _platform(platform)
-    registry = app_context(ctx).registry()
+    registry = app_context(ctx).registry(admin=True)
+    if remove:
+        from auditor.safetext import inert
+
+        shown = inert(handle.strip().lstrip("@"))
+        if RegistryAttestationStore(registry).remove(chosen, handle.strip().lstrip("@")):
+            typer.echo(f"Removed the attestation of {chosen.label} {shown}.")
+            return
+        raise NotFoundError(
+            f"no attestation of {chosen.label} {shown} is stored",
+            "`auditor profile attest PLATFORM HANDLE ...` records one.",
+        )
     who = registry.identity.name if registry.identity is not None else ""
     attestation = Attestation(
         platform=chosen,

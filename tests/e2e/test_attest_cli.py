@@ -49,3 +49,33 @@ def test_an_attested_snapchat_profile_is_audited_instead_of_unknown(cli: Cli) ->
 
 def test_attest_help_has_an_example(cli: Cli) -> None:
     assert "Example: auditor profile attest" in cli.ok("profile", "attest", "--help").stdout
+
+
+def test_an_attestation_can_be_removed_and_never_blocks_a_re_key(cli: Cli) -> None:
+    """Issue 11: one `profile attest` record made every re-key fail, and nothing deleted it."""
+    import os
+
+    cli.init()
+    cli.ok("policy", "init", "--preset", "naperville-203")
+    cli.ok("person", "add", "--name", "Priya Raman", "--email", "praman@naperville203.org")
+    cli.ok("account", "add", "snapchat", "nnhs.huskies", "--owner", "praman@naperville203.org")
+    cli.ok("profile", "attest", "snapchat", "nnhs.huskies", "--display-name", "Huskies", "--bio", "Go!")
+    nightly = cli.file("nightly.pass", "nightly auditor passphrase\n")
+    os.chmod(nightly, 0o600)
+    cli.ok("identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly))
+    as_auditor = cli("--identity", "it-nightly", "profile", "attest", "snapchat", "nnhs.huskies", "--remove",
+                     passfile=nightly)
+    assert as_auditor.exit_code == 1 and "needs an admin identity" in as_auditor.output
+
+    removed = cli.ok("--identity", "it-admin", "identity", "remove", "it-nightly", "--yes").stdout
+    assert "Removed identity it-nightly" in removed  # the re-key handles attestation records
+
+    assert "Removed the attestation of Snapchat NNHS.Huskies" in cli.ok(
+        "--identity", "it-admin", "profile", "attest", "snapchat", "@NNHS.Huskies", "--remove"
+    ).stdout
+    assert set(_found(cli)) == {"profile.unknown"}
+    again = cli("--identity", "it-admin", "profile", "attest", "snapchat", "nnhs.huskies", "--remove")
+    assert again.exit_code == 1 and "no attestation of Snapchat nnhs.huskies is stored" in again.output
+    actions = [e["action"] for e in json.loads(cli.ok("--identity", "it-admin", "log", "show", "--json").stdout)["items"]]
+    assert actions.count("attest") == 1 and actions.count("attest-remove") == 1
+    assert "Registry is healthy." in cli.ok("--identity", "it-admin", "registry", "check").stdout
