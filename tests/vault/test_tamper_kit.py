@@ -276,6 +276,23 @@ def k_planted_identity_alone(kit: Kit) -> None:
     _plant_identity(kit, wraps=False)
 
 
+def k_auditor_plants_identity(kit: Kit) -> None:
+    """An insider with the auditor identity's inventory key (and write access) re-MACs the inventory
+    manifest with an identity of its own: the escrow manifest, which it cannot forge, disagrees."""
+    nightly = kit.open(NIGHTLY, NIGHTLY_PASS)
+    inventory_key = nightly.held_keys()["inventory"]
+    nightly.close()
+    _plant_identity(kit, wraps=False)
+    data = kit.manifest("inventory")
+    data["identities"]["id_planted0001"] = {
+        "name": "0" * 64,
+        "role": "admin",
+        "public_key": ATTACKER_PUBLIC.hex(),
+        "created_at": "2026-11-01T00:00:00+00:00",
+    }
+    kit.forge_manifest("inventory", data, inventory_key)
+
+
 def k_planted_wrap(kit: Kit) -> None:
     kit.raw(
         "INSERT INTO wraps(identity_id, domain, key_version, stanza, check_tag) VALUES (?, ?, ?, ?, ?)",
@@ -734,6 +751,7 @@ VECTORS = [
     V("bg-forged-under-own-keys", k_bg_forged, use_breakglass, KeyMetadataTamperedError, "is not endorsed by this break-glass set", substitutes_key=True, check_message="inventory manifest fails its MAC"),
     V("planted-identity-with-wraps", k_planted_identity_with_wraps, use_unlock, KeyMetadataTamperedError, "identity id_planted0001 is in the identities table but not in the authenticated manifest", substitutes_key=True),
     V("planted-identity-alone", k_planted_identity_alone, use_unlock_auditor, KeyMetadataTamperedError, "identity id_planted0001 is in the identities table but not in the authenticated manifest", substitutes_key=True),
+    V("auditor-plants-identity", k_auditor_plants_identity, use_unlock, KeyMetadataTamperedError, "the inventory and escrow manifests list different identities", substitutes_key=True),
     V("planted-escrow-wrap", k_planted_wrap, use_unlock, KeyMetadataTamperedError, "a escrow key wrapped for identity", substitutes_key=True),
     V("auditor-public-key", k_auditor_public_key, use_unlock, KeyMetadataTamperedError, "public key in the identities table differ", substitutes_key=True),
     V("other-admin-public-key", k_other_admin_public_key, _with_admin(_rekey), KeyMetadataTamperedError, "public key in the identities table differ", substitutes_key=True),
