@@ -74,8 +74,10 @@ def term_key(domain_key: bytes) -> bytes:
 
 
 def term(key: bytes, kind: str, row: StampRow) -> int:
-    """One row's contribution to its kind's head (see the module doc)."""
-    msg = _field_bytes(kind, row.id, row.version, row.lookup or "", row.stamp or b"")
+    """One row's contribution to its kind's head (see the module doc). The fields are
+    length-prefixed (the version is a number ended by ':'), so no two rows share a message."""
+    lookup = row.lookup or ""
+    msg = f"{len(kind)}:{kind}{len(row.id)}:{row.id}{row.version}:{len(lookup)}:{lookup}".encode() + (row.stamp or b"")
     return int.from_bytes(hmac.digest(key, msg, "sha256"), "big")
 
 

@@ -124,7 +124,8 @@ class Registry:
         self.identity: Identity | None = None
         # Verified manifests of the held domains, and per kind the verified terms of its rows.
         self._manifests: dict[str, Manifest] = {}
-        self._terms: dict[str, dict[str, int]] = {}
+        # kind -> id -> (version, blind index, stamp, term) of each row as verified against the head.
+        self._terms: dict[str, dict[str, Seen]] = {}
         self._tx = 0
         self._saved: dict[str, Manifest] = {}
         self._dirty: set[str] = set()
@@ -1201,7 +1202,7 @@ class Registry:
             self.backend.delete(kind, record_id)
             self._count(kind, record_id, None, terms)
 
-    def _count(self, kind: str, record_id: str, row: RecordRow | None, terms: dict[str, int]) -> None:
+    def _count(self, kind: str, record_id: str, row: RecordRow | None, terms: dict[str, Seen]) -> None:
         """Keep the kind's head equal to the rows now stored (inside the write transaction)."""
         if self.legacy:
             return
@@ -1209,12 +1210,11 @@ class Registry:
         head = self._manifests[domain].records.setdefault(kind, KindHead())
         old = terms.pop(record_id, None)
         if old is not None:
-            head.remove(old)
+            head.remove(old[3])
         if row is not None:
-            value = heads.term(
-                self._term_keys[domain], kind, StampRow(row.id, row.version, row.lookup, row.stamp)
-            )
-            terms[record_id] = value
+            stamp = StampRow(row.id, row.version, row.lookup, row.stamp)
+            value = heads.term(self._term_keys[domain], kind, stamp)
+            terms[record_id] = (row.version, row.lookup, row.stamp, value)
             head.add(value)
         self._dirty.add(domain)
         self._touched.add(kind)
@@ -1229,7 +1229,7 @@ class Registry:
             self._manifests[domain] = current
             self._drop_terms(domain)
 
-    def _verified_terms(self, kind: str) -> dict[str, int]:
+    def _verified_terms(self, kind: str) -> dict[str, Seen]:
         """The terms of every row of `kind`, checked against the kind's authenticated head."""
         terms = self._terms.get(kind)
         if terms is not None or self.legacy:
@@ -1245,8 +1245,14 @@ class Registry:
             raise AssertionError("unreachable")
         with self.backend.snapshot():
             self._refresh(domain)
-            stored, terms = KindHead.over(key, kind, self.backend.stamps(kind))
+            rows = self.backend.stamps(kind)
             expected = self.manifest(domain).records.get(kind, KindHead())
+        stored = KindHead()
+        terms = {}
+        for r in rows:
+            value = heads.term(key, kind, r)
+            stored.add(value)
+            terms[r.id] = (r.version, r.lookup, r.stamp, value)
         if (stored.n, stored.total) != (expected.n, expected.total):
             if stored.n < expected.n:
                 what = f"{expected.n - stored.n} of its {expected.n} records were deleted"
@@ -1275,12 +1281,14 @@ class Registry:
         domain = kinds_mod.domain_of(row.kind)
         if domain in self._unverifiable:
             return None
-        value = heads.term(self._term_keys[domain], row.kind, StampRow(row.id, row.version, row.lookup, row.stamp))
-        if self._verified_terms(row.kind).get(row.id) == value:
+        mine = (row.version, row.lookup, row.stamp)
+        seen = self._verified_terms(row.kind).get(row.id)
+        if seen is not None and seen[:3] == mine:
             return None
         if not self._tx:  # someone may have committed since we verified: look again once
             self._terms.pop(row.kind, None)
-            if self._verified_terms(row.kind).get(row.id) == value:
+            seen = self._verified_terms(row.kind).get(row.id)
+            if seen is not None and seen[:3] == mine:
                 return None
         return RecordReplayedError(
             row.kind,
@@ -1378,6 +1386,10 @@ class Registry:
 
     def set_setting(self, name: str, value: Any) -> None:
         self.put("setting", name, {"value": value}, expected_version=None)
+
+
+# A verified row: its version, blind index and stamp (compared with what a read returns), and its term.
+Seen = tuple[int, str | None, bytes | None, int]
 
 
 @dataclass(frozen=True)
