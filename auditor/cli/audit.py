@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
+from auditor.cli.common import FormatOpt, JsonOpt, echo, echo_err, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
 from auditor.errors import InputError, UsageError
@@ -196,7 +196,7 @@ def audit(
             # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75. The
             # lock is released however the block ends (an error, Ctrl-C, the deadline).
             stack.enter_context(
-                audit_lock(actx.location, on_takeover=lambda m: typer.echo(f"warning: {m}", err=True))
+                audit_lock(actx.location, on_takeover=lambda m: echo_err(f"warning: {m}"))
             )
         reg = actx.registry(as_role=role)
         outcome = run_audit(
@@ -238,17 +238,17 @@ def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbos
     result = notify_run(reg, outcome, mode, specs)
     if not result.sent:
         if verbose:
-            typer.echo(f"notify: nothing sent ({result.reason}).", err=True)
+            echo_err(f"notify: nothing sent ({result.reason}).")
         return False
     for problem in result.problems:
-        typer.echo(f"warning: {problem}", err=True)
+        echo_err(f"warning: {problem}")
     for d in result.deliveries:
         if d.ok:
-            typer.echo(f"notify: {d.channel}: {d.detail}.", err=True)
+            echo_err(f"notify: {d.channel}: {d.detail}.")
         else:
-            typer.echo(f"error: notification via {d.channel} failed: {d.detail}", err=True)
+            echo_err(f"error: notification via {d.channel} failed: {d.detail}")
             if d.hint:
-                typer.echo(f"hint: {d.hint}", err=True)
+                echo_err(f"hint: {d.hint}")
     return result.failed
 
 
@@ -265,21 +265,19 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     else:
         echo(render_rows(rows, FINDING_COLUMNS, output, schema="auditor/audit", empty="No findings."))
     for note in outcome.notes:
-        typer.echo(f"warning: {note}", err=True)
+        echo_err(f"warning: {note}")
     for w in outcome.expired_waivers:
         from auditor.audit import finding_id
 
-        typer.echo(
+        echo_err(
             f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "
-            "it is open again.",
-            err=True,
+            "it is open again."
         )
     counts = run.counts_by_severity()
     summary = ", ".join(f"{n} {s}" for s, n in reversed(counts.items()) if n) or "none"
-    typer.echo(
+    echo_err(
         f"Run {run.id}: {run.accounts_checked} accounts, {len(run.checks)} checks, "
-        f"active findings: {summary}.",
-        err=True,
+        f"active findings: {summary}."
     )
     return 3 if fails(run.findings, threshold) else 0
 
