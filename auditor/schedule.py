@@ -165,6 +165,9 @@ def systemd_service(spec: ScheduleSpec) -> str:
         "",
         "[Service]",
         "Type=oneshot",
+        # A backstop behind `audit --deadline` (an hour by default): systemd stops a run that
+        # still overran, and the next one takes over its lock (auditor/runlock.py).
+        "TimeoutStartSec=75min",
         *([f"User={spec.run_as}"] if spec.run_as and not spec.user_mode else []),
         f"ExecStart={exec_start}",
         _kv("Environment", _env_assignment("AUDITOR_REGISTRY", spec.registry)),

@@ -36,6 +36,7 @@ After=network-online.target
 
 [Service]
 Type=oneshot
+TimeoutStartSec=75min
 User=auditor-svc
 ExecStart={exe} --identity it-nightly audit --as auditor --notify on-new --fail-on medium
 Environment=AUDITOR_REGISTRY={registry}
