@@ -126,6 +126,9 @@ class Registry:
         self._manifests: dict[str, Manifest] = {}
         # kind -> id -> (version, blind index, stamp, term) of each row as verified against the head.
         self._terms: dict[str, dict[str, Seen]] = {}
+        # The terms last computed per row, valid or not: re-verifying a kind after another process
+        # committed hashes only the rows that changed (a term depends only on the row and the key).
+        self._memo: dict[str, dict[str, Seen]] = {}
         self._tx = 0
         self._saved: dict[str, Manifest] = {}
         self._dirty: set[str] = set()
@@ -901,6 +904,7 @@ class Registry:
         return f"{self.registry_id}\x00{domain}\x00{version}".encode()
 
     def _derive_subkeys(self) -> None:
+        self._memo = {}
         inv = self._keys.get(INVENTORY)
         self._index_key = crypto.subkey(inv, "auditor/v1 blind index") if inv else None
         self._term_keys = {d: heads.term_key(k) for d, k in self._keys.items()}
@@ -1231,14 +1235,13 @@ class Registry:
 
     def _verified_terms(self, kind: str) -> dict[str, Seen]:
         """The terms of every row of `kind`, checked against the kind's authenticated head."""
-        terms = self._terms.get(kind)
-        if terms is not None or self.legacy:
-            return terms if terms is not None else {}
+        cached = self._terms.get(kind)
+        if cached is not None or self.legacy:
+            return cached if cached is not None else {}
         domain = kinds_mod.domain_of(kind)
         if domain in self._unverifiable:  # registry check, manifest already reported as bad
-            terms = {}
-            self._terms[kind] = terms
-            return terms
+            self._terms[kind] = {}
+            return self._terms[kind]
         key = self._term_keys.get(domain)
         if key is None:
             self._key(domain)
@@ -1248,11 +1251,17 @@ class Registry:
             rows = self.backend.stamps(kind)
             expected = self.manifest(domain).records.get(kind, KindHead())
         stored = KindHead()
-        terms = {}
+        terms: dict[str, Seen] = {}
+        memo = self._memo.get(kind, {})
         for r in rows:
-            value = heads.term(key, kind, r)
+            seen = memo.get(r.id)
+            if seen is not None and seen[:3] == (r.version, r.lookup, r.stamp):
+                value = seen[3]
+            else:
+                value = heads.term(key, kind, r)
             stored.add(value)
             terms[r.id] = (r.version, r.lookup, r.stamp, value)
+        self._memo[kind] = terms
         if (stored.n, stored.total) != (expected.n, expected.total):
             if stored.n < expected.n:
                 what = f"{expected.n - stored.n} of its {expected.n} records were deleted"
