@@ -51,7 +51,7 @@ def test_every_declared_kind_has_a_sample_here() -> None:
 
 def test_an_undeclared_kind_is_refused(make_registry: Callable[..., Registry]) -> None:
     reg = make_registry()
-    with pytest.raises(kinds.UndeclaredKindError, match="not declared in vault/kinds.py"):
+    with pytest.raises(kinds.UndeclaredKindError, match=r"not declared in vault/kinds\.py"):
         reg.put("sticky-note", "n1", {"text": "x"}, expected_version=0)
     assert "sticky-note" not in reg.backend.kinds()
 
