@@ -28,6 +28,7 @@ def import_people(
 
     if dry_run:
         return _plan(inv, lambda: inv.upsert_people(people))
+    inv.registry.require_admin("Importing people")  # before the backup and its log event
     backup = take_backup(inv.registry, "before-person-import") if people else ""
     with inv.registry.transaction():
         bulk = inv.upsert_people(people)
@@ -41,6 +42,7 @@ def import_accounts(
 
     if dry_run:
         return _plan(inv, lambda: inv.upsert_accounts(accounts))
+    inv.registry.require_admin("Importing accounts")  # before the backup and its log event
     backup = take_backup(inv.registry, "before-account-import") if accounts else ""
     with inv.registry.transaction():
         bulk = inv.upsert_accounts(accounts)

@@ -472,6 +472,9 @@ def sync(
     from vault.errors import VaultError
     from vault.inventory import Inventory
 
+    if not dry_run:
+        # Refused before the roster is fetched or the backup (and its log event) is taken.
+        registry.require_admin("Syncing a roster into the registry")
     moment = now or datetime.now(UTC)
     snapshot = source.snapshot()  # RosterError / RosterFileError: nothing read, nothing written
     inv = Inventory(registry)

@@ -171,11 +171,17 @@ def restore(
         raise UsageError(f"{backup_file} does not exist")
     if not yes and not typer.confirm(f"Replace {app_ctx.location} with {backup_file}?"):
         raise typer.Exit(1)
+    credentials = _restorer(backup_file, app_ctx)
+
+    def unlock(copy: Any) -> None:
+        copy.unlock(*credentials)
+        copy.require_admin("Restoring a backup")
+
     safety = restore_sqlite(
         backup_file,
         Path(app_ctx.location),
         allow_other_registry=force,
-        unlock=lambda copy: _unlock(copy, app_ctx, admin=True),
+        unlock=unlock,
     )
     echo(f"Restored {app_ctx.location} from {backup_file}")
     if safety:
@@ -324,11 +330,27 @@ def _passphrase(reg: Any, app_ctx: Any) -> tuple[str | None, Any]:
     return identity, source.secret
 
 
-def _unlock(reg: Any, app_ctx: Any, *, admin: bool = False) -> None:
-    identity, secret = _passphrase(reg, app_ctx)
-    reg.unlock(identity, secret)
-    if admin:
-        reg.require_admin("This command")
+def _restorer(backup_file: Path, app_ctx: Any) -> tuple[str | None, Any]:
+    """Who is restoring, settled on the backup before anything is written (not even the safety
+    copy of the current registry): an administrator of the backup, the identity that will record
+    the restore in it."""
+    from auditor.models import Role
+    from vault.errors import AccessDeniedError
+    from vault.registry import Registry
+
+    probe = Registry.open(make_backend(str(backup_file)), allow_older=True)
+    try:
+        credentials = _passphrase(probe, app_ctx)
+        role = probe.check_passphrase(*credentials)
+    finally:
+        probe.close()
+    if role is not Role.ADMIN:
+        raise AccessDeniedError(
+            f"restoring a backup needs an admin identity; {credentials[0] or 'this identity'!r} is an "
+            f"{role.value} identity in {backup_file.name}",
+            "Run the command as an administrator (--identity NAME). Nothing was written.",
+        )
+    return credentials
 
 
 def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
