@@ -34,7 +34,7 @@ import os
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -124,6 +124,7 @@ class Registry:
         self.identity: Identity | None = None
         # Verified manifests of the held domains, and per kind the verified terms of its rows.
         self._manifests: dict[str, Manifest] = {}
+        self._manifest_text: dict[str, str] = {}
         # kind -> id -> (version, blind index, stamp, term) of each row as verified against the head.
         self._terms: dict[str, dict[str, Seen]] = {}
         # The terms last computed per row, valid or not: re-verifying a kind after another process
@@ -332,6 +333,7 @@ class Registry:
         self._keys = keys
         self._derive_subkeys()
         self._manifests = {}
+        self._manifest_text = {}
         self._terms = {}
         self._unverifiable = set()
         info_name = identity_name or ""
@@ -449,6 +451,7 @@ class Registry:
     def recheck(self) -> None:
         """`registry check`: verify the held manifests and key metadata again (tolerantly)."""
         self._manifests = {}
+        self._manifest_text = {}
         self._terms = {}
         self._unverifiable = set()
         for domain in self._keys:
@@ -789,6 +792,7 @@ class Registry:
         self._index_key = None
         self._term_keys = {}
         self._manifests = {}
+        self._manifest_text = {}
         self._terms = {}
         self.identity = None
 
@@ -1080,10 +1084,13 @@ class Registry:
                 raise AccessDeniedError(f"this identity does not hold the {domain} key")
             manifest = self._manifests[domain]
             manifest.serial += 1
-            self.backend.meta_set(heads.meta_name(domain), manifest.seal(self._keys[domain]))
+            text = manifest.seal(self._keys[domain])
+            self.backend.meta_set(heads.meta_name(domain), text)
+            self._manifest_text[domain] = text
         self._dirty = set()
 
     def _rollback(self) -> None:
+        self._manifest_text = {}
         self._manifests = self._saved
         self._saved = {}
         for kind in self._touched:
@@ -1224,14 +1231,21 @@ class Registry:
         self._touched.add(kind)
 
     def _refresh(self, domain: str) -> None:
-        """Outside a write transaction, another process may have committed: re-read the manifest."""
-        if self._tx or self._creating:
+        """Outside a write transaction, another process may have committed: re-read the manifest
+        (a string comparison when it did not change) and forget what it no longer vouches for.
+        Called inside the same snapshot as the rows that are then checked against it."""
+        if self._tx or self._creating or self.legacy or domain in self._unverifiable or domain not in self._keys:
+            return
+        text = self.backend.meta_get(heads.meta_name(domain))
+        if text is not None and text == self._manifest_text.get(domain):
             return
         current = self._load_manifest(domain)
         cached = self._manifests.get(domain)
         if cached is None or (cached.serial, cached.restores) != (current.serial, current.restores):
             self._manifests[domain] = current
             self._drop_terms(domain)
+        if text is not None:
+            self._manifest_text[domain] = text
 
     def _verified_terms(self, kind: str) -> dict[str, Seen]:
         """The terms of every row of `kind`, checked against the kind's authenticated head."""
@@ -1290,15 +1304,9 @@ class Registry:
         domain = kinds_mod.domain_of(row.kind)
         if domain in self._unverifiable:
             return None
-        mine = (row.version, row.lookup, row.stamp)
         seen = self._verified_terms(row.kind).get(row.id)
-        if seen is not None and seen[:3] == mine:
+        if seen is not None and seen[:3] == (row.version, row.lookup, row.stamp):
             return None
-        if not self._tx:  # someone may have committed since we verified: look again once
-            self._terms.pop(row.kind, None)
-            seen = self._verified_terms(row.kind).get(row.id)
-            if seen is not None and seen[:3] == mine:
-                return None
         return RecordReplayedError(
             row.kind,
             row.id,
@@ -1321,19 +1329,23 @@ class Registry:
             raise problem
         return StoredRecord(row.kind, row.id, row.version, data)
 
-    def get(self, kind: str, record_id: str, domain: str | None = None) -> StoredRecord | None:
-        row = self.backend.get(kind, record_id)
-        if row is None:
+    def _read_one(self, kind: str, fetch: Callable[[], RecordRow | None], domain: str | None) -> StoredRecord | None:
+        """One row and the head it is checked against, read in one snapshot (another process's
+        commit in between can never look like tampering)."""
+        spec = self._spec(kind, domain)
+        self._key(spec.domain)  # locked, or not this identity's domain: the AccessDeniedError says which
+        with self.backend.snapshot():
+            self._refresh(spec.domain)
+            row = fetch()
             self._verified_terms(kind)  # a deleted record shows as a mismatched head, not as "none"
-            return None
-        return self.open_row(row, domain)
+        return None if row is None else self.open_row(row, domain)
+
+    def get(self, kind: str, record_id: str, domain: str | None = None) -> StoredRecord | None:
+        return self._read_one(kind, lambda: self.backend.get(kind, record_id), domain)
 
     def find(self, kind: str, natural_key: str, domain: str | None = None) -> StoredRecord | None:
-        row = self.backend.find(kind, self.lookup(kind, natural_key))
-        if row is None:
-            self._verified_terms(kind)
-            return None
-        return self.open_row(row, domain)
+        lookup = self.lookup(kind, natural_key)
+        return self._read_one(kind, lambda: self.backend.find(kind, lookup), domain)
 
     def scan(self, kind: str, domain: str | None = None) -> Iterator[StoredRecord | RecordTamperedError]:
         """Every record of a kind. A record that fails authentication is yielded as its error, so one
@@ -1342,6 +1354,7 @@ class Registry:
         spec = self._spec(kind, domain)
         key = self._key(spec.domain)
         with self.backend.snapshot():
+            self._refresh(spec.domain)
             self._verified_terms(kind)
             rows = list(self.backend.scan(kind))
         for row in rows:
@@ -1377,6 +1390,7 @@ class Registry:
         self._keys = dict(keys)
         self._derive_subkeys()
         self._manifests = {}
+        self._manifest_text = {}
         self._terms = {}
         self.identity = identity
 
