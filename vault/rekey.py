@@ -23,8 +23,8 @@ derives an X25519 key pair; the domain keys are wrapped to its *public* key, kep
 so any administrator can re-wrap new domain keys during a re-key without the shares. A MAC key
 derived from the break-glass key (kept by the administrators in the escrow history) endorses each
 wrapped key, so the shares never open a key someone else wrapped to that public key. A recovery
-burns the set in the same transaction that logs it, before any secret is shown: the envelopes are
-single-use even if a later step fails. Afterwards both domains are rotated.
+logs its use, burns the set and rotates both domain keys in ONE transaction, before any secret is
+shown: the envelopes are single-use and open nothing current even if a later step fails.
 """
 
 from __future__ import annotations
@@ -134,6 +134,7 @@ def rotate_domains(
     *,
     drop_identity_id: str | None = None,
     new_key_pair: NewKeyPair | None = None,
+    burn_breakglass: bool = False,
     action: str = "rekey",
     reason: str = "",
     details: dict[str, Any] | None = None,
@@ -158,13 +159,13 @@ def rotate_domains(
                 registry.delete("identity", drop_identity_id)
                 backend.delete_identity(drop_identity_id)
                 registry.drop_identity_entry(drop_identity_id)
-            now = utcnow()
-            for account_id in task_accounts:
-                task, created = tasks_mod.open_task(
-                    registry, account_id, task_reason or reason or action, opened_by=actor.name, now=now
+            opened += [
+                task
+                for task, created in tasks_mod.open_many(
+                    registry, task_accounts, task_reason or reason or action, opened_by=actor.name, now=utcnow()
                 )
-                if created:
-                    opened.append(task)
+                if created
+            ]
             if INVENTORY in wanted:
                 RevealLog(registry).retire_epoch()
             if ESCROW in wanted:
@@ -214,7 +215,11 @@ def rotate_domains(
             if ESCROW in wanted and not any(e.role == Role.ADMIN.value for e in entries.values()):
                 raise IdentityError("re-keying would leave no administrator; nothing was changed")
             info = registry.breakglass_info()
-            if info is not None:
+            if info is not None and burn_breakglass:
+                for d in DOMAINS:
+                    registry.set_breakglass(d, None)
+                _set_breakglass_endorse_key(registry, None)
+            elif info is not None:
                 for d in wanted:
                     registry.set_breakglass(d, _breakglass_entry(registry, d, info, endorse_key))
             RevealLog(registry).append(
@@ -231,7 +236,9 @@ def rotate_domains(
     except BaseException:
         registry.restore_keys(old_keys, old_identity)
         raise
-    return RekeyResult(wanted, versions, len(rows), tasks=tuple(opened))
+    return RekeyResult(
+        wanted, versions, len(rows), tasks=tuple(opened), breakglass_dropped=burn_breakglass and info is not None
+    )
 
 
 def _install_key_pair(registry: Registry, pair: NewKeyPair) -> None:
@@ -448,12 +455,19 @@ def breakglass_session(registry: Registry) -> bg.RecoverySession:
         raise RegistryDamagedError("the stored break-glass metadata is unreadable") from exc
 
 
-def breakglass_unlock(registry: Registry, key: Secret, *, reason: str, operator: str = "") -> Identity:
-    """Unwrap the domain keys with a recovered break-glass key, verify them, and in ONE transaction
-    log the `break-glass` event and burn the set (module doc).
+def breakglass_unlock(
+    registry: Registry, key: Secret, *, reason: str, operator: str = "", backup: bool = True
+) -> RekeyResult:
+    """Open the registry with a recovered break-glass key: verify the wrapped keys, then in ONE
+    transaction log the `break-glass` event, burn the set and rotate both domain keys (module doc).
 
-    The registry then acts as an administrator named "break-glass" until the caller rotates the
-    keys with `breakglass_finish` (which the CLI always does)."""
+    A process killed at any moment leaves either the set intact and the keys as they were, or the
+    set gone and the keys rotated: the used shares never open a current key again, and no secret
+    has been shown before that is committed. The registry then acts as an administrator named
+    "break-glass" (holding the new keys) for the reveals or the new administrator the recovery is
+    for; `breakglass_finish` opens the rotation tasks of what was revealed."""
+    from vault.backup import take_backup
+
     info = registry.breakglass_info()
     if info is None:
         raise VaultError("this registry has no break-glass set")
@@ -472,16 +486,16 @@ def breakglass_unlock(registry: Registry, key: Secret, *, reason: str, operator:
         created_by=operator,
     )
     registry.adopt_keys(keys, ident)
-    with registry.transaction():
-        RevealLog(registry).append(
-            "break-glass",
-            reason=reason,
-            details={"set_id": int(info["set_id"]), "operator": operator},
-        )
-        for d in DOMAINS:
-            registry.set_breakglass(d, None)
-        _set_breakglass_endorse_key(registry, None)
-    return ident
+    path = take_backup(registry, "before-breakglass-rekey") if backup else ""
+    result = rotate_domains(
+        registry,
+        DOMAINS,
+        burn_breakglass=True,
+        action="break-glass",
+        reason=reason,
+        details={"set_id": int(info["set_id"]), "operator": operator},
+    )
+    return dataclasses.replace(result, backup=path)
 
 
 def _bg_open_domain(registry: Registry, domain: str, private: bytes, endorse_key: bytes) -> bytes:
@@ -524,19 +538,19 @@ def _bg_open_domain(registry: Registry, domain: str, private: bytes, endorse_key
 
 
 def breakglass_finish(
-    registry: Registry, *, revealed: Sequence[str] = (), backup: bool = True
+    registry: Registry, *, revealed: Sequence[str] = (), backup: bool = False
 ) -> RekeyResult:
-    """After a break-glass recovery: rotate both domain keys and open rotation tasks for the
-    accounts whose credentials were revealed (the set was burned when it was opened)."""
-    from vault.backup import take_backup
-
-    path = take_backup(registry, "before-breakglass-rekey") if backup else ""
-    result = rotate_domains(
-        registry,
-        DOMAINS,
-        action="rekey",
-        reason="break-glass recovery: the used shares must open nothing current",
-        task_reason="revealed during a break-glass recovery",
-        task_accounts=revealed,
-    )
-    return dataclasses.replace(result, backup=path, breakglass_dropped=True)
+    """After a break-glass recovery (whose keys `breakglass_unlock` already rotated): open a
+    rotation task for every account whose credentials were revealed, in one transaction. Opening
+    them before each reveal (as the CLI does) is safer still; doing it again here changes nothing."""
+    actor = registry.require_admin("Finishing a break-glass recovery")
+    opened: list[RotationTask] = []
+    with registry.transaction():
+        now = utcnow()
+        for account_id in revealed:
+            task, created = tasks_mod.open_task(
+                registry, account_id, "revealed during a break-glass recovery", opened_by=actor.name, now=now
+            )
+            if created:
+                opened.append(task)
+    return RekeyResult((), {}, 0, tasks=tuple(opened), breakglass_dropped=True)

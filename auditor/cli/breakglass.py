@@ -132,19 +132,17 @@ def recover(
                 continue
             echo(f"Accepted share {info.member_number} of group {info.group_number}.")
         key = session.finish()
-        breakglass_unlock(reg, key, reason=reason, operator=operator)
-        echo("Break-glass accepted; the event is logged. The keys will be rotated when you finish.")
+        result = breakglass_unlock(reg, key, reason=reason, operator=operator)
+        echo(
+            f"Break-glass accepted and logged. Rotated the {' and '.join(result.domains)} keys first: the used "
+            f"break-glass set no longer opens anything. Backup taken before: {result.backup}"
+        )
         revealed: list[str] = []
         try:
             _act(reg, reason, reveal or (), add_admin, new_passphrase_file, revealed)
         finally:
-            # Rotate even when an action failed: the shares were used either way.
-            result = breakglass_finish(reg, revealed=revealed)
-            echo(
-                f"Rotated the {' and '.join(result.domains)} keys; the used break-glass set no longer opens "
-                f"anything. Backup taken first: {result.backup}"
-            )
-            for task in result.tasks:
+            finished = breakglass_finish(reg, revealed=revealed)
+            for task in finished.tasks:
                 echo(f"Opened rotation task {task.id} for {task.account_id}.")
             echo("Run `auditor breakglass setup` again now: this registry has no break-glass set.")
     finally:
@@ -183,7 +181,12 @@ def _act(
             break
         verb, arg = actions.pop(0)
         if verb == "reveal" and arg:
+            from vault.tasks import open_task
+
             account = inv.resolve_account(arg)
+            # The rotation task first: a process killed after the reveal must still leave it owed.
+            with reg.transaction():
+                open_task(reg, account.id, "revealed during a break-glass recovery", opened_by="break-glass")
             bundle = escrow.reveal(account.id, reason, details={"via": "break-glass"})
             revealed.append(account.id)
             echo(account.label)
