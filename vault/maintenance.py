@@ -23,6 +23,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.registry import Registry
+from vault.sqlite import SQLiteBackend
 
 
 def domain_of(kind: str) -> str:
@@ -170,19 +171,43 @@ def restore_sqlite(
     """Replace the registry at `target` with `backup`. Returns the path of the safety copy.
 
     With `unlock` (which unlocks the copy as an administrator), the copy is marked restored and
-    the restore logged before it replaces the target (`record_restore`); a backup in an older
-    format is marked by `auditor registry upgrade` instead."""
+    the restore logged before anything else is written (`record_restore`); a backup in an older
+    format is marked by `auditor registry upgrade` instead. Then the current registry is kept
+    (a backup, or a byte-for-byte copy aside when it is damaged) and the copy swapped in, so a
+    process killed at any point leaves the old registry or the restored one, and the same
+    restore can simply be run again."""
     from vault.backup import take_backup
-    from vault.sqlite import SQLiteBackend
 
-    probe = Registry.open(SQLiteBackend(backup))
+    probe = Registry.open(_older_ok(SQLiteBackend(backup)), allow_older=True)
     backup_id = probe.registry_id
     probe.close()
-    safety = ""
+    current: Registry | None = None
+    damaged = False
     if target.exists():
         try:
-            current = Registry.open(SQLiteBackend(target))
+            current = Registry.open(_older_ok(SQLiteBackend(target)), allow_older=True)
         except RegistryDamagedError:
+            damaged = True
+        else:
+            if current.registry_id != backup_id and not allow_other_registry:
+                current.close()
+                raise VaultError(
+                    f"{backup} is a backup of a different registry",
+                    "Pass --force if you really mean to replace this registry with another one.",
+                )
+    try:
+        tmp = target.with_name(target.name + ".restoring")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)  # a copy left by an interrupted restore
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out, open(backup, "rb") as src:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        if unlock is not None:
+            _mark_copy(tmp, backup, unlock)
+        safety = ""
+        if damaged:
             # A damaged registry is kept aside, byte for byte, rather than overwritten.
             aside = target.with_name(target.name + ".damaged")
             n = 1
@@ -191,38 +216,36 @@ def restore_sqlite(
                 n += 1
             shutil.copy2(target, aside)
             safety = str(aside)
-        else:
-            try:
-                if current.registry_id != backup_id and not allow_other_registry:
-                    raise VaultError(
-                        f"{backup} is a backup of a different registry",
-                        "Pass --force if you really mean to replace this registry with another one.",
-                    )
-                safety = take_backup(current, "before-restore")
-            finally:
-                current.close()
-    tmp = target.with_name(target.name + ".restoring")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out, open(backup, "rb") as src:
-        shutil.copyfileobj(src, out)
-        out.flush()
-        os.fsync(out.fileno())
-    if unlock is not None:
-        try:
-            copy = Registry.open(SQLiteBackend(tmp))
-        except NeedsUpgradeError:
-            copy = None
-        if copy is not None:
-            try:
-                unlock(copy)
-                record_restore(copy, str(backup))
-            except BaseException:
-                copy.close()
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(tmp) + suffix).unlink(missing_ok=True)
-                raise
-            copy.close()
+        elif current is not None:
+            safety = take_backup(current, "before-restore")
+    finally:
+        if current is not None:
+            current.close()
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     os.replace(tmp, target)
     return safety
+
+
+def _older_ok(backend: SQLiteBackend) -> SQLiteBackend:
+    backend.allow_older_schema = True  # a backup of an earlier release restores; `upgrade` follows
+    return backend
+
+
+def _mark_copy(tmp: Path, backup: Path, unlock: Callable[[Registry], None]) -> None:
+    try:
+        copy = Registry.open(SQLiteBackend(tmp))
+    except NeedsUpgradeError:
+        return  # an older format: `registry upgrade` starts a new lineage instead
+    # The copy is older than what this machine saw of the registry, on purpose: no rollback check
+    # for it, and nothing remembered of its temporary path.
+    copy.track_seen = False
+    try:
+        unlock(copy)
+        record_restore(copy, str(backup))
+    except BaseException:
+        copy.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(tmp) + suffix).unlink(missing_ok=True)
+        raise
+    copy.close()

@@ -136,6 +136,9 @@ class Registry:
         self._touched: set[str] = set()
         self._creating = False
         self._unverifiable: set[str] = set()
+        # Whether this machine's last view of the registry is checked and remembered (a restore's
+        # copy of an older backup is older on purpose: vault/maintenance.py).
+        self.track_seen = True
         # `registry check` unlocks tolerantly: problems are collected here instead of raised.
         self.tolerant = False
         self.problems: list[VaultError] = []
@@ -636,6 +639,8 @@ class Registry:
             return {}
 
     def _check_seen(self) -> None:
+        if not self.track_seen:
+            return
         seen = self._seen()
         for domain, manifest in self._manifests.items():
             last = seen.get(domain)
@@ -652,7 +657,7 @@ class Registry:
                 )
 
     def _remember_seen(self) -> None:
-        if not self._manifests:
+        if not self._manifests or not self.track_seen:
             return
         seen = self._seen()
         changed = False
