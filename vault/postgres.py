@@ -187,6 +187,7 @@ class PostgresBackend(Backend):
         self._conn: psycopg.Connection[Any] | None = None
         self._depth = 0
         self._sp = 0
+        self._has_stamp = True
 
     # -- connection ---------------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -328,6 +329,7 @@ class PostgresBackend(Backend):
         self._connect()
         try:
             self._check_schema()
+            self._has_stamp = self._stamp_column()
         except BaseException:
             self.close()
             raise
@@ -533,7 +535,10 @@ class PostgresBackend(Backend):
         self._x("DELETE FROM auditor.wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
 
     # -- records ------------------------------------------------------------------------------------
-    _COLS = "kind, id, version, lookup, blob, stamp"
+    @property
+    def _cols(self) -> str:
+        # Schema 1 (the release before) has no stamp column: a backup and the upgrade still read it.
+        return f"kind, id, version, lookup, blob, {'stamp' if self._has_stamp else 'NULL'}"
 
     @staticmethod
     def _row(r: Sequence[Any]) -> RecordRow:
@@ -541,21 +546,21 @@ class PostgresBackend(Backend):
 
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self._x(
-            f"SELECT {self._COLS} FROM auditor.records WHERE kind = %s AND id = %s",  # noqa: S608 (constant)
+            f"SELECT {self._cols} FROM auditor.records WHERE kind = %s AND id = %s",  # noqa: S608 (constant)
             (kind, record_id),
         ).fetchone()
         return None if r is None else self._row(r)
 
     def find(self, kind: str, lookup: str) -> RecordRow | None:
         r = self._x(
-            f"SELECT {self._COLS} FROM auditor.records WHERE kind = %s AND lookup = %s",  # noqa: S608 (constant)
+            f"SELECT {self._cols} FROM auditor.records WHERE kind = %s AND lookup = %s",  # noqa: S608 (constant)
             (kind, lookup),
         ).fetchone()
         return None if r is None else self._row(r)
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         rows = self._x(
-            f"SELECT {self._COLS} FROM auditor.records WHERE kind = %s ORDER BY id", (kind,)  # noqa: S608
+            f"SELECT {self._cols} FROM auditor.records WHERE kind = %s ORDER BY id", (kind,)  # noqa: S608
         ).fetchall()
         for r in rows:
             yield self._row(r)
@@ -563,7 +568,11 @@ class PostgresBackend(Backend):
     def stamps(self, kind: str) -> list[StampRow]:
         return [
             StampRow(r[0], int(r[1]), r[2], None if r[3] is None else bytes(r[3]))
-            for r in self._x("SELECT id, version, lookup, stamp FROM auditor.records WHERE kind = %s", (kind,))
+            for r in self._x(
+                f"SELECT id, version, lookup, {'stamp' if self._has_stamp else 'NULL'} "  # noqa: S608 (constant)
+                "FROM auditor.records WHERE kind = %s",
+                (kind,),
+            )
         ]
 
     def kinds(self) -> list[str]:
@@ -641,6 +650,16 @@ class PostgresBackend(Backend):
 
     def run_schema_sql(self, sql: str) -> None:
         self._x(sql)
+        self._has_stamp = self._stamp_column()
+
+    def _stamp_column(self) -> bool:
+        return bool(
+            self._x(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'records' "
+                "AND column_name = 'stamp'",
+                (SCHEMA,),
+            ).fetchone()
+        )
 
     # -- maintenance --------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

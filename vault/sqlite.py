@@ -177,6 +177,7 @@ class SQLiteBackend(Backend):
         self.location = str(self.path)
         self._conn: sqlite3.Connection | None = None
         self._depth = 0
+        self._has_stamp = True
 
     # -- life cycle -------------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -237,6 +238,7 @@ class SQLiteBackend(Backend):
         except BaseException:
             self.close()
             raise
+        self._has_stamp = self.schema_version() >= 2
 
     def _check_schema_version(self) -> None:
         # A file written before schema versions were checked has schema 1 (the only one then).
@@ -405,7 +407,12 @@ class SQLiteBackend(Backend):
         self.conn.execute("DELETE FROM wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
 
     # -- records ----------------------------------------------------------------------------------
-    _COLS = "kind, id, version, lookup, CAST(blob AS BLOB), CAST(stamp AS BLOB)"
+    @property
+    def _cols(self) -> str:
+        # Schema 1 (the release before) has no stamp column: read it as NULL so a backup and the
+        # upgrade can read an old file; schema step 1 -> 2 adds and fills it.
+        stamp = "CAST(stamp AS BLOB)" if self._has_stamp else "NULL"
+        return f"kind, id, version, lookup, CAST(blob AS BLOB), {stamp}"
 
     @staticmethod
     def _row(r: tuple[Any, ...]) -> RecordRow:
@@ -413,31 +420,33 @@ class SQLiteBackend(Backend):
 
     def get(self, kind: str, record_id: str) -> RecordRow | None:
         r = self.conn.execute(
-            f"SELECT {self._COLS} FROM records WHERE kind=? AND id=?",  # noqa: S608 (constant)
+            f"SELECT {self._cols} FROM records WHERE kind=? AND id=?",  # noqa: S608 (constant)
             (kind, record_id),
         ).fetchone()
         return None if r is None else self._row(r)
 
     def find(self, kind: str, lookup: str) -> RecordRow | None:
         r = self.conn.execute(
-            f"SELECT {self._COLS} FROM records WHERE kind=? AND lookup=?",  # noqa: S608 (constant)
+            f"SELECT {self._cols} FROM records WHERE kind=? AND lookup=?",  # noqa: S608 (constant)
             (kind, lookup),
         ).fetchone()
         return None if r is None else self._row(r)
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         cur = self.conn.execute(
-            f"SELECT {self._COLS} FROM records WHERE kind=? ORDER BY id",  # noqa: S608 (constant)
+            f"SELECT {self._cols} FROM records WHERE kind=? ORDER BY id",  # noqa: S608 (constant)
             (kind,),
         )
         for r in cur.fetchall():
             yield self._row(r)
 
     def stamps(self, kind: str) -> list[StampRow]:
+        stamp = "CAST(stamp AS BLOB)" if self._has_stamp else "NULL"
         return [
             StampRow(str(r[0]), int(r[1]), r[2], None if r[3] is None else bytes(r[3]))
             for r in self.conn.execute(
-                "SELECT id, version, lookup, CAST(stamp AS BLOB) FROM records WHERE kind=?", (kind,)
+                f"SELECT id, version, lookup, {stamp} FROM records WHERE kind=?",  # noqa: S608 (constant)
+                (kind,),
             )
         ]
 
@@ -512,6 +521,7 @@ class SQLiteBackend(Backend):
         for statement in (part.strip() for part in sql.split(";")):
             if statement:
                 self.conn.execute(statement)
+        self._has_stamp = "stamp" in {r[1] for r in self.conn.execute("PRAGMA table_info(records)")}
 
     # -- maintenance ------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

@@ -31,13 +31,18 @@ def info(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonO
     from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
-    reg = Registry.open(make_backend(app_ctx.location))
+    backend = make_backend(app_ctx.location)
+    backend.allow_older_schema = True  # info describes an older registry too: it says to upgrade
+    reg = Registry.open(backend, allow_older=True)
     try:
+        pending = reg.format_version < FORMAT_VERSION or backend.schema_pending()
         data = {
             "location": app_ctx.location,
             "registry_id": reg.registry_id,
             "format_version": reg.format_version,
             "supported_format_version": FORMAT_VERSION,
+            "schema_version": backend.schema_version(),
+            "needs_upgrade": pending,
             "identities": len(reg.identity_rows()),
             "created_at": reg.backend.meta_get("created_at"),
         }
