@@ -50,11 +50,45 @@ def open_task(
     due_on: date | None = None,
 ) -> tuple[RotationTask, bool]:
     """Open (or extend) the task for `account_id`. Returns (task, created)."""
+    return _open(registry, account_id, reason, kinds, opened_by, now, due_on, _by_account(open_tasks(registry)))
+
+
+def open_many(
+    registry: Registry, account_ids: Iterable[str], reason: str, *, opened_by: str = "", now: datetime | None = None
+) -> list[tuple[RotationTask, bool]]:
+    """`open_task` for many accounts, reading the open tasks once (a re-key opens one per escrowed
+    account: one scan each made it quadratic)."""
+    current = _by_account(open_tasks(registry))
+    out = []
+    for account_id in account_ids:
+        task, created = _open(registry, account_id, reason, ALL_KINDS, opened_by, now, None, current)
+        current[account_id] = task
+        out.append((task, created))
+    return out
+
+
+def _by_account(tasks: list[RotationTask]) -> dict[str, RotationTask]:
+    """The oldest open task of each account (the one a new reason is added to)."""
+    out: dict[str, RotationTask] = {}
+    for task in tasks:
+        out.setdefault(task.account_id, task)
+    return out
+
+
+def _open(
+    registry: Registry,
+    account_id: str,
+    reason: str,
+    kinds: Iterable[str],
+    opened_by: str,
+    now: datetime | None,
+    due_on: date | None,
+    current: dict[str, RotationTask],
+) -> tuple[RotationTask, bool]:
     when = now or utcnow()
     wanted = tuple(dict.fromkeys(str(k) for k in kinds))
-    for task in open_tasks(registry):
-        if task.account_id != account_id:
-            continue
+    task = current.get(account_id)
+    if task is not None:
         merged_kinds = tuple(dict.fromkeys((*task.kinds, *wanted)))
         merged_reason = task.reason if reason in task.reason else f"{task.reason}; {reason}"
         updated = dataclasses.replace(task, kinds=merged_kinds, reason=merged_reason)
