@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Secret
-from tests.e2e.conftest import PASSPHRASE, Cli
+from tests.e2e.conftest import Cli
 from vault import registry as registry_module
 from vault import upgrades
 from vault.errors import NeedsUpgradeError
