@@ -58,6 +58,16 @@ def prompt_secret(label: str, *, confirm: bool = False) -> Secret:
     return Secret(value)
 
 
+def new_passphrase(path: Path | str | None, who: str = "") -> Secret:
+    """A new passphrase: from a 0600 file when one is named, else asked twice on the terminal."""
+    if path:
+        from vault.unlock import read_passphrase_file
+
+        return read_passphrase_file(path)
+    label = f"New passphrase for {who}" if who else "New passphrase"
+    return prompt_secret(f"{label} (12+ characters)", confirm=True)
+
+
 @dataclass
 class AppContext:
     registry_location: str | None = None
@@ -78,20 +88,11 @@ class AppContext:
         if self._registry is not None:
             return self._registry
         from vault.registry import Registry
-        from vault.unlock import find_passphrase
 
         reg = Registry.open(make_backend(self.location))
         try:
-            identity = self.identity or _guess_identity(reg)
-            source = find_passphrase(
-                passphrase_file=self.passphrase_file,
-                registry_id=reg.registry_id,
-                identity=identity,
-                prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
-                if sys.stdin.isatty()
-                else None,
-            )
-            reg.unlock(identity, source.secret, as_role=as_role, tolerant=tolerant)
+            identity, secret = self.passphrase(reg)
+            reg.unlock(identity, secret, as_role=as_role, tolerant=tolerant)
             if admin:
                 reg.require_admin("This command")
         except BaseException:
@@ -99,6 +100,21 @@ class AppContext:
             raise
         self._registry = reg
         return reg
+
+    def passphrase(self, reg: Registry) -> tuple[str | None, Secret]:
+        """Who unlocks `reg` and with which passphrase, from the documented sources in order."""
+        from vault.unlock import find_passphrase
+
+        identity = self.identity or _guess_identity(reg)
+        source = find_passphrase(
+            passphrase_file=self.passphrase_file,
+            registry_id=reg.registry_id,
+            identity=identity,
+            prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
+            if sys.stdin.isatty()
+            else None,
+        )
+        return identity, source.secret
 
     def registry_exists(self) -> bool:
         """Whether there is a registry to open (for a server: our schema is in the database; a

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
-from auditor.cli.context import app_context, prompt_secret
+from auditor.cli.context import app_context, new_passphrase, prompt_secret
 from auditor.cli.output import OutputFormat, render_rows
 from auditor.errors import UsageError
 from auditor.models import Role
@@ -47,12 +47,7 @@ def add(
     import os
 
     reg = app_context(ctx).registry(admin=True)
-    if new_passphrase_file:
-        from vault.unlock import read_passphrase_file
-
-        passphrase = read_passphrase_file(new_passphrase_file)
-    else:
-        passphrase = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
+    passphrase = new_passphrase(new_passphrase_file, name)
     ident = reg.add_identity(
         name, wanted, passphrase, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"), email=email
     )
@@ -150,12 +145,7 @@ def rotate(
     from vault.rekey import rotate_identity
 
     reg = app_context(ctx).registry(admin=True)
-    if new_passphrase_file:
-        from vault.unlock import read_passphrase_file
-
-        passphrase = read_passphrase_file(new_passphrase_file)
-    else:
-        passphrase = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
+    passphrase = new_passphrase(new_passphrase_file, name)
     if not yes and not typer.confirm(f"Give {name} a new key pair and re-key the registry?"):
         raise typer.Exit(1)
     result = rotate_identity(
@@ -227,12 +217,7 @@ def passwd(
         identity=name,
         prompt=(lambda: prompt_secret(f"Current passphrase for {name}")) if sys.stdin.isatty() else None,
     )
-    if new_passphrase_file:
-        from vault.unlock import read_passphrase_file
-
-        new = read_passphrase_file(new_passphrase_file)
-    else:
-        new = prompt_secret(f"New passphrase for {name} (12+ characters)", confirm=True)
+    new = new_passphrase(new_passphrase_file, name)
     if rotate_keys:
         from vault.rekey import rotate_identity
 

@@ -224,7 +224,7 @@ def upgrade(ctx: typer.Context) -> None:
         credentials = None
         if any(step.needs_admin for step in steps):
             # Who is upgrading is settled before anything changes.
-            credentials = _passphrase(reg, app_ctx)
+            credentials = app_ctx.passphrase(reg)
             if reg.check_passphrase(*credentials) is not Role.ADMIN:
                 raise AccessDeniedError(
                     f"upgrading to format {FORMAT_VERSION} needs an admin identity: an administrator vouches "
@@ -316,25 +316,6 @@ def migrate(
     echo(f"Migrated to {target.location}: {result.summary()}; {tail}.")
 
 
-def _passphrase(reg: Any, app_ctx: Any) -> tuple[str | None, Any]:
-    """The identity and passphrase for a registry this command opened itself (the usual sources)."""
-    import sys
-
-    from auditor.cli.context import _guess_identity, prompt_secret
-    from vault.unlock import find_passphrase
-
-    identity = app_ctx.identity or _guess_identity(reg)
-    source = find_passphrase(
-        passphrase_file=app_ctx.passphrase_file,
-        registry_id=reg.registry_id,
-        identity=identity,
-        prompt=(lambda: prompt_secret(f"Passphrase for {identity or 'the registry'}"))
-        if sys.stdin.isatty()
-        else None,
-    )
-    return identity, source.secret
-
-
 def _restorer(backup_file: Path, app_ctx: Any) -> tuple[str | None, Any]:
     """Who is restoring, settled on the backup before anything is written (not even the safety
     copy of the current registry): an administrator of the backup, the identity that will record
@@ -345,7 +326,7 @@ def _restorer(backup_file: Path, app_ctx: Any) -> tuple[str | None, Any]:
 
     probe = Registry.open(make_backend(str(backup_file)), allow_older=True)
     try:
-        credentials = _passphrase(probe, app_ctx)
+        credentials = app_ctx.passphrase(probe)
         role = probe.check_passphrase(*credentials)
     finally:
         probe.close()
@@ -361,7 +342,7 @@ def _restorer(backup_file: Path, app_ctx: Any) -> tuple[str | None, Any]:
 def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
     """Unlock the copy with the usual passphrase sources; False (with a note) when none is at hand."""
     try:
-        identity, secret = _passphrase(reg, app_ctx)
+        identity, secret = app_ctx.passphrase(reg)
     except VaultError as exc:
         progress(f"not decrypting the copy: {exc.message}")
         return False

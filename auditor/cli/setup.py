@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from auditor.cli.common import echo, echo_err
-from auditor.cli.context import app_context, make_backend, prompt_secret
-from auditor.models import Secret
+from auditor.cli.context import app_context, make_backend, new_passphrase
 from auditor.safetext import terminal_cell
 
 
@@ -41,7 +40,7 @@ def init(
     from vault.registry import Registry
 
     app_ctx = app_context(ctx)
-    passphrase = _new_passphrase(new_passphrase_file or app_ctx.passphrase_file)
+    passphrase = new_passphrase(new_passphrase_file or app_ctx.passphrase_file)
     import os
 
     profile = os.environ.get("AUDITOR_KDF_PROFILE", "default")
@@ -52,14 +51,6 @@ def init(
     typer.echo(
         "Next: `auditor person import people.csv` and `auditor account import accounts.csv` (see docs/import.md)."
     )
-
-
-def _new_passphrase(path: Path | str | None) -> Secret:
-    if path:
-        from vault.unlock import read_passphrase_file
-
-        return read_passphrase_file(path)
-    return prompt_secret("New passphrase (12+ characters)", confirm=True)
 
 
 def demo(

@@ -292,7 +292,7 @@ def test_damaged_person_records_stop_the_sync(registry: Registry) -> None:
     row = registry.backend.get("person", "p_1")
     assert row is not None
     registry.backend.conn.execute(  # type: ignore[attr-defined]
-        "UPDATE records SET blob=? WHERE kind='person' AND id='p_1'", (row.blob[:-1] + b"\x00",)
+        "UPDATE records SET blob=? WHERE kind='person' AND id='p_1'", (row.blob[:-1] + bytes([row.blob[-1] ^ 1]),)
     )
     with pytest.raises(AuditorError, match="failed their integrity check; the roster sync did not run"):
         roster_ops.sync(registry, ListSource([entry(0)]), now=NOW)

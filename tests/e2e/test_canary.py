@@ -244,7 +244,7 @@ def _tamper(path: Path, how: str) -> None:
             )
         elif how == "wrap":
             rowid, stanza = db.execute("SELECT rowid, stanza FROM wraps LIMIT 1").fetchone()
-            db.execute("UPDATE wraps SET stanza=? WHERE rowid=?", (bytes(stanza[:-1]) + b"\x00", rowid))
+            db.execute("UPDATE wraps SET stanza=? WHERE rowid=?", (bytes(stanza[:-1]) + bytes([stanza[-1] ^ 1]), rowid))
         elif how == "log cut":
             db.execute("DROP TRIGGER IF EXISTS log_no_delete")
             db.execute("DELETE FROM log WHERE seq=(SELECT max(seq) FROM log)")

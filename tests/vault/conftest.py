@@ -145,3 +145,41 @@ def raw(backend_kind: str, registry_location: str) -> RawDb:
 
 def mode(path: Path) -> int:
     return os.stat(path).st_mode & 0o777
+
+
+def load_into_postgres(src: Path, url: str, *, schema1: bool = False, replace: bool = False) -> None:
+    """Put every row of the SQLite registry file `src` into the PostgreSQL database at `url`, as
+    the rows stand (no re-encryption, no stamps recomputed). `schema1` first creates the schema of
+    the release before (no `stamp` column), as a district's server registry from it holds; with
+    `replace` the existing schema's rows are deleted first (the log trigger bypassed), as someone
+    putting an older copy back would."""
+    import psycopg
+
+    from vault.postgres import SCHEMA_SQL
+
+    db = sqlite3.connect(src)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            if replace:
+                conn.execute("SET session_replication_role = replica")
+                for table in ("wraps", "identities", "records", "meta", "log"):
+                    conn.execute(f"DELETE FROM auditor.{table}")  # noqa: S608 (constant)
+            else:
+                conn.execute(SCHEMA_SQL)
+                if schema1:
+                    conn.execute("ALTER TABLE auditor.records DROP COLUMN stamp")
+            stamp = "" if schema1 else ", CAST(stamp AS BLOB)"
+            columns = "kind, id, version, lookup, blob" + ("" if schema1 else ", stamp")
+            for name, value in db.execute("SELECT name, value FROM meta"):
+                conn.execute("INSERT INTO auditor.meta VALUES (%s, %s)", (name, value))
+            for row in db.execute("SELECT id, name, role, public_key, sealed_private, created_at FROM identities"):
+                conn.execute("INSERT INTO auditor.identities VALUES (%s, %s, %s, %s, %s, %s)", row)
+            for row in db.execute("SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"):
+                conn.execute("INSERT INTO auditor.wraps VALUES (%s, %s, %s, %s, %s)", row)
+            marks = ", ".join(["%s"] * (5 if schema1 else 6))
+            for row in db.execute(f"SELECT kind, id, version, lookup, CAST(blob AS BLOB){stamp} FROM records"):  # noqa: S608
+                conn.execute(f"INSERT INTO auditor.records({columns}) VALUES ({marks})", row)  # noqa: S608
+            for row in db.execute("SELECT seq, CAST(blob AS BLOB) FROM log"):
+                conn.execute("INSERT INTO auditor.log VALUES (%s, %s)", row)
+    finally:
+        db.close()

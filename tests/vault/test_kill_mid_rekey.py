@@ -30,7 +30,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -784,29 +783,9 @@ def _load_format1(site: Site) -> str:
     if site.kind == "sqlite":
         shutil.copy(DATA / "format1.db", location)
         return location
-    import psycopg
+    from tests.vault.conftest import load_into_postgres
 
-    from vault.postgres import SCHEMA_SQL
-
-    src = sqlite3.connect(DATA / "format1.db")
-    try:
-        with psycopg.connect(location, autocommit=True) as conn:
-            conn.execute(SCHEMA_SQL)
-            conn.execute("ALTER TABLE auditor.records DROP COLUMN stamp")  # schema 1 had none
-            for name, value in src.execute("SELECT name, value FROM meta"):
-                conn.execute("INSERT INTO auditor.meta VALUES (%s, %s)", (name, value))
-            for row in src.execute(
-                "SELECT id, name, role, public_key, sealed_private, created_at FROM identities"
-            ):
-                conn.execute("INSERT INTO auditor.identities VALUES (%s, %s, %s, %s, %s, %s)", row)
-            for row in src.execute("SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"):
-                conn.execute("INSERT INTO auditor.wraps VALUES (%s, %s, %s, %s, %s)", row)
-            for row in src.execute("SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records"):
-                conn.execute("INSERT INTO auditor.records VALUES (%s, %s, %s, %s, %s)", row)
-            for row in src.execute("SELECT seq, CAST(blob AS BLOB) FROM log"):
-                conn.execute("INSERT INTO auditor.log VALUES (%s, %s)", row)
-    finally:
-        src.close()
+    load_into_postgres(DATA / "format1.db", location, schema1=True)
     return location
 
 

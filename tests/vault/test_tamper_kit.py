@@ -594,20 +594,9 @@ def w_whole_registry_older(kit: Kit) -> None:
             Path(kit.location + suffix).unlink(missing_ok=True)
         shutil.copy(kit.template.old, kit.location)
         return
-    for table in ("wraps", "identities", "records", "meta"):
-        kit.raw(f"DELETE FROM {table}")  # noqa: S608 (constant)
-    kit.raw("DELETE FROM log", bypass_log_guard=True)
-    with sqlite3.connect(kit.template.old) as db:
-        for name, value in db.execute("SELECT name, value FROM meta"):
-            kit.raw("INSERT INTO meta VALUES (?, ?)", (name, value))
-        for row in db.execute("SELECT id, name, role, public_key, sealed_private, created_at FROM identities"):
-            kit.raw("INSERT INTO identities VALUES (?, ?, ?, ?, ?, ?)", row)
-        for row in db.execute("SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"):
-            kit.raw("INSERT INTO wraps VALUES (?, ?, ?, ?, ?)", row)
-        for row in db.execute("SELECT kind, id, version, lookup, CAST(blob AS BLOB), CAST(stamp AS BLOB) FROM records"):
-            kit.raw("INSERT INTO records(kind, id, version, lookup, blob, stamp) VALUES (?, ?, ?, ?, ?, ?)", row)
-        for row in db.execute("SELECT seq, CAST(blob AS BLOB) FROM log"):
-            kit.raw("INSERT INTO log VALUES (?, ?)", row)
+    from tests.vault.conftest import load_into_postgres
+
+    load_into_postgres(kit.template.old, kit.location, replace=True)
 
 
 # How a vector is caught in normal use.

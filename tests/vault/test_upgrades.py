@@ -62,27 +62,9 @@ def format1(backend_kind: str, registry_location: str, new_backend: Callable[[],
         Path(registry_location).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(DATA / "format1.db", registry_location)
         return registry_location
-    import sqlite3
+    from tests.vault.conftest import load_into_postgres
 
-    import psycopg
-
-    from vault.postgres import SCHEMA_SQL
-
-    src = sqlite3.connect(DATA / "format1.db")
-    with psycopg.connect(registry_location, autocommit=True) as conn:
-        conn.execute(SCHEMA_SQL)
-        conn.execute("ALTER TABLE auditor.records DROP COLUMN stamp")  # schema 1 had none
-        for name, value in src.execute("SELECT name, value FROM meta"):
-            conn.execute("INSERT INTO auditor.meta VALUES (%s, %s)", (name, value))
-        for row in src.execute("SELECT id, name, role, public_key, sealed_private, created_at FROM identities"):
-            conn.execute("INSERT INTO auditor.identities VALUES (%s, %s, %s, %s, %s, %s)", row)
-        for row in src.execute("SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"):
-            conn.execute("INSERT INTO auditor.wraps VALUES (%s, %s, %s, %s, %s)", row)
-        for row in src.execute("SELECT kind, id, version, lookup, CAST(blob AS BLOB) FROM records"):
-            conn.execute("INSERT INTO auditor.records VALUES (%s, %s, %s, %s, %s)", row)
-        for row in src.execute("SELECT seq, CAST(blob AS BLOB) FROM log"):
-            conn.execute("INSERT INTO auditor.log VALUES (%s, %s)", row)
-    src.close()
+    load_into_postgres(DATA / "format1.db", registry_location, schema1=True)
     return registry_location
 
 
