@@ -373,6 +373,22 @@ def parse_input(text: str, *, totp_issuer: str = "", totp_account: str = "") -> 
     return _bundle_from_values(values, totp_issuer, totp_account)
 
 
+def bundle_from_fields(
+    fields: Mapping[str, str], *, totp_issuer: str = "", totp_account: str = ""
+) -> CredentialBundle:
+    """Build a bundle from values answered at prompts, one per field, exactly as typed.
+
+    Nothing is trimmed or re-parsed (a password may begin or end with spaces, or hold any
+    character a prompt accepts); an empty answer means "not given".
+    """
+    values = {key: (value, None) for key, value in fields.items() if value != ""}
+    if not values:
+        raise InputError(
+            "no credential values were given", f"Give at least one of: {_ACCEPTED}."
+        )
+    return _bundle_from_values(values, totp_issuer, totp_account)
+
+
 def _loads(raw: str | bytes) -> tuple[Any, tuple[str, int, int] | None]:
     """json.loads returning (value, None) or (None, (msg, line, column)).
 

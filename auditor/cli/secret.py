@@ -57,14 +57,18 @@ def _read_stdin() -> str:
     return typer.get_text_stream("stdin").read()
 
 
-def _prompt_bundle_text() -> str:
-    """Hidden prompts, one per field; blank keeps the previous value."""
+def _prompt_bundle_fields() -> dict[str, str]:
+    """Hidden prompts, one per field; blank keeps the previous value.
+
+    The answers are kept exactly as typed: they never pass through the stdin text parser,
+    which trims values.
+    """
     if not sys.stdin.isatty():
         raise UsageError(
             "no terminal to prompt on",
             "Pipe the values with --stdin (JSON or key=value lines; see `auditor secret set --help`).",
         )
-    lines = []
+    fields: dict[str, str] = {}
     for key, label, hidden in (
         ("login", "Login name", False),
         ("password", "Password", True),
@@ -74,9 +78,8 @@ def _prompt_bundle_text() -> str:
         ("recovery_phone", "Recovery phone", False),
     ):
         value = typer.prompt(f"{label} (blank: keep)", default="", hide_input=hidden, show_default=False)
-        if value.strip():
-            lines.append(f"{key}={value}")
-    return "\n".join(lines)
+        fields[key] = value if key == "password" else value.strip()
+    return fields
 
 
 @app.command("set")
@@ -103,11 +106,14 @@ def set_(
 
         auditor secret set x:@lincolnhs          (hidden prompts)
     """
-    from vault.bundle import parse_input
+    from vault.bundle import bundle_from_fields, parse_input
 
     acct = _account(ctx, account)
-    text = _read_stdin() if stdin else _prompt_bundle_text()
-    bundle = parse_input(text, totp_issuer=acct.platform.label, totp_account=acct.handle.lstrip("@"))
+    issuer, label = acct.platform.label, acct.handle.lstrip("@")
+    if stdin:
+        bundle = parse_input(_read_stdin(), totp_issuer=issuer, totp_account=label)
+    else:
+        bundle = bundle_from_fields(_prompt_bundle_fields(), totp_issuer=issuer, totp_account=label)
     result = _escrow(ctx).store(acct.id, bundle, merge=not replace)
     echo(f"Stored version {result.ref.version} of {acct.label}'s credentials.")
     for task in result.closed_tasks:
