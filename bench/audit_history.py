@@ -27,7 +27,18 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=150)
     args = parser.parse_args()
 
-    from auditor.audit import (
+    from auditor.engine.policy import dump_preset
+    from auditor.model.types import (
+        AuditRun,
+        Finding,
+        FindingState,
+        Platform,
+        Profile,
+        ProfileStatus,
+        Secret,
+        Severity,
+    )
+    from auditor.services.audit import (
         LEDGER_FORMAT,
         LEDGER_ID,
         LEDGER_KIND,
@@ -38,20 +49,9 @@ def main() -> None:
         load_runs,
         read_snapshot,
     )
-    from auditor.models import (
-        AuditRun,
-        Finding,
-        FindingState,
-        Platform,
-        Profile,
-        ProfileStatus,
-        Secret,
-        Severity,
-    )
-    from auditor.policy import dump_preset
-    from auditor.policy_store import save_policy
+    from auditor.services.policy import save_policy
+    from vault.backends.sqlite import SQLiteBackend
     from vault.registry import INVENTORY, Registry
-    from vault.sqlite import SQLiteBackend
 
     with tempfile.TemporaryDirectory() as tmp:
         reg = Registry.create(SQLiteBackend(Path(tmp) / "r.db"), "admin", Secret("bench passphrase"), kdf_profile="floor")

@@ -28,13 +28,13 @@ if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(
 
 import requests
 
-from auditor.models import Profile, ProfileStatus, Secret
+from auditor.model.types import Profile, ProfileStatus, Secret
 from connectors.base import Connector, ConnectorSettings
-from connectors.bluesky import BlueskyConnector
 from connectors.fakes import FakeAccount, FakeBluesky, FakeMastodon, FakeServer, FakeX
 from connectors.http import parse_iso_instant
-from connectors.mastodon import MastodonConnector
-from connectors.x import XConnector
+from connectors.platforms.bluesky import BlueskyConnector
+from connectors.platforms.mastodon import MastodonConnector
+from connectors.platforms.x import XConnector
 
 TOKEN = "bench-token"  # noqa: S105 - the fake server's made-up token
 LATENCY = 0.1

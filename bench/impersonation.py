@@ -53,9 +53,9 @@ SCHOOLS = _words(
 
 
 def protected_names(count: int) -> list[object]:
-    from auditor.impersonation import ProtectedKind, ProtectedName
-    from auditor.impersonation.roles import role_names
-    from auditor.models import Platform
+    from auditor.engine.impersonation import ProtectedKind, ProtectedName
+    from auditor.engine.impersonation.roles import role_names
+    from auditor.model.types import Platform
 
     names: list[ProtectedName] = [
         ProtectedName(h, platform=Platform.X)
@@ -116,7 +116,7 @@ def main() -> int:
     cands = candidates(args.candidates, prot)
 
     start = time.perf_counter()
-    from auditor.impersonation.detector import Detector
+    from auditor.engine.impersonation.detector import Detector
 
     detector = Detector(prot, threshold=85)  # type: ignore[arg-type]
     matches = detector.scan(cands)
@@ -127,7 +127,7 @@ def main() -> int:
     print(f"Detector.scan end to end (import, index, shortlist, score): {elapsed:.2f} s on one core")
     print(f"  {pairs / elapsed / 1e6:.1f} M pairs/s; {len(matches)} matches, {flagged} candidates flagged")
 
-    from auditor.impersonation.scoring import score_pair
+    from auditor.engine.impersonation.scoring import score_pair
 
     rng = random.Random(1)
     sample = [(rng.choice(cands), rng.choice(prot)) for _ in range(args.naive_sample)]

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def policy_text(lines: int) -> str:
     """The preset plus allowlist entries (5 lines each, one misspelt key) up to about `lines` lines."""
-    from auditor.policy import dump_preset
+    from auditor.engine.policy import dump_preset
 
     text = dump_preset("naperville-203")
     entries = max(0, (lines - len(text.splitlines())) // 5)
@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, nargs="+", default=[5_000, 10_000, 20_000, 40_000])
     args = parser.parse_args()
-    from auditor.policy import policy_problems
+    from auditor.engine.policy import policy_problems
 
     print(f"{'lines':>8} {'bytes':>10} {'problems':>9} {'seconds':>8} {'µs/line':>8}")
     for lines in args.lines:

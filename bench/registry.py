@@ -28,11 +28,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from auditor.models import Account, Person, Platform, Secret
+from auditor.model.types import Account, Person, Platform, Secret
+from vault.backends.storage import Backend
 from vault.errors import ConcurrentEditError
-from vault.inventory import Inventory
 from vault.registry import Registry
-from vault.storage import Backend
+from vault.stores.inventory import Inventory
 
 PLATFORMS = [Platform.X, Platform.INSTAGRAM, Platform.FACEBOOK, Platform.YOUTUBE, Platform.BLUESKY]
 PASSPHRASE = "benchmark passphrase 0123"  # noqa: S105 (a throwaway benchmark registry)
@@ -42,10 +42,10 @@ WORKERS, EDITS_EACH, HOT_ACCOUNTS = 4, 25, 10
 def backend_factory(kind: str, where: str) -> Callable[[], Backend]:
     def make() -> Backend:
         if kind == "postgres":
-            from vault.postgres import PostgresBackend
+            from vault.backends.postgres import PostgresBackend
 
             return PostgresBackend(where)
-        from vault.sqlite import SQLiteBackend
+        from vault.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(where)
 

@@ -25,10 +25,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from auditor.errors import ConnectorError
-from auditor.models import Platform, Profile, ProfileStatus, Secret, normalise_handle
-
-from .http import (
+from auditor.model.errors import ConnectorError
+from auditor.model.types import Platform, Profile, ProfileStatus, Secret, normalise_handle
+from connectors.http import (
     Budget,
     Clock,
     HttpClient,

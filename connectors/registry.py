@@ -7,19 +7,18 @@ district audits, so they map to the manual (attestation) connector.
 
 from __future__ import annotations
 
-from auditor.models import Platform
-
-from .base import Connector
-from .bluesky import BlueskyConnector
-from .facebook import FacebookConnector
-from .instagram import InstagramConnector
-from .linkedin import LinkedInConnector
-from .manual import ManualConnector, SnapchatConnector
-from .mastodon import MastodonConnector
-from .threads import ThreadsConnector
-from .tiktok import TikTokConnector
-from .x import XConnector
-from .youtube import YouTubeConnector
+from auditor.model.types import Platform
+from connectors.base import Connector
+from connectors.platforms.bluesky import BlueskyConnector
+from connectors.platforms.facebook import FacebookConnector
+from connectors.platforms.instagram import InstagramConnector
+from connectors.platforms.linkedin import LinkedInConnector
+from connectors.platforms.manual import ManualConnector, SnapchatConnector
+from connectors.platforms.mastodon import MastodonConnector
+from connectors.platforms.threads import ThreadsConnector
+from connectors.platforms.tiktok import TikTokConnector
+from connectors.platforms.x import XConnector
+from connectors.platforms.youtube import YouTubeConnector
 
 CONNECTORS: dict[Platform, type[Connector]] = {
     Platform.X: XConnector,

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Protocol, runtime_checkable
 
-from auditor.errors import AuditorError, ConnectorError
-from auditor.models import Platform, Secret
+from auditor.model.errors import AuditorError, ConnectorError
+from auditor.model.types import Platform, Secret
 
 SERVICE = "district-social-auditor"
 

@@ -53,7 +53,7 @@ def build_report(
     """Build a report of `kind` (one of KINDS). `run`: a run id, prefix, `latest` or `previous`
     (findings); `since`: first day of the period (activity); `person`: email, id or name (offboarding;
     all departed staff when omitted); `now`: the report's clock (UTC)."""
-    from auditor.errors import UsageError
+    from auditor.model.errors import UsageError
     from reports.kinds import kind_module
 
     name = kind.value if isinstance(kind, enum.Enum) else str(kind)
@@ -65,7 +65,7 @@ def build_report(
 
 def render(report: Report, fmt: str, *, color: bool = False) -> bytes:
     """The report in format `fmt` (one of FORMATS). `color` applies to the terminal table only."""
-    from auditor.errors import UsageError
+    from auditor.model.errors import UsageError
     from reports.formats import format_module
 
     name = fmt.value if isinstance(fmt, enum.Enum) else str(fmt)

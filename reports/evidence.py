@@ -65,7 +65,7 @@ def _zip_info(name: str, when: datetime) -> zipfile.ZipInfo:
 
 def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str, dict[str, bytes]]:
     """(folder name, {file name: content}) of a pack, MANIFEST.sha256 last."""
-    from auditor.policy_store import stored_policy
+    from auditor.services.policy import stored_policy
     from reports import KINDS, build_report, render
     from reports.formats import EXTENSIONS
 

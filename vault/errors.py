@@ -6,7 +6,7 @@ with different remedies; they are never folded into one "decryption failed".
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+from auditor.model.errors import AuditorError
 
 
 class VaultError(AuditorError):

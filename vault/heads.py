@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vault import crypto
-from vault.storage import IdentityRow, StampRow
+from vault.backends.storage import IdentityRow, StampRow
 
 MANIFEST_META = "manifest."
 MAC_INFO = "auditor/v1 manifest mac"

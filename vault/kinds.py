@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.models import Platform, Role, normalise_handle
+from auditor.model.types import Platform, Role, normalise_handle
 
 INVENTORY = "inventory"
 ESCROW = "escrow"

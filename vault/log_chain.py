@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.errors import AuditorError
-from auditor.models import Secret
+from auditor.model.errors import AuditorError
+from auditor.model.types import Secret
 
 FORMAT_VERSION = 1
 GENESIS = "0" * 64  # prev_hash of the first event

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vault import kinds as kinds_mod
+from vault.backends.sqlite import SQLiteBackend
 from vault.errors import (
     NeedsUpgradeError,
     RecordTamperedError,
@@ -23,7 +24,6 @@ from vault.errors import (
     VaultError,
 )
 from vault.registry import Registry
-from vault.sqlite import SQLiteBackend
 
 
 def domain_of(kind: str) -> str:
@@ -103,7 +103,7 @@ def check_registry(registry: Registry) -> CheckReport:
 def _orphans(registry: Registry) -> list[VaultError]:
     """Credential versions with no metadata saying they exist, and metadata whose versions are gone.
     Record ids are in clear (`<account id>:v<n>`), so this needs no escrow key."""
-    from vault.escrow import CREDENTIAL, CREDENTIAL_META
+    from vault.escrow.store import CREDENTIAL, CREDENTIAL_META
 
     stored: dict[str, set[int]] = {}
     for row in registry.backend.stamps(CREDENTIAL):

@@ -35,15 +35,24 @@ import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.models import Role, Secret
+from auditor.model.types import Role, Secret
 from vault import crypto, heads
 from vault import kinds as kinds_mod
+from vault.backends.storage import (
+    Backend,
+    DuplicateKeyError,
+    IdentityRow,
+    RecordRow,
+    StampRow,
+    StorageError,
+    WrapRow,
+)
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
@@ -59,7 +68,6 @@ from vault.errors import (
 )
 from vault.heads import IdentityEntry, KindHead, Manifest, ManifestError, WrapEntry
 from vault.kinds import DOMAINS, ESCROW, INVENTORY
-from vault.storage import Backend, DuplicateKeyError, IdentityRow, RecordRow, StampRow, StorageError, WrapRow
 
 # Format 2: authenticated manifests (vault/heads.py), the records' stamp column, sealed private keys
 # that remember the key versions they opened. `auditor registry upgrade` brings a format 1 registry
@@ -1109,7 +1117,8 @@ class Registry:
         for kind in kinds_mod.kinds_in(domain):
             self._terms.pop(kind, None)
 
-    def snapshot(self):  # type: ignore[no-untyped-def]
+    def snapshot(self) -> AbstractContextManager[None]:
+        """One consistent read view for the `with` block (see the backends)."""
         return self.backend.snapshot()
 
     # ---------------------------------------------------------------------------------------------

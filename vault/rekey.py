@@ -34,12 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.errors import UsageError
-from auditor.models import Role, RotationTask, Secret
-from vault import breakglass as bg
+from auditor.model.errors import UsageError
+from auditor.model.types import Role, RotationTask, Secret
 from vault import crypto, heads
 from vault import kinds as kinds_mod
-from vault import tasks as tasks_mod
+from vault.backends.storage import IdentityRow
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
@@ -47,10 +46,11 @@ from vault.errors import (
     RegistryDamagedError,
     VaultError,
 )
+from vault.escrow import breakglass as bg
 from vault.heads import IdentityEntry, Manifest, ManifestError
 from vault.registry import DOMAINS, ESCROW, INVENTORY, ROLE_DOMAINS, Identity, Registry, utcnow
 from vault.revealog import RevealLog
-from vault.storage import IdentityRow
+from vault.stores import tasks as tasks_mod
 
 _BG_INFO = "auditor/v1 breakglass x25519"
 BREAKGLASS_IDENTITY = "break-glass"
@@ -270,7 +270,7 @@ def _authenticated_row(registry: Registry, name: str) -> tuple[IdentityRow, Iden
 
 
 def _escrowed_accounts(registry: Registry) -> list[str]:
-    from vault.escrow import Escrow
+    from vault.escrow.store import Escrow
 
     return sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
 

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from vault import crypto, heads
+from vault.backends.storage import LogRow, StorageError
 from vault.errors import LogWriteError, VaultError
 from vault.log_chain import (
     Event,
@@ -43,7 +44,6 @@ from vault.log_chain import (
     verify,
 )
 from vault.registry import INVENTORY, Registry
-from vault.storage import LogRow, StorageError
 
 MAC_INFO = "auditor/v1 log mac"
 ENC_INFO = "auditor/v1 log encryption"

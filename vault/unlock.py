@@ -18,8 +18,9 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from vault.errors import VaultError
 
 KEYRING_SERVICE = "district-social-auditor"
@@ -60,7 +61,7 @@ def keyring_username(registry_id: str, identity: str) -> str:
     return f"{registry_id}:{identity.casefold()}"
 
 
-def _real_keyring():  # type: ignore[no-untyped-def]
+def _real_keyring() -> Any:
     """The keyring backend, or None when only a fail/null/plaintext backend is available."""
     try:
         import keyring

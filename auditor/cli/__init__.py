@@ -1,7 +1,8 @@
 """The `auditor` command line: one Typer app per command group, joined here.
 
-This module must stay cheap to import (`auditor --help` starts in well under 0.3 s): command
-modules import the vault, connectors and reports inside their functions.
+This module must stay cheap to import (`auditor --help` starts in well under 0.3 s): each command
+group's module is imported only when that group runs (auditor/cli/lazy.py), so command modules
+import what they need at module top.
 
 Exit codes: 0 clean, 1 operational error (an `AuditorError`), 2 usage error, 3 an audit found
 problems at or above `--fail-on`.
@@ -9,30 +10,33 @@ problems at or above `--fail-on`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 from auditor import __version__
+from auditor.cli.common import echo_error
 from auditor.cli.context import AppContext
-from auditor.errors import AuditorError
+from auditor.cli.lazy import COMMANDS, LazyGroup
+from auditor.model.errors import AuditorError
 
 
-class AuditorGroup(TyperGroup):
-    """The single error boundary: an AuditorError becomes `error:` / `hint:` on stderr and its exit code.
+class AuditorGroup(LazyGroup):
+    """The root group: commands load lazily (auditor/cli/lazy.py), and this is the single error
+    boundary: an AuditorError becomes `error:` / `hint:` on stderr and its exit code.
 
     Anything else escaping is a bug and gets a traceback, without local variables (they may hold
     secrets: see pretty_exceptions_show_locals below).
     """
 
+    lazy_commands = COMMANDS
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except AuditorError as exc:
-            from auditor.cli.common import echo_error
-
             echo_error(exc)
             raise typer.Exit(exc.exit_code) from None
 
@@ -104,44 +108,7 @@ def root(
     ctx.call_on_close(obj.close)
 
 
-def _register() -> None:
-    from auditor.cli import account, identity, person, registry_cmd, setup
-
-    setup.register(app)
-    app.add_typer(person.app, name="person")
-    app.add_typer(account.app, name="account")
-    app.add_typer(identity.app, name="identity")
-    app.add_typer(registry_cmd.app, name="registry")
-    app.add_typer(__import__("auditor.cli.policy", fromlist=["app"]).app, name="policy")
-    app.add_typer(__import__("auditor.cli.audit", fromlist=["app"]).app, name="audit")
-    app.add_typer(__import__("auditor.cli.finding", fromlist=["app"]).app, name="finding")
-    app.add_typer(__import__("auditor.cli.check", fromlist=["app"]).app, name="check")
-    from auditor.cli.connector import connector_app, profile_app
-
-    app.add_typer(connector_app, name="connector")
-    app.add_typer(profile_app, name="profile")
-    app.add_typer(__import__("auditor.cli.roster", fromlist=["app"]).app, name="roster")
-    from auditor.cli import breakglass, escrow_workflows, secret, task
-    from auditor.cli import log as log_cmd
-
-    app.add_typer(secret.app, name="secret")
-    app.add_typer(log_cmd.app, name="log")
-    app.add_typer(task.app, name="task")
-    app.add_typer(breakglass.app, name="breakglass")
-    escrow_workflows.register(app)
-    from auditor.cli import notify, report, schedule
-
-    app.add_typer(report.app, name="report")
-    app.add_typer(notify.app, name="notify")
-    app.add_typer(schedule.app, name="schedule")
-
-
-_register()
-
-
 def main() -> None:
-    import os
-
     # Every file this process creates (registry, backups, exports, reports) is private by default.
     os.umask(0o077)
     try:

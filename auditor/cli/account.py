@@ -12,8 +12,8 @@ from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.cli.person import print_import_result, report_damaged
-from auditor.errors import UsageError
-from auditor.models import Account, AccountStatus, Approval, Person, Platform, Purpose
+from auditor.model.errors import UsageError
+from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose
 
 app = typer.Typer(
     help="Accounts: every social-media account that represents the district.", no_args_is_help=True
@@ -76,7 +76,7 @@ def _platform(value: str) -> Platform:
 
 
 def _handle(value: str, option: str) -> str:
-    from auditor.models import check_handle
+    from auditor.model.types import check_handle
 
     try:
         handle = check_handle(value)
@@ -145,7 +145,7 @@ def add(
 
         auditor account add instagram lincolnhs_athletics --owner coach@d203.org --purpose athletics --building "Lincoln HS" --approved 2026-08-15 --approved-by "Principal Lee"
     """
-    from auditor.importing import check_email
+    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     try:
@@ -298,7 +298,7 @@ def edit(
 
         auditor account edit instagram:@lincolnhs_athletics --co-manager ad@d203.org --renewal-due 2027-08-15
     """
-    from auditor.importing import check_email
+    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     a = inv.resolve_account(account)
@@ -421,8 +421,8 @@ def import_(
 
         auditor account import accounts.csv --dry-run
     """
-    from auditor.importing import parse_accounts
-    from auditor.inventory_ops import import_accounts
+    from auditor.services.imports import parse_accounts
+    from auditor.services.inventory import import_accounts
 
     inv = app_context(ctx).inventory()
     people = {p.email.casefold(): p for p in inv.people() if p.email}

@@ -2,7 +2,7 @@
 
 `auditor audit` with options runs one audit and stores it; `audit history` lists the stored runs and
 `audit diff RUN1 RUN2` compares two. Exit codes (STYLE.md): 0 clean, 3 when an active finding is at or
-above --fail-on, 1 on an operational error. The library does the work (auditor/audit.py); this module
+above --fail-on, 1 on an operational error. The library does the work (auditor/services/audit.py); this module
 turns options into `AuditOptions`, draws the progress bar on stderr when it is a terminal, renders.
 """
 
@@ -18,8 +18,8 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, echo, echo_err, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
-from auditor.errors import InputError, UsageError
-from auditor.models import Platform, Role
+from auditor.model.errors import InputError, UsageError
+from auditor.model.types import Platform, Role
 
 # A nightly run stops asking the platforms after an hour: whatever is left is profile.unknown, the run
 # is stored and the lock released, so one hung platform never blocks the next night (issue 11).
@@ -160,8 +160,8 @@ def audit(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from auditor.audit import AuditOptions, parse_candidates, run_audit
     from auditor.cli.finding import parse_severity
+    from auditor.services.audit import AuditOptions, parse_candidates, run_audit
     from connectors.http import RUN_DEADLINE_REASON, Budget
 
     if not deadline > 0 or deadline == float("inf"):
@@ -191,7 +191,7 @@ def audit(
     actx = app_context(ctx)
     with contextlib.ExitStack() as stack:
         if actx.registry_exists():
-            from auditor.runlock import audit_lock
+            from auditor.services.runlock import audit_lock
 
             # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75. The
             # lock is released however the block ends (an error, Ctrl-C, the deadline).
@@ -216,9 +216,9 @@ def audit(
 
 def _notify_options(notify: str, attach: list[str] | None) -> tuple[Any, tuple[Any, ...]]:
     """--notify and --attach, checked before the audit runs (usage errors first)."""
-    from auditor.notify.attachments import DEFAULT_ATTACH, parse_attach
-    from auditor.notify.errors import NotifyError
-    from auditor.notify.summary import NotifyMode
+    from auditor.services.notify.attachments import DEFAULT_ATTACH, parse_attach
+    from auditor.services.notify.errors import NotifyError
+    from auditor.services.notify.summary import NotifyMode
 
     try:
         mode = NotifyMode(notify.strip().lower())
@@ -233,7 +233,7 @@ def _notify_options(notify: str, attach: list[str] | None) -> tuple[Any, tuple[A
 
 def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbose: int) -> bool:
     """Send the notification; report each channel on stderr. True when a channel failed."""
-    from auditor.notify.dispatch import notify_run
+    from auditor.services.notify.dispatch import notify_run
 
     result = notify_run(reg, outcome, mode, specs)
     if not result.sent:
@@ -255,7 +255,7 @@ def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbos
 def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     """Print the run (stdout) and its summary and notes (stderr); return 3 or 0 for --fail-on."""
     from auditor.cli.finding import FINDING_COLUMNS, finding_row, sort_findings
-    from auditor.engine import fail_on as fails
+    from auditor.engine.evaluate import fail_on as fails
 
     run = outcome.run
     findings = sort_findings(run.findings)
@@ -267,7 +267,7 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     for note in outcome.notes:
         echo_err(f"warning: {note}")
     for w in outcome.expired_waivers:
-        from auditor.audit import finding_id
+        from auditor.services.audit import finding_id
 
         echo_err(
             f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "
@@ -309,7 +309,7 @@ def history(
 
         auditor audit history --limit 5
     """
-    from auditor.audit import load_runs
+    from auditor.services.audit import load_runs
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
@@ -375,8 +375,8 @@ def diff(
 
         auditor audit diff previous latest
     """
-    from auditor.audit import diff_runs, load_runs, resolve_run
     from auditor.cli.finding import finding_row
+    from auditor.services.audit import diff_runs, load_runs, resolve_run
 
     reg = app_context(ctx).registry()
     with reg.snapshot():

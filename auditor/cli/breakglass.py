@@ -15,8 +15,8 @@ import typer
 
 from auditor.cli.common import echo, echo_error
 from auditor.cli.context import app_context, make_backend
-from auditor.errors import UsageError
-from auditor.models import Role, Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import Role, Secret
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -54,7 +54,7 @@ def setup(
 
         auditor breakglass setup --group "Superintendent's office:1of2" --group "IT:2of3" --group-threshold 2
     """
-    from vault import breakglass as bg
+    from vault.escrow import breakglass as bg
     from vault.rekey import breakglass_info, breakglass_setup
 
     if group:
@@ -110,7 +110,7 @@ def recover(
 
         auditor breakglass recover --reason "all admins unavailable; superintendent approved" --operator "R. Diaz"
     """
-    from vault import breakglass as bg
+    from vault.escrow import breakglass as bg
     from vault.registry import Registry
     from vault.rekey import breakglass_finish, breakglass_session, breakglass_unlock
 
@@ -159,8 +159,8 @@ def _act(
 ) -> None:
     import os
 
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from vault.escrow.store import Escrow
+    from vault.stores.inventory import Inventory
 
     inv = Inventory(reg)
     escrow = Escrow(reg)
@@ -181,7 +181,7 @@ def _act(
             break
         verb, arg = actions.pop(0)
         if verb == "reveal" and arg:
-            from vault.tasks import open_task
+            from vault.stores.tasks import open_task
 
             account = inv.resolve_account(arg)
             # The rotation task first: a process killed after the reveal must still leave it owed.

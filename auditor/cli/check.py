@@ -17,8 +17,8 @@ app = typer.Typer(help="The checks the audit can run.", no_args_is_help=True)
 
 
 def catalogue_rows() -> list[dict[str, Any]]:
-    from auditor.checks import CHECKS
-    from auditor.policy import PRESETS, load_preset
+    from auditor.engine.checks import CHECKS
+    from auditor.engine.policy import PRESETS, load_preset
 
     presets = {name: load_preset(name) for name in PRESETS}
     rows = []
@@ -58,7 +58,7 @@ def list_(
 
         auditor check list --format csv > checks.csv
     """
-    from auditor.policy import PRESETS
+    from auditor.engine.policy import PRESETS
 
     rows = [r for r in catalogue_rows() if network is None or r["network"] is network]
     output = pick_format(fmt, as_json)
@@ -70,7 +70,7 @@ def list_(
         for r in rows:
             for name in PRESETS:
                 r.pop(name, None)
-    echo(render_rows(rows, columns, output, schema="auditor/checks", empty="No checks match."))
+    echo(render_rows(rows, columns, output, schema="auditor/engine/checks", empty="No checks match."))
 
 
 @app.command("show")
@@ -85,8 +85,8 @@ def show(
 
         auditor check show impersonation.suspected
     """
-    from auditor.checks import get_check
-    from auditor.policy import PRESETS
+    from auditor.engine.checks import get_check
+    from auditor.engine.policy import PRESETS
 
     get_check(check_id)  # a usage error naming the id when unknown
     row = next(r for r in catalogue_rows() if r["id"] == check_id)

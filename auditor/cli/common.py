@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from auditor.cli.output import OutputFormat
-from auditor.errors import AuditorError, InputError, UsageError
-from auditor.safetext import inert
+from auditor.model.errors import AuditorError, InputError, UsageError
+from auditor.model.safetext import inert
 
 FormatOpt = Annotated[
     OutputFormat,
@@ -40,7 +40,7 @@ def day(value: str | None, option: str) -> date | None:
 
 
 def echo(text: str) -> None:
-    """Print to stdout. Everything printed passes through `auditor.safetext.inert`: text quoting
+    """Print to stdout. Everything printed passes through `auditor.model.safetext.inert`: text quoting
     a profile, a name or a file can never send a terminal an escape sequence, a bare CR, a
     backspace or a bidi override (they are shown as `\\x1b`, `\\r`, `\\u202e`)."""
     # inert first: a CSV ends with CRLF, and stripping the LF first would leave a lone CR to escape.

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor.cli.common import echo
-from auditor.errors import NotFoundError, UsageError
-from auditor.models import Platform, Secret
+from auditor.model.errors import NotFoundError, UsageError
+from auditor.model.types import Platform, Secret
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -52,7 +52,7 @@ def _registry_then_keyring() -> TokenStore:
     stores: list[TokenStore] = []
     app_ctx = _registry_exists()
     if app_ctx is not None:
-        from vault.secrets_store import RegistryTokenStore
+        from vault.stores.tokens import RegistryTokenStore
 
         stores.append(RegistryTokenStore(app_ctx.registry()))
     stores.append(KeyringTokenStore())
@@ -77,8 +77,8 @@ def _policy_settings(platform: Platform) -> Mapping[str, Any] | None:
     app_ctx = _registry_exists()
     if app_ctx is None:
         return None
-    from auditor.audit import policy_connector_config
-    from auditor.policy_store import stored_policy
+    from auditor.services.audit import policy_connector_config
+    from auditor.services.policy import stored_policy
 
     stored = stored_policy(app_ctx.registry())
     return None if stored is None else policy_connector_config(stored.load(), platform)
@@ -118,7 +118,7 @@ def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
 
 def build_connector(platform: Platform, store: TokenStore | None = None, **kwargs: Any) -> Connector:
     """A connector for `platform` with its token from `store` and settings from the environment."""
-    from connectors.manual import ManualConnector
+    from connectors.platforms.manual import ManualConnector
     from connectors.registry import connector_class
 
     cls = connector_class(platform)
@@ -128,7 +128,7 @@ def build_connector(platform: Platform, store: TokenStore | None = None, **kwarg
     if issubclass(cls, ManualConnector) and "store" not in kwargs:
         app_ctx = _registry_exists()
         if app_ctx is not None:
-            from vault.attestations import RegistryAttestationStore
+            from vault.stores.attestations import RegistryAttestationStore
 
             kwargs["store"] = RegistryAttestationStore(app_ctx.registry())
     return cls.from_environment(token, config=settings_provider(platform), **kwargs)
@@ -196,7 +196,7 @@ def test_connector(
 
     Example: auditor connector test bluesky --handle bsky.app
     """
-    from auditor.models import ProfileStatus
+    from auditor.model.types import ProfileStatus
 
     chosen = _platform(platform)
     connector = build_connector(chosen)
@@ -249,7 +249,7 @@ def set_token(
 def render_profile(profile: Any, fmt: ProfileFormat) -> str:
     """A profile for the terminal; everything in it came from the platform, so it is made inert
     (control and bidi characters shown as visible escapes; JSON escapes every non-ASCII character)."""
-    from auditor.safetext import terminal_cell
+    from auditor.model.safetext import terminal_cell
 
     data = profile.to_dict()
     if fmt is ProfileFormat.JSON:
@@ -280,7 +280,7 @@ def fetch_profile(
 
     Example: auditor profile fetch mastodon lincolnhs@k12.social --format json
     """
-    from auditor.models import ProfileStatus
+    from auditor.model.types import ProfileStatus
 
     chosen = _platform(platform)
     connector = build_connector(chosen)
@@ -337,14 +337,14 @@ def attest_profile(
 
     from auditor.cli.common import day
     from auditor.cli.context import app_context
-    from auditor.models import ProfileStatus
-    from connectors.manual import Attestation
-    from vault.attestations import RegistryAttestationStore
+    from auditor.model.types import ProfileStatus
+    from connectors.platforms.manual import Attestation
+    from vault.stores.attestations import RegistryAttestationStore
 
     chosen = _platform(platform)
     registry = app_context(ctx).registry(admin=True)
     if remove:
-        from auditor.safetext import inert
+        from auditor.model.safetext import inert
 
         shown = inert(handle.strip().lstrip("@"))
         if RegistryAttestationStore(registry).remove(chosen, handle.strip().lstrip("@")):

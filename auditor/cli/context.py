@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from auditor.errors import UsageError
-from auditor.models import Role, Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import Role, Secret
 
 if TYPE_CHECKING:
-    from vault.inventory import Inventory
+    from vault.backends.storage import Backend
     from vault.registry import Registry
-    from vault.storage import Backend
+    from vault.stores.inventory import Inventory
 
 
 def default_registry_path() -> Path:
@@ -39,11 +39,11 @@ def is_server_url(location: str) -> bool:
 def make_backend(location: str) -> Backend:
     """The storage for a location: a PostgreSQL URL (docs/postgres.md) or an SQLite file path."""
     if is_server_url(location):
-        from vault.postgres import PostgresBackend, check_url
+        from vault.backends.postgres import PostgresBackend, check_url
 
         check_url(location)  # refuses a password in the URL before anything connects
         return PostgresBackend(location)
-    from vault.sqlite import SQLiteBackend
+    from vault.backends.sqlite import SQLiteBackend
 
     return SQLiteBackend(location)
 
@@ -74,7 +74,7 @@ class AppContext:
     identity: str | None = None
     passphrase_file: str | None = None
     verbose: int = 0
-    _registry: Any = field(default=None, repr=False)
+    _registry: Registry | None = field(default=None, repr=False)
 
     @property
     def location(self) -> str:
@@ -124,7 +124,7 @@ class AppContext:
         return Path(self.location).exists()
 
     def inventory(self, **kwargs: Any) -> Inventory:
-        from vault.inventory import Inventory
+        from vault.stores.inventory import Inventory
 
         return Inventory(self.registry(**kwargs))
 

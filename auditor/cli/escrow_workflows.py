@@ -4,7 +4,7 @@
 marks them departed, opens rotation tasks, removes their identity (re-keying) and prints a
 per-platform checklist. `recover` is the one command to get into an account whose owner is gone.
 `identity remove` re-keys every domain the identity could unwrap. Logic lives in
-auditor/escrow_ops.py and vault/rekey.py; these commands parse, confirm and render.
+auditor/services/escrow.py and vault/rekey.py; these commands parse, confirm and render.
 """
 
 from __future__ import annotations
@@ -16,16 +16,7 @@ import typer
 
 from auditor.cli.common import echo
 from auditor.cli.context import app_context
-from auditor.errors import UsageError
-
-
-def register(app: typer.Typer) -> None:
-    """Root commands `offboard` and `recover`, and `remove` in the `identity` group."""
-    from auditor.cli import identity
-
-    app.command("offboard")(offboard)
-    app.command("recover")(recover)
-    identity.app.command("remove")(remove_identity)
+from auditor.model.errors import UsageError
 
 
 def _confirm(question: str) -> None:
@@ -57,8 +48,8 @@ def offboard(
 
         auditor offboard jdoe@d203.org --co-manager praman@d203.org --yes
     """
-    from auditor.escrow_ops import offboard as do_offboard
-    from auditor.escrow_ops import plan_offboard
+    from auditor.services.escrow import offboard as do_offboard
+    from auditor.services.escrow import plan_offboard
 
     reg = app_context(ctx).registry(admin=True)
     plan = plan_offboard(reg, person)
@@ -108,7 +99,7 @@ def recover(
 
         auditor recover instagram:@lincolnhs_athletics --reason "coach left mid-season; ticket 4521"
     """
-    from auditor.escrow_ops import recover_account
+    from auditor.services.escrow import recover_account
 
     if not reason.strip():
         raise UsageError("--reason must say why", 'For example: --reason "owner left; ticket 4521"')

@@ -9,9 +9,10 @@ import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context, new_passphrase, prompt_secret
+from auditor.cli.escrow_workflows import remove_identity
 from auditor.cli.output import OutputFormat, render_rows
-from auditor.errors import UsageError
-from auditor.models import Role
+from auditor.model.errors import UsageError
+from auditor.model.types import Role
 
 app = typer.Typer(
     help="Identities: administrators (inventory and escrow) and auditors (inventory only, for scheduled audits).",
@@ -236,3 +237,7 @@ def passwd(
         echo(f"Changed the passphrase of {name} and updated the OS keyring.")
     else:
         echo(f"Changed the passphrase of {name}.")
+
+
+# Removing an identity is an escrow workflow (re-keying, rotation tasks): it lives with offboard.
+app.command("remove")(remove_identity)

@@ -46,8 +46,8 @@ def show(
 
         auditor log show --format csv > reveal-log.csv
     """
-    from vault.inventory import Inventory
     from vault.revealog import RevealLog
+    from vault.stores.inventory import Inventory
 
     reg = app_context(ctx).registry()
     inv = Inventory(reg)

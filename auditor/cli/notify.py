@@ -1,6 +1,6 @@
 """`auditor notify`: where audit results go: email (SMTP) and webhooks (Teams, Slack, generic).
 
-Settings are stored encrypted in the registry (auditor/notify/config.py) so the nightly `auditor`
+Settings are stored encrypted in the registry (auditor/services/notify/config.py) so the nightly `auditor`
 identity can read them; changing them needs an admin identity. Secrets (the SMTP password, webhook
 URLs) are read from a hidden prompt or `--stdin`, never from an argument, and never shown: `notify
 show` prints a webhook's host only. `notify test` sends a test message to every channel. Details and
@@ -17,8 +17,8 @@ import typer
 
 from auditor.cli.common import JsonOpt, echo, echo_err
 from auditor.cli.context import app_context
-from auditor.errors import UsageError
-from auditor.models import Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import Secret
 
 app = typer.Typer(
     help="Where audit results go: email (SMTP) and webhooks (Teams, Slack).", no_args_is_help=True
@@ -77,8 +77,8 @@ def email_set(
             --from auditor@naperville203.org --to it-alerts@naperville203.org
         printf '%s\\n' "$SMTP_PASSWORD" | auditor notify email password --stdin
     """
-    from auditor.notify import config as cfg
-    from auditor.notify.errors import NotifyError
+    from auditor.services.notify import config as cfg
+    from auditor.services.notify.errors import NotifyError
 
     try:
         sec = cfg.parse_security(security)
@@ -129,7 +129,7 @@ def email_password(
 
         printf '%s\\n' "$SMTP_PASSWORD" | auditor notify email password --stdin
     """
-    from auditor.notify import config as cfg
+    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     password = _read_secret(stdin, "SMTP password")
@@ -152,8 +152,8 @@ def webhook_set(
 
         printf '%s\\n' "$TEAMS_WEBHOOK_URL" | auditor notify webhook set --flavour teams --stdin
     """
-    from auditor.notify import config as cfg
-    from auditor.notify.errors import NotifyError
+    from auditor.services.notify import config as cfg
+    from auditor.services.notify.errors import NotifyError
 
     try:
         kind = cfg.parse_flavour(flavour)
@@ -176,8 +176,8 @@ def webhook_remove(
 
         auditor notify webhook remove slack
     """
-    from auditor.errors import NotFoundError
-    from auditor.notify import config as cfg
+    from auditor.model.errors import NotFoundError
+    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     if not cfg.remove_webhook(reg, name):
@@ -195,7 +195,7 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     import json
 
-    from auditor.notify import config as cfg
+    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry()
     config = cfg.load_config(reg)
@@ -205,7 +205,7 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         del data["format"]
         if data["email"] is not None:
             data["email"]["password"] = source or None
-        echo(json.dumps({"schema": "auditor/notify-settings", "version": 1, "item": data}, indent=2))
+        echo(json.dumps({"schema": "auditor/services/notify-settings", "version": 1, "item": data}, indent=2))
         return
     if config.empty:
         echo("No notifications configured. Set one up: `auditor notify email set ...` (docs/notify.md).")
@@ -241,7 +241,7 @@ def test(ctx: typer.Context) -> None:
 
         auditor --identity auditor notify test
     """
-    from auditor.notify.dispatch import send_test
+    from auditor.services.notify.dispatch import send_test
 
     reg = app_context(ctx).registry()
     result = send_test(reg)
@@ -269,7 +269,7 @@ def clear(
 
         auditor notify clear --yes
     """
-    from auditor.notify import config as cfg
+    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     if not yes and sys.stdin.isatty() and not typer.confirm("Remove every notification setting?"):

@@ -1,7 +1,7 @@
 """Rendering of command results for people (tables) and scripts (JSON, CSV).
 
 Text from platforms and people is attacker-controlled, so every format makes it inert
-(auditor/safetext.py): tables and plain records show control and bidi characters as visible escapes
+(auditor/model/safetext.py): tables and plain records show control and bidi characters as visible escapes
 (`\\x1b`, `\\u202e`); CSV cells get the same escapes and a spreadsheet never runs one as a formula;
 JSON escapes them as `\\u` sequences (the parsed value is unchanged). JSON output is an envelope
 `{"schema": "auditor/<kind>", "version": N, "items": [...]}` with keys in a fixed order (documented
@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from auditor.safetext import csv_safe, json_safe, terminal_cell
+from auditor.model.safetext import csv_safe, json_safe, terminal_cell
 
 
 class OutputFormat(str, enum.Enum):

@@ -11,8 +11,8 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, day, echo, echo_err, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
-from auditor.errors import UsageError
-from auditor.models import Person, PersonKind, PersonStatus
+from auditor.model.errors import UsageError
+from auditor.model.types import Person, PersonKind, PersonStatus
 
 app = typer.Typer(
     help="People: employees, students, volunteers who manage district accounts.", no_args_is_help=True
@@ -39,7 +39,7 @@ def person_row(p: Person) -> dict[str, Any]:
 
 
 def _name(value: str) -> str:
-    from auditor.models import check_person_name
+    from auditor.model.types import check_person_name
 
     try:
         name = check_person_name(value)
@@ -98,7 +98,7 @@ def add(
 
         auditor person add --name "Dana Smith" --email dsmith@d203.org --role "Athletic Director" --building "North HS"
     """
-    from auditor.importing import check_email
+    from auditor.services.imports import check_email
 
     name = _name(name)
     try:
@@ -219,7 +219,7 @@ def edit(
     """
     from datetime import date as _date
 
-    from auditor.importing import check_email
+    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     p = inv.resolve_person(person)
@@ -309,8 +309,8 @@ def import_(
 
         auditor person import staff.csv --dry-run
     """
-    from auditor.importing import parse_people
-    from auditor.inventory_ops import import_people
+    from auditor.services.imports import parse_people
+    from auditor.services.inventory import import_people
 
     people = parse_people(file)
     app_ctx = app_context(ctx)

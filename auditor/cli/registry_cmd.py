@@ -9,9 +9,10 @@ from typing import Annotated, Any
 import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
-from auditor.cli.context import app_context, is_server_url, make_backend
+from auditor.cli.context import AppContext, app_context, is_server_url, make_backend
 from auditor.cli.output import OutputFormat
-from auditor.errors import UsageError
+from auditor.model.errors import UsageError
+from auditor.model.types import Secret
 from vault.errors import VaultError
 
 app = typer.Typer(
@@ -67,7 +68,7 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 
         auditor registry check
     """
-    from auditor.safetext import inert
+    from auditor.model.safetext import inert
     from vault.maintenance import check_registry
 
     reg = app_context(ctx).registry(tolerant=True)
@@ -203,7 +204,7 @@ def upgrade(ctx: typer.Context) -> None:
 
         auditor --identity it-admin registry upgrade
     """
-    from auditor.models import Role
+    from auditor.model.types import Role
     from vault import upgrades
     from vault.backup import take_backup
     from vault.errors import AccessDeniedError
@@ -270,7 +271,7 @@ def migrate(
 
         auditor registry migrate --from postgresql://auditor_app@db.d203.org/auditor --to /mnt/backup/registry.db
     """
-    from vault.migrate import copy_registry, verify_decrypt, verify_rows
+    from vault.backends.migrate import copy_registry, verify_decrypt, verify_rows
     from vault.registry import Registry
 
     app_ctx = app_context(ctx)
@@ -316,11 +317,11 @@ def migrate(
     echo(f"Migrated to {target.location}: {result.summary()}; {tail}.")
 
 
-def _restorer(backup_file: Path, app_ctx: Any) -> tuple[str | None, Any]:
+def _restorer(backup_file: Path, app_ctx: AppContext) -> tuple[str | None, Secret]:
     """Who is restoring, settled on the backup before anything is written (not even the safety
     copy of the current registry): an administrator of the backup, the identity that will record
     the restore in it."""
-    from auditor.models import Role
+    from auditor.model.types import Role
     from vault.errors import AccessDeniedError
     from vault.registry import Registry
 

@@ -18,7 +18,7 @@ import typer
 
 from auditor.cli.common import day, echo, echo_err
 from auditor.cli.context import app_context
-from auditor.errors import UsageError
+from auditor.model.errors import UsageError
 from reports import ReportFormat
 
 app = typer.Typer(

@@ -1,6 +1,6 @@
 """`auditor roster ...`: configure the staff directories and sync people's status and role from them.
 
-Thin by design (STYLE.md "The CLI is thin"): options become arguments to `auditor.roster_ops`, the
+Thin by design (STYLE.md "The CLI is thin"): options become arguments to `auditor.services.roster`, the
 result is rendered, and the exit code picked. Secrets (client secrets, access tokens) are read from
 a hidden prompt or, with `--secret-stdin`, from standard input; never from an argument, where they
 would land in shell history and `ps` output. Heavy modules are imported inside the commands so
@@ -19,11 +19,11 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_text, render_rows
-from auditor.errors import UsageError
-from auditor.models import Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import Secret
 
 if TYPE_CHECKING:
-    from auditor.roster_ops import SyncOutcome
+    from auditor.services.roster import SyncOutcome
 
 app = typer.Typer(
     help=(
@@ -102,8 +102,7 @@ def add(
 
         printf '%s' "$ENTRA_SECRET" | auditor roster add entra --kind msgraph --option tenant=d203.org --option client_id=0000-1111 --secret-stdin
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     member = roster_ops.parse_kind(kind)
     source_name = roster_ops.check_source_name(name)
     options = roster_ops.parse_options(member, option or [])
@@ -139,8 +138,7 @@ def set_secret(
 
         printf '%s' "$NEW_SECRET" | auditor roster set-secret entra --secret-stdin
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     reg = app_context(ctx).registry()
     config = roster_ops.get_source(reg, name)
     if not roster_ops.needs_secret(config.kind):
@@ -165,8 +163,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 
         auditor roster list --format json
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     rows = roster_ops.source_rows(app_context(ctx).registry())
     out_fmt = pick_format(fmt, as_json)
     if out_fmt is not OutputFormat.JSON:
@@ -199,8 +196,7 @@ def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The con
 
         auditor roster remove entra
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     config = roster_ops.remove_source(app_context(ctx).registry(), name)
     echo(f"Removed roster source {config.name} ({config.kind}).")
 
@@ -238,8 +234,7 @@ def sync(
 
         auditor roster sync /srv/exports/oneroster.zip --format json
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     reg = app_context(ctx).registry()
     roster = roster_ops.open_source(reg, source)
     outcome = roster_ops.sync(reg, roster, dry_run=dry_run, create_missing=create_missing, force=force)
@@ -309,8 +304,7 @@ def history(
 
         auditor roster history --source sis --changes
     """
-    from auditor import roster_ops
-
+    from auditor.services import roster as roster_ops
     records = roster_ops.history(app_context(ctx).registry(), source=source)[-limit:]
     out_fmt = pick_format(fmt, as_json)
     if out_fmt is OutputFormat.JSON:

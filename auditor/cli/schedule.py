@@ -1,7 +1,7 @@
 """`auditor schedule`: run the audit unattended: a systemd timer or a cron line.
 
 `schedule show` prints exactly what `schedule install` would write, without touching the system.
-The rendering and installing live in auditor/schedule.py; this module turns options into a
+The rendering and installing live in auditor/services/schedule.py; this module turns options into a
 `ScheduleSpec`, prints, and warns about the passphrase file. Details: docs/schedule.md.
 """
 
@@ -15,7 +15,7 @@ import typer
 
 from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, is_server_url
-from auditor.errors import UsageError
+from auditor.model.errors import UsageError
 
 app = typer.Typer(help="Run the audit unattended: systemd timer or cron line.", no_args_is_help=True)
 
@@ -77,7 +77,7 @@ def _spec(
     executable: str | None,
     log: str,
 ) -> object:
-    from auditor.schedule import ScheduleSpec, auditor_executable
+    from auditor.services.schedule import ScheduleSpec, auditor_executable
 
     location = app_context(ctx).location
     if not is_server_url(location):
@@ -119,7 +119,7 @@ def show(
 
         auditor schedule show --systemd --at 02:30 --identity auditor
     """
-    from auditor.schedule import (
+    from auditor.services.schedule import (
         SERVICE_NAME,
         TIMER_NAME,
         ScheduleSpec,
@@ -183,7 +183,7 @@ def install(
 
         sudo auditor --registry /var/lib/auditor/registry.db schedule install --systemd --run-as auditor
     """
-    from auditor.schedule import ScheduleSpec, install_cron, install_systemd, passphrase_file_problem
+    from auditor.services.schedule import ScheduleSpec, install_cron, install_systemd, passphrase_file_problem
 
     kind = _kind(systemd, cron)
     spec = _spec(

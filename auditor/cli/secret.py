@@ -16,8 +16,8 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
-from auditor.errors import UsageError
-from auditor.models import Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import Secret
 
 app = typer.Typer(
     help="Escrowed credentials: store, generate, reveal (logged), history, export and import.",
@@ -34,13 +34,13 @@ AccountArg = Annotated[
 
 
 def _escrow(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from vault.escrow import Escrow
+    from vault.escrow.store import Escrow
 
     return Escrow(app_context(ctx).registry(admin=True))
 
 
 def _account(ctx: typer.Context, ref: str):  # type: ignore[no-untyped-def]
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     return Inventory(app_context(ctx).registry(admin=True)).resolve_account(ref)
 
@@ -106,7 +106,7 @@ def set_(
 
         auditor secret set x:@lincolnhs          (hidden prompts)
     """
-    from vault.bundle import bundle_from_fields, parse_input
+    from vault.escrow.bundle import bundle_from_fields, parse_input
 
     acct = _account(ctx, account)
     issuer, label = acct.platform.label, acct.handle.lstrip("@")
@@ -211,10 +211,10 @@ def history(
 
         auditor secret history x:@lincolnhs
     """
-    from vault.escrow import Escrow
+    from vault.escrow.store import Escrow
 
     reg = app_context(ctx).registry()
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     acct = Inventory(reg).resolve_account(account)
     rows = [v.to_dict() for v in Escrow(reg).history(acct.id)]
@@ -303,7 +303,7 @@ def export(
     """
     import os
 
-    from auditor.escrow_ops import export_credentials
+    from auditor.services.escrow import export_credentials
 
     reason = _need_reason(reason)
     passphrase: Secret | None = None
@@ -383,9 +383,8 @@ def import_(
 
         auditor secret import keepassxc.csv
     """
-    from auditor.escrow_ops import import_credentials
-    from vault import exportfile
-
+    from auditor.services.escrow import import_credentials
+    from vault.escrow import exportfile
     def decrypt(data: bytes, kind: str) -> bytes:
         if kind == "age":
             if identity_file is None:
@@ -409,7 +408,7 @@ def import_(
     for line in outcome.plan_lines:
         echo(line)
     if not outcome.clean:
-        from auditor.errors import AuditorError
+        from auditor.model.errors import AuditorError
 
         raise AuditorError(
             "nothing was imported: some entries match no account, or more than one",

@@ -9,12 +9,7 @@ import typer
 
 from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, make_backend, new_passphrase
-from auditor.safetext import terminal_cell
-
-
-def register(app: typer.Typer) -> None:
-    app.command("init")(init)
-    app.command("demo")(demo)
+from auditor.model.safetext import terminal_cell
 
 
 def init(
@@ -74,7 +69,7 @@ def demo(
     """
     import sys
 
-    from auditor.demo import build_demo
+    from auditor.services.demo import build_demo
 
     def step(message: str) -> None:
         echo_err(f"- {message}")

@@ -35,9 +35,9 @@ def list_(
 
         auditor task list --all --format json
     """
-    from vault import tasks
-    from vault.inventory import Inventory
     from vault.registry import utcnow
+    from vault.stores import tasks
+    from vault.stores.inventory import Inventory
 
     reg = app_context(ctx).registry()
     labels = {a.id: a.label for a in Inventory(reg).accounts()}

@@ -1,6 +1,6 @@
 """Loopback fake platform servers for tests, `auditor demo` and the benchmarks (see server.py)."""
 
-from .platforms import (
+from connectors.fakes.platforms import (
     FakeBluesky,
     FakeFacebook,
     FakeInstagram,
@@ -11,7 +11,7 @@ from .platforms import (
     FakeX,
     FakeYouTube,
 )
-from .server import FakeAccount, FakeClock, FakeServer, Fault, RecordedRequest, Reply
+from connectors.fakes.server import FakeAccount, FakeClock, FakeServer, Fault, RecordedRequest, Reply
 
 __all__ = [
     "FakeAccount",

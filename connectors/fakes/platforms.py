@@ -14,9 +14,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.models import normalise_handle
-
-from .server import FakeAccount, FakeServer, RecordedRequest, Reply, only
+from auditor.model.types import normalise_handle
+from connectors.fakes.server import FakeAccount, FakeServer, RecordedRequest, Reply, only
 
 _X_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 

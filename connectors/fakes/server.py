@@ -23,9 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from auditor.models import normalise_handle
-
-from ..http import Clock, SystemClock
+from auditor.model.types import normalise_handle
+from connectors.http import Clock, SystemClock
 
 HTML_ERROR_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>"

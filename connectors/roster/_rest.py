@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from connectors.http import Budget, Clock, HttpClient, HttpFailure, HttpResponse, RetryAfterRateLimits
 from connectors.roster.base import RosterError
 

@@ -3,7 +3,7 @@
 A roster source answers one question for `auditor roster sync`: who does the district's directory
 (OneRoster, Microsoft Graph, Google Directory, an HR export) say works here, in which role and
 building, and who has left? Each source turns its own records into `models.RosterEntry` values;
-`auditor.roster_sync.plan_sync` compares them with the registry. Sources that read files raise
+`auditor.engine.roster_diff.plan_sync` compares them with the registry. Sources that read files raise
 `RosterFileError` naming file, line and column; sources that talk HTTP raise `RosterError`. Neither
 ever carries a secret in its message. The registry maps a kind name to "module:Class" strings so that
 listing the kinds (CLI start-up, `--help`) does not import `requests`.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar
 
-from auditor.errors import ConnectorError, InputError
-from auditor.models import PersonKind, PersonStatus, RosterEntry
+from auditor.model.errors import ConnectorError, InputError
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry
 
 # --------------------------------------------------------------------------------------------------
 # Errors

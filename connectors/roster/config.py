@@ -21,8 +21,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.errors import ConnectorError
-from auditor.models import PersonStatus, Secret
+from auditor.model.errors import ConnectorError
+from auditor.model.types import PersonStatus, Secret
 from connectors.roster.base import RosterSource, SourceKind, source_class
 
 # Which keyword argument receives the secret, per kind; None: the kind needs no secret.

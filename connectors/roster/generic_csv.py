@@ -16,8 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import ConnectorError
-from auditor.models import PersonKind, PersonStatus, RosterEntry
+from auditor.model.errors import ConnectorError
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry
 from connectors.roster._csv import Row, decode, read_rows
 from connectors.roster.base import RosterFileError, RosterSource, clean_email, full_name
 

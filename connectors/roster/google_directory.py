@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster._rest import MAX_PAGES, HttpSettings, error_detail, json_of, make_client, translated
 from connectors.roster.base import (
     RosterError,

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster._rest import (
     MAX_PAGES,
     ClientCredentials,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry
 from connectors.roster._csv import Row, decode, read_rows
 from connectors.roster.base import (
     RosterFileError,

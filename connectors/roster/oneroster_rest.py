@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster._rest import (
     MAX_PAGES,
     ClientCredentials,

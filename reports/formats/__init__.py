@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from auditor.safetext import strip_controls
+from auditor.model.safetext import strip_controls
 
 FORMAT_MODULES = {
     "table": "reports.formats.table",

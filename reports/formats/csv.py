@@ -7,7 +7,7 @@ to and leaves the other sections' columns empty, so one filter on `section` give
 key figures come first as `section=summary` rows (`figure`, `value`). Cells a spreadsheet would run
 as a formula (starting with = + - @, tab or carriage return) are prefixed with ' (OWASP "CSV
 injection"), and control and bidi characters are shown as visible escapes such as `\\x1b`, so the
-file is also inert when printed to a terminal (`auditor.safetext.csv_safe`, shared with every CSV the
+file is also inert when printed to a terminal (`auditor.model.safetext.csv_safe`, shared with every CSV the
 CLI writes).
 """
 
@@ -29,7 +29,7 @@ def header(report: Report) -> list[str]:
 
 
 def render(report: Report) -> bytes:
-    from auditor.safetext import csv_safe
+    from auditor.model.safetext import csv_safe
 
     keys = header(report)
     buf = io.StringIO()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from auditor.safetext import json_safe
+from auditor.model.safetext import json_safe
 from reports.model import Report
 
 

@@ -3,7 +3,7 @@
 Text from platforms and people is attacker-controlled, so every control and bidi character (escape
 sequences that could recolour, hide or retitle the terminal, a CR that overwrites a line, a
 right-to-left override) is shown as a visible escape such as `\\x1b`
-(`auditor.safetext.terminal_cell`). Colour (bold headings) is used only when asked for, and the CLI
+(`auditor.model.safetext.terminal_cell`). Colour (bold headings) is used only when asked for, and the CLI
 asks only on a terminal without NO_COLOR (https://no-color.org).
 Long cells wrap so a report stays readable in 120 columns.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import textwrap
 
-from auditor.safetext import terminal_cell
+from auditor.model.safetext import terminal_cell
 from reports.model import Report, Section, text_of
 
 WIDTH = 100

@@ -1,6 +1,6 @@
 """What every kind reads from the registry, and the small look-ups they share.
 
-Everything comes from one read snapshot (`auditor.audit.read_snapshot`: policy, people, accounts,
+Everything comes from one read snapshot (`auditor.services.audit.read_snapshot`: policy, people, accounts,
 escrow metadata, rotation tasks, runs, waivers), under the inventory key only, so the nightly
 `auditor` identity can build every report: none of them can see a secret.
 """
@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from auditor.models import Account, Finding, FindingState, Person, RotationTask
+from auditor.model.types import Account, Finding, FindingState, Person, RotationTask
 
 if TYPE_CHECKING:
-    from auditor.audit import Snapshot
-    from auditor.checks.base import CheckContext
+    from auditor.engine.checks.base import CheckContext
+    from auditor.services.audit import Snapshot
     from vault.registry import Registry
 
 ACTIVE_STATES = (FindingState.NEW, FindingState.OPEN)
@@ -69,13 +69,13 @@ class Source:
     def check_context(self) -> CheckContext:
         """The audit's own check context at the report's clock, without any profile: for the checks
         that read the registry only (escrow), so a report and an audit never disagree on a rule."""
-        from auditor.audit import Gathered, build_context
+        from auditor.services.audit import Gathered, build_context
 
         return build_context(self.snapshot, Gathered(), self.now)
 
 
 def load(registry: Registry, now: datetime | None) -> Source:
-    from auditor.audit import read_snapshot
+    from auditor.services.audit import read_snapshot
 
     return Source(read_snapshot(registry), (now or datetime.now(UTC)).astimezone(UTC))
 

@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.models import parse_date
+from auditor.model.types import parse_date
 from reports.kinds._common import day, load
 from reports.model import Figure, Report, Section, columns, count_phrase
 

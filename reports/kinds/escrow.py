@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.models import AccountStatus
+from auditor.model.types import AccountStatus
 from reports.kinds._common import building_name, day, load, task_due
 from reports.kinds.inventory import ESCROWED, MISSING, STALE, escrow_status
 from reports.model import Figure, Report, Section, columns, count_phrase

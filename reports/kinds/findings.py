@@ -1,7 +1,7 @@
 """The findings report: a run's findings with severity, clauses, remediation and state; counts by
 severity, building and platform; the trend across past runs; the policy clauses cited.
 
-"A run's findings" is the ledger as that run left it (auditor/audit.py `ledger`): the latest result of
+"A run's findings" is the ledger as that run left it (auditor/services/audit.py `ledger`): the latest result of
 every check over all runs up to it, so an `--offline` or `--check` run does not hide the findings of
 checks it skipped. Without `--run` it is the latest run, with today's waivers applied (as `finding
 list` does); with `--run ID` the states are those recorded then.
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.models import AuditRun, Finding, FindingState, Severity
+from auditor.model.types import AuditRun, Finding, FindingState, Severity
 from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load
 from reports.model import Chart, Figure, Report, Section, columns, count_phrase, join
 
@@ -49,7 +49,7 @@ def active(findings: Sequence[Finding]) -> list[Finding]:
 
 def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, list[Finding], int]:
     """(the run, its ledger, its index in the stored runs). No run at all: (None, [], -1)."""
-    from auditor.audit import apply_waivers_now, ledger, resolve_run
+    from auditor.services.audit import apply_waivers_now, ledger, resolve_run
 
     runs = source.snapshot.runs
     if not runs and run_ref is None:
@@ -63,7 +63,7 @@ def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, 
 
 
 def finding_rows(source: Source, findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
-    from auditor.audit import finding_id
+    from auditor.services.audit import finding_id
 
     return tuple(
         {
@@ -111,7 +111,7 @@ def _group(findings: Sequence[Finding], key: Any) -> dict[str, list[Finding]]:
 
 
 def _trend(source: Source, index: int) -> tuple[Section, Chart]:
-    from auditor.audit import ledger
+    from auditor.services.audit import ledger
 
     runs = source.snapshot.runs[: index + 1][-TREND_RUNS:]
     start = index + 1 - len(runs)

@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.models import Account, AccountStatus, Finding
+from auditor.model.types import Account, AccountStatus, Finding
 from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load, worst
 from reports.model import Column, Figure, Report, Section, columns, count_phrase, join
 
@@ -24,8 +24,8 @@ ESCROWED, MISSING, STALE, NOT_APPLICABLE = "escrowed", "missing", "stale", "n/a 
 
 def escrow_status(source: Source) -> dict[str, tuple[str, str]]:
     """(status, why) per account id, by the audit's escrow checks at the report's clock."""
-    from auditor.checks.base import Coverage
-    from auditor.checks.escrow import EscrowStale
+    from auditor.engine.checks.base import Coverage
+    from auditor.engine.checks.escrow import EscrowStale
 
     ctx = source.check_context()
     stale = EscrowStale()

@@ -1,7 +1,7 @@
 """The offboarding report: for a departed person, their accounts, who took them over, and the
 credential rotations done and still pending.
 
-What happened comes from the reveal log's `offboard` events (auditor/escrow_ops.py writes the
+What happened comes from the reveal log's `offboard` events (auditor/services/escrow.py writes the
 accounts touched, the new owners and the tasks opened) and from the rotation tasks themselves (a
 task is done when a new credential version was stored). Without `--person` the report covers every
 departed person and everyone offboarded, so an evidence pack shows them all. A person marked departed
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.models import Person, PersonStatus
+from auditor.model.types import Person, PersonStatus
 from reports.kinds._common import Source, day, load, task_due
 from reports.model import Figure, Report, Section, columns, count_phrase
 
@@ -133,8 +133,8 @@ def build(
     person: str | None = None,
     now: datetime | None = None,
 ) -> Report:
-    from vault.inventory import Inventory
     from vault.revealog import RevealLog
+    from vault.stores.inventory import Inventory
 
     source = load(registry, now)
     offboards = [e for e in RevealLog(registry).events() if e.action == "offboard"]

@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from auditor.checks.base import AccountCheck, CheckContext, Coverage, ImpersonationCandidate
-from auditor.checks.registry import CHECKS
-from auditor.models import (
+from auditor.engine.checks.base import AccountCheck, CheckContext, Coverage, ImpersonationCandidate
+from auditor.engine.checks.registry import CHECKS
+from auditor.engine.policy import Policy, load_preset
+from auditor.model.types import (
     Account,
     AccountStatus,
     Approval,
@@ -29,7 +30,6 @@ from auditor.models import (
     Purpose,
     RotationTask,
 )
-from auditor.policy import Policy, load_preset
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()

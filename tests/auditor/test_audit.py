@@ -1,4 +1,4 @@
-"""auditor/audit.py and auditor/policy_store.py on a real encrypted registry in tmp_path.
+"""auditor/services/audit.py and auditor/services/policy.py on a real encrypted registry in tmp_path.
 
 What an operator relies on: the policy stored only after validation and only by an admin; the audit
 reading escrow metadata when the escrow commands wrote some and coping when they did not; states
@@ -16,7 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import (
+from auditor.engine.policy import dump_preset
+from auditor.model.errors import InputError, NotFoundError, PolicyError, UsageError
+from auditor.model.types import (
+    Account,
+    Approval,
+    CredentialRef,
+    FindingState,
+    Person,
+    PersonStatus,
+    Platform,
+    Purpose,
+    Role,
+    RotationTask,
+    Secret,
+)
+from auditor.services.audit import (
     AuditOptions,
     apply_waivers_now,
     connector_factory,
@@ -31,27 +46,12 @@ from auditor.audit import (
     run_audit,
     waive,
 )
-from auditor.errors import InputError, NotFoundError, PolicyError, UsageError
-from auditor.models import (
-    Account,
-    Approval,
-    CredentialRef,
-    FindingState,
-    Person,
-    PersonStatus,
-    Platform,
-    Purpose,
-    Role,
-    RotationTask,
-    Secret,
-)
-from auditor.policy import dump_preset
-from auditor.policy_store import require_policy, save_policy, stored_policy
+from auditor.services.policy import require_policy, save_policy, stored_policy
 from connectors.fakes import FakeAccount, FakeBluesky
+from vault.backends.sqlite import SQLiteBackend
 from vault.errors import AccessDeniedError
-from vault.inventory import Inventory
 from vault.registry import Registry
-from vault.sqlite import SQLiteBackend
+from vault.stores.inventory import Inventory
 
 T0 = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
 ADMIN_PASS = Secret("admin passphrase for tests")
@@ -390,7 +390,7 @@ def test_candidates_file_lines() -> None:
 def test_the_stored_ledger_matches_every_run_folded_and_old_registries_rebuild_it(reg: Registry) -> None:
     """The audit reads one ledger record instead of every run since the first; it must say exactly
     what folding all runs says, and a registry from before the record existed still works."""
-    from auditor.audit import LEDGER_ID, LEDGER_KIND, current_ledger, has_runs
+    from auditor.services.audit import LEDGER_ID, LEDGER_KIND, current_ledger, has_runs
 
     _district(reg)
     assert not has_runs(reg) and current_ledger(reg) == []

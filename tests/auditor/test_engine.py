@@ -6,9 +6,9 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date
 
-from auditor.checks import CHECKS, AccountCheck, Check, CheckContext
-from auditor.engine import Waiver, evaluate, fail_on, filter_findings
-from auditor.models import (
+from auditor.engine.checks import CHECKS, AccountCheck, Check, CheckContext
+from auditor.engine.evaluate import Waiver, evaluate, fail_on, filter_findings
+from auditor.model.types import (
     Account,
     AccountStatus,
     Approval,

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InputError
-from auditor.importing import ACCOUNT_COLUMNS, PERSON_COLUMNS, parse_accounts, parse_people
-from auditor.models import Person, PersonKind, Platform
+from auditor.model.errors import InputError
+from auditor.model.types import Person, PersonKind, Platform
+from auditor.services.imports import ACCOUNT_COLUMNS, PERSON_COLUMNS, parse_accounts, parse_people
 
 PEOPLE_HEADER = "name,email,kind,role,building,status,training_completed_on\n"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-import auditor.importing as importing
-from auditor.errors import InputError
-from auditor.importing import BadLinesError, parse_accounts, parse_people
+import auditor.services.imports as importing
+from auditor.model.errors import InputError
+from auditor.services.imports import BadLinesError, parse_accounts, parse_people
 from tests.auditor import xlsx_craft as craft
 
 MB = 1024 * 1024
@@ -273,7 +273,7 @@ def test_every_bad_line_is_named_in_file_order(tmp_path: Path) -> None:
 
 
 def test_accounts_name_every_bad_line_with_its_hint(tmp_path: Path) -> None:
-    from auditor.models import Person
+    from auditor.model.types import Person
 
     people = {"ann@d203.org": Person(id="p_1", name="Ann", email="ann@d203.org")}
     path = tmp_path / "a.csv"

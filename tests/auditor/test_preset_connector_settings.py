@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.models import Platform
-from auditor.policy import PRESETS, load_preset
+from auditor.engine.policy import PRESETS, load_preset
+from auditor.model.types import Platform
 from connectors.registry import connector_class
 
 

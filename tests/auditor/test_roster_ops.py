@@ -1,4 +1,4 @@
-"""auditor.roster_ops against a real registry: source configuration, secrets, and the sync transaction."""
+"""auditor.services.roster against a real registry: source configuration, secrets, and the sync transaction."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from auditor import roster_ops
-from auditor.errors import AuditorError, ConnectorError, NotFoundError, UsageError
-from auditor.models import Account, Person, PersonKind, PersonStatus, Platform, RosterEntry, Secret
+from auditor.model.errors import AuditorError, ConnectorError, NotFoundError, UsageError
+from auditor.model.types import Account, Person, PersonKind, PersonStatus, Platform, RosterEntry, Secret
+from auditor.services import roster as roster_ops
 from connectors.roster.base import RosterSource
 from connectors.roster.generic_csv import MappedCsvSource
 from connectors.roster.msgraph import GraphUsersSource
+from vault.backends.sqlite import SQLiteBackend
 from vault.errors import ConcurrentEditError
-from vault.inventory import Inventory
 from vault.registry import Registry
-from vault.secrets_store import RegistryTokenStore
-from vault.sqlite import SQLiteBackend
+from vault.stores.inventory import Inventory
+from vault.stores.tokens import RegistryTokenStore
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
 

@@ -8,8 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.models import Person, PersonKind, PersonStatus, RosterEntry
-from auditor.roster_sync import (
+from auditor.engine.roster_diff import (
     ABSENT_REASON,
     DEPARTED_REASON,
     Departure,
@@ -20,6 +19,7 @@ from auditor.roster_sync import (
     apply_plan,
     plan_sync,
 )
+from auditor.model.types import Person, PersonKind, PersonStatus, RosterEntry
 
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)

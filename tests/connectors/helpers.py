@@ -6,10 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from connectors.base import Connector, ConnectorSettings
-from connectors.bluesky import BlueskyConnector
-from connectors.facebook import FacebookConnector
 from connectors.fakes import (
     FakeAccount,
     FakeBluesky,
@@ -24,13 +22,15 @@ from connectors.fakes import (
     FakeYouTube,
 )
 from connectors.http import Clock
-from connectors.instagram import InstagramConnector
-from connectors.linkedin import LinkedInConnector
-from connectors.mastodon import MastodonConnector
-from connectors.threads import ThreadsConnector
-from connectors.tiktok import TikTokConnector
-from connectors.x import XConnector
-from connectors.youtube import YouTubeConnector
+from connectors.platforms.bluesky import BlueskyConnector
+from connectors.platforms.facebook import FacebookConnector
+from connectors.platforms.instagram import InstagramConnector
+from connectors.platforms.linkedin import LinkedInConnector
+from connectors.platforms.mastodon import MastodonConnector
+from connectors.platforms.threads import ThreadsConnector
+from connectors.platforms.tiktok import TikTokConnector
+from connectors.platforms.x import XConnector
+from connectors.platforms.youtube import YouTubeConnector
 
 TOKEN = "tok-SECRET-1234567890"
 IG_OWN = "17841405309211844"

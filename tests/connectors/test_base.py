@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import ConnectorError
-from auditor.models import Platform, ProfileStatus, Secret
+from auditor.model.errors import ConnectorError
+from auditor.model.types import Platform, ProfileStatus, Secret
 from connectors.base import ConnectorSettings, NotSupportedError
 from connectors.http import (
     BlueskyRateLimits,
@@ -18,7 +18,12 @@ from connectors.http import (
     XRateLimits,
     parse_retry_after,
 )
-from connectors.manual import Attestation, JsonAttestationStore, ManualConnector, MemoryAttestationStore
+from connectors.platforms.manual import (
+    Attestation,
+    JsonAttestationStore,
+    ManualConnector,
+    MemoryAttestationStore,
+)
 from connectors.registry import CONNECTORS, connector_class
 from connectors.tokens import KeyringTokenStore, MemoryTokenStore, TokenStoreError
 

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from auditor.cli import connector as cli
-from auditor.models import Platform, Secret
+from auditor.model.types import Platform, Secret
 from connectors.fakes import FakeAccount, FakeBluesky, FakeX
 from connectors.tokens import MemoryTokenStore
 

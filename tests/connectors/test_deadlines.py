@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from auditor.models import ProfileStatus
+from auditor.model.types import ProfileStatus
 from connectors.http import RUN_DEADLINE_REASON, Budget, HttpClient, TimeoutFailure
 
 from .helpers import CASES, connect, start

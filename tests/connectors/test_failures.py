@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from auditor.models import ProfileStatus
+from auditor.model.types import ProfileStatus
 from connectors.fakes import FakeClock
 
 from .helpers import CASES, TOKEN, connect, start

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from auditor.models import ProfileStatus
+from auditor.model.types import ProfileStatus
 from connectors.fakes import FakeAccount, FakeClock
 
 from .helpers import CASES, IG_OWN, TOKEN, connect, start
@@ -30,9 +30,9 @@ def test_facebook_request_carries_version_fields_and_access_token() -> None:
 
 
 def test_facebook_version_comes_from_the_environment(monkeypatch: object) -> None:
-    from auditor.models import Secret
-    from connectors.facebook import FacebookConnector
+    from auditor.model.types import Secret
     from connectors.fakes import FakeFacebook
+    from connectors.platforms.facebook import FacebookConnector
 
     with FakeFacebook([FakeAccount("lincolnhs", id="9")], token=TOKEN, version="v26.0") as server:
         env = {"AUDITOR_FACEBOOK_BASE_URL": server.url, "AUDITOR_FACEBOOK_API_VERSION": "v26.0"}

@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Profile, Secret
+from auditor.model.types import Profile, Secret
 from connectors.base import Connector, ConnectorSettings
-from connectors.bluesky import BlueskyConnector
-from connectors.facebook import FacebookConnector
 from connectors.fakes.server import FakeServer, RecordedRequest, Reply
-from connectors.instagram import InstagramConnector
-from connectors.mastodon import MastodonConnector
-from connectors.x import XConnector
-from connectors.youtube import YouTubeConnector
+from connectors.platforms.bluesky import BlueskyConnector
+from connectors.platforms.facebook import FacebookConnector
+from connectors.platforms.instagram import InstagramConnector
+from connectors.platforms.mastodon import MastodonConnector
+from connectors.platforms.x import XConnector
+from connectors.platforms.youtube import YouTubeConnector
 
 REAL = Path(os.environ.get("AUDITOR_TEST_REAL_API", "/work/shared/fixtures/real-api"))
 EXPECTED = Path(__file__).with_name("recordings_expected.json")
@@ -261,7 +261,7 @@ def _scenarios() -> dict[str, Scenario]:
 
 
 def _ig_fields() -> str:
-    from connectors.instagram import TARGET_FIELDS
+    from connectors.platforms.instagram import TARGET_FIELDS
 
     return TARGET_FIELDS
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from auditor.models import ProfileStatus
+from auditor.model.types import ProfileStatus
 from connectors.fakes.server import RecordedRequest, Reply
 from connectors.http import SHAPE_REASON
 
@@ -135,7 +135,7 @@ def test_the_reason_names_the_part_of_the_answer_that_was_wrong() -> None:
 
 @pytest.mark.parametrize("name", ["bluesky", "mastodon", "youtube"])
 def test_search_answer_of_the_wrong_shape_is_a_clear_error_not_a_crash(name: str) -> None:
-    from auditor.errors import ConnectorError
+    from auditor.model.errors import ConnectorError
 
     case = CASES[name]
     endpoint = {

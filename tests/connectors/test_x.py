@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auditor.models import ProfileStatus
+from auditor.model.types import ProfileStatus
 from connectors.fakes import FakeAccount, FakeX
 
 from .helpers import CASES, TOKEN, connect

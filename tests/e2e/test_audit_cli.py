@@ -1,7 +1,7 @@
 """A sample district audited through the CLI against the loopback platform fakes (issue 5, "Tests").
 
 The district is built the way IT builds it: `auditor init`, `person import`, `account import`,
-`policy init --preset naperville-203`. Escrow metadata is written the way vault/escrow.py writes it
+`policy init --preset naperville-203`. Escrow metadata is written the way vault/escrow/store.py writes it
 (a "credential-meta" record per account) and the X token is stored in the registry; the X and
 Bluesky fakes answer on 127.0.0.1 through AUDITOR_<PLATFORM>_BASE_URL. Every assertion is on what an
 operator sees: the exact findings, the exit code, the states across runs, and the requests the fakes
@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from auditor.models import CredentialRef, Role, Secret
-from auditor.policy import dump_preset
+from auditor.engine.policy import dump_preset
+from auditor.model.types import CredentialRef, Role, Secret
 from connectors.fakes import FakeAccount, FakeBluesky, FakeX
 from tests.e2e.conftest import PASSPHRASE, Cli
 
@@ -135,10 +135,10 @@ def _district(cli: Cli, *, nightly: bool = False) -> dict[str, str]:
     ids = {f"{i['platform']}:{i['handle']}": i["id"] for i in items}
     people = json.loads(cli.ok("person", "list", "--json").output)["items"]
     PERSON_IDS.update({p["id"]: p["email"] for p in people})
-    # What `auditor secret set` leaves behind (vault/escrow.py), and the X token in the registry.
+    # What `auditor secret set` leaves behind (vault/escrow/store.py), and the X token in the registry.
+    from vault.backends.sqlite import SQLiteBackend
     from vault.registry import Registry
-    from vault.secrets_store import RegistryTokenStore
-    from vault.sqlite import SQLiteBackend
+    from vault.stores.tokens import RegistryTokenStore
 
     reg = Registry.open(SQLiteBackend(str(cli.registry)))
     reg.unlock("it-admin", Secret(PASSPHRASE))

@@ -26,8 +26,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def test_no_secret_leaks_anywhere(cli: Cli) -> None:
-    from vault import exportfile
-
+    from vault.escrow import exportfile
     setup_district(cli, secret=False)
     outputs: list[str] = []
 

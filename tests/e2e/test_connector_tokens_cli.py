@@ -27,7 +27,7 @@ def test_keyring_option_without_a_keyring_is_a_clear_error(cli: Cli) -> None:
 
 
 def test_connector_commands_use_the_base_urls_of_the_stored_policy(cli: Cli) -> None:
-    from auditor.policy import dump_preset
+    from auditor.engine.policy import dump_preset
     from connectors.fakes.platforms import FakeBluesky
     from connectors.fakes.server import FakeAccount
 

@@ -155,13 +155,13 @@ def test_the_lock_is_released_when_the_audit_is_interrupted_or_crashes(
 ) -> None:
     cli.init()
     cli.ok("policy", "init", "--preset", "naperville-203")
-    import auditor.audit
+    import auditor.services.audit
 
     def boom(*args: object, **kwargs: object) -> None:
         raise raised("stop")
 
     with monkeypatch.context() as patched:
-        patched.setattr(auditor.audit, "evaluate", boom)
+        patched.setattr(auditor.services.audit, "evaluate", boom)
         if raised is KeyboardInterrupt:
             assert cli("audit", "--offline").exit_code == 130  # interrupted
         else:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.checks.registry import CHECKS
+from auditor.engine.checks.registry import CHECKS
 from tests.e2e.conftest import Cli
 
 # The findings the story is written to produce: (check, what it is about).

@@ -325,11 +325,11 @@ def test_terminal_output_carries_no_control_characters_from_stored_text(cli: Cli
     A name with one is refused at `person add`; one stored before that rule still shows escaped."""
     import dataclasses
 
-    from auditor.models import Secret
+    from auditor.model.types import Secret
     from tests.e2e.conftest import PASSPHRASE
-    from vault.inventory import Inventory
+    from vault.backends.sqlite import SQLiteBackend
     from vault.registry import Registry
-    from vault.sqlite import SQLiteBackend
+    from vault.stores.inventory import Inventory
 
     cli.init()
     hostile = "Dana \x1b]0;pwned\x07Whitfield\x1b[2J"

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.conftest import PASSPHRASE, Cli
 from tests.e2e.test_escrow_cli import CODE, IG, PASSWORD, SEED, add_identity, setup_district
 from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
-from vault.migrate import read_rows
+from vault.backends.migrate import read_rows
 
 
 @pytest.fixture(scope="session")
@@ -107,8 +107,7 @@ def test_migrate_refuses_a_non_empty_destination(pg_cli: Cli, tmp_path: Path) ->
 
 def test_migrate_reports_a_copy_that_differs(pg_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A copy that came out different (here: one record altered on the way) fails with exit 1."""
-    from vault import migrate as migrate_module
-
+    from vault.backends import migrate as migrate_module
     (tmp_path / "s").mkdir()
     site = Cli(tmp_path / "s")
     setup_district(site, secret=False)
@@ -129,7 +128,7 @@ def test_account_edit_conflict_is_reported_and_the_retry_works(
     pg_cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Someone else saves the account between this command's read and its write."""
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     setup_district(pg_cli, secret=False)
     real_resolve = Inventory.resolve_account
@@ -139,8 +138,8 @@ def test_account_edit_conflict_is_reported_and_the_retry_works(
         account = real_resolve(self, ref)
         if not interfered:
             interfered.append(True)
-            from auditor.models import Secret
-            from vault.postgres import PostgresBackend
+            from auditor.model.types import Secret
+            from vault.backends.postgres import PostgresBackend
             from vault.registry import Registry
 
             other = Registry.open(PostgresBackend(str(pg_cli.registry)))
@@ -188,8 +187,7 @@ def test_backup_of_a_server_registry_is_an_sqlite_copy(pg_cli: Cli, tmp_path: Pa
 
 
 def test_upgrade_applies_a_versioned_schema_step(pg_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import postgres
-
+    from vault.backends import postgres
     setup_district(pg_cli, secret=False)
     current = postgres.SCHEMA_VERSION
     monkeypatch.setattr(postgres, "SCHEMA_VERSION", current + 1)

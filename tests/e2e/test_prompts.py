@@ -11,7 +11,6 @@ import subprocess
 import sys
 import termios
 import time
-from pathlib import Path
 
 import pytest
 
@@ -69,7 +68,7 @@ def _run_on_pty(
         try:
             code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the CLI did not finish; it printed:\n{output.decode('utf-8', 'replace')}")
+            raise AssertionError(f"the CLI did not finish; it printed:\n{output.decode('utf-8', 'replace')}") from None
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -52,8 +52,7 @@ def _as_unprivileged_owner(cli: Cli, *args: str) -> subprocess.CompletedProcess[
 
 
 def test_a_write_lock_held_past_the_wait_is_one_clear_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import sqlite as sqlite_backend
-
+    from vault.backends import sqlite as sqlite_backend
     cli.init()
     monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 1)
     holder = sqlite3.connect(cli.registry, isolation_level=None)

@@ -14,9 +14,9 @@ import pytest
 from tests.e2e.conftest import Cli
 from vault import registry as registry_module
 from vault import upgrades
+from vault.backends.sqlite import SQLiteBackend
 from vault.errors import NeedsUpgradeError
 from vault.registry import FORMAT_VERSION, Registry
-from vault.sqlite import SQLiteBackend
 
 DATA = Path(__file__).parents[1] / "vault" / "data"
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Role
+from auditor.model.types import Role
 from tests.e2e.conftest import Cli
 from tests.e2e.test_escrow_cli import (
     BITWARDEN,
@@ -51,8 +51,8 @@ from tests.e2e.test_escrow_cli import (
 from tests.e2e.test_inventory_cli import COMMANDS, _command_object
 from tests.e2e.test_roster_cli import MANIFEST, ORGS, USERS_HEADER
 from vault import kinds as kinds_mod
-from vault.migrate import Rows, read_rows
-from vault.sqlite import SQLiteBackend
+from vault.backends.migrate import Rows, read_rows
+from vault.backends.sqlite import SQLiteBackend
 
 # The loopback SMTP server takes AUTH without TLS (it is on 127.0.0.1; TLS is tested in test_notify_cli).
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -345,8 +345,7 @@ def servers() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) -> Iterator[District]:
-    from vault import exportfile
-
+    from vault.escrow import exportfile
     root = tmp_path_factory.mktemp("roles-district")
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, root / "home", servers["bluesky"].url)

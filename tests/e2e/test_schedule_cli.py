@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.schedule import ScheduleSpec, auditor_executable
+from auditor.services.schedule import ScheduleSpec, auditor_executable
 from tests.auditor.notify.servers import WebhookServer, free_port
 from tests.e2e.conftest import Cli
 from tests.e2e.test_audit_cli import ACCOUNTS, PEOPLE
@@ -274,7 +274,7 @@ def test_unattended_run_with_an_unreachable_platform_completes_and_reports_unkno
 
 HOLDER = """
 import sys, time
-from auditor.runlock import audit_lock
+from auditor.services.runlock import audit_lock
 with audit_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(60)
@@ -315,7 +315,7 @@ def test_a_second_audit_exits_75_while_one_runs_and_a_crash_releases_the_lock(cl
 def test_lock_location_for_a_server_registry_never_shows_the_url(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from auditor.runlock import lock_path
+    from auditor.services.runlock import lock_path
 
     monkeypatch.setenv("RUNTIME_DIRECTORY", str(tmp_path / "run"))
     a = lock_path("postgresql://auditor:pw@db.example.org/district")

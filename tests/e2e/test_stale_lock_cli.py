@@ -1,6 +1,6 @@
 """The stale-lock rule (issue 11): an audit lock whose holder is gone is taken over with a message
 instead of every later scheduled run exiting 75, while a live holder still gives 75. Each case uses a
-real second process holding the lock through `auditor.runlock.audit_lock`, killed with SIGKILL."""
+real second process holding the lock through `auditor.services.runlock.audit_lock`, killed with SIGKILL."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.runlock import AuditLockedError, audit_lock
+from auditor.services.runlock import AuditLockedError, audit_lock
 from tests.e2e.conftest import Cli
 
 # Takes the lock; with "fork", hands its open lock file to a child that outlives it (a forked helper
 # process keeps the flock even though the process named in the file is gone).
 HOLDER = """
 import os, sys, time
-from auditor.runlock import audit_lock
+from auditor.services.runlock import audit_lock
 with audit_lock(sys.argv[1]):
     if sys.argv[2] == "fork":
         child = os.fork()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from typer.testing import Result
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from tests.e2e.conftest import PASSPHRASE, Cli
 
 # Window title (OSC), clear screen and colour (CSI, also as the C1 byte), CR overwriting the line,
@@ -74,9 +74,9 @@ def bluesky(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 def plant_stored(cli: Cli) -> None:
     """Hostile names, roles, handles and notes as records stored before validation would hold them."""
-    from vault.inventory import Inventory
+    from vault.backends.sqlite import SQLiteBackend
     from vault.registry import Registry
-    from vault.sqlite import SQLiteBackend
+    from vault.stores.inventory import Inventory
 
     reg = Registry.open(SQLiteBackend(str(cli.registry)))
     reg.unlock("it-admin", Secret(PASSPHRASE))

@@ -1,9 +1,9 @@
 """A sample district on a real SQLite registry, built the way IT builds it, with a fixed clock.
 
 `auditor init`, `person import`, `account import` and `policy init --preset naperville-203` run
-through the CLI; escrow goes through `vault.escrow.Escrow.store`, rotation tasks through
-`vault.tasks.open_task`, waivers through `auditor.audit.waive`, and three audit runs through
-`auditor.audit.run_audit(offline=True)`. Record ids and run ids come from counters (the real ones are
+through the CLI; escrow goes through `vault.escrow.store.Escrow.store`, rotation tasks through
+`vault.stores.tasks.open_task`, waivers through `auditor.services.audit.waive`, and three audit runs through
+`auditor.services.audit.run_audit(offline=True)`. Record ids and run ids come from counters (the real ones are
 random), and every clock the library accepts is fixed, so reports built at `NOW` are byte-stable and
 can be compared with golden files. The registry is built once per session and copied per test.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from tests.e2e.conftest import PASSPHRASE, Cli
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -60,8 +60,8 @@ class District:
         self.path = path
 
     def open(self, identity: str = "it-admin", passphrase: str = PASSPHRASE):  # type: ignore[no-untyped-def]
+        from vault.backends.sqlite import SQLiteBackend
         from vault.registry import Registry
-        from vault.sqlite import SQLiteBackend
 
         reg = Registry.open(SQLiteBackend(str(self.path)))
         reg.unlock(identity, Secret(passphrase))
@@ -74,18 +74,18 @@ def _counter_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     def new_id(prefix: str) -> str:
         return f"{prefix}_{next(counters.setdefault(prefix, itertools.count(1))):04d}"
 
-    for module in ("vault.registry", "vault.inventory", "vault.tasks"):
+    for module in ("vault.registry", "vault.stores.inventory", "vault.stores.tasks"):
         monkeypatch.setattr(f"{module}.new_id", new_id)
     runs = itertools.count(1)
-    monkeypatch.setattr("auditor.audit.new_run_id", lambda started: f"run-{started:%Y%m%d}-{next(runs)}")
+    monkeypatch.setattr("auditor.services.audit.new_run_id", lambda started: f"run-{started:%Y%m%d}-{next(runs)}")
 
 
 def build_district(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> District:
-    from auditor.audit import AuditOptions, run_audit, waive
-    from vault import tasks
-    from vault.bundle import CredentialBundle
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from auditor.services.audit import AuditOptions, run_audit, waive
+    from vault.escrow.bundle import CredentialBundle
+    from vault.escrow.store import Escrow
+    from vault.stores import tasks
+    from vault.stores.inventory import Inventory
 
     monkeypatch.setenv("AUDITOR_KDF_PROFILE", "floor")
     _counter_ids(monkeypatch)
@@ -120,7 +120,7 @@ def build_district(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> District:
         assert current is not None
         inv.save_account(dataclasses.replace(current, login_email="social@naperville203.org"))
         run_audit(reg, offline, now=RUN_TIMES[1])
-        from auditor.audit import finding_id, ledger, load_runs
+        from auditor.services.audit import finding_id, ledger, load_runs
 
         not_approved = next(f for f in ledger(load_runs(reg)) if f.check_id == "platform.not_approved")
         waive(

@@ -3,7 +3,7 @@ counts every request, so a test can prove a report made nothing active (issue 6:
 `=HYPERLINK(...)`, `<script>`, `<img onerror=...>` or `javascript:` links must be inert everywhere).
 
 The payloads enter through the library's real write paths: accounts and people saved by
-`Inventory`, a waiver by `auditor.audit.waive`, a reveal reason by `Escrow.reveal`, and a new audit
+`Inventory`, a waiver by `auditor.services.audit.waive`, a reveal reason by `Escrow.reveal`, and a new audit
 run whose finding messages quote the hostile person's name.
 """
 
@@ -75,9 +75,9 @@ def payloads(base: str) -> dict[str, str]:
 
 def plant(district: District, base: str) -> dict[str, str]:
     """Put every payload into the district; returns the payloads."""
-    from auditor.audit import AuditOptions, finding_id, ledger, load_runs, run_audit, waive
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from auditor.services.audit import AuditOptions, finding_id, ledger, load_runs, run_audit, waive
+    from vault.escrow.store import Escrow
+    from vault.stores.inventory import Inventory
 
     p = payloads(base)
     reg = district.open()

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from auditor.cli import app
-from auditor.models import Role, Secret
+from auditor.model.types import Role, Secret
 from tests.e2e.conftest import PASSPHRASE
 from tests.reports.conftest import District
 
@@ -149,9 +149,9 @@ def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tm
 
 
 def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_path: Path) -> None:
-    from vault.bundle import CredentialBundle
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from vault.escrow.bundle import CredentialBundle
+    from vault.escrow.store import Escrow
+    from vault.stores.inventory import Inventory
 
     admin = ReportCli(district, tmp_path)
     admin.ok("offboard", "tokafor@naperville203.org", "--to", "praman@naperville203.org", "--yes")

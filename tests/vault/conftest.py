@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
+from vault.backends.storage import Backend
 from vault.registry import Registry
-from vault.storage import Backend
 
 PASSPHRASE = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgres"]
@@ -60,10 +60,10 @@ def registry_location(backend_kind: str, tmp_path: Path, request: pytest.Fixture
 def new_backend(registry_location: str, backend_kind: str) -> Callable[[], Backend]:
     def factory() -> Backend:
         if backend_kind == "postgres":
-            from vault.postgres import PostgresBackend
+            from vault.backends.postgres import PostgresBackend
 
             return PostgresBackend(registry_location)
-        from vault.sqlite import SQLiteBackend
+        from vault.backends.sqlite import SQLiteBackend
 
         return SQLiteBackend(registry_location)
 
@@ -155,7 +155,7 @@ def load_into_postgres(src: Path, url: str, *, schema1: bool = False, replace: b
     putting an older copy back would."""
     import psycopg
 
-    from vault.postgres import SCHEMA_SQL
+    from vault.backends.postgres import SCHEMA_SQL
 
     db = sqlite3.connect(src)
     try:

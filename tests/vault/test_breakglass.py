@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.errors import AuditorError, UsageError
-from auditor.models import Secret
-from vault import breakglass as bg
-from vault.breakglass import GroupSpec
+from auditor.model.errors import AuditorError, UsageError
+from auditor.model.types import Secret
+from vault.escrow import breakglass as bg
+from vault.escrow.breakglass import GroupSpec
 
 # SLIP-39 test vectors (trezor/python-shamir-mnemonic vectors.json, passphrase "TREZOR"):
 # (description, mnemonics, master secret hex or "" when the set must be rejected)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auditor.errors import ConflictError, InputError, NotFoundError
-from auditor.models import CredentialRef, Secret
-from vault.bundle import BundleFormatError, CredentialBundle, parse_input
+from auditor.model.errors import ConflictError, InputError, NotFoundError
+from auditor.model.types import CredentialRef, Secret
+from vault.escrow.bundle import BundleFormatError, CredentialBundle, parse_input
 
 CANARY_PW = "Canary-Pa55word-7Qx!"
 CANARY_SEED = "JBSWY3DPEHPK3PXPCANARY23"

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from auditor.errors import InputError
-from auditor.models import Account, Platform
-from vault import credential_import as ci
-from vault.credential_import import ProfileKey, profile_key
+from auditor.model.errors import InputError
+from auditor.model.types import Account, Platform
+from vault.escrow import credential_import as ci
+from vault.escrow.credential_import import ProfileKey, profile_key
 
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's SHA-1 key, so codes are known answers
 PW = {

@@ -6,15 +6,15 @@ from collections.abc import Callable
 
 import pytest
 
-from auditor.models import Account, Platform, Role, Secret
-from vault import exportfile
-from vault.bundle import CredentialBundle, parse_input
+from auditor.model.types import Account, Platform, Role, Secret
 from vault.errors import AccessDeniedError
-from vault.escrow import CREDENTIAL, Escrow
-from vault.inventory import Inventory
+from vault.escrow import exportfile
+from vault.escrow.bundle import CredentialBundle, parse_input
+from vault.escrow.store import CREDENTIAL, Escrow
 from vault.registry import Registry
 from vault.revealog import RevealLog
-from vault.tasks import open_task, open_tasks
+from vault.stores.inventory import Inventory
+from vault.stores.tasks import open_task, open_tasks
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DP"
 AUDITOR_PASS = "nightly audit passphrase"
@@ -119,7 +119,7 @@ def test_passphrase_export_round_trip() -> None:
 def test_bundle_round_trips_through_the_export_document(
     make_registry: Callable[..., Registry], tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    from auditor.escrow_ops import export_credentials, read_own_export
+    from auditor.services.escrow import export_credentials, read_own_export
 
     reg = make_registry()
     acct = _account(reg)

@@ -10,21 +10,21 @@ import textwrap
 import time
 from pathlib import Path
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from tests.vault.conftest import PASSPHRASE
-from vault.inventory import Inventory
+from vault.backends.sqlite import SQLiteBackend
 from vault.registry import Registry
-from vault.sqlite import SQLiteBackend
+from vault.stores.inventory import Inventory
 
 N = 4000
 
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from auditor.models import Account, Platform, Secret
-    from vault.inventory import Inventory
+    from auditor.model.types import Account, Platform, Secret
+    from vault.stores.inventory import Inventory
     from vault.registry import Registry
-    from vault.sqlite import SQLiteBackend
+    from vault.backends.sqlite import SQLiteBackend
 
     reg = Registry.open(SQLiteBackend(sys.argv[1]))
     reg.unlock(None, Secret(sys.argv[2]))
@@ -76,7 +76,7 @@ def test_sigkill_mid_import_leaves_all_or_nothing(tmp_path: Path) -> None:
     # And the same import, allowed to commit, is all there.
     reg = Registry.open(SQLiteBackend(path))
     reg.unlock(None, Secret(PASSPHRASE))
-    from auditor.models import Account, Platform
+    from auditor.model.types import Account, Platform
 
     with reg.transaction():
         Inventory(reg).upsert_accounts(

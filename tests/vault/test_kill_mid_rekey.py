@@ -43,12 +43,12 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Account, Person, Platform, Role, Secret
+from auditor.model.types import Account, Person, Platform, Role, Secret
 from vault import crypto
 from vault import kinds as kinds_mod
+from vault.backends.storage import Backend
 from vault.errors import IdentityError, NeedsUpgradeError, VaultError, WrongPassphraseError
 from vault.registry import DOMAINS, ESCROW, INVENTORY, Registry
-from vault.storage import Backend
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
@@ -99,8 +99,8 @@ CHILD = textwrap.dedent(
             point("committed")
         return transaction
 
-    from vault.sqlite import SQLiteBackend
-    from vault.postgres import PostgresBackend
+    from vault.backends.sqlite import SQLiteBackend
+    from vault.backends.postgres import PostgresBackend
 
     WRITES = ("meta_set", "meta_delete", "add_identity", "update_identity", "delete_identity", "put_wrap",
               "delete_wraps", "put", "put_many", "delete", "log_append", "run_schema_sql", "backup_to")
@@ -143,11 +143,11 @@ class Site:
 
     def backend(self, location: str, *, older_schema: bool = False) -> Backend:
         if self.kind == "postgres":
-            from vault.postgres import PostgresBackend
+            from vault.backends.postgres import PostgresBackend
 
             backend: Backend = PostgresBackend(location)
         else:
-            from vault.sqlite import SQLiteBackend
+            from vault.backends.sqlite import SQLiteBackend
 
             backend = SQLiteBackend(location)
         if older_schema:
@@ -188,8 +188,8 @@ class Site:
         """The registry in the SQLite file `path`, copied to a new location of this site's kind."""
         if self.kind == "sqlite":
             return str(path)
-        from vault.migrate import copy_registry
-        from vault.sqlite import SQLiteBackend
+        from vault.backends.migrate import copy_registry
+        from vault.backends.sqlite import SQLiteBackend
 
         location = self.new_location()
         source = SQLiteBackend(path)
@@ -373,14 +373,14 @@ def build_district(path: Path) -> dict[str, Any]:
     an attestation, a setting and a 2-of-3 break-glass set. Returns the shares."""
     from datetime import date
 
-    from connectors.manual import Attestation
-    from vault import breakglass as bg
-    from vault.attestations import RegistryAttestationStore
-    from vault.bundle import CredentialBundle
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from connectors.platforms.manual import Attestation
+    from vault.backends.sqlite import SQLiteBackend
+    from vault.escrow import breakglass as bg
+    from vault.escrow.bundle import CredentialBundle
+    from vault.escrow.store import Escrow
     from vault.rekey import breakglass_setup
-    from vault.sqlite import SQLiteBackend
+    from vault.stores.attestations import RegistryAttestationStore
+    from vault.stores.inventory import Inventory
 
     path.parent.mkdir(parents=True, exist_ok=True)
     reg = Registry.create(SQLiteBackend(path), ADMIN, Secret(ADMIN_PASS), kdf_profile="floor")
@@ -435,9 +435,9 @@ def inspect(
     site: Site, location: str, old_keys: dict[str, bytes], identity: str = ADMIN, passphrase: str = ADMIN_PASS
 ) -> View:
     """Open, check (healthy or fail), and read everything that tells the old state from the new."""
-    from vault import tasks as tasks_mod
     from vault.maintenance import check_registry
     from vault.revealog import RevealLog
+    from vault.stores import tasks as tasks_mod
 
     reg = site.open(location, identity, passphrase)
     try:
@@ -790,8 +790,8 @@ def _load_format1(site: Site) -> str:
 
 
 def _format1_readable(reg: Registry) -> None:
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from vault.escrow.store import Escrow
+    from vault.stores.inventory import Inventory
 
     assert [p.email for p in Inventory(reg).people()] == ["ann@d203.org"]
     password = Escrow(reg)._load(FORMAT1["account"]).password

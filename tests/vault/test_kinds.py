@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from auditor.models import CredentialRef, Role, RotationTask, Secret
+from auditor.model.types import CredentialRef, Role, RotationTask, Secret
 from vault import kinds
 from vault.errors import AccessDeniedError
 from vault.registry import Registry
@@ -102,8 +102,8 @@ def test_only_audit_runs_and_the_ledger_are_written_by_an_auditor(
 
 
 def test_the_sample_district_writes_only_declared_kinds(tmp_path: Path) -> None:
-    from auditor.demo import build_demo
-    from vault.sqlite import SQLiteBackend
+    from auditor.services.demo import build_demo
+    from vault.backends.sqlite import SQLiteBackend
 
     result = build_demo(tmp_path / "demo", today=date(2026, 11, 20))
     backend = SQLiteBackend(result.registry)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from vault import log_chain as lc
 from vault.log_chain import Event, Head
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.errors import UsageError
-from auditor.models import Secret
-from vault import passwords
-from vault.passwords import AMBIGUOUS, SYMBOLS, PasswordPolicy, generate_password
+from auditor.model.errors import UsageError
+from auditor.model.types import Secret
+from vault.escrow import passwords
+from vault.escrow.passwords import AMBIGUOUS, SYMBOLS, PasswordPolicy, generate_password
 
 
 def test_default_is_long_and_has_every_class() -> None:

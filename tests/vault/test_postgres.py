@@ -1,5 +1,5 @@
 """What only the PostgreSQL backend has to prove: real concurrency between OS processes, snapshots
-while others commit, the INSERT-only log under the least-privilege role from vault/sql/postgres-role.sql,
+while others commit, the INSERT-only log under the least-privilege role from vault/backends/sql/postgres-role.sql,
 all-or-nothing after a kill, and a database that is not ours left untouched."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from auditor.models import Account, Person, Platform, Secret
+from auditor.model.types import Account, Person, Platform, Secret
 from tests.pgcluster import PgCluster
 from tests.vault.conftest import PASSPHRASE
+from vault.backends.postgres import PostgresBackend
 from vault.errors import (
     ConcurrentEditError,
     LogWriteError,
@@ -28,12 +29,11 @@ from vault.errors import (
     RegistryNotFoundError,
     RollbackError,
 )
-from vault.inventory import Inventory
-from vault.postgres import PostgresBackend
 from vault.registry import Registry
 from vault.revealog import RevealLog
+from vault.stores.inventory import Inventory
 
-ROLE_SQL = Path(__file__).resolve().parents[2] / "vault" / "sql" / "postgres-role.sql"
+ROLE_SQL = Path(__file__).resolve().parents[2] / "vault" / "backends" / "sql" / "postgres-role.sql"
 FORK = multiprocessing.get_context("fork")
 
 
@@ -263,9 +263,9 @@ N = 3000
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from auditor.models import Account, Platform, Secret
-    from vault.inventory import Inventory
-    from vault.postgres import PostgresBackend
+    from auditor.model.types import Account, Platform, Secret
+    from vault.stores.inventory import Inventory
+    from vault.backends.postgres import PostgresBackend
     from vault.registry import Registry
 
     reg = Registry.open(PostgresBackend(sys.argv[1]))

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Account, Person, Platform, Role, Secret
+from auditor.model.types import Account, Person, Platform, Role, Secret
 from tests.vault.conftest import PASSPHRASE, RawDb, mode
+from vault.backends.sqlite import SQLiteBackend
 from vault.errors import (
     AccessDeniedError,
     ConcurrentEditError,
@@ -24,9 +25,8 @@ from vault.errors import (
     RegistryNotFoundError,
     WrongPassphraseError,
 )
-from vault.inventory import Inventory
 from vault.registry import Registry
-from vault.sqlite import SQLiteBackend
+from vault.stores.inventory import Inventory
 
 
 def _seed(reg: Registry) -> tuple[Person, Account, Account]:
@@ -273,7 +273,7 @@ def test_second_edit_from_a_stale_read_is_a_conflict(make_registry, reopen) -> N
 
 
 def test_natural_keys_are_unique(make_registry) -> None:  # type: ignore[no-untyped-def]
-    from auditor.errors import AuditorError
+    from auditor.model.errors import AuditorError
 
     reg = make_registry()
     _seed(reg)
@@ -285,7 +285,7 @@ def test_natural_keys_are_unique(make_registry) -> None:  # type: ignore[no-unty
 
 
 def test_person_named_on_an_account_cannot_be_removed(make_registry) -> None:  # type: ignore[no-untyped-def]
-    from auditor.errors import AuditorError
+    from auditor.model.errors import AuditorError
 
     reg = make_registry()
     owner, _, _ = _seed(reg)

@@ -6,14 +6,13 @@ from collections.abc import Callable
 
 import pytest
 
-from auditor.errors import UsageError
-from auditor.models import Account, Platform, Role, Secret
-from vault import breakglass as bg
+from auditor.model.errors import UsageError
+from auditor.model.types import Account, Platform, Role, Secret
 from vault import crypto
-from vault.bundle import parse_input
 from vault.errors import AccessDeniedError, IdentityError, VaultError
-from vault.escrow import Escrow
-from vault.inventory import Inventory
+from vault.escrow import breakglass as bg
+from vault.escrow.bundle import parse_input
+from vault.escrow.store import Escrow
 from vault.registry import ESCROW, INVENTORY, Registry
 from vault.rekey import (
     breakglass_finish,
@@ -23,7 +22,8 @@ from vault.rekey import (
     breakglass_unlock,
     remove_identity,
 )
-from vault.tasks import open_tasks
+from vault.stores.inventory import Inventory
+from vault.stores.tasks import open_tasks
 
 BOB = "bob admin passphrase"
 
@@ -137,7 +137,7 @@ def test_auditor_cannot_rekey(
 
 
 def _open_backup_with(path: str, name: str, passphrase: str) -> Registry:
-    from vault.sqlite import SQLiteBackend
+    from vault.backends.sqlite import SQLiteBackend
 
     copy = Registry.open(SQLiteBackend(path))
     copy.unlock(name, Secret(passphrase))

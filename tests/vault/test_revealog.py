@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Role, Secret
+from auditor.model.types import Role, Secret
 from tests.vault.conftest import RawDb
 from vault.errors import LogWriteError, VaultError
 from vault.log_chain import LogChainError

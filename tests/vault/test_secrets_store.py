@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Platform, Role, Secret
+from auditor.model.types import Platform, Role, Secret
 from connectors.tokens import TokenStore
 from tests.vault.conftest import RawDb
 from vault.errors import AccessDeniedError, RecordTamperedError
 from vault.registry import Registry
-from vault.secrets_store import (
+from vault.stores.tokens import (
     API_TOKEN,
     RegistryTokenStore,
     SecretStoreError,

@@ -28,9 +28,10 @@ from typing import Any
 
 import pytest
 
-from auditor.models import Account, Person, Platform, Role, Secret
+from auditor.model.types import Account, Person, Platform, Role, Secret
 from tests.vault.conftest import RawDb
 from vault import crypto, heads
+from vault.backends.storage import Backend
 from vault.errors import (
     KeyMetadataTamperedError,
     RecordTamperedError,
@@ -39,7 +40,6 @@ from vault.errors import (
     VaultError,
 )
 from vault.registry import Registry
-from vault.storage import Backend
 
 ADMIN, ADMIN_PASS = "it-admin", "tamper kit admin passphrase"
 BOB, BOB_PASS = "bob", "tamper kit bob passphrase"
@@ -55,17 +55,17 @@ class Template:
 
 @pytest.fixture(scope="session")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
-    from connectors.manual import Attestation
-    from vault import breakglass as bg
-    from vault.attestations import RegistryAttestationStore
-    from vault.bundle import parse_input
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from connectors.platforms.manual import Attestation
+    from vault.backends.sqlite import SQLiteBackend
+    from vault.escrow import breakglass as bg
+    from vault.escrow.bundle import parse_input
+    from vault.escrow.store import Escrow
     from vault.rekey import breakglass_setup
     from vault.revealog import RevealLog
-    from vault.secrets_store import RegistryTokenStore
-    from vault.sqlite import SQLiteBackend
-    from vault.tasks import open_task
+    from vault.stores.attestations import RegistryAttestationStore
+    from vault.stores.inventory import Inventory
+    from vault.stores.tasks import open_task
+    from vault.stores.tokens import RegistryTokenStore
 
     base = tmp_path_factory.mktemp("tamper-template")
     saved = os.environ.get("XDG_STATE_HOME")
@@ -194,7 +194,7 @@ class Kit:
             return db.execute(sql, params).fetchall()
 
     def snapshot(self) -> Any:
-        from vault.migrate import read_rows
+        from vault.backends.migrate import read_rows
 
         backend = self.new_backend()
         backend.open()
@@ -212,8 +212,8 @@ def kit(
         Path(registry_location).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(template.path, registry_location)
     else:
-        from vault.migrate import copy_registry
-        from vault.sqlite import SQLiteBackend
+        from vault.backends.migrate import copy_registry
+        from vault.backends.sqlite import SQLiteBackend
 
         src = SQLiteBackend(template.path)
         src.open()
@@ -621,7 +621,7 @@ def _with_admin(fn: Callable[[Registry], object]) -> Callable[[Kit], None]:
 
 
 def _people(reg: Registry) -> None:
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     inv = Inventory(reg)
     inv.people()
@@ -630,7 +630,7 @@ def _people(reg: Registry) -> None:
 
 
 def _accounts(reg: Registry) -> None:
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     inv = Inventory(reg)
     inv.accounts()
@@ -639,20 +639,20 @@ def _accounts(reg: Registry) -> None:
 
 
 def _find_account(reg: Registry) -> None:
-    from vault.inventory import Inventory
+    from vault.stores.inventory import Inventory
 
     if Inventory(reg).find_account(Platform.INSTAGRAM, "lhs_athletics") is None:
         raise AssertionError("the account vanished without an error")
 
 
 def _reveal(reg: Registry) -> None:
-    from vault.escrow import Escrow
+    from vault.escrow.store import Escrow
 
     Escrow(reg).reveal(str(_KIT_INFO["account"]), "tamper kit")
 
 
 def _token(reg: Registry) -> None:
-    from vault.secrets_store import RegistryTokenStore
+    from vault.stores.tokens import RegistryTokenStore
 
     RegistryTokenStore(reg).get("x")
 
@@ -662,13 +662,13 @@ def _setting(reg: Registry) -> None:
 
 
 def _attestation(reg: Registry) -> None:
-    from vault.attestations import RegistryAttestationStore
+    from vault.stores.attestations import RegistryAttestationStore
 
     RegistryAttestationStore(reg).get(Platform.SNAPCHAT, "lhs_spirit")
 
 
 def _tasks(reg: Registry) -> None:
-    from vault.tasks import all_tasks
+    from vault.stores.tasks import all_tasks
 
     all_tasks(reg)
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from auditor.errors import InputError
-from auditor.models import Secret
-from vault import totp
+from auditor.model.errors import InputError
+from auditor.model.types import Secret
+from vault.escrow import totp
 
 SEED_SHA1 = b"12345678901234567890"  # 20 bytes
 SEED_SHA256 = b"12345678901234567890123456789012"  # 32 bytes

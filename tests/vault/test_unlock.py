@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from vault.errors import VaultError
 from vault.unlock import find_passphrase, keyring_get, read_passphrase_file
 

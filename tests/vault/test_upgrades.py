@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import Secret
+from auditor.model.types import Secret
 from vault import upgrades
+from vault.backends.storage import Backend
 from vault.errors import KeyMetadataTamperedError, NeedsUpgradeError
 from vault.registry import FORMAT_VERSION, Registry
-from vault.storage import Backend
 
 DATA = Path(__file__).parent / "data"
 FIXTURE = json.loads((DATA / "format1.json").read_text())
@@ -37,7 +37,7 @@ def test_database_schema_steps_are_versioned_on_both_backends(  # type: ignore[n
     import importlib
 
     make_registry().close()
-    module = importlib.import_module(f"vault.{backend_kind}")
+    module = importlib.import_module(f"vault.backends.{backend_kind}")
     current = module.SCHEMA_VERSION
     table = "auditor.reviews" if backend_kind == "postgres" else "reviews"
     monkeypatch.setattr(module, "SCHEMA_VERSION", current + 1)
@@ -84,13 +84,13 @@ def _upgrade(new_backend: Callable[[], Backend]) -> list[str]:
 def test_the_previous_release_is_refused_then_upgraded_with_everything_readable(
     format1: str, new_backend: Callable[[], Backend], reopen: Callable[..., Registry]
 ) -> None:
-    from auditor.models import Platform
-    from connectors.manual import Attestation  # noqa: F401  (the record's shape)
-    from vault.attestations import RegistryAttestationStore
-    from vault.breakglass import RecoverySession  # noqa: F401
-    from vault.escrow import Escrow
-    from vault.inventory import Inventory
+    from auditor.model.types import Platform
+    from connectors.platforms.manual import Attestation  # noqa: F401  (the record's shape)
+    from vault.escrow.breakglass import RecoverySession  # noqa: F401
+    from vault.escrow.store import Escrow
     from vault.maintenance import check_registry
+    from vault.stores.attestations import RegistryAttestationStore
+    from vault.stores.inventory import Inventory
 
     with pytest.raises(NeedsUpgradeError):
         Registry.open(new_backend())
@@ -116,7 +116,7 @@ def test_after_the_upgrade_a_reykey_with_an_attestation_and_break_glass_both_wor
     format1: str, new_backend: Callable[[], Backend], reopen: Callable[..., Registry]
 ) -> None:
     """The release before could not re-key once an attestation existed (issue 11)."""
-    from vault import breakglass as bg
+    from vault.escrow import breakglass as bg
     from vault.rekey import breakglass_finish, breakglass_session, breakglass_unlock, remove_identity
 
     _upgrade(new_backend)

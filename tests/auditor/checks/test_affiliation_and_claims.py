@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from auditor.checks.base import Coverage
-from auditor.models import AccountStatus, Platform, Profile, ProfileStatus
-from auditor.policy import AllowlistEntry
+from auditor.engine.checks.base import Coverage
+from auditor.engine.policy import AllowlistEntry
+from auditor.model.types import AccountStatus, Platform, Profile, ProfileStatus
 
 from ..factories import (
     coverage,
@@ -133,7 +133,7 @@ def test_impersonation_never_flags_allowlisted_or_inventoried_accounts() -> None
 def test_impersonation_resolution_waits_for_a_completed_search() -> None:
     check_ctx = make_context(searched_platforms=frozenset({Platform.BLUESKY}))
     [old] = run_check("impersonation.suspected", make_context(candidates=(make_candidate(),)))
-    from auditor.checks.registry import CHECKS
+    from auditor.engine.checks.registry import CHECKS
 
     assert CHECKS["impersonation.suspected"]().coverage(check_ctx, old) is Coverage.CANNOT_TELL
 
@@ -189,8 +189,8 @@ def test_unlisted_not_applicable_to_profiles_without_a_claim_or_already_flagged(
 
 
 def test_candidates_adapt_from_the_impersonation_detectors_matches() -> None:
-    from auditor.checks import ImpersonationCandidate
-    from auditor.impersonation import Match, ProtectedKind, ProtectedName, Tier
+    from auditor.engine.checks import ImpersonationCandidate
+    from auditor.engine.impersonation import Match, ProtectedKind, ProtectedName, Tier
 
     match = Match(
         candidate="TheReal203Superintendent",

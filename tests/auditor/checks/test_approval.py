@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from auditor.checks.base import Coverage
-from auditor.models import Account, AccountStatus, Approval, PersonStatus, Platform
-from auditor.policy import Period
-from auditor.policy.model import Renewal
+from auditor.engine.checks.base import Coverage
+from auditor.engine.policy import Period
+from auditor.engine.policy.model import Renewal
+from auditor.model.types import Account, AccountStatus, Approval, PersonStatus, Platform
 
 from ..factories import (
     coverage,

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from auditor.checks import CHECK_ERROR_ID, CHECKS, default_check_ids, expand_ids, select_checks
-from auditor.checks.base import Check
-from auditor.errors import UsageError
-from auditor.models import Severity
-from auditor.policy import PRESETS, best_practice_framework, load_preset
+from auditor.engine.checks import CHECK_ERROR_ID, CHECKS, default_check_ids, expand_ids, select_checks
+from auditor.engine.checks.base import Check
+from auditor.engine.policy import PRESETS, best_practice_framework, load_preset
+from auditor.model.errors import UsageError
+from auditor.model.types import Severity
 
 from ..factories import make_context, preset
 
@@ -105,7 +105,7 @@ def test_select_by_family_and_offline() -> None:
 def test_the_default_compliant_account_passes_every_check(name: str) -> None:
     # The factories' default account is compliant under Naperville 203; under Moline-Coal Valley only the
     # Instagram platform and the district domain differ.
-    from auditor.models import Platform
+    from auditor.model.types import Platform
 
     from ..factories import make_account, make_profile
 

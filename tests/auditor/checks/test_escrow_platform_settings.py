@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime
 
-from auditor.checks.base import Coverage
-from auditor.models import AccountStatus, Approval, PersonStatus, Platform, Purpose
-from auditor.policy import Period
+from auditor.engine.checks.base import Coverage
+from auditor.engine.policy import Period
+from auditor.model.types import AccountStatus, Approval, PersonStatus, Platform, Purpose
 
 from ..factories import (
     coverage,

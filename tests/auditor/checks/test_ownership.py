@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from auditor.checks.base import Coverage
-from auditor.models import Account, AccountStatus, PersonKind, PersonStatus
+from auditor.engine.checks.base import Coverage
+from auditor.model.types import Account, AccountStatus, PersonKind, PersonStatus
 
 from ..factories import coverage, make_account, make_context, make_person, messages, run_check, with_people
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from auditor.checks.base import CheckContext, Coverage
-from auditor.models import AccountStatus, Platform, Profile, ProfileStatus
+from auditor.engine.checks.base import CheckContext, Coverage
+from auditor.model.types import AccountStatus, Platform, Profile, ProfileStatus
 
 from ..factories import coverage, make_account, make_context, make_profile, messages, preset, run_check
 

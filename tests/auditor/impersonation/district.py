@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 
-from auditor.impersonation import ProtectedName
-from auditor.impersonation.roles import role_names
-from auditor.models import Platform
+from auditor.engine.impersonation import ProtectedName
+from auditor.engine.impersonation.roles import role_names
+from auditor.model.types import Platform
 
 X, IG, FB, YT = Platform.X, Platform.INSTAGRAM, Platform.FACEBOOK, Platform.YOUTUBE
 

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from auditor.impersonation import ProtectedName, Tier, score_pair
-from auditor.impersonation.detector import Detector
-from auditor.models import Platform
+from auditor.engine.impersonation import ProtectedName, Tier, score_pair
+from auditor.engine.impersonation.detector import Detector
+from auditor.model.types import Platform
 
 from . import district
 
@@ -124,7 +124,7 @@ def test_threshold_is_respected():
 
 
 def test_importing_the_package_stays_light():
-    code = "import sys, auditor.impersonation; print('rapidfuzz' in sys.modules, 'numpy' in sys.modules)"
+    code = "import sys, auditor.engine.impersonation; print('rapidfuzz' in sys.modules, 'numpy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -137,8 +137,8 @@ def test_odd_input_is_scored_without_error(detector):
 
 
 def test_inventory_names_skip_retired_accounts():
-    from auditor.impersonation import inventory_names
-    from auditor.models import Account, AccountStatus
+    from auditor.engine.impersonation import inventory_names
+    from auditor.model.types import Account, AccountStatus
 
     accounts = [
         Account(id="1", platform=Platform.X, handle="naperville203"),

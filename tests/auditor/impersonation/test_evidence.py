@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from auditor.impersonation import ProtectedName, score_pair
-from auditor.impersonation.evidence import DistrictContext, apply_evidence
-from auditor.models import Platform
+from auditor.engine.impersonation import ProtectedName, score_pair
+from auditor.engine.impersonation.evidence import DistrictContext, apply_evidence
+from auditor.model.types import Platform
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 D203 = DistrictContext(

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import auditor.impersonation as imp
-from auditor.impersonation.normalise import canonical_handle, fast_key_core, normalise, split_handle
-from auditor.models import Platform
+import auditor.engine.impersonation as imp
+from auditor.engine.impersonation.normalise import canonical_handle, fast_key_core, normalise, split_handle
+from auditor.model.types import Platform
 
 KEYS = [
     # handle, platform, key, core, numbers, events

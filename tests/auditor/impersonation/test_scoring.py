@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditor.impersonation import Match, ProtectedKind, ProtectedName, Tier, score_pair
-from auditor.models import Platform
+from auditor.engine.impersonation import Match, ProtectedKind, ProtectedName, Tier, score_pair
+from auditor.model.types import Platform
 
 X, IG = Platform.X, Platform.INSTAGRAM
 HANDLE = ProtectedName("naperville203", platform=X)

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from auditor.impersonation import ProtectedName
-from auditor.impersonation.detector import Detector
-from auditor.impersonation.variants import is_valid, search_queries, variants
-from auditor.models import Platform
+from auditor.engine.impersonation import ProtectedName
+from auditor.engine.impersonation.detector import Detector
+from auditor.engine.impersonation.variants import is_valid, search_queries, variants
+from auditor.model.types import Platform
 
 RULES = {
     Platform.X: r"[a-z0-9_]{1,15}",

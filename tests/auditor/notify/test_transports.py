@@ -12,12 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from auditor.models import AuditRun, Finding, FindingState, Platform, Secret, Severity
-from auditor.notify.config import EmailSettings, Flavour, Security, WebhookSettings, check_webhook_url
-from auditor.notify.email import Attachment, compose, send
-from auditor.notify.errors import NotifyError
-from auditor.notify.summary import NotifyMode, RunSummary, reopened_this_run
-from auditor.notify.webhook import payload, post
+from auditor.model.types import AuditRun, Finding, FindingState, Platform, Secret, Severity
+from auditor.services.notify.config import (
+    EmailSettings,
+    Flavour,
+    Security,
+    WebhookSettings,
+    check_webhook_url,
+)
+from auditor.services.notify.email import Attachment, compose, send
+from auditor.services.notify.errors import NotifyError
+from auditor.services.notify.summary import NotifyMode, RunSummary, reopened_this_run
+from auditor.services.notify.webhook import payload, post
 from tests.auditor.notify.servers import SmtpServer, WebhookServer, free_port, make_ca_and_cert
 
 PASSWORD = "smtp-Pa55word-do-not-leak"

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from auditor.errors import ConnectorError, InputError
-from auditor.models import PersonKind, PersonStatus, Secret
+from auditor.model.errors import ConnectorError, InputError
+from auditor.model.types import PersonKind, PersonStatus, Secret
 from connectors.roster.base import (
     RosterFileError,
     RosterSource,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import ConnectorError
-from auditor.models import PersonStatus, Secret
+from auditor.model.errors import ConnectorError
+from auditor.model.types import PersonStatus, Secret
 from connectors.roster.config import build_source
 from connectors.roster.fakes import FakeGraph
 from connectors.roster.generic_csv import MappedCsvSource

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import ConnectorError
-from auditor.models import PersonKind, PersonStatus, RosterEntry
+from auditor.model.errors import ConnectorError
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry
 from connectors.roster.base import RosterFileError
 from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster.base import RosterError
 from connectors.roster.fakes import HTML_ERROR_PAGE, FakeGoogleDirectory, google_error
 from connectors.roster.google_directory import PATH, GoogleDirectorySource

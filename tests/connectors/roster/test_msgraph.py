@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster.base import RosterError
 from connectors.roster.fakes import DEMO_TENANT, HTML_ERROR_PAGE, FakeGraph, graph_error
 from connectors.roster.msgraph import SELECT, GraphUsersSource

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InputError
-from auditor.models import PersonKind, PersonStatus, RosterEntry
+from auditor.model.errors import InputError
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry
 from connectors.roster.base import RosterFileError
 from connectors.roster.oneroster_csv import OneRosterCsvSource
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from auditor.models import PersonKind, PersonStatus, RosterEntry, Secret
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster.base import RosterError
 from connectors.roster.fakes import HTML_ERROR_PAGE, FakeOneRoster, imsx
 from connectors.roster.oneroster_rest import OneRosterRestSource

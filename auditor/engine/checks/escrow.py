@@ -1,0 +1,154 @@
+"""Credential escrow: are the keys to each account with the district, current, and rotated on time?
+
+Naperville 203: "log-in information, usernames, passwords and names of sites must be shared with
+school administration ... should the site manager change" (Site Security). Moline-Coal Valley: "a
+secondary administrator account is added or primary account credentials are shared" (Approval item
+4), so there a secondary administrator also satisfies `escrow.missing` (policy
+`escrow.accept_secondary_admin`). These checks read `CredentialRef` metadata only: the audit runs with
+the inventory key and never sees a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from auditor.engine.checks.base import AccountCheck, CheckContext, Coverage, is_adult_employee
+from auditor.model.types import Account, Finding, PersonStatus, Severity
+
+
+class EscrowMissing(AccountCheck):
+    id = "escrow.missing"
+    title = "Every account's credentials are escrowed with the district"
+    severity = Severity.HIGH
+    risk = "If the manager leaves or loses access, the district cannot recover its own account."
+    remediation = (
+        "Escrow the credentials with `auditor secret set ACCOUNT` "
+        "(the secret is prompted for, never an argument)."
+    )
+
+    def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
+        cred = ctx.credentials.get(account.id)
+        if cred is not None and cred.escrowed:
+            return
+        if ctx.policy.escrow.accept_secondary_admin:
+            for pid in account.co_manager_ids:
+                person = ctx.person(pid)
+                if (
+                    pid != account.owner_id
+                    and person is not None
+                    and person.status is PersonStatus.ACTIVE
+                    and is_adult_employee(person, ctx.today)
+                ):
+                    return
+            message = f"{account.label} has no escrowed credentials and no secondary administrator."
+        else:
+            message = f"{account.label} has no escrowed credentials."
+        yield self.finding(ctx, message, account=account)
+
+
+class EscrowStale(AccountCheck):
+    id = "escrow.stale"
+    title = (
+        "Every account's escrowed credentials were changed after its last manager change and within the "
+        "policy's maximum age"
+    )
+    severity = Severity.MEDIUM
+    risk = "Someone who no longer manages the account may still know its password."
+    remediation = (
+        "Change the password on the platform and store the new one with `auditor secret set ACCOUNT`."
+    )
+
+    def applies(self, ctx: CheckContext, account: Account) -> Coverage:
+        base = super().applies(ctx, account)
+        cred = ctx.credentials.get(account.id)
+        if base is Coverage.APPLIES and (
+            cred is None or not cred.escrowed or (cred.rotated_at or cred.set_at) is None
+        ):
+            return Coverage.NOT_APPLICABLE  # escrow.missing reports it
+        return base
+
+    def _changes(self, ctx: CheckContext, account: Account, since: datetime) -> list[tuple[date, str]]:
+        """Events after `since` (the last credential change) that call for a new password.
+
+        A manager change recorded by the registry has a time, so a change later the same day still
+        counts; departures and role changes come from rosters as dates and count from the next day.
+        """
+        events: list[tuple[date, str]] = []
+        changed = ctx.managers_changed_at.get(account.id)
+        if changed is not None and changed > since:
+            events.append((changed.date(), f"the account's managers changed on {changed.date().isoformat()}"))
+        dated: list[tuple[date, str]] = []
+        for pid in (*account.manager_ids(), *account.student_manager_ids):
+            person = ctx.person(pid)
+            if person is None:
+                continue
+            if person.status is PersonStatus.DEPARTED and person.departed_on is not None:
+                dated.append(
+                    (
+                        person.departed_on,
+                        f"{person.name} left the district on {person.departed_on.isoformat()}",
+                    )
+                )
+            if person.role_changed_on is not None and pid == account.owner_id:
+                dated.append(
+                    (
+                        person.role_changed_on,
+                        f"{person.name}'s role changed on {person.role_changed_on.isoformat()}",
+                    )
+                )
+        events.extend(e for e in dated if e[0] > since.date())
+        return sorted(events)
+
+    def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
+        cred = ctx.credentials[account.id]
+        last_at = cred.rotated_at or cred.set_at
+        assert last_at is not None
+        last = last_at.date()
+        later = self._changes(ctx, account, last_at)
+        if later:
+            yield self.finding(
+                ctx,
+                f"{account.label}'s escrowed credentials were last changed on {last.isoformat()}, "
+                f"before {later[0][1]}.",
+                account=account,
+                evidence={"last_changed": last.isoformat()},
+            )
+            return
+        max_age = ctx.policy.escrow.max_age
+        if max_age is not None and max_age.add_to(last) < ctx.today:
+            yield self.finding(
+                ctx,
+                f"{account.label}'s escrowed credentials were last changed on {last.isoformat()}, "
+                f"more than {max_age} ago.",
+                account=account,
+                evidence={"last_changed": last.isoformat()},
+            )
+
+
+class EscrowRotationOverdue(AccountCheck):
+    id = "escrow.rotation_overdue"
+    title = "Every credential rotation task is done by its deadline"
+    severity = Severity.HIGH
+    risk = "A person who lost access (offboarding, break-glass) can still sign in until the secrets change."
+    remediation = (
+        "Rotate the secrets on the platform and store them with `auditor secret set ACCOUNT`; "
+        "`auditor task list` shows what each task asks for."
+    )
+
+    def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
+        deadline = ctx.policy.escrow.rotation_deadline
+        for task in ctx.rotation_tasks:
+            if task.account_id != account.id or not task.is_open:
+                continue
+            due = task.due_on or deadline.add_to(task.opened_at.date())
+            if due < ctx.today:
+                reason = f" ({task.reason})" if task.reason else ""
+                yield self.finding(
+                    ctx,
+                    f"{account.label} has a credential rotation task opened on "
+                    f"{task.opened_at.date().isoformat()}{reason} that was due on {due.isoformat()}.",
+                    account=account,
+                    subject=f"account:{account.id}:task:{task.id}",
+                    evidence={"task_id": task.id, "due": due.isoformat()},
+                )

@@ -1,0 +1,327 @@
+"""Score one candidate handle against one protected name, and explain the score in plain words.
+
+Tiers from `shared/reference/lookalikes.md`: same key → 99 (homoglyph, leet, separator, invisible
+character); same core → 95 (affix squat such as `realnaperville203`); protected key contained in the
+candidate key → 90; otherwise the higher of OSA similarity and token-sort similarity on the cores.
+Number guard (contained and similar tiers only: an equal key or core is already a visual copy):
+both carry numbers and the protected one is missing → cap 60 (`naperville204` is a neighbouring
+district, usually real); the protected name has a number and the candidate none → cap 80. A
+mixed-script confusable (one Cyrillic letter among Latin ones) that still scores at least 80 is
+raised to 97: the foreign letter is itself evidence of intent. The policy clause this serves is the
+Naperville 203 guideline "Do not claim to represent a District official unless authorized. For
+example, @TheReal203Superintendent".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from auditor.engine.impersonation.normalise import Normalised, affix_words, canonical_handle, normalise
+from auditor.model.types import Platform, StrEnum
+
+SCORE_SAME_KEY = 99
+SCORE_SAME_CORE = 95
+SCORE_CONTAINS = 90
+SCORE_MIXED_SCRIPT = 97
+MIXED_SCRIPT_MIN = 80  # a mixed-script name must still resemble ours this much to be raised
+CAP_DIFFERENT_NUMBER = 60
+CAP_MISSING_NUMBER = 80
+MIN_CONTAINED_KEY = 4  # shorter protected keys would be found inside too many ordinary words
+DEFAULT_THRESHOLD = 85
+
+
+class Tier(StrEnum):
+    SAME_KEY = "same_key"
+    SAME_CORE = "same_core"
+    CONTAINS = "contains"
+    SIMILAR = "similar"
+
+
+class ProtectedKind(StrEnum):
+    HANDLE = "handle"  # an inventory account's handle
+    ROLE = "role"  # a protected official role, usually combined with a district token
+
+
+@dataclass(frozen=True)
+class ProtectedName:
+    """A name nobody else may imitate: an inventory handle (with its platform) or a role name."""
+
+    name: str
+    kind: ProtectedKind = ProtectedKind.HANDLE
+    platform: Platform | None = None
+    label: str = ""  # how findings refer to it; derived when empty
+
+    def describe(self) -> str:
+        if self.label:
+            return self.label
+        if self.kind is ProtectedKind.ROLE:
+            return f"the protected role name {self.name}"
+        if self.platform is not None:
+            return f"{self.platform.label} account @{self.name}"
+        return f"@{self.name}"
+
+
+@dataclass(frozen=True)
+class Match:
+    """A candidate that resembles a protected name, with its score (0-100), tier and reasons."""
+
+    candidate: str
+    protected: ProtectedName
+    score: int
+    tier: Tier
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+    platform: Platform | None = None
+
+    def explain(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def _shown(text: str) -> str:
+    return "space" if text == " " else text
+
+
+def _substitutions(c: Normalised, ci: int, p: Normalised, pi: int, n: int) -> list[str]:
+    """'1 for i' for each aligned key position whose pre-fold text differs (case is not a change)."""
+    out: list[str] = []
+    for k in range(n):
+        if c.prefold[ci + k] != p.prefold[pi + k]:
+            start, end = c.spans[ci + k]
+            reason = f"{c.name[start:end]} for {p.prefold[pi + k]}"
+            if reason not in out:
+                out.append(reason)
+    return out
+
+
+def _separator_reasons(c: Normalised, p: Normalised) -> list[str]:
+    cc, pc = Counter(c.separators), Counter(p.separators)
+    out: list[str] = []
+    for sep in dict.fromkeys((*c.separators, *p.separators)):
+        if cc[sep] > pc[sep]:
+            out.append(f"separator {_shown(sep)} added")
+        elif cc[sep] < pc[sep]:
+            out.append(f"separator {_shown(sep)} removed")
+    return out
+
+
+def _instance_reasons(c: Normalised, p: Normalised) -> list[str]:
+    if c.instance and p.instance and c.instance != p.instance:
+        return [f"on {c.instance}, not {p.instance}"]
+    return []
+
+
+def _affix_reasons(c: Normalised, p: Normalised, extra: tuple[str, ...]) -> list[str]:
+    words = affix_words(extra)
+    mine = Counter(words.get(a, a) for a in (*c.prefixes, *c.suffixes))
+    theirs = Counter(words.get(a, a) for a in (*p.prefixes, *p.suffixes))
+    added = [words.get(a, a) for a in (*c.prefixes, *c.suffixes)]
+    added = [a for a in added if mine[a] > theirs[a]]
+    dropped = [a for a in (words.get(x, x) for x in (*p.prefixes, *p.suffixes)) if theirs[a] > mine[a]]
+    out = []
+    if added:
+        out.append("affix " + "+".join(dict.fromkeys(added)))
+    if dropped:
+        out.append("affix " + "+".join(dict.fromkeys(dropped)) + " dropped")
+    return out
+
+
+def _edit_reasons(c: Normalised, p: Normalised) -> list[str]:
+    from rapidfuzz.distance import Levenshtein
+
+    ops = Levenshtein.editops(c.core, p.core)
+    if len(ops) > 3:
+        return []
+    cs, ps = c.core_start, p.core_start
+    out: list[str] = []
+    items: list[tuple[str, int, int]] = [(op.tag, op.src_pos, op.dest_pos) for op in ops]
+    i = 0
+    while i < len(items):
+        tag, src, dst = items[i]
+        if (
+            tag == "replace"
+            and i + 1 < len(items)
+            and items[i + 1][0] == "replace"
+            and items[i + 1][1] == src + 1
+            and c.core[src : src + 2] == p.core[dst : dst + 2][::-1]
+        ):
+            out.append(f"{c.text_of(cs + src, cs + src + 2)} swapped")
+            i += 2
+            continue
+        if tag == "replace":
+            out.append(f"{c.text_of(cs + src, cs + src + 1)} for {p.prefold[ps + dst]}")
+        elif tag == "delete":
+            out.append(f"extra {c.text_of(cs + src, cs + src + 1)}")
+        else:
+            out.append(f"missing {p.prefold[ps + dst]}")
+        i += 1
+    # a letter deleted here and inserted there reads better as "moved"
+    for reason in list(out):
+        if reason.startswith("extra ") and f"missing {reason[6:]}" in out:
+            at = out.index(reason)
+            out.remove(f"missing {reason[6:]}")
+            out[out.index(reason)] = f"{reason[6:]} moved" if at >= 0 else reason
+    return out
+
+
+def _is_digit_text(text: str) -> bool:
+    return any(ch.isdigit() for ch in text)
+
+
+def _extends_number(c: Normalised, at: int, p: Normalised) -> bool:
+    """The candidate continues the protected name's number with digits of its own (`d2034`)."""
+    end = at + len(p.key)
+    if end < len(c.key) and _is_digit_text(p.prefold[-1]):
+        nxt = c.spans[end - 1][1]
+        if nxt < len(c.name) and c.name[nxt].isdigit() and _is_digit_text(c.prefold[end]):
+            return True
+    if at > 0 and _is_digit_text(p.prefold[0]):
+        prev = c.spans[at][0] - 1
+        if prev >= 0 and c.name[prev].isdigit() and _is_digit_text(c.prefold[at - 1]):
+            return True
+    return False
+
+
+def _edits_touch_digits(c: Normalised, p: Normalised) -> bool:
+    """Some edit between the cores adds, removes or replaces a digit: the numbers really differ."""
+    from rapidfuzz.distance import Levenshtein
+
+    cs, ps = c.core_start, p.core_start
+    for op in Levenshtein.editops(c.core, p.core):
+        if op.tag in ("replace", "delete") and _in_number(c, cs + op.src_pos):
+            return True
+        if op.tag in ("replace", "insert") and _in_number(p, ps + op.dest_pos):
+            return True
+    return False
+
+
+def _in_number(n: Normalised, k: int) -> bool:
+    """Key position k is a digit of a number, not a lone leet digit between letters (`na4per`)."""
+    if not _is_digit_text(n.prefold[k]):
+        return False
+    left = k > 0 and _is_digit_text(n.prefold[k - 1])
+    right = k + 1 < len(n.prefold) and _is_digit_text(n.prefold[k + 1])
+    return left or right or k == 0 or k == len(n.prefold) - 1
+
+
+def _similarity(a: str, b: str) -> float:
+    from rapidfuzz.distance import OSA
+
+    return float(OSA.normalized_similarity(a, b))
+
+
+def to_score(similarity: float) -> int:
+    """0.845 -> 85: the similarity in percent, rounded half up."""
+    return int(similarity * 100 + 0.5)
+
+
+def score_normalised(
+    c: Normalised,
+    p: Normalised,
+    protected: ProtectedName,
+    *,
+    platform: Platform | None = None,
+    extra_affixes: tuple[str, ...] = (),
+) -> Match | None:
+    """Score an already-normalised pair; None when there is nothing to compare (empty key)."""
+    if not c.key or not p.key:
+        return None
+    reasons: list[str] = list(c.events)
+    if c.key == p.key:
+        tier, score = Tier.SAME_KEY, SCORE_SAME_KEY
+        reasons += _substitutions(c, 0, p, 0, len(c.key))
+        reasons += _separator_reasons(c, p) + _instance_reasons(c, p)
+        if not reasons:
+            reasons.append(f"same name as {protected.describe()}")
+    elif c.core and c.core == p.core:
+        tier, score = Tier.SAME_CORE, SCORE_SAME_CORE
+        reasons += _affix_reasons(c, p, extra_affixes)
+        reasons += _substitutions(c, c.core_start, p, p.core_start, len(c.core))
+        reasons += _separator_reasons(c, p)
+    else:
+        at = c.key.find(p.key) if len(p.key) >= MIN_CONTAINED_KEY else -1
+        osa = tsort = 0.0
+        if at >= 0:
+            tier, score = Tier.CONTAINS, SCORE_CONTAINS
+            added = [t for t in (c.text_of(0, at), c.text_of(at + len(p.key), len(c.key))) if t]
+            reasons.append(f"contains {p.name} with {' and '.join(added)} added")
+            reasons += _substitutions(c, at, p, 0, len(p.key))
+        else:
+            tier = Tier.SIMILAR
+            osa = _similarity(c.core, p.core) if c.core and p.core else 0.0
+            # Token-sort only where word order can differ; otherwise OSA already says it all.
+            reorder = (c.reordered or p.reordered) and bool(c.tokens and p.tokens)
+            tsort = _similarity(c.tokens, p.tokens) if reorder else 0.0
+            # A reordering can reach 100 but must not outrank an exact copy of the name.
+            score = min(to_score(max(osa, tsort)), SCORE_SAME_CORE)
+            if tsort > osa and c.tokens == p.tokens:
+                reasons.append(f"same words as {p.name} in a different order")
+            elif tsort > osa:
+                reasons.append(f"similar words to {p.name} (token-sort similarity {tsort:.2f})")
+            else:
+                reasons.append(f"similar to {p.name} (OSA similarity {osa:.2f})")
+                if score >= MIXED_SCRIPT_MIN:
+                    reasons += _edit_reasons(c, p)
+        # Number guard (lookalikes.md): a different number is usually a different, real district.
+        # "Different" is judged where the names differ, so a leet letter next to the number
+        # (`napervill3203`) does not count as a new number but `naperville204` does.
+        if p.numbers:
+            if tier is Tier.CONTAINS:
+                differs = _extends_number(c, at, p)
+            elif tsort > osa:
+                differs = bool(c.numbers) and not set(p.numbers) <= set(c.numbers)
+            else:
+                differs = bool(c.numbers) and _edits_touch_digits(c, p)
+            if differs and score > CAP_DIFFERENT_NUMBER:
+                score = CAP_DIFFERENT_NUMBER
+                shown = ", ".join(c.numbers)
+                reasons.append(
+                    f"different number ({shown}, not {', '.join(p.numbers)}): capped at {CAP_DIFFERENT_NUMBER}"
+                )
+            elif tier is Tier.SIMILAR and not c.numbers and score > CAP_MISSING_NUMBER:
+                score = CAP_MISSING_NUMBER
+                reasons.append(
+                    f"no number where {p.name} has {', '.join(p.numbers)}: capped at {CAP_MISSING_NUMBER}"
+                )
+    if c.mixed_script and MIXED_SCRIPT_MIN <= score < SCORE_MIXED_SCRIPT:
+        score = SCORE_MIXED_SCRIPT
+        others = sorted(s for s in c.scripts if s != "Latin")
+        reasons.append(f"mixed scripts (Latin with {' and '.join(others)}): raised to {SCORE_MIXED_SCRIPT}")
+    return Match(
+        candidate=c.handle,
+        protected=protected,
+        score=score,
+        tier=tier,
+        reasons=tuple(dict.fromkeys(reasons)),
+        platform=platform,
+    )
+
+
+def is_same_account(candidate: str, platform: Platform | None, protected: ProtectedName) -> bool:
+    """The candidate *is* the inventory account (same platform, same platform-normalised handle).
+
+    A candidate without a platform (e.g. from a staff-reported list) matches an inventory handle on
+    any platform: the same text as an official handle is not evidence of impersonation.
+    """
+    if protected.kind is not ProtectedKind.HANDLE:
+        return False
+    if platform is not None and protected.platform is not None and platform is not protected.platform:
+        return False
+    plat = platform or protected.platform
+    return canonical_handle(candidate, plat) == canonical_handle(protected.name, plat)
+
+
+def score_pair(
+    candidate: str,
+    protected: ProtectedName,
+    *,
+    platform: Platform | None = None,
+    extra_affixes: Iterable[str] = (),
+) -> Match | None:
+    """Score `candidate` against one protected name; None if it *is* that account or is empty."""
+    if is_same_account(candidate, platform, protected):
+        return None
+    extra = tuple(extra_affixes)
+    c = normalise(candidate, platform, extra)
+    p = normalise(protected.name, protected.platform, extra)
+    return score_normalised(c, p, protected, platform=platform, extra_affixes=extra)

@@ -1,0 +1,379 @@
+"""Planning and applying a roster sync: what the staff directory says versus what the registry holds.
+
+`plan_sync` is pure: given the registry's people, the entries a roster source returned and the
+clock, it says which people to update (field by field), who departed (the roster says so, or a
+complete snapshot no longer lists them), whose role or building changed, who is new (created only
+when asked) and what it could not decide. `apply_plan` turns the plan into new `Person` values; the
+caller stores them. Nothing is ever deleted: a departed person stays, marked departed with a date,
+because accounts, approvals and audit history refer to them (issue 4: "never deletes a person that
+accounts still reference"). Applying a plan and planning again yields an empty plan.
+
+Matching is by email (case-insensitive), then by employee id. Only fields the roster actually fills
+are compared, so an export without a grade column never blanks grades. Names stay as the registry
+has them (the registry's spelling is often curated) unless the registry has none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from auditor.model.types import Person, PersonStatus, RosterEntry
+
+# A full snapshot that would mark more than this share of the covered people departed is suspicious
+# (a filtered export, the wrong file): the plan carries a warning so the CLI can ask for --force.
+SUSPICIOUS_ABSENT_FRACTION = 0.2
+
+ABSENT_REASON = "no longer listed in the complete roster"
+DEPARTED_REASON = "listed as departed by the roster"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class PersonUpdate:
+    """Every field that changes for one person (status, dates, role... all of them)."""
+
+    person_id: str
+    name: str
+    changes: tuple[FieldChange, ...]
+
+    def change(self, field: str) -> FieldChange | None:
+        return next((c for c in self.changes if c.field == field), None)
+
+
+@dataclass(frozen=True)
+class Departure:
+    person_id: str
+    name: str
+    departed_on: date
+    reason: str
+    referenced: bool  # accounts still name this person (owner, manager, poster)
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    person_id: str
+    name: str
+    old_role: str
+    new_role: str
+    old_building: str
+    new_building: str
+    changed_on: date
+    referenced: bool
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    entries: int
+    matched: int
+    updated: int
+    departures: int
+    departures_referenced: int
+    role_changes: int
+    role_changes_referenced: int
+    created: int
+    absent: int
+    unmatched: int
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """What a sync would do. `updates` holds every field change (departures and role changes
+    included); `departures` and `role_changes` are the events worth reporting."""
+
+    updates: tuple[PersonUpdate, ...] = ()
+    departures: tuple[Departure, ...] = ()
+    role_changes: tuple[RoleChange, ...] = ()
+    creations: tuple[RosterEntry, ...] = ()
+    absent: tuple[str, ...] = ()  # person ids a full snapshot no longer lists (also in departures)
+    unmatched: tuple[RosterEntry, ...] = ()  # roster people not in the registry and not created
+    warnings: tuple[str, ...] = ()
+    summary: SyncSummary | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to write (warnings and unmatched entries change nothing)."""
+        return not self.updates and not self.creations
+
+    def describe(self) -> list[str]:
+        """One sentence per event, for the command's output and the sync log."""
+        lines = []
+        for d in self.departures:
+            tail = "; they are still named on district accounts" if d.referenced else ""
+            lines.append(
+                f"{d.name} ({d.person_id}) departed on {d.departed_on.isoformat()}: {d.reason}{tail}."
+            )
+        for r in self.role_changes:
+            old = " at ".join(p for p in (r.old_role, r.old_building) if p)
+            new = " at ".join(p for p in (r.new_role, r.new_building) if p)
+            tail = "; review the accounts they manage" if r.referenced else ""
+            lines.append(
+                f"{r.name} ({r.person_id}) changed role on {r.changed_on.isoformat()}: {old} -> {new}{tail}."
+            )
+        for u in self.updates:
+            fields = [c.field for c in u.changes if c.field not in _EVENT_FIELDS]
+            if fields:
+                lines.append(f"{u.name} ({u.person_id}): {', '.join(fields)} updated from the roster.")
+        for e in self.creations:
+            lines.append(f"{e.name or e.email} <{e.email}> will be added from the roster.")
+        lines.extend(self.warnings)
+        return lines
+
+
+_EVENT_FIELDS = {"status", "departed_on", "role", "building", "role_changed_on"}
+# Fields copied from the roster when it fills them (name only when the registry has none).
+_SIMPLE_FIELDS = ("kind", "adult", "birth_date", "grade", "employee_id")
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != ""
+
+
+def _keys(entry: RosterEntry) -> list[str]:
+    email, employee_id = entry.email.strip().lower(), entry.employee_id.strip()
+    return [k for k in (email and f"email:{email}", employee_id and f"id:{employee_id}") if k]
+
+
+def _distinct(entries: Sequence[RosterEntry], warnings: list[str]) -> list[RosterEntry]:
+    """One entry per person (same email or employee id). A directory sometimes lists someone twice,
+    an old record being deleted next to the current one: the record that is not departed wins."""
+    chosen: list[RosterEntry] = []
+    index: dict[str, int] = {}
+    for entry in entries:
+        keys = _keys(entry)
+        at = next((index[k] for k in keys if k in index), None)
+        if at is None:
+            index.update(dict.fromkeys(keys, len(chosen)))
+            chosen.append(entry)
+            continue
+        previous = kept = chosen[at]
+        if kept.status is PersonStatus.DEPARTED and entry.status is not PersonStatus.DEPARTED:
+            chosen[at] = kept = entry
+            index.update(dict.fromkeys(keys, at))
+        warnings.append(
+            f"Roster entries {previous.source_id!r} and {entry.source_id!r} describe the same person; "
+            f"{kept.source_id!r} is used."
+        )
+    return chosen
+
+
+def plan_sync(
+    people: Sequence[Person],
+    entries: Sequence[RosterEntry],
+    *,
+    referenced_person_ids: set[str],
+    today: date,
+    full_snapshot: bool = True,
+    create_missing: bool = False,
+) -> SyncPlan:
+    """Compare a roster with the registry. Pure: no I/O, the clock is `today`.
+
+    `full_snapshot`: the entries are the whole directory (OneRoster bulk, a REST/Graph/Google
+    listing, a complete HR export), so an active person of a kind the roster covers who is missing
+    from it has departed. For a delta, absence means nothing.
+    """
+    warnings: list[str] = []
+    by_email: dict[str, Person] = {}
+    by_employee_id: dict[str, Person] = {}
+    ambiguous: set[str] = set()
+    for p in people:
+        for index, key in ((by_email, p.email.strip().lower()), (by_employee_id, p.employee_id.strip())):
+            if not key:
+                continue
+            if key in index and index[key].id != p.id:
+                ambiguous.add(key)
+                warnings.append(
+                    f"{index[key].id} and {p.id} share {key!r} in the registry; neither is matched by it."
+                )
+            index[key] = p
+    for key in ambiguous:
+        by_email.pop(key, None)
+        by_employee_id.pop(key, None)
+
+    matched: dict[str, RosterEntry] = {}
+    order: list[Person] = []
+    unmatched: list[RosterEntry] = []
+    for entry in _distinct(entries, warnings):
+        email = entry.email.strip().lower()
+        person = by_email.get(email) if email else None
+        if person is None and entry.employee_id:
+            person = by_employee_id.get(entry.employee_id.strip())
+        if person is None:
+            unmatched.append(entry)
+            continue
+        if person.id in matched:
+            warnings.append(
+                f"Roster entries {matched[person.id].source_id!r} and {entry.source_id!r} both match "
+                f"{person.id}; the first is used."
+            )
+            continue
+        matched[person.id] = entry
+        order.append(person)
+
+    updates: list[PersonUpdate] = []
+    departures: list[Departure] = []
+    role_changes: list[RoleChange] = []
+    for person in order:
+        entry = matched[person.id]
+        referenced = person.id in referenced_person_ids
+        changes: list[FieldChange] = []
+
+        def change(
+            field: str, new: Any, person: Person = person, changes: list[FieldChange] = changes
+        ) -> None:
+            old = getattr(person, field)
+            if old != new:
+                changes.append(FieldChange(field, old, new))
+
+        if not person.name and entry.name:
+            change("name", entry.name)
+        email = entry.email.strip().lower()
+        if email and email != person.email.strip().lower():
+            change("email", email)  # matched by employee id: the address changed
+        for field in _SIMPLE_FIELDS:
+            value = getattr(entry, field)
+            if _filled(value):
+                change(field, value)
+
+        if entry.status is PersonStatus.DEPARTED:
+            if person.status is not PersonStatus.DEPARTED:
+                departed_on = entry.left_on or today
+                change("status", PersonStatus.DEPARTED)
+                change("departed_on", departed_on)
+                departures.append(Departure(person.id, person.name, departed_on, DEPARTED_REASON, referenced))
+            elif person.departed_on is None and entry.left_on is not None:
+                change("departed_on", entry.left_on)
+            # A departed person's last role is history, not a role change.
+        else:
+            change("status", entry.status)
+            if person.status is PersonStatus.DEPARTED:
+                change("departed_on", None)  # back again (rehired, or wrongly marked)
+            new_role = entry.role or person.role
+            new_building = entry.building or person.building
+            if (new_role, new_building) != (person.role, person.building):
+                change("role", new_role)
+                change("building", new_building)
+                if person.role or person.building:  # first fill of an empty role is not a change
+                    changed_on = entry.role_began_on or today
+                    change("role_changed_on", changed_on)
+                    role_changes.append(
+                        RoleChange(
+                            person.id, person.name, person.role, new_role, person.building, new_building,
+                            changed_on, referenced,
+                        )
+                    )  # fmt: skip
+        if changes:
+            updates.append(PersonUpdate(person.id, person.name, tuple(changes)))
+
+    absent: list[str] = []
+    if full_snapshot and entries:
+        covered_kinds = {e.kind for e in entries}
+        covered = [
+            p for p in people
+            if p.kind in covered_kinds and (p.email or p.employee_id) and p.id not in matched
+            and p.status is not PersonStatus.DEPARTED
+        ]  # fmt: skip
+        population = sum(
+            1 for p in people if p.kind in covered_kinds and p.status is not PersonStatus.DEPARTED
+        )
+        for p in covered:
+            absent.append(p.id)
+            referenced = p.id in referenced_person_ids
+            departures.append(Departure(p.id, p.name, today, ABSENT_REASON, referenced))
+            updates.append(
+                PersonUpdate(
+                    p.id,
+                    p.name,
+                    (
+                        FieldChange("status", p.status, PersonStatus.DEPARTED),
+                        FieldChange("departed_on", p.departed_on, today),
+                    ),
+                )
+            )
+        if population and len(absent) / population > SUSPICIOUS_ABSENT_FRACTION:
+            warnings.append(
+                f"The roster no longer lists {len(absent)} of {population} active people it covers; "
+                "check that the export is complete before applying."
+            )
+
+    creations: list[RosterEntry] = []
+    left_unmatched: list[RosterEntry] = []
+    for entry in unmatched:
+        if create_missing and entry.status is not PersonStatus.DEPARTED and _keys(entry):
+            creations.append(entry)
+        else:
+            left_unmatched.append(entry)
+
+    summary = SyncSummary(
+        entries=len(entries),
+        matched=len(matched),
+        updated=len(updates),
+        departures=len(departures),
+        departures_referenced=sum(d.referenced for d in departures),
+        role_changes=len(role_changes),
+        role_changes_referenced=sum(r.referenced for r in role_changes),
+        created=len(creations),
+        absent=len(absent),
+        unmatched=len(left_unmatched),
+    )
+    return SyncPlan(
+        updates=tuple(updates),
+        departures=tuple(departures),
+        role_changes=tuple(role_changes),
+        creations=tuple(creations),
+        absent=tuple(absent),
+        unmatched=tuple(left_unmatched),
+        warnings=tuple(warnings),
+        summary=summary,
+    )
+
+
+def _new_person_id(entry: RosterEntry) -> str:
+    return f"person-{uuid.uuid4().hex[:12]}"
+
+
+def apply_plan(
+    people: Sequence[Person],
+    plan: SyncPlan,
+    now: datetime,
+    *,
+    new_id: Callable[[RosterEntry], str] = _new_person_id,
+) -> list[Person]:
+    """Every person after the plan: the input order with updated values (`updated_at=now`), then
+    the created people (`created_at=updated_at=now`). Nobody is removed."""
+    updates = {u.person_id: u for u in plan.updates}
+    result = []
+    for person in people:
+        update = updates.get(person.id)
+        if update is not None:
+            person = dataclasses.replace(person, **{c.field: c.new for c in update.changes}, updated_at=now)
+        result.append(person)
+    for entry in plan.creations:
+        result.append(
+            Person(
+                id=new_id(entry),
+                name=entry.name or entry.email,
+                email=entry.email.strip().lower(),
+                kind=entry.kind,
+                adult=entry.adult,
+                birth_date=entry.birth_date,
+                grade=entry.grade,
+                role=entry.role,
+                building=entry.building,
+                status=entry.status,
+                employee_id=entry.employee_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return result

@@ -1,0 +1,846 @@
+"""Domain types shared by every package: people, accounts, approvals, profiles, findings.
+
+This module is the leaf of the dependency graph (see docs/design.md): it imports nothing of ours,
+and everything else imports it. Types are frozen dataclasses; records that the registry stores
+carry `to_dict()` / `from_dict()` so the storage layer stays ignorant of their fields. Dates are
+`datetime.date`, instants are timezone-aware `datetime` in UTC.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+# --------------------------------------------------------------------------------------------------
+# Secrets
+
+
+class Secret:
+    """A value that must never be printed, logged or serialised by accident.
+
+    `repr()` and `str()` show `Secret('****')`; the only way to the value is `.reveal()`, so every
+    real use is visible in the code (grep for `.reveal(`).
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> str | bytes:
+        return self._value
+
+    def reveal_str(self) -> str:
+        value = self._value
+        return value.decode("utf-8") if isinstance(value, bytes) else value
+
+    def __repr__(self) -> str:
+        return "Secret('****')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        import hmac
+
+        if not isinstance(other, Secret):
+            return NotImplemented
+        a, b = self._value, other._value
+        a = a.encode() if isinstance(a, str) else a
+        b = b.encode() if isinstance(b, str) else b
+        return hmac.compare_digest(a, b)
+
+    def __hash__(self) -> int:
+        raise TypeError("Secret is not hashable")
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Secret cannot be pickled")
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Enumerations
+
+
+class StrEnum(str, enum.Enum):
+    """An enum whose members compare and serialise as their string value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls: type[E], value: str | E) -> E:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        for member in cls:
+            if member.value == text:
+                return member
+        for alias, target in getattr(cls, "_aliases", lambda: {})().items():
+            if alias == text:
+                return cls(target)
+        choices = ", ".join(m.value for m in cls)
+        raise ValueError(f"{value!r} is not one of: {choices}")
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Platform(StrEnum):
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    YOUTUBE = "youtube"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    TIKTOK = "tiktok"
+    THREADS = "threads"
+    LINKEDIN = "linkedin"
+    SNAPCHAT = "snapchat"
+    OTHER = "other"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {"twitter": "x", "fb": "facebook", "ig": "instagram", "yt": "youtube", "bsky": "bluesky"}
+
+    @property
+    def label(self) -> str:
+        return _PLATFORM_LABELS[self]
+
+
+_PLATFORM_LABELS = {
+    Platform.X: "X",
+    Platform.FACEBOOK: "Facebook",
+    Platform.INSTAGRAM: "Instagram",
+    Platform.YOUTUBE: "YouTube",
+    Platform.MASTODON: "Mastodon",
+    Platform.BLUESKY: "Bluesky",
+    Platform.TIKTOK: "TikTok",
+    Platform.THREADS: "Threads",
+    Platform.LINKEDIN: "LinkedIn",
+    Platform.SNAPCHAT: "Snapchat",
+    Platform.OTHER: "Other",
+}
+
+
+class PersonKind(StrEnum):
+    EMPLOYEE = "employee"
+    STUDENT = "student"
+    VOLUNTEER = "volunteer"
+    COMMUNITY = "community"
+
+
+class PersonStatus(StrEnum):
+    ACTIVE = "active"
+    ON_LEAVE = "on_leave"
+    DEPARTED = "departed"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {"leave": "on_leave", "left": "departed", "inactive": "departed"}
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    RETIRED = "retired"
+
+
+class Purpose(StrEnum):
+    DISTRICT = "district"
+    SCHOOL = "school"
+    ATHLETICS = "athletics"
+    ACTIVITY = "activity"
+    CLASSROOM = "classroom"
+    DEPARTMENT = "department"
+    EVENT = "event"
+    OTHER = "other"
+
+
+class ProfileStatus(StrEnum):
+    """What a connector saw. `UNKNOWN` means "could not check this run", never "found"."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+    PROTECTED = "protected"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class FindingState(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+
+
+_STATE_ORDER = {FindingState.NEW: 0, FindingState.OPEN: 1, FindingState.WAIVED: 2, FindingState.RESOLVED: 3}
+
+
+class Role(StrEnum):
+    """What an identity may unlock: admins hold both key domains, auditors the inventory key only."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+# --------------------------------------------------------------------------------------------------
+# Serialisation helpers (kept here so records need no knowledge of the storage layer)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Secret):
+        raise TypeError("refusing to serialise a Secret")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    return value
+
+
+def to_plain(obj: Any) -> Any:
+    """A JSON-ready copy of a dataclass tree: enums as values, dates as ISO 8601 strings."""
+    return _encode(obj)
+
+
+def plain_dict(obj: Any) -> dict[str, Any]:
+    """`to_plain` of a dataclass: a JSON-ready dict."""
+    data: dict[str, Any] = to_plain(obj)
+    return data
+
+
+def parse_date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    text = str(value)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(str(v) for v in value)
+
+
+# --------------------------------------------------------------------------------------------------
+# People
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who owns, co-manages or posts to a district account."""
+
+    id: str
+    name: str
+    email: str = ""
+    kind: PersonKind = PersonKind.EMPLOYEE
+    adult: bool | None = None
+    birth_date: date | None = None
+    grade: str = ""
+    role: str = ""
+    building: str = ""
+    status: PersonStatus = PersonStatus.ACTIVE
+    employee_id: str = ""
+    training_completed_on: date | None = None
+    procedure_signed_on: date | None = None
+    aup_signed_on: date | None = None
+    role_changed_on: date | None = None
+    departed_on: date | None = None
+    notes: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # Set by the registry on read: the stored record version, used for optimistic concurrency.
+    version: int = 0
+
+    def is_adult(self, today: date) -> bool | None:
+        """True/False when known (explicit flag, else birth date), None when nothing says."""
+        if self.adult is not None:
+            return self.adult
+        if self.birth_date is not None:
+            return age_on(self.birth_date, today) >= 18
+        if self.kind is PersonKind.EMPLOYEE:
+            return True
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(self)
+        data.pop("version", None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], version: int = 0) -> Person:
+        return cls(
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            email=str(data.get("email", "")),
+            kind=PersonKind.parse(data.get("kind") or "employee"),
+            adult=data.get("adult"),
+            birth_date=parse_date(data.get("birth_date")),
+            grade=str(data.get("grade", "") or ""),
+            role=str(data.get("role", "") or ""),
+            building=str(data.get("building", "") or ""),
+            status=PersonStatus.parse(data.get("status") or "active"),
+            employee_id=str(data.get("employee_id", "") or ""),
+            training_completed_on=parse_date(data.get("training_completed_on")),
+            procedure_signed_on=parse_date(data.get("procedure_signed_on")),
+            aup_signed_on=parse_date(data.get("aup_signed_on")),
+            role_changed_on=parse_date(data.get("role_changed_on")),
+            departed_on=parse_date(data.get("departed_on")),
+            notes=str(data.get("notes", "") or ""),
+            created_at=parse_datetime(data.get("created_at")),
+            updated_at=parse_datetime(data.get("updated_at")),
+            version=version,
+        )
+
+
+def age_on(birth: date, today: date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+# --------------------------------------------------------------------------------------------------
+# Accounts
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The administration's approval of an account (Moline-Coal Valley: "Social Media Approval
+    Application"; Naperville 203: "must inform school/building administration")."""
+
+    requested_on: date | None = None
+    approved_on: date | None = None
+    approved_by: str = ""
+    renewal_due: date | None = None
+    reference: str = ""
+
+    @property
+    def is_approved(self) -> bool:
+        return self.approved_on is not None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Approval:
+        data = data or {}
+        return cls(
+            requested_on=parse_date(data.get("requested_on")),
+            approved_on=parse_date(data.get("approved_on")),
+            approved_by=str(data.get("approved_by", "") or ""),
+            renewal_due=parse_date(data.get("renewal_due")),
+            reference=str(data.get("reference", "") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    """One social-media account that represents the district, a school, a team or a club."""
+
+    id: str
+    platform: Platform
+    handle: str
+    profile_url: str = ""
+    platform_id: str = ""
+    display_name: str = ""
+    building: str = ""
+    purpose: Purpose = Purpose.SCHOOL
+    owner_id: str = ""
+    co_manager_ids: tuple[str, ...] = ()
+    student_manager_ids: tuple[str, ...] = ()
+    login_email: str = ""
+    two_factor: bool | None = None
+    public_comments: bool | None = None
+    comment_monitor_ids: tuple[str, ...] = ()
+    approval: Approval = field(default_factory=Approval)
+    status: AccountStatus = AccountStatus.ACTIVE
+    notes: str = ""
+    tags: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # When the owner, co-managers or student managers last changed (set by vault/stores/inventory.py):
+    # credentials escrowed before it may be known to someone who no longer manages the account.
+    managers_changed_at: datetime | None = None
+    # Set by the registry on read: the stored record version, used for optimistic concurrency.
+    version: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The natural key: platform plus case-folded handle (imports are idempotent on it)."""
+        return (self.platform.value, normalise_handle(self.handle))
+
+    @property
+    def label(self) -> str:
+        return f"{self.platform.label} account {display_handle(self.platform, self.handle)}"
+
+    def manager_ids(self) -> tuple[str, ...]:
+        """Owner first, then co-managers, without duplicates."""
+        seen: list[str] = []
+        for pid in (self.owner_id, *self.co_manager_ids):
+            if pid and pid not in seen:
+                seen.append(pid)
+        return tuple(seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(self)
+        data.pop("version", None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], version: int = 0) -> Account:
+        return cls(
+            id=str(data["id"]),
+            platform=Platform.parse(data["platform"]),
+            handle=str(data["handle"]),
+            profile_url=str(data.get("profile_url", "") or ""),
+            platform_id=str(data.get("platform_id", "") or ""),
+            display_name=str(data.get("display_name", "") or ""),
+            building=str(data.get("building", "") or ""),
+            purpose=Purpose.parse(data.get("purpose") or "school"),
+            owner_id=str(data.get("owner_id", "") or ""),
+            co_manager_ids=_tuple(data.get("co_manager_ids")),
+            student_manager_ids=_tuple(data.get("student_manager_ids")),
+            login_email=str(data.get("login_email", "") or ""),
+            two_factor=data.get("two_factor"),
+            public_comments=data.get("public_comments"),
+            comment_monitor_ids=_tuple(data.get("comment_monitor_ids")),
+            approval=Approval.from_dict(data.get("approval")),
+            status=AccountStatus.parse(data.get("status") or "active"),
+            notes=str(data.get("notes", "") or ""),
+            tags=_tuple(data.get("tags")),
+            created_at=parse_datetime(data.get("created_at")),
+            updated_at=parse_datetime(data.get("updated_at")),
+            managers_changed_at=parse_datetime(data.get("managers_changed_at")),
+            version=version,
+        )
+
+    def managers_key(self) -> tuple[str, frozenset[str], frozenset[str]]:
+        """Who manages the account: a change here means the credentials must be rotated."""
+        return (self.owner_id, frozenset(self.co_manager_ids), frozenset(self.student_manager_ids))
+
+
+def normalise_handle(handle: str) -> str:
+    """Handles are case-insensitive on every platform we support; a leading @ is decoration."""
+    return handle.strip().lstrip("@").casefold()
+
+
+# --------------------------------------------------------------------------------------------------
+# What a handle, a person's name or an email may contain. Checked where such text enters (imports,
+# `account add/edit`, `person add/edit`), not on reading: records stored before these rules still
+# load, and every output path shows their odd characters as visible escapes (auditor/model/safetext.py).
+
+# Control characters (C0, DEL, C1: NUL, ESC, CR, backspace, tab, newline...) and the line and
+# paragraph separators: never part of a name, a handle or an address.
+_REFUSED_EVERYWHERE = frozenset({"Cc", "Zl", "Zp"})
+# Handles and emails: also every format character (Cf): the bidi marks, embeddings, overrides and
+# isolates, zero-width spaces and joiners, the byte-order mark, soft hyphens, tag characters. No
+# platform allows them in a handle; in the registry they would only disguise a look-alike.
+_REFUSED_IN_HANDLES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Names: the bidi embeddings, overrides and isolates, which reorder the text around them. The bidi
+# marks (LRM, RLM, ALM) stay allowed: they occur in correctly written right-to-left names.
+_NAME_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refused_char(text: str, categories: frozenset[str], extra: frozenset[str] = frozenset()) -> str:
+    """The first character of `text` in `categories` or `extra`, or ""."""
+    if text.isprintable():  # no Cc, Cf, Zl or Zp at all: the common case, at C speed
+        return ""
+    for ch in text:
+        if ch in extra or unicodedata.category(ch) in categories:
+            return ch
+    return ""
+
+
+_CONTROL_NAMES = {0: "NUL", 8: "backspace", 9: "tab", 10: "newline", 13: "carriage return", 27: "escape"}
+
+
+def _char_name(ch: str) -> str:
+    code = ord(ch)
+    escape = f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    name = _CONTROL_NAMES.get(code) or unicodedata.name(ch, "a control character")
+    return f"{escape} ({name})"
+
+
+def check_handle(handle: str) -> str:
+    """The handle without surrounding spaces; ValueError when it holds a control, format or bidi
+    character (NUL, ESC, the right-to-left override, a zero-width space...)."""
+    ch = _refused_char(handle, _REFUSED_IN_HANDLES)
+    if ch:
+        raise ValueError(
+            f"{handle!r} contains {_char_name(ch)}; a handle cannot contain control, "
+            "invisible or text-direction characters"
+        )
+    return handle.strip()
+
+
+def check_person_name(name: str) -> str:
+    """The name without surrounding spaces; ValueError when it holds a control character (NUL,
+    ESC, CR, tab, newline...) or a bidi embedding, override or isolate."""
+    ch = _refused_char(name, _REFUSED_EVERYWHERE, _NAME_BIDI)
+    if ch:
+        raise ValueError(
+            f"{name!r} contains {_char_name(ch)}; a name cannot contain control or "
+            "text-direction override characters"
+        )
+    return name.strip()
+
+
+def check_address_chars(text: str) -> str:
+    """ValueError when an email address holds a control, format or bidi character."""
+    ch = _refused_char(text, _REFUSED_IN_HANDLES)
+    if ch:
+        raise ValueError(f"{text!r} contains {_char_name(ch)}; it is not an email address")
+    return text
+
+
+def display_handle(platform: Platform, handle: str) -> str:
+    handle = handle.strip().lstrip("@")
+    if platform in (Platform.BLUESKY, Platform.FACEBOOK, Platform.LINKEDIN):
+        return handle
+    return "@" + handle
+
+
+# --------------------------------------------------------------------------------------------------
+# Credentials: metadata only. The secret values live in vault/ under the escrow key.
+
+
+@dataclass(frozen=True)
+class CredentialRef:
+    """What the inventory key may know about an escrowed credential: never the secret itself."""
+
+    account_id: str
+    escrowed: bool = False
+    version: int = 0
+    set_at: datetime | None = None
+    set_by: str = ""
+    rotated_at: datetime | None = None
+    has_password: bool = False
+    has_totp: bool = False
+    recovery_codes_total: int = 0
+    recovery_codes_unused: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CredentialRef:
+        return cls(
+            account_id=str(data["account_id"]),
+            escrowed=bool(data.get("escrowed", False)),
+            version=int(data.get("version", 0)),
+            set_at=parse_datetime(data.get("set_at")),
+            set_by=str(data.get("set_by", "") or ""),
+            rotated_at=parse_datetime(data.get("rotated_at")),
+            has_password=bool(data.get("has_password", False)),
+            has_totp=bool(data.get("has_totp", False)),
+            recovery_codes_total=int(data.get("recovery_codes_total", 0)),
+            recovery_codes_unused=int(data.get("recovery_codes_unused", 0)),
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# What a connector saw
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A platform's public view of one handle, or the reason it could not be seen.
+
+    `status` is the verdict. `UNKNOWN` carries a `reason` ("rate-limited past the budget",
+    "HTTP 503", "timeout", "no credentials", "unparseable answer") and must never be read as found.
+    """
+
+    platform: Platform
+    handle: str  # what we asked for
+    status: ProfileStatus
+    reason: str = ""
+    platform_handle: str = ""  # as the platform writes it
+    platform_id: str = ""
+    display_name: str = ""
+    bio: str = ""  # plain text (HTML converted)
+    website: str = ""
+    links: tuple[str, ...] = ()
+    verified: bool | None = None
+    verified_kind: str = ""
+    created_at: datetime | None = None
+    followers: int | None = None
+    last_post_at: datetime | None = None
+    url: str = ""
+    fetched_at: datetime | None = None
+    source: str = "api"  # "api" or "manual" (an administrator's attestation)
+    renamed_from: str = ""  # the handle we asked for, when the platform id now answers to another
+    attested_by: str = ""  # manual connector: who checked the profile
+
+    @property
+    def found(self) -> bool:
+        return self.status in (ProfileStatus.FOUND, ProfileStatus.PROTECTED)
+
+    @property
+    def known(self) -> bool:
+        return self.status is not ProfileStatus.UNKNOWN
+
+    def text(self) -> str:
+        """Everything the profile says about itself, for affiliation and impersonation checks."""
+        return "\n".join(p for p in (self.display_name, self.bio, self.website, *self.links) if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        return cls(
+            platform=Platform.parse(data["platform"]),
+            handle=str(data["handle"]),
+            status=ProfileStatus.parse(data["status"]),
+            reason=str(data.get("reason", "") or ""),
+            platform_handle=str(data.get("platform_handle", "") or ""),
+            platform_id=str(data.get("platform_id", "") or ""),
+            display_name=str(data.get("display_name", "") or ""),
+            bio=str(data.get("bio", "") or ""),
+            website=str(data.get("website", "") or ""),
+            links=_tuple(data.get("links")),
+            verified=data.get("verified"),
+            verified_kind=str(data.get("verified_kind", "") or ""),
+            created_at=parse_datetime(data.get("created_at")),
+            followers=data.get("followers"),
+            last_post_at=parse_datetime(data.get("last_post_at")),
+            url=str(data.get("url", "") or ""),
+            fetched_at=parse_datetime(data.get("fetched_at")),
+            source=str(data.get("source", "api") or "api"),
+            renamed_from=str(data.get("renamed_from", "") or ""),
+            attested_by=str(data.get("attested_by", "") or ""),
+        )
+
+    @classmethod
+    def unknown(cls, platform: Platform, handle: str, reason: str) -> Profile:
+        return cls(platform=platform, handle=handle, status=ProfileStatus.UNKNOWN, reason=reason)
+
+
+# --------------------------------------------------------------------------------------------------
+# Roster: what a staff directory says about a person
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One person as a roster source (OneRoster, Microsoft Graph, Google Directory, CSV) sees them."""
+
+    source_id: str
+    email: str
+    name: str = ""
+    kind: PersonKind = PersonKind.EMPLOYEE
+    role: str = ""
+    building: str = ""
+    status: PersonStatus = PersonStatus.ACTIVE
+    employee_id: str = ""
+    adult: bool | None = None
+    birth_date: date | None = None
+    grade: str = ""
+    role_began_on: date | None = None
+    left_on: date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+
+# --------------------------------------------------------------------------------------------------
+# Audit results
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One deviation from the district's policy, phrased as a full sentence naming the account."""
+
+    check_id: str
+    severity: Severity
+    subject: str  # stable key of what is wrong: "account:<id>", "person:<id>", "candidate:x:@handle"
+    message: str
+    account_id: str = ""
+    person_id: str = ""
+    platform: Platform | None = None
+    building: str = ""
+    clauses: tuple[str, ...] = ()
+    remediation: str = ""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    state: FindingState = FindingState.NEW
+    waived_until: date | None = None
+    waiver_reason: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identity of a finding across runs: the same check on the same subject."""
+        return f"{self.check_id}|{self.subject}"
+
+    def display_key(self) -> tuple[int, int, str, str]:
+        """How people read findings: active first, then most severe, then by check and subject."""
+        return (_STATE_ORDER[self.state], -self.severity.rank, self.check_id, self.subject)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        platform = data.get("platform")
+        return cls(
+            check_id=str(data["check_id"]),
+            severity=Severity.parse(data["severity"]),
+            subject=str(data["subject"]),
+            message=str(data["message"]),
+            account_id=str(data.get("account_id", "") or ""),
+            person_id=str(data.get("person_id", "") or ""),
+            platform=Platform.parse(platform) if platform else None,
+            building=str(data.get("building", "") or ""),
+            clauses=_tuple(data.get("clauses")),
+            remediation=str(data.get("remediation", "") or ""),
+            evidence=dict(data.get("evidence") or {}),
+            state=FindingState.parse(data.get("state") or "new"),
+            waived_until=parse_date(data.get("waived_until")),
+            waiver_reason=str(data.get("waiver_reason", "") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """One execution of `auditor audit`: when, by whom, what it looked at, what it found."""
+
+    id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    identity: str = ""
+    policy: str = ""
+    offline: bool = False
+    platforms: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+    accounts_checked: int = 0
+    profiles_unknown: int = 0
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def counts_by_severity(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            if f.state is not FindingState.RESOLVED and f.state is not FindingState.WAIVED:
+                counts[f.severity.value] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditRun:
+        started = parse_datetime(data["started_at"])
+        assert started is not None
+        return cls(
+            id=str(data["id"]),
+            started_at=started,
+            finished_at=parse_datetime(data.get("finished_at")),
+            identity=str(data.get("identity", "") or ""),
+            policy=str(data.get("policy", "") or ""),
+            offline=bool(data.get("offline", False)),
+            platforms=_tuple(data.get("platforms")),
+            checks=_tuple(data.get("checks")),
+            accounts_checked=int(data.get("accounts_checked", 0)),
+            profiles_unknown=int(data.get("profiles_unknown", 0)),
+            findings=tuple(Finding.from_dict(f) for f in data.get("findings") or ()),
+            errors=_tuple(data.get("errors")),
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Escrow follow-up work
+
+
+class TaskKind(StrEnum):
+    ROTATE_PASSWORD = "rotate_password"  # noqa: S105 (a task name, not a password)
+    REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
+    REENROL_TOTP = "reenrol_totp"
+    REMOVE_PLATFORM_ADMIN = "remove_platform_admin"
+
+
+@dataclass(frozen=True)
+class RotationTask:
+    """Work an administrator owes after someone who knew an account's secrets lost access.
+
+    Opened by identity removal, offboarding and break-glass; closed only when a new credential
+    version is stored for the account.
+    """
+
+    id: str
+    account_id: str
+    reason: str
+    opened_at: datetime
+    due_on: date | None = None
+    opened_by: str = ""
+    closed_at: datetime | None = None
+    closed_by_version: int = 0
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RotationTask:
+        opened = parse_datetime(data["opened_at"])
+        assert opened is not None
+        return cls(
+            id=str(data["id"]),
+            account_id=str(data["account_id"]),
+            reason=str(data.get("reason", "")),
+            opened_at=opened,
+            due_on=parse_date(data.get("due_on")),
+            opened_by=str(data.get("opened_by", "") or ""),
+            closed_at=parse_datetime(data.get("closed_at")),
+            closed_by_version=int(data.get("closed_by_version", 0)),
+            kinds=_tuple(data.get("kinds")),
+        )

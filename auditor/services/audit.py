@@ -1,0 +1,1036 @@
+"""An audit run end to end: snapshot, fetch, detect, evaluate, store, and the history it leaves.
+
+`run_audit(registry, options)` reads everything it needs from the registry in one read snapshot
+(policy, people, accounts, escrow metadata, rotation tasks, earlier runs, waivers), then asks the
+platform connectors what they see (`gather`: profiles by `lookup_many`, renames by `lookup_by_id`,
+look-alikes by search, by probing platform-valid variants where only exact lookup exists, and by
+looking up the `--candidates` file), scores look-alikes with the impersonation `Detector` plus profile
+evidence, runs the checks through `auditor.engine.evaluate.evaluate`, and stores the run as one encrypted
+record (kind "audit-run", inventory key: an auditor identity can run and read audits). A connector
+that fails gives `Profile.unknown`, never "found" (docs/checks.md, "Profiles"). A run's `deadline`
+(a `connectors.http.Budget`, `auditor audit --deadline`) encloses every connector's own budget: once
+it passes, the lookups left are `Profile.unknown` "not checked: the run's deadline passed", a request
+in flight is cut short, and the run is still evaluated and stored. A connector that fails in a way
+nobody foresaw makes its accounts unknown too, rather than losing the run.
+
+States are computed against the **ledger**: the latest known finding per fingerprint, folded over every
+stored run in order. A run replaces the ledger entries it covered (checks it ran, on the platforms it
+ran for) and leaves the rest, so an `--offline` or `--check` run never makes other findings look new
+or resolved later. Waivers are records of kind "waiver" keyed by the finding id; the engine marks
+findings `waived` while a waiver is in force and reopens them after its `until` date.
+
+Profiles are stored with each run (public data, useful for `finding show` and debugging) but are
+**never reused**: `--offline` runs only the checks that need no network, so a stale profile can never
+make an account look compliant. Nothing here prints; the CLI renders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from auditor.engine.checks.base import CheckContext, ImpersonationCandidate
+from auditor.engine.checks.registry import CHECK_ERROR_ID, select_checks
+from auditor.engine.evaluate import EvaluationResult, Waiver, evaluate
+from auditor.model.errors import AuditorError, NotFoundError, UsageError
+from auditor.model.types import (
+    Account,
+    AccountStatus,
+    AuditRun,
+    CredentialRef,
+    Finding,
+    FindingState,
+    Person,
+    Platform,
+    Profile,
+    ProfileStatus,
+    RotationTask,
+    Secret,
+    normalise_handle,
+)
+
+if TYPE_CHECKING:
+    from auditor.engine.impersonation import Detector, DistrictContext
+    from auditor.engine.policy.model import Policy
+    from connectors.base import Connector
+    from connectors.http import Budget
+    from connectors.platforms.manual import AttestationStore
+    from vault.registry import Registry
+
+RUN_KIND = "audit-run"
+WAIVER_KIND = "waiver"
+CREDENTIAL_KIND = "credential-meta"  # written by vault/escrow/store.py (models.CredentialRef fields)
+ROTATION_KIND = "rotation-task"  # written by vault/escrow/store.py (models.RotationTask fields)
+RUN_FORMAT = 1
+# The folded ledger (latest state of every finding) after the newest run, written in the same
+# transaction as each run, so an audit reads one record instead of every run since the first
+# (three years of nightly runs is over a thousand records).
+LEDGER_KIND = "audit-ledger"
+LEDGER_ID = "current"
+LEDGER_FORMAT = 1
+
+# Platforms where discovery can only ask for exact handles (docs/impersonation.md, "Discovery").
+EXACT_LOOKUP_PLATFORMS = (Platform.X, Platform.INSTAGRAM, Platform.YOUTUBE)
+DISCOVERY_CHECKS = ("impersonation.suspected", "account.unlisted")
+# Look-alikes are scanned this far below the policy threshold so that profile evidence (a bio
+# claiming the district, a link to its domain) can lift a borderline name over it.
+EVIDENCE_MARGIN = 15
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+ConnectorFactory = Callable[[Platform], "Connector"]
+TokenGetter = Callable[[Platform], Secret | None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def finding_id(fingerprint: str) -> str:
+    """A short, stable id for a finding (same check + subject = same id in every run)."""
+    return "f" + hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:8]
+
+
+# --------------------------------------------------------------------------------------------------
+# Options and what the registry holds
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What `auditor audit` was asked to do."""
+
+    platforms: tuple[Platform, ...] = ()  # empty: every platform
+    checks: tuple[str, ...] = ()  # ids or families; empty: what the policy asks for
+    offline: bool = False
+    candidates: tuple[tuple[Platform, str], ...] = ()  # from --candidates FILE
+    variant_cap: int = 200  # look-alike variants probed per exact-lookup platform and run
+    variants_per_name: int = 60
+    search_limit: int = 25  # results per search query
+
+
+@dataclass
+class Snapshot:
+    """Everything the audit reads from the registry, read in one snapshot."""
+
+    policy: Policy
+    policy_source: str
+    accounts: list[Account]
+    people: list[Person]
+    credentials: dict[str, CredentialRef]
+    rotation_tasks: list[RotationTask]
+    previous: list[Finding]  # the ledger before this run: the latest state of every finding
+    waivers: list[Waiver]
+    identity: str = ""
+    damaged: list[str] = field(default_factory=list)  # "kind id" of records failing their check
+    _registry: Any = field(default=None, repr=False)
+    _runs: list[AuditRun] | None = field(default=None, repr=False)
+
+    @property
+    def runs(self) -> list[AuditRun]:
+        """Every stored run, oldest first: read on first use (reports' trends), not by the audit."""
+        if self._runs is None:
+            self._runs = load_runs(self._registry, self.damaged) if self._registry is not None else []
+        return self._runs
+
+
+def _scan(registry: Registry, kind: str, damaged: list[str]) -> list[dict[str, Any]]:
+    from vault.errors import RecordTamperedError
+
+    out: list[dict[str, Any]] = []
+    for rec in registry.scan(kind):
+        if isinstance(rec, RecordTamperedError):
+            damaged.append(f"{kind} record")
+            continue
+        out.append(rec.data)
+    return out
+
+
+def read_snapshot(registry: Registry) -> Snapshot:
+    """Policy, inventory, escrow metadata, history and waivers, consistent with each other."""
+    from auditor.services.policy import require_policy
+    from vault.stores.inventory import Inventory
+
+    damaged: list[str] = []
+    with registry.snapshot():
+        stored, policy = require_policy(registry)
+        inv = Inventory(registry)
+        accounts = inv.accounts()
+        people = inv.people()
+        damaged.extend(f"{e.kind} record" for e in inv.damaged if hasattr(e, "kind"))
+        # Escrow metadata is optional: the escrow commands may never have run.
+        credentials: dict[str, CredentialRef] = {}
+        for data in _scan(registry, CREDENTIAL_KIND, damaged):
+            try:
+                ref = CredentialRef.from_dict(data)
+            except (KeyError, TypeError, ValueError):
+                damaged.append(f"{CREDENTIAL_KIND} record")
+                continue
+            credentials[ref.account_id] = ref
+        tasks: list[RotationTask] = []
+        for data in _scan(registry, ROTATION_KIND, damaged):
+            try:
+                tasks.append(RotationTask.from_dict(data))
+            except (KeyError, TypeError, ValueError):
+                damaged.append(f"{ROTATION_KIND} record")
+        previous = current_ledger(registry, damaged)
+        waivers = load_waivers(registry, damaged)
+    identity = registry.identity.name if registry.identity is not None else ""
+    return Snapshot(
+        policy=policy,
+        policy_source=stored.source,
+        accounts=accounts,
+        people=people,
+        credentials=credentials,
+        rotation_tasks=tasks,
+        previous=previous,
+        waivers=waivers,
+        identity=identity,
+        damaged=damaged,
+        _registry=registry,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Runs, the ledger and waivers
+
+
+def load_runs(registry: Registry, damaged: list[str] | None = None) -> list[AuditRun]:
+    """Every stored run, oldest first."""
+    sink: list[str] = [] if damaged is None else damaged
+    runs: list[AuditRun] = []
+    for data in _scan(registry, RUN_KIND, sink):
+        try:
+            runs.append(AuditRun.from_dict(data["run"]))
+        except (KeyError, TypeError, ValueError):
+            sink.append(f"{RUN_KIND} record")
+    runs.sort(key=lambda r: (r.started_at, r.id))
+    return runs
+
+
+def load_run_record(registry: Registry, run_id: str) -> dict[str, Any]:
+    rec = registry.get(RUN_KIND, run_id)
+    if rec is None:
+        raise NotFoundError(f"no audit run {run_id!r}", "`auditor audit history` lists the runs.")
+    return rec.data
+
+
+def resolve_run(runs: Sequence[AuditRun], ref: str) -> AuditRun:
+    """A run by id, unique id prefix, `latest`, or `previous`."""
+    if not runs:
+        raise NotFoundError("no audit has been run yet", "Run `auditor audit` first.")
+    text = ref.strip()
+    if text in ("latest", "last"):
+        return runs[-1]
+    if text == "previous":
+        if len(runs) < 2:
+            raise NotFoundError("there is only one audit run", "Run `auditor audit` again.")
+        return runs[-2]
+    exact = [r for r in runs if r.id == text]
+    if exact:
+        return exact[0]
+    matches = [r for r in runs if r.id.startswith(text)] if text else []
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"{len(matches)} runs start with {text!r}", "Give more of the run id.")
+    raise NotFoundError(f"no audit run {text!r}", "`auditor audit history` lists the runs.")
+
+
+def _covered(run: AuditRun, f: Finding) -> bool:
+    """Did `run` evaluate the check and platform of `f` (so its result replaces `f`)?"""
+    check_id = f.subject.split(":", 1)[0] if f.check_id == CHECK_ERROR_ID else f.check_id
+    if check_id not in run.checks:
+        return False
+    return not run.platforms or f.platform is None or f.platform.value in run.platforms
+
+
+def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
+    """The latest known state of every finding, folded over `runs` (oldest first).
+
+    A run replaces what it covered; findings of checks or platforms it did not cover stay as the last
+    run that covered them left them. Resolved findings stay until the next run that covers them.
+    """
+    state: list[Finding] = []
+    for run in runs:
+        state = advance_ledger(state, run)
+    return state
+
+
+def has_runs(registry: Registry) -> bool:
+    """Whether any audit has been stored, without reading the runs: the ledger record exists after
+    the first run; a registry from before it is asked which record kinds it holds."""
+    return registry.backend.get(LEDGER_KIND, LEDGER_ID) is not None or RUN_KIND in registry.backend.kinds()
+
+
+def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
+    """The ledger after `run`: what it covered is replaced by its findings, the rest stays."""
+    state = {f.fingerprint: f for f in previous if not _covered(run, f)}
+    for f in run.findings:
+        state[f.fingerprint] = f
+    return list(state.values())
+
+
+def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list[Finding]:
+    """The ledger after the newest run: the stored one, or folded from every run when a registry
+    made before the ledger record existed has none (the next audit stores it)."""
+    from vault.errors import RecordTamperedError
+
+    sink: list[str] = [] if damaged is None else damaged
+    try:
+        rec = registry.get(LEDGER_KIND, LEDGER_ID)
+    except RecordTamperedError:
+        sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
+        rec = None
+    if rec is not None and rec.data.get("format") == LEDGER_FORMAT:
+        try:
+            return [Finding.from_dict(d) for d in rec.data["findings"]]
+        except (KeyError, TypeError, ValueError):
+            sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
+    return ledger(load_runs(registry, sink))
+
+
+def load_waivers(registry: Registry, damaged: list[str] | None = None) -> list[Waiver]:
+    sink: list[str] = [] if damaged is None else damaged
+    out: list[Waiver] = []
+    for data in _scan(registry, WAIVER_KIND, sink):
+        try:
+            out.append(
+                Waiver(
+                    fingerprint=str(data["fingerprint"]),
+                    reason=str(data["reason"]),
+                    until=date.fromisoformat(str(data["until"])),
+                    by=str(data.get("by", "")),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            sink.append(f"{WAIVER_KIND} record")
+    return out
+
+
+def apply_waivers_now(findings: Iterable[Finding], waivers: Iterable[Waiver], today: date) -> list[Finding]:
+    """Findings as they stand today: waived while a waiver is in force, reopened once it expired.
+
+    The engine does this during a run; `finding list` does it again so a waiver granted (or expired)
+    since the last run shows at once.
+    """
+    best: dict[str, Waiver] = {}
+    for w in waivers:
+        if w.fingerprint not in best or w.until > best[w.fingerprint].until:
+            best[w.fingerprint] = w
+    out: list[Finding] = []
+    for f in findings:
+        waiver = best.get(f.fingerprint)
+        if f.state is FindingState.RESOLVED:
+            out.append(f)
+        elif waiver is not None and waiver.active_on(today):
+            out.append(
+                dataclasses.replace(
+                    f, state=FindingState.WAIVED, waived_until=waiver.until, waiver_reason=waiver.reason
+                )
+            )
+        elif f.state is FindingState.WAIVED:
+            evidence = {**f.evidence}
+            if f.waived_until is not None:
+                evidence["waiver_expired_on"] = f.waived_until.isoformat()
+            out.append(
+                dataclasses.replace(
+                    f, state=FindingState.OPEN, waived_until=None, waiver_reason="", evidence=evidence
+                )
+            )
+        else:
+            out.append(f)
+    return out
+
+
+def find_finding(findings: Iterable[Finding], ref: str) -> Finding:
+    """A finding by its short id (`f1a2b3c4d`, or a unique prefix) or its fingerprint."""
+    text = ref.strip()
+    items = list(findings)
+    for f in items:
+        if f.fingerprint == text or finding_id(f.fingerprint) == text:
+            return f
+    matches = [f for f in items if text and finding_id(f.fingerprint).startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"{len(matches)} findings start with {text!r}", "Give more of the finding id.")
+    raise NotFoundError(f"no finding {text!r}", "`auditor finding list` shows the findings and their ids.")
+
+
+def waive(
+    registry: Registry,
+    ref: str,
+    reason: str,
+    until: date,
+    *,
+    today: date | None = None,
+) -> tuple[Finding, Waiver]:
+    """Record an administrator's waiver for a finding of the ledger (admin identity required).
+
+    The record keeps who waived, when, why and until when; waiving again replaces the terms and keeps
+    the earlier ones in `history`, so the decision trail survives.
+    """
+    identity = registry.require_admin("Waiving a finding")
+    today = today or utcnow().date()
+    if not reason.strip():
+        raise UsageError(
+            "a waiver needs a reason (--reason)", "Say why the finding is accepted, and by whom."
+        )
+    if until < today:
+        raise UsageError(
+            f"--until {until.isoformat()} is in the past", "Give a future date, e.g. the end of term."
+        )
+    with registry.snapshot():
+        finding = find_finding(current_ledger(registry), ref)
+    if finding.state is FindingState.RESOLVED:
+        raise UsageError("that finding is resolved: there is nothing to waive")
+    fid = finding_id(finding.fingerprint)
+    existing = registry.get(WAIVER_KIND, fid)
+    history: list[Any] = []
+    if existing is not None:
+        history = list(existing.data.get("history") or [])
+        history.append({k: existing.data.get(k) for k in ("reason", "until", "by", "at")})
+    waiver = Waiver(fingerprint=finding.fingerprint, reason=reason.strip(), until=until, by=identity.name)
+    from vault.revealog import RevealLog
+
+    with registry.transaction():
+        registry.put(
+            WAIVER_KIND,
+            fid,
+            {
+                "fingerprint": finding.fingerprint,
+                "finding_id": fid,
+                "check_id": finding.check_id,
+                "subject": finding.subject,
+                "reason": waiver.reason,
+                "until": until.isoformat(),
+                "by": identity.name,
+                "at": utcnow().isoformat(),
+                "history": history,
+            },
+            expected_version=existing.version if existing is not None else 0,
+        )
+        # A waiver is a compliance decision: it goes in the tamper-evident log with its reason.
+        RevealLog(registry).append(
+            "waive",
+            reason=waiver.reason,
+            details={"finding": fid, "check": finding.check_id, "until": until.isoformat()},
+        )
+    return finding, waiver
+
+
+def waiver_records(registry: Registry) -> dict[str, dict[str, Any]]:
+    """Waiver records by fingerprint (for `finding show`)."""
+    return {str(d.get("fingerprint")): d for d in _scan(registry, WAIVER_KIND, [])}
+
+
+def finding_history(runs: Sequence[AuditRun], fingerprint: str) -> list[tuple[str, datetime, str]]:
+    """(run id, started, state) for every run that reported the finding."""
+    out: list[tuple[str, datetime, str]] = []
+    for run in runs:
+        for f in run.findings:
+            if f.fingerprint == fingerprint:
+                out.append((run.id, run.started_at, f.state.value))
+    return out
+
+
+@dataclass(frozen=True)
+class RunDiff:
+    """What changed between two stored runs (by fingerprint; resolved findings count as absent).
+
+    Only what both runs checked is compared: a run limited with `--check` or `--platform` says
+    nothing about the other checks, so their findings are counted in `not_compared`, never shown as
+    added or removed.
+    """
+
+    added: tuple[Finding, ...]
+    removed: tuple[Finding, ...]
+    changed: tuple[tuple[Finding, Finding], ...]  # (before, after): severity or message differs
+    unchanged: int
+    not_compared: int = 0
+
+
+def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
+    def live(run: AuditRun) -> dict[str, Finding]:
+        return {f.fingerprint: f for f in run.findings if f.state is not FindingState.RESOLVED}
+
+    def both(f: Finding) -> bool:
+        return _covered(before, f) and _covered(after, f)
+
+    all_a, all_b = live(before), live(after)
+    a = {fp: f for fp, f in all_a.items() if both(f)}
+    b = {fp: f for fp, f in all_b.items() if both(f)}
+    added = tuple(f for fp, f in b.items() if fp not in a)
+    removed = tuple(f for fp, f in a.items() if fp not in b)
+    changed = tuple(
+        (a[fp], f)
+        for fp, f in b.items()
+        if fp in a and (a[fp].severity, a[fp].message) != (f.severity, f.message)
+    )
+    not_compared = len((set(all_a) | set(all_b)) - set(a) - set(b))
+    return RunDiff(added, removed, changed, len(set(a) & set(b)) - len(changed), not_compared)
+
+
+# --------------------------------------------------------------------------------------------------
+# Connectors
+
+
+def token_getter(registry: Registry | None) -> TokenGetter:
+    """Tokens from the registry (vault/stores/tokens.py) first, then the OS keyring.
+
+    A keyring that is missing or locked is not an error here: the connector then reports "no
+    credentials" per account (profile.unknown), which is what an operator needs to see.
+    """
+    from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStore
+
+    stores: list[TokenStore] = []
+    if registry is not None:
+        from vault.stores.tokens import RegistryTokenStore
+
+        stores.append(RegistryTokenStore(registry))
+    stores.append(KeyringTokenStore())
+    return ChainedTokenStore(stores).get
+
+
+def connector_factory(
+    policy: Policy,
+    tokens: TokenGetter | None = None,
+    env: Mapping[str, str] | None = None,
+    attestations: AttestationStore | None = None,
+) -> ConnectorFactory:
+    """Connectors configured from the policy's `[platform_settings]`, then AUDITOR_<PLATFORM>_* env.
+
+    Platforms checked by hand (Snapchat, "other") answer from `attestations`, the administrators'
+    recorded checks (`auditor profile attest`).
+    """
+
+    def make(platform: Platform) -> Connector:
+        from connectors.platforms.manual import ManualConnector
+        from connectors.registry import connector_class
+
+        cls = connector_class(platform)
+        token = tokens(platform) if tokens is not None else None
+        extra: dict[str, Any] = {}
+        if attestations is not None and issubclass(cls, ManualConnector):
+            extra["store"] = attestations
+        return cls.from_environment(token, policy_connector_config(policy, platform), env, **extra)
+
+    return make
+
+
+def policy_connector_config(policy: Policy, platform: Platform) -> dict[str, Any]:
+    """The connector settings the district policy gives for `platform` (base URL, API version,
+    options); AUDITOR_<PLATFORM>_* environment variables still override them."""
+    config: dict[str, Any] = {}
+    settings = policy.settings_for(platform)
+    if settings is not None:
+        if settings.base_url:
+            config["base_url"] = settings.base_url
+        if settings.api_version:
+            config["api_version"] = settings.api_version
+        config.update(dict(settings.options))
+    return config
+
+
+# --------------------------------------------------------------------------------------------------
+# Gathering what the platforms say
+
+
+@dataclass
+class Gathered:
+    """What the connectors saw this run."""
+
+    profiles: dict[str, Profile] = field(default_factory=dict)  # by account id
+    candidates: list[ImpersonationCandidate] = field(default_factory=list)
+    claimants: list[Profile] = field(default_factory=list)
+    searched: set[Platform] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)  # operational trouble worth telling the operator
+
+
+def _district_tokens(policy: Policy) -> list[str]:
+    """How the district's name is abbreviated in handles: `203`, `d203`, `naperville203`..."""
+    import re
+
+    tokens: list[str] = []
+    for name in policy.names():
+        for number in re.findall(r"\d+", name):
+            tokens += [number, f"d{number}"]
+        compact = "".join(name.split())
+        if len(compact) <= 20:
+            tokens.append(compact)
+    return list(dict.fromkeys(t for t in tokens if t))
+
+
+def protected_names(policy: Policy, accounts: Sequence[Account]) -> list[Any]:
+    """Inventory handles plus the policy's protected roles, as the detector wants them.
+
+    A bare role word ("Superintendent") is combined with each district token (impersonation/roles.py:
+    a bare word would flag every superintendent in the country); names that already carry the
+    district ("203 Superintendent"), holders' names, official handles and building administrators
+    ("NNHS Principal") are protected as written.
+    """
+    from auditor.engine.impersonation import ProtectedKind, ProtectedName, inventory_names, role_names
+
+    names: list[Any] = list(inventory_names(accounts))
+    tokens = _district_tokens(policy)
+    titles = {r.title for r in policy.protected_roles}
+    for role in policy.protected_roles:
+        bare = [n for n in (role.title, *role.names) if n and not any(c.isdigit() for c in n)]
+        names += role_names(tokens, bare)
+        label = f"the protected role {role.title}"
+        for n in (*(n for n in role.names if any(c.isdigit() for c in n)), *role.people, *role.handles):
+            names.append(ProtectedName("".join(n.split()), kind=ProtectedKind.ROLE, label=label))
+    for label, name in policy.protected_names():
+        if label not in titles:  # building administrators: "Naperville North Principal"
+            names.append(ProtectedName("".join(name.split()), kind=ProtectedKind.ROLE, label=f"the {label}"))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for p in names:
+        key = (p.name.casefold(), p.platform.value if p.platform else "")
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def district_context(policy: Policy) -> DistrictContext:
+    from auditor.engine.impersonation import DistrictContext
+
+    roles: list[str] = []
+    for role in policy.protected_roles:
+        roles += [n for n in (role.title, *role.names) if n and not any(c.isdigit() for c in n)]
+    return DistrictContext(
+        names=policy.names(),
+        domains=tuple(dict.fromkeys((*policy.website_domains, *policy.email_domains))),
+        roles=tuple(dict.fromkeys(roles)),
+    )
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), max(1, size)):
+        yield items[i : i + max(1, size)]
+
+
+def _lookup_all(
+    connector: Connector, handles: list[str], label: str, progress: Progress | None
+) -> dict[str, Profile]:
+    """`lookup_many` in slices, so the progress bar moves; a connector crash makes profiles unknown."""
+    out: dict[str, Profile] = {}
+    size = max(1, connector.batch_size) * max(1, connector.settings.max_concurrency)
+    if progress:
+        progress(label, 0, len(handles))
+    for part in _chunks(handles, size):
+        try:
+            out.update(connector.lookup_many(part))
+        except AuditorError as exc:
+            out.update({h: Profile.unknown(connector.platform, h, exc.message) for h in part})
+        except Exception as exc:  # a connector bug must not lose the whole run
+            reason = _connector_bug(connector, exc)
+            out.update({h: Profile.unknown(connector.platform, h, reason) for h in part})
+        if progress:
+            progress(label, len(out), len(handles))
+    return out
+
+
+def _connector_bug(connector: Connector, exc: Exception) -> str:
+    return f"the {connector.platform.label} connector failed ({type(exc).__name__}); this is a bug in auditor"
+
+
+def _renamed(connector: Connector, account: Account, profile: Profile) -> Profile:
+    """Rename detection where the platform id is on record (connectors/base.py `lookup_account`)."""
+    if not account.platform_id or not connector.supports_lookup_by_id:
+        return profile
+    if profile.status is ProfileStatus.UNKNOWN:
+        return profile
+    if profile.found and (not profile.platform_id or profile.platform_id == account.platform_id):
+        return profile
+    try:
+        by_id = connector.lookup_by_id(account.platform_id)
+    except Exception:  # NotSupportedError, or a connector bug: keep what the handle lookup saw
+        return profile
+    if by_id.found and normalise_handle(by_id.platform_handle) != normalise_handle(account.handle):
+        return dataclasses.replace(by_id, handle=account.handle, renamed_from=account.handle)
+    return profile
+
+
+def gather(
+    snapshot: Snapshot,
+    options: AuditOptions,
+    connector_for: ConnectorFactory,
+    *,
+    now: datetime,
+    check_ids: Sequence[str],
+    progress: Progress | None = None,
+    deadline: Budget | None = None,
+) -> Gathered:
+    """Ask the platforms about the inventory and look for look-alikes (nothing when offline).
+
+    `deadline` (the run's) is put over every connector's own budget (`Connector.within`)."""
+    out = Gathered()
+    if options.offline:
+        return out
+    wanted = set(options.platforms)
+    live = [a for a in snapshot.accounts if a.status is not AccountStatus.RETIRED]
+    in_scope = [a for a in live if not wanted or a.platform in wanted]
+    by_platform: dict[Platform, list[Account]] = {}
+    for a in in_scope:
+        by_platform.setdefault(a.platform, []).append(a)
+    discover = any(c in check_ids for c in DISCOVERY_CHECKS)
+    file_platforms = {p for p, _ in options.candidates if not wanted or p in wanted}
+    platforms = sorted(set(by_platform) | (file_platforms if discover else set()), key=lambda p: p.value)
+
+    connectors: dict[Platform, Connector] = {}
+    try:
+        for platform in platforms:
+            try:
+                connectors[platform] = connector_for(platform).within(deadline)
+            except AuditorError as exc:
+                out.notes.append(f"{platform.label}: {exc.message}")
+        # 1. The inventory's own accounts.
+        for platform, accounts in by_platform.items():
+            connector = connectors.get(platform)
+            handles = [a.handle for a in accounts]
+            if connector is None:
+                for a in accounts:
+                    out.profiles[a.id] = Profile.unknown(platform, a.handle, "connector not configured")
+                continue
+            seen = _lookup_all(connector, handles, platform.label, progress)
+            for a in accounts:
+                profile = seen.get(a.handle) or Profile.unknown(
+                    platform, a.handle, "no answer for this handle"
+                )
+                out.profiles[a.id] = _renamed(connector, a, profile)
+        # 2. Look-alikes.
+        if discover:
+            _discover(out, snapshot, options, connectors, by_platform, now=now, progress=progress)
+    finally:
+        for connector in connectors.values():
+            connector.close()
+    if deadline is not None and deadline.expired:
+        from connectors.http import RUN_DEADLINE_REASON
+
+        late = sum(1 for p in out.profiles.values() if p.reason == RUN_DEADLINE_REASON)
+        out.notes.append(
+            f"the run's deadline ({deadline.seconds:g} s) passed: {late} inventory profile(s) were not "
+            "checked (profile.unknown)" + (" and look-alike discovery stopped" if discover else "")
+        )
+    return out
+
+
+def _discover(
+    out: Gathered,
+    snapshot: Snapshot,
+    options: AuditOptions,
+    connectors: Mapping[Platform, Connector],
+    by_platform: Mapping[Platform, list[Account]],
+    *,
+    now: datetime,
+    progress: Progress | None,
+) -> None:
+    from auditor.engine.impersonation import Detector, is_valid, search_queries, variants
+
+    policy = snapshot.policy
+    live = [a for a in snapshot.accounts if a.status is not AccountStatus.RETIRED]
+    protected = protected_names(policy, live)
+    detector = Detector(
+        protected,
+        allowlist=[f"{e.platform.value}:{e.handle}" for e in policy.allowlist],
+        threshold=max(1, policy.impersonation_threshold - EVIDENCE_MARGIN),
+        own_domains=(*policy.website_domains, *policy.email_domains),
+    )
+    district = district_context(policy)
+    roles = list(district.roles)
+    seen: dict[Platform, dict[str, Profile]] = {}  # found profiles outside the inventory
+    complete: dict[Platform, bool] = {}
+
+    def keep(platform: Platform, profile: Profile) -> None:
+        handle = profile.platform_handle or profile.handle
+        if not profile.found:
+            return
+        seen.setdefault(platform, {})[normalise_handle(handle)] = dataclasses.replace(profile, handle=handle)
+
+    for platform, connector in connectors.items():
+        if options.platforms and platform not in options.platforms:
+            continue
+        tried = False
+        ok = True
+        # Search, where the platform has one and the connector can work.
+        if connector.supports_search and not connector.missing_configuration():
+            queries = search_queries(policy.names(), roles, [a.handle for a in by_platform.get(platform, [])])
+            for i, query in enumerate(queries):
+                tried = True
+                try:
+                    for profile in connector.search(query, options.search_limit):
+                        keep(platform, profile)
+                except AuditorError as exc:
+                    ok = False
+                    out.notes.append(f"{platform.label} search failed: {exc.message}")
+                    break
+                except Exception as exc:  # a connector bug: report it, keep the run
+                    ok = False
+                    out.notes.append(f"{platform.label} search failed: {_connector_bug(connector, exc)}")
+                    break
+                if progress:
+                    progress(f"{platform.label} search", i + 1, len(queries))
+        # Variants probed by exact lookup, capped (the API budget is the district's).
+        elif platform in EXACT_LOOKUP_PLATFORMS and by_platform.get(platform):
+            probes: list[str] = []
+            bases = [a.handle for a in by_platform[platform]]
+            bases += [p.name for p in protected if p.platform is None and is_valid(p.name, platform)]
+            for base in bases:
+                for v in [base, *variants(base, platform, limit=options.variants_per_name)]:
+                    if len(probes) >= options.variant_cap:
+                        break
+                    if v not in probes and not any(
+                        normalise_handle(v) == normalise_handle(a.handle)
+                        for a in live
+                        if a.platform is platform
+                    ):
+                        probes.append(v)
+            if probes:
+                tried = True
+                results = _lookup_all(connector, probes, f"{platform.label} look-alikes", progress)
+                for profile in results.values():
+                    if profile.status is ProfileStatus.UNKNOWN:
+                        ok = False
+                    keep(platform, profile)
+                if not ok:
+                    out.notes.append(f"{platform.label}: some look-alike handles could not be checked")
+        complete[platform] = tried and ok
+
+    # Handles reported by staff (--candidates FILE): looked up for evidence, scored even if unseen.
+    file_handles: dict[Platform, list[str]] = {}
+    for platform, handle in options.candidates:
+        if options.platforms and platform not in options.platforms:
+            continue
+        file_handles.setdefault(platform, []).append(handle)
+    unseen: dict[Platform, list[str]] = {}
+    for platform, handles in file_handles.items():
+        found = connectors.get(platform)
+        if found is None:
+            unseen[platform] = handles
+            continue
+        results = _lookup_all(found, handles, f"{platform.label} candidates", progress)
+        for handle, profile in results.items():
+            if profile.status is ProfileStatus.UNKNOWN:
+                unseen.setdefault(platform, []).append(handle)
+            keep(platform, profile)  # not found: gone, nothing to report
+
+    inventory = {(a.platform, normalise_handle(a.handle)) for a in live}
+    for platform in sorted(set(seen) | set(unseen), key=lambda p: p.value):
+        profiles = {k: v for k, v in seen.get(platform, {}).items() if (platform, k) not in inventory}
+        out.claimants.extend(profiles.values())
+        handles = [p.handle for p in profiles.values()] + list(unseen.get(platform, []))
+        out.candidates.extend(_score(detector, district, platform, handles, profiles, now))
+    out.searched = {p for p, done in complete.items() if done}
+
+
+def _score(
+    detector: Detector,
+    district: DistrictContext,
+    platform: Platform,
+    handles: list[str],
+    profiles: Mapping[str, Profile],
+    now: datetime,
+) -> list[ImpersonationCandidate]:
+    from auditor.engine.impersonation import apply_evidence
+
+    best: dict[str, Any] = {}
+    for match in detector.scan(handles, platform):
+        key = normalise_handle(match.candidate)
+        profile = profiles.get(key)
+        if profile is not None:
+            match = apply_evidence(
+                match,
+                district,
+                bio=profile.bio,
+                display_name=profile.display_name,
+                links=(profile.website, *profile.links),
+                created_at=profile.created_at,
+                now=now,
+                platform=platform,
+            )
+        if key not in best or match.score > best[key].score:
+            best[key] = match
+    return [
+        ImpersonationCandidate.from_match(m, platform, profile=profiles.get(k))
+        for k, m in sorted(best.items())
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """A finished, stored run and what the CLI needs to report it."""
+
+    run: AuditRun
+    result: EvaluationResult
+    notes: tuple[str, ...] = ()
+    expired_waivers: tuple[Waiver, ...] = ()
+    network_used: bool = False
+
+
+def new_run_id(started: datetime) -> str:
+    return f"run-{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def build_context(snapshot: Snapshot, gathered: Gathered, now: datetime) -> CheckContext:
+    """The check context: the registry snapshot, the policy, and what the connectors saw."""
+    return CheckContext(
+        policy=snapshot.policy,
+        now=now,
+        accounts=tuple(snapshot.accounts),
+        people={p.id: p for p in snapshot.people},
+        credentials=dict(snapshot.credentials),
+        rotation_tasks=tuple(snapshot.rotation_tasks),
+        profiles=dict(gathered.profiles),
+        candidates=tuple(gathered.candidates),
+        claimants=tuple(gathered.claimants),
+        searched_platforms=frozenset(gathered.searched),
+        managers_changed_at={
+            a.id: a.managers_changed_at for a in snapshot.accounts if a.managers_changed_at is not None
+        },
+    )
+
+
+def run_audit(
+    registry: Registry,
+    options: AuditOptions = AuditOptions(),
+    *,
+    connector_for: ConnectorFactory | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    store: bool = True,
+    deadline: Budget | None = None,
+) -> AuditOutcome:
+    """Audit the registry's inventory against its stored policy and store the run.
+
+    `connector_for` makes a connector per platform (default: `connector_factory` with registry and
+    keyring tokens). `now` is the clock the checks read (UTC). `deadline` bounds the platform
+    lookups (see the module docstring); the run is stored whether or not it passed.
+    """
+    snapshot = read_snapshot(registry)
+    started = now or utcnow()
+    policy = snapshot.policy
+    selected = select_checks(policy, list(options.checks) or None, offline=options.offline)
+    if not selected:
+        raise UsageError(
+            "no check to run" + (" offline" if options.offline else ""),
+            "`auditor check list` shows which checks need the network.",
+        )
+    check_ids = [c.id for c in selected]
+    needs_network = not options.offline and any(c.needs_network for c in selected)
+    gathered = Gathered()
+    if needs_network:
+        from vault.stores.attestations import RegistryAttestationStore
+
+        factory = connector_for or connector_factory(
+            policy, token_getter(registry), attestations=RegistryAttestationStore(registry)
+        )
+        gathered = gather(
+            snapshot, options, factory, now=started, check_ids=check_ids, progress=progress, deadline=deadline
+        )
+    ctx = build_context(snapshot, gathered, started)
+    result = evaluate(
+        ctx,
+        selected,
+        previous=snapshot.previous,
+        waivers=snapshot.waivers,
+        offline=options.offline,
+        platforms=set(options.platforms) or None,
+    )
+    notes = list(gathered.notes)
+    if snapshot.damaged:
+        notes.append(
+            f"{len(snapshot.damaged)} record(s) failed their integrity check and were skipped: "
+            + ", ".join(sorted(set(snapshot.damaged)))
+        )
+    run = AuditRun(
+        id=new_run_id(started),
+        started_at=started,
+        finished_at=now or utcnow(),
+        identity=snapshot.identity,
+        policy=f"{policy.id} ({snapshot.policy_source})" if snapshot.policy_source else policy.id,
+        offline=options.offline,
+        platforms=tuple(p.value for p in options.platforms),
+        checks=result.checks_run,
+        accounts_checked=result.accounts_checked,
+        profiles_unknown=result.profiles_unknown,
+        findings=result.findings,
+        errors=result.errors,
+    )
+    if store:
+        with registry.transaction():
+            _store_run(registry, run, gathered, notes, options, snapshot.previous)
+    return AuditOutcome(
+        run=run,
+        result=result,
+        notes=tuple(notes),
+        expired_waivers=result.expired_waivers,
+        network_used=needs_network,
+    )
+
+
+def _store_run(
+    registry: Registry,
+    run: AuditRun,
+    gathered: Gathered,
+    notes: list[str],
+    options: AuditOptions,
+    previous: Sequence[Finding],
+) -> None:
+    """The run and the ledger after it, together (the caller holds the transaction)."""
+    registry.put(
+        RUN_KIND,
+        run.id,
+        {
+            "format": RUN_FORMAT,
+            "run": run.to_dict(),
+            "profiles": {k: v.to_dict() for k, v in gathered.profiles.items()},
+            "searched_platforms": sorted(p.value for p in gathered.searched),
+            "notes": notes,
+            "options": {"checks": list(options.checks), "candidates": len(options.candidates)},
+        },
+        expected_version=0,
+    )
+    registry.put(
+        LEDGER_KIND,
+        LEDGER_ID,
+        {
+            "format": LEDGER_FORMAT,
+            "after_run": run.id,
+            "findings": [f.to_dict() for f in advance_ledger(previous, run)],
+        },
+        expected_version=None,
+    )
+
+
+def parse_candidates(text: str, origin: str = "candidates file") -> tuple[tuple[Platform, str], ...]:
+    """`platform:handle` per line; blank lines and `#` comments are skipped."""
+    from auditor.model.errors import InputError
+
+    out: list[tuple[Platform, str]] = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("#") else ""
+        if not line:
+            continue
+        platform_text, sep, handle = line.partition(":")
+        try:
+            platform = Platform.parse(platform_text)
+        except ValueError:
+            platform = None
+        if not sep or platform is None or not handle.strip().lstrip("@"):
+            raise InputError(
+                f"{origin} line {n}: expected PLATFORM:HANDLE, e.g. x:naperville203",
+                f"Platforms: {', '.join(p.value for p in Platform)}.",
+                line=n,
+            )
+        out.append((platform, handle.strip()))
+    return tuple(dict.fromkeys(out))

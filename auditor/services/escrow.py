@@ -1,0 +1,477 @@
+"""The library side of the escrow workflows: offboarding, account recovery, export and import.
+
+The CLI (auditor/cli/secret.py, escrow_workflows.py) turns options into calls of these functions
+and renders what they return. Each workflow follows issue 3: everything is logged in the reveal
+log; secrets are obtained only through `Escrow.reveal` (logged first, fail closed); a backup is
+taken before anything that re-keys, imports or removes; and nothing is half-done (one transaction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from auditor.model.errors import AuditorError, NotFoundError, UsageError
+from auditor.model.types import Account, Person, PersonStatus, Role, RotationTask, Secret
+from vault.escrow.bundle import CredentialBundle
+from vault.escrow.store import Escrow
+from vault.registry import ESCROW, Registry, utcnow
+from vault.stores.inventory import Inventory
+
+# Per-platform steps printed by `auditor offboard` (issue 3: change password, regenerate recovery
+# codes, re-enrol two-factor, remove the person as a platform admin).
+CHECKLIST = (
+    "change the password, then `auditor secret set {ref}` (or `auditor secret generate {ref}`)",
+    "regenerate the recovery codes and store them with `auditor secret set {ref}`",
+    "re-enrol two-factor authentication with a new TOTP key, and store it",
+    "remove {name} as an admin, editor or linked login on the platform itself",
+)
+
+
+def account_ref(account: Account) -> str:
+    return f"{account.platform.value}:{account.handle.lstrip('@')}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Offboarding
+
+
+@dataclass(frozen=True)
+class OffboardPlan:
+    person: Person
+    owned: tuple[Account, ...]
+    co_managed: tuple[Account, ...]
+    student_managed: tuple[Account, ...]
+    revealable: tuple[Account, ...]  # escrowed accounts their identity could reveal
+    identities: tuple[str, ...]  # identity names carrying the person's email
+    knew: tuple[Account, ...]  # accounts whose credentials they knew: rotation tasks
+
+    @property
+    def touched(self) -> tuple[Account, ...]:
+        seen: dict[str, Account] = {}
+        for a in (*self.owned, *self.co_managed, *self.student_managed, *self.revealable):
+            seen.setdefault(a.id, a)
+        return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class OffboardResult:
+    plan: OffboardPlan
+    new_owners: dict[str, str]  # account id -> person name
+    tasks: tuple[RotationTask, ...]
+    removed_identities: tuple[str, ...]
+    backup: str
+    checklist: dict[str, list[str]]  # platform label -> lines
+
+
+def plan_offboard(registry: Registry, person_ref: str) -> OffboardPlan:
+    inv = Inventory(registry)
+    person = inv.resolve_person(person_ref)
+    accounts = inv.accounts()
+    escrowed = {a for a, ref in Escrow(registry).refs().items() if ref.escrowed}
+    owned = tuple(a for a in accounts if a.owner_id == person.id)
+    co = tuple(a for a in accounts if person.id in a.co_manager_ids)
+    students = tuple(a for a in accounts if person.id in a.student_manager_ids)
+    idents = []
+    can_reveal = False
+    email = person.email.strip().casefold()
+    if email:
+        for ident in registry.identities():
+            if ident.email.strip().casefold() == email:
+                idents.append(ident.name)
+                can_reveal = can_reveal or ident.role is Role.ADMIN
+    revealable = tuple(a for a in accounts if a.id in escrowed) if can_reveal else ()
+    knew_ids = {a.id for a in (*owned, *co) if a.id in escrowed} | {a.id for a in revealable}
+    knew = tuple(a for a in accounts if a.id in knew_ids)
+    return OffboardPlan(person, owned, co, students, revealable, tuple(idents), knew)
+
+
+def offboard(
+    registry: Registry,
+    plan: OffboardPlan,
+    *,
+    new_owner_ref: str | None = None,
+    co_manager_ref: str | None = None,
+    today: date | None = None,
+) -> OffboardResult:
+    """Reassign, mark departed, open rotation tasks, remove the identity: one transaction after a
+    backup, everything logged."""
+    from vault.backup import take_backup
+    from vault.rekey import remove_identity
+    from vault.revealog import RevealLog
+    from vault.stores import tasks as tasks_mod
+
+    actor = registry.require_admin("Offboarding")
+    if actor.name in plan.identities:
+        raise UsageError(
+            "you cannot offboard yourself while unlocked as your own identity",
+            "Ask another administrator to run the offboarding.",
+        )
+    inv = Inventory(registry)
+    person = plan.person
+    new_owner = inv.resolve_person(new_owner_ref) if new_owner_ref else None
+    extra_co = inv.resolve_person(co_manager_ref) if co_manager_ref else None
+    for who, opt in ((new_owner, "--to"), (extra_co, "--co-manager")):
+        if who is not None and (who.id == person.id or who.status is PersonStatus.DEPARTED):
+            raise UsageError(f"{opt}: {who.name} cannot take over (it is the person leaving, or departed)")
+    people = {p.id: p for p in inv.people()}
+    # Decide every new owner before changing anything.
+    new_owners: dict[str, str] = {}
+    orphaned = []
+    for account in plan.owned:
+        if new_owner is not None:
+            new_owners[account.id] = new_owner.id
+            continue
+        # The secondary administrator takes over (district policy), when one is active.
+        successor = next(
+            (
+                pid
+                for pid in account.co_manager_ids
+                if pid != person.id and pid in people and people[pid].status is PersonStatus.ACTIVE
+            ),
+            None,
+        )
+        if successor is None:
+            orphaned.append(account.label)
+        else:
+            new_owners[account.id] = successor
+    if orphaned:
+        raise UsageError(
+            f"{person.name} owns {len(orphaned)} account(s) with no active co-manager to take over: "
+            + ", ".join(orphaned),
+            "Name the new owner with --to EMAIL.",
+        )
+    now = utcnow()
+    backup = take_backup(registry, "before-offboard")
+    log = RevealLog(registry)
+    opened: list[RotationTask] = []
+    removed: list[str] = []
+    with registry.transaction():
+        for account in plan.touched:
+            current = inv.get_account(account.id)
+            if current is None:
+                continue
+            owner = new_owners.get(current.id, current.owner_id)
+            co = [pid for pid in current.co_manager_ids if pid not in (person.id, owner)]
+            if extra_co is not None and extra_co.id != owner and extra_co.id not in co:
+                co.append(extra_co.id)
+            if current.owner_id == person.id and owner == person.id:
+                owner = ""
+            students = tuple(pid for pid in current.student_manager_ids if pid != person.id)
+            monitors = tuple(pid for pid in current.comment_monitor_ids if pid != person.id)
+            updated = dataclasses.replace(
+                current,
+                owner_id=owner,
+                co_manager_ids=tuple(co),
+                student_manager_ids=students,
+                comment_monitor_ids=monitors,
+            )
+            if updated != current:
+                inv.save_account(updated)
+        departed = dataclasses.replace(
+            inv.get_person(person.id) or person,
+            status=PersonStatus.DEPARTED,
+            departed_on=today or now.date(),
+        )
+        inv.save_person(departed)
+        for account in plan.knew:
+            task, created = tasks_mod.open_task(
+                registry,
+                account.id,
+                f"{person.name} was offboarded and knew the credentials",
+                kinds=(
+                    "rotate_password",
+                    "regenerate_recovery_codes",
+                    "reenrol_totp",
+                    "remove_platform_admin",
+                ),
+                opened_by=actor.name,
+                now=now,
+            )
+            if created:
+                opened.append(task)
+        for name in plan.identities:
+            result = remove_identity(
+                registry,
+                name,
+                reason=f"offboarding {person.name}",
+                backup=False,
+                extra_details={"offboarded_person": person.id},
+            )
+            opened += list(result.tasks)
+            removed.append(name)
+        log.append(
+            "offboard",
+            reason=f"offboarding {person.name}",
+            details={
+                "person_id": person.id,
+                "accounts": [a.id for a in plan.touched],
+                "new_owners": new_owners,
+                "co_manager_added": extra_co.id if extra_co else "",
+                "tasks_opened": [t.id for t in opened],
+                "identities_removed": removed,
+            },
+        )
+    checklist: dict[str, list[str]] = {}
+    for account in plan.touched:
+        steps = [s.format(ref=account_ref(account), name=person.name) for s in CHECKLIST]
+        checklist.setdefault(account.platform.label, []).append(f"{account.label}:")
+        checklist[account.platform.label] += [f"  [ ] {s}" for s in steps]
+    return OffboardResult(
+        plan,
+        {aid: people[pid].name if pid in people else pid for aid, pid in new_owners.items()},
+        tuple(opened),
+        tuple(removed),
+        backup,
+        checklist,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Recovery of one account
+
+
+@dataclass(frozen=True)
+class RecoverResult:
+    account: Account
+    owner: Person | None
+    co_managers: tuple[Person, ...]
+    bundle: CredentialBundle
+    totp: tuple[str, int] | None
+    tasks: tuple[RotationTask, ...]
+    task_opened: bool = False
+
+
+def recover_account(
+    registry: Registry, ref: str, reason: str, *, now: datetime | None = None
+) -> RecoverResult:
+    """Who owned it, the escrowed credential (logged as `recover`), the current TOTP code and the
+    open rotation task (opened here when the owner has left, since they knew the secrets)."""
+    from vault.escrow.totp import TotpError
+    from vault.stores import tasks as tasks_mod
+
+    registry.require_admin("Recovering an account")
+    inv = Inventory(registry)
+    account = inv.resolve_account(ref)
+    owner = inv.get_person(account.owner_id) if account.owner_id else None
+    co = tuple(p for p in (inv.get_person(pid) for pid in account.co_manager_ids) if p is not None)
+    escrow = Escrow(registry)
+    bundle = escrow.reveal(account.id, reason, action="recover")
+    at = now or utcnow()
+    code: tuple[str, int] | None = None
+    if bundle.totp:
+        try:
+            code = bundle.totp_now(at)
+        except TotpError:
+            code = None
+    opened = False
+    if owner is None or owner.status is PersonStatus.DEPARTED:
+        with registry.transaction():
+            _, opened = tasks_mod.open_task(
+                registry,
+                account.id,
+                "recovered after the owner left" if owner else "recovered with no owner on record",
+                opened_by=registry.identity.name if registry.identity else "",
+                now=at,
+            )
+    tasks = tuple(t for t in tasks_mod.open_tasks(registry) if t.account_id == account.id)
+    return RecoverResult(account, owner, co, bundle, code, tasks, opened)
+
+
+# --------------------------------------------------------------------------------------------------
+# Export
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: str
+    accounts: tuple[str, ...]
+    format: str
+
+
+def export_credentials(
+    registry: Registry,
+    output: Path,
+    *,
+    accounts: Sequence[str] = (),
+    reason: str,
+    recipients: Sequence[str] = (),
+    passphrase: Secret | None = None,
+    plaintext: bool = False,
+    kdf_profile: str = "default",
+) -> ExportResult:
+    """Write the credentials of `accounts` (default: every escrowed account) to `output`.
+
+    Encrypted to age recipients, or with a passphrase; plaintext only when `plaintext` is True (the
+    CLI asks for confirmation). One `export` event per account is committed before the file is
+    written. The file is created 0600 and never overwrites an existing one."""
+    from vault.escrow import exportfile
+    registry.require_admin("Exporting credentials")
+    if not plaintext and not recipients and passphrase is None:
+        raise UsageError("say how to encrypt the export: --recipient age1... or --passphrase-file FILE")
+    if output.exists():
+        raise UsageError(f"{output} already exists; an export never overwrites a file")
+    inv = Inventory(registry)
+    escrow = Escrow(registry)
+    escrowed = escrow.refs()
+    chosen = (
+        [inv.resolve_account(a) for a in accounts]
+        if accounts
+        else [a for a in inv.accounts() if a.id in escrowed and escrowed[a.id].escrowed]
+    )
+    if not chosen:
+        raise NotFoundError("no escrowed credentials to export")
+    fmt = "plaintext" if plaintext else ("age" if recipients else "auditor-export")
+    # Validate recipients before anything is logged or revealed.
+    for r in recipients:
+        exportfile.parse_recipient(r)
+    items: list[dict[str, Any]] = []
+    for account in chosen:
+        bundle = escrow.reveal(account.id, reason, action="export", details={"format": fmt})
+        items.append(
+            {
+                "account_id": account.id,
+                "account": account.label,
+                "platform": account.platform.value,
+                "handle": account.handle,
+                "profile_url": account.profile_url,
+                "credential": bundle.reveal_dict(),
+            }
+        )
+    doc = {
+        "schema": "auditor/credential-export",
+        "version": 1,
+        "exported_at": utcnow().isoformat(),
+        "exported_by": registry.identity.name if registry.identity else "",
+        "items": items,
+    }
+    plain = json.dumps(doc, indent=2, ensure_ascii=False).encode()
+    if recipients:
+        data = exportfile.age_encrypt(plain, list(recipients))
+    elif passphrase is not None and not plaintext:
+        data = exportfile.passphrase_encrypt(plain, passphrase, kdf_profile=kdf_profile)
+    else:
+        data = plain
+    _write_new(output, data)
+    return ExportResult(str(output), tuple(a.id for a in chosen), fmt)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_own_export(data: bytes) -> list[tuple[str, CredentialBundle]]:
+    """(account id, bundle) pairs from a decrypted `auditor/credential-export` document."""
+    try:
+        doc = json.loads(data)
+        items = doc["items"] if doc.get("schema") == "auditor/credential-export" else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        items = None
+    if not isinstance(items, list):
+        raise AuditorError("the decrypted file is not an auditor credential export")
+    out = []
+    for n, item in enumerate(items, start=1):
+        built: CredentialBundle | None = None
+        try:
+            cred = item["credential"]
+            raw = {**cred, "v": 1}
+            raw.pop("totp_seed", None)
+            built = CredentialBundle.from_bytes(json.dumps(raw).encode())
+        except (KeyError, TypeError, AuditorError):
+            built = None
+        if built is None:
+            raise AuditorError(f"item {n} of the export is malformed")
+        out.append((str(item.get("account_id", "")), built))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Import
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    plan_lines: tuple[str, ...]
+    clean: bool
+    imported: tuple[str, ...] = ()
+    backup: str = ""
+    dry_run: bool = False
+    unmatched: tuple[str, ...] = field(default=())
+
+
+def import_credentials(
+    registry: Registry,
+    path: Path,
+    *,
+    dry_run: bool,
+    decrypt: Any = None,
+) -> ImportOutcome:
+    """Import a Bitwarden JSON / KeePass(XC) CSV export (or an encrypted auditor export, with
+    `decrypt(data) -> bytes`). All or nothing: any unmatched or ambiguous entry stops the import."""
+    from vault.backup import take_backup
+    from vault.escrow import credential_import as ci
+    from vault.escrow import exportfile
+
+    registry.require_admin("Importing credentials")
+    inv = Inventory(registry)
+    accounts = inv.accounts()
+    labels = {a.id: a.label for a in accounts}
+    raw = path.read_bytes()
+    kind = exportfile.sniff(raw)
+    pairs: list[tuple[str, CredentialBundle]]
+    if kind:
+        if decrypt is None:
+            raise UsageError(
+                "this is an encrypted export; give --identity-file or --passphrase-file to open it"
+            )
+        pairs = read_own_export(decrypt(raw, kind))
+        missing = [aid for aid, _ in pairs if aid not in labels]
+        lines = [f"{len(pairs) - len(missing)} matched, 0 ambiguous, {len(missing)} unmatched, 0 skipped"]
+        lines += [
+            f"  match: export item -> {labels[aid]} (by account id)" for aid, _ in pairs if aid in labels
+        ]
+        lines += [
+            f"  unmatched: item {n} (account not in this registry)"
+            for n, (aid, _) in enumerate(pairs, 1)
+            if aid not in labels
+        ]
+        clean = not missing
+        unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(pairs, 1) if aid not in labels)
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text") from None
+        parsed = ci.parse_export(text)
+        plan = ci.match(parsed, accounts)
+        lines = plan.summary_lines(labels)
+        clean = plan.is_clean
+        pairs = [(m.account_id, m.entry.bundle) for m in plan.matched]
+        unmatched = tuple(plan.unmatched) + tuple(a.label for a in plan.ambiguous)
+    if dry_run or not clean:
+        # Not clean: nothing is imported; the caller shows the plan and fails.
+        return ImportOutcome(tuple(lines), clean, dry_run=dry_run, unmatched=unmatched)
+    backup = take_backup(registry, "before-credential-import")
+    escrow = Escrow(registry)
+    with registry.transaction():
+        for account_id, bundle in pairs:
+            escrow.store(
+                account_id, bundle, action="import", details={"source": kind or path.suffix.lstrip(".")}
+            )
+    return ImportOutcome(tuple(lines), True, tuple(a for a, _ in pairs), backup)
+
+
+def require_escrow(registry: Registry) -> None:
+    if not registry.has_domain(ESCROW):
+        registry.require_admin("This command")

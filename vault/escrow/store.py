@@ -1,0 +1,265 @@
+"""Escrowed credentials: versioned bundles under the escrow key, metadata under the inventory key.
+
+Every stored version is its own record of kind "credential" (id `"<account id>:v<n>"`), encrypted
+under the *escrow* key; nothing is ever overwritten, so `secret history` can list every version
+and an administrator can go back to one (issue 3: "Every change keeps the previous version"). Per
+account a "credential-meta" record under the *inventory* key holds the `models.CredentialRef`
+fields plus a value-free history (version, when, by whom, which fields changed), so audits check
+escrow without any access to secrets (docs/escrow.md, "Two key domains").
+
+Storing a version, closing the account's rotation tasks and logging the change happen in one
+transaction. Reading a bundle to show it goes through `reveal()`, which commits a reveal-log event
+first (vault/revealog.py: fail closed); `_load` is the unlogged read used only to merge a partial
+update or mark a recovery code used, where nothing is shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditor.model.errors import NotFoundError
+from auditor.model.types import CredentialRef, RotationTask, Secret, parse_datetime
+from vault.errors import RecordTamperedError
+from vault.escrow.bundle import KEYS, CredentialBundle
+from vault.registry import ESCROW, Registry, utcnow
+from vault.revealog import RevealLog
+from vault.stores import tasks as tasks_mod
+
+CREDENTIAL = "credential"
+CREDENTIAL_META = "credential-meta"
+
+
+def credential_id(account_id: str, version: int) -> str:
+    return f"{account_id}:v{version}"
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One stored version, without any value: for `secret history`."""
+
+    version: int
+    set_at: datetime | None
+    set_by: str
+    action: str
+    fields: tuple[str, ...] = ()
+    has_password: bool = False
+    has_totp: bool = False
+    recovery_codes_unused: int = 0
+    recovery_codes_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "set_at": self.set_at.isoformat() if self.set_at else None,
+            "set_by": self.set_by,
+            "action": self.action,
+            "fields": list(self.fields),
+            "has_password": self.has_password,
+            "has_totp": self.has_totp,
+            "recovery_codes_unused": self.recovery_codes_unused,
+            "recovery_codes_total": self.recovery_codes_total,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VersionInfo:
+        return cls(
+            version=int(data["version"]),
+            set_at=parse_datetime(data.get("set_at")),
+            set_by=str(data.get("set_by", "")),
+            action=str(data.get("action", "set")),
+            fields=tuple(str(f) for f in data.get("fields") or ()),
+            has_password=bool(data.get("has_password")),
+            has_totp=bool(data.get("has_totp")),
+            recovery_codes_unused=int(data.get("recovery_codes_unused", 0)),
+            recovery_codes_total=int(data.get("recovery_codes_total", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    ref: CredentialRef
+    closed_tasks: tuple[RotationTask, ...] = field(default=())
+
+
+def changed_fields(old: CredentialBundle | None, new: CredentialBundle) -> tuple[str, ...]:
+    """Names (never values) of the fields that differ between two versions."""
+    a = json.loads(old.to_bytes()) if old else {}
+    b = json.loads(new.to_bytes())
+    return tuple(k for k in KEYS if a.get(k) != b.get(k) and (old is not None or b.get(k)))
+
+
+class Escrow:
+    """Credential escrow on an unlocked registry. Metadata needs the inventory key; values need
+    the escrow key (an admin identity, or keys recovered by break-glass)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        log: RevealLog | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.registry = registry
+        self.log = log or RevealLog(registry)
+        self.clock = clock
+
+    # ---- metadata (inventory key) ---------------------------------------------------------------
+
+    def _meta_record(self, account_id: str) -> tuple[dict[str, Any], int]:
+        rec = self.registry.get(CREDENTIAL_META, account_id)
+        return (dict(rec.data), rec.version) if rec else ({}, 0)
+
+    def ref(self, account_id: str) -> CredentialRef | None:
+        data, version = self._meta_record(account_id)
+        return CredentialRef.from_dict(data) if version else None
+
+    def refs(self) -> dict[str, CredentialRef]:
+        """Every escrowed account's metadata, by account id (what `CheckContext.credentials` takes)."""
+        out = {}
+        for rec in self.registry.scan(CREDENTIAL_META):
+            if isinstance(rec, RecordTamperedError):
+                continue
+            ref = CredentialRef.from_dict(rec.data)
+            out[ref.account_id] = ref
+        return out
+
+    def history(self, account_id: str) -> list[VersionInfo]:
+        data, version = self._meta_record(account_id)
+        if not version:
+            raise NotFoundError(
+                f"no credential is escrowed for {account_id}", "Store one with `auditor secret set ACCOUNT`."
+            )
+        return [VersionInfo.from_dict(v) for v in data.get("history", [])]
+
+    def _require(self, account_id: str) -> CredentialRef:
+        ref = self.ref(account_id)
+        if ref is None or not ref.escrowed:
+            raise NotFoundError(
+                f"no credential is escrowed for {account_id}", "Store one with `auditor secret set ACCOUNT`."
+            )
+        return ref
+
+    # ---- values (escrow key) --------------------------------------------------------------------
+
+    def _load(self, account_id: str, version: int | None = None) -> CredentialBundle:
+        """Decrypt a version WITHOUT logging. Never show what this returns: use `reveal`."""
+        ref = self._require(account_id)
+        wanted = version or ref.version
+        rec = self.registry.get(CREDENTIAL, credential_id(account_id, wanted), ESCROW)
+        if rec is None:
+            raise NotFoundError(f"version {wanted} of {account_id}'s credential does not exist")
+        return CredentialBundle.from_bytes(json.dumps(rec.data["bundle"]).encode())
+
+    def reveal(
+        self,
+        account_id: str,
+        reason: str,
+        *,
+        action: str = "reveal",
+        version: int | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> CredentialBundle:
+        """The bundle, only after a reveal event (with the reason) was committed to the log."""
+        self.registry.require_admin("Revealing a credential")
+        ref = self._require(account_id)
+        if version is not None and not 1 <= version <= ref.version:
+            raise NotFoundError(f"version {version} of {account_id}'s credential does not exist")
+        extra = {"version": version or ref.version, **dict(details or {})}
+        # Read (and check against the authenticated heads) first, so a replayed or deleted version
+        # is refused without a reveal event; it is returned only once the event is committed.
+        bundle = self._load(account_id, version)
+        return self.log.log_then(
+            lambda: bundle,
+            action,
+            account_id=account_id,
+            reason=reason,
+            details=extra,
+        )
+
+    def store(
+        self,
+        account_id: str,
+        update: CredentialBundle,
+        *,
+        merge: bool = True,
+        action: str = "set",
+        reason: str = "",
+        details: Mapping[str, Any] | None = None,
+        closes_tasks: bool = True,
+    ) -> StoreResult:
+        """Store a new version (merged onto the previous one unless `merge=False`), close the
+        account's rotation tasks and log the change, all in one transaction."""
+        ident = self.registry.require_admin("Storing a credential")
+        now = self.clock()
+        with self.registry.transaction():
+            data, meta_version = self._meta_record(account_id)
+            previous = self._load(account_id) if meta_version and data.get("escrowed") else None
+            bundle = previous.merged(update) if (merge and previous is not None) else update
+            old = CredentialRef.from_dict(data) if meta_version else CredentialRef(account_id=account_id)
+            number = old.version + 1
+            self.registry.put(
+                CREDENTIAL,
+                credential_id(account_id, number),
+                {"bundle": json.loads(bundle.to_bytes())},
+                expected_version=0,
+                domain=ESCROW,
+            )
+            fields = changed_fields(previous, bundle)
+            password_changed = previous is not None and previous.password != bundle.password
+            rotated_at = now if password_changed else old.rotated_at
+            meta = bundle.metadata()
+            ref = CredentialRef(
+                account_id=account_id,
+                escrowed=True,
+                version=number,
+                set_at=now,
+                set_by=ident.name,
+                rotated_at=rotated_at,
+                **meta,
+            )
+            info = VersionInfo(
+                version=number,
+                set_at=now,
+                set_by=ident.name,
+                action=action,
+                fields=fields,
+                has_password=meta["has_password"],
+                has_totp=meta["has_totp"],
+                recovery_codes_unused=meta["recovery_codes_unused"],
+                recovery_codes_total=meta["recovery_codes_total"],
+            )
+            record = {**ref.to_dict(), "history": [*data.get("history", []), info.to_dict()]}
+            self.registry.put(CREDENTIAL_META, account_id, record, expected_version=meta_version)
+            closed = (
+                tasks_mod.close_for_account(self.registry, account_id, number, now) if closes_tasks else []
+            )
+            self.log.append(
+                action,
+                account_id=account_id,
+                reason=reason,
+                details={
+                    "version": number,
+                    "fields": list(fields),
+                    "tasks_closed": [t.id for t in closed],
+                    **dict(details or {}),
+                },
+            )
+        return StoreResult(ref, tuple(closed))
+
+    def generate(self, account_id: str, *, length: int = 24) -> StoreResult:
+        """A new random password (vault/escrow/passwords.py) stored as a new version; nothing is shown."""
+        from vault.escrow.passwords import PasswordPolicy, generate_password
+
+        password = generate_password(PasswordPolicy(length=length))
+        update = CredentialBundle.create(password=password)
+        return self.store(account_id, update, action="generate", details={"length": length})
+
+    def mark_code_used(self, account_id: str, code: Secret) -> StoreResult:
+        """Mark one recovery code spent (a new version); the code itself is never logged."""
+        current = self._load(account_id)
+        updated = current.mark_code_used(code, at=self.clock())
+        # Spending a code is not a rotation: the account's open tasks stay open.
+        return self.store(account_id, updated, merge=False, action="code-used", closes_tasks=False)

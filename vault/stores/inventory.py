@@ -1,0 +1,273 @@
+"""Typed access to the inventory: people and accounts stored as encrypted records.
+
+`Inventory` wraps an unlocked `Registry` and speaks `models.Person` / `models.Account`. It keeps
+natural keys unique (a person's email, an account's platform + handle) through the registry's blind
+index, resolves the references users type (`x:@lincolnhs`, `@lincolnhs`, an id, an email), and
+collects records that fail their integrity check instead of letting one hide the others.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from auditor.model.errors import AuditorError, NotFoundError, UsageError
+from auditor.model.types import Account, AccountStatus, Person, Platform, normalise_handle
+from vault.backends.storage import RecordRow
+from vault.errors import RecordTamperedError
+from vault.registry import INVENTORY, DuplicateRecordError, Registry, new_id, utcnow
+
+T = TypeVar("T", Person, Account)
+
+PERSON = "person"
+ACCOUNT = "account"
+
+
+def person_key(person: Person) -> str | None:
+    email = person.email.strip().casefold()
+    return email or None
+
+
+def account_key(account: Account) -> str:
+    return f"{account.platform.value}:{normalise_handle(account.handle)}"
+
+
+@dataclass
+class BulkResult:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+class Inventory:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.damaged: list[RecordTamperedError] = []
+
+    # -- people -----------------------------------------------------------------------------------
+    def people(self) -> list[Person]:
+        out = []
+        for rec in self.registry.scan(PERSON):
+            if isinstance(rec, RecordTamperedError):
+                self.damaged.append(rec)
+                continue
+            out.append(Person.from_dict(rec.data, rec.version))
+        return sorted(out, key=lambda p: (p.name.casefold(), p.email))
+
+    def get_person(self, person_id: str) -> Person | None:
+        rec = self.registry.get(PERSON, person_id)
+        return None if rec is None else Person.from_dict(rec.data, rec.version)
+
+    def person_by_email(self, email: str) -> Person | None:
+        email = email.strip().casefold()
+        if not email:
+            return None
+        rec = self.registry.find(PERSON, email)
+        return None if rec is None else Person.from_dict(rec.data, rec.version)
+
+    def resolve_person(self, ref: str) -> Person:
+        ref = ref.strip()
+        person = self.person_by_email(ref) if "@" in ref else self.get_person(ref)
+        if person is None and "@" not in ref:
+            matches = [p for p in self.people() if p.name.casefold() == ref.casefold()]
+            if len(matches) == 1:
+                person = matches[0]
+            elif len(matches) > 1:
+                raise UsageError(
+                    f"{len(matches)} people are named {ref!r}", "Refer to them by email or id instead."
+                )
+        if person is None:
+            raise NotFoundError(f"no person {ref!r} in the registry", "`auditor person list` shows everyone.")
+        return person
+
+    def add_person(self, person: Person) -> Person:
+        now = utcnow()
+        person = dataclasses.replace(person, id=person.id or new_id("p"), created_at=now, updated_at=now)
+        return self._write(
+            PERSON,
+            person,
+            person_key(person),
+            0,
+            AuditorError(
+                f"a person with email {person.email} already exists",
+                "Use `auditor person edit` to change them.",
+            ),
+        )
+
+    def save_person(self, person: Person) -> Person:
+        person = dataclasses.replace(person, updated_at=utcnow())
+        return self._write(
+            PERSON,
+            person,
+            person_key(person),
+            person.version,
+            AuditorError(f"another person already has the email {person.email}"),
+        )
+
+    def _write(
+        self, kind: str, item: T, natural_key: str | None, expected_version: int, duplicate: AuditorError
+    ) -> T:
+        """Write one person or account; a natural-key clash becomes `duplicate`, the user's message."""
+        try:
+            version = self.registry.put(
+                kind, item.id, item.to_dict(), expected_version=expected_version, natural_key=natural_key
+            )
+        except DuplicateRecordError as exc:
+            raise duplicate from exc
+        return dataclasses.replace(item, version=version)
+
+    def references_to(self, person_id: str) -> list[Account]:
+        return [
+            a
+            for a in self.accounts()
+            if person_id in (a.owner_id, *a.co_manager_ids, *a.student_manager_ids, *a.comment_monitor_ids)
+        ]
+
+    def remove_person(self, person: Person) -> None:
+        refs = self.references_to(person.id)
+        if refs:
+            names = ", ".join(a.label for a in refs[:3]) + (" …" if len(refs) > 3 else "")
+            raise AuditorError(
+                f"{person.name} is still named on {len(refs)} account(s): {names}",
+                "Reassign those accounts first (`auditor account edit ... --owner EMAIL`), or mark the "
+                "person departed with `auditor person edit EMAIL --status departed`.",
+            )
+        self.registry.delete(PERSON, person.id)
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def accounts(self, *, include_retired: bool = True) -> list[Account]:
+        out = []
+        for rec in self.registry.scan(ACCOUNT):
+            if isinstance(rec, RecordTamperedError):
+                self.damaged.append(rec)
+                continue
+            account = Account.from_dict(rec.data, rec.version)
+            if include_retired or account.status is not AccountStatus.RETIRED:
+                out.append(account)
+        return sorted(out, key=lambda a: (a.platform.value, normalise_handle(a.handle)))
+
+    def get_account(self, account_id: str) -> Account | None:
+        rec = self.registry.get(ACCOUNT, account_id)
+        return None if rec is None else Account.from_dict(rec.data, rec.version)
+
+    def find_account(self, platform: Platform, handle: str) -> Account | None:
+        rec = self.registry.find(ACCOUNT, f"{platform.value}:{normalise_handle(handle)}")
+        return None if rec is None else Account.from_dict(rec.data, rec.version)
+
+    def resolve_account(self, ref: str) -> Account:
+        """`x:@lincolnhs`, `x:lincolnhs`, `@lincolnhs` (if on one platform only), or an account id."""
+        ref = ref.strip()
+        if ":" in ref and not ref.startswith("a_"):
+            platform_text, handle = ref.split(":", 1)
+            try:
+                platform = Platform.parse(platform_text)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from exc
+            account = self.find_account(platform, handle)
+            if account is None:
+                raise NotFoundError(f"no {platform.label} account {handle} in the registry")
+            return account
+        by_id = self.get_account(ref) if ref.startswith("a_") else None
+        if by_id is not None:
+            return by_id
+        wanted = normalise_handle(ref)
+        matches = [a for a in self.accounts() if normalise_handle(a.handle) == wanted]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            options = ", ".join(f"{a.platform.value}:{a.handle}" for a in matches)
+            raise UsageError(
+                f"{ref} is on several platforms: {options}", "Prefix the platform, e.g. x:@handle."
+            )
+        raise NotFoundError(
+            f"no account {ref!r} in the registry", "`auditor account list` shows them; use PLATFORM:HANDLE."
+        )
+
+    def add_account(self, account: Account) -> Account:
+        now = utcnow()
+        account = dataclasses.replace(account, id=account.id or new_id("a"), created_at=now, updated_at=now)
+        return self._write(
+            ACCOUNT,
+            account,
+            account_key(account),
+            0,
+            AuditorError(
+                f"{account.label} is already in the registry", "Use `auditor account edit` to change it."
+            ),
+        )
+
+    def save_account(self, account: Account) -> Account:
+        now = utcnow()
+        account = dataclasses.replace(account, updated_at=now)
+        stored = self.get_account(account.id) if account.id else None
+        if stored is not None and stored.managers_key() != account.managers_key():
+            account = dataclasses.replace(account, managers_changed_at=now)
+        return self._write(
+            ACCOUNT,
+            account,
+            account_key(account),
+            account.version,
+            AuditorError(f"another {account.label} is already in the registry"),
+        )
+
+    # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
+    def upsert_people(self, people: Sequence[Person]) -> BulkResult:
+        existing = {person_key(p): p for p in self.people() if person_key(p)}
+        return self._upsert(PERSON, people, existing, person_key, _person_changed)
+
+    def upsert_accounts(self, accounts: Sequence[Account]) -> BulkResult:
+        existing = {account_key(a): a for a in self.accounts()}
+        return self._upsert(ACCOUNT, accounts, existing, account_key, _account_changed)
+
+    def _upsert(self, kind, items, existing, key_of, changed) -> BulkResult:  # type: ignore[no-untyped-def]
+        result = BulkResult()
+        rows: list[RecordRow] = []
+        now = utcnow()
+        for item in items:
+            key = key_of(item)
+            old = existing.get(key) if key else None
+            if old is None:
+                new = dataclasses.replace(
+                    item, id=item.id or new_id("p" if kind == PERSON else "a"), created_at=now, updated_at=now
+                )
+                rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
+                result.created.append(new.id)
+                continue
+            merged = dataclasses.replace(
+                item, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
+            )
+            if isinstance(old, Account):
+                # An import that changes who manages the account dates the change (escrow.stale).
+                changed_at = now if old.managers_key() != merged.managers_key() else old.managers_changed_at
+                merged = dataclasses.replace(merged, managers_changed_at=changed_at)
+            if not changed(old, merged):
+                result.unchanged.append(old.id)
+                continue
+            merged = dataclasses.replace(merged, updated_at=now)
+            rows.append(
+                self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY)
+            )
+            result.updated.append(old.id)
+        self.registry.put_rows(rows)
+        return result
+
+
+def _person_changed(old: Person, new: Person) -> bool:
+    return _comparable(old) != _comparable(new)
+
+
+def _account_changed(old: Account, new: Account) -> bool:
+    return _comparable(old) != _comparable(new)
+
+
+def _comparable(obj: Person | Account) -> dict[str, object]:
+    data = obj.to_dict()
+    for name in ("created_at", "updated_at", "id", "managers_changed_at"):
+        data.pop(name, None)
+    return data
+
+
+def people_by_id(people: Iterable[Person]) -> dict[str, Person]:
+    return {p.id: p for p in people}
