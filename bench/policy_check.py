@@ -33,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, nargs="+", default=[5_000, 10_000, 20_000, 40_000])
     args = parser.parse_args()
-    from auditor.engine.policy import policy_problems
+    from auditor.engine.validation import policy_problems
 
     print(f"{'lines':>8} {'bytes':>10} {'problems':>9} {'seconds':>8} {'µs/line':>8}")
     for lines in args.lines:

@@ -64,6 +64,7 @@ from urllib.parse import urlsplit
 
 from auditor import __version__
 from auditor.model.errors import ConnectorError
+from auditor.model.types import parse_date, parse_datetime
 
 if TYPE_CHECKING:
     import requests
@@ -616,7 +617,6 @@ class Doc:
 
     def when(self, key: str, normalise: Callable[[str], str] | None = None) -> datetime | None:
         """An ISO 8601 instant; None when absent or empty."""
-        from auditor.model.types import parse_datetime
 
         text = self.text(key)
         if not text:
@@ -628,7 +628,6 @@ class Doc:
 
     def day(self, key: str) -> date | None:
         """An ISO 8601 date (or the date of an instant); None when absent or empty."""
-        from auditor.model.types import parse_date
 
         text = self.text(key)
         if not text:

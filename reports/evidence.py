@@ -21,6 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.services.policy import stored_policy
+from reports import KINDS, build_report, render
+from reports.formats import EXTENSIONS
+
 if TYPE_CHECKING:
     from vault.registry import Registry
 
@@ -65,9 +69,6 @@ def _zip_info(name: str, when: datetime) -> zipfile.ZipInfo:
 
 def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str, dict[str, bytes]]:
     """(folder name, {file name: content}) of a pack, MANIFEST.sha256 last."""
-    from auditor.services.policy import stored_policy
-    from reports import KINDS, build_report, render
-    from reports.formats import EXTENSIONS
 
     when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     files: dict[str, bytes] = {}

@@ -16,7 +16,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vault.kinds import INVENTORY
 from vault.registry import Registry
+from vault.revealog import RevealLog
 
 
 def _is_server(registry: Registry) -> bool:
@@ -60,8 +62,6 @@ def take_backup(registry: Registry, reason: str, directory: Path | None = None) 
 def log_backup(registry: Registry, path: str, reason: str) -> None:
     """A backup is a full copy of the ciphertext: it goes in the log. A registry opened without
     unlocking (the copy kept before a restore, the upgrader's first backup) cannot log."""
-    from vault.kinds import INVENTORY
-    from vault.revealog import RevealLog
 
     if registry.legacy or not registry.has_domain(INVENTORY):
         return

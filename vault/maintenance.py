@@ -14,8 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.model.errors import AuditorError
 from vault import kinds as kinds_mod
 from vault.backends.sqlite import SQLiteBackend
+from vault.backup import take_backup
 from vault.errors import (
     NeedsUpgradeError,
     RecordTamperedError,
@@ -23,7 +25,9 @@ from vault.errors import (
     RollbackError,
     VaultError,
 )
+from vault.escrow.store import CREDENTIAL, CREDENTIAL_META
 from vault.registry import Registry
+from vault.revealog import RevealLog
 
 
 def domain_of(kind: str) -> str:
@@ -51,7 +55,6 @@ def check_registry(registry: Registry) -> CheckReport:
     authenticated manifests; every kind's rows against its authenticated head; every record
     decrypted; credential versions without their metadata (or the reverse); the log's chain and
     head; and whether this machine saw a newer state before."""
-    from vault.revealog import RevealLog
 
     report = CheckReport(database_problems=registry.backend.integrity_check())
     was_tolerant = registry.tolerant
@@ -103,7 +106,6 @@ def check_registry(registry: Registry) -> CheckReport:
 def _orphans(registry: Registry) -> list[VaultError]:
     """Credential versions with no metadata saying they exist, and metadata whose versions are gone.
     Record ids are in clear (`<account id>:v<n>`), so this needs no escrow key."""
-    from vault.escrow.store import CREDENTIAL, CREDENTIAL_META
 
     stored: dict[str, set[int]] = {}
     for row in registry.backend.stamps(CREDENTIAL):
@@ -154,7 +156,6 @@ def record_restore(registry: Registry, backup: str) -> None:
     """Mark an unlocked (admin) registry as restored on purpose and log it: its older state is then
     accepted by every machine that saw a newer one (vault/registry.py, "the last state this
     machine saw"), where a copy put back without this is reported as a rollback."""
-    from vault.revealog import RevealLog
 
     with registry.transaction():
         registry.mark_restored()
@@ -176,7 +177,6 @@ def restore_sqlite(
     (a backup, or a byte-for-byte copy aside when it is damaged) and the copy swapped in, so a
     process killed at any point leaves the old registry or the restored one, and the same
     restore can simply be run again."""
-    from vault.backup import take_backup
 
     probe = Registry.open(_older_ok(SQLiteBackend(backup)), allow_older=True)
     backup_id = probe.registry_id
@@ -249,3 +249,32 @@ def _mark_copy(tmp: Path, backup: Path, unlock: Callable[[Registry], None]) -> N
             Path(str(tmp) + suffix).unlink(missing_ok=True)
         raise
     copy.close()
+
+
+def verify_decrypt(registry: Registry, progress: Callable[[str], None] = lambda _: None) -> list[str]:
+    """Decrypt every record the unlocked registry holds keys for, and verify the log chain (the
+    second proof of `registry migrate`, after `vault.backends.migrate.verify_rows`)."""
+    problems: list[str] = []
+    count = 0
+    for kind in registry.backend.kinds():
+        spec = kinds_mod.KINDS.get(kind)
+        if spec is None:
+            problems.append(f"records of kind {kind!r}, which auditor never writes")
+            continue
+        if not registry.has_domain(spec.domain):
+            progress(f"{kind}: not decrypted (needs an admin identity)")
+            continue
+        for rec in registry.scan(kind):
+            if isinstance(rec, VaultError):
+                problems.append(rec.message)
+            else:
+                count += 1
+    try:
+        result = RevealLog(registry).verify()
+    except AuditorError as exc:
+        problems.append(f"log: {exc.message}")
+    else:
+        if not result.ok:
+            problems.append(f"log: {result.message}")
+    progress(f"decrypted {count} record(s) and verified the log chain")
+    return problems

@@ -68,6 +68,7 @@ from vault.errors import (
 )
 from vault.heads import IdentityEntry, KindHead, Manifest, ManifestError, WrapEntry
 from vault.kinds import DOMAINS, ESCROW, INVENTORY
+from vault.revealog import RevealLog
 
 # Format 2: authenticated manifests (vault/heads.py), the records' stamp column, sealed private keys
 # that remember the key versions they opened. `auditor registry upgrade` brings a format 1 registry
@@ -475,7 +476,6 @@ class Registry:
         self._check_seen()
         self.check_key_metadata()
         if INVENTORY in self._manifests:
-            from vault.revealog import RevealLog
 
             problem = RevealLog(self).tail_problem()
             if problem:
@@ -794,7 +794,6 @@ class Registry:
         derived = crypto.argon2id(_passphrase_bytes(new), params)
         envelope = {"kdf": params.to_dict(), "check": crypto.key_check(derived[32:], b"passphrase").hex()}
         sealed = self._seal_payload(row.id, opened.private, opened.pins, derived[:32], envelope)
-        from vault.revealog import RevealLog
 
         with self.transaction():
             self.backend.update_identity(dataclasses.replace(row, sealed_private=sealed))
@@ -847,7 +846,6 @@ class Registry:
         _check_passphrase(passphrase)
         with self.transaction():
             ident = self._add_identity_unchecked(name, role, passphrase, kdf_profile, creator.name, email)
-            from vault.revealog import RevealLog
 
             RevealLog(self).append(
                 "identity-add",

@@ -39,6 +39,7 @@ from auditor.model.types import Role, RotationTask, Secret
 from vault import crypto, heads
 from vault import kinds as kinds_mod
 from vault.backends.storage import IdentityRow
+from vault.backup import take_backup
 from vault.errors import (
     AccessDeniedError,
     IdentityError,
@@ -47,8 +48,18 @@ from vault.errors import (
     VaultError,
 )
 from vault.escrow import breakglass as bg
+from vault.escrow.store import Escrow
 from vault.heads import IdentityEntry, Manifest, ManifestError
-from vault.registry import DOMAINS, ESCROW, INVENTORY, ROLE_DOMAINS, Identity, Registry, utcnow
+from vault.registry import (
+    DOMAINS,
+    ESCROW,
+    INVENTORY,
+    ROLE_DOMAINS,
+    Identity,
+    Registry,
+    _check_passphrase,
+    utcnow,
+)
 from vault.revealog import RevealLog
 from vault.stores import tasks as tasks_mod
 
@@ -270,7 +281,6 @@ def _authenticated_row(registry: Registry, name: str) -> tuple[IdentityRow, Iden
 
 
 def _escrowed_accounts(registry: Registry) -> list[str]:
-    from vault.escrow.store import Escrow
 
     return sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
 
@@ -284,7 +294,6 @@ def remove_identity(
     extra_details: dict[str, Any] | None = None,
 ) -> RekeyResult:
     """Remove identity `name`, re-key what it could unwrap, open rotation tasks (module doc)."""
-    from vault.backup import take_backup
 
     actor = registry.require_admin("Removing an identity")
     row, entry = _authenticated_row(registry, name)
@@ -330,8 +339,6 @@ def rotate_identity(
     its old passphrase with any older copy of the registry opens only retired keys. With
     `open_tasks`, accounts it could read get a rotation task (whoever had the old passphrase and a
     copy could have read them)."""
-    from vault.backup import take_backup
-    from vault.registry import _check_passphrase
 
     registry.require_admin("Rotating an identity's keys")
     _check_passphrase(passphrase)
@@ -466,7 +473,6 @@ def breakglass_unlock(
     has been shown before that is committed. The registry then acts as an administrator named
     "break-glass" (holding the new keys) for the reveals or the new administrator the recovery is
     for; `breakglass_finish` opens the rotation tasks of what was revealed."""
-    from vault.backup import take_backup
 
     info = registry.breakglass_info()
     if info is None:

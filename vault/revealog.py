@@ -29,11 +29,12 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault import crypto, heads
 from vault.backends.storage import LogRow, StorageError
 from vault.errors import LogWriteError, VaultError
+from vault.kinds import INVENTORY
 from vault.log_chain import (
     Event,
     Head,
@@ -43,7 +44,9 @@ from vault.log_chain import (
     head_digest,
     verify,
 )
-from vault.registry import INVENTORY, Registry
+
+if TYPE_CHECKING:  # the registry writes its own events through this module
+    from vault.registry import Registry
 
 MAC_INFO = "auditor/v1 log mac"
 ENC_INFO = "auditor/v1 log encryption"

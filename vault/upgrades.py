@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from vault import crypto, heads
 from vault import kinds as kinds_mod
 from vault.errors import KeyMetadataTamperedError, VaultError
+from vault.heads import IdentityEntry, KindHead, Manifest, WrapEntry
+from vault.kinds import DOMAINS, INVENTORY
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -45,8 +47,6 @@ _LEGACY_META = ("key_version.inventory", "key_version.escrow", "breakglass", "lo
 
 
 def _to_format_2(registry: Registry) -> None:
-    from vault.heads import IdentityEntry, KindHead, Manifest, WrapEntry
-    from vault.kinds import DOMAINS, INVENTORY
 
     registry.require_admin("Upgrading to format 2")
     backend = registry.backend

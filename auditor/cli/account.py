@@ -13,7 +13,9 @@ from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.cli.person import print_import_result, report_damaged
 from auditor.model.errors import UsageError
-from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose
+from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose, check_handle
+from auditor.services.imports import check_email, parse_accounts
+from auditor.services.inventory import import_accounts
 
 app = typer.Typer(
     help="Accounts: every social-media account that represents the district.", no_args_is_help=True
@@ -76,7 +78,6 @@ def _platform(value: str) -> Platform:
 
 
 def _handle(value: str, option: str) -> str:
-    from auditor.model.types import check_handle
 
     try:
         handle = check_handle(value)
@@ -145,7 +146,6 @@ def add(
 
         auditor account add instagram lincolnhs_athletics --owner coach@d203.org --purpose athletics --building "Lincoln HS" --approved 2026-08-15 --approved-by "Principal Lee"
     """
-    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     try:
@@ -298,7 +298,6 @@ def edit(
 
         auditor account edit instagram:@lincolnhs_athletics --co-manager ad@d203.org --renewal-due 2027-08-15
     """
-    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     a = inv.resolve_account(account)
@@ -421,8 +420,6 @@ def import_(
 
         auditor account import accounts.csv --dry-run
     """
-    from auditor.services.imports import parse_accounts
-    from auditor.services.inventory import import_accounts
 
     inv = app_context(ctx).inventory()
     people = {p.email.casefold(): p for p in inv.people() if p.email}

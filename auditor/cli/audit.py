@@ -17,9 +17,26 @@ import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, echo_err, pick_format
 from auditor.cli.context import app_context
+from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
+from auditor.engine.evaluate import fail_on as fails
 from auditor.model.errors import InputError, UsageError
 from auditor.model.types import Platform, Role
+from auditor.services.audit import (
+    AuditOptions,
+    diff_runs,
+    finding_id,
+    load_runs,
+    parse_candidates,
+    resolve_run,
+    run_audit,
+)
+from auditor.services.notify.attachments import DEFAULT_ATTACH, parse_attach
+from auditor.services.notify.dispatch import notify_run
+from auditor.services.notify.errors import NotifyError
+from auditor.services.notify.summary import NotifyMode
+from auditor.services.runlock import audit_lock
+from connectors.http import RUN_DEADLINE_REASON, Budget
 
 # A nightly run stops asking the platforms after an hour: whatever is left is profile.unknown, the run
 # is stored and the lock released, so one hung platform never blocks the next night (issue 11).
@@ -160,9 +177,6 @@ def audit(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from auditor.cli.finding import parse_severity
-    from auditor.services.audit import AuditOptions, parse_candidates, run_audit
-    from connectors.http import RUN_DEADLINE_REASON, Budget
 
     if not deadline > 0 or deadline == float("inf"):
         raise UsageError(f"--deadline: {deadline:g} is not a positive number of seconds")
@@ -191,7 +205,6 @@ def audit(
     actx = app_context(ctx)
     with contextlib.ExitStack() as stack:
         if actx.registry_exists():
-            from auditor.services.runlock import audit_lock
 
             # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75. The
             # lock is released however the block ends (an error, Ctrl-C, the deadline).
@@ -216,9 +229,6 @@ def audit(
 
 def _notify_options(notify: str, attach: list[str] | None) -> tuple[Any, tuple[Any, ...]]:
     """--notify and --attach, checked before the audit runs (usage errors first)."""
-    from auditor.services.notify.attachments import DEFAULT_ATTACH, parse_attach
-    from auditor.services.notify.errors import NotifyError
-    from auditor.services.notify.summary import NotifyMode
 
     try:
         mode = NotifyMode(notify.strip().lower())
@@ -233,7 +243,6 @@ def _notify_options(notify: str, attach: list[str] | None) -> tuple[Any, tuple[A
 
 def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbose: int) -> bool:
     """Send the notification; report each channel on stderr. True when a channel failed."""
-    from auditor.services.notify.dispatch import notify_run
 
     result = notify_run(reg, outcome, mode, specs)
     if not result.sent:
@@ -254,8 +263,6 @@ def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbos
 
 def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     """Print the run (stdout) and its summary and notes (stderr); return 3 or 0 for --fail-on."""
-    from auditor.cli.finding import FINDING_COLUMNS, finding_row, sort_findings
-    from auditor.engine.evaluate import fail_on as fails
 
     run = outcome.run
     findings = sort_findings(run.findings)
@@ -267,7 +274,6 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     for note in outcome.notes:
         echo_err(f"warning: {note}")
     for w in outcome.expired_waivers:
-        from auditor.services.audit import finding_id
 
         echo_err(
             f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "
@@ -309,7 +315,6 @@ def history(
 
         auditor audit history --limit 5
     """
-    from auditor.services.audit import load_runs
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
@@ -375,8 +380,6 @@ def diff(
 
         auditor audit diff previous latest
     """
-    from auditor.cli.finding import finding_row
-    from auditor.services.audit import diff_runs, load_runs, resolve_run
 
     reg = app_context(ctx).registry()
     with reg.snapshot():

@@ -17,6 +17,19 @@ from auditor.cli.common import echo, echo_error
 from auditor.cli.context import app_context, make_backend
 from auditor.model.errors import UsageError
 from auditor.model.types import Role, Secret
+from vault.escrow import breakglass as bg
+from vault.escrow.store import Escrow
+from vault.registry import Registry
+from vault.rekey import (
+    breakglass_finish,
+    breakglass_info,
+    breakglass_session,
+    breakglass_setup,
+    breakglass_unlock,
+)
+from vault.stores.inventory import Inventory
+from vault.stores.tasks import open_task
+from vault.unlock import read_passphrase_file
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -54,8 +67,6 @@ def setup(
 
         auditor breakglass setup --group "Superintendent's office:1of2" --group "IT:2of3" --group-threshold 2
     """
-    from vault.escrow import breakglass as bg
-    from vault.rekey import breakglass_info, breakglass_setup
 
     if group:
         if shares is not None or threshold is not None:
@@ -110,9 +121,6 @@ def recover(
 
         auditor breakglass recover --reason "all admins unavailable; superintendent approved" --operator "R. Diaz"
     """
-    from vault.escrow import breakglass as bg
-    from vault.registry import Registry
-    from vault.rekey import breakglass_finish, breakglass_session, breakglass_unlock
 
     if not reason.strip():
         reason = typer.prompt("Reason for using break-glass (logged)").strip()
@@ -159,8 +167,6 @@ def _act(
 ) -> None:
     import os
 
-    from vault.escrow.store import Escrow
-    from vault.stores.inventory import Inventory
 
     inv = Inventory(reg)
     escrow = Escrow(reg)
@@ -181,7 +187,6 @@ def _act(
             break
         verb, arg = actions.pop(0)
         if verb == "reveal" and arg:
-            from vault.stores.tasks import open_task
 
             account = inv.resolve_account(arg)
             # The rotation task first: a process killed after the reveal must still leave it owed.
@@ -194,7 +199,6 @@ def _act(
                 echo(line)
         elif verb == "add-admin" and arg:
             if new_passphrase_file:
-                from vault.unlock import read_passphrase_file
 
                 phrase = read_passphrase_file(new_passphrase_file)
             else:

@@ -12,13 +12,13 @@ import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.output import OutputFormat, render_record, render_rows
+from auditor.engine.checks import CHECKS, get_check
+from auditor.engine.policy import PRESETS, load_preset
 
 app = typer.Typer(help="The checks the audit can run.", no_args_is_help=True)
 
 
 def catalogue_rows() -> list[dict[str, Any]]:
-    from auditor.engine.checks import CHECKS
-    from auditor.engine.policy import PRESETS, load_preset
 
     presets = {name: load_preset(name) for name in PRESETS}
     rows = []
@@ -58,7 +58,6 @@ def list_(
 
         auditor check list --format csv > checks.csv
     """
-    from auditor.engine.policy import PRESETS
 
     rows = [r for r in catalogue_rows() if network is None or r["network"] is network]
     output = pick_format(fmt, as_json)
@@ -85,8 +84,6 @@ def show(
 
         auditor check show impersonation.suspected
     """
-    from auditor.engine.checks import get_check
-    from auditor.engine.policy import PRESETS
 
     get_check(check_id)  # a usage error naming the id when unknown
     row = next(r for r in catalogue_rows() if r["id"] == check_id)

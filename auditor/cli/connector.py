@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auditor.cli.common import echo
+from auditor.cli.common import day, echo
+from auditor.cli.context import app_context
 from auditor.model.errors import NotFoundError, UsageError
-from auditor.model.types import Platform, Secret
+from auditor.model.safetext import inert, terminal_cell
+from auditor.model.types import Platform, ProfileStatus, Secret
+from auditor.services.audit import policy_connector_config
+from auditor.services.policy import stored_policy
+from connectors.platforms.manual import Attestation, ManualConnector
+from connectors.registry import CONNECTORS, connector_class
+from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStoreError
+from vault.stores.attestations import RegistryAttestationStore
+from vault.stores.tokens import RegistryTokenStore
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -39,7 +48,6 @@ profile_app = typer.Typer(
 
 
 def _keyring_store() -> TokenStore:
-    from connectors.tokens import KeyringTokenStore
 
     return KeyringTokenStore()
 
@@ -47,12 +55,10 @@ def _keyring_store() -> TokenStore:
 def _registry_then_keyring() -> TokenStore:
     """The registry's token store (readable by scheduled audits, works on servers without a keyring)
     when a registry exists and unlocks, then the OS keyring."""
-    from connectors.tokens import ChainedTokenStore, KeyringTokenStore
 
     stores: list[TokenStore] = []
     app_ctx = _registry_exists()
     if app_ctx is not None:
-        from vault.stores.tokens import RegistryTokenStore
 
         stores.append(RegistryTokenStore(app_ctx.registry()))
     stores.append(KeyringTokenStore())
@@ -66,7 +72,6 @@ def _registry_exists() -> Any:
     ctx = get_current_context(silent=True)
     if ctx is None:
         return None
-    from auditor.cli.context import app_context
 
     app_ctx = app_context(ctx)  # type: ignore[arg-type]
     return app_ctx if app_ctx.registry_exists() else None
@@ -77,8 +82,6 @@ def _policy_settings(platform: Platform) -> Mapping[str, Any] | None:
     app_ctx = _registry_exists()
     if app_ctx is None:
         return None
-    from auditor.services.audit import policy_connector_config
-    from auditor.services.policy import stored_policy
 
     stored = stored_policy(app_ctx.registry())
     return None if stored is None else policy_connector_config(stored.load(), platform)
@@ -108,7 +111,6 @@ def _platform(value: str) -> Platform:
 
 def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
     """(token, problem): problem is '' or why the store could not be read."""
-    from connectors.tokens import TokenStoreError
 
     try:
         return store.get(platform), ""
@@ -118,8 +120,6 @@ def _token(store: TokenStore, platform: Platform) -> tuple[Secret | None, str]:
 
 def build_connector(platform: Platform, store: TokenStore | None = None, **kwargs: Any) -> Connector:
     """A connector for `platform` with its token from `store` and settings from the environment."""
-    from connectors.platforms.manual import ManualConnector
-    from connectors.registry import connector_class
 
     cls = connector_class(platform)
     token = None
@@ -128,7 +128,6 @@ def build_connector(platform: Platform, store: TokenStore | None = None, **kwarg
     if issubclass(cls, ManualConnector) and "store" not in kwargs:
         app_ctx = _registry_exists()
         if app_ctx is not None:
-            from vault.stores.attestations import RegistryAttestationStore
 
             kwargs["store"] = RegistryAttestationStore(app_ctx.registry())
     return cls.from_environment(token, config=settings_provider(platform), **kwargs)
@@ -140,7 +139,6 @@ def list_connectors() -> None:
 
     Example: auditor connector list
     """
-    from connectors.registry import CONNECTORS
 
     store = token_store_factory()
     rows = []
@@ -196,7 +194,6 @@ def test_connector(
 
     Example: auditor connector test bluesky --handle bsky.app
     """
-    from auditor.model.types import ProfileStatus
 
     chosen = _platform(platform)
     connector = build_connector(chosen)
@@ -229,7 +226,6 @@ def set_token(
     Example: auditor connector set-token x            (prompts without echo)
              printf '%s' "$TOKEN" | auditor connector set-token youtube --stdin
     """
-    from connectors.registry import connector_class
 
     chosen = _platform(platform)
     cls = connector_class(chosen)
@@ -249,7 +245,6 @@ def set_token(
 def render_profile(profile: Any, fmt: ProfileFormat) -> str:
     """A profile for the terminal; everything in it came from the platform, so it is made inert
     (control and bidi characters shown as visible escapes; JSON escapes every non-ASCII character)."""
-    from auditor.model.safetext import terminal_cell
 
     data = profile.to_dict()
     if fmt is ProfileFormat.JSON:
@@ -280,7 +275,6 @@ def fetch_profile(
 
     Example: auditor profile fetch mastodon lincolnhs@k12.social --format json
     """
-    from auditor.model.types import ProfileStatus
 
     chosen = _platform(platform)
     connector = build_connector(chosen)
@@ -335,16 +329,10 @@ def attest_profile(
     """
     from datetime import date
 
-    from auditor.cli.common import day
-    from auditor.cli.context import app_context
-    from auditor.model.types import ProfileStatus
-    from connectors.platforms.manual import Attestation
-    from vault.stores.attestations import RegistryAttestationStore
 
     chosen = _platform(platform)
     registry = app_context(ctx).registry(admin=True)
     if remove:
-        from auditor.model.safetext import inert
 
         shown = inert(handle.strip().lstrip("@"))
         if RegistryAttestationStore(registry).remove(chosen, handle.strip().lstrip("@")):

@@ -17,6 +17,9 @@ import typer
 from auditor.cli.common import echo
 from auditor.cli.context import app_context
 from auditor.model.errors import UsageError
+from auditor.services.escrow import offboard as do_offboard
+from auditor.services.escrow import plan_offboard, recover_account
+from vault.rekey import remove_identity as do_remove
 
 
 def _confirm(question: str) -> None:
@@ -48,8 +51,6 @@ def offboard(
 
         auditor offboard jdoe@d203.org --co-manager praman@d203.org --yes
     """
-    from auditor.services.escrow import offboard as do_offboard
-    from auditor.services.escrow import plan_offboard
 
     reg = app_context(ctx).registry(admin=True)
     plan = plan_offboard(reg, person)
@@ -99,7 +100,6 @@ def recover(
 
         auditor recover instagram:@lincolnhs_athletics --reason "coach left mid-season; ticket 4521"
     """
-    from auditor.services.escrow import recover_account
 
     if not reason.strip():
         raise UsageError("--reason must say why", 'For example: --reason "owner left; ticket 4521"')
@@ -143,7 +143,6 @@ def remove_identity(
 
         auditor identity remove jdoe --yes
     """
-    from vault.rekey import remove_identity as do_remove
 
     reg = app_context(ctx).registry(admin=True)
     if not yes:

@@ -15,8 +15,21 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
+from auditor.engine.evaluate import filter_findings
 from auditor.model.errors import UsageError
-from auditor.model.types import Finding, FindingState, Severity
+from auditor.model.types import Finding, FindingState, Severity, to_plain
+from auditor.services.audit import (
+    apply_waivers_now,
+    current_ledger,
+    find_finding,
+    finding_history,
+    finding_id,
+    has_runs,
+    load_runs,
+    load_waivers,
+    waive,
+    waiver_records,
+)
 
 app = typer.Typer(help="Findings of the audits: list, show one, waive one.", no_args_is_help=True)
 
@@ -33,7 +46,6 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def finding_row(f: Finding) -> dict[str, Any]:
-    from auditor.services.audit import finding_id
 
     return {
         "id": finding_id(f.fingerprint),
@@ -56,7 +68,6 @@ def finding_row(f: Finding) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    from auditor.model.types import to_plain
 
     return to_plain(value)
 
@@ -81,7 +92,6 @@ def current_findings(ctx: typer.Context) -> tuple[list[Finding], Any]:
     """The ledger with today's waivers, and the open registry."""
     from datetime import UTC, datetime
 
-    from auditor.services.audit import apply_waivers_now, current_ledger, has_runs, load_waivers
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
@@ -125,7 +135,6 @@ def list_(
 
         auditor finding list --severity high --platform instagram
     """
-    from auditor.engine.evaluate import filter_findings
 
     findings, _ = current_findings(ctx)
     states = parse_states(state)
@@ -162,7 +171,6 @@ def show(
 
         auditor finding show f3a9c1e07
     """
-    from auditor.services.audit import find_finding, finding_history, load_runs, waiver_records
 
     findings, reg = current_findings(ctx)
     f = find_finding(findings, finding)
@@ -200,7 +208,6 @@ def waive_(
 
         auditor finding waive f3a9c1e07 --reason "Board approved the exception on 2026-09-14" --until 2026-12-31
     """
-    from auditor.services.audit import finding_id, waive
 
     until_day = day(until, "--until")
     if until_day is None:

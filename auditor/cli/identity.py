@@ -13,6 +13,9 @@ from auditor.cli.escrow_workflows import remove_identity
 from auditor.cli.output import OutputFormat, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import Role
+from vault.registry import Registry
+from vault.rekey import RekeyResult, rotate_identity
+from vault.unlock import find_passphrase, keyring_set
 
 app = typer.Typer(
     help="Identities: administrators (inventory and escrow) and auditors (inventory only, for scheduled audits).",
@@ -92,14 +95,12 @@ def remember(ctx: typer.Context) -> None:
 
         auditor --identity jsmith identity remember
     """
-    from vault.unlock import keyring_set
 
     app_ctx = app_context(ctx)
     reg = app_ctx.registry()
     assert reg.identity is not None
     passphrase = prompt_secret(f"Passphrase for {reg.identity.name} (to store in the keyring)")
     # Verify before storing: a wrong passphrase in the keyring would fail every later unlock.
-    from vault.registry import Registry
 
     probe = Registry.open(type(reg.backend)(reg.backend.location))  # type: ignore[call-arg]
     try:
@@ -143,7 +144,6 @@ def rotate(
     """
     import os
 
-    from vault.rekey import rotate_identity
 
     reg = app_context(ctx).registry(admin=True)
     passphrase = new_passphrase(new_passphrase_file, name)
@@ -160,7 +160,6 @@ def rotate(
 
 
 def _report_rotation(name: str, result: object) -> None:
-    from vault.rekey import RekeyResult
 
     assert isinstance(result, RekeyResult)
     echo(f"Gave {name} a new key pair. Backup taken first: {result.backup}")
@@ -206,7 +205,6 @@ def passwd(
     import os
     import sys
 
-    from vault.unlock import find_passphrase, keyring_set
 
     app_ctx = app_context(ctx)
     reg = app_ctx.registry()
@@ -220,7 +218,6 @@ def passwd(
     )
     new = new_passphrase(new_passphrase_file, name)
     if rotate_keys:
-        from vault.rekey import rotate_identity
 
         reg.require_admin("Rotating keys (--rotate)")
         reg.check_passphrase(name, current.secret)  # as for a plain change: the current one again

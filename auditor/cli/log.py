@@ -14,6 +14,8 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
+from vault.revealog import RevealLog
+from vault.stores.inventory import Inventory
 
 app = typer.Typer(
     help="The reveal log: who saw or changed which credential, when and why.", no_args_is_help=True
@@ -46,8 +48,6 @@ def show(
 
         auditor log show --format csv > reveal-log.csv
     """
-    from vault.revealog import RevealLog
-    from vault.stores.inventory import Inventory
 
     reg = app_context(ctx).registry()
     inv = Inventory(reg)
@@ -101,7 +101,6 @@ def verify(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Jso
 
         auditor --identity compliance log verify
     """
-    from vault.revealog import RevealLog
 
     result = RevealLog(app_context(ctx).registry()).verify()
     if pick_format(fmt, as_json) is OutputFormat.JSON:

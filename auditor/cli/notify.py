@@ -17,8 +17,11 @@ import typer
 
 from auditor.cli.common import JsonOpt, echo, echo_err
 from auditor.cli.context import app_context
-from auditor.model.errors import UsageError
+from auditor.model.errors import NotFoundError, UsageError
 from auditor.model.types import Secret
+from auditor.services.notify import config as cfg
+from auditor.services.notify.dispatch import send_test
+from auditor.services.notify.errors import NotifyError
 
 app = typer.Typer(
     help="Where audit results go: email (SMTP) and webhooks (Teams, Slack).", no_args_is_help=True
@@ -77,8 +80,6 @@ def email_set(
             --from auditor@naperville203.org --to it-alerts@naperville203.org
         printf '%s\\n' "$SMTP_PASSWORD" | auditor notify email password --stdin
     """
-    from auditor.services.notify import config as cfg
-    from auditor.services.notify.errors import NotifyError
 
     try:
         sec = cfg.parse_security(security)
@@ -129,7 +130,6 @@ def email_password(
 
         printf '%s\\n' "$SMTP_PASSWORD" | auditor notify email password --stdin
     """
-    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     password = _read_secret(stdin, "SMTP password")
@@ -152,8 +152,6 @@ def webhook_set(
 
         printf '%s\\n' "$TEAMS_WEBHOOK_URL" | auditor notify webhook set --flavour teams --stdin
     """
-    from auditor.services.notify import config as cfg
-    from auditor.services.notify.errors import NotifyError
 
     try:
         kind = cfg.parse_flavour(flavour)
@@ -176,8 +174,6 @@ def webhook_remove(
 
         auditor notify webhook remove slack
     """
-    from auditor.model.errors import NotFoundError
-    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     if not cfg.remove_webhook(reg, name):
@@ -195,7 +191,6 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     import json
 
-    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry()
     config = cfg.load_config(reg)
@@ -241,7 +236,6 @@ def test(ctx: typer.Context) -> None:
 
         auditor --identity auditor notify test
     """
-    from auditor.services.notify.dispatch import send_test
 
     reg = app_context(ctx).registry()
     result = send_test(reg)
@@ -269,7 +263,6 @@ def clear(
 
         auditor notify clear --yes
     """
-    from auditor.services.notify import config as cfg
 
     reg = app_context(ctx).registry(admin=True)
     if not yes and sys.stdin.isatty() and not typer.confirm("Remove every notification setting?"):

@@ -12,7 +12,9 @@ from auditor.cli.common import FormatOpt, JsonOpt, day, echo, echo_err, pick_for
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.model.errors import UsageError
-from auditor.model.types import Person, PersonKind, PersonStatus
+from auditor.model.types import Person, PersonKind, PersonStatus, check_person_name
+from auditor.services.imports import check_email, parse_people
+from auditor.services.inventory import import_people
 
 app = typer.Typer(
     help="People: employees, students, volunteers who manage district accounts.", no_args_is_help=True
@@ -39,7 +41,6 @@ def person_row(p: Person) -> dict[str, Any]:
 
 
 def _name(value: str) -> str:
-    from auditor.model.types import check_person_name
 
     try:
         name = check_person_name(value)
@@ -98,7 +99,6 @@ def add(
 
         auditor person add --name "Dana Smith" --email dsmith@d203.org --role "Athletic Director" --building "North HS"
     """
-    from auditor.services.imports import check_email
 
     name = _name(name)
     try:
@@ -219,7 +219,6 @@ def edit(
     """
     from datetime import date as _date
 
-    from auditor.services.imports import check_email
 
     inv = app_context(ctx).inventory()
     p = inv.resolve_person(person)
@@ -309,8 +308,6 @@ def import_(
 
         auditor person import staff.csv --dry-run
     """
-    from auditor.services.imports import parse_people
-    from auditor.services.inventory import import_people
 
     people = parse_people(file)
     app_ctx = app_context(ctx)

@@ -14,7 +14,10 @@ import typer
 
 from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context
+from auditor.engine.policy import PRESETS, dump_preset, source_text
+from auditor.engine.policy.loader import read_policy_file
 from auditor.model.errors import InputError, PolicyError, UsageError
+from auditor.services.policy import INIT_HINT, check_text, require_policy, save_policy, stored_policy
 
 app = typer.Typer(
     help="The district policy: which rules the audit applies, each mapped to a clause of the district's document.",
@@ -25,7 +28,6 @@ app = typer.Typer(
 def _read(file: Path) -> str:
     """The policy file's text; a missing, unreadable, non-UTF-8 or oversized file is a clear error
     (the size is checked before the file is read, so a huge file costs nothing)."""
-    from auditor.engine.policy.loader import read_policy_file
 
     if not file.exists():
         raise InputError(f"{file} does not exist")
@@ -52,8 +54,6 @@ def init(
 
         auditor policy init --preset naperville-203
     """
-    from auditor.engine.policy import dump_preset
-    from auditor.services.policy import save_policy
 
     text = dump_preset(preset)
     if output is not None:
@@ -81,12 +81,10 @@ def show(
 
         auditor policy show > policy.toml
     """
-    from auditor.services.policy import require_policy
 
     reg = app_context(ctx).registry()
     stored, policy = require_policy(reg)
     if source:
-        from auditor.engine.policy import PRESETS, source_text
 
         if policy.id not in PRESETS:
             raise UsageError(f"no district document ships for policy {policy.id!r}")
@@ -111,7 +109,6 @@ def check(
 
         auditor policy check policy.toml
     """
-    from auditor.services.policy import INIT_HINT, check_text, stored_policy
 
     if file is not None:
         text, origin = _read(file), str(file)
@@ -142,7 +139,6 @@ def import_(
 
         auditor policy import policy.toml
     """
-    from auditor.services.policy import save_policy
 
     text = _read(file)
     reg = app_context(ctx).registry(admin=True)
@@ -186,7 +182,6 @@ def edit(ctx: typer.Context) -> None:
 
         EDITOR=nano auditor policy edit
     """
-    from auditor.services.policy import require_policy, save_policy
 
     reg = app_context(ctx).registry(admin=True)
     stored, _ = require_policy(reg)

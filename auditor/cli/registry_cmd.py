@@ -12,8 +12,14 @@ from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import AppContext, app_context, is_server_url, make_backend
 from auditor.cli.output import OutputFormat
 from auditor.model.errors import UsageError
-from auditor.model.types import Secret
-from vault.errors import VaultError
+from auditor.model.safetext import inert
+from auditor.model.types import Role, Secret
+from vault import upgrades
+from vault.backends.migrate import copy_registry, verify_rows
+from vault.backup import log_backup, take_backup
+from vault.errors import AccessDeniedError, VaultError
+from vault.maintenance import check_registry, restore_sqlite, verify_decrypt
+from vault.registry import FORMAT_VERSION, Registry
 
 app = typer.Typer(
     help="The registry itself: check, back up, restore, upgrade, migrate between SQLite and PostgreSQL.",
@@ -29,7 +35,6 @@ def info(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonO
 
         auditor registry info
     """
-    from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
     backend = make_backend(app_ctx.location)
@@ -68,8 +73,6 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 
         auditor registry check
     """
-    from auditor.model.safetext import inert
-    from vault.maintenance import check_registry
 
     reg = app_context(ctx).registry(tolerant=True)
     report = check_registry(reg)
@@ -129,11 +132,9 @@ def backup(
 
         auditor registry backup -o /mnt/backup/registry-2026-11-21.db
     """
-    from vault.backup import take_backup
 
     reg = app_context(ctx).registry()
     if output is not None:
-        from vault.backup import log_backup
 
         if output.exists():
             raise UsageError(f"{output} already exists; backups never overwrite a file")
@@ -163,7 +164,6 @@ def restore(
 
         auditor registry restore ~/.local/share/auditor/backups/registry-20261121T101500Z-manual.db
     """
-    from vault.maintenance import restore_sqlite
 
     app_ctx = app_context(ctx)
     if is_server_url(app_ctx.location):
@@ -204,11 +204,6 @@ def upgrade(ctx: typer.Context) -> None:
 
         auditor --identity it-admin registry upgrade
     """
-    from auditor.model.types import Role
-    from vault import upgrades
-    from vault.backup import take_backup
-    from vault.errors import AccessDeniedError
-    from vault.registry import FORMAT_VERSION, Registry
 
     app_ctx = app_context(ctx)
     backend = make_backend(app_ctx.location)
@@ -271,8 +266,6 @@ def migrate(
 
         auditor registry migrate --from postgresql://auditor_app@db.d203.org/auditor --to /mnt/backup/registry.db
     """
-    from vault.backends.migrate import copy_registry, verify_decrypt, verify_rows
-    from vault.registry import Registry
 
     app_ctx = app_context(ctx)
 
@@ -321,9 +314,6 @@ def _restorer(backup_file: Path, app_ctx: AppContext) -> tuple[str | None, Secre
     """Who is restoring, settled on the backup before anything is written (not even the safety
     copy of the current registry): an administrator of the backup, the identity that will record
     the restore in it."""
-    from auditor.model.types import Role
-    from vault.errors import AccessDeniedError
-    from vault.registry import Registry
 
     probe = Registry.open(make_backend(str(backup_file)), allow_older=True)
     try:

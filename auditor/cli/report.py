@@ -18,8 +18,18 @@ import typer
 
 from auditor.cli.common import day, echo, echo_err
 from auditor.cli.context import app_context
+from auditor.cli.output import use_color
 from auditor.model.errors import UsageError
-from reports import ReportFormat
+from reports import (
+    ReportFormat,
+    build_evidence_pack,
+    build_report,
+    render,
+    verify_evidence_pack,
+    write_report,
+)
+from reports.evidence import manifest_digest, sha256
+from reports.formats import BINARY
 
 app = typer.Typer(
     help=(
@@ -54,9 +64,6 @@ def _emit(
     since: date | None = None,
     person: str | None = None,
 ) -> None:
-    from auditor.cli.output import use_color
-    from reports import build_report, render, write_report
-    from reports.formats import BINARY
 
     if fmt.value in BINARY and output is None:
         raise UsageError(
@@ -176,8 +183,6 @@ def evidence(
 
         auditor report evidence --output evidence-2026-06.zip
     """
-    from reports import build_evidence_pack
-    from reports.evidence import manifest_digest, sha256
 
     path = build_evidence_pack(app_context(ctx).registry(), output)
     echo(str(path))
@@ -203,8 +208,6 @@ def verify(
 
         auditor report verify evidence-2026-06.zip --expect 3f5a...
     """
-    from reports import verify_evidence_pack
-    from reports.evidence import manifest_digest
 
     problems = verify_evidence_pack(pack)
     if not problems and expect is not None:

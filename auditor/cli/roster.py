@@ -21,6 +21,7 @@ from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_text, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import Secret
+from auditor.services import roster as roster_ops
 
 if TYPE_CHECKING:
     from auditor.services.roster import SyncOutcome
@@ -102,7 +103,6 @@ def add(
 
         printf '%s' "$ENTRA_SECRET" | auditor roster add entra --kind msgraph --option tenant=d203.org --option client_id=0000-1111 --secret-stdin
     """
-    from auditor.services import roster as roster_ops
     member = roster_ops.parse_kind(kind)
     source_name = roster_ops.check_source_name(name)
     options = roster_ops.parse_options(member, option or [])
@@ -138,7 +138,6 @@ def set_secret(
 
         printf '%s' "$NEW_SECRET" | auditor roster set-secret entra --secret-stdin
     """
-    from auditor.services import roster as roster_ops
     reg = app_context(ctx).registry()
     config = roster_ops.get_source(reg, name)
     if not roster_ops.needs_secret(config.kind):
@@ -163,7 +162,6 @@ def list_(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 
         auditor roster list --format json
     """
-    from auditor.services import roster as roster_ops
     rows = roster_ops.source_rows(app_context(ctx).registry())
     out_fmt = pick_format(fmt, as_json)
     if out_fmt is not OutputFormat.JSON:
@@ -196,7 +194,6 @@ def remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The con
 
         auditor roster remove entra
     """
-    from auditor.services import roster as roster_ops
     config = roster_ops.remove_source(app_context(ctx).registry(), name)
     echo(f"Removed roster source {config.name} ({config.kind}).")
 
@@ -234,7 +231,6 @@ def sync(
 
         auditor roster sync /srv/exports/oneroster.zip --format json
     """
-    from auditor.services import roster as roster_ops
     reg = app_context(ctx).registry()
     roster = roster_ops.open_source(reg, source)
     outcome = roster_ops.sync(reg, roster, dry_run=dry_run, create_missing=create_missing, force=force)
@@ -304,7 +300,6 @@ def history(
 
         auditor roster history --source sis --changes
     """
-    from auditor.services import roster as roster_ops
     records = roster_ops.history(app_context(ctx).registry(), source=source)[-limit:]
     out_fmt = pick_format(fmt, as_json)
     if out_fmt is OutputFormat.JSON:

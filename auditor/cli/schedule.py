@@ -16,6 +16,18 @@ import typer
 from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, is_server_url
 from auditor.model.errors import UsageError
+from auditor.services.schedule import (
+    SERVICE_NAME,
+    TIMER_NAME,
+    ScheduleSpec,
+    auditor_executable,
+    cron_block,
+    install_cron,
+    install_systemd,
+    passphrase_file_problem,
+    systemd_service,
+    systemd_timer,
+)
 
 app = typer.Typer(help="Run the audit unattended: systemd timer or cron line.", no_args_is_help=True)
 
@@ -77,7 +89,6 @@ def _spec(
     executable: str | None,
     log: str,
 ) -> object:
-    from auditor.services.schedule import ScheduleSpec, auditor_executable
 
     location = app_context(ctx).location
     if not is_server_url(location):
@@ -119,14 +130,6 @@ def show(
 
         auditor schedule show --systemd --at 02:30 --identity auditor
     """
-    from auditor.services.schedule import (
-        SERVICE_NAME,
-        TIMER_NAME,
-        ScheduleSpec,
-        cron_block,
-        systemd_service,
-        systemd_timer,
-    )
 
     kind = _kind(systemd, cron)
     spec = _spec(
@@ -183,7 +186,6 @@ def install(
 
         sudo auditor --registry /var/lib/auditor/registry.db schedule install --systemd --run-as auditor
     """
-    from auditor.services.schedule import ScheduleSpec, install_cron, install_systemd, passphrase_file_problem
 
     kind = _kind(systemd, cron)
     spec = _spec(

@@ -16,8 +16,15 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
-from auditor.model.errors import UsageError
+from auditor.model.errors import AuditorError, UsageError
 from auditor.model.types import Secret
+from auditor.services.escrow import export_credentials, import_credentials
+from vault.escrow import exportfile
+from vault.escrow.bundle import bundle_from_fields, parse_input
+from vault.escrow.store import Escrow
+from vault.registry import utcnow
+from vault.stores.inventory import Inventory
+from vault.unlock import read_passphrase_file
 
 app = typer.Typer(
     help="Escrowed credentials: store, generate, reveal (logged), history, export and import.",
@@ -34,13 +41,11 @@ AccountArg = Annotated[
 
 
 def _escrow(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from vault.escrow.store import Escrow
 
     return Escrow(app_context(ctx).registry(admin=True))
 
 
 def _account(ctx: typer.Context, ref: str):  # type: ignore[no-untyped-def]
-    from vault.stores.inventory import Inventory
 
     return Inventory(app_context(ctx).registry(admin=True)).resolve_account(ref)
 
@@ -106,7 +111,6 @@ def set_(
 
         auditor secret set x:@lincolnhs          (hidden prompts)
     """
-    from vault.escrow.bundle import bundle_from_fields, parse_input
 
     acct = _account(ctx, account)
     issuer, label = acct.platform.label, acct.handle.lstrip("@")
@@ -192,7 +196,6 @@ def totp(ctx: typer.Context, account: AccountArg, reason: ReasonOpt) -> None:
 
         auditor secret totp x:@lincolnhs --reason "signing in to remove a former coach"
     """
-    from vault.registry import utcnow
 
     reason = _need_reason(reason)
     acct = _account(ctx, account)
@@ -211,10 +214,8 @@ def history(
 
         auditor secret history x:@lincolnhs
     """
-    from vault.escrow.store import Escrow
 
     reg = app_context(ctx).registry()
-    from vault.stores.inventory import Inventory
 
     acct = Inventory(reg).resolve_account(account)
     rows = [v.to_dict() for v in Escrow(reg).history(acct.id)]
@@ -303,7 +304,6 @@ def export(
     """
     import os
 
-    from auditor.services.escrow import export_credentials
 
     reason = _need_reason(reason)
     passphrase: Secret | None = None
@@ -322,7 +322,6 @@ def export(
                 raise UsageError("plaintext export cancelled; nothing was written")
     elif not recipient:
         if export_passphrase_file:
-            from vault.unlock import read_passphrase_file
 
             passphrase = read_passphrase_file(export_passphrase_file)
         else:
@@ -383,17 +382,13 @@ def import_(
 
         auditor secret import keepassxc.csv
     """
-    from auditor.services.escrow import import_credentials
-    from vault.escrow import exportfile
     def decrypt(data: bytes, kind: str) -> bytes:
         if kind == "age":
             if identity_file is None:
                 raise UsageError("this is an age file; give --identity-file KEYFILE")
-            from vault.unlock import read_passphrase_file
 
             return exportfile.age_decrypt(data, read_passphrase_file(identity_file))
         if export_passphrase_file is not None:
-            from vault.unlock import read_passphrase_file
 
             phrase = read_passphrase_file(export_passphrase_file)
         elif sys.stdin.isatty():
@@ -408,7 +403,6 @@ def import_(
     for line in outcome.plan_lines:
         echo(line)
     if not outcome.clean:
-        from auditor.model.errors import AuditorError
 
         raise AuditorError(
             "nothing was imported: some entries match no account, or more than one",

@@ -10,6 +10,8 @@ import typer
 from auditor.cli.common import echo, echo_err
 from auditor.cli.context import app_context, make_backend, new_passphrase
 from auditor.model.safetext import terminal_cell
+from auditor.services.demo import build_demo
+from vault.registry import Registry
 
 
 def init(
@@ -32,7 +34,6 @@ def init(
 
         auditor --registry /srv/auditor/registry.db init --admin it-admin --new-passphrase-file /root/pass
     """
-    from vault.registry import Registry
 
     app_ctx = app_context(ctx)
     passphrase = new_passphrase(new_passphrase_file or app_ctx.passphrase_file)
@@ -69,7 +70,6 @@ def demo(
     """
     import sys
 
-    from auditor.services.demo import build_demo
 
     def step(message: str) -> None:
         echo_err(f"- {message}")

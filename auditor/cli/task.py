@@ -13,6 +13,9 @@ import typer
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_rows
+from vault.registry import utcnow
+from vault.stores import tasks
+from vault.stores.inventory import Inventory
 
 app = typer.Typer(
     help="Rotation tasks: credentials to change after someone who knew them lost access.",
@@ -35,9 +38,6 @@ def list_(
 
         auditor task list --all --format json
     """
-    from vault.registry import utcnow
-    from vault.stores import tasks
-    from vault.stores.inventory import Inventory
 
     reg = app_context(ctx).registry()
     labels = {a.id: a.label for a in Inventory(reg).accounts()}

@@ -37,7 +37,19 @@ from typing import TYPE_CHECKING, Any
 from auditor.engine.checks.base import CheckContext, ImpersonationCandidate
 from auditor.engine.checks.registry import CHECK_ERROR_ID, select_checks
 from auditor.engine.evaluate import EvaluationResult, Waiver, evaluate
-from auditor.model.errors import AuditorError, NotFoundError, UsageError
+from auditor.engine.impersonation import (
+    Detector,
+    DistrictContext,
+    ProtectedKind,
+    ProtectedName,
+    apply_evidence,
+    inventory_names,
+    is_valid,
+    role_names,
+    search_queries,
+    variants,
+)
+from auditor.model.errors import AuditorError, InputError, NotFoundError, UsageError
 from auditor.model.types import (
     Account,
     AccountStatus,
@@ -53,6 +65,16 @@ from auditor.model.types import (
     Secret,
     normalise_handle,
 )
+from auditor.services.policy import require_policy
+from connectors.http import RUN_DEADLINE_REASON
+from connectors.platforms.manual import ManualConnector
+from connectors.registry import connector_class
+from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStore
+from vault.errors import RecordTamperedError
+from vault.revealog import RevealLog
+from vault.stores.attestations import RegistryAttestationStore
+from vault.stores.inventory import Inventory
+from vault.stores.tokens import RegistryTokenStore
 
 if TYPE_CHECKING:
     from auditor.engine.impersonation import Detector, DistrictContext
@@ -138,7 +160,6 @@ class Snapshot:
 
 
 def _scan(registry: Registry, kind: str, damaged: list[str]) -> list[dict[str, Any]]:
-    from vault.errors import RecordTamperedError
 
     out: list[dict[str, Any]] = []
     for rec in registry.scan(kind):
@@ -151,8 +172,6 @@ def _scan(registry: Registry, kind: str, damaged: list[str]) -> list[dict[str, A
 
 def read_snapshot(registry: Registry) -> Snapshot:
     """Policy, inventory, escrow metadata, history and waivers, consistent with each other."""
-    from auditor.services.policy import require_policy
-    from vault.stores.inventory import Inventory
 
     damaged: list[str] = []
     with registry.snapshot():
@@ -277,7 +296,6 @@ def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
 def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list[Finding]:
     """The ledger after the newest run: the stored one, or folded from every run when a registry
     made before the ledger record existed has none (the next audit stores it)."""
-    from vault.errors import RecordTamperedError
 
     sink: list[str] = [] if damaged is None else damaged
     try:
@@ -395,7 +413,6 @@ def waive(
         history = list(existing.data.get("history") or [])
         history.append({k: existing.data.get(k) for k in ("reason", "until", "by", "at")})
     waiver = Waiver(fingerprint=finding.fingerprint, reason=reason.strip(), until=until, by=identity.name)
-    from vault.revealog import RevealLog
 
     with registry.transaction():
         registry.put(
@@ -485,11 +502,9 @@ def token_getter(registry: Registry | None) -> TokenGetter:
     A keyring that is missing or locked is not an error here: the connector then reports "no
     credentials" per account (profile.unknown), which is what an operator needs to see.
     """
-    from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStore
 
     stores: list[TokenStore] = []
     if registry is not None:
-        from vault.stores.tokens import RegistryTokenStore
 
         stores.append(RegistryTokenStore(registry))
     stores.append(KeyringTokenStore())
@@ -509,8 +524,6 @@ def connector_factory(
     """
 
     def make(platform: Platform) -> Connector:
-        from connectors.platforms.manual import ManualConnector
-        from connectors.registry import connector_class
 
         cls = connector_class(platform)
         token = tokens(platform) if tokens is not None else None
@@ -573,7 +586,6 @@ def protected_names(policy: Policy, accounts: Sequence[Account]) -> list[Any]:
     district ("203 Superintendent"), holders' names, official handles and building administrators
     ("NNHS Principal") are protected as written.
     """
-    from auditor.engine.impersonation import ProtectedKind, ProtectedName, inventory_names, role_names
 
     names: list[Any] = list(inventory_names(accounts))
     tokens = _district_tokens(policy)
@@ -598,7 +610,6 @@ def protected_names(policy: Policy, accounts: Sequence[Account]) -> list[Any]:
 
 
 def district_context(policy: Policy) -> DistrictContext:
-    from auditor.engine.impersonation import DistrictContext
 
     roles: list[str] = []
     for role in policy.protected_roles:
@@ -711,7 +722,6 @@ def gather(
         for connector in connectors.values():
             connector.close()
     if deadline is not None and deadline.expired:
-        from connectors.http import RUN_DEADLINE_REASON
 
         late = sum(1 for p in out.profiles.values() if p.reason == RUN_DEADLINE_REASON)
         out.notes.append(
@@ -731,7 +741,6 @@ def _discover(
     now: datetime,
     progress: Progress | None,
 ) -> None:
-    from auditor.engine.impersonation import Detector, is_valid, search_queries, variants
 
     policy = snapshot.policy
     live = [a for a in snapshot.accounts if a.status is not AccountStatus.RETIRED]
@@ -837,7 +846,6 @@ def _score(
     profiles: Mapping[str, Profile],
     now: datetime,
 ) -> list[ImpersonationCandidate]:
-    from auditor.engine.impersonation import apply_evidence
 
     best: dict[str, Any] = {}
     for match in detector.scan(handles, platform):
@@ -929,7 +937,6 @@ def run_audit(
     needs_network = not options.offline and any(c.needs_network for c in selected)
     gathered = Gathered()
     if needs_network:
-        from vault.stores.attestations import RegistryAttestationStore
 
         factory = connector_for or connector_factory(
             policy, token_getter(registry), attestations=RegistryAttestationStore(registry)
@@ -1014,7 +1021,6 @@ def _store_run(
 
 def parse_candidates(text: str, origin: str = "candidates file") -> tuple[tuple[Platform, str], ...]:
     """`platform:handle` per line; blank lines and `#` comments are skipped."""
-    from auditor.model.errors import InputError
 
     out: list[tuple[Platform, str]] = []
     for n, raw in enumerate(text.splitlines(), start=1):

@@ -18,9 +18,16 @@ from typing import Any
 
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
 from auditor.model.types import Account, Person, PersonStatus, Role, RotationTask, Secret
+from vault.backup import take_backup
+from vault.escrow import credential_import as ci
+from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
 from vault.escrow.store import Escrow
+from vault.escrow.totp import TotpError
 from vault.registry import ESCROW, Registry, utcnow
+from vault.rekey import remove_identity
+from vault.revealog import RevealLog
+from vault.stores import tasks as tasks_mod
 from vault.stores.inventory import Inventory
 
 # Per-platform steps printed by `auditor offboard` (issue 3: change password, regenerate recovery
@@ -101,10 +108,6 @@ def offboard(
 ) -> OffboardResult:
     """Reassign, mark departed, open rotation tasks, remove the identity: one transaction after a
     backup, everything logged."""
-    from vault.backup import take_backup
-    from vault.rekey import remove_identity
-    from vault.revealog import RevealLog
-    from vault.stores import tasks as tasks_mod
 
     actor = registry.require_admin("Offboarding")
     if actor.name in plan.identities:
@@ -252,8 +255,6 @@ def recover_account(
 ) -> RecoverResult:
     """Who owned it, the escrowed credential (logged as `recover`), the current TOTP code and the
     open rotation task (opened here when the owner has left, since they knew the secrets)."""
-    from vault.escrow.totp import TotpError
-    from vault.stores import tasks as tasks_mod
 
     registry.require_admin("Recovering an account")
     inv = Inventory(registry)
@@ -310,7 +311,6 @@ def export_credentials(
     Encrypted to age recipients, or with a passphrase; plaintext only when `plaintext` is True (the
     CLI asks for confirmation). One `export` event per account is committed before the file is
     written. The file is created 0600 and never overwrites an existing one."""
-    from vault.escrow import exportfile
     registry.require_admin("Exporting credentials")
     if not plaintext and not recipients and passphrase is None:
         raise UsageError("say how to encrypt the export: --recipient age1... or --passphrase-file FILE")
@@ -419,9 +419,6 @@ def import_credentials(
 ) -> ImportOutcome:
     """Import a Bitwarden JSON / KeePass(XC) CSV export (or an encrypted auditor export, with
     `decrypt(data) -> bytes`). All or nothing: any unmatched or ambiguous entry stops the import."""
-    from vault.backup import take_backup
-    from vault.escrow import credential_import as ci
-    from vault.escrow import exportfile
 
     registry.require_admin("Importing credentials")
     inv = Inventory(registry)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from auditor.model.types import Account, Person
+from vault.backup import take_backup
 from vault.stores.inventory import Inventory
 
 
@@ -24,7 +25,6 @@ class ImportResult:
 def import_people(
     inv: Inventory, people: Sequence[Person], *, dry_run: bool, source: str = ""
 ) -> ImportResult:
-    from vault.backup import take_backup
 
     if dry_run:
         return _plan(inv, lambda: inv.upsert_people(people))
@@ -38,7 +38,6 @@ def import_people(
 def import_accounts(
     inv: Inventory, accounts: Sequence[Account], *, dry_run: bool, source: str = ""
 ) -> ImportResult:
-    from vault.backup import take_backup
 
     if dry_run:
         return _plan(inv, lambda: inv.upsert_accounts(accounts))

@@ -15,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from auditor.engine.policy import load_policy
+from auditor.engine.validation import policy_problems
 from auditor.model.errors import PolicyError
+from vault.registry import utcnow
+from vault.revealog import RevealLog
 
 if TYPE_CHECKING:
     from auditor.engine.policy.model import Policy
@@ -37,7 +41,6 @@ class StoredPolicy:
     version: int
 
     def load(self) -> Policy:
-        from auditor.engine.policy import load_policy
 
         return load_policy(self.text, origin="stored policy")
 
@@ -66,7 +69,6 @@ def require_policy(registry: Registry) -> tuple[StoredPolicy, Policy]:
 
 def check_text(text: str, origin: str) -> list[str]:
     """Every problem in a policy text (empty: usable)."""
-    from auditor.engine.policy import policy_problems
 
     return policy_problems(text, origin=origin)
 
@@ -76,7 +78,6 @@ def save_policy(registry: Registry, text: str, source: str, *, replace: bool = T
 
     `replace=False` refuses to overwrite an existing policy (what `policy init` does without --force).
     """
-    from vault.registry import utcnow
 
     identity = registry.require_admin("Changing the district policy")
     problems = check_text(text, source)
@@ -94,7 +95,6 @@ def save_policy(registry: Registry, text: str, source: str, *, replace: bool = T
             "a district policy is already stored",
             hint="Use `auditor policy import FILE` to replace it, or `policy init --force`.",
         )
-    from vault.revealog import RevealLog
 
     now = utcnow().isoformat()
     with registry.transaction():

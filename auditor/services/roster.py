@@ -25,8 +25,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor.engine.roster_diff import apply_plan, plan_sync
 from auditor.model.errors import AuditorError, ConnectorError, NotFoundError, UsageError
 from auditor.model.types import Secret
+from connectors.roster.base import SourceKind, parse_bool, source_class
+from connectors.roster.config import SECRET_ARGUMENT, build_source
+from vault.backup import take_backup
+from vault.errors import RecordTamperedError, VaultError
+from vault.registry import DuplicateRecordError, new_id, utcnow
+from vault.revealog import RevealLog
+from vault.stores.inventory import PERSON, Inventory, person_key
+from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
 if TYPE_CHECKING:
     from auditor.engine.roster_diff import SyncPlan
@@ -84,7 +93,6 @@ class SourceConfig:
 
 
 def parse_kind(text: str) -> SourceKind:
-    from connectors.roster.base import SourceKind
 
     value = KIND_ALIASES.get(text.strip().lower(), text.strip().lower())
     try:
@@ -96,14 +104,12 @@ def parse_kind(text: str) -> SourceKind:
 
 
 def needs_secret(kind: SourceKind | str) -> bool:
-    from connectors.roster.config import SECRET_ARGUMENT
 
     return SECRET_ARGUMENT[parse_kind(str(kind))] is not None
 
 
 def secret_label(kind: SourceKind | str) -> str:
     """ "client secret" / "access token": what the operator is asked for."""
-    from connectors.roster.config import SECRET_ARGUMENT
 
     return (SECRET_ARGUMENT[parse_kind(str(kind))] or "secret").replace("_", " ")
 
@@ -132,7 +138,6 @@ def parse_options(
     A `path` is made absolute so a scheduled sync from another directory finds the same export.
     Secret-looking keys are refused without echoing their value.
     """
-    from connectors.roster.base import source_class
 
     member = parse_kind(str(kind))
     params = inspect.signature(source_class(member).__init__).parameters
@@ -170,7 +175,6 @@ def _convert(key: str, raw: str, param: inspect.Parameter | None, base: Path | N
     default = param.default if param is not None else inspect.Parameter.empty
     try:
         if isinstance(default, bool):
-            from connectors.roster.base import parse_bool
 
             return parse_bool(raw)
         if isinstance(default, int):
@@ -207,7 +211,6 @@ def configured_sources(registry: Registry) -> dict[str, SourceConfig]:
 
 def validate_source(config: SourceConfig) -> RosterSource:
     """Build the source with a stand-in secret: bad or missing options fail now, not at 2 a.m."""
-    from connectors.roster.config import build_source
 
     placeholder = Secret("placeholder-for-validation") if needs_secret(config.kind) else None
     return build_source(config.kind, config.options, placeholder, name=config.name)
@@ -223,8 +226,6 @@ def add_source(
     replace: bool = False,
 ) -> SourceConfig:
     """Store a source's options (one encrypted setting) and its secret (an api-token record), together."""
-    from vault.registry import utcnow
-    from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
     name = check_source_name(name)
     member = parse_kind(str(kind))
@@ -258,7 +259,6 @@ def add_source(
 
 def set_source_secret(registry: Registry, name: str, secret: Secret) -> None:
     """Replace a configured source's secret (a rotated client secret)."""
-    from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
     config = get_source(registry, name)
     if not needs_secret(config.kind):
@@ -281,7 +281,6 @@ def get_source(registry: Registry, name: str) -> SourceConfig:
 
 def remove_source(registry: Registry, name: str) -> SourceConfig:
     """Forget a source and its secret. Its sync history stays (it records what happened)."""
-    from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
     config = get_source(registry, name)
     table = {n: c.to_dict() for n, c in configured_sources(registry).items() if n != config.name}
@@ -293,14 +292,12 @@ def remove_source(registry: Registry, name: str) -> SourceConfig:
 
 
 def _log_change(registry: Registry, source: str, what: str) -> None:
-    from vault.revealog import RevealLog
 
     RevealLog(registry).append("roster-change", details={"source": source, "what": what})
 
 
 def source_rows(registry: Registry) -> list[dict[str, Any]]:
     """One row per source for `roster list`: options and whether a secret is stored, never the secret."""
-    from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
     store = RegistryTokenStore(registry)
     rows = []
@@ -323,8 +320,6 @@ def source_rows(registry: Registry) -> list[dict[str, Any]]:
 
 def open_source(registry: Registry, ref: str) -> RosterSource:
     """A configured source by name (with its stored secret), else a OneRoster folder or zip by path."""
-    from connectors.roster.config import build_source
-    from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
     sources = configured_sources(registry)
     config = sources.get(ref.strip().lower())
@@ -439,7 +434,6 @@ def plan_counts(plan: SyncPlan) -> dict[str, int]:
 
 def referenced_person_ids(registry: Registry) -> set[str]:
     """People named on any account (owner, co-manager, student manager, comment monitor)."""
-    from vault.stores.inventory import Inventory
 
     ids: set[str] = set()
     for a in Inventory(registry).accounts():
@@ -468,9 +462,6 @@ def sync(
     sharing an email...) is not applied unless `force`: the outcome says `refused` and the caller
     decides how loudly to say so.
     """
-    from auditor.engine.roster_diff import plan_sync
-    from vault.errors import VaultError
-    from vault.stores.inventory import Inventory
 
     if not dry_run:
         # Refused before the roster is fetched or the backup (and its log event) is taken.
@@ -513,7 +504,6 @@ def sync(
         return _replace(outcome, refused=True)
     backup = ""
     if not plan.is_empty:
-        from vault.backup import take_backup
 
         backup = take_backup(registry, "before-roster-sync")
     outcome = _replace(outcome, backup=backup, applied=True, record_id=_sync_record_id(moment))
@@ -528,9 +518,6 @@ def _replace(outcome: SyncOutcome, **changes: Any) -> SyncOutcome:
 
 
 def _write_people(registry: Registry, people: Sequence[Any], plan: SyncPlan, now: datetime) -> None:
-    from auditor.engine.roster_diff import apply_plan
-    from vault.registry import DuplicateRecordError, new_id
-    from vault.stores.inventory import PERSON, person_key
 
     before = {p.id: p for p in people}
     changed = {u.person_id for u in plan.updates}
@@ -599,7 +586,6 @@ class SyncRecord:
 def history(registry: Registry, *, source: str | None = None) -> list[SyncRecord]:
     """Every recorded sync, oldest first. A record that fails its integrity check raises (it is the
     audit trail: a silent gap would hide a departure)."""
-    from vault.errors import RecordTamperedError
 
     out = []
     for rec in registry.scan(SYNC_KIND):

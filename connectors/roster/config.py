@@ -24,6 +24,7 @@ from typing import Any
 from auditor.model.errors import ConnectorError
 from auditor.model.types import PersonStatus, Secret
 from connectors.roster.base import RosterSource, SourceKind, source_class
+from connectors.roster.generic_csv import CsvMapping
 
 # Which keyword argument receives the secret, per kind; None: the kind needs no secret.
 SECRET_ARGUMENT: dict[SourceKind, str | None] = {
@@ -64,7 +65,6 @@ def build_source(
         if key in _STATUS_OPTIONS:
             value = PersonStatus.parse(value)
         elif key == "mapping":
-            from connectors.roster.generic_csv import CsvMapping
 
             value = CsvMapping.from_dict(value)
         elif key in ("student_types", "student_org_units"):

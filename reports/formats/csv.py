@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 
+from auditor.model.safetext import csv_safe
 from reports.model import Report, text_of
 
 BOM = "\ufeff"
@@ -29,7 +30,6 @@ def header(report: Report) -> list[str]:
 
 
 def render(report: Report) -> bytes:
-    from auditor.model.safetext import csv_safe
 
     keys = header(report)
     buf = io.StringIO()

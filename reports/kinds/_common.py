@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from auditor.model.types import Account, Finding, FindingState, Person, RotationTask
+from auditor.services.audit import Gathered, build_context, read_snapshot
 
 if TYPE_CHECKING:
     from auditor.engine.checks.base import CheckContext
@@ -69,13 +70,11 @@ class Source:
     def check_context(self) -> CheckContext:
         """The audit's own check context at the report's clock, without any profile: for the checks
         that read the registry only (escrow), so a report and an audit never disagree on a rule."""
-        from auditor.services.audit import Gathered, build_context
 
         return build_context(self.snapshot, Gathered(), self.now)
 
 
 def load(registry: Registry, now: datetime | None) -> Source:
-    from auditor.services.audit import read_snapshot
 
     return Source(read_snapshot(registry), (now or datetime.now(UTC)).astimezone(UTC))
 

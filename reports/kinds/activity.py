@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from auditor.model.types import parse_date
 from reports.kinds._common import day, load
 from reports.model import Figure, Report, Section, columns, count_phrase
+from vault.log_chain import REASON_REQUIRED as REVEALING
+from vault.revealog import RevealLog
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -34,8 +36,6 @@ def build(
     now: datetime | None = None,
 ) -> Report:
     # The actions that show a secret or let it leave the registry are those that need a reason.
-    from vault.log_chain import REASON_REQUIRED as REVEALING
-    from vault.revealog import RevealLog
 
     source = load(registry, now)
     start = parse_date(since)

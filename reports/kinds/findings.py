@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.model.types import AuditRun, Finding, FindingState, Severity
+from auditor.services.audit import apply_waivers_now, finding_id, ledger, resolve_run
 from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load
 from reports.model import Chart, Figure, Report, Section, columns, count_phrase, join
 
@@ -49,7 +50,6 @@ def active(findings: Sequence[Finding]) -> list[Finding]:
 
 def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, list[Finding], int]:
     """(the run, its ledger, its index in the stored runs). No run at all: (None, [], -1)."""
-    from auditor.services.audit import apply_waivers_now, ledger, resolve_run
 
     runs = source.snapshot.runs
     if not runs and run_ref is None:
@@ -63,7 +63,6 @@ def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, 
 
 
 def finding_rows(source: Source, findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
-    from auditor.services.audit import finding_id
 
     return tuple(
         {
@@ -111,7 +110,6 @@ def _group(findings: Sequence[Finding], key: Any) -> dict[str, list[Finding]]:
 
 
 def _trend(source: Source, index: int) -> tuple[Section, Chart]:
-    from auditor.services.audit import ledger
 
     runs = source.snapshot.runs[: index + 1][-TREND_RUNS:]
     start = index + 1 - len(runs)

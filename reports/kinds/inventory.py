@@ -12,8 +12,11 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from auditor.engine.checks.base import Coverage
+from auditor.engine.checks.escrow import EscrowStale
 from auditor.model.types import Account, AccountStatus, Finding
 from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load, worst
+from reports.kinds.findings import run_findings
 from reports.model import Column, Figure, Report, Section, columns, count_phrase, join
 
 if TYPE_CHECKING:
@@ -24,8 +27,6 @@ ESCROWED, MISSING, STALE, NOT_APPLICABLE = "escrowed", "missing", "stale", "n/a 
 
 def escrow_status(source: Source) -> dict[str, tuple[str, str]]:
     """(status, why) per account id, by the audit's escrow checks at the report's clock."""
-    from auditor.engine.checks.base import Coverage
-    from auditor.engine.checks.escrow import EscrowStale
 
     ctx = source.check_context()
     stale = EscrowStale()
@@ -45,7 +46,6 @@ def escrow_status(source: Source) -> dict[str, tuple[str, str]]:
 
 def audit_result(source: Source) -> tuple[dict[str, str], bool]:
     """A short last-audit result per account id, and whether any audit has run."""
-    from reports.kinds.findings import run_findings
 
     run, findings, _ = run_findings(source, None)
     if run is None:

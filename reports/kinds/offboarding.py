@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from auditor.model.types import Person, PersonStatus
 from reports.kinds._common import Source, day, load, task_due
 from reports.model import Figure, Report, Section, columns, count_phrase
+from vault.revealog import RevealLog
+from vault.stores.inventory import Inventory
 
 if TYPE_CHECKING:
     from vault.log_chain import Event
@@ -133,8 +135,6 @@ def build(
     person: str | None = None,
     now: datetime | None = None,
 ) -> Report:
-    from vault.revealog import RevealLog
-    from vault.stores.inventory import Inventory
 
     source = load(registry, now)
     offboards = [e for e in RevealLog(registry).events() if e.action == "offboard"]

@@ -17,8 +17,8 @@ from auditor.engine.policy import (
     load_policy,
     load_preset,
     source_text,
-    validate,
 )
+from auditor.engine.validation import validate
 from auditor.model.errors import PolicyError
 from auditor.model.types import Platform, Purpose
 
@@ -253,7 +253,7 @@ def test_district_email_accepts_subdomains_but_not_lookalikes() -> None:
 
 
 def test_policy_problems_lists_everything_for_policy_check(tmp_path: Path) -> None:
-    from auditor.engine.policy import policy_problems
+    from auditor.engine.validation import policy_problems
 
     broken = MINIMAL.replace('training = "12m"', 'training = "soon"') + "\n[impersonation]\nthreshold = 0\n"
     assert policy_problems(broken, origin="p.toml") == [
@@ -283,7 +283,7 @@ def test_a_40000_line_policy_lists_every_problem_on_its_own_line() -> None:
     second; the quadratic version took minutes on the same machine)."""
     import time
 
-    from auditor.engine.policy import policy_problems
+    from auditor.engine.validation import policy_problems
 
     entries = 8_000
     text = _long_policy(entries)
@@ -305,7 +305,8 @@ def test_a_40000_line_policy_lists_every_problem_on_its_own_line() -> None:
 
 
 def test_a_policy_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    from auditor.engine.policy.loader import MAX_POLICY_BYTES, policy_problems
+    from auditor.engine.policy.loader import MAX_POLICY_BYTES
+    from auditor.engine.validation import policy_problems
 
     huge = tmp_path / "policy.toml"
     with huge.open("wb") as fh:  # sparse: 2 GiB that would take minutes to parse

@@ -14,7 +14,6 @@ import typer
 from auditor.cli import app
 from auditor.cli.lazy import COMMANDS, load, make_default_short_help
 
-
 AUDITOR = [str(Path(sys.executable).with_name("auditor"))]  # the installed entry point users run
 
 

@@ -5,7 +5,7 @@ wrapped keys, every encrypted record and the log. Nothing is decrypted or re-enc
 needs no key and stays bound to the same registry id (record associated data names it). Rows are
 read in one snapshot of the source and written in one transaction on the destination, which must be
 empty (a fresh SQLite path or a database without the auditor schema); a failed copy removes what it
-created. `verify_rows` then compares every row of both sides byte for byte; `verify_decrypt`
+created. `verify_rows` then compares every row of both sides byte for byte; `vault.maintenance.verify_decrypt`
 (when the user can unlock) decrypts every record and verifies the log chain on the copy.
 
 The backend-specific `schema_version` meta row is not copied: each side keeps its own.
@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from auditor.model.errors import AuditorError
 from vault.backends.storage import Backend, IdentityRow, LogRow, RecordRow, WrapRow
-from vault.errors import RegistryExistsError, VaultError
+from vault.errors import RegistryExistsError
 
 Progress = Callable[[str], None]
 BACKEND_META = frozenset({"schema_version"})
@@ -104,24 +102,9 @@ def copy_registry(source: Backend, dest: Backend, progress: Progress = _quiet) -
                 dest.log_append(event)
             progress(f"copied {len(rows.log)} log event(s); committing")
     except BaseException:
-        discard_new(dest)
+        dest.discard_created()
         raise
     return CopyResult(len(rows.meta), len(rows.identities), len(rows.wraps), rows.record_count, len(rows.log))
-
-
-def discard_new(dest: Backend) -> None:
-    """Remove a destination this module just created (after a failed copy)."""
-    from vault.backends.postgres import PostgresBackend
-    from vault.backends.sqlite import SQLiteBackend
-
-    if isinstance(dest, SQLiteBackend):
-        dest.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(dest.path) + suffix).unlink(missing_ok=True)
-    elif isinstance(dest, PostgresBackend) and dest._conn is not None:
-        # Only ever the schema created moments ago by dest.create() in this same call.
-        dest._x("DROP SCHEMA IF EXISTS auditor CASCADE")
-        dest.close()
 
 
 def verify_rows(source: Backend, dest: Backend, progress: Progress = _quiet) -> list[str]:
@@ -151,37 +134,4 @@ def verify_rows(source: Backend, dest: Backend, progress: Progress = _quiet) -> 
         f"verified {b.record_count} record(s), {len(b.identities)} identit(y/ies), {len(b.wraps)} wrapped "
         f"key(s), {len(b.log)} log event(s) byte for byte"
     )
-    return problems
-
-
-def verify_decrypt(registry: object, progress: Progress = _quiet) -> list[str]:
-    """Decrypt every record the unlocked registry holds keys for, and verify the log chain."""
-    from vault.kinds import KINDS
-    from vault.registry import Registry
-    from vault.revealog import RevealLog
-
-    assert isinstance(registry, Registry)
-    problems: list[str] = []
-    count = 0
-    for kind in registry.backend.kinds():
-        spec = KINDS.get(kind)
-        if spec is None:
-            problems.append(f"records of kind {kind!r}, which auditor never writes")
-            continue
-        if not registry.has_domain(spec.domain):
-            progress(f"{kind}: not decrypted (needs an admin identity)")
-            continue
-        for rec in registry.scan(kind):
-            if isinstance(rec, VaultError):
-                problems.append(rec.message)
-            else:
-                count += 1
-    try:
-        result = RevealLog(registry).verify()
-    except AuditorError as exc:
-        problems.append(f"log: {exc.message}")
-    else:
-        if not result.ok:
-            problems.append(f"log: {result.message}")
-    progress(f"decrypted {count} record(s) and verified the log chain")
     return problems

@@ -37,6 +37,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from vault.backends.migrate import copy_registry
+from vault.backends.sqlite import SQLiteBackend
 from vault.backends.storage import (
     Backend,
     DuplicateKeyError,
@@ -379,6 +381,12 @@ class PostgresBackend(Backend):
                 "Run `auditor registry upgrade` as the owner role.",
             )
 
+    def discard_created(self) -> None:
+        if self._conn is not None:
+            # Only ever the schema created moments ago by create() in this same call.
+            self._x("DROP SCHEMA IF EXISTS auditor CASCADE")
+            self.close()
+
     def close(self) -> None:
         if self._conn is not None:
             try:
@@ -704,8 +712,6 @@ class PostgresBackend(Backend):
 
     def backup_to(self, path: str) -> None:
         """A consistent SQLite copy (one REPEATABLE READ snapshot), so backups work the same for both."""
-        from vault.backends.migrate import copy_registry
-        from vault.backends.sqlite import SQLiteBackend
 
         target = SQLiteBackend(path)
         if target.exists():

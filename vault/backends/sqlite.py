@@ -288,6 +288,11 @@ class SQLiteBackend(Backend):
             raise
         self._conn = conn
 
+    def discard_created(self) -> None:
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()

@@ -80,6 +80,9 @@ class LogRow:
 class Backend(abc.ABC):
     """One registry's storage. All methods are synchronous; writes happen inside `transaction()`."""
 
+    def discard_created(self) -> None:  # noqa: B027 - optional: only creatable backends override it
+        """Remove what `create()` made moments ago in this process (after a failed copy)."""
+
     location: str
     # Set by `auditor registry upgrade` only: open a registry whose database schema is older than
     # this version knows (normally refused with NeedsUpgradeError), so the upgrade can run.

@@ -25,6 +25,7 @@ from auditor.model.errors import NotFoundError
 from auditor.model.types import CredentialRef, RotationTask, Secret, parse_datetime
 from vault.errors import RecordTamperedError
 from vault.escrow.bundle import KEYS, CredentialBundle
+from vault.escrow.passwords import PasswordPolicy, generate_password
 from vault.registry import ESCROW, Registry, utcnow
 from vault.revealog import RevealLog
 from vault.stores import tasks as tasks_mod
@@ -251,7 +252,6 @@ class Escrow:
 
     def generate(self, account_id: str, *, length: int = 24) -> StoreResult:
         """A new random password (vault/escrow/passwords.py) stored as a new version; nothing is shown."""
-        from vault.escrow.passwords import PasswordPolicy, generate_password
 
         password = generate_password(PasswordPolicy(length=length))
         update = CredentialBundle.create(password=password)

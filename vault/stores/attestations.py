@@ -11,6 +11,7 @@ from __future__ import annotations
 from auditor.model.types import Platform, normalise_handle
 from connectors.platforms.manual import Attestation
 from vault.registry import Registry, new_id
+from vault.revealog import RevealLog
 
 KIND = "attestation"
 
@@ -55,6 +56,5 @@ class RegistryAttestationStore:
 
 
 def _log(registry: Registry, action: str, platform: Platform, handle: str) -> None:
-    from vault.revealog import RevealLog
 
     RevealLog(registry).append(action, details={"platform": platform.value, "handle": normalise_handle(handle)})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from auditor.model.types import Platform, Secret
 from vault.errors import AccessDeniedError, VaultError
 from vault.registry import INVENTORY, Registry, utcnow
+from vault.revealog import RevealLog
 
 API_TOKEN = "api-token"  # noqa: S105 - a record kind, not a password
 ROSTER_PREFIX = "roster:"
@@ -64,7 +65,6 @@ def token_name(name: Platform | str) -> str:
 
 def _log(registry: Registry, action: str, name: str) -> None:
     """Every change of a stored token is in the tamper-evident log (its name, never its value)."""
-    from vault.revealog import RevealLog
 
     RevealLog(registry).append(action, details={"name": name})
 

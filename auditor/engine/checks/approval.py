@@ -20,6 +20,7 @@ from auditor.engine.checks.base import (
     days_word,
     join_words,
 )
+from auditor.engine.policy.model import AGREEMENT_KINDS
 from auditor.model.types import Account, Finding, Severity
 
 
@@ -164,7 +165,6 @@ class AgreementMissing(AccountCheck):
         return base
 
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
-        from auditor.engine.policy.model import AGREEMENT_KINDS
 
         renewal = ctx.policy.renewal.agreement
         for person in active_managers(ctx, account):

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from auditor.engine.policy.loader import best_practice_framework
 from auditor.engine.policy.model import Policy, Requirement
 from auditor.model.types import (
     Account,
@@ -250,7 +251,6 @@ class Check(ABC):
         found = policy.clauses_for(self.id)
         if found or not self.best_practice:
             return found
-        from auditor.engine.policy.loader import best_practice_framework
 
         return best_practice_framework().for_check(self.id)
 

@@ -1,7 +1,7 @@
 """The district policy: model, TOML loading and validation, and the presets shipped as data files.
 
-`load_policy(text_or_path)` returns a frozen `Policy`; `validate(policy)` lists problems that need
-the whole file in view; `dump_preset(name)` returns a preset's TOML text for `auditor policy init`.
+`load_policy(text_or_path)` returns a frozen `Policy` (`auditor.engine.validation.validate` lists
+problems that need the whole file and the check catalogue in view); `dump_preset(name)` returns a preset's TOML text for `auditor policy init`.
 See docs/policy.md for the file format and how each requirement maps clauses to checks.
 """
 
@@ -12,10 +12,8 @@ from auditor.engine.policy.loader import (
     dump_preset,
     load_policy,
     load_preset,
-    policy_problems,
     preset_names,
     source_text,
-    validate,
 )
 from auditor.engine.policy.model import (
     AGREEMENT_KINDS,
@@ -51,8 +49,6 @@ __all__ = [
     "dump_preset",
     "load_policy",
     "load_preset",
-    "policy_problems",
     "preset_names",
     "source_text",
-    "validate",
 ]

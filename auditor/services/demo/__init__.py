@@ -21,7 +21,27 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.model.types import Secret
+from auditor.engine.policy import dump_preset
+from auditor.model.errors import AuditorError
+from auditor.model.types import Platform, Role, Secret, Severity
+from auditor.services.audit import AuditOptions, run_audit
+from auditor.services.demo.story import DEMO_TOKEN, IG_OWN_ID, demo_policy, platform_accounts, shift_dates
+from auditor.services.imports import parse_accounts, parse_people
+from auditor.services.inventory import import_accounts, import_people
+from auditor.services.policy import save_policy
+from auditor.services.roster import sync
+from connectors.fakes import FakeBluesky, FakeInstagram, FakeMastodon, FakeX, FakeYouTube
+from connectors.platforms.manual import Attestation
+from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
+from reports import build_report, write_report
+from vault.backends.sqlite import SQLiteBackend
+from vault.escrow.bundle import CredentialBundle
+from vault.escrow.store import Escrow
+from vault.registry import Registry
+from vault.stores.attestations import RegistryAttestationStore
+from vault.stores.inventory import Inventory
+from vault.stores.tasks import open_task
+from vault.stores.tokens import RegistryTokenStore
 
 if TYPE_CHECKING:
     from auditor.services.audit import AuditOutcome
@@ -63,8 +83,6 @@ def _write_private(path: Path, text: str) -> Path:
 
 
 def _start_platforms(today: date) -> dict[str, FakeServer]:
-    from auditor.services.demo.story import DEMO_TOKEN, IG_OWN_ID, platform_accounts
-    from connectors.fakes import FakeBluesky, FakeInstagram, FakeMastodon, FakeX, FakeYouTube
 
     data = platform_accounts(today)
     servers: dict[str, FakeServer] = {
@@ -99,8 +117,6 @@ def build_demo(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> DemoResult:
     """Tell the sample district's story in `directory` (default: a new temporary directory)."""
-    from vault.backends.sqlite import SQLiteBackend
-    from vault.registry import Registry
 
     say = step or (lambda _msg: None)
     day = today or datetime.now(UTC).date()
@@ -114,7 +130,6 @@ def build_demo(
     say("Creating the encrypted registry (administrator and nightly auditor identities)")
     reg = Registry.create(SQLiteBackend(registry_path), ADMIN, Secret(_read(pass_file)), kdf_profile=kdf)
     try:
-        from auditor.model.types import Role
 
         reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(_read(nightly_file)), kdf_profile=kdf)
         say("Starting loopback servers that answer like X, Instagram, Bluesky, Mastodon and YouTube")
@@ -153,14 +168,6 @@ def _read(path: Path) -> str:
 
 
 def _set_up(reg: Registry, base: Path, day: date, servers: dict[str, FakeServer], say: Step) -> tuple[int, int]:
-    from auditor.engine.policy import dump_preset
-    from auditor.model.types import Platform
-    from auditor.services.demo.story import DEMO_TOKEN, demo_policy, shift_dates
-    from auditor.services.imports import parse_accounts, parse_people
-    from auditor.services.inventory import import_accounts, import_people
-    from auditor.services.policy import save_policy
-    from vault.stores.inventory import Inventory
-    from vault.stores.tokens import RegistryTokenStore
 
     say("Storing the district policy: the Naperville 203 preset with a sample addendum")
     policy = demo_policy(dump_preset("naperville-203"), _platform_urls(servers))
@@ -192,9 +199,6 @@ def _set_up(reg: Registry, base: Path, day: date, servers: dict[str, FakeServer]
 
 
 def _sync_roster(reg: Registry, path: Path, day: date) -> None:
-    from auditor.model.errors import AuditorError
-    from auditor.services.roster import sync
-    from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
 
     mapping = CsvMapping.from_dict(
         {
@@ -220,10 +224,6 @@ def _sync_roster(reg: Registry, path: Path, day: date) -> None:
 def _escrow(reg: Registry, inv: Any, day: date) -> None:
     import dataclasses
 
-    from auditor.model.types import Platform
-    from vault.escrow.bundle import CredentialBundle
-    from vault.escrow.store import Escrow
-    from vault.stores.tasks import open_task
 
     escrow = Escrow(reg)
     accounts = {(a.platform, a.handle.casefold()): a for a in inv.accounts()}
@@ -255,9 +255,6 @@ def _escrow(reg: Registry, inv: Any, day: date) -> None:
 
 
 def _attest(reg: Registry, day: date) -> None:
-    from auditor.model.types import Platform
-    from connectors.platforms.manual import Attestation
-    from vault.stores.attestations import RegistryAttestationStore
 
     RegistryAttestationStore(reg).put(
         Attestation(
@@ -275,10 +272,6 @@ def _attest(reg: Registry, day: date) -> None:
 def _audit(
     registry_path: Path, nightly_file: Path, base: Path, progress: Callable[[str, int, int], None] | None
 ) -> tuple[AuditOutcome, Path]:
-    from auditor.model.types import Role
-    from auditor.services.audit import AuditOptions, run_audit
-    from vault.backends.sqlite import SQLiteBackend
-    from vault.registry import Registry
 
     reg = Registry.open(SQLiteBackend(registry_path))
     try:
@@ -292,7 +285,6 @@ def _audit(
 
 def _html_report(reg: Registry, base: Path, outcome: AuditOutcome) -> Path:
     """The findings report a compliance officer would receive."""
-    from reports import build_report, write_report
 
     report = build_report("findings", reg, run=outcome.run.id)
     return write_report(report, "html", base / "findings-report.html")
@@ -310,7 +302,6 @@ def _summary(
 ) -> str:
     from tabulate import tabulate
 
-    from auditor.model.types import Severity
 
     order = {s.value: i for i, s in enumerate(reversed(list(Severity)))}
     findings = sorted(outcome.run.findings, key=lambda f: (order[f.severity.value], f.check_id, f.message))

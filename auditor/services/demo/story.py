@@ -32,6 +32,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from connectors.fakes import FakeAccount
+
 if TYPE_CHECKING:
     from connectors.fakes import FakeAccount
 
@@ -60,7 +62,6 @@ def _stamp(today: date, days_ago: int) -> str:
 
 def platform_accounts(today: date) -> dict[str, list[FakeAccount]]:
     """What each platform's loopback server holds, by platform value."""
-    from connectors.fakes import FakeAccount
 
     recent = _stamp(today, 2)
     return {

@@ -22,6 +22,9 @@ from urllib.parse import urlsplit
 
 from auditor.model.types import Secret
 from auditor.services.notify.errors import NotifyError
+from vault.revealog import RevealLog
+from vault.stores.tokens import RegistryTokenStore
+from vault.unlock import _real_keyring
 
 if TYPE_CHECKING:
     from vault.registry import Registry
@@ -234,7 +237,6 @@ def load_config(registry: Registry) -> NotifyConfig:
 
 
 def _save(registry: Registry, config: NotifyConfig, what: str) -> None:
-    from vault.revealog import RevealLog
 
     with registry.transaction():
         registry.set_setting(SETTING, config.to_dict())
@@ -242,7 +244,6 @@ def _save(registry: Registry, config: NotifyConfig, what: str) -> None:
 
 
 def _tokens(registry: Registry) -> Any:
-    from vault.stores.tokens import RegistryTokenStore
 
     return RegistryTokenStore(registry)
 
@@ -264,7 +265,6 @@ def set_smtp_password(registry: Registry, password: Secret, *, keyring: bool = F
     if not password.reveal_str():
         raise NotifyError("refusing to store an empty SMTP password")
     if keyring:
-        from vault.revealog import RevealLog
 
         _keyring_set(registry.registry_id, password)
         _tokens(registry).delete(SMTP_PASSWORD)  # one place only, so `show` is not ambiguous
@@ -331,7 +331,6 @@ def clear(registry: Registry) -> None:
             tokens.delete(name)
     _keyring_delete(registry.registry_id)
     if registry.get("setting", SETTING) is not None:
-        from vault.revealog import RevealLog
 
         with registry.transaction():
             registry.delete("setting", SETTING)
@@ -347,7 +346,6 @@ def _keyring_user(registry_id: str) -> str:
 
 
 def _keyring_get(registry_id: str) -> Secret | None:
-    from vault.unlock import _real_keyring
 
     backend = _real_keyring()
     if backend is None:
@@ -360,7 +358,6 @@ def _keyring_get(registry_id: str) -> Secret | None:
 
 
 def _keyring_set(registry_id: str, password: Secret) -> None:
-    from vault.unlock import _real_keyring
 
     backend = _real_keyring()
     if backend is None:
@@ -375,7 +372,6 @@ def _keyring_set(registry_id: str, password: Secret) -> None:
 
 
 def _keyring_delete(registry_id: str) -> None:
-    from vault.unlock import _real_keyring
 
     backend = _real_keyring()
     if backend is None:

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from auditor.services.audit import load_runs
 from auditor.services.notify import config as cfg
+from auditor.services.notify import email, webhook
 from auditor.services.notify.attachments import AttachSpec, render_attachments
 from auditor.services.notify.errors import NotifyError
 from auditor.services.notify.summary import NotifyMode, RunSummary, district_label, reopened_this_run
@@ -52,7 +54,6 @@ def _deliver(
     *,
     now: datetime | None,
 ) -> tuple[list[Delivery], list[str]]:
-    from auditor.services.notify import email, webhook
 
     deliveries: list[Delivery] = []
     problems: list[str] = []
@@ -97,7 +98,6 @@ def notify_run(
         return NotifyResult(False, "--notify never")
     reopened: set[str] = set()
     if outcome.expired_waivers:
-        from auditor.services.audit import load_runs
 
         reopened = reopened_this_run(load_runs(registry), outcome.run)
     summary = RunSummary.from_run(outcome.run, district_label(registry), reopened_fingerprints=reopened)

@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from auditor.model.types import AuditRun, Finding, FindingState, Severity
+from auditor.services.audit import finding_id, ledger
+from auditor.services.policy import stored_policy
 
 SCHEMA = "auditor/notification"
 SCHEMA_VERSION = 1
@@ -152,7 +154,6 @@ class RunSummary:
                 heading += f", {self.reopened} reopened because a waiver expired"
             lines += [heading + ":", ""]
             for i, f in enumerate(self.new[:MAX_LISTED], start=1):
-                from auditor.services.audit import finding_id
 
                 lines.append(f"{i}. [{f.severity.value.upper()}] {f.message}")
                 lines.append(f"   Finding {finding_id(f.fingerprint)}, check {f.check_id}.")
@@ -178,7 +179,6 @@ class RunSummary:
 
     def envelope(self) -> dict[str, Any]:
         """The generic webhook body: a versioned envelope (docs/notify.md, "Generic webhook")."""
-        from auditor.services.audit import finding_id
 
         return {
             "schema": SCHEMA,
@@ -239,7 +239,6 @@ def reopened_this_run(runs: Sequence[AuditRun], run: AuditRun) -> set[str]:
     The engine reports an expired waiver on every run while its record exists, so "expired" alone
     would make `on-new` send every night; "waived before, open now" happens once.
     """
-    from auditor.services.audit import ledger
 
     before = ledger([r for r in runs if r.id != run.id and (r.started_at, r.id) < (run.started_at, run.id)])
     waived = {f.fingerprint for f in before if f.state is FindingState.WAIVED}
@@ -248,7 +247,6 @@ def reopened_this_run(runs: Sequence[AuditRun], run: AuditRun) -> set[str]:
 
 def district_label(registry: Any) -> str:
     """A short district name for subjects: the policy's first alias ("Naperville 203"), else its name."""
-    from auditor.services.policy import stored_policy
 
     try:
         stored = stored_policy(registry)
