@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
-from auditor.cli.context import AppContext, app_context, is_server_url, make_backend
+from auditor.cli.context import app_context, is_server_url, make_backend
 from auditor.cli.output import OutputFormat
 from auditor.model.errors import UsageError
 from auditor.model.safetext import inert
-from auditor.model.types import Role, Secret
-from vault import upgrades
-from vault.backends.migrate import copy_registry, verify_rows
-from vault.backup import log_backup, take_backup
-from vault.errors import AccessDeniedError, VaultError
-from vault.maintenance import check_registry, restore_sqlite, verify_decrypt
-from vault.registry import FORMAT_VERSION, Registry
+from auditor.services import registry_admin
+from vault.maintenance import check_registry
+from vault.registry import FORMAT_VERSION
 
 app = typer.Typer(
     help="The registry itself: check, back up, restore, upgrade, migrate between SQLite and PostgreSQL.",
@@ -37,23 +33,7 @@ def info(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonO
     """
 
     app_ctx = app_context(ctx)
-    backend = make_backend(app_ctx.location)
-    backend.allow_older_schema = True  # info describes an older registry too: it says to upgrade
-    reg = Registry.open(backend, allow_older=True)
-    try:
-        pending = reg.format_version < FORMAT_VERSION or backend.schema_pending()
-        data = {
-            "location": app_ctx.location,
-            "registry_id": reg.registry_id,
-            "format_version": reg.format_version,
-            "supported_format_version": FORMAT_VERSION,
-            "schema_version": backend.schema_version(),
-            "needs_upgrade": pending,
-            "identities": len(reg.identity_rows()),
-            "created_at": reg.backend.meta_get("created_at"),
-        }
-    finally:
-        reg.close()
+    data = registry_admin.describe(make_backend(app_ctx.location), app_ctx.location)
     if pick_format(fmt, as_json) is OutputFormat.JSON:
         echo(json.dumps({"schema": "auditor/registry-info", "version": 1, "item": data}, indent=2))
     else:
@@ -133,16 +113,7 @@ def backup(
         auditor registry backup -o /mnt/backup/registry-2026-11-21.db
     """
 
-    reg = app_context(ctx).registry()
-    if output is not None:
-
-        if output.exists():
-            raise UsageError(f"{output} already exists; backups never overwrite a file")
-        log_backup(reg, str(output), "manual")  # first, so the copy's own log says it was taken
-        reg.backend.backup_to(str(output))
-        path = str(output)
-    else:
-        path = take_backup(reg, "manual")
+    path = registry_admin.backup(app_context(ctx).registry(), output)
     echo(f"Backup written to {path}")
 
 
@@ -177,17 +148,12 @@ def restore(
         raise UsageError(f"{backup_file} does not exist")
     if not yes and not typer.confirm(f"Replace {app_ctx.location} with {backup_file}?"):
         raise typer.Exit(1)
-    credentials = _restorer(backup_file, app_ctx)
-
-    def unlock(copy: Any) -> None:
-        copy.unlock(*credentials)
-        copy.require_admin("Restoring a backup")
-
-    safety = restore_sqlite(
+    safety = registry_admin.restore(
         backup_file,
+        make_backend(str(backup_file)),
         Path(app_ctx.location),
-        allow_other_registry=force,
-        unlock=unlock,
+        app_ctx.passphrase,
+        force=force,
     )
     echo(f"Restored {app_ctx.location} from {backup_file}")
     if safety:
@@ -206,39 +172,13 @@ def upgrade(ctx: typer.Context) -> None:
     """
 
     app_ctx = app_context(ctx)
-    backend = make_backend(app_ctx.location)
-    # Database schema steps (per backend) come first, then the registry format steps; both are
-    # versioned, both run after one backup.
-    backend.allow_older_schema = True
-    reg = Registry.open(backend, allow_older=True)
-    try:
-        schema_pending = backend.schema_pending()
-        if reg.format_version == FORMAT_VERSION and not schema_pending:
-            echo(f"Registry is at format {FORMAT_VERSION}, the current one; nothing to do.")
-            return
-        steps = upgrades.pending(reg.format_version, FORMAT_VERSION)
-        credentials = None
-        if any(step.needs_admin for step in steps):
-            # Who is upgrading is settled before anything changes.
-            credentials = app_ctx.passphrase(reg)
-            if reg.check_passphrase(*credentials) is not Role.ADMIN:
-                raise AccessDeniedError(
-                    f"upgrading to format {FORMAT_VERSION} needs an admin identity: an administrator vouches "
-                    "for the registry's key metadata as it stands",
-                    "Run it as an administrator (--identity NAME).",
-                )
-        backup = take_backup(reg, f"before-upgrade-from-{reg.format_version}")
-        if schema_pending:
-            for line in backend.upgrade_schema():
-                echo(f"Upgraded {line}")
-        if steps:
-            if credentials is not None:
-                reg.unlock(*credentials)
-            for line in upgrades.upgrade(reg, reg.format_version, FORMAT_VERSION):
-                echo(f"Upgraded {line}")
-        echo(f"Backup of the previous format: {backup}")
-    finally:
-        reg.close()
+    result = registry_admin.upgrade(
+        make_backend(app_ctx.location), app_ctx.passphrase, lambda line: echo(f"Upgraded {line}")
+    )
+    if not result.backup:  # no backup taken: nothing was to do
+        echo(f"Registry is at format {FORMAT_VERSION}, the current one; nothing to do.")
+        return
+    echo(f"Backup of the previous format: {result.backup}")
 
 
 @app.command("migrate")
@@ -268,74 +208,17 @@ def migrate(
     """
 
     app_ctx = app_context(ctx)
-
-    def progress(line: str) -> None:
-        typer.echo(line, err=True)
-
-    src_reg = Registry.open(make_backend(source))
-    target = make_backend(dest)
-    try:
-        result = copy_registry(src_reg.backend, target, progress)
-        progress(f"copied {result.summary()} to {target.location}")
-        if not target.exists():
-            raise VaultError(f"the copy at {target.location} cannot be found after the copy")
-        target.close()
-        copied = Registry.open(make_backend(dest))
-        try:
-            problems = verify_rows(src_reg.backend, copied.backend, progress)
-            if problems:
-                raise VaultError(
-                    f"the copy at {target.location} differs from {src_reg.backend.location}: " + "; ".join(problems),
-                    "Do not use the copy; remove it and run the migration again. The source was not changed.",
-                )
-            if no_decrypt:
-                echo(f"Migrated to {target.location}: {result.summary()}; every row verified.")
-                return
-            unlocked = _try_unlock(copied, app_ctx, progress)
-            if unlocked:
-                problems = verify_decrypt(copied, progress)
-                if problems:
-                    raise VaultError(
-                        f"the copy at {target.location} does not decrypt cleanly: " + "; ".join(problems[:5]),
-                        "Run `auditor registry check` on the source; the source was not changed.",
-                    )
-        finally:
-            copied.close()
-    finally:
-        src_reg.close()
-        target.close()
-    tail = "every row verified, every record decrypted, log chain verified" if unlocked else (
-        "every row verified (records not decrypted: no passphrase available)"
+    result = registry_admin.migrate(
+        make_backend(source),
+        lambda: make_backend(dest),
+        app_ctx.passphrase,
+        decrypt=not no_decrypt,
+        progress=lambda line: typer.echo(line, err=True),
     )
-    echo(f"Migrated to {target.location}: {result.summary()}; {tail}.")
-
-
-def _restorer(backup_file: Path, app_ctx: AppContext) -> tuple[str | None, Secret]:
-    """Who is restoring, settled on the backup before anything is written (not even the safety
-    copy of the current registry): an administrator of the backup, the identity that will record
-    the restore in it."""
-
-    probe = Registry.open(make_backend(str(backup_file)), allow_older=True)
-    try:
-        credentials = app_ctx.passphrase(probe)
-        role = probe.check_passphrase(*credentials)
-    finally:
-        probe.close()
-    if role is not Role.ADMIN:
-        raise AccessDeniedError(
-            f"restoring a backup needs an admin identity; {credentials[0] or 'this identity'!r} is an "
-            f"{role.value} identity in {backup_file.name}",
-            "Run the command as an administrator (--identity NAME). Nothing was written.",
-        )
-    return credentials
-
-
-def _try_unlock(reg: Any, app_ctx: Any, progress: Any) -> bool:
-    """Unlock the copy with the usual passphrase sources; False (with a note) when none is at hand."""
-    try:
-        identity, secret = app_ctx.passphrase(reg)
-    except VaultError as exc:
-        progress(f"not decrypting the copy: {exc.message}")
-        return False
-    reg.unlock(identity, secret)
-    return True
+    if no_decrypt:
+        tail = "every row verified"
+    elif result.decrypted:
+        tail = "every row verified, every record decrypted, log chain verified"
+    else:
+        tail = "every row verified (records not decrypted: no passphrase available)"
+    echo(f"Migrated to {result.location}: {result.copied.summary()}; {tail}.")

@@ -257,11 +257,10 @@ def test_a_concurrent_edit_mid_sync_rolls_back_every_change(
     the sync must fail as a whole, leaving Staff 1's planned departure unwritten too."""
     import dataclasses
 
-    import vault.backup
 
     inv = seed(registry, staff(3))
     before = inv.people()
-    real_backup = vault.backup.take_backup
+    real_backup = roster_ops.take_backup
 
     def backup_then_someone_edits(reg: Registry, reason: str, directory: Path | None = None) -> str:
         path = real_backup(reg, reason, directory)
@@ -276,7 +275,7 @@ def test_a_concurrent_edit_mid_sync_rolls_back_every_change(
             other.close()
         return path
 
-    monkeypatch.setattr(vault.backup, "take_backup", backup_then_someone_edits)
+    monkeypatch.setattr(roster_ops, "take_backup", backup_then_someone_edits)
     entries = [entry(1, status=PersonStatus.DEPARTED), entry(2, role="principal")]
     with pytest.raises(ConcurrentEditError, match="person p_2 was changed by someone else"):
         roster_ops.sync(registry, ListSource(entries, full=False), now=NOW)

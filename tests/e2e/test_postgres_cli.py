@@ -107,7 +107,7 @@ def test_migrate_refuses_a_non_empty_destination(pg_cli: Cli, tmp_path: Path) ->
 
 def test_migrate_reports_a_copy_that_differs(pg_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A copy that came out different (here: one record altered on the way) fails with exit 1."""
-    from vault.backends import migrate as migrate_module
+    from auditor.services import registry_admin as migrate_module
     (tmp_path / "s").mkdir()
     site = Cli(tmp_path / "s")
     setup_district(site, secret=False)

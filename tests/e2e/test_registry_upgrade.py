@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.services import registry_admin
 from tests.e2e.conftest import Cli
 from vault import registry as registry_module
 from vault import upgrades
@@ -52,6 +53,7 @@ def test_a_future_format_step_runs_once_with_a_backup(
     cli.ok("person", "add", "--name", "Ann Lee", "--email", "ann@d203.org")
     future = FORMAT_VERSION + 1
     monkeypatch.setattr(registry_module, "FORMAT_VERSION", future)
+    monkeypatch.setattr(registry_admin, "FORMAT_VERSION", future)  # what the command reports
     monkeypatch.setitem(
         upgrades.STEPS,
         FORMAT_VERSION,
