@@ -15,7 +15,7 @@ from auditor.cli.person import print_import_result, report_damaged
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose, check_handle
 from auditor.services.imports import check_email, parse_accounts
-from auditor.services.inventory import import_accounts
+from auditor.services.inventory import AccountEdit, edit_account, import_accounts, people_ids
 
 app = typer.Typer(
     help="Accounts: every social-media account that represents the district.", no_args_is_help=True
@@ -95,10 +95,6 @@ def _purpose(value: str) -> Purpose:
         raise UsageError(f"--purpose: {exc}") from exc
 
 
-def _people_ids(inv: Any, refs: list[str] | None) -> tuple[str, ...]:
-    return tuple(inv.resolve_person(r).id for r in refs or [])
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -165,12 +161,12 @@ def add(
             building=building,
             purpose=_purpose(purpose),
             owner_id=inv.resolve_person(owner).id if owner else "",
-            co_manager_ids=_people_ids(inv, co_manager),
-            student_manager_ids=_people_ids(inv, student_manager),
+            co_manager_ids=people_ids(inv, co_manager or ()),
+            student_manager_ids=people_ids(inv, student_manager or ()),
             login_email=login,
             two_factor=two_factor,
             public_comments=public_comments,
-            comment_monitor_ids=_people_ids(inv, monitor),
+            comment_monitor_ids=people_ids(inv, monitor or ()),
             approval=Approval(
                 requested_on=day(requested, "--requested"),
                 approved_on=day(approved, "--approved"),
@@ -299,8 +295,6 @@ def edit(
         auditor account edit instagram:@lincolnhs_athletics --co-manager ad@d203.org --renewal-due 2027-08-15
     """
 
-    inv = app_context(ctx).inventory()
-    a = inv.resolve_account(account)
     changes: dict[str, Any] = {}
     if handle is not None:
         changes["handle"] = _handle(handle, "--handle")
@@ -318,8 +312,6 @@ def edit(
         if url and not url.lower().startswith(("https://", "http://")):
             raise UsageError("--url must be an http(s) link")
         changes["profile_url"] = url
-    if owner is not None:
-        changes["owner_id"] = inv.resolve_person(owner).id if owner else ""
     if purpose is not None:
         changes["purpose"] = _purpose(purpose)
     if login_email is not None:
@@ -332,45 +324,31 @@ def edit(
             changes["status"] = AccountStatus.parse(status)
         except ValueError as exc:
             raise UsageError(f"--status: {exc}") from exc
-
-    def merged(current: tuple[str, ...], add: list[str] | None, remove: list[str] | None) -> tuple[str, ...]:
-        out = list(current)
-        for pid in _people_ids(inv, add):
-            if pid not in out:
-                out.append(pid)
-        for pid in _people_ids(inv, remove):
-            if pid in out:
-                out.remove(pid)
-        return tuple(out)
-
-    if co_manager or remove_co_manager:
-        changes["co_manager_ids"] = merged(a.co_manager_ids, co_manager, remove_co_manager)
-    if student_manager or remove_student_manager:
-        changes["student_manager_ids"] = merged(
-            a.student_manager_ids, student_manager, remove_student_manager
-        )
-    if monitor:
-        changes["comment_monitor_ids"] = merged(a.comment_monitor_ids, monitor, None)
-    if tag:
-        changes["tags"] = tuple(dict.fromkeys((*a.tags, *tag)))
-    approval_changes: dict[str, Any] = {}
+    approval: dict[str, Any] = {}
     for key, value, option in (
         ("requested_on", requested, "--requested"),
         ("approved_on", approved, "--approved"),
         ("renewal_due", renewal_due, "--renewal-due"),
     ):
         if value is not None:
-            approval_changes[key] = day(value, option)
+            approval[key] = day(value, option)
     if approved_by is not None:
-        approval_changes["approved_by"] = approved_by
+        approval["approved_by"] = approved_by
     if reference is not None:
-        approval_changes["reference"] = reference
-    if approval_changes:
-        changes["approval"] = dataclasses.replace(a.approval, **approval_changes)
-    if not changes:
-        raise UsageError("nothing to change", "Give at least one option, e.g. --owner EMAIL.")
-    saved = inv.save_account(dataclasses.replace(a, **changes))
-    echo(f"Updated {saved.label}: " + ", ".join(sorted(changes)))
+        approval["reference"] = reference
+    edit = AccountEdit(
+        fields=changes,
+        owner=owner,
+        add_co_managers=tuple(co_manager or ()),
+        remove_co_managers=tuple(remove_co_manager or ()),
+        add_student_managers=tuple(student_manager or ()),
+        remove_student_managers=tuple(remove_student_manager or ()),
+        add_monitors=tuple(monitor or ()),
+        add_tags=tuple(tag or ()),
+        approval=approval,
+    )
+    saved, changed = edit_account(app_context(ctx).inventory(), account, edit)
+    echo(f"Updated {saved.label}: " + ", ".join(changed))
 
 
 @app.command("retire")

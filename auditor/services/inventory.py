@@ -6,9 +6,12 @@ lives here where tests reach it without the command line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from auditor.model.errors import UsageError
 from auditor.model.types import Account, Person
 from vault.backup import take_backup
 from vault.stores.inventory import Inventory
@@ -64,3 +67,62 @@ def _plan(inv: Inventory, run) -> ImportResult:  # type: ignore[no-untyped-def]
     except _Rollback:
         pass
     return holder[0]
+
+
+@dataclass(frozen=True)
+class AccountEdit:
+    """What `account edit` changes: only what is given. People are named by email, id or name.
+
+    `fields` replaces Account fields outright (already validated: handle, display_name, profile_url,
+    platform_id, building, purpose, login_email, two_factor, public_comments, status, notes);
+    `approval` replaces fields of the approval record; the tuples add to or remove from lists.
+    """
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    owner: str | None = None  # "" clears the owner
+    add_co_managers: tuple[str, ...] = ()
+    remove_co_managers: tuple[str, ...] = ()
+    add_student_managers: tuple[str, ...] = ()
+    remove_student_managers: tuple[str, ...] = ()
+    add_monitors: tuple[str, ...] = ()
+    add_tags: tuple[str, ...] = ()
+    approval: Mapping[str, Any] = field(default_factory=dict)
+
+
+def people_ids(inv: Inventory, refs: Sequence[str]) -> tuple[str, ...]:
+    return tuple(inv.resolve_person(r).id for r in refs)
+
+
+def edit_account(inv: Inventory, ref: str, edit: AccountEdit) -> tuple[Account, list[str]]:
+    """Apply `edit` to the account `ref` names; returns it as saved and the fields changed."""
+    account = inv.resolve_account(ref)
+    changes: dict[str, Any] = dict(edit.fields)
+    if edit.owner is not None:
+        changes["owner_id"] = inv.resolve_person(edit.owner).id if edit.owner else ""
+
+    def merged(current: tuple[str, ...], add: Sequence[str], remove: Sequence[str]) -> tuple[str, ...]:
+        out = list(current)
+        for pid in people_ids(inv, add):
+            if pid not in out:
+                out.append(pid)
+        for pid in people_ids(inv, remove):
+            if pid in out:
+                out.remove(pid)
+        return tuple(out)
+
+    if edit.add_co_managers or edit.remove_co_managers:
+        changes["co_manager_ids"] = merged(account.co_manager_ids, edit.add_co_managers, edit.remove_co_managers)
+    if edit.add_student_managers or edit.remove_student_managers:
+        changes["student_manager_ids"] = merged(
+            account.student_manager_ids, edit.add_student_managers, edit.remove_student_managers
+        )
+    if edit.add_monitors:
+        changes["comment_monitor_ids"] = merged(account.comment_monitor_ids, edit.add_monitors, ())
+    if edit.add_tags:
+        changes["tags"] = tuple(dict.fromkeys((*account.tags, *edit.add_tags)))
+    if edit.approval:
+        changes["approval"] = dataclasses.replace(account.approval, **edit.approval)
+    if not changes:
+        raise UsageError("nothing to change", "Give at least one option, e.g. --owner EMAIL.")
+    saved = inv.save_account(dataclasses.replace(account, **changes))
+    return saved, sorted(changes)
