@@ -20,12 +20,13 @@ import typer
 
 from auditor.cli.common import day, echo
 from auditor.cli.context import app_context
+from auditor.model.attestation import Attestation
 from auditor.model.errors import NotFoundError, UsageError
 from auditor.model.safetext import inert, terminal_cell
 from auditor.model.types import Platform, ProfileStatus, Secret
 from auditor.services.audit import policy_connector_config
 from auditor.services.policy import stored_policy
-from connectors.platforms.manual import Attestation, ManualConnector
+from connectors.platforms.manual import ManualConnector
 from connectors.registry import CONNECTORS, connector_class
 from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStoreError
 from vault.stores.attestations import RegistryAttestationStore

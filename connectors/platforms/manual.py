@@ -14,57 +14,16 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+# The value type lives in the model, which the vault's registry store shares (issue 12); it is
+# re-exported here for the connector's callers.
+from auditor.model.attestation import Attestation as Attestation
 from auditor.model.errors import ConnectorError
-from auditor.model.types import Platform, Profile, ProfileStatus, normalise_handle, parse_date, to_plain
+from auditor.model.types import Platform, Profile, normalise_handle
 from connectors.base import Connector, ConnectorSettings
-
-
-@dataclass(frozen=True)
-class Attestation:
-    """What an administrator saw on a profile, and when."""
-
-    platform: Platform
-    handle: str
-    checked_by: str
-    checked_on: date
-    status: ProfileStatus = ProfileStatus.FOUND
-    display_name: str = ""
-    bio: str = ""
-    website: str = ""
-    links: tuple[str, ...] = ()
-    followers: int | None = None
-    notes: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = to_plain(self)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Attestation:
-        checked = parse_date(data.get("checked_on"))
-        if checked is None:
-            raise ConnectorError(f"attestation for {data.get('handle')!r} has no checked_on date")
-        return cls(
-            platform=Platform.parse(data["platform"]),
-            handle=str(data["handle"]),
-            checked_by=str(data.get("checked_by") or ""),
-            checked_on=checked,
-            status=ProfileStatus.parse(data.get("status") or "found"),
-            display_name=str(data.get("display_name") or ""),
-            bio=str(data.get("bio") or ""),
-            website=str(data.get("website") or ""),
-            links=tuple(str(v) for v in data.get("links") or ()),
-            followers=data.get("followers"),
-            notes=str(data.get("notes") or ""),
-            extra=dict(data.get("extra") or {}),
-        )
 
 
 class AttestationStore(Protocol):

@@ -8,8 +8,8 @@ read them, with the handle only in a blind index: a database dump shows no handl
 
 from __future__ import annotations
 
+from auditor.model.attestation import Attestation
 from auditor.model.types import Platform, normalise_handle
-from connectors.platforms.manual import Attestation
 from vault.registry import Registry, new_id
 from vault.revealog import RevealLog
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.policy import dump_preset
+from auditor.model.attestation import Attestation
 from auditor.model.errors import AuditorError
 from auditor.model.types import Platform, Role, Secret, Severity
 from auditor.services.audit import AuditOptions, run_audit
@@ -31,7 +32,6 @@ from auditor.services.inventory import import_accounts, import_people
 from auditor.services.policy import save_policy
 from auditor.services.roster import sync
 from connectors.fakes import FakeBluesky, FakeInstagram, FakeMastodon, FakeX, FakeYouTube
-from connectors.platforms.manual import Attestation
 from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
 from reports import build_report, write_report
 from vault.backends.sqlite import SQLiteBackend
