@@ -1,7 +1,8 @@
 """Domain types shared by every package: people, accounts, approvals, profiles, findings.
 
-This module is the leaf of the dependency graph (see docs/design.md): it imports nothing of ours,
-and everything else imports it. Types are frozen dataclasses; records that the registry stores
+The model is the leaf of the dependency graph (see docs/design.md): this module imports only its
+siblings `enums` (`StrEnum`) and `platforms` (`Platform` and the facts about each platform, which it
+re-exports), and everything else imports it. Types are frozen dataclasses; records that the registry stores
 carry `to_dict()` / `from_dict()` so the storage layer stays ignorant of their fields. Dates are
 `datetime.date`, instants are timezone-aware `datetime` in UTC.
 """
@@ -14,7 +15,10 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
+
+from auditor.model.enums import StrEnum as StrEnum
+from auditor.model.platforms import Platform as Platform
 
 # --------------------------------------------------------------------------------------------------
 # Secrets
@@ -68,68 +72,7 @@ class Secret:
 
 
 # --------------------------------------------------------------------------------------------------
-# Enumerations
-
-
-class StrEnum(str, enum.Enum):
-    """An enum whose members compare and serialise as their string value."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-    @classmethod
-    def parse(cls: type[E], value: str | E) -> E:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        for member in cls:
-            if member.value == text:
-                return member
-        for alias, target in getattr(cls, "_aliases", lambda: {})().items():
-            if alias == text:
-                return cls(target)
-        choices = ", ".join(m.value for m in cls)
-        raise ValueError(f"{value!r} is not one of: {choices}")
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-class Platform(StrEnum):
-    X = "x"
-    FACEBOOK = "facebook"
-    INSTAGRAM = "instagram"
-    YOUTUBE = "youtube"
-    MASTODON = "mastodon"
-    BLUESKY = "bluesky"
-    TIKTOK = "tiktok"
-    THREADS = "threads"
-    LINKEDIN = "linkedin"
-    SNAPCHAT = "snapchat"
-    OTHER = "other"
-
-    @staticmethod
-    def _aliases() -> dict[str, str]:
-        return {"twitter": "x", "fb": "facebook", "ig": "instagram", "yt": "youtube", "bsky": "bluesky"}
-
-    @property
-    def label(self) -> str:
-        return _PLATFORM_LABELS[self]
-
-
-_PLATFORM_LABELS = {
-    Platform.X: "X",
-    Platform.FACEBOOK: "Facebook",
-    Platform.INSTAGRAM: "Instagram",
-    Platform.YOUTUBE: "YouTube",
-    Platform.MASTODON: "Mastodon",
-    Platform.BLUESKY: "Bluesky",
-    Platform.TIKTOK: "TikTok",
-    Platform.THREADS: "Threads",
-    Platform.LINKEDIN: "LinkedIn",
-    Platform.SNAPCHAT: "Snapchat",
-    Platform.OTHER: "Other",
-}
+# Enumerations (`Platform` is in auditor/model/platforms.py, next to the facts about each platform)
 
 
 class PersonKind(StrEnum):
@@ -542,10 +485,8 @@ def check_address_chars(text: str) -> str:
 
 
 def display_handle(platform: Platform, handle: str) -> str:
-    handle = handle.strip().lstrip("@")
-    if platform in (Platform.BLUESKY, Platform.FACEBOOK, Platform.LINKEDIN):
-        return handle
-    return "@" + handle
+    """The handle as the platform writes it: `@lincolnhs` on X, `lincolnhs.bsky.social` on Bluesky."""
+    return platform.info.display_prefix + handle.strip().lstrip("@")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ LEDGER_ID = "current"
 LEDGER_FORMAT = 1
 
 # Platforms where discovery can only ask for exact handles (docs/impersonation.md, "Discovery").
-EXACT_LOOKUP_PLATFORMS = (Platform.X, Platform.INSTAGRAM, Platform.YOUTUBE)
+EXACT_LOOKUP_PLATFORMS = tuple(p for p in Platform if p.info.probe_lookalikes)  # auditor/model/platforms.py
 DISCOVERY_CHECKS = ("impersonation.suspected", "account.unlisted")
 # Look-alikes are scanned this far below the policy threshold so that profile evidence (a bio
 # claiming the district, a link to its domain) can lift a borderline name over it.

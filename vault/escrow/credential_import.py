@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from auditor.model.errors import InputError
+from auditor.model.platforms import PLATFORMS
 from auditor.model.types import Account, Platform, normalise_handle
 from vault.escrow.bundle import CredentialBundle, split_codes
 
@@ -288,20 +289,11 @@ def _text(value: Any) -> str:
 # URL and handle normalisation
 
 
-_HOSTS: dict[str, Platform] = {
-    "x.com": Platform.X,
-    "twitter.com": Platform.X,
-    "facebook.com": Platform.FACEBOOK,
-    "fb.com": Platform.FACEBOOK,
-    "instagram.com": Platform.INSTAGRAM,
-    "youtube.com": Platform.YOUTUBE,
-    "bsky.app": Platform.BLUESKY,
-    "tiktok.com": Platform.TIKTOK,
-    "threads.net": Platform.THREADS,
-    "threads.com": Platform.THREADS,
-    "linkedin.com": Platform.LINKEDIN,
-    "snapchat.com": Platform.SNAPCHAT,
-}
+# Web hosts of profile pages (auditor/model/platforms.py), and the canonical one of each platform.
+_HOSTS: dict[str, Platform] = {host: p for p, info in PLATFORMS.items() for host in info.hosts}
+_CANONICAL_HOST = {host: info.hosts[0] for info in PLATFORMS.values() for host in info.hosts[1:]}
+# Where a host is no platform's, a federated platform's profile page: https://instance/@user.
+_FEDERATED = next(p for p, info in PLATFORMS.items() if info.federated)
 # Host prefixes that name the same site (mobile, web, business front-ends).
 _HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "business.", "accounts.")
 # First path segments that are site pages, not profiles.
@@ -377,7 +369,7 @@ def normalise_url(url: str) -> str:
     for prefix in _HOST_PREFIXES:
         if host.startswith(prefix) and host.count(".") >= 2:
             host = host[len(prefix) :]
-    host = {"twitter.com": "x.com", "fb.com": "facebook.com", "threads.net": "threads.com"}.get(host, host)
+    host = _CANONICAL_HOST.get(host, host)
     return (host + parts.path.rstrip("/")).casefold()
 
 
@@ -402,9 +394,9 @@ def profile_key(url: str) -> ProfileKey | None:
     if platform is None:
         # Mastodon and other fediverse servers: https://instance/@user (or /users/user).
         if first.startswith("@") and len(first) > 1:
-            return ProfileKey(Platform.MASTODON, normalise_handle(f"{first}@{host}"))
+            return ProfileKey(_FEDERATED, normalise_handle(f"{first}@{host}"))
         if first == "users" and len(segments) > 1:
-            return ProfileKey(Platform.MASTODON, normalise_handle(f"{segments[1]}@{host}"))
+            return ProfileKey(_FEDERATED, normalise_handle(f"{segments[1]}@{host}"))
         return None
     if platform is Platform.FACEBOOK and first == "profile.php":
         fid = (parse_qs(parts.query).get("id") or [""])[0]
@@ -441,27 +433,17 @@ def profile_key(url: str) -> ProfileKey | None:
     return ProfileKey(platform, normalise_handle(first))
 
 
-_PLATFORM_WORDS = {
-    "twitter": Platform.X,
-    "tweetdeck": Platform.X,
-    "facebook": Platform.FACEBOOK,
-    "instagram": Platform.INSTAGRAM,
-    "youtube": Platform.YOUTUBE,
-    "bluesky": Platform.BLUESKY,
-    "bsky": Platform.BLUESKY,
-    "mastodon": Platform.MASTODON,
-    "tiktok": Platform.TIKTOK,
-    "threads": Platform.THREADS,
-    "linkedin": Platform.LINKEDIN,
-    "snapchat": Platform.SNAPCHAT,
-}
+# Words naming a platform in an entry title: any case, or (X) only as written.
+_PLATFORM_WORDS = {word: p for p, info in PLATFORMS.items() for word in info.title_words}
+_PLATFORM_MARKS = {mark: p for p, info in PLATFORMS.items() for mark in info.title_marks}
 _TOKEN_RE = re.compile(r"@?[A-Za-z0-9_.\-]+(?:@[A-Za-z0-9_.\-]+)?")
 
 
 def _title_platform(text: str) -> Platform | None:
     found = {p for w, p in _PLATFORM_WORDS.items() if re.search(rf"\b{w}\b", text, re.IGNORECASE)}
-    if re.search(r"(^|[\s(\[-])X(\s|$|[)\]-])", text):  # "X" as a word, upper case only
-        found.add(Platform.X)
+    for mark, platform in _PLATFORM_MARKS.items():  # "X" as a word, upper case only
+        if re.search(rf"(^|[\s(\[-]){re.escape(mark)}(\s|$|[)\]-])", text):
+            found.add(platform)
     return found.pop() if len(found) == 1 else None
 
 
@@ -475,7 +457,7 @@ def _account_keys(account: Account) -> set[tuple[str, str]]:
             keys.add((pk.platform.value, "h:" + pk.handle))
         if pk is not None and pk.platform_id:
             keys.add((pk.platform.value, "id:" + pk.platform_id))
-    if account.platform is Platform.MASTODON and "@" not in normalise_handle(account.handle):
+    if account.platform.info.federated and "@" not in normalise_handle(account.handle):
         host = normalise_url(account.profile_url).split("/", 1)[0]
         if host:
             keys.add((account.platform.value, "h:" + normalise_handle(account.handle) + "@" + host))

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from auditor.engine.checks.base import CheckContext, Coverage, ProfileCheck
 from auditor.engine.policy.model import Policy
-from auditor.model.types import Account, Finding, Platform, Profile, ProfileStatus, Severity
+from auditor.model.types import Account, Finding, Profile, ProfileStatus, Severity
 
 
 def _normalise(text: str) -> str:
@@ -61,7 +61,7 @@ def affiliation_claims(profile: Profile, policy: Policy) -> list[str]:
             if entry not in found:
                 found.append(entry)
     handle = (profile.platform_handle or profile.handle).casefold().lstrip("@")
-    if profile.platform is Platform.BLUESKY and any(handle.endswith("." + d) for d in domains):
+    if profile.platform.info.handle_is_domain and any(handle.endswith("." + d) for d in domains):
         found.append(f"handle on {handle.split('.', 1)[1]}")
     return found
 

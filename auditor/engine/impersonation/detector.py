@@ -143,8 +143,9 @@ class Detector:
         return (p for p in self.protected if p.kind is ProtectedKind.HANDLE and p.platform is None)
 
     def on_own_domain(self, handle: str, platform: Platform | None) -> bool:
-        """A Bluesky handle under the district's domain proves the district controls it."""
-        if platform is not Platform.BLUESKY:
+        """A Bluesky handle under the district's domain proves the district controls it (a handle
+        that is a domain name: `PlatformInfo.handle_is_domain`)."""
+        if platform is None or not platform.info.handle_is_domain:
             return False
         host = handle.strip().lstrip("@").casefold()
         return any(host == d or host.endswith("." + d) for d in self.own_domains)

@@ -107,7 +107,7 @@ def apply_evidence(
     """Return `match` with its score adjusted (0-100) and one reason per adjustment."""
     platform = platform or match.platform
     reasons: list[str] = []
-    if platform is Platform.BLUESKY:
+    if platform is not None and platform.info.handle_is_domain:
         own = _on(match.candidate.strip().lstrip("@").casefold(), district.domains)
         if own:
             reasons.append(

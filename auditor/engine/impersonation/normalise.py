@@ -146,13 +146,15 @@ def split_handle(handle: str, platform: Platform | None = None) -> tuple[str, st
     text = handle.strip()
     if text.startswith("@"):
         text = text[1:]
-    if platform is Platform.MASTODON and "@" in text:
+    info = platform.info if platform is not None else None
+    if info is not None and info.federated and "@" in text:
         name, _, instance = text.partition("@")
         return name, instance.casefold()
-    if platform is Platform.BLUESKY:
+    if info is not None and info.handle_is_domain:
         lowered = text.casefold()
-        if lowered.endswith(".bsky.social"):
-            return text[: -len(".bsky.social")], "bsky.social"
+        home = "." + info.default_domain
+        if info.default_domain and lowered.endswith(home):
+            return text[: -len(home)], info.default_domain
         if "." in text:
             name, _, tld = text.rpartition(".")
             return name, tld.casefold()
@@ -169,8 +171,9 @@ def canonical_handle(handle: str, platform: Platform | None = None) -> str:
     if text.startswith("@"):
         text = text[1:]
     text = text.casefold()
-    if platform is Platform.FACEBOOK:
-        text = text.replace(".", "")
+    if platform is not None:
+        for ch in platform.info.ignored_in_handle:
+            text = text.replace(ch, "")
     return text
 
 

@@ -4,15 +4,16 @@ X (`/2/users/by?usernames=`, 100 a call), Instagram Business Discovery and YouTu
 answer only for an exact handle, so the auditor must guess the squats and probe them in batches
 (lookalikes.md, "Discovery"). `variants` generates them in priority order (affix squats, digit and
 letter swaps, separator insertion, doubling, omission, transposition, then combinations), keeps only
-handles valid under the platform's rules (platform-apis.md section 9), deduplicates them by the
-platform's own identity (Facebook ignores periods and case), and stops at `limit`. Bluesky and
+handles valid under the platform's rules (its row in auditor/model/platforms.py, after
+platform-apis.md section 9), deduplicates them by the platform's own identity (Facebook ignores
+periods and case), and stops at `limit`. Bluesky and
 Mastodon have search: `search_queries` gives the tokens to search for and score every result.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from auditor.engine.impersonation.normalise import canonical_handle, split_handle
 from auditor.model.types import Platform
@@ -27,46 +28,20 @@ SWAPS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _facebook_ok(h: str) -> bool:
-    return re.fullmatch(r"[a-z0-9.]{5,50}", h) is not None and re.search(r"[a-z]", h) is not None
-
-
-def _dotted_ok(h: str) -> bool:
-    return not h.startswith(".") and not h.endswith(".") and ".." not in h
-
-
-_RULES: dict[Platform, Callable[[str], bool]] = {
-    Platform.X: lambda h: re.fullmatch(r"[a-z0-9_]{1,15}", h) is not None,
-    Platform.INSTAGRAM: lambda h: re.fullmatch(r"[a-z0-9._]{1,30}", h) is not None and _dotted_ok(h),
-    Platform.THREADS: lambda h: re.fullmatch(r"[a-z0-9._]{1,30}", h) is not None and _dotted_ok(h),
-    Platform.FACEBOOK: _facebook_ok,
-    Platform.YOUTUBE: lambda h: re.fullmatch(r"[a-z0-9_.\-]{3,30}", h) is not None,
-    Platform.TIKTOK: lambda h: re.fullmatch(r"[a-z0-9_.]{2,24}", h) is not None and not h.endswith("."),
-    Platform.MASTODON: lambda h: re.fullmatch(r"[a-z0-9_]{1,30}", h) is not None,
-    Platform.BLUESKY: lambda h: re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", h) is not None,
-}
-_SEPARATORS: dict[Platform, str] = {
-    Platform.X: "_", Platform.INSTAGRAM: "_.", Platform.THREADS: "_.", Platform.FACEBOOK: "",
-    Platform.YOUTUBE: "_.-", Platform.TIKTOK: "_.", Platform.MASTODON: "_", Platform.BLUESKY: "-",
-}  # fmt: skip
-
-
-def _generic_ok(h: str) -> bool:
-    return re.fullmatch(r"[a-z0-9._\-]{3,30}", h) is not None
-
-
 def is_valid(handle: str, platform: Platform) -> bool:
-    """Whether `handle` (compared lower-case; Bluesky: the whole domain) obeys the platform's rules."""
+    """Whether `handle` (compared lower-case; Bluesky: the whole domain) obeys the platform's rules
+    (`PlatformInfo.handle_pattern`, auditor/model/platforms.py)."""
     h = handle.strip().lstrip("@").casefold()
-    if platform is Platform.BLUESKY:
+    info = platform.info
+    if info.handle_is_domain:
         labels = h.split(".")
         return (
             len(labels) >= 2
             and len(h) <= 253
-            and all(_RULES[Platform.BLUESKY](label) for label in labels)
+            and all(re.fullmatch(info.handle_pattern, label) is not None for label in labels)
             and labels[-1][:1].isalpha()
         )
-    return _RULES.get(platform, _generic_ok)(h)
+    return re.fullmatch(info.handle_pattern, h) is not None
 
 
 def _boundaries(name: str) -> list[int]:
@@ -139,31 +114,34 @@ def variants(handle: str, platform: Platform, limit: int = DEFAULT_LIMIT) -> lis
     Returned lower-case (lookup is case-insensitive everywhere); Bluesky results are full handles
     (`name.bsky.social`); Mastodon results are local usernames (pair them with instances).
     """
+    info = platform.info
     name, instance = split_handle(handle, platform)
     name = name.casefold()
-    if platform is Platform.FACEBOOK:
-        name = name.replace(".", "")
-    seps = _SEPARATORS.get(platform, "_.-")
+    for ch in info.ignored_in_handle:
+        name = name.replace(ch, "")
+    seps = info.separators
     own = canonical_handle(handle, platform)
     seen: set[str] = {own, canonical_handle(name, platform)}
     out: list[str] = []
     bases = [name]
-    if platform is Platform.BLUESKY and instance and instance != "bsky.social":
+    # On a domain-handle platform the squat of a custom domain is under the platform's own domain.
+    home = info.default_domain if info.handle_is_domain else ""
+    if home and instance and instance != home:
         bases.append(name.replace(".", "-") + "-" + instance)  # district.org -> district-org.bsky.social
-        out_first = f"{bases[-1]}.bsky.social"
+        out_first = f"{bases[-1]}.{home}"
         if is_valid(out_first, platform):
             seen.add(out_first)
             out.append(out_first)
     for base in bases:
         for raw in _generate(base, seps):
             cand = raw.casefold()
-            if platform is Platform.BLUESKY:
-                cand = f"{cand}.bsky.social"
+            if home:
+                cand = f"{cand}.{home}"
             canon = canonical_handle(cand, platform)
             if canon in seen or not is_valid(cand, platform):
                 continue
             seen.add(canon)
-            out.append(canon if platform is Platform.FACEBOOK else cand)
+            out.append(canon if info.ignored_in_handle else cand)
             if len(out) >= limit:
                 return out
     return out

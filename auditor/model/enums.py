@@ -1,0 +1,34 @@
+"""`StrEnum`, the base of every enumeration in the model (auditor/model/types.py, platforms.py).
+
+Its own module so that `platforms.py` (the `Platform` enum and its facts) and `types.py` (which
+uses `Platform`) can both build on it without importing each other in a circle.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+
+class StrEnum(str, enum.Enum):
+    """An enum whose members compare and serialise as their string value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    @classmethod
+    def parse(cls: type[E], value: str | E) -> E:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        for member in cls:
+            if member.value == text:
+                return member
+        for alias, target in getattr(cls, "_aliases", lambda: {})().items():
+            if alias == text:
+                return cls(target)
+        choices = ", ".join(m.value for m in cls)
+        raise ValueError(f"{value!r} is not one of: {choices}")
+
+
+E = TypeVar("E", bound=StrEnum)

@@ -1,0 +1,182 @@
+"""Every platform the auditor knows, and every fact about each of them: one row per platform.
+
+`Platform` is the enumeration stored in records and typed on the command line. `PLATFORMS` is the
+one home of what the rest of the code knows about a platform: how it is named and how its handles
+are shown, the other names accepted on input, what a valid handle looks like and which characters
+join its words, the web hosts of its profile pages, and how its API finds an account. Nothing else
+keeps a per-platform table; each of these reads a row:
+
+- `Platform.label`, `Platform.parse` (aliases) and `display_handle` (auditor/model/types.py);
+- profile URLs and entry titles in credential imports (vault/escrow/credential_import.py);
+- handle rules, separators and identity for look-alikes (auditor/engine/impersonation/), and a
+  Bluesky-style domain handle as proof of affiliation (auditor/engine/checks/affiliation.py);
+- which platforms look-alike discovery probes (auditor/services/audit.py) and searches
+  (connectors/base.py), and X's username check before a batch (connectors/platforms/x.py).
+
+Adding a platform is one member and one row here, then its connector (docs/connectors.md). Handle
+syntax follows platform-apis.md section 9; lookup styles sections 1 to 7.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auditor.model.enums import StrEnum
+
+
+class Platform(StrEnum):
+    X = "x"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    YOUTUBE = "youtube"
+    MASTODON = "mastodon"
+    BLUESKY = "bluesky"
+    TIKTOK = "tiktok"
+    THREADS = "threads"
+    LINKEDIN = "linkedin"
+    SNAPCHAT = "snapchat"
+    OTHER = "other"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {alias: p.value for p, info in PLATFORMS.items() for alias in info.aliases}
+
+    @property
+    def info(self) -> PlatformInfo:
+        return PLATFORMS[self]
+
+    @property
+    def label(self) -> str:
+        return PLATFORMS[self].label
+
+
+class Lookup(StrEnum):
+    """How the platform's API answers for an account."""
+
+    EXACT = "exact"  # one exact handle a request
+    BATCH = "batch"  # many exact handles a request (the connector's batch_size is above 1)
+    OWN = "own"  # only the token owner's own account without special access (TikTok, Threads)
+    MANUAL = "manual"  # no API for other accounts: an administrator's attestation (the manual connector)
+
+
+# Handle syntax the reference leaves UNCONFIRMED (LinkedIn, Snapchat, other): what most platforms allow.
+GENERIC_HANDLE = r"[a-z0-9._\-]{3,30}"
+# Instagram (and Threads, which takes the Instagram username): no leading or trailing period, no "..".
+_DOTTED_HANDLE = r"(?!\.)(?!.*\.\.)(?!.*\.\Z)[a-z0-9._]{1,30}"
+
+
+@dataclass(frozen=True)
+class PlatformInfo:
+    """What the auditor knows about one platform (one row of `PLATFORMS`)."""
+
+    label: str  # how people write its name: "YouTube", "LinkedIn"
+    display_prefix: str = "@"  # written before a handle ("@lincolnhs"); "" where the platform writes none
+    aliases: tuple[str, ...] = ()  # other names accepted on input by `Platform.parse` ("twitter")
+    hosts: tuple[str, ...] = ()  # web hosts of its profile pages, the canonical one first (no www./m.)
+    title_words: tuple[str, ...] = ()  # words naming it in a password manager's entry title, in any case
+    title_marks: tuple[str, ...] = ()  # words naming it only written exactly so, as a word of their own ("X")
+    # A valid handle, lower-cased, as a regular expression matched against the whole handle (the
+    # local part of a federated handle; each label of a domain handle).
+    handle_pattern: str = GENERIC_HANDLE
+    separators: str = "_.-"  # characters that may join two words of a handle (look-alike variants)
+    ignored_in_handle: str = ""  # characters the platform ignores when telling handles apart
+    federated: bool = False  # a handle is `user@instance`; any host may serve its `/@user` page
+    handle_is_domain: bool = False  # a handle is a domain name: one under the district's domain is its own
+    default_domain: str = ""  # the domain under which the platform hands out handles ("bsky.social")
+    lookup: Lookup = Lookup.EXACT
+    search: bool = False  # the API searches accounts: look-alike discovery searches the district's names
+    probe_lookalikes: bool = False  # look-alike discovery probes platform-valid variants by exact lookup
+
+
+PLATFORMS: dict[Platform, PlatformInfo] = {
+    Platform.X: PlatformInfo(
+        label="X",
+        aliases=("twitter",),
+        hosts=("x.com", "twitter.com"),
+        title_words=("twitter", "tweetdeck"),
+        title_marks=("X",),
+        handle_pattern=r"[a-z0-9_]{1,15}",  # the OpenAPI pattern ^[A-Za-z0-9_]{1,15}$
+        separators="_",
+        lookup=Lookup.BATCH,
+        probe_lookalikes=True,
+    ),
+    Platform.FACEBOOK: PlatformInfo(
+        label="Facebook",
+        display_prefix="",
+        aliases=("fb",),
+        hosts=("facebook.com", "fb.com"),
+        title_words=("facebook",),
+        handle_pattern=r"(?=.*[a-z])[a-z0-9.]{5,50}",  # at least one letter
+        separators="",
+        ignored_in_handle=".",  # john.smith.55 is johnsmith55
+    ),
+    Platform.INSTAGRAM: PlatformInfo(
+        label="Instagram",
+        aliases=("ig",),
+        hosts=("instagram.com",),
+        title_words=("instagram",),
+        handle_pattern=_DOTTED_HANDLE,
+        separators="_.",
+        probe_lookalikes=True,
+    ),
+    Platform.YOUTUBE: PlatformInfo(
+        label="YouTube",
+        aliases=("yt",),
+        hosts=("youtube.com",),
+        title_words=("youtube",),
+        handle_pattern=r"[a-z0-9_.\-]{3,30}",
+        separators="_.-",
+        search=True,
+        probe_lookalikes=True,
+    ),
+    Platform.MASTODON: PlatformInfo(
+        label="Mastodon",
+        title_words=("mastodon",),
+        handle_pattern=r"[a-z0-9_]{1,30}",
+        separators="_",
+        federated=True,
+        search=True,
+    ),
+    Platform.BLUESKY: PlatformInfo(
+        label="Bluesky",
+        display_prefix="",
+        aliases=("bsky",),
+        hosts=("bsky.app",),
+        title_words=("bluesky", "bsky"),
+        handle_pattern=r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?",  # each label of the domain
+        separators="-",
+        handle_is_domain=True,
+        default_domain="bsky.social",
+        lookup=Lookup.BATCH,
+        search=True,
+    ),
+    Platform.TIKTOK: PlatformInfo(
+        label="TikTok",
+        hosts=("tiktok.com",),
+        title_words=("tiktok",),
+        handle_pattern=r"(?!.*\.\Z)[a-z0-9_.]{2,24}",  # no trailing period
+        separators="_.",
+        lookup=Lookup.OWN,
+    ),
+    Platform.THREADS: PlatformInfo(
+        label="Threads",
+        hosts=("threads.com", "threads.net"),
+        title_words=("threads",),
+        handle_pattern=_DOTTED_HANDLE,
+        separators="_.",
+        lookup=Lookup.OWN,
+    ),
+    Platform.LINKEDIN: PlatformInfo(
+        label="LinkedIn",
+        display_prefix="",
+        hosts=("linkedin.com",),
+        title_words=("linkedin",),
+    ),
+    Platform.SNAPCHAT: PlatformInfo(
+        label="Snapchat",
+        hosts=("snapchat.com",),
+        title_words=("snapchat",),
+        lookup=Lookup.MANUAL,
+    ),
+    Platform.OTHER: PlatformInfo(label="Other", lookup=Lookup.MANUAL),
+}
