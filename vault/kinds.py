@@ -10,6 +10,12 @@ registry needs to know about a kind is decided here and nowhere else:
 * **natural key**: what its blind index (`records.lookup`) is computed from, as a function of the
   record's own data. Writing and re-keying both call it, so a re-key recomputes every index and
   cannot forget a kind (issue 11: one `profile attest` record used to make every re-key fail).
+* **format** and **upgrades**: the version of the record's data layout, and one step per older
+  version (detect-secrets' `core/upgrades/` pattern, per kind). A record's data carries `format`
+  when it is above 1; reading applies the steps from its version up, so callers only ever see the
+  current layout; a record written by a newer auditor is refused, never misread. To change a
+  kind's layout: raise its `format` and add `upgrades[old] = step` (a pure function of the old data
+  returning the new), with a test that reads a record of the old layout.
 * **writers**: the roles that may write or delete it. `Registry.put` and `Registry.delete` refuse
   anyone else, so the rule holds for every caller, not only for the CLI (issue 11, "Roles are not
   enforced on writes"). The nightly auditor stores audit runs and nothing else.
@@ -21,7 +27,7 @@ declaration, and `tests/vault/test_kinds.py` re-keys a registry holding every de
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.model.types import Platform, Role, normalise_handle
@@ -31,6 +37,8 @@ ESCROW = "escrow"
 DOMAINS = (INVENTORY, ESCROW)
 
 NaturalKey = Callable[[Mapping[str, Any]], str | None]
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+FORMAT_FIELD = "format"
 
 ADMINS = frozenset({Role.ADMIN})
 ANYONE = frozenset(Role)
@@ -55,6 +63,10 @@ def _handle_key(data: Mapping[str, Any]) -> str | None:
     return handle_key(data["platform"], data["handle"])
 
 
+class RecordFormatError(ValueError):
+    """A record's data is in a layout this version cannot read (newer, or no upgrade step)."""
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -62,6 +74,42 @@ class Kind:
     label: str
     natural_key: NaturalKey | None = None
     writers: frozenset[Role] = ADMINS
+    format: int = 1
+    upgrades: Mapping[int, Upgrade] = field(default_factory=dict)  # format N -> N + 1
+
+    def format_of(self, data: Mapping[str, Any]) -> int:
+        value = data.get(FORMAT_FIELD, 1)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 0
+
+    def upgrade(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The record's data in the current layout (the stored bytes are untouched until rewritten)."""
+        version = self.format_of(data)
+        if version == self.format:
+            return data
+        if version > self.format:
+            raise RecordFormatError(
+                f"is in format {version} of {self.label}, written by a newer auditor (this one reads up to "
+                f"{self.format}); upgrade auditor"
+            )
+        if version < 1 or any(v not in self.upgrades for v in range(version, self.format)):
+            raise RecordFormatError(f"is in format {version} of {self.label}, which this auditor cannot read")
+        for v in range(version, self.format):
+            data = dict(self.upgrades[v](dict(data)))
+            data[FORMAT_FIELD] = v + 1
+        return data
+
+    def stamp(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The data to store: in the current layout, marked with its format when above 1."""
+        out = dict(data)
+        given = out.get(FORMAT_FIELD)
+        if given is not None and given != self.format:
+            raise RecordFormatError(
+                f"a writer gave format {given!r} for {self.label}, whose current format is {self.format} "
+                "(a programming error: write the current layout)"
+            )
+        if self.format > 1:
+            out[FORMAT_FIELD] = self.format
+        return out
 
 
 # name, domain, what its records are (for messages: "may not change <label>"), natural key, writers

@@ -104,6 +104,14 @@ class StoredRecord:
     data: dict[str, Any]
 
 
+def _current_layout(spec: kinds_mod.Kind, row: RecordRow, data: dict[str, Any]) -> dict[str, Any]:
+    """A record's data upgraded to its kind's current format (vault/kinds.py)."""
+    try:
+        return spec.upgrade(data)
+    except kinds_mod.RecordFormatError as exc:
+        raise NewerFormatError(f"{row.kind} record {row.id} {exc}") from None
+
+
 @dataclass(frozen=True)
 class Pin:
     """What an identity remembers of a domain key it opened: its version, its key check, and that
@@ -1167,6 +1175,10 @@ class Registry:
         """Seal a record for a bulk write (`put_rows`). The domain and the blind index come from the
         kind's declaration; a `natural_key` given by the caller must agree with it."""
         spec = self._spec(kind, domain)
+        try:
+            data = spec.stamp(data)
+        except kinds_mod.RecordFormatError as exc:
+            raise VaultError(f"internal error: {exc}") from None
         derived = spec.natural_key(data) if spec.natural_key is not None else None
         if natural_key is not None and natural_key != derived:
             raise VaultError(f"internal error: {kind} natural key {natural_key!r} disagrees with vault/kinds.py")
@@ -1339,7 +1351,7 @@ class Registry:
         problem = self._check_row(row)
         if problem is not None:
             raise problem
-        return StoredRecord(row.kind, row.id, row.version, data)
+        return StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
 
     def _read_one(self, kind: str, fetch: Callable[[], RecordRow | None], domain: str | None) -> StoredRecord | None:
         """One row and the head it is checked against, read in one snapshot (another process's
@@ -1381,7 +1393,7 @@ class Registry:
             if problem is not None:
                 yield problem
                 continue
-            yield StoredRecord(row.kind, row.id, row.version, data)
+            yield StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
 
     # ---------------------------------------------------------------------------------------------
     # Re-keying support (vault/rekey.py, vault/revealog.py, break-glass). Raw keys never leave this

@@ -9,6 +9,7 @@ blind indexes recomputed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 from auditor.model.types import CredentialRef, Role, RotationTask, Secret
 from vault import kinds
-from vault.errors import AccessDeniedError
+from vault.errors import AccessDeniedError, NewerFormatError, VaultError
 from vault.registry import Registry
 
 SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -113,3 +114,52 @@ def test_the_sample_district_writes_only_declared_kinds(tmp_path: Path) -> None:
     assert written <= set(kinds.KINDS)
     # The demo exercises most of them; what it leaves out is covered by the re-key test above.
     assert {"person", "account", "attestation", "credential", "credential-meta", "audit-run"} <= written
+
+
+# -- per-kind formats and upgrade steps --------------------------------------------------------------
+
+
+def _bump(monkeypatch: pytest.MonkeyPatch, name: str, fmt: int, upgrades: dict[int, kinds.Upgrade]) -> None:
+    spec = kinds.KINDS[name]
+    monkeypatch.setitem(kinds.KINDS, name, dataclasses.replace(spec, format=fmt, upgrades=upgrades))
+
+
+def test_a_record_of_an_older_layout_is_read_in_the_current_one(
+    make_registry: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A future release splits a setting's `value` into `value` and `unit`: records written before
+    read in the new layout through the declared step; the stored bytes change only when rewritten."""
+    reg = make_registry()
+    reg.put("setting", "timeout", {"value": "30 s"}, expected_version=0)
+
+    def split_unit(data: dict[str, Any]) -> dict[str, Any]:
+        number, _, unit = str(data.pop("value")).partition(" ")
+        return {**data, "value": int(number), "unit": unit}
+
+    _bump(monkeypatch, "setting", 2, {1: split_unit})
+    rec = reg.get("setting", "timeout")
+    assert rec is not None and rec.data == {"value": 30, "unit": "s", "format": 2}
+    assert [r.data for r in reg.scan("setting") if not isinstance(r, Exception)] == [rec.data]
+    reg.put("setting", "timeout", {"value": 45, "unit": "s"}, expected_version=rec.version)
+    again = reg.get("setting", "timeout")
+    assert again is not None and again.data == {"value": 45, "unit": "s", "format": 2}
+
+
+def test_a_record_written_by_a_newer_auditor_is_refused_not_misread(
+    make_registry: Callable[..., Registry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = make_registry()
+    _bump(monkeypatch, "setting", 3, {1: lambda d: d, 2: lambda d: d})
+    reg.put("setting", "timeout", {"value": 30}, expected_version=0)
+    monkeypatch.undo()
+    with pytest.raises(NewerFormatError, match=r"setting record timeout is in format 3 .* written by a newer auditor"):
+        reg.get("setting", "timeout")
+    with pytest.raises(NewerFormatError):
+        list(reg.scan("setting"))
+
+
+def test_a_writer_giving_an_old_format_is_a_programming_error(make_registry: Callable[..., Registry]) -> None:
+    reg = make_registry()
+    with pytest.raises(VaultError, match="internal error: a writer gave format 7"):
+        reg.put("setting", "timeout", {"value": 30, "format": 7}, expected_version=0)
+    assert reg.get("setting", "timeout") is None
