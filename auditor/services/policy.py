@@ -12,50 +12,30 @@ prints what the audit applies and `policy init` round-trips a preset byte for by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from auditor.engine.policy import load_policy
+from auditor.engine.policy.stored import StoredPolicy
 from auditor.engine.validation import policy_problems
 from auditor.model.errors import PolicyError
-from vault.registry import utcnow
 from vault.revealog import RevealLog
+from vault.stores.policy import PolicyStore, PolicyText
 
 if TYPE_CHECKING:
     from auditor.engine.policy.model import Policy
     from vault.registry import Registry
 
-POLICY_KIND = "policy"
-POLICY_ID = "current"
 INIT_HINT = "Create one with `auditor policy init --preset naperville-203` (or moline-coal-valley)."
-
-
-@dataclass(frozen=True)
-class StoredPolicy:
-    """The district policy as stored: its TOML text and where it came from."""
-
-    text: str
-    source: str  # "preset naperville-203", "file policy.toml"
-    set_at: str
-    set_by: str
-    version: int
-
-    def load(self) -> Policy:
-
-        return load_policy(self.text, origin="stored policy")
 
 
 def stored_policy(registry: Registry) -> StoredPolicy | None:
     """The stored policy, or None when `auditor policy init` has not run yet."""
-    rec = registry.get(POLICY_KIND, POLICY_ID)
-    if rec is None:
-        return None
+    found = PolicyStore(registry).get()
+    return None if found is None else _stored(found)
+
+
+def _stored(found: PolicyText) -> StoredPolicy:
     return StoredPolicy(
-        text=str(rec.data.get("text", "")),
-        source=str(rec.data.get("source", "")),
-        set_at=str(rec.data.get("set_at", "")),
-        set_by=str(rec.data.get("set_by", "")),
-        version=rec.version,
+        text=found.text, source=found.source, set_at=found.set_at, set_by=found.set_by, version=found.version
     )
 
 
@@ -89,20 +69,17 @@ def save_policy(registry: Registry, text: str, source: str, *, replace: bool = T
             + "the stored policy was not changed. Run `auditor policy check FILE` to list them all.",
             problems=problems,
         )
-    existing = registry.get(POLICY_KIND, POLICY_ID)
+    store = PolicyStore(registry)
+    existing = store.get()
     if existing is not None and not replace:
         raise PolicyError(
             "a district policy is already stored",
             hint="Use `auditor policy import FILE` to replace it, or `policy init --force`.",
         )
 
-    now = utcnow().isoformat()
     with registry.transaction():
-        version = registry.put(
-            POLICY_KIND,
-            POLICY_ID,
-            {"text": text, "source": source, "set_at": now, "set_by": identity.name},
-            expected_version=existing.version if existing is not None else 0,
+        saved = store.put(
+            text, source, by=identity.name, expected_version=existing.version if existing is not None else 0
         )
-        RevealLog(registry).append("policy-set", details={"source": source, "version": version})
-    return StoredPolicy(text=text, source=source, set_at=now, set_by=identity.name, version=version)
+        RevealLog(registry).append("policy-set", details={"source": source, "version": saved.version})
+    return _stored(saved)
