@@ -38,6 +38,9 @@ from connectors.http import (
 )
 
 NO_CREDENTIALS = "no credentials"
+# "Bluesky, Mastodon and YouTube": the platforms whose row says their API searches accounts.
+_SEARCH_LABELS = sorted(p.label for p in Platform if p.info.search)
+_SEARCHABLE = ", ".join(_SEARCH_LABELS[:-1]) + " and " + _SEARCH_LABELS[-1]
 
 
 class NotSupportedError(ConnectorError):
@@ -152,6 +155,7 @@ class Connector(ABC):
     platform: ClassVar[Platform]
     default_settings: ClassVar[ConnectorSettings] = ConnectorSettings()
     needs_token: ClassVar[bool] = True
+    token_optional: ClassVar[bool] = False  # no token needed, but one is used when stored (Mastodon)
     credential_help: ClassVar[str] = ""  # what kind of token `auditor connector set-token` expects
     extra_keys: ClassVar[tuple[str, ...]] = ()  # settings.extra keys read from the environment
     required_extra: ClassVar[tuple[str, ...]] = ()  # extra keys without which nothing works
@@ -213,7 +217,7 @@ class Connector(ABC):
     def _search(self, query: str, limit: int) -> list[Profile]:
         raise NotSupportedError(
             f"{self.platform.label} offers no account search",
-            hint="search is available for Bluesky, Mastodon and YouTube",
+            hint=f"search is available for {_SEARCHABLE}",
         )
 
     # -- the contract --------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def build_connector(platform: Platform, store: TokenStore | None = None, **kwarg
 
     cls = connector_class(platform)
     token = None
-    if cls.needs_token or platform is Platform.MASTODON:
+    if cls.needs_token or cls.token_optional:
         token, _ = _token(store or token_store_factory(), platform)
     if issubclass(cls, ManualConnector) and "store" not in kwargs:
         app_ctx = _registry_exists()
@@ -145,7 +145,7 @@ def list_connectors() -> None:
     rows = []
     for platform, cls in CONNECTORS.items():
         token, problem = (None, "")
-        if cls.needs_token or platform is Platform.MASTODON:
+        if cls.needs_token or cls.token_optional:
             token, problem = _token(store, platform)
         connector = cls.from_environment(token, config=settings_provider(platform))
         missing = connector.missing_configuration()
@@ -230,7 +230,7 @@ def set_token(
 
     chosen = _platform(platform)
     cls = connector_class(chosen)
-    if not cls.needs_token and chosen is not Platform.MASTODON:
+    if not cls.needs_token and not cls.token_optional:
         raise UsageError(f"{chosen.label} needs no token", cls.credential_help)
     if stdin:
         value = sys.stdin.readline().strip()

@@ -34,6 +34,7 @@ class MastodonConnector(Connector):
         base_url="https://{instance}", extra={"search_instance": "mastodon.social"}
     )
     needs_token: ClassVar[bool] = False
+    token_optional: ClassVar[bool] = True
     credential_help: ClassVar[str] = "optional: a read:accounts user token for an instance in secure mode"
     extra_keys: ClassVar[tuple[str, ...]] = ("search_instance", "token_instance")
     test_handle: ClassVar[str] = "Gargron@mastodon.social"

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from auditor.model.platforms import PLATFORMS
 from auditor.model.types import Platform, Profile, ProfileStatus, normalise_handle
 from connectors.base import Connector, ConnectorSettings
 from connectors.http import Doc, HttpResponse, RetryAfterRateLimits, XRateLimits
 
-USERNAME = re.compile(r"^[A-Za-z0-9_]{1,15}$")  # openapi.json parameter pattern
+# The openapi.json parameter pattern ^[A-Za-z0-9_]{1,15}$: the platform row's, in either case.
+USERNAME = re.compile(PLATFORMS[Platform.X].handle_pattern, re.IGNORECASE | re.ASCII)
 USER_FIELDS = (
     "created_at,description,entities,id,name,protected,public_metrics,url,username,verified,"
     "verified_type,most_recent_tweet_id,withheld"
@@ -53,13 +55,13 @@ class XConnector(Connector):
 
     def _lookup(self, handle: str) -> Profile:
         name = handle.strip().lstrip("@")
-        if not USERNAME.match(name):
+        if not USERNAME.fullmatch(name):
             return self._invalid(handle)
         resp = self.http.get(f"/2/users/by/username/{name}", params=PARAMS, headers=self.bearer())
         return self._parse(resp, [handle])[handle]
 
     def _lookup_batch(self, handles: list[str]) -> dict[str, Profile]:
-        valid = [h for h in handles if USERNAME.match(h.strip().lstrip("@"))]
+        valid = [h for h in handles if USERNAME.fullmatch(h.strip().lstrip("@"))]
         results = {h: self._invalid(h) for h in handles if h not in valid}
         if valid:
             names = ",".join(h.strip().lstrip("@") for h in valid)

@@ -1,4 +1,8 @@
-"""Shared set-up for connector tests: one "case" per platform pairing a connector with its fake."""
+"""Shared set-up for connector tests: one "case" per platform pairing a connector with its fake.
+
+Every case runs the failure matrix (test_failures.py), the deadlines (test_deadlines.py) and the
+hostile shapes (test_shapes.py, from `profile_at` and `username_key`): a new connector adds its case
+here and its own platform tests in a file of its own (docs/connectors.md)."""
 
 from __future__ import annotations
 
@@ -35,6 +39,9 @@ from connectors.platforms.youtube import YouTubeConnector
 TOKEN = "tok-SECRET-1234567890"
 IG_OWN = "17841405309211844"
 
+# Where a value sits in a JSON answer: keys and list indexes from the top.
+JsonPath = tuple[str | int, ...]
+
 
 @dataclass
 class Case:
@@ -45,6 +52,10 @@ class Case:
     extra: dict[str, str] = field(default_factory=dict)
     base: Callable[[str], str] = lambda url: url
     needs_token: bool = True
+    # The request paths that answer the profile (single and batch lookups), where the profile
+    # object sits in each answer, and its username key (test_shapes.py serves them hostile).
+    profile_at: dict[str, JsonPath] = field(default_factory=dict)
+    username_key: str = ""
 
 
 def _account(case_name: str) -> FakeAccount:
@@ -61,16 +72,39 @@ def _account(case_name: str) -> FakeAccount:
 
 
 CASES = {
-    "x": Case("x", XConnector, FakeX, "lincolnhs"),
-    "facebook": Case("facebook", FacebookConnector, FakeFacebook, "lincolnhs"),
+    "x": Case(
+        "x",
+        XConnector,
+        FakeX,
+        "lincolnhs",
+        profile_at={"/2/users/by/username/lincolnhs": ("data",), "/2/users/by": ("data", 0)},
+        username_key="username",
+    ),
+    "facebook": Case(
+        "facebook",
+        FacebookConnector,
+        FakeFacebook,
+        "lincolnhs",
+        profile_at={"/v25.0/lincolnhs": ()},
+        username_key="username",
+    ),
     "instagram": Case(
         "instagram",
         InstagramConnector,
         lambda *a, **k: FakeInstagram(*a, own_id=IG_OWN, **k),
         "lincolnhs",
         {"ig_user_id": IG_OWN},
+        profile_at={"/v25.0/17841405309211844": ("business_discovery",)},
+        username_key="username",
     ),
-    "youtube": Case("youtube", YouTubeConnector, FakeYouTube, "lincolnhs"),
+    "youtube": Case(
+        "youtube",
+        YouTubeConnector,
+        FakeYouTube,
+        "lincolnhs",
+        profile_at={"/youtube/v3/channels": ("items", 0)},
+        username_key="snippet.customUrl",
+    ),
     "mastodon": Case(
         "mastodon",
         MastodonConnector,
@@ -79,15 +113,45 @@ CASES = {
         {"token_instance": "k12.social"},
         lambda url: url + "/_i/{instance}",
         False,
+        profile_at={"/_i/k12.social/api/v1/accounts/lookup": ()},
+        username_key="acct",
     ),
-    "bluesky": Case("bluesky", BlueskyConnector, FakeBluesky, "lincolnhs.bsky.social", needs_token=False),
+    "bluesky": Case(
+        "bluesky",
+        BlueskyConnector,
+        FakeBluesky,
+        "lincolnhs.bsky.social",
+        needs_token=False,
+        profile_at={
+            "/xrpc/app.bsky.actor.getProfile": (),
+            "/xrpc/app.bsky.actor.getProfiles": ("profiles", 0),
+        },
+        username_key="handle",
+    ),
     "tiktok": Case(
-        "tiktok", TikTokConnector, lambda *a, **k: FakeTikTok(*a, owner="lincolnhs", **k), "lincolnhs"
+        "tiktok",
+        TikTokConnector,
+        lambda *a, **k: FakeTikTok(*a, owner="lincolnhs", **k),
+        "lincolnhs",
+        profile_at={"/v2/user/info/": ("data", "user")},
+        username_key="username",
     ),
     "threads": Case(
-        "threads", ThreadsConnector, lambda *a, **k: FakeThreads(*a, owner="lincolnhs", **k), "lincolnhs"
+        "threads",
+        ThreadsConnector,
+        lambda *a, **k: FakeThreads(*a, owner="lincolnhs", **k),
+        "lincolnhs",
+        profile_at={"/v1.0/me": ()},
+        username_key="username",
     ),
-    "linkedin": Case("linkedin", LinkedInConnector, FakeLinkedIn, "lincolnhs"),
+    "linkedin": Case(
+        "linkedin",
+        LinkedInConnector,
+        FakeLinkedIn,
+        "lincolnhs",
+        profile_at={"/rest/organizations": ("elements", 0)},
+        username_key="vanityName",
+    ),
 }
 
 

@@ -16,26 +16,16 @@ from auditor.model.types import ProfileStatus
 from connectors.fakes.server import RecordedRequest, Reply
 from connectors.http import SHAPE_REASON
 
-from .helpers import CASES, connect, start
+from .helpers import CASES, JsonPath, connect, start
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 
 # Per platform: the request paths that answer the profile (single and batch lookups), where the
-# profile object sits in each JSON answer, and its username key.
-Path = tuple[str | int, ...]
+# profile object sits in each JSON answer, and its username key (each case's `profile_at` and
+# `username_key` in helpers.py).
+Path = JsonPath
 WHERE: dict[str, tuple[dict[str, Path], str]] = {
-    "x": ({"/2/users/by/username/lincolnhs": ("data",), "/2/users/by": ("data", 0)}, "username"),
-    "facebook": ({"/v25.0/lincolnhs": ()}, "username"),
-    "instagram": ({"/v25.0/17841405309211844": ("business_discovery",)}, "username"),
-    "youtube": ({"/youtube/v3/channels": ("items", 0)}, "snippet.customUrl"),
-    "mastodon": ({"/_i/k12.social/api/v1/accounts/lookup": ()}, "acct"),
-    "bluesky": (
-        {"/xrpc/app.bsky.actor.getProfile": (), "/xrpc/app.bsky.actor.getProfiles": ("profiles", 0)},
-        "handle",
-    ),
-    "tiktok": ({"/v2/user/info/": ("data", "user")}, "username"),
-    "threads": ({"/v1.0/me": ()}, "username"),
-    "linkedin": ({"/rest/organizations": ("elements", 0)}, "vanityName"),
+    name: (case.profile_at, case.username_key) for name, case in CASES.items() if case.profile_at
 }
 
 
