@@ -69,7 +69,7 @@ def list_(
         for r in rows:
             for name in PRESETS:
                 r.pop(name, None)
-    echo(render_rows(rows, columns, output, schema="auditor/engine/checks", empty="No checks match."))
+    echo(render_rows(rows, columns, output, schema="auditor/checks", empty="No checks match."))
 
 
 @app.command("show")

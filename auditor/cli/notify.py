@@ -200,7 +200,7 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         del data["format"]
         if data["email"] is not None:
             data["email"]["password"] = source or None
-        echo(json.dumps({"schema": "auditor/services/notify-settings", "version": 1, "item": data}, indent=2))
+        echo(json.dumps({"schema": "auditor/notify-settings", "version": 1, "item": data}, indent=2))
         return
     if config.empty:
         echo("No notifications configured. Set one up: `auditor notify email set ...` (docs/notify.md).")

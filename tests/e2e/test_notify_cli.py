@@ -91,6 +91,7 @@ def test_settings_are_admin_only_readable_by_the_nightly_identity_and_never_show
             "  slack: slack, host 127.0.0.1\n"
         )
         as_json = json.loads(cli.ok("notify", "show", "--json").output)
+        assert as_json["schema"] == "auditor/notify-settings"  # docs/json.md: scripts key on it
         assert as_json["item"]["email"]["password"] == "registry"
         assert as_json["item"]["webhooks"] == [{"name": "slack", "flavour": "slack", "host": "127.0.0.1"}]
 
@@ -150,6 +151,15 @@ def test_bad_settings_are_usage_errors(cli: Cli) -> None:
     assert cli("notify", "email", "password", "--stdin", input="\n").exit_code == 2  # empty
     assert cli("audit", "--offline", "--notify", "sometimes").exit_code == 2
     assert cli("audit", "--offline", "--attach", "findings:docx").exit_code == 2
+
+
+def test_an_attachment_in_a_format_that_does_not_exist_is_refused_before_the_audit_runs(cli: Cli) -> None:
+    district(cli)
+    refused = cli("audit", "--offline", "--notify", "always", "--attach", "findings:pdf")
+    assert refused.exit_code == 2, refused.output
+    assert "--attach: 'findings:pdf': there is no report format 'pdf'" in refused.output
+    assert "formats: table, csv, json, html, xlsx" in refused.output
+    assert cli("audit", "history").output == "No audit runs yet.\n"  # refused before anything ran
 
 
 def test_on_new_mails_the_first_run_not_an_identical_second_and_always_mails_both(

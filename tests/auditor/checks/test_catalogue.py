@@ -121,9 +121,22 @@ def test_the_default_compliant_account_passes_every_check(name: str) -> None:
     assert found == []
 
 
-def test_the_catalogue_page_lists_every_check_with_its_severity() -> None:
+def test_the_catalogue_lists_every_check_with_its_severity() -> None:
+    """The catalogue has one home, the checks themselves: `auditor check list` prints it and
+    docs/checks.md sends readers there (it used to keep a hand-written copy of the table)."""
+    import json
     from pathlib import Path
 
-    page = (Path(__file__).resolve().parents[3] / "docs" / "checks.md").read_text(encoding="utf-8")
+    from typer.testing import CliRunner
+
+    from auditor.cli import app
+
+    result = CliRunner().invoke(app, ["check", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert listed["schema"] == "auditor/checks"
+    rows = {row["id"]: row for row in listed["items"]}
     for check_id, cls in CHECKS.items():
-        assert f"| `{check_id}` | {cls.severity.value} | {cls.title} |" in page, check_id
+        assert (rows[check_id]["severity"], rows[check_id]["title"]) == (cls.severity.value, cls.title), check_id
+    page = (Path(__file__).resolve().parents[3] / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert "auditor check list" in page
