@@ -60,7 +60,6 @@ def _registry_then_keyring() -> TokenStore:
     stores: list[TokenStore] = []
     app_ctx = _registry_exists()
     if app_ctx is not None:
-
         stores.append(RegistryTokenStore(app_ctx.registry()))
     stores.append(KeyringTokenStore())
     return ChainedTokenStore(stores)
@@ -129,7 +128,6 @@ def build_connector(platform: Platform, store: TokenStore | None = None, **kwarg
     if issubclass(cls, ManualConnector) and "store" not in kwargs:
         app_ctx = _registry_exists()
         if app_ctx is not None:
-
             kwargs["store"] = RegistryAttestationStore(app_ctx.registry())
     return cls.from_environment(token, config=settings_provider(platform), **kwargs)
 
@@ -314,7 +312,9 @@ def attest_profile(
     notes: Annotated[str, typer.Option("--notes", help="Anything the next reviewer should know.")] = "",
     remove: Annotated[
         bool,
-        typer.Option("--remove", help="Forget the attestation of this handle (a mistake, or an account gone)."),
+        typer.Option(
+            "--remove", help="Forget the attestation of this handle (a mistake, or an account gone)."
+        ),
     ] = False,
 ) -> None:
     """Record what you saw on a profile the tool cannot read itself (Snapchat, personal TikTok...).
@@ -330,11 +330,9 @@ def attest_profile(
     """
     from datetime import date
 
-
     chosen = _platform(platform)
     registry = app_context(ctx).registry(admin=True)
     if remove:
-
         shown = inert(handle.strip().lstrip("@"))
         if RegistryAttestationStore(registry).remove(chosen, handle.strip().lstrip("@")):
             typer.echo(f"Removed the attestation of {chosen.label} {shown}.")

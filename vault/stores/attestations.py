@@ -57,4 +57,6 @@ class RegistryAttestationStore:
 
 def _log(registry: Registry, action: str, platform: Platform, handle: str) -> None:
 
-    RevealLog(registry).append(action, details={"platform": platform.value, "handle": normalise_handle(handle)})
+    RevealLog(registry).append(
+        action, details={"platform": platform.value, "handle": normalise_handle(handle)}
+    )
