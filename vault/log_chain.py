@@ -1,10 +1,11 @@
-"""The reveal log's event format and hash chain, independent of where events are stored.
+"""The reveal log's hash chain, independent of where events are stored.
 
-Each `Event` records who did what to which account and why, never a secret (docs/escrow.md,
-"Reveal log"). Events form a chain: `prev_hash` is the SHA-256 of the previous event's canonical
-bytes, and `mac` is HMAC-SHA256 under a log key over the event's canonical bytes (which include
-`prev_hash`). Editing, deleting, inserting or reordering an event therefore breaks the chain at
-that point, and `verify` names the first broken link in a sentence.
+Each `Event` (auditor/model/log.py, with the actions and those that need a reason) records who did
+what to which account and why, never a secret (docs/escrow.md, "Reveal log"). Events form a chain:
+`prev_hash` is the SHA-256 of the previous event's canonical bytes, and `mac` is HMAC-SHA256 under a
+log key over the event's canonical bytes (which include `prev_hash`). Editing, deleting, inserting or
+reordering an event therefore breaks the chain at that point, and `verify` names the first broken
+link in a sentence.
 
 What a chain cannot show on its own: that events were cut off the *end*. The registry must keep
 `head_digest(last_event)` (last sequence number and hash) in a second place (the registry header,
@@ -18,125 +19,28 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from auditor.model.errors import AuditorError
+from auditor.model.log import (
+    ACTIONS,
+    EMPTY_HEAD,
+    GENESIS,
+    REASON_REQUIRED,
+    Event,
+    Head,
+    LogChainError,
+    VerifyResult,
+    canonical_bytes,
+    iso_time,
+)
 from auditor.model.types import Secret
 
-FORMAT_VERSION = 1
-GENESIS = "0" * 64  # prev_hash of the first event
-
-ACTIONS = frozenset(
-    {
-        "reveal",
-        "totp",
-        "export",
-        "set",
-        "rotate",
-        "generate",
-        "code-used",
-        "break-glass",
-        "breakglass-setup",
-        "identity-add",
-        "identity-remove",
-        "identity-rotate",
-        "identity-passwd",
-        "token-set",
-        "token-remove",
-        "notify-change",
-        "roster-change",
-        "attest",
-        "attest-remove",
-        "policy-set",
-        "rekey",
-        "offboard",
-        "recover",
-        "import",
-        "waive",
-        "task-open",
-        "task-close",
-        "backup",
-        "restore",
-    }
-)
-# A reason is mandatory wherever a secret is shown or leaves the registry (issue 3).
-REASON_REQUIRED = frozenset({"reveal", "totp", "export", "break-glass", "recover"})
 # Detail keys that suggest a secret is being logged; refused outright.
 _FORBIDDEN_DETAIL_KEYS = frozenset(
     {"password", "passphrase", "secret", "seed", "totp_seed", "mnemonic", "share", "token", "code", "key"}
 )
-
-
-class LogChainError(AuditorError):
-    """An event could not be built (bad action, missing reason, secret-looking detail)."""
-
-
-@dataclass(frozen=True)
-class Event:
-    """One entry of the reveal log. `details` holds plain JSON values and never a secret."""
-
-    seq: int
-    at: datetime
-    identity: str
-    action: str
-    account_id: str = ""
-    reason: str = ""
-    details: Mapping[str, Any] = field(default_factory=dict)
-    prev_hash: str = GENESIS
-    mac: str = ""
-    v: int = FORMAT_VERSION
-
-    @property
-    def digest(self) -> str:
-        """SHA-256 of the canonical bytes: what the next event's prev_hash must equal."""
-        return hashlib.sha256(canonical_bytes(self)).hexdigest()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "at": _iso(self.at),
-            "identity": self.identity,
-            "action": self.action,
-            "account_id": self.account_id,
-            "reason": self.reason,
-            "details": dict(self.details),
-            "prev_hash": self.prev_hash,
-            "mac": self.mac,
-            "v": self.v,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        at = data["at"]
-        if isinstance(at, str):
-            at = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        return cls(
-            seq=int(data["seq"]),
-            at=at,
-            identity=str(data.get("identity", "")),
-            action=str(data["action"]),
-            account_id=str(data.get("account_id", "") or ""),
-            reason=str(data.get("reason", "") or ""),
-            details=dict(data.get("details") or {}),
-            prev_hash=str(data.get("prev_hash", GENESIS)),
-            mac=str(data.get("mac", "")),
-            v=int(data.get("v", FORMAT_VERSION)),
-        )
-
-
-def _iso(at: datetime) -> str:
-    if at.tzinfo is None:
-        raise LogChainError("log event times must be timezone-aware")
-    return at.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def canonical_bytes(event: Event) -> bytes:
-    """The bytes hashed and MAC'd: every field but `mac`, as sorted compact UTF-8 JSON."""
-    data = event.to_dict()
-    del data["mac"]
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def compute_mac(event: Event, mac_key: bytes | Secret) -> str:
@@ -167,10 +71,10 @@ def chain(prev: Event | None, fields: Mapping[str, Any], mac_key: bytes | Secret
     at = fields.get("at") or datetime.now(UTC)
     if not isinstance(at, datetime):
         raise LogChainError("log event 'at' must be a datetime")
-    _iso(at)  # refuses naive times
+    iso_time(at)  # refuses naive times
     # Store the time as UTC with microseconds, exactly as canonical_bytes writes it, so an event
     # read back from storage is equal to the one built here.
-    at = datetime.fromisoformat(_iso(at).replace("Z", "+00:00"))
+    at = datetime.fromisoformat(iso_time(at).replace("Z", "+00:00"))
     draft = Event(
         seq=(prev.seq + 1) if prev else 1,
         at=at,
@@ -211,46 +115,9 @@ def _clean_details(details: Mapping[str, Any]) -> dict[str, Any]:
 # Verification
 
 
-@dataclass(frozen=True)
-class Head:
-    """The chain's head kept outside the log table: last seq and its digest (`"<seq>:<hex>"`)."""
-
-    seq: int
-    digest: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.digest}"
-
-    @classmethod
-    def parse(cls, text: str) -> Head:
-        seq, _, digest = text.strip().partition(":")
-        if not seq.isdigit() or len(digest) != 64:
-            raise LogChainError("the recorded log head is malformed")
-        return cls(int(seq), digest)
-
-
-EMPTY_HEAD = Head(0, GENESIS)
-
-
 def head_digest(last: Event | None) -> Head:
     """What the registry stores elsewhere after each append, to detect a truncated tail."""
     return Head(last.seq, last.digest) if last else EMPTY_HEAD
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    """The outcome of `verify`. `message` is a sentence naming the first problem."""
-
-    ok: bool
-    checked: int
-    message: str
-    problem: str = ""  # "", "gap", "reordered", "duplicate", "prev-hash", "mac", "truncated", "head"
-    first_bad_seq: int | None = None
-    position: int | None = None  # 1-based index in the sequence given
-    head: Head = EMPTY_HEAD
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def verify(

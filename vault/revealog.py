@@ -31,19 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from auditor.model.log import Event, Head, LogChainError, VerifyResult
 from vault import crypto, heads
 from vault.backends.storage import LogRow, StorageError
 from vault.errors import LogWriteError, VaultError
 from vault.kinds import INVENTORY
-from vault.log_chain import (
-    Event,
-    Head,
-    LogChainError,
-    VerifyResult,
-    chain,
-    head_digest,
-    verify,
-)
+from vault.log_chain import chain, head_digest, verify
 
 if TYPE_CHECKING:  # the registry writes its own events through this module
     from vault.registry import Registry

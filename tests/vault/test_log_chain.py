@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from auditor.model.log import GENESIS, Event, Head, LogChainError
 from auditor.model.types import Secret
 from vault import log_chain as lc
-from vault.log_chain import Event, Head
 
 KEY = b"k" * 32
 T0 = datetime(2025, 2, 3, 14, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ def test_a_clean_log_verifies_and_head_matches() -> None:
 def test_chain_fills_seq_prev_hash_and_mac() -> None:
     events = make_log(2)
     assert [e.seq for e in events] == [1, 2]
-    assert events[0].prev_hash == lc.GENESIS and events[1].prev_hash == events[0].digest
+    assert events[0].prev_hash == GENESIS and events[1].prev_hash == events[0].digest
     assert len(events[1].mac) == 64 and events[1].mac == lc.compute_mac(events[1], Secret(KEY))
     assert events[1].details == {"fields": ["password", "totp"], "version": 1}
 
@@ -150,7 +150,7 @@ def test_replaced_last_event_and_stale_head() -> None:
 def test_head_serialises() -> None:
     head = lc.head_digest(make_log(3)[-1])
     assert Head.parse(str(head)) == head
-    with pytest.raises(lc.LogChainError, match="malformed"):
+    with pytest.raises(LogChainError, match="malformed"):
         Head.parse("3:abc")
 
 
@@ -175,7 +175,7 @@ def test_verify_a_suffix_from_a_known_event() -> None:
     ],
 )
 def test_chain_refuses_bad_events(fields: dict[str, object], message: str) -> None:
-    with pytest.raises(lc.LogChainError, match=message) as info:
+    with pytest.raises(LogChainError, match=message) as info:
         lc.chain(None, fields, KEY)
     assert "hunter2" not in str(info.value)
 

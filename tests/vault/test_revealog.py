@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.model.log import LogChainError
 from auditor.model.types import Role, Secret
 from tests.vault.conftest import RawDb
 from vault.errors import LogWriteError, VaultError
-from vault.log_chain import LogChainError
 from vault.registry import Registry
 from vault.rekey import remove_identity
 from vault.revealog import RevealLog
@@ -80,7 +80,11 @@ def test_edited_event_is_named(make_registry: Callable[..., Registry], raw: RawD
     reg = make_registry()
     log = _events(reg, 4)
     blob = bytes(raw("SELECT blob FROM log WHERE seq = 2")[0][0])
-    raw("UPDATE log SET blob = ? WHERE seq = 2", (blob.replace(b'"ct": "', b'"ct": "A'),), bypass_log_guard=True)
+    raw(
+        "UPDATE log SET blob = ? WHERE seq = 2",
+        (blob.replace(b'"ct": "', b'"ct": "A'),),
+        bypass_log_guard=True,
+    )
     result = log.verify()
     assert not result.ok and result.first_bad_seq == 2
     assert result.message.startswith("Event 2 cannot be trusted: it does not decrypt")
@@ -104,9 +108,7 @@ def test_event_rewritten_with_the_key_breaks_the_next_link(
     assert log.verify().message.startswith("Event 3 does not follow event 2")
 
 
-def test_truncated_tail_is_detected_by_the_head(
-    make_registry: Callable[..., Registry], raw: RawDb
-) -> None:
+def test_truncated_tail_is_detected_by_the_head(make_registry: Callable[..., Registry], raw: RawDb) -> None:
     reg = make_registry()
     log = _events(reg, 5)
     raw("DELETE FROM log WHERE seq >= 4", bypass_log_guard=True)
@@ -165,5 +167,12 @@ def test_log_survives_rekeying_and_an_auditor_can_verify(
     assert result.message == "All 8 events verify (events 1 to 8)."
     actions = [e.action for e in RevealLog(reg).events()]
     assert actions == [
-        "identity-add", "identity-add", "reveal", "reveal", "identity-remove", "reveal", "identity-remove", "set"
+        "identity-add",
+        "identity-add",
+        "reveal",
+        "reveal",
+        "identity-remove",
+        "reveal",
+        "identity-remove",
+        "set",
     ]
