@@ -816,10 +816,6 @@ class Registry:
         self._terms = {}
         self.identity = None
 
-    @property
-    def unlocked(self) -> bool:
-        return bool(self._keys)
-
     def has_domain(self, domain: str) -> bool:
         return domain in self._keys
 

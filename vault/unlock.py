@@ -110,19 +110,6 @@ def keyring_set(registry_id: str, identity: str, passphrase: Secret) -> None:
     backend.set_password(KEYRING_SERVICE, keyring_username(registry_id, identity), passphrase.reveal_str())
 
 
-def keyring_delete(registry_id: str, identity: str) -> bool:
-    backend = _real_keyring()
-    if backend is None:
-        return False
-    from keyring.errors import KeyringError
-
-    try:
-        backend.delete_password(KEYRING_SERVICE, keyring_username(registry_id, identity))
-    except (KeyringError, RuntimeError, OSError):
-        return False
-    return True
-
-
 def find_passphrase(
     *,
     passphrase_file: str | None,

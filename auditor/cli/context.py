@@ -140,7 +140,7 @@ def _guess_identity(reg: Registry) -> str | None:
         return None
     user = os.environ.get("USER") or os.environ.get("USERNAME")
     if user:
-        wanted = reg._name_hash(user)
+        wanted = reg.name_hash(user)
         if any(r.name == wanted for r in rows):
             return user
     return None

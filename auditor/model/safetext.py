@@ -18,8 +18,8 @@ character printed to a terminal can move the cursor, erase what was printed, ret
 - `json_safe` over JSON text written with `ensure_ascii=False`: `json.dumps` escapes C0 controls
   but leaves DEL, C1 and bidi controls raw; they become `\\u` escapes (the same string once parsed).
 
-Both the CLI and `reports/` use these functions. `unsafe_char` says whether a string holds any such
-character (input validation in auditor/model/types.py refuses them in handles and names).
+Both the CLI and `reports/` use these functions (input validation in auditor/model/types.py refuses
+such characters in handles and names).
 """
 
 from __future__ import annotations
@@ -65,18 +65,6 @@ def terminal_cell(text: object) -> str:
 def strip_controls(text: str, replacement: str = " ") -> str:
     """Control, bidi and separator characters (newline aside) replaced by `replacement`."""
     return _CONTROL.sub(replacement, text)
-
-
-def unsafe_char(text: str) -> str | None:
-    """The first control, bidi or separator character in `text` (newline and tab included), or None."""
-    m = _UNSAFE.search(text)
-    return m.group() if m else None
-
-
-def describe_char(ch: str) -> str:
-    """`\\x1b`, `\\u202e`: how a refused character is named in an error message."""
-    code = ord(ch)
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def json_safe(text: str) -> str:

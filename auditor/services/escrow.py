@@ -24,7 +24,7 @@ from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
 from vault.escrow.store import Escrow
 from vault.escrow.totp import TotpError
-from vault.registry import ESCROW, Registry, utcnow
+from vault.registry import Registry, utcnow
 from vault.rekey import remove_identity
 from vault.revealog import RevealLog
 from vault.stores import tasks as tasks_mod
@@ -469,6 +469,3 @@ def import_credentials(
     return ImportOutcome(tuple(lines), True, tuple(a for a, _ in pairs), backup)
 
 
-def require_escrow(registry: Registry) -> None:
-    if not registry.has_domain(ESCROW):
-        registry.require_admin("This command")

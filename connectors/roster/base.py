@@ -14,7 +14,6 @@ from __future__ import annotations
 import enum
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import ClassVar
@@ -191,8 +190,3 @@ def clean_email(value: object) -> str:
     return str(value or "").strip().lower()
 
 
-def first_nonempty(values: Iterable[object]) -> str:
-    for v in values:
-        if v and str(v).strip():
-            return str(v).strip()
-    return ""

@@ -158,11 +158,6 @@ class FakeServer:
         with self._lock:
             self._faults.extend([(path_prefix, reply)] * times)
 
-    def revoke_tokens(self) -> None:
-        """Forget every issued access token (as if they expired server-side)."""
-        with self._lock:
-            self._tokens.clear()
-
     def requests_to(self, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path == path]
 

@@ -103,7 +103,7 @@ CHILD = textwrap.dedent(
     from vault.backends.postgres import PostgresBackend
 
     WRITES = ("meta_set", "meta_delete", "add_identity", "update_identity", "delete_identity", "put_wrap",
-              "delete_wraps", "put", "put_many", "delete", "log_append", "run_schema_sql", "backup_to")
+              "put", "put_many", "delete", "log_append", "run_schema_sql", "backup_to")
     for cls in (SQLiteBackend, PostgresBackend):
         for name in WRITES:
             if name in cls.__dict__:

@@ -531,17 +531,6 @@ class PostgresBackend(Backend):
             (row.identity_id, row.domain, row.key_version, row.stanza, row.check),
         )
 
-    def delete_wraps(self, identity_id: str | None = None, domain: str | None = None) -> None:
-        clauses, args = [], []
-        if identity_id is not None:
-            clauses.append("identity_id = %s")
-            args.append(identity_id)
-        if domain is not None:
-            clauses.append("domain = %s")
-            args.append(domain)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        self._x("DELETE FROM auditor.wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
-
     # -- records ------------------------------------------------------------------------------------
     @property
     def _cols(self) -> str:

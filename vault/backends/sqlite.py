@@ -400,17 +400,6 @@ class SQLiteBackend(Backend):
             (row.identity_id, row.domain, row.key_version, row.stanza, row.check),
         )
 
-    def delete_wraps(self, identity_id: str | None = None, domain: str | None = None) -> None:
-        clauses, args = [], []
-        if identity_id is not None:
-            clauses.append("identity_id=?")
-            args.append(identity_id)
-        if domain is not None:
-            clauses.append("domain=?")
-            args.append(domain)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        self.conn.execute("DELETE FROM wraps" + where, args)  # noqa: S608 (fixed clauses, values bound)
-
     # -- records ----------------------------------------------------------------------------------
     @property
     def _cols(self) -> str:

@@ -144,9 +144,6 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def put_wrap(self, row: WrapRow) -> None: ...
 
-    @abc.abstractmethod
-    def delete_wraps(self, identity_id: str | None = None, domain: str | None = None) -> None: ...
-
     # -- records ----------------------------------------------------------------------------------
     @abc.abstractmethod
     def get(self, kind: str, record_id: str) -> RecordRow | None: ...

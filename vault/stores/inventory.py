@@ -9,7 +9,7 @@ collects records that fail their integrity check instead of letting one hide the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -269,5 +269,3 @@ def _comparable(obj: Person | Account) -> dict[str, object]:
     return data
 
 
-def people_by_id(people: Iterable[Person]) -> dict[str, Person]:
-    return {p.id: p for p in people}

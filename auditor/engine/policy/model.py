@@ -49,9 +49,6 @@ class Period:
             start = date(year, month, day)
         return start + timedelta(days=self.days)
 
-    def subtract_from(self, end: date) -> date:
-        return Period(days=-self.days, months=-self.months).add_to(end)
-
     def __str__(self) -> str:
         parts = []
         if self.months:
@@ -59,13 +56,6 @@ class Period:
         if self.days or not self.months:
             parts.append("1 day" if self.days == 1 else f"{self.days} days")
         return " and ".join(parts)
-
-    def to_toml(self) -> str:
-        if self.months and not self.days:
-            return f"{self.months}m"
-        if self.days and not self.months:
-            return f"{self.days}d"
-        return f"{self.months}m" if not self.days else f"{self.days}d"
 
     @classmethod
     def parse(cls, value: object) -> Period:
