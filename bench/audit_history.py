@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=150)
     args = parser.parse_args()
 
+    from auditor.engine.ledger import advance_ledger, ledger
     from auditor.engine.policy import dump_preset
     from auditor.model.types import (
         AuditRun,
@@ -44,8 +45,6 @@ def main() -> None:
         LEDGER_KIND,
         RUN_FORMAT,
         RUN_KIND,
-        advance_ledger,
-        ledger,
         load_runs,
         read_snapshot,
     )
@@ -54,14 +53,19 @@ def main() -> None:
     from vault.registry import INVENTORY, Registry
 
     with tempfile.TemporaryDirectory() as tmp:
-        reg = Registry.create(SQLiteBackend(Path(tmp) / "r.db"), "admin", Secret("bench passphrase"), kdf_profile="floor")
+        reg = Registry.create(
+            SQLiteBackend(Path(tmp) / "r.db"), "admin", Secret("bench passphrase"), kdf_profile="floor"
+        )
         save_policy(reg, dump_preset("naperville-203"), "preset")
         start = datetime(2023, 11, 1, 2, 0, tzinfo=UTC)
         checks = ("escrow.missing", "affiliation.missing", "profile.inactive", "training.lapsed")
         profiles = {
             f"a_{i:06d}": Profile(
-                platform=Platform.X, handle=f"school{i}", status=ProfileStatus.FOUND,
-                display_name=f"School {i}", bio="Official account of a school of Naperville 203. " * 3,
+                platform=Platform.X,
+                handle=f"school{i}",
+                status=ProfileStatus.FOUND,
+                display_name=f"School {i}",
+                bio="Official account of a school of Naperville 203. " * 3,
             ).to_dict()
             for i in range(args.accounts)
         }
@@ -71,21 +75,34 @@ def main() -> None:
         for n in range(args.runs):
             findings = tuple(
                 Finding(
-                    check_id=checks[i % len(checks)], severity=Severity.MEDIUM, subject=f"account:a_{i:06d}",
-                    message=f"X account @school{i} has a problem number {i}.", account_id=f"a_{i:06d}",
-                    platform=Platform.X, clauses=("N203-SECURITY",), state=FindingState.OPEN,
+                    check_id=checks[i % len(checks)],
+                    severity=Severity.MEDIUM,
+                    subject=f"account:a_{i:06d}",
+                    message=f"X account @school{i} has a problem number {i}.",
+                    account_id=f"a_{i:06d}",
+                    platform=Platform.X,
+                    clauses=("N203-SECURITY",),
+                    state=FindingState.OPEN,
                 )
                 for i in range((n * 7) % 13, (n * 7) % 13 + args.findings)
             )
-            run = AuditRun(id=f"run-{n:06d}", started_at=start + timedelta(days=n), checks=checks, findings=findings)
+            run = AuditRun(
+                id=f"run-{n:06d}", started_at=start + timedelta(days=n), checks=checks, findings=findings
+            )
             data = {"format": RUN_FORMAT, "run": run.to_dict(), "profiles": profiles, "notes": []}
             rows.append(reg.seal_row(RUN_KIND, run.id, 1, data, None, INVENTORY))
             state = advance_ledger(state, run)
         reg.put_rows(rows)
-        reg.put(LEDGER_KIND, LEDGER_ID, {"format": LEDGER_FORMAT, "after_run": run.id,
-                                         "findings": [f.to_dict() for f in state]}, expected_version=None)
-        print(f"stored {args.runs} runs x {args.findings} findings, {args.accounts} profiles each "
-              f"in {time.perf_counter() - t0:.1f} s; registry {(Path(tmp) / 'r.db').stat().st_size / 1e6:.0f} MB")
+        reg.put(
+            LEDGER_KIND,
+            LEDGER_ID,
+            {"format": LEDGER_FORMAT, "after_run": run.id, "findings": [f.to_dict() for f in state]},
+            expected_version=None,
+        )
+        print(
+            f"stored {args.runs} runs x {args.findings} findings, {args.accounts} profiles each "
+            f"in {time.perf_counter() - t0:.1f} s; registry {(Path(tmp) / 'r.db').stat().st_size / 1e6:.0f} MB"
+        )
 
         t0 = time.perf_counter()
         snap = read_snapshot(reg)
@@ -95,8 +112,10 @@ def main() -> None:
         fold_all = time.perf_counter() - t0
         assert sorted(f.fingerprint for f in folded) == sorted(f.fingerprint for f in snap.previous)
         print(f"audit start (read_snapshot, stored ledger): {with_ledger * 1000:8.0f} ms")
-        print(f"folding every stored run (before):          {fold_all * 1000:8.0f} ms  "
-              f"({fold_all / max(with_ledger, 1e-9):.0f}x)")
+        print(
+            f"folding every stored run (before):          {fold_all * 1000:8.0f} ms  "
+            f"({fold_all / max(with_ledger, 1e-9):.0f}x)"
+        )
         reg.close()
 
 

@@ -7,7 +7,9 @@ check the pack, `manifest.json` (what the pack is, every file with its size and 
 `MANIFEST.sha256` in `sha256sum -c` format covering every other file. `verify_pack` recomputes every
 hash and names each altered, damaged, missing or unlisted file. The manifest protects the files
 against change only together with a copy of the manifest's own digest kept elsewhere (the command
-prints it: put it in the ticket or the e-mail that files the pack); docs/reports.md says so.
+prints it: put it in the ticket or the e-mail that files the pack); docs/reports.md says so. A pack
+is a pure function of a `ReportInput` read with everything every kind reads
+(auditor/services/reporting.py `build_evidence_pack`) and the clock.
 """
 
 from __future__ import annotations
@@ -19,14 +21,11 @@ import zipfile
 import zlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from auditor.services.policy import stored_policy
-from reports import KINDS, build_report, render
-from reports.formats import EXTENSIONS
-
-if TYPE_CHECKING:
-    from vault.registry import Registry
+from reports.formats import FORMATS
+from reports.input import ReportInput
+from reports.kinds import KINDS
 
 MANIFEST = "MANIFEST.sha256"
 MANIFEST_JSON = "manifest.json"
@@ -37,12 +36,7 @@ README = """Evidence pack: {district}
 Generated {generated} under policy {policy}.
 
 What is here
-  inventory.*    every account: owner, co-managers, approval, escrow status, last audit result
-  findings.*     the latest audit's findings, counts, trend, policy clauses cited
-  escrow.*       accounts without escrowed credentials, stale credentials, rotation tasks
-  activity.*     the reveal log (who saw which credential, when, why) and its verification
-  offboarding.*  departed staff: their accounts, reassignments, credential rotations
-  log-verification.json  the reveal-log chain check on its own
+{kinds}  log-verification.json  the reveal-log chain check on its own
   policy.toml    the district policy the audit applied, exactly as stored
   manifest.json  what this pack is, and every file's size and SHA-256
 Each report comes as .html (open in a browser), .csv (open in Excel) and .json (for programs).
@@ -67,15 +61,21 @@ def _zip_info(name: str, when: datetime) -> zipfile.ZipInfo:
     return info
 
 
-def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str, dict[str, bytes]]:
+def _kinds_listed() -> str:
+    """The README's line per kind: `  findings.*     the latest audit's findings, ...`."""
+    width = max(len(f"{name}.*") for name in KINDS) + 2
+    return "".join(f"  {f'{name}.*':<{width}}{kind.pack_note}\n" for name, kind in KINDS.items())
+
+
+def pack_files(data: ReportInput, *, now: datetime) -> tuple[str, dict[str, bytes]]:
     """(folder name, {file name: content}) of a pack, MANIFEST.sha256 last."""
 
-    when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    when = now.astimezone(UTC).replace(microsecond=0)
     files: dict[str, bytes] = {}
-    reports = {kind: build_report(kind, registry, now=when) for kind in KINDS}
-    for kind, report in reports.items():
-        for fmt in PACK_FORMATS:
-            files[f"{kind}.{EXTENSIONS[fmt]}"] = render(report, fmt)
+    reports = {name: kind.build(data, now=when) for name, kind in KINDS.items()}
+    for name, report in reports.items():
+        for fmt in (FORMATS[f] for f in PACK_FORMATS):
+            files[f"{name}.{fmt.extension}"] = fmt.render(report)
     verification = reports["activity"].section("verification").rows[0]
     files["log-verification.json"] = (
         json.dumps(
@@ -85,7 +85,7 @@ def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str,
         )
         + "\n"
     ).encode("utf-8")
-    stored = stored_policy(registry)
+    stored = data.policy
     files["policy.toml"] = (stored.text if stored else "").encode("utf-8")
     findings = reports["findings"]
     folder = f"evidence-{when:%Y%m%dT%H%M%SZ}"
@@ -93,6 +93,7 @@ def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str,
         district=findings.district,
         generated=when.strftime("%Y-%m-%d %H:%M UTC"),
         policy=findings.policy,
+        kinds=_kinds_listed(),
         pack=f"{folder}.zip",
         folder=folder,
     ).encode("utf-8")
@@ -108,7 +109,7 @@ def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str,
             "set_by": stored.set_by if stored else "",
             "version": stored.version if stored else 0,
         },
-        "registry_id": registry.registry_id,
+        "registry_id": data.registry_id,
         "latest_run": findings.scope.get("run", ""),
         "log_verifies": verification["result"] == "verifies",
         "files": [{"name": n, "bytes": len(d), "sha256": sha256(d)} for n, d in files.items()],
@@ -118,14 +119,14 @@ def pack_files(registry: Registry, *, now: datetime | None = None) -> tuple[str,
     return folder, files
 
 
-def build_pack(registry: Registry, *, now: datetime | None = None) -> bytes:
-    """The pack as zip bytes (same registry and clock: same files and hashes)."""
-    folder, files = pack_files(registry, now=now)
+def build_pack(data: ReportInput, *, now: datetime) -> bytes:
+    """The pack as zip bytes (same input and clock: same files and hashes)."""
+    folder, files = pack_files(data, now=now)
     when = datetime.strptime(folder.removeprefix("evidence-"), "%Y%m%dT%H%M%SZ")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(_zip_info(f"{folder}/{name}", when), data)
+        for name, content in files.items():
+            zf.writestr(_zip_info(f"{folder}/{name}", when), content)
     return buf.getvalue()
 
 

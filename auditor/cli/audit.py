@@ -20,17 +20,10 @@ from auditor.cli.context import app_context
 from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
 from auditor.engine.evaluate import fail_on as fails
+from auditor.engine.ledger import diff_runs, finding_id, resolve_run
 from auditor.model.errors import InputError, UsageError
 from auditor.model.types import Platform, Role
-from auditor.services.audit import (
-    AuditOptions,
-    diff_runs,
-    finding_id,
-    load_runs,
-    parse_candidates,
-    resolve_run,
-    run_audit,
-)
+from auditor.services.audit import AuditOptions, load_runs, parse_candidates, run_audit
 from auditor.services.notify.attachments import DEFAULT_ATTACH, parse_attach
 from auditor.services.notify.dispatch import notify_run
 from auditor.services.notify.errors import NotifyError
@@ -205,12 +198,9 @@ def audit(
     actx = app_context(ctx)
     with contextlib.ExitStack() as stack:
         if actx.registry_exists():
-
             # Before unlocking (Argon2id takes a while): a second audit leaves at once, exit 75. The
             # lock is released however the block ends (an error, Ctrl-C, the deadline).
-            stack.enter_context(
-                audit_lock(actx.location, on_takeover=lambda m: echo_err(f"warning: {m}"))
-            )
+            stack.enter_context(audit_lock(actx.location, on_takeover=lambda m: echo_err(f"warning: {m}")))
         reg = actx.registry(as_role=role)
         outcome = run_audit(
             reg, options, progress=_Progress() if sys.stderr.isatty() else None, deadline=run_deadline
@@ -274,7 +264,6 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     for note in outcome.notes:
         echo_err(f"warning: {note}")
     for w in outcome.expired_waivers:
-
         echo_err(
             f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "
             "it is open again."

@@ -16,14 +16,11 @@ from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.engine.evaluate import filter_findings
+from auditor.engine.ledger import apply_waivers_now, find_finding, finding_history, finding_id
 from auditor.model.errors import UsageError
 from auditor.model.types import Finding, FindingState, Severity, to_plain
 from auditor.services.audit import (
-    apply_waivers_now,
     current_ledger,
-    find_finding,
-    finding_history,
-    finding_id,
     has_runs,
     load_runs,
     load_waivers,
@@ -40,6 +37,8 @@ FINDING_COLUMNS = [
     ("state", "State"),
     ("message", "Message"),
 ]
+
+
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Active first, then most severe, then by check and subject (stable output for diffs)."""
     return sorted(findings, key=Finding.display_key)
@@ -91,7 +90,6 @@ def parse_states(values: Sequence[str] | None) -> list[FindingState] | None:
 def current_findings(ctx: typer.Context) -> tuple[list[Finding], Any]:
     """The ledger with today's waivers, and the open registry."""
     from datetime import UTC, datetime
-
 
     reg = app_context(ctx).registry()
     with reg.snapshot():

@@ -1,18 +1,21 @@
 """`auditor report`: compliance reports (inventory, findings, escrow, activity, offboarding) and
 evidence packs.
 
-Each kind is a command that turns its options into `reports.build_report`, renders with
-`reports.render` and writes to stdout or, with `--output`, to a file (atomic, mode 0600: reports name
-people and accounts), printing the path. Reports read the registry under the inventory key, so the
+Each kind is a command that turns its options into `auditor.services.reporting.build_report`,
+renders with `reports.render` and writes to stdout or, with `--output`, to a file (atomic, mode 0600:
+reports name people and accounts), printing the path. Without `--format`, an output file's extension
+names the format (`findings.html`: html; `reports.formats.format_for_path`); the choices and help of
+`--format` are `reports.formats.FORMATS`. Reports read the registry under the inventory key, so the
 nightly `auditor` identity can make every one of them; none can contain a secret.
 """
 
 from __future__ import annotations
 
+import enum
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,16 +23,10 @@ from auditor.cli.common import day, echo, echo_err
 from auditor.cli.context import app_context
 from auditor.cli.output import use_color
 from auditor.model.errors import UsageError
-from reports import (
-    ReportFormat,
-    build_evidence_pack,
-    build_report,
-    render,
-    verify_evidence_pack,
-    write_report,
-)
+from auditor.services.reporting import build_evidence_pack, build_report
+from reports import render, verify_evidence_pack, write_report
 from reports.evidence import manifest_digest, sha256
-from reports.formats import BINARY
+from reports.formats import FORMATS, format_for_path
 
 app = typer.Typer(
     help=(
@@ -39,14 +36,27 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+DEFAULT_FORMAT = "table"
+# Typer offers the members of an Enum as choices: this one is made from FORMATS, so `--format`
+# accepts (and its help lists) exactly the registered formats. Type checkers see the `str` each
+# member is.
+if TYPE_CHECKING:
+    FormatName = str
+else:
+    FormatName = enum.StrEnum("FormatName", {name: name for name in FORMATS})
+
+
+def _format_help() -> str:
+    """`table (terminal), csv, json, html, or xlsx (needs --output).`: every format, as FORMATS has them."""
+    names = [
+        f"{f.name} ({f.note or 'needs --output'})" if f.note or f.binary else f.name for f in FORMATS.values()
+    ]
+    return ", ".join(names[:-1]) + ", or " + names[-1] + "."
+
+
 FormatArg = Annotated[
-    ReportFormat,
-    typer.Option(
-        "--format",
-        "-f",
-        case_sensitive=False,
-        help="table (terminal), csv, json, html, or xlsx (needs --output).",
-    ),
+    FormatName,
+    typer.Option("--format", "-f", case_sensitive=False, help=_format_help()),
 ]
 OutputArg = Annotated[
     Path | None,
@@ -57,7 +67,7 @@ OutputArg = Annotated[
 def _emit(
     ctx: typer.Context,
     kind: str,
-    fmt: ReportFormat,
+    name: str,
     output: Path | None,
     *,
     run: str | None = None,
@@ -65,22 +75,26 @@ def _emit(
     person: str | None = None,
 ) -> None:
 
-    if fmt.value in BINARY and output is None:
+    fmt = FORMATS[name]
+    source = ctx.get_parameter_source("fmt")
+    if output is not None and source is not None and source.name == "DEFAULT":
+        fmt = format_for_path(output) or fmt  # `--output findings.html` alone means html
+    if fmt.binary and output is None:
         raise UsageError(
-            f"{fmt.value} is a binary format and cannot go to the terminal",
-            f"Add --output FILE, e.g. --output {kind}.{fmt.value}",
+            f"{fmt.name} is a binary format and cannot go to the terminal",
+            f"Add --output FILE, e.g. --output {kind}.{fmt.extension}",
         )
     report = build_report(kind, app_context(ctx).registry(), run=run, since=since, person=person)
     if output is not None:
-        echo(str(write_report(report, fmt.value, output)))
+        echo(str(write_report(report, fmt.name, output)))
         return
-    data = render(report, fmt.value, color=fmt is ReportFormat.TABLE and use_color())
+    data = render(report, fmt.name, color=use_color())
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
 
 
 @app.command("inventory")
-def inventory(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: OutputArg = None) -> None:
+def inventory(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
     """Every account: platform, handle, building, purpose, owner, co-managers, approval and renewal
     dates, escrow status (escrowed, missing or stale; never a value) and the last audit result.
 
@@ -94,7 +108,7 @@ def inventory(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: O
 @app.command("findings")
 def findings(
     ctx: typer.Context,
-    fmt: FormatArg = ReportFormat.TABLE,
+    fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
     run: Annotated[
         str | None,
@@ -115,7 +129,7 @@ def findings(
 
 
 @app.command("escrow")
-def escrow(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: OutputArg = None) -> None:
+def escrow(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
     """Escrow coverage: accounts without escrowed credentials, stale credentials, and open rotation
     tasks with their deadlines. Never a password, code or seed.
 
@@ -129,7 +143,7 @@ def escrow(ctx: typer.Context, fmt: FormatArg = ReportFormat.TABLE, output: Outp
 @app.command("activity")
 def activity(
     ctx: typer.Context,
-    fmt: FormatArg = ReportFormat.TABLE,
+    fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
     since: Annotated[
         str | None,
@@ -149,7 +163,7 @@ def activity(
 @app.command("offboarding")
 def offboarding(
     ctx: typer.Context,
-    fmt: FormatArg = ReportFormat.TABLE,
+    fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
     person: Annotated[
         str | None,

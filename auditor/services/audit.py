@@ -13,42 +13,42 @@ it passes, the lookups left are `Profile.unknown` "not checked: the run's deadli
 in flight is cut short, and the run is still evaluated and stored. A connector that fails in a way
 nobody foresaw makes its accounts unknown too, rather than losing the run.
 
-States are computed against the **ledger**: the latest known finding per fingerprint, folded over every
-stored run in order. A run replaces the ledger entries it covered (checks it ran, on the platforms it
-ran for) and leaves the rest, so an `--offline` or `--check` run never makes other findings look new
-or resolved later. Waivers are records of kind "waiver" keyed by the finding id; the engine marks
-findings `waived` while a waiver is in force and reopens them after its `until` date.
+States are computed against the **ledger** (auditor/engine/ledger.py): the latest known finding per
+fingerprint, folded over every stored run in order. A run replaces the ledger entries it covered
+(checks it ran, on the platforms it ran for) and leaves the rest, so an `--offline` or `--check` run
+never makes other findings look new or resolved later. Waivers are records of kind "waiver" keyed by
+the finding id; the engine marks findings `waived` while a waiver is in force and reopens them after
+its `until` date.
 
 Profiles are stored with each run (public data, useful for `finding show` and debugging) but are
 **never reused**: `--offline` runs only the checks that need no network, so a stale profile can never
-make an account look compliant. Nothing here prints; the CLI renders.
+make an account look compliant. What is pure (the `Snapshot` value, the check context, the ledger) is
+the engine's (auditor/engine/snapshot.py, ledger.py); this module reads and writes the registry and
+asks the connectors. Nothing here prints; the CLI renders.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from auditor.engine.checks.base import CheckContext, ImpersonationCandidate
-from auditor.engine.checks.registry import CHECK_ERROR_ID, select_checks
+from auditor.engine.checks.base import ImpersonationCandidate
+from auditor.engine.checks.registry import select_checks
 from auditor.engine.evaluate import EvaluationResult, Waiver, evaluate
 from auditor.engine.impersonation import (
     Detector,
     DistrictContext,
-    ProtectedKind,
-    ProtectedName,
     apply_evidence,
-    inventory_names,
     is_valid,
-    role_names,
     search_queries,
     variants,
 )
+from auditor.engine.ledger import advance_ledger, find_finding, finding_id, ledger
+from auditor.engine.snapshot import Gathered, Snapshot, build_context, district_context, protected_names
 from auditor.model.errors import AuditorError, InputError, NotFoundError, UsageError
 from auditor.model.types import (
     Account,
@@ -57,7 +57,6 @@ from auditor.model.types import (
     CredentialRef,
     Finding,
     FindingState,
-    Person,
     Platform,
     Profile,
     ProfileStatus,
@@ -77,7 +76,6 @@ from vault.stores.inventory import Inventory
 from vault.stores.tokens import RegistryTokenStore
 
 if TYPE_CHECKING:
-    from auditor.engine.impersonation import Detector, DistrictContext
     from auditor.engine.policy.model import Policy
     from connectors.base import Connector
     from connectors.http import Budget
@@ -112,11 +110,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def finding_id(fingerprint: str) -> str:
-    """A short, stable id for a finding (same check + subject = same id in every run)."""
-    return "f" + hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:8]
-
-
 # --------------------------------------------------------------------------------------------------
 # Options and what the registry holds
 
@@ -132,31 +125,6 @@ class AuditOptions:
     variant_cap: int = 200  # look-alike variants probed per exact-lookup platform and run
     variants_per_name: int = 60
     search_limit: int = 25  # results per search query
-
-
-@dataclass
-class Snapshot:
-    """Everything the audit reads from the registry, read in one snapshot."""
-
-    policy: Policy
-    policy_source: str
-    accounts: list[Account]
-    people: list[Person]
-    credentials: dict[str, CredentialRef]
-    rotation_tasks: list[RotationTask]
-    previous: list[Finding]  # the ledger before this run: the latest state of every finding
-    waivers: list[Waiver]
-    identity: str = ""
-    damaged: list[str] = field(default_factory=list)  # "kind id" of records failing their check
-    _registry: Any = field(default=None, repr=False)
-    _runs: list[AuditRun] | None = field(default=None, repr=False)
-
-    @property
-    def runs(self) -> list[AuditRun]:
-        """Every stored run, oldest first: read on first use (reports' trends), not by the audit."""
-        if self._runs is None:
-            self._runs = load_runs(self._registry, self.damaged) if self._registry is not None else []
-        return self._runs
 
 
 def _scan(registry: Registry, kind: str, damaged: list[str]) -> list[dict[str, Any]]:
@@ -209,7 +177,6 @@ def read_snapshot(registry: Registry) -> Snapshot:
         waivers=waivers,
         identity=identity,
         damaged=damaged,
-        _registry=registry,
     )
 
 
@@ -237,60 +204,10 @@ def load_run_record(registry: Registry, run_id: str) -> dict[str, Any]:
     return rec.data
 
 
-def resolve_run(runs: Sequence[AuditRun], ref: str) -> AuditRun:
-    """A run by id, unique id prefix, `latest`, or `previous`."""
-    if not runs:
-        raise NotFoundError("no audit has been run yet", "Run `auditor audit` first.")
-    text = ref.strip()
-    if text in ("latest", "last"):
-        return runs[-1]
-    if text == "previous":
-        if len(runs) < 2:
-            raise NotFoundError("there is only one audit run", "Run `auditor audit` again.")
-        return runs[-2]
-    exact = [r for r in runs if r.id == text]
-    if exact:
-        return exact[0]
-    matches = [r for r in runs if r.id.startswith(text)] if text else []
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise UsageError(f"{len(matches)} runs start with {text!r}", "Give more of the run id.")
-    raise NotFoundError(f"no audit run {text!r}", "`auditor audit history` lists the runs.")
-
-
-def _covered(run: AuditRun, f: Finding) -> bool:
-    """Did `run` evaluate the check and platform of `f` (so its result replaces `f`)?"""
-    check_id = f.subject.split(":", 1)[0] if f.check_id == CHECK_ERROR_ID else f.check_id
-    if check_id not in run.checks:
-        return False
-    return not run.platforms or f.platform is None or f.platform.value in run.platforms
-
-
-def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
-    """The latest known state of every finding, folded over `runs` (oldest first).
-
-    A run replaces what it covered; findings of checks or platforms it did not cover stay as the last
-    run that covered them left them. Resolved findings stay until the next run that covers them.
-    """
-    state: list[Finding] = []
-    for run in runs:
-        state = advance_ledger(state, run)
-    return state
-
-
 def has_runs(registry: Registry) -> bool:
     """Whether any audit has been stored, without reading the runs: the ledger record exists after
     the first run; a registry from before it is asked which record kinds it holds."""
     return registry.backend.get(LEDGER_KIND, LEDGER_ID) is not None or RUN_KIND in registry.backend.kinds()
-
-
-def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
-    """The ledger after `run`: what it covered is replaced by its findings, the rest stays."""
-    state = {f.fingerprint: f for f in previous if not _covered(run, f)}
-    for f in run.findings:
-        state[f.fingerprint] = f
-    return list(state.values())
 
 
 def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list[Finding]:
@@ -327,56 +244,6 @@ def load_waivers(registry: Registry, damaged: list[str] | None = None) -> list[W
         except (KeyError, TypeError, ValueError):
             sink.append(f"{WAIVER_KIND} record")
     return out
-
-
-def apply_waivers_now(findings: Iterable[Finding], waivers: Iterable[Waiver], today: date) -> list[Finding]:
-    """Findings as they stand today: waived while a waiver is in force, reopened once it expired.
-
-    The engine does this during a run; `finding list` does it again so a waiver granted (or expired)
-    since the last run shows at once.
-    """
-    best: dict[str, Waiver] = {}
-    for w in waivers:
-        if w.fingerprint not in best or w.until > best[w.fingerprint].until:
-            best[w.fingerprint] = w
-    out: list[Finding] = []
-    for f in findings:
-        waiver = best.get(f.fingerprint)
-        if f.state is FindingState.RESOLVED:
-            out.append(f)
-        elif waiver is not None and waiver.active_on(today):
-            out.append(
-                dataclasses.replace(
-                    f, state=FindingState.WAIVED, waived_until=waiver.until, waiver_reason=waiver.reason
-                )
-            )
-        elif f.state is FindingState.WAIVED:
-            evidence = {**f.evidence}
-            if f.waived_until is not None:
-                evidence["waiver_expired_on"] = f.waived_until.isoformat()
-            out.append(
-                dataclasses.replace(
-                    f, state=FindingState.OPEN, waived_until=None, waiver_reason="", evidence=evidence
-                )
-            )
-        else:
-            out.append(f)
-    return out
-
-
-def find_finding(findings: Iterable[Finding], ref: str) -> Finding:
-    """A finding by its short id (`f1a2b3c4d`, or a unique prefix) or its fingerprint."""
-    text = ref.strip()
-    items = list(findings)
-    for f in items:
-        if f.fingerprint == text or finding_id(f.fingerprint) == text:
-            return f
-    matches = [f for f in items if text and finding_id(f.fingerprint).startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise UsageError(f"{len(matches)} findings start with {text!r}", "Give more of the finding id.")
-    raise NotFoundError(f"no finding {text!r}", "`auditor finding list` shows the findings and their ids.")
 
 
 def waive(
@@ -445,53 +312,6 @@ def waiver_records(registry: Registry) -> dict[str, dict[str, Any]]:
     return {str(d.get("fingerprint")): d for d in _scan(registry, WAIVER_KIND, [])}
 
 
-def finding_history(runs: Sequence[AuditRun], fingerprint: str) -> list[tuple[str, datetime, str]]:
-    """(run id, started, state) for every run that reported the finding."""
-    out: list[tuple[str, datetime, str]] = []
-    for run in runs:
-        for f in run.findings:
-            if f.fingerprint == fingerprint:
-                out.append((run.id, run.started_at, f.state.value))
-    return out
-
-
-@dataclass(frozen=True)
-class RunDiff:
-    """What changed between two stored runs (by fingerprint; resolved findings count as absent).
-
-    Only what both runs checked is compared: a run limited with `--check` or `--platform` says
-    nothing about the other checks, so their findings are counted in `not_compared`, never shown as
-    added or removed.
-    """
-
-    added: tuple[Finding, ...]
-    removed: tuple[Finding, ...]
-    changed: tuple[tuple[Finding, Finding], ...]  # (before, after): severity or message differs
-    unchanged: int
-    not_compared: int = 0
-
-
-def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
-    def live(run: AuditRun) -> dict[str, Finding]:
-        return {f.fingerprint: f for f in run.findings if f.state is not FindingState.RESOLVED}
-
-    def both(f: Finding) -> bool:
-        return _covered(before, f) and _covered(after, f)
-
-    all_a, all_b = live(before), live(after)
-    a = {fp: f for fp, f in all_a.items() if both(f)}
-    b = {fp: f for fp, f in all_b.items() if both(f)}
-    added = tuple(f for fp, f in b.items() if fp not in a)
-    removed = tuple(f for fp, f in a.items() if fp not in b)
-    changed = tuple(
-        (a[fp], f)
-        for fp, f in b.items()
-        if fp in a and (a[fp].severity, a[fp].message) != (f.severity, f.message)
-    )
-    not_compared = len((set(all_a) | set(all_b)) - set(a) - set(b))
-    return RunDiff(added, removed, changed, len(set(a) & set(b)) - len(changed), not_compared)
-
-
 # --------------------------------------------------------------------------------------------------
 # Connectors
 
@@ -505,7 +325,6 @@ def token_getter(registry: Registry | None) -> TokenGetter:
 
     stores: list[TokenStore] = []
     if registry is not None:
-
         stores.append(RegistryTokenStore(registry))
     stores.append(KeyringTokenStore())
     return ChainedTokenStore(stores).get
@@ -551,74 +370,6 @@ def policy_connector_config(policy: Policy, platform: Platform) -> dict[str, Any
 
 # --------------------------------------------------------------------------------------------------
 # Gathering what the platforms say
-
-
-@dataclass
-class Gathered:
-    """What the connectors saw this run."""
-
-    profiles: dict[str, Profile] = field(default_factory=dict)  # by account id
-    candidates: list[ImpersonationCandidate] = field(default_factory=list)
-    claimants: list[Profile] = field(default_factory=list)
-    searched: set[Platform] = field(default_factory=set)
-    notes: list[str] = field(default_factory=list)  # operational trouble worth telling the operator
-
-
-def _district_tokens(policy: Policy) -> list[str]:
-    """How the district's name is abbreviated in handles: `203`, `d203`, `naperville203`..."""
-    import re
-
-    tokens: list[str] = []
-    for name in policy.names():
-        for number in re.findall(r"\d+", name):
-            tokens += [number, f"d{number}"]
-        compact = "".join(name.split())
-        if len(compact) <= 20:
-            tokens.append(compact)
-    return list(dict.fromkeys(t for t in tokens if t))
-
-
-def protected_names(policy: Policy, accounts: Sequence[Account]) -> list[Any]:
-    """Inventory handles plus the policy's protected roles, as the detector wants them.
-
-    A bare role word ("Superintendent") is combined with each district token (impersonation/roles.py:
-    a bare word would flag every superintendent in the country); names that already carry the
-    district ("203 Superintendent"), holders' names, official handles and building administrators
-    ("NNHS Principal") are protected as written.
-    """
-
-    names: list[Any] = list(inventory_names(accounts))
-    tokens = _district_tokens(policy)
-    titles = {r.title for r in policy.protected_roles}
-    for role in policy.protected_roles:
-        bare = [n for n in (role.title, *role.names) if n and not any(c.isdigit() for c in n)]
-        names += role_names(tokens, bare)
-        label = f"the protected role {role.title}"
-        for n in (*(n for n in role.names if any(c.isdigit() for c in n)), *role.people, *role.handles):
-            names.append(ProtectedName("".join(n.split()), kind=ProtectedKind.ROLE, label=label))
-    for label, name in policy.protected_names():
-        if label not in titles:  # building administrators: "Naperville North Principal"
-            names.append(ProtectedName("".join(name.split()), kind=ProtectedKind.ROLE, label=f"the {label}"))
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for p in names:
-        key = (p.name.casefold(), p.platform.value if p.platform else "")
-        if key not in seen:
-            seen.add(key)
-            unique.append(p)
-    return unique
-
-
-def district_context(policy: Policy) -> DistrictContext:
-
-    roles: list[str] = []
-    for role in policy.protected_roles:
-        roles += [n for n in (role.title, *role.names) if n and not any(c.isdigit() for c in n)]
-    return DistrictContext(
-        names=policy.names(),
-        domains=tuple(dict.fromkeys((*policy.website_domains, *policy.email_domains))),
-        roles=tuple(dict.fromkeys(roles)),
-    )
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
@@ -722,7 +473,6 @@ def gather(
         for connector in connectors.values():
             connector.close()
     if deadline is not None and deadline.expired:
-
         late = sum(1 for p in out.profiles.values() if p.reason == RUN_DEADLINE_REASON)
         out.notes.append(
             f"the run's deadline ({deadline.seconds:g} s) passed: {late} inventory profile(s) were not "
@@ -889,25 +639,6 @@ def new_run_id(started: datetime) -> str:
     return f"run-{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
-def build_context(snapshot: Snapshot, gathered: Gathered, now: datetime) -> CheckContext:
-    """The check context: the registry snapshot, the policy, and what the connectors saw."""
-    return CheckContext(
-        policy=snapshot.policy,
-        now=now,
-        accounts=tuple(snapshot.accounts),
-        people={p.id: p for p in snapshot.people},
-        credentials=dict(snapshot.credentials),
-        rotation_tasks=tuple(snapshot.rotation_tasks),
-        profiles=dict(gathered.profiles),
-        candidates=tuple(gathered.candidates),
-        claimants=tuple(gathered.claimants),
-        searched_platforms=frozenset(gathered.searched),
-        managers_changed_at={
-            a.id: a.managers_changed_at for a in snapshot.accounts if a.managers_changed_at is not None
-        },
-    )
-
-
 def run_audit(
     registry: Registry,
     options: AuditOptions = AuditOptions(),
@@ -937,7 +668,6 @@ def run_audit(
     needs_network = not options.offline and any(c.needs_network for c in selected)
     gathered = Gathered()
     if needs_network:
-
         factory = connector_for or connector_factory(
             policy, token_getter(registry), attestations=RegistryAttestationStore(registry)
         )

@@ -1,29 +1,38 @@
-"""Report formats: one module per format, each with `render(report) -> bytes` and no file access.
+"""Report formats: one class per format (reports/formats/base.py `Format`: name, extension, media
+type, `render(report) -> bytes`, no file access), collected in `FORMATS`.
 
-`FORMAT_MODULES` maps a format's name to its module (imported on use); `BINARY` formats cannot go to
-a terminal and need `--output`; `EXTENSIONS` names files in evidence packs and default outputs. A
-test checks that every name in `reports.FORMATS` has a module with a `render` function.
+`FORMATS` is the one list of formats: `auditor report --format` (its choices and help), what an
+output file's extension means (`format_for_path`), `--attach KIND:FORMAT` and its attachments'
+names and MIME types, evidence packs, and the tests that render every report in every format all
+read it. Adding a format is one module here and one line below (docs/reports.md).
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from pathlib import PurePath
 
-from auditor.model.safetext import strip_controls
+from auditor.model.errors import UsageError
+from reports.formats.base import Format
+from reports.formats.csv import Csv
+from reports.formats.html import Html
+from reports.formats.json import Json
+from reports.formats.table import Table
+from reports.formats.xlsx import Xlsx
 
-FORMAT_MODULES = {
-    "table": "reports.formats.table",
-    "csv": "reports.formats.csv",
-    "json": "reports.formats.json",
-    "html": "reports.formats.html",
-    "xlsx": "reports.formats.xlsx",
-}
-BINARY = frozenset({"xlsx"})
-EXTENSIONS = {"table": "txt", "csv": "csv", "json": "json", "html": "html", "xlsx": "xlsx"}
+FORMATS: dict[str, Format] = {f.name: f for f in (Table(), Csv(), Json(), Html(), Xlsx())}
 
-__all__ = ["BINARY", "EXTENSIONS", "FORMAT_MODULES", "format_module", "strip_controls"]
+__all__ = ["FORMATS", "Format", "format_for_path", "format_named"]
 
 
-def format_module(fmt: str) -> ModuleType:
-    return importlib.import_module(FORMAT_MODULES[fmt])
+def format_named(name: str) -> Format:
+    """The format called `name`; a UsageError listing the formats when there is none."""
+    fmt = FORMATS.get(name)
+    if fmt is None:
+        raise UsageError(f"unknown report format {name!r}", "Formats: " + ", ".join(FORMATS) + ".")
+    return fmt
+
+
+def format_for_path(path: PurePath) -> Format | None:
+    """The format a file name's extension names (`findings.html`: html), or None."""
+    ext = path.suffix.lower().removeprefix(".")
+    return next((f for f in FORMATS.values() if ext and f.extension == ext), None)

@@ -17,6 +17,7 @@ import csv
 import io
 
 from auditor.model.safetext import csv_safe
+from reports.formats.base import Format
 from reports.model import Report, text_of
 
 BOM = "\ufeff"
@@ -29,19 +30,23 @@ def header(report: Report) -> list[str]:
     return keys
 
 
-def render(report: Report) -> bytes:
+class Csv(Format):
+    name = "csv"
+    extension = "csv"
+    media_type = "text/csv"
 
-    keys = header(report)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(keys)
+    def render(self, report: Report) -> bytes:
+        keys = header(report)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(keys)
 
-    def emit(values: dict[str, object]) -> None:
-        writer.writerow([csv_safe(text_of(values.get(k))) for k in keys])  # type: ignore[arg-type]
+        def emit(values: dict[str, object]) -> None:
+            writer.writerow([csv_safe(text_of(values.get(k))) for k in keys])  # type: ignore[arg-type]
 
-    for f in report.figures:
-        emit({"section": "summary", "figure": f.key, "value": f.value})
-    for s in report.sections:
-        for row in s.rows:
-            emit({"section": s.id, **row})
-    return (BOM + buf.getvalue()).encode("utf-8")
+        for f in report.figures:
+            emit({"section": "summary", "figure": f.key, "value": f.value})
+        for s in report.sections:
+            for row in s.rows:
+                emit({"section": s.id, **row})
+        return (BOM + buf.getvalue()).encode("utf-8")

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from html import escape
 from urllib.parse import urlsplit
 
-from reports.formats import strip_controls
+from auditor.model.safetext import strip_controls
+from reports.formats.base import Format
 from reports.model import Chart, Column, Report, Section, text_of
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
@@ -252,7 +253,8 @@ def chart_html(chart: Chart) -> str:
     return f'<figure class="chart" id="c-{esc(chart.id)}"><h3>{esc(chart.title)}</h3>{body}</figure>'
 
 
-def render(report: Report) -> bytes:
+def document(report: Report) -> bytes:
+    """The whole page."""
     meta = [("Generated", report.generated_at.strftime("%Y-%m-%d %H:%M UTC")), ("Policy", report.policy)]
     meta += [(k.replace("_", " ").capitalize(), v) for k, v in report.scope.items() if v]
     meta_html = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta)
@@ -292,3 +294,12 @@ made active.</footer>
 </html>
 """
     return doc.encode("utf-8")
+
+
+class Html(Format):
+    name = "html"
+    extension = "html"
+    media_type = "text/html"
+
+    def render(self, report: Report) -> bytes:
+        return document(report)

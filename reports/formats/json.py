@@ -9,9 +9,15 @@ from __future__ import annotations
 import json
 
 from auditor.model.safetext import json_safe
+from reports.formats.base import Format
 from reports.model import Report
 
 
-def render(report: Report) -> bytes:
-    """UTF-8 JSON; control and bidi characters are `\\u` escapes, so the file is inert on a terminal."""
-    return (json_safe(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n").encode("utf-8")
+class Json(Format):
+    name = "json"
+    extension = "json"
+    media_type = "application/json"
+
+    def render(self, report: Report) -> bytes:
+        """UTF-8 JSON; control and bidi characters are `\\u` escapes, so the file is inert on a terminal."""
+        return (json_safe(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n").encode("utf-8")

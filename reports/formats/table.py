@@ -13,6 +13,7 @@ from __future__ import annotations
 import textwrap
 
 from auditor.model.safetext import terminal_cell
+from reports.formats.base import Format
 from reports.model import Report, Section, text_of
 
 WIDTH = 100
@@ -49,7 +50,8 @@ def section_text(section: Section, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-def render(report: Report, *, color: bool = False) -> bytes:
+def text(report: Report, *, color: bool = False) -> bytes:
+    """The whole report as terminal text; `color`: bold headings."""
     head = [
         _bold(f"{report.title}: {_clean(report.district)}", color),
         f"Generated {report.generated_at.strftime('%Y-%m-%d %H:%M UTC')} under policy {_clean(report.policy)}",
@@ -60,3 +62,19 @@ def render(report: Report, *, color: bool = False) -> bytes:
         parts.append("\n".join(f"  {f.label}: {_clean(f.value)}" for f in report.figures))
     parts += [section_text(s, color) for s in report.sections]
     return ("\n\n".join(parts) + "\n").encode("utf-8")
+
+
+class Table(Format):
+    name = "table"
+    extension = "txt"
+    media_type = "text/plain"
+    note = "terminal"
+
+    def __init__(self, color: bool = False) -> None:
+        self.color = color
+
+    def render(self, report: Report) -> bytes:
+        return text(report, color=self.color)
+
+    def in_color(self, color: bool) -> Format:
+        return Table(color=color)

@@ -13,7 +13,8 @@ import io
 import re
 from typing import Any
 
-from reports.formats import strip_controls
+from auditor.model.safetext import strip_controls
+from reports.formats.base import Format
 from reports.model import Report, text_of
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -40,7 +41,8 @@ def _put(ws: Any, row: int, col: int, value: object) -> Any:
     return cell
 
 
-def render(report: Report) -> bytes:
+def workbook(report: Report) -> bytes:
+    """The whole workbook, saved."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -108,3 +110,13 @@ def render(report: Report) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+class Xlsx(Format):
+    name = "xlsx"
+    extension = "xlsx"
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    binary = True
+
+    def render(self, report: Report) -> bytes:
+        return workbook(report)

@@ -1,22 +1,26 @@
-"""Report kinds: one module per kind, each with `build(registry, *, run, since, person, now) -> Report`.
+"""Report kinds: one module per kind, each with `build(data, *, run, since, person, now) -> Report`
+and a `KIND` entry (name, builder, evidence-pack README line, what it reads besides the snapshot).
 
-`KIND_MODULES` maps a kind's name to its module (imported when a report is built, so the CLI starts
-fast); tests check that every name in `reports.KINDS` has a module with a `build` function.
+`KINDS` is the one list of kinds: `auditor report`, `--attach KIND:FORMAT`, evidence packs and the
+tests read it.
 """
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
+from auditor.model.errors import UsageError
+from reports.kinds import activity, escrow, findings, inventory, offboarding
+from reports.kinds._common import Kind
 
-KIND_MODULES = {
-    "inventory": "reports.kinds.inventory",
-    "findings": "reports.kinds.findings",
-    "escrow": "reports.kinds.escrow",
-    "activity": "reports.kinds.activity",
-    "offboarding": "reports.kinds.offboarding",
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (inventory.KIND, findings.KIND, escrow.KIND, activity.KIND, offboarding.KIND)
 }
 
+__all__ = ["KINDS", "Kind", "kind_named"]
 
-def kind_module(kind: str) -> ModuleType:
-    return importlib.import_module(KIND_MODULES[kind])
+
+def kind_named(name: str) -> Kind:
+    """The kind called `name`; a UsageError listing the kinds when there is none."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise UsageError(f"unknown report kind {name!r}", "Kinds: " + ", ".join(KINDS) + ".")
+    return kind

@@ -1,34 +1,83 @@
-"""What every kind reads from the registry, and the small look-ups they share.
+"""What every kind reads, how a kind is registered, and the small look-ups they share.
 
-Everything comes from one read snapshot (`auditor.services.audit.read_snapshot`: policy, people, accounts,
-escrow metadata, rotation tasks, runs, waivers), under the inventory key only, so the nightly
-`auditor` identity can build every report: none of them can see a secret.
+Everything comes from one `reports.input.ReportInput` (auditor/services/reporting.py reads it: the
+audit's snapshot of policy, people, accounts, escrow metadata, rotation tasks and waivers, plus the
+runs or the reveal log where a kind's `reads` asks for them), under the inventory key only, so the
+nightly `auditor` identity can build every report: none of them can see a secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from auditor.model.types import Account, Finding, FindingState, Person, RotationTask
-from auditor.services.audit import Gathered, build_context, read_snapshot
-
-if TYPE_CHECKING:
-    from auditor.engine.checks.base import CheckContext
-    from auditor.services.audit import Snapshot
-    from vault.registry import Registry
+from auditor.engine.checks.base import CheckContext
+from auditor.engine.snapshot import Gathered, Snapshot, build_context
+from auditor.model.log import Event, VerifyResult
+from auditor.model.types import Account, AuditRun, Finding, FindingState, Person, RotationTask
+from reports.input import Reads, ReportInput
+from reports.model import Report
 
 ACTIVE_STATES = (FindingState.NEW, FindingState.OPEN)
 
 
+class Builder(Protocol):
+    """A kind's `build`: the report from the input, for a run, a period, a person, at a clock."""
+
+    def __call__(
+        self,
+        data: ReportInput,
+        *,
+        run: str | None = None,
+        since: date | str | None = None,
+        person: Person | None = None,
+        now: datetime,
+    ) -> Report: ...
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A report kind as reports/kinds/__init__.py registers it (`KINDS`)."""
+
+    name: str  # `auditor report NAME`, `--attach NAME:FORMAT`, the file names of an evidence pack
+    build: Builder
+    pack_note: str  # its line in an evidence pack's README.txt: what the reader finds in it
+    reads: frozenset[Reads] = field(default=frozenset())  # besides the snapshot
+
+
 @dataclass
 class Source:
-    """The snapshot plus the labels every report writes instead of ids."""
+    """The input plus the labels every report writes instead of ids."""
 
-    snapshot: Snapshot
+    data: ReportInput
     now: datetime
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.data.snapshot
+
+    @property
+    def runs(self) -> tuple[AuditRun, ...]:
+        """Every stored run, oldest first (a kind reading them says `Reads.RUNS`)."""
+        if self.data.runs is None:
+            raise ValueError("the report input was read without the runs (Reads.RUNS)")
+        return self.data.runs
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The reveal log's events (a kind reading them says `Reads.LOG`)."""
+        if self.data.events is None:
+            raise ValueError("the report input was read without the reveal log (Reads.LOG)")
+        return self.data.events
+
+    @property
+    def log_check(self) -> VerifyResult:
+        """The verification of the whole log chain (`Reads.LOG`)."""
+        if self.data.log_check is None:
+            raise ValueError("the report input was read without the reveal log (Reads.LOG)")
+        return self.data.log_check
 
     @property
     def today(self) -> date:
@@ -74,9 +123,8 @@ class Source:
         return build_context(self.snapshot, Gathered(), self.now)
 
 
-def load(registry: Registry, now: datetime | None) -> Source:
-
-    return Source(read_snapshot(registry), (now or datetime.now(UTC)).astimezone(UTC))
+def load(data: ReportInput, now: datetime) -> Source:
+    return Source(data, now.astimezone(UTC))
 
 
 def day(value: date | datetime | None) -> str:

@@ -1,8 +1,8 @@
 """The activity report: the reveal log for a period (who saw or changed which credential, when and
 why) and the result of verifying the whole chain.
 
-It reads what `auditor log show` and `log verify` read: the log is encrypted under a key derived from
-the inventory key (vault/revealog.py), so an auditor identity can build it. Events never hold a
+It reads what `auditor log show` and `log verify` read (`Reads.LOG`): the log is encrypted under a key
+derived from the inventory key (vault/revealog.py), so an auditor identity can build it. Events never hold a
 secret; their details are shown as `name=value` without the key epoch (storage bookkeeping).
 """
 
@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from auditor.model.types import parse_date
-from reports.kinds._common import day, load
+from auditor.model.log import REASON_REQUIRED as REVEALING
+from auditor.model.types import Person, parse_date
+from reports.input import Reads, ReportInput
+from reports.kinds._common import Kind, day, load
 from reports.model import Figure, Report, Section, columns, count_phrase
-from vault.log_chain import REASON_REQUIRED as REVEALING
-from vault.revealog import RevealLog
-
-if TYPE_CHECKING:
-    from vault.registry import Registry
 
 
 def details_text(details: Any) -> str:
@@ -28,20 +25,19 @@ def details_text(details: Any) -> str:
 
 
 def build(
-    registry: Registry,
+    data: ReportInput,
     *,
     run: str | None = None,
     since: date | str | None = None,
-    person: str | None = None,
-    now: datetime | None = None,
+    person: Person | None = None,
+    now: datetime,
 ) -> Report:
     # The actions that show a secret or let it leave the registry are those that need a reason.
 
-    source = load(registry, now)
+    source = load(data, now)
     start = parse_date(since)
-    log = RevealLog(registry)
-    events = [e for e in log.events() if (start is None or e.at.date() >= start) and e.at <= source.now]
-    verified = log.verify()
+    events = [e for e in source.events if (start is None or e.at.date() >= start) and e.at <= source.now]
+    verified = source.log_check
     rows = tuple(
         {
             "seq": e.seq,
@@ -119,3 +115,11 @@ def build(
             ),
         ),
     )
+
+
+KIND = Kind(
+    "activity",
+    build,
+    "the reveal log (who saw which credential, when, why) and its verification",
+    reads=frozenset({Reads.LOG}),
+)

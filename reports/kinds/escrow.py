@@ -8,27 +8,25 @@ only, docs/escrow.md "Two key domains"), so a report can never contain a passwor
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
-from auditor.model.types import AccountStatus
-from reports.kinds._common import building_name, day, load, task_due
+from auditor.model.types import AccountStatus, Person
+from reports.input import ReportInput
+from reports.kinds._common import Kind, building_name, day, load, task_due
 from reports.kinds.inventory import ESCROWED, MISSING, STALE, escrow_status
 from reports.model import Figure, Report, Section, columns, count_phrase
 
-if TYPE_CHECKING:
-    from vault.registry import Registry
-
 
 def build(
-    registry: Registry,
+    data: ReportInput,
     *,
     run: str | None = None,
-    since: Any = None,
-    person: str | None = None,
-    now: datetime | None = None,
+    since: date | str | None = None,
+    person: Person | None = None,
+    now: datetime,
 ) -> Report:
-    source = load(registry, now)
+    source = load(data, now)
     status = escrow_status(source)
     live = [a for a in source.snapshot.accounts if a.status is not AccountStatus.RETIRED]
     creds = source.snapshot.credentials
@@ -185,3 +183,6 @@ def build(
             ),
         ),
     )
+
+
+KIND = Kind("escrow", build, "accounts without escrowed credentials, stale credentials, rotation tasks")

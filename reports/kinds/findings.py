@@ -1,8 +1,8 @@
 """The findings report: a run's findings with severity, clauses, remediation and state; counts by
 severity, building and platform; the trend across past runs; the policy clauses cited.
 
-"A run's findings" is the ledger as that run left it (auditor/services/audit.py `ledger`): the latest result of
-every check over all runs up to it, so an `--offline` or `--check` run does not hide the findings of
+"A run's findings" is the ledger as that run left it (auditor/engine/ledger.py `ledger`): the latest
+result of every check over all runs up to it, so an `--offline` or `--check` run does not hide the findings of
 checks it skipped. Without `--run` it is the latest run, with today's waivers applied (as `finding
 list` does); with `--run ID` the states are those recorded then.
 """
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
-from auditor.model.types import AuditRun, Finding, FindingState, Severity
-from auditor.services.audit import apply_waivers_now, finding_id, ledger, resolve_run
-from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load
+from auditor.engine.ledger import apply_waivers_now, finding_id, ledger, resolve_run
+from auditor.model.types import AuditRun, Finding, FindingState, Person, Severity
+from reports.input import Reads, ReportInput
+from reports.kinds._common import ACTIVE_STATES, Kind, Source, building_name, day, load
 from reports.model import Chart, Figure, Report, Section, columns, count_phrase, join
-
-if TYPE_CHECKING:
-    from vault.registry import Registry
 
 TREND_RUNS = 20  # runs drawn in the trend chart: more would not be readable
 SEVERITIES = tuple(sorted(Severity, key=lambda s: -s.rank))  # critical first
@@ -51,7 +49,7 @@ def active(findings: Sequence[Finding]) -> list[Finding]:
 def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, list[Finding], int]:
     """(the run, its ledger, its index in the stored runs). No run at all: (None, [], -1)."""
 
-    runs = source.snapshot.runs
+    runs = source.runs
     if not runs and run_ref is None:
         return None, [], -1
     run = resolve_run(runs, run_ref or "latest")
@@ -111,11 +109,11 @@ def _group(findings: Sequence[Finding], key: Any) -> dict[str, list[Finding]]:
 
 def _trend(source: Source, index: int) -> tuple[Section, Chart]:
 
-    runs = source.snapshot.runs[: index + 1][-TREND_RUNS:]
+    runs = source.runs[: index + 1][-TREND_RUNS:]
     start = index + 1 - len(runs)
     rows: list[dict[str, Any]] = []
     for offset, run in enumerate(runs):
-        state = active(ledger(source.snapshot.runs[: start + offset + 1]))
+        state = active(ledger(source.runs[: start + offset + 1]))
         by_sev = Counter(f.severity.value for f in state)
         rows.append(
             {
@@ -212,14 +210,14 @@ def _summary(run: AuditRun | None, findings: Sequence[Finding]) -> str:
 
 
 def build(
-    registry: Registry,
+    data: ReportInput,
     *,
     run: str | None = None,
-    since: Any = None,
-    person: str | None = None,
-    now: datetime | None = None,
+    since: date | str | None = None,
+    person: Person | None = None,
+    now: datetime,
 ) -> Report:
-    source = load(registry, now)
+    source = load(data, now)
     the_run, findings, index = run_findings(source, run)
     open_ = active(findings)
     groups = {
@@ -285,3 +283,11 @@ def build(
         sections=tuple(sections),
         charts=tuple(charts),
     )
+
+
+KIND = Kind(
+    "findings",
+    build,
+    "the latest audit's findings, counts, trend, policy clauses cited",
+    reads=frozenset({Reads.RUNS}),
+)

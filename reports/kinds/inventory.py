@@ -9,18 +9,16 @@ clock, so the report and the next audit agree. "Last audit result" is the ledger
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
 from auditor.engine.checks.base import Coverage
 from auditor.engine.checks.escrow import EscrowStale
-from auditor.model.types import Account, AccountStatus, Finding
-from reports.kinds._common import ACTIVE_STATES, Source, building_name, day, load, worst
+from auditor.model.types import Account, AccountStatus, Finding, Person
+from reports.input import Reads, ReportInput
+from reports.kinds._common import ACTIVE_STATES, Kind, Source, building_name, day, load, worst
 from reports.kinds.findings import run_findings
 from reports.model import Column, Figure, Report, Section, columns, count_phrase, join
-
-if TYPE_CHECKING:
-    from vault.registry import Registry
 
 ESCROWED, MISSING, STALE, NOT_APPLICABLE = "escrowed", "missing", "stale", "n/a (retired)"
 
@@ -104,14 +102,14 @@ ACCOUNT_COLUMNS = columns(
 
 
 def build(
-    registry: Registry,
+    data: ReportInput,
     *,
     run: str | None = None,
-    since: Any = None,
-    person: str | None = None,
-    now: datetime | None = None,
+    since: date | str | None = None,
+    person: Person | None = None,
+    now: datetime,
 ) -> Report:
-    source = load(registry, now)
+    source = load(data, now)
     escrow = escrow_status(source)
     results, audited = audit_result(source)
     clean = "no open findings" if audited else "not audited yet"
@@ -173,3 +171,11 @@ def build(
             ),
         ),
     )
+
+
+KIND = Kind(
+    "inventory",
+    build,
+    "every account: owner, co-managers, approval, escrow status, last audit result",
+    reads=frozenset({Reads.RUNS}),
+)

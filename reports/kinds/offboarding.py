@@ -10,18 +10,14 @@ departed person and everyone offboarded, so an evidence pack shows them all. A p
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
+from auditor.model.log import Event
 from auditor.model.types import Person, PersonStatus
-from reports.kinds._common import Source, day, load, task_due
+from reports.input import Reads, ReportInput
+from reports.kinds._common import Kind, Source, day, load, task_due
 from reports.model import Figure, Report, Section, columns, count_phrase
-from vault.revealog import RevealLog
-from vault.stores.inventory import Inventory
-
-if TYPE_CHECKING:
-    from vault.log_chain import Event
-    from vault.registry import Registry
 
 
 def _roles(source: Source, person: Person) -> dict[str, list[str]]:
@@ -128,21 +124,20 @@ def _sentence(
 
 
 def build(
-    registry: Registry,
+    data: ReportInput,
     *,
     run: str | None = None,
-    since: Any = None,
-    person: str | None = None,
-    now: datetime | None = None,
+    since: date | str | None = None,
+    person: Person | None = None,
+    now: datetime,
 ) -> Report:
-
-    source = load(registry, now)
-    offboards = [e for e in RevealLog(registry).events() if e.action == "offboard"]
+    source = load(data, now)
+    offboards = [e for e in source.events if e.action == "offboard"]
     by_person: dict[str, list[Event]] = {}
     for e in offboards:
         by_person.setdefault(str(e.details.get("person_id", "")), []).append(e)
-    if person:
-        people = [Inventory(registry).resolve_person(person)]
+    if person is not None:
+        people = [person]
     else:
         people = [p for p in source.snapshot.people if p.status is PersonStatus.DEPARTED or p.id in by_person]
     rows: dict[str, list[dict[str, Any]]] = {"accounts": [], "reassignments": [], "rotations": []}
@@ -163,7 +158,7 @@ def build(
         Figure("rotations_pending", "Rotations pending", len(pending)),
         Figure("rotations_overdue", "Rotations overdue", sum(1 for r in pending if r["overdue"])),
     )
-    subject = people[0] if person else None
+    subject = people[0] if person is not None else None
     return Report(
         kind="offboarding",
         title=f"Offboarding: {subject.name}" if subject else "Offboarding of departed staff",
@@ -222,3 +217,11 @@ def build(
             ),
         ),
     )
+
+
+KIND = Kind(
+    "offboarding",
+    build,
+    "departed staff: their accounts, reassignments, credential rotations",
+    reads=frozenset({Reads.LOG, Reads.PERSON}),
+)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.engine.ledger import apply_waivers_now, diff_runs, find_finding, finding_id, ledger, resolve_run
 from auditor.engine.policy import dump_preset
 from auditor.model.errors import InputError, NotFoundError, PolicyError, UsageError
 from auditor.model.types import (
@@ -33,16 +34,10 @@ from auditor.model.types import (
 )
 from auditor.services.audit import (
     AuditOptions,
-    apply_waivers_now,
     connector_factory,
-    diff_runs,
-    find_finding,
-    finding_id,
-    ledger,
     load_runs,
     parse_candidates,
     read_snapshot,
-    resolve_run,
     run_audit,
     waive,
 )

@@ -22,6 +22,8 @@ import pytest
 from typer.testing import Result
 
 from auditor.model.types import Secret
+from reports.formats import FORMATS
+from reports.kinds import KINDS
 from tests.e2e.conftest import PASSPHRASE, Cli
 
 # Window title (OSC), clear screen and colour (CSI, also as the C1 byte), CR overwriting the line,
@@ -149,8 +151,8 @@ def test_no_command_prints_a_raw_control_or_bidi_character(cli: Cli, bluesky: ob
     for fid in ids:
         inert(cli.ok("finding", "show", fid))
         inert(cli.ok("finding", "show", fid, "--json"))
-    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
-        for fmt in ("table", "csv", "json", "html"):
+    for kind in KINDS:
+        for fmt in (name for name, f in FORMATS.items() if not f.binary):  # what may go to a terminal
             inert(cli.ok("report", kind, "--format", fmt))
     report = inert(cli.ok("report", "inventory", "--format", "csv"))
     assert "nnhs_athletics\\x1b]0;pwned" in report

@@ -77,7 +77,9 @@ def _counter_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     for module in ("vault.registry", "vault.stores.inventory", "vault.stores.tasks"):
         monkeypatch.setattr(f"{module}.new_id", new_id)
     runs = itertools.count(1)
-    monkeypatch.setattr("auditor.services.audit.new_run_id", lambda started: f"run-{started:%Y%m%d}-{next(runs)}")
+    monkeypatch.setattr(
+        "auditor.services.audit.new_run_id", lambda started: f"run-{started:%Y%m%d}-{next(runs)}"
+    )
 
 
 def build_district(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> District:
@@ -120,7 +122,8 @@ def build_district(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> District:
         assert current is not None
         inv.save_account(dataclasses.replace(current, login_email="social@naperville203.org"))
         run_audit(reg, offline, now=RUN_TIMES[1])
-        from auditor.services.audit import finding_id, ledger, load_runs
+        from auditor.engine.ledger import finding_id, ledger
+        from auditor.services.audit import load_runs
 
         not_approved = next(f for f in ledger(load_runs(reg)) if f.check_id == "platform.not_approved")
         waive(

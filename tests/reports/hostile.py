@@ -75,7 +75,8 @@ def payloads(base: str) -> dict[str, str]:
 
 def plant(district: District, base: str) -> dict[str, str]:
     """Put every payload into the district; returns the payloads."""
-    from auditor.services.audit import AuditOptions, finding_id, ledger, load_runs, run_audit, waive
+    from auditor.engine.ledger import finding_id, ledger
+    from auditor.services.audit import AuditOptions, load_runs, run_audit, waive
     from vault.escrow.store import Escrow
     from vault.stores.inventory import Inventory
 

@@ -1,5 +1,6 @@
 """Reports of the sample district in every text format against golden files, and what a reader of
-each format relies on: CSV that Excel opens as text, JSON with its schema, XLSX read back.
+each format relies on: CSV that Excel opens as text, JSON with its schema, XLSX read back. Every
+format of the registry renders every kind (reports/formats/__init__.py `FORMATS`).
 
 Regenerate the golden files after an intended change with `AUDITOR_UPDATE_GOLDEN=1 pytest
 tests/reports` and review the diff.
@@ -14,38 +15,63 @@ import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import reports
-from reports.formats import BINARY, FORMAT_MODULES, format_module
-from reports.kinds import KIND_MODULES, kind_module
+from auditor.cli import app
+from auditor.services.notify.attachments import AttachSpec, parse_attach
+from auditor.services.reporting import build_report
+from reports.formats import FORMATS, Format, format_for_path, format_named
+from reports.kinds import KINDS
 from tests.reports.conftest import NOW, District
 from tests.reports.hostile import payloads, plant
 
 GOLDEN = Path(__file__).parent / "golden"
 # Read at import: tests/conftest.py clears every AUDITOR_* variable before each test runs.
 UPDATE = os.environ.get("AUDITOR_UPDATE_GOLDEN") == "1"
-GOLDEN_KINDS = ("inventory", "findings", "escrow", "activity", "offboarding")
+GOLDEN_KINDS = tuple(KINDS)  # a new kind needs its golden files (AUDITOR_UPDATE_GOLDEN=1)
 
 
 def test_every_kind_and_format_has_an_implementation() -> None:
-    assert set(reports.KINDS) == set(KIND_MODULES) == {k.value for k in reports.ReportKind}
-    assert set(reports.FORMATS) == set(FORMAT_MODULES) == {f.value for f in reports.ReportFormat}
-    for kind in reports.KINDS:
-        assert callable(kind_module(kind).build)
-    for fmt in reports.FORMATS:
-        assert callable(format_module(fmt).render)
+    for name, kind in KINDS.items():
+        assert kind.name == name and kind.pack_note
+        assert callable(kind.build)
+    for name, fmt in FORMATS.items():
+        assert isinstance(fmt, Format) and fmt.name == name
+        assert callable(fmt.render)
+
+
+def test_to_format_is_exhaustive(district: District) -> None:
+    """Every registered format renders every kind, is what its file extension means, and is accepted
+    wherever a format is named (`auditor report --format`, `--attach KIND:FORMAT`)."""
+    reg = district.open()
+    try:
+        built = {kind: build_report(kind, reg, now=NOW) for kind in KINDS}
+    finally:
+        reg.close()
+    help_text = " ".join(CliRunner().invoke(app, ["report", "findings", "--help"]).output.split())
+    extensions = [fmt.extension for fmt in FORMATS.values()]
+    assert len(set(extensions)) == len(extensions)
+    for name, fmt in FORMATS.items():
+        maintype, slash, subtype = fmt.media_type.partition("/")
+        assert maintype and slash and subtype, fmt.media_type
+        assert format_for_path(Path(f"report.{fmt.extension.upper()}")) is fmt
+        assert name in help_text
+        assert parse_attach([f"findings:{name}"]) == (AttachSpec("findings", name),)
+        assert format_named(name) is fmt  # what `reports.render(report, name)` renders with
+        for kind, report in built.items():
+            data = fmt.render(report)
+            assert isinstance(data, bytes) and data, (name, kind)
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv", "json"])
 def test_golden(district: District, fmt: str) -> None:
     reg = district.open()
     try:
-        rendered = {
-            kind: reports.render(reports.build_report(kind, reg, now=NOW), fmt) for kind in GOLDEN_KINDS
-        }
+        rendered = {kind: reports.render(build_report(kind, reg, now=NOW), fmt) for kind in GOLDEN_KINDS}
     finally:
         reg.close()
-    ext = {"table": "txt", "csv": "csv", "json": "json"}[fmt]
+    ext = FORMATS[fmt].extension
     for kind, data in rendered.items():
         path = GOLDEN / f"{kind}.{ext}"
         if UPDATE:
@@ -57,8 +83,8 @@ def test_golden(district: District, fmt: str) -> None:
 def test_the_findings_report_says_what_a_compliance_officer_needs(district: District) -> None:
     reg = district.open()
     try:
-        report = reports.build_report("findings", reg, now=NOW)
-        older = reports.build_report("findings", reg, run="previous", now=NOW)
+        report = build_report("findings", reg, now=NOW)
+        older = build_report("findings", reg, run="previous", now=NOW)
     finally:
         reg.close()
     assert report.summary.startswith(
@@ -91,8 +117,8 @@ def test_csv_opens_in_excel_as_text(district: District) -> None:
     plant(district, "http://127.0.0.1:9")
     reg = district.open()
     try:
-        data = reports.render(reports.build_report("inventory", reg), "csv")
-        activity = reports.render(reports.build_report("activity", reg), "csv")
+        data = reports.render(build_report("inventory", reg), "csv")
+        activity = reports.render(build_report("activity", reg), "csv")
     finally:
         reg.close()
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the accents right
@@ -116,7 +142,7 @@ def test_csv_opens_in_excel_as_text(district: District) -> None:
 def test_json_is_the_documented_envelope(district: District) -> None:
     reg = district.open()
     try:
-        data = json.loads(reports.render(reports.build_report("escrow", reg, now=NOW), "json"))
+        data = json.loads(reports.render(build_report("escrow", reg, now=NOW), "json"))
     finally:
         reg.close()
     assert list(data) == [
@@ -135,8 +161,8 @@ def test_xlsx_reads_back_with_formula_like_text_as_strings(district: District, t
     p = plant(district, "http://127.0.0.1:9")
     reg = district.open()
     try:
-        path = reports.write_report(reports.build_report("inventory", reg), "xlsx", tmp_path / "inv.xlsx")
-        findings = reports.write_report(reports.build_report("findings", reg), "xlsx", tmp_path / "f.xlsx")
+        path = reports.write_report(build_report("inventory", reg), "xlsx", tmp_path / "inv.xlsx")
+        findings = reports.write_report(build_report("findings", reg), "xlsx", tmp_path / "f.xlsx")
     finally:
         reg.close()
     assert path.stat().st_mode & 0o777 == 0o600
@@ -166,11 +192,11 @@ def test_table_has_no_terminal_escapes_and_binary_formats_need_a_file(district: 
     plant(district, "http://127.0.0.1:9")
     reg = district.open()
     try:
-        report = reports.build_report("inventory", reg)
+        report = build_report("inventory", reg)
     finally:
         reg.close()
     text = reports.render(report, "table").decode()
     assert "\x1b" not in text and "\x07" not in text
     assert "]0;pwned" in text  # the text is kept, only the control characters go
     assert "\x1b[1m" in reports.render(report, "table", color=True).decode()
-    assert {"xlsx"} == BINARY
+    assert {"xlsx"} == {name for name, fmt in FORMATS.items() if fmt.binary}

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import build_report, render
+from auditor.services.reporting import build_report
+from reports import render
 from tests.reports.conftest import District
 from tests.reports.hostile import leak_server, plant
 

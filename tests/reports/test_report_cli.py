@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from auditor.cli import app
 from auditor.model.types import Role, Secret
+from reports.kinds import KINDS
 from tests.e2e.conftest import PASSPHRASE
 from tests.reports.conftest import District
 
@@ -56,7 +57,7 @@ def nightly(district: District, tmp_path: Path) -> ReportCli:
 
 
 def test_every_report_as_the_nightly_auditor_identity(nightly: ReportCli, tmp_path: Path) -> None:
-    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
+    for kind in KINDS:
         data = json.loads(nightly.ok("report", kind, "--format", "json").stdout)
         assert data["schema"] == f"auditor/report/{kind}"
     table = nightly.ok("report", "escrow").stdout
@@ -75,7 +76,7 @@ def test_every_report_as_the_nightly_auditor_identity(nightly: ReportCli, tmp_pa
 
 
 def test_every_report_command_has_help_with_an_example(nightly: ReportCli) -> None:
-    for command in ("inventory", "findings", "escrow", "activity", "offboarding", "evidence", "verify"):
+    for command in (*KINDS, "evidence", "verify"):
         help_text = CliRunner().invoke(app, ["report", command, "--help"]).output
         assert "Example:" in help_text and f"auditor report {command}" in help_text, command
 
@@ -89,7 +90,7 @@ def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tm
         names = [n.split("/", 1)[1] for n in zf.namelist()]
         folder = zf.namelist()[0].split("/", 1)[0]
         manifest = json.loads(zf.read(f"{folder}/manifest.json"))
-    for kind in ("inventory", "findings", "escrow", "activity", "offboarding"):
+    for kind in KINDS:
         assert {f"{kind}.html", f"{kind}.csv", f"{kind}.json"} <= set(names)
     assert {"log-verification.json", "policy.toml", "manifest.json", "MANIFEST.sha256", "README.txt"} <= set(
         names
@@ -194,3 +195,20 @@ def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_
     assert activity["summary"]["figures"]["reveals"] == 1
     text = json.dumps(activity)
     assert "a brand new long passphrase" not in text and "correct horse" not in text
+
+
+def test_the_output_files_extension_names_the_format_unless_format_is_given(
+    nightly: ReportCli, tmp_path: Path
+) -> None:
+    html = tmp_path / "escrow.html"
+    nightly.ok("report", "escrow", "--output", str(html))
+    assert html.read_text().startswith("<!DOCTYPE html>")
+    sheet = tmp_path / "escrow.XLSX"  # a binary format by its extension: no --format needed
+    nightly.ok("report", "escrow", "--output", str(sheet))
+    assert zipfile.is_zipfile(sheet)
+    explicit = tmp_path / "escrow-table.json"
+    nightly.ok("report", "escrow", "--format", "table", "--output", str(explicit))
+    assert explicit.read_text().startswith("Credential escrow coverage:")
+    unknown = tmp_path / "escrow.report"  # no format has this extension: the default, a table
+    nightly.ok("report", "escrow", "--output", str(unknown))
+    assert unknown.read_text().startswith("Credential escrow coverage:")

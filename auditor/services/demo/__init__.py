@@ -30,10 +30,11 @@ from auditor.services.demo.story import DEMO_TOKEN, IG_OWN_ID, demo_policy, plat
 from auditor.services.imports import parse_accounts, parse_people
 from auditor.services.inventory import import_accounts, import_people
 from auditor.services.policy import save_policy
+from auditor.services.reporting import build_report
 from auditor.services.roster import sync
 from connectors.fakes import FakeBluesky, FakeInstagram, FakeMastodon, FakeX, FakeYouTube
 from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
-from reports import build_report, write_report
+from reports import write_report
 from vault.backends.sqlite import SQLiteBackend
 from vault.escrow.bundle import CredentialBundle
 from vault.escrow.store import Escrow
@@ -130,7 +131,6 @@ def build_demo(
     say("Creating the encrypted registry (administrator and nightly auditor identities)")
     reg = Registry.create(SQLiteBackend(registry_path), ADMIN, Secret(_read(pass_file)), kdf_profile=kdf)
     try:
-
         reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(_read(nightly_file)), kdf_profile=kdf)
         say("Starting loopback servers that answer like X, Instagram, Bluesky, Mastodon and YouTube")
         servers = _start_platforms(day)
@@ -167,7 +167,9 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def _set_up(reg: Registry, base: Path, day: date, servers: dict[str, FakeServer], say: Step) -> tuple[int, int]:
+def _set_up(
+    reg: Registry, base: Path, day: date, servers: dict[str, FakeServer], say: Step
+) -> tuple[int, int]:
 
     say("Storing the district policy: the Naperville 203 preset with a sample addendum")
     policy = demo_policy(dump_preset("naperville-203"), _platform_urls(servers))
@@ -176,7 +178,9 @@ def _set_up(reg: Registry, base: Path, day: date, servers: dict[str, FakeServer]
 
     say("Importing people.csv and accounts.csv")
     for name in ("people.csv", "accounts.csv", "hr-export.csv"):
-        (base / name).write_text(shift_dates(data_file(name).read_text(encoding="utf-8"), day), encoding="utf-8")
+        (base / name).write_text(
+            shift_dates(data_file(name).read_text(encoding="utf-8"), day), encoding="utf-8"
+        )
     inv = Inventory(reg)
     import_people(inv, parse_people(base / "people.csv"), dry_run=False)
     by_email = {p.email: p for p in inv.people()}
@@ -223,7 +227,6 @@ def _sync_roster(reg: Registry, path: Path, day: date) -> None:
 
 def _escrow(reg: Registry, inv: Any, day: date) -> None:
     import dataclasses
-
 
     escrow = Escrow(reg)
     accounts = {(a.platform, a.handle.casefold()): a for a in inv.accounts()}
@@ -302,7 +305,6 @@ def _summary(
 ) -> str:
     from tabulate import tabulate
 
-
     order = {s.value: i for i, s in enumerate(reversed(list(Severity)))}
     findings = sorted(outcome.run.findings, key=lambda f: (order[f.severity.value], f.check_id, f.message))
     rows = [[f.severity.value, f.check_id, ", ".join(f.clauses) or "-", f.message] for f in findings]
@@ -315,7 +317,12 @@ def _summary(
         f"Imported {people} people and {accounts} accounts; audit {outcome.run.id} checked "
         f"{outcome.run.accounts_checked} accounts.",
         "",
-        tabulate(rows, headers=["Severity", "Check", "Clause", "Finding"], tablefmt="simple", maxcolwidths=[None, None, 18, 80]),
+        tabulate(
+            rows,
+            headers=["Severity", "Check", "Clause", "Finding"],
+            tablefmt="simple",
+            maxcolwidths=[None, None, 18, 80],
+        ),
         "",
         f"{len(findings)} findings of {kinds} kinds: "
         + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=lambda kv: order[kv[0]]) if n),

@@ -1,10 +1,11 @@
-"""Reports attached to the email, rendered by the `reports` package (`--attach KIND:FORMAT`).
+"""Reports attached to the email (`--attach KIND:FORMAT`), built by `auditor.services.reporting`.
 
 The default is the run's findings report as HTML (one self-contained file a compliance officer
-opens in a browser) and CSV (opens in Excel). `reports` is imported here, lazily, through its public
-API only: `build_report(kind, registry, *, run=None, since=None, person=None, now=None) -> Report`
-and `render(report, fmt) -> bytes`. A report that cannot be built is not worth losing the whole
-notification for: it is left out and named in the message (and on stderr by the CLI).
+opens in a browser) and CSV (opens in Excel). Kinds and formats are `reports.kinds.KINDS` and
+`reports.formats.FORMATS`, so `--attach` is checked against them before the audit runs: a format
+that does not exist (say `pdf`) is refused up front, with the list of those that do. A report that
+cannot be built is not worth losing the whole notification for: it is left out and named in the
+message (and on stderr by the CLI).
 """
 
 from __future__ import annotations
@@ -12,34 +13,42 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from auditor.services.notify.email import Attachment
 from auditor.services.notify.errors import NotifyError
+from auditor.services.reporting import build_report
+from reports import render
+from reports.formats import FORMATS
+from reports.kinds import KINDS
+from reports.model import Report
 
 if TYPE_CHECKING:
     from vault.registry import Registry
 
-KINDS = ("inventory", "findings", "escrow", "activity", "offboarding")
-FORMATS = {
-    # format: (extension, MIME maintype, subtype)
-    "html": ("html", "text", "html"),
-    "csv": ("csv", "text", "csv"),
-    "json": ("json", "application", "json"),
-    "table": ("txt", "text", "plain"),
-    "xlsx": ("xlsx", "application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    "pdf": ("pdf", "application", "pdf"),
-}
 DEFAULT_ATTACH = ("findings:html", "findings:csv")
+
+
+def _listed() -> str:
+    return f"Kinds: {', '.join(KINDS)}; formats: {', '.join(FORMATS)}; e.g. findings:html, or none."
 
 
 @dataclass(frozen=True)
 class AttachSpec:
+    """One report to attach: a kind of `reports.kinds.KINDS` in a format of `reports.formats.FORMATS`
+    (refused here otherwise, so no spec can fail only once the audit has run)."""
+
     kind: str
     fmt: str
 
+    def __post_init__(self) -> None:
+        if self.fmt not in FORMATS:
+            raise NotifyError(f"--attach: there is no report format {self.fmt!r}", _listed())
+        if self.kind not in KINDS:
+            raise NotifyError(f"--attach: there is no report kind {self.kind!r}", _listed())
+
     def filename(self, run_id: str) -> str:
-        return f"{self.kind}-{run_id}.{FORMATS[self.fmt][0]}"
+        return f"{self.kind}-{run_id}.{FORMATS[self.fmt].extension}"
 
 
 def parse_attach(values: Sequence[str]) -> tuple[AttachSpec, ...]:
@@ -49,11 +58,10 @@ def parse_attach(values: Sequence[str]) -> tuple[AttachSpec, ...]:
     out: list[AttachSpec] = []
     for raw in values:
         kind, sep, fmt = raw.strip().lower().partition(":")
+        if sep and kind in KINDS and fmt and fmt not in FORMATS:
+            raise NotifyError(f"--attach: {raw!r}: there is no report format {fmt!r}", _listed())
         if not sep or kind not in KINDS or fmt not in FORMATS:
-            raise NotifyError(
-                f"--attach: {raw!r} is not KIND:FORMAT",
-                f"Kinds: {', '.join(KINDS)}; formats: {', '.join(FORMATS)}; e.g. findings:html, or none.",
-            )
+            raise NotifyError(f"--attach: {raw!r} is not KIND:FORMAT", _listed())
         spec = AttachSpec(kind, fmt)
         if spec not in out:
             out.append(spec)
@@ -63,18 +71,12 @@ def parse_attach(values: Sequence[str]) -> tuple[AttachSpec, ...]:
 def render_attachments(
     registry: Registry, specs: Sequence[AttachSpec], run_id: str, *, now: datetime | None = None
 ) -> tuple[list[Attachment], list[str]]:
-    """(attachments, problems). A missing `reports` package or a failing report is a problem, not a crash."""
+    """(attachments, problems). A failing report is a problem, not a crash."""
     if not specs:
         return [], []
-    try:
-        from reports import build_report, render
-    except ImportError:
-        return [], [
-            "reports could not be attached: the reports package is not available in this installation"
-        ]
     out: list[Attachment] = []
     problems: list[str] = []
-    cache: dict[str, Any] = {}
+    cache: dict[str, Report] = {}
     for spec in specs:
         try:
             if spec.kind not in cache:
@@ -86,8 +88,6 @@ def render_attachments(
             reason = getattr(exc, "message", "") or type(exc).__name__
             problems.append(f"the {spec.kind} report ({spec.fmt}) could not be attached: {reason}")
             continue
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        _, maintype, subtype = FORMATS[spec.fmt]
+        maintype, _, subtype = FORMATS[spec.fmt].media_type.partition("/")
         out.append(Attachment(spec.filename(run_id), bytes(content), maintype, subtype))
     return out, problems

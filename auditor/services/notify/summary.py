@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from auditor.engine.ledger import finding_id, ledger
 from auditor.model.types import AuditRun, Finding, FindingState, Severity
-from auditor.services.audit import finding_id, ledger
 from auditor.services.policy import stored_policy
 
 SCHEMA = "auditor/notification"
@@ -154,7 +154,6 @@ class RunSummary:
                 heading += f", {self.reopened} reopened because a waiver expired"
             lines += [heading + ":", ""]
             for i, f in enumerate(self.new[:MAX_LISTED], start=1):
-
                 lines.append(f"{i}. [{f.severity.value.upper()}] {f.message}")
                 lines.append(f"   Finding {finding_id(f.fingerprint)}, check {f.check_id}.")
                 if f.clauses:
