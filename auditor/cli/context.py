@@ -3,7 +3,9 @@
 The root callback stores an `AppContext` in `ctx.obj`. Commands call `app_context(ctx).registry()`
 (or `.inventory()`), which opens the registry named by `--registry` / `AUDITOR_REGISTRY` (default:
 the platform's user data directory), finds the passphrase in the documented order, and unlocks.
-Heavy modules (cryptography, sqlite3) are imported here lazily so `auditor --help` stays fast.
+The root imports this module, so it alone imports the vault inside its functions (cryptography,
+sqlite3 and psycopg cost 0.2 s): `auditor --help` and every command's help stay fast. Everything
+else imports at module top.
 """
 
 from __future__ import annotations
@@ -18,11 +20,6 @@ import typer
 
 from auditor.model.errors import UsageError
 from auditor.model.types import Role, Secret
-from vault.backends.postgres import PostgresBackend, check_url
-from vault.backends.sqlite import SQLiteBackend
-from vault.registry import Registry
-from vault.stores.inventory import Inventory
-from vault.unlock import find_passphrase, read_passphrase_file
 
 if TYPE_CHECKING:
     from vault.backends.storage import Backend
@@ -44,9 +41,11 @@ def is_server_url(location: str) -> bool:
 def make_backend(location: str) -> Backend:
     """The storage for a location: a PostgreSQL URL (docs/postgres.md) or an SQLite file path."""
     if is_server_url(location):
+        from vault.backends.postgres import PostgresBackend, check_url
 
         check_url(location)  # refuses a password in the URL before anything connects
         return PostgresBackend(location)
+    from vault.backends.sqlite import SQLiteBackend
 
     return SQLiteBackend(location)
 
@@ -64,6 +63,7 @@ def prompt_secret(label: str, *, confirm: bool = False) -> Secret:
 def new_passphrase(path: Path | str | None, who: str = "") -> Secret:
     """A new passphrase: from a 0600 file when one is named, else asked twice on the terminal."""
     if path:
+        from vault.unlock import read_passphrase_file
 
         return read_passphrase_file(path)
     label = f"New passphrase for {who}" if who else "New passphrase"
@@ -89,6 +89,7 @@ class AppContext:
         afterwards instead of refusing to unlock."""
         if self._registry is not None:
             return self._registry
+        from vault.registry import Registry
 
         reg = Registry.open(make_backend(self.location))
         try:
@@ -104,6 +105,7 @@ class AppContext:
 
     def passphrase(self, reg: Registry) -> tuple[str | None, Secret]:
         """Who unlocks `reg` and with which passphrase, from the documented sources in order."""
+        from vault.unlock import find_passphrase
 
         identity = self.identity or _guess_identity(reg)
         source = find_passphrase(
@@ -124,6 +126,7 @@ class AppContext:
         return Path(self.location).exists()
 
     def inventory(self, **kwargs: Any) -> Inventory:
+        from vault.stores.inventory import Inventory
 
         return Inventory(self.registry(**kwargs))
 

@@ -48,7 +48,7 @@ from tests.e2e.test_escrow_cli import (
     cards,
     setup_district,
 )
-from tests.e2e.test_inventory_cli import COMMANDS, _command_object
+from tests.e2e.test_inventory_cli import COMMANDS, _command_object, _sub_names
 from tests.e2e.test_roster_cli import MANIFEST, ORGS, USERS_HEADER
 from vault import kinds as kinds_mod
 from vault.backends.migrate import Rows, read_rows
@@ -258,7 +258,7 @@ def _runnable_paths() -> set[str]:
     out = set()
     for path in COMMANDS:
         cmd = _command_object(path)
-        subs = getattr(cmd, "commands", None)
+        subs = _sub_names(cmd)
         if not subs or (path and getattr(cmd, "invoke_without_command", False)):
             out.add(" ".join(path))
     return out
