@@ -68,7 +68,9 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
     for name in list(os.environ):
         # AUDITOR_TEST_* steer the test run itself (CI makes PostgreSQL and Chromium mandatory).
-        if (name.startswith("AUDITOR_") and not name.startswith("AUDITOR_TEST_")) or name == "CREDENTIALS_DIRECTORY":
+        if (
+            name.startswith("AUDITOR_") and not name.startswith("AUDITOR_TEST_")
+        ) or name == "CREDENTIALS_DIRECTORY":
             monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
     home.mkdir()

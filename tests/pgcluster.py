@@ -31,7 +31,8 @@ class ClusterUnavailable(RuntimeError):
 
 def find_bindir() -> Path | None:
     found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
     )
     for candidate in reversed(found):
         if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
@@ -74,8 +75,16 @@ class PgCluster:
         if self._as_postgres:
             shutil.chown(self.sockdir, "postgres", "postgres")
         self.run(
-            "initdb", "-D", str(self.datadir), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-            "--no-sync", "--locale=C",
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
         )
         hba = self.datadir / "pg_hba.conf"
         hba.write_text(
@@ -91,14 +100,24 @@ class PgCluster:
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sockdir} "
             f"{fast}-c max_connections=60 -c shared_buffers=32MB"
         )
-        result = self.run("pg_ctl", "-D", str(self.datadir), "-o", opts, "-l", str(self.root / "log"),
-                          "-w", "-t", "30", "start", check=False)
+        result = self.run(
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+            check=False,
+        )
         if result.returncode != 0:
             log = (self.root / "log").read_text(errors="replace") if (self.root / "log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {result.stdout}{result.stderr}\n{log}")
-        self.sql(
-            f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD_ROLE_SECRET}'", dbname="postgres"
-        )
+        self.sql(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD_ROLE_SECRET}'", dbname="postgres")
         return self
 
     def stop(self) -> None:
@@ -114,7 +133,9 @@ class PgCluster:
 
         return psycopg.connect(host="127.0.0.1", port=self.port, dbname=dbname, user=user, autocommit=True)
 
-    def sql(self, statement: str, dbname: str = "postgres", user: str = SUPERUSER) -> list[tuple[object, ...]]:
+    def sql(
+        self, statement: str, dbname: str = "postgres", user: str = SUPERUSER
+    ) -> list[tuple[object, ...]]:
         with self.connect(dbname, user) as conn:
             cur = conn.execute(statement)
             return list(cur.fetchall()) if cur.description else []

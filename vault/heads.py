@@ -77,7 +77,9 @@ def term(key: bytes, kind: str, row: StampRow) -> int:
     """One row's contribution to its kind's head (see the module doc). The fields are
     length-prefixed (the version is a number ended by ':'), so no two rows share a message."""
     lookup = row.lookup or ""
-    msg = f"{len(kind)}:{kind}{len(row.id)}:{row.id}{row.version}:{len(lookup)}:{lookup}".encode() + (row.stamp or b"")
+    msg = f"{len(kind)}:{kind}{len(row.id)}:{row.id}{row.version}:{len(lookup)}:{lookup}".encode() + (
+        row.stamp or b""
+    )
     return int.from_bytes(hmac.digest(key, msg, "sha256"), "big")
 
 
@@ -243,7 +245,9 @@ class Manifest:
                     for k, v in dict(data["wraps"]).items()
                 },
                 breakglass=dict(data["breakglass"]) if data.get("breakglass") else None,
-                records={str(k): KindHead(int(v[0]), int(str(v[1]), 16)) for k, v in dict(data["records"]).items()},
+                records={
+                    str(k): KindHead(int(v[0]), int(str(v[1]), 16)) for k, v in dict(data["records"]).items()
+                },
                 log=str(data["log"]) if data.get("log") else None,
                 endorse={str(k): str(v) for k, v in dict(data.get("endorse") or {}).items()},
             )

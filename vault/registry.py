@@ -191,7 +191,9 @@ class Registry:
                 backend.meta_set("registry_id", reg.registry_id)
                 backend.meta_set("format_version", str(FORMAT_VERSION))
                 backend.meta_set("created_at", utcnow().isoformat())
-                ident = reg._add_identity_unchecked(admin_name, Role.ADMIN, passphrase, kdf_profile, created_by="")
+                ident = reg._add_identity_unchecked(
+                    admin_name, Role.ADMIN, passphrase, kdf_profile, created_by=""
+                )
                 reg.identity = ident
         finally:
             reg._creating = False
@@ -413,7 +415,9 @@ class Registry:
             except (sqlite3.Error, OSError, StorageError, VaultError):
                 pass  # a read-only registry: the old pin still verifies next time (endorsements are kept)
 
-    def _verify_snapshot(self, row: IdentityRow, opened: _Opened, wraps: dict[str, WrapRow]) -> dict[str, Pin]:
+    def _verify_snapshot(
+        self, row: IdentityRow, opened: _Opened, wraps: dict[str, WrapRow]
+    ) -> dict[str, Pin]:
         for domain in self._keys:
             manifest = self._try_manifest(domain)
             if manifest is None:
@@ -484,7 +488,6 @@ class Registry:
         self._check_seen()
         self.check_key_metadata()
         if INVENTORY in self._manifests:
-
             problem = RevealLog(self).tail_problem()
             if problem:
                 self._problem(RollbackError(problem, subject="log"))
@@ -508,9 +511,7 @@ class Registry:
         for domain, manifest in self._manifests.items():
             check = manifest.key_check
             pin = opened.pins.get(domain)
-            current = Pin(
-                manifest.key_version, check, heads.rotation_key(self._keys[domain]).hex()
-            )
+            current = Pin(manifest.key_version, check, heads.rotation_key(self._keys[domain]).hex())
             if pin is None:
                 new_pins[domain] = current  # first unlock since the upgrade to format 2: trust on first use
             elif pin.version == manifest.key_version:
@@ -525,7 +526,11 @@ class Registry:
             elif pin.version < manifest.key_version:
                 given = manifest.endorse.get(str(pin.version), "")
                 expected = heads.endorsement(
-                    bytes.fromhex(pin.rotation), self.registry_id, domain, manifest.key_version, bytes.fromhex(check)
+                    bytes.fromhex(pin.rotation),
+                    self.registry_id,
+                    domain,
+                    manifest.key_version,
+                    bytes.fromhex(check),
                 )
                 if not crypto.matches(given.encode(), expected.encode()):
                     self._problem(
@@ -1140,7 +1145,9 @@ class Registry:
     def _spec(self, kind: str, domain: str | None = None) -> kinds_mod.Kind:
         spec = kinds_mod.kind(kind)
         if domain is not None and domain != spec.domain:
-            raise VaultError(f"internal error: {kind} records are sealed under the {spec.domain} key, not {domain}")
+            raise VaultError(
+                f"internal error: {kind} records are sealed under the {spec.domain} key, not {domain}"
+            )
         return spec
 
     def _authorize(self, spec: kinds_mod.Kind, verb: str = "change") -> None:
@@ -1177,7 +1184,9 @@ class Registry:
             raise VaultError(f"internal error: {exc}") from None
         derived = spec.natural_key(data) if spec.natural_key is not None else None
         if natural_key is not None and natural_key != derived:
-            raise VaultError(f"internal error: {kind} natural key {natural_key!r} disagrees with vault/kinds.py")
+            raise VaultError(
+                f"internal error: {kind} natural key {natural_key!r} disagrees with vault/kinds.py"
+            )
         blob = crypto.seal_json(
             self._key(spec.domain), data, crypto.record_aad(self.registry_id, kind, record_id, version)
         )
@@ -1254,7 +1263,13 @@ class Registry:
         """Outside a write transaction, another process may have committed: re-read the manifest
         (a string comparison when it did not change) and forget what it no longer vouches for.
         Called inside the same snapshot as the rows that are then checked against it."""
-        if self._tx or self._creating or self.legacy or domain in self._unverifiable or domain not in self._keys:
+        if (
+            self._tx
+            or self._creating
+            or self.legacy
+            or domain in self._unverifiable
+            or domain not in self._keys
+        ):
             return
         text = self.backend.meta_get(heads.meta_name(domain))
         if text is not None and text == self._manifest_text.get(domain):
@@ -1349,7 +1364,9 @@ class Registry:
             raise problem
         return StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
 
-    def _read_one(self, kind: str, fetch: Callable[[], RecordRow | None], domain: str | None) -> StoredRecord | None:
+    def _read_one(
+        self, kind: str, fetch: Callable[[], RecordRow | None], domain: str | None
+    ) -> StoredRecord | None:
         """One row and the head it is checked against, read in one snapshot (another process's
         commit in between can never look like tampering)."""
         spec = self._spec(kind, domain)

@@ -173,7 +173,11 @@ def rotate_domains(
             opened += [
                 task
                 for task, created in tasks_mod.open_many(
-                    registry, task_accounts, task_reason or reason or action, opened_by=actor.name, now=utcnow()
+                    registry,
+                    task_accounts,
+                    task_reason or reason or action,
+                    opened_by=actor.name,
+                    now=utcnow(),
                 )
                 if created
             ]
@@ -248,7 +252,11 @@ def rotate_domains(
         registry.restore_keys(old_keys, old_identity)
         raise
     return RekeyResult(
-        wanted, versions, len(rows), tasks=tuple(opened), breakglass_dropped=burn_breakglass and info is not None
+        wanted,
+        versions,
+        len(rows),
+        tasks=tuple(opened),
+        breakglass_dropped=burn_breakglass and info is not None,
     )
 
 
@@ -509,7 +517,9 @@ def _bg_open_domain(registry: Registry, domain: str, private: bytes, endorse_key
     try:
         unverified, _body, _mac = Manifest.parse(text)
     except ManifestError as exc:
-        raise KeyMetadataTamperedError(f"the registry's {domain} manifest {exc}", subject=f"manifest.{domain}") from None
+        raise KeyMetadataTamperedError(
+            f"the registry's {domain} manifest {exc}", subject=f"manifest.{domain}"
+        ) from None
     entry = unverified.breakglass
     if entry is None:
         raise KeyMetadataTamperedError(

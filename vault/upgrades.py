@@ -92,9 +92,16 @@ def _to_format_2(registry: Registry) -> None:
         if legacy_bg and legacy_bg.get("wraps", {}).get(domain):
             wrap = legacy_bg["wraps"][domain]
             manifest.breakglass = {
-                **{k: legacy_bg[k] for k in ("set_id", "group_threshold", "groups", "key_check", "public_key")},
+                **{
+                    k: legacy_bg[k]
+                    for k in ("set_id", "group_threshold", "groups", "key_check", "public_key")
+                },
                 "created_at": legacy_bg.get("created_at", ""),
-                "wrap": {"key_version": wrap["key_version"], "stanza": wrap["stanza"], "check": wrap["check"]},
+                "wrap": {
+                    "key_version": wrap["key_version"],
+                    "stanza": wrap["stanza"],
+                    "check": wrap["check"],
+                },
                 "endorse": None,  # format 1 sets carry no endorsement; `breakglass setup` again adds one
             }
         term_key = heads.term_key(keys[domain])

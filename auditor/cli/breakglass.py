@@ -167,7 +167,6 @@ def _act(
 ) -> None:
     import os
 
-
     inv = Inventory(reg)
     escrow = Escrow(reg)
     actions: list[tuple[str, str]] = [("reveal", a) for a in reveal]
@@ -187,7 +186,6 @@ def _act(
             break
         verb, arg = actions.pop(0)
         if verb == "reveal" and arg:
-
             account = inv.resolve_account(arg)
             # The rotation task first: a process killed after the reveal must still leave it owed.
             with reg.transaction():
@@ -199,7 +197,6 @@ def _act(
                 echo(line)
         elif verb == "add-admin" and arg:
             if new_passphrase_file:
-
                 phrase = read_passphrase_file(new_passphrase_file)
             else:
                 phrase = Secret(

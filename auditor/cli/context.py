@@ -84,7 +84,9 @@ class AppContext:
             return self.registry_location
         return str(default_registry_path())
 
-    def registry(self, *, as_role: Role | None = None, admin: bool = False, tolerant: bool = False) -> Registry:
+    def registry(
+        self, *, as_role: Role | None = None, admin: bool = False, tolerant: bool = False
+    ) -> Registry:
         """The unlocked registry. `tolerant` (only `registry check`) reports tampered key metadata
         afterwards instead of refusing to unlock."""
         if self._registry is not None:

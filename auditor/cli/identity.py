@@ -144,7 +144,6 @@ def rotate(
     """
     import os
 
-
     reg = app_context(ctx).registry(admin=True)
     passphrase = new_passphrase(new_passphrase_file, name)
     if not yes and not typer.confirm(f"Give {name} a new key pair and re-key the registry?"):
@@ -205,7 +204,6 @@ def passwd(
     import os
     import sys
 
-
     app_ctx = app_context(ctx)
     reg = app_ctx.registry()
     assert reg.identity is not None
@@ -218,12 +216,9 @@ def passwd(
     )
     new = new_passphrase(new_passphrase_file, name)
     if rotate_keys:
-
         reg.require_admin("Rotating keys (--rotate)")
         reg.check_passphrase(name, current.secret)  # as for a plain change: the current one again
-        result = rotate_identity(
-            reg, name, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default")
-        )
+        result = rotate_identity(reg, name, new, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"))
         _report_rotation(name, result)
     else:
         reg.change_passphrase(

@@ -191,7 +191,6 @@ def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     import json
 
-
     reg = app_context(ctx).registry()
     config = cfg.load_config(reg)
     source = cfg.password_source(reg) if config.email else ""

@@ -219,7 +219,6 @@ def edit(
     """
     from datetime import date as _date
 
-
     inv = app_context(ctx).inventory()
     p = inv.resolve_person(person)
     changes: dict[str, Any] = {}

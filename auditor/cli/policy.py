@@ -85,7 +85,6 @@ def show(
     reg = app_context(ctx).registry()
     stored, policy = require_policy(reg)
     if source:
-
         if policy.id not in PRESETS:
             raise UsageError(f"no district document ships for policy {policy.id!r}")
         echo(source_text(policy.id))

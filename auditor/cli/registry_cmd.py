@@ -193,7 +193,9 @@ def migrate(
     ],
     no_decrypt: Annotated[
         bool,
-        typer.Option("--no-decrypt", help="Verify rows byte for byte only; do not unlock to decrypt every record."),
+        typer.Option(
+            "--no-decrypt", help="Verify rows byte for byte only; do not unlock to decrypt every record."
+        ),
     ] = False,
 ) -> None:
     """Copy a registry to another backend in one transaction, then verify every row of the copy.

@@ -304,7 +304,6 @@ def export(
     """
     import os
 
-
     reason = _need_reason(reason)
     passphrase: Secret | None = None
     if plaintext:
@@ -322,7 +321,6 @@ def export(
                 raise UsageError("plaintext export cancelled; nothing was written")
     elif not recipient:
         if export_passphrase_file:
-
             passphrase = read_passphrase_file(export_passphrase_file)
         else:
             if not sys.stdin.isatty():
@@ -382,6 +380,7 @@ def import_(
 
         auditor secret import keepassxc.csv
     """
+
     def decrypt(data: bytes, kind: str) -> bytes:
         if kind == "age":
             if identity_file is None:
@@ -389,7 +388,6 @@ def import_(
 
             return exportfile.age_decrypt(data, read_passphrase_file(identity_file))
         if export_passphrase_file is not None:
-
             phrase = read_passphrase_file(export_passphrase_file)
         elif sys.stdin.isatty():
             phrase = Secret(typer.prompt("Passphrase of the export file", hide_input=True))
@@ -403,7 +401,6 @@ def import_(
     for line in outcome.plan_lines:
         echo(line)
     if not outcome.clean:
-
         raise AuditorError(
             "nothing was imported: some entries match no account, or more than one",
             "Fix or remove those entries (listed above by title), then import again.",

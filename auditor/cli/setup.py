@@ -70,7 +70,6 @@ def demo(
     """
     import sys
 
-
     def step(message: str) -> None:
         echo_err(f"- {message}")
 

@@ -467,5 +467,3 @@ def import_credentials(
                 account_id, bundle, action="import", details={"source": kind or path.suffix.lstrip(".")}
             )
     return ImportOutcome(tuple(lines), True, tuple(a for a, _ in pairs), backup)
-
-

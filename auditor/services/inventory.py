@@ -111,7 +111,9 @@ def edit_account(inv: Inventory, ref: str, edit: AccountEdit) -> tuple[Account, 
         return tuple(out)
 
     if edit.add_co_managers or edit.remove_co_managers:
-        changes["co_manager_ids"] = merged(account.co_manager_ids, edit.add_co_managers, edit.remove_co_managers)
+        changes["co_manager_ids"] = merged(
+            account.co_manager_ids, edit.add_co_managers, edit.remove_co_managers
+        )
     if edit.add_student_managers or edit.remove_student_managers:
         changes["student_manager_ids"] = merged(
             account.student_manager_ids, edit.add_student_managers, edit.remove_student_managers

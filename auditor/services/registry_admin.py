@@ -167,7 +167,8 @@ def migrate(
             problems = verify_rows(src_reg.backend, copied.backend, progress)
             if problems:
                 raise VaultError(
-                    f"the copy at {target.location} differs from {src_reg.backend.location}: " + "; ".join(problems),
+                    f"the copy at {target.location} differs from {src_reg.backend.location}: "
+                    + "; ".join(problems),
                     "Do not use the copy; remove it and run the migration again. The source was not changed.",
                 )
             if not decrypt or not _try_unlock(copied, credentials, progress):

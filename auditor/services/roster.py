@@ -175,7 +175,6 @@ def _convert(key: str, raw: str, param: inspect.Parameter | None, base: Path | N
     default = param.default if param is not None else inspect.Parameter.empty
     try:
         if isinstance(default, bool):
-
             return parse_bool(raw)
         if isinstance(default, int):
             return int(raw)
@@ -504,7 +503,6 @@ def sync(
         return _replace(outcome, refused=True)
     backup = ""
     if not plan.is_empty:
-
         backup = take_backup(registry, "before-roster-sync")
     outcome = _replace(outcome, backup=backup, applied=True, record_id=_sync_record_id(moment))
     with registry.transaction():

@@ -188,5 +188,3 @@ def full_name(*parts: object) -> str:
 
 def clean_email(value: object) -> str:
     return str(value or "").strip().lower()
-
-

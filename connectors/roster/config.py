@@ -65,7 +65,6 @@ def build_source(
         if key in _STATUS_OPTIONS:
             value = PersonStatus.parse(value)
         elif key == "mapping":
-
             value = CsvMapping.from_dict(value)
         elif key in ("student_types", "student_org_units"):
             value = tuple(value)

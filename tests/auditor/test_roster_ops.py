@@ -257,7 +257,6 @@ def test_a_concurrent_edit_mid_sync_rolls_back_every_change(
     the sync must fail as a whole, leaving Staff 1's planned departure unwritten too."""
     import dataclasses
 
-
     inv = seed(registry, staff(3))
     before = inv.people()
     real_backup = roster_ops.take_backup
@@ -291,7 +290,8 @@ def test_damaged_person_records_stop_the_sync(registry: Registry) -> None:
     row = registry.backend.get("person", "p_1")
     assert row is not None
     registry.backend.conn.execute(  # type: ignore[attr-defined]
-        "UPDATE records SET blob=? WHERE kind='person' AND id='p_1'", (row.blob[:-1] + bytes([row.blob[-1] ^ 1]),)
+        "UPDATE records SET blob=? WHERE kind='person' AND id='p_1'",
+        (row.blob[:-1] + bytes([row.blob[-1] ^ 1]),),
     )
     with pytest.raises(AuditorError, match="failed their integrity check; the roster sync did not run"):
         roster_ops.sync(registry, ListSource([entry(0)]), now=NOW)

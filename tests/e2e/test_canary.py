@@ -27,6 +27,7 @@ def _files(root: Path) -> list[Path]:
 
 def test_no_secret_leaks_anywhere(cli: Cli) -> None:
     from vault.escrow import exportfile
+
     setup_district(cli, secret=False)
     outputs: list[str] = []
 
@@ -243,7 +244,10 @@ def _tamper(path: Path, how: str) -> None:
             )
         elif how == "wrap":
             rowid, stanza = db.execute("SELECT rowid, stanza FROM wraps LIMIT 1").fetchone()
-            db.execute("UPDATE wraps SET stanza=? WHERE rowid=?", (bytes(stanza[:-1]) + bytes([stanza[-1] ^ 1]), rowid))
+            db.execute(
+                "UPDATE wraps SET stanza=? WHERE rowid=?",
+                (bytes(stanza[:-1]) + bytes([stanza[-1] ^ 1]), rowid),
+            )
         elif how == "log cut":
             db.execute("DROP TRIGGER IF EXISTS log_no_delete")
             db.execute("DELETE FROM log WHERE seq=(SELECT max(seq) FROM log)")
@@ -505,9 +509,7 @@ def test_no_secret_leaks_from_passphrase_changes_rotations_backups_restore_and_b
 
     log = run.decrypted_log()
     actions = {row["action"] for row in log["items"]}  # type: ignore[attr-defined]
-    assert {"identity-passwd", "identity-rotate", "backup", "restore", "break-glass"} <= actions, (
-        actions
-    )
+    assert {"identity-passwd", "identity-rotate", "backup", "restore", "break-glass"} <= actions, actions
     run("log", "show")
     run("log", "verify")
     _assert_no_secret(run.outputs, SECRETS + share_canaries, "a command's output")

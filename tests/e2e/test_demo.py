@@ -57,19 +57,40 @@ def test_the_demo_tells_the_whole_story_with_every_kind_of_finding(cli: Cli, tmp
 
     # Every kind of finding the tool knows, each with a clause of the policy it breaks.
     items = json.loads(
-        cli.ok("--registry", str(where / "registry.db"), "--identity", "demo-admin",
-               "finding", "list", "--format", "json", passfile=where / "passphrase").stdout
+        cli.ok(
+            "--registry",
+            str(where / "registry.db"),
+            "--identity",
+            "demo-admin",
+            "finding",
+            "list",
+            "--format",
+            "json",
+            passfile=where / "passphrase",
+        ).stdout
     )["items"]
     assert {f["check_id"] for f in items} == set(CHECKS)
     assert all(f["clauses"] for f in items), [f["check_id"] for f in items if not f["clauses"]]
     for check_id, about in EXPECTED:
-        assert any(f["check_id"] == check_id and f["message"].startswith(about) for f in items), (check_id, about)
+        assert any(f["check_id"] == check_id and f["message"].startswith(about) for f in items), (
+            check_id,
+            about,
+        )
     assert f"findings of {len(CHECKS)} kinds" in out
 
     # The audit ran as the nightly auditor identity, which cannot reveal escrowed passwords.
     history = json.loads(
-        cli.ok("--registry", str(where / "registry.db"), "--identity", "demo-admin",
-               "audit", "history", "--format", "json", passfile=where / "passphrase").stdout
+        cli.ok(
+            "--registry",
+            str(where / "registry.db"),
+            "--identity",
+            "demo-admin",
+            "audit",
+            "history",
+            "--format",
+            "json",
+            passfile=where / "passphrase",
+        ).stdout
     )["items"]
     assert [run["identity"] for run in history] == ["demo-nightly"]
 

@@ -25,21 +25,47 @@ def test_escrowing_a_credential_resolves_escrow_missing_for_the_auditor_identity
     cli.ok(*admin, "person", "add", "--name", "Priya Raman", "--email", "praman@naperville203.org")
     cli.ok(*admin, "account", "add", "instagram", "nnhs_athletics", "--owner", "praman@naperville203.org")
 
-    nightly_audit = ["--identity", "it-nightly", "audit", "--as", "auditor", "--offline",
-                     "--check", "escrow.missing", "--format", "json", "--fail-on", "critical"]
+    nightly_audit = [
+        "--identity",
+        "it-nightly",
+        "audit",
+        "--as",
+        "auditor",
+        "--offline",
+        "--check",
+        "escrow.missing",
+        "--format",
+        "json",
+        "--fail-on",
+        "critical",
+    ]
     first = cli(*nightly_audit, passfile=nightly)
     assert first.exit_code == 0, first.output
     assert _findings(first.stdout) == {("escrow.missing", "new")}
 
-    cli.ok(*admin, "secret", "set", "instagram:@nnhs_athletics", "--stdin",
-           input="login=nnhs.athletics\npassword=Canary-Pass-123!\n")
+    cli.ok(
+        *admin,
+        "secret",
+        "set",
+        "instagram:@nnhs_athletics",
+        "--stdin",
+        input="login=nnhs.athletics\npassword=Canary-Pass-123!\n",
+    )
     second = cli(*nightly_audit, passfile=nightly)
     assert second.exit_code == 0, second.output
     assert _findings(second.stdout) == {("escrow.missing", "resolved")}
     assert "Canary-Pass-123!" not in first.output + second.output
     # The auditor identity still cannot reveal the credential it just saw as escrowed.
-    result = cli("--identity", "it-nightly", "secret", "show", "instagram:@nnhs_athletics", "--reason", "test",
-                 passfile=nightly)
+    result = cli(
+        "--identity",
+        "it-nightly",
+        "secret",
+        "show",
+        "instagram:@nnhs_athletics",
+        "--reason",
+        "test",
+        passfile=nightly,
+    )
     assert result.exit_code == 1 and "Canary-Pass-123!" not in result.output
 
 

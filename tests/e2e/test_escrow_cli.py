@@ -284,6 +284,7 @@ def test_breakglass_setup_recover_then_old_shares_fail(cli: Cli) -> None:
 def test_export_encrypted_round_trip_and_plaintext_refusal(cli: Cli) -> None:
     from auditor.model.types import Secret
     from vault.escrow import exportfile
+
     setup_district(cli)
     passfile = cli.file("export.pass", "handover passphrase 2026")
     os.chmod(passfile, 0o600)

@@ -90,7 +90,10 @@ def test_migrate_sqlite_to_postgres_to_sqlite_keeps_every_row(pg_cli: Cli, tmp_p
     back_cli.registry = back
     assert "nnhs_athletics" in back_cli.ok("account", "list").output
     assert PASSWORD in back_cli.ok("secret", "show", IG, "--reason", "after the move").output
-    ids = {json.loads(c.ok("registry", "info", "--json").output)["item"]["registry_id"] for c in (pg_cli, back_cli)}
+    ids = {
+        json.loads(c.ok("registry", "info", "--json").output)["item"]["registry_id"]
+        for c in (pg_cli, back_cli)
+    }
     assert len(ids) == 1
 
 
@@ -105,9 +108,12 @@ def test_migrate_refuses_a_non_empty_destination(pg_cli: Cli, tmp_path: Path) ->
     assert _rows(str(pg_cli.registry)) == before
 
 
-def test_migrate_reports_a_copy_that_differs(pg_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrate_reports_a_copy_that_differs(
+    pg_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A copy that came out different (here: one record altered on the way) fails with exit 1."""
     from auditor.services import registry_admin as migrate_module
+
     (tmp_path / "s").mkdir()
     site = Cli(tmp_path / "s")
     setup_district(site, secret=False)
@@ -166,8 +172,22 @@ def test_pg_dump_holds_no_name_handle_or_secret(pg_cli: Cli, pg_cluster: PgClust
     text = dump.stdout
     assert "CREATE TABLE auditor.records" in text and "COPY auditor.records" in text
     needles = [
-        "Priya", "Raman", "Marcus", "praman@d203.org", "mlee", "d203.org", "nnhs_athletics", "nnhs",
-        "Athletic Director", "it-admin", "coach Rivera", PASSWORD, SEED, CODE, "other-code-9911", "nnhs_ath",
+        "Priya",
+        "Raman",
+        "Marcus",
+        "praman@d203.org",
+        "mlee",
+        "d203.org",
+        "nnhs_athletics",
+        "nnhs",
+        "Athletic Director",
+        "it-admin",
+        "coach Rivera",
+        PASSWORD,
+        SEED,
+        CODE,
+        "other-code-9911",
+        "nnhs_ath",
     ]
     for needle in needles:
         assert needle.lower() not in text.lower(), needle
@@ -188,6 +208,7 @@ def test_backup_of_a_server_registry_is_an_sqlite_copy(pg_cli: Cli, tmp_path: Pa
 
 def test_upgrade_applies_a_versioned_schema_step(pg_cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from vault.backends import postgres
+
     setup_district(pg_cli, secret=False)
     current = postgres.SCHEMA_VERSION
     monkeypatch.setattr(postgres, "SCHEMA_VERSION", current + 1)

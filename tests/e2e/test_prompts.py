@@ -68,7 +68,9 @@ def _run_on_pty(
         try:
             code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"the CLI did not finish; it printed:\n{output.decode('utf-8', 'replace')}") from None
+            raise AssertionError(
+                f"the CLI did not finish; it printed:\n{output.decode('utf-8', 'replace')}"
+            ) from None
     finally:
         if proc.poll() is None:
             proc.kill()

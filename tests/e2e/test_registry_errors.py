@@ -53,6 +53,7 @@ def _as_unprivileged_owner(cli: Cli, *args: str) -> subprocess.CompletedProcess[
 
 def test_a_write_lock_held_past_the_wait_is_one_clear_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from vault.backends import sqlite as sqlite_backend
+
     cli.init()
     monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 1)
     holder = sqlite3.connect(cli.registry, isolation_level=None)
@@ -64,7 +65,9 @@ def test_a_write_lock_held_past_the_wait_is_one_clear_line(cli: Cli, monkeypatch
         holder.execute("ROLLBACK")
         holder.close()
     assert result.exit_code == 1
-    _one_error(result.output, "is busy: another auditor process has held it for more than 1 s; nothing was changed")
+    _one_error(
+        result.output, "is busy: another auditor process has held it for more than 1 s; nothing was changed"
+    )
     assert _digest(cli.registry) == before
     cli.ok("person", "add", "--name", "Ann Lee", "--email", "ann@d203.org")  # and it works once freed
 

@@ -30,14 +30,20 @@ def test_the_previous_release_is_refused_then_upgraded_by_an_admin(cli: Cli, tmp
     os.chmod(admin, 0o600)
     os.chmod(nightly, 0o600)
     refused = cli("--identity", "it-admin", "person", "list", passfile=admin)
-    assert refused.exit_code == 1 and "uses database schema 1; this version of auditor uses schema 2" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "uses database schema 1; this version of auditor uses schema 2" in refused.output
+    )
     assert "auditor registry upgrade" in refused.output
     # An auditor identity cannot vouch for the registry's key metadata.
     as_auditor = cli("--identity", "it-nightly", "registry", "upgrade", passfile=nightly)
     assert as_auditor.exit_code == 1 and "needs an admin identity" in as_auditor.output
 
     out = cli.ok("--identity", "it-admin", "registry", "upgrade", passfile=admin).output
-    assert "Upgraded database schema 1 → 2" in out and "Upgraded format 1 → 2: authenticated key manifests" in out
+    assert (
+        "Upgraded database schema 1 → 2" in out
+        and "Upgraded format 1 → 2: authenticated key manifests" in out
+    )
     backups = list((cli.registry.parent / "backups").glob("*before-upgrade-from-1*"))
     assert backups and all((os.stat(b).st_mode & 0o777) == 0o600 for b in backups)
     assert "ann@d203.org" in cli.ok("--identity", "it-nightly", "person", "list", passfile=nightly).output
@@ -63,7 +69,9 @@ def test_a_future_format_step_runs_once_with_a_backup(
             lambda reg: reg.backend.meta_set("people_reviewed", "never"),
         ),
     )
-    with pytest.raises(NeedsUpgradeError, match=f"format {FORMAT_VERSION}; this version of auditor uses format {future}"):
+    with pytest.raises(
+        NeedsUpgradeError, match=f"format {FORMAT_VERSION}; this version of auditor uses format {future}"
+    ):
         Registry.open(SQLiteBackend(cli.registry))
     result = cli("person", "list")
     assert result.exit_code == 1 and "auditor registry upgrade" in result.output

@@ -346,6 +346,7 @@ def servers() -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) -> Iterator[District]:
     from vault.escrow import exportfile
+
     root = tmp_path_factory.mktemp("roles-district")
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, root / "home", servers["bluesky"].url)

@@ -118,7 +118,9 @@ class RawDb:
         self.kind = kind
         self.location = location
 
-    def __call__(self, sql: str, params: tuple[Any, ...] = (), *, bypass_log_guard: bool = False) -> list[Any]:
+    def __call__(
+        self, sql: str, params: tuple[Any, ...] = (), *, bypass_log_guard: bool = False
+    ) -> list[Any]:
         if self.kind == "sqlite":
             db = sqlite3.connect(self.location, isolation_level=None)
             try:
@@ -172,12 +174,16 @@ def load_into_postgres(src: Path, url: str, *, schema1: bool = False, replace: b
             columns = "kind, id, version, lookup, blob" + ("" if schema1 else ", stamp")
             for name, value in db.execute("SELECT name, value FROM meta"):
                 conn.execute("INSERT INTO auditor.meta VALUES (%s, %s)", (name, value))
-            for row in db.execute("SELECT id, name, role, public_key, sealed_private, created_at FROM identities"):
+            for row in db.execute(
+                "SELECT id, name, role, public_key, sealed_private, created_at FROM identities"
+            ):
                 conn.execute("INSERT INTO auditor.identities VALUES (%s, %s, %s, %s, %s, %s)", row)
             for row in db.execute("SELECT identity_id, domain, key_version, stanza, check_tag FROM wraps"):
                 conn.execute("INSERT INTO auditor.wraps VALUES (%s, %s, %s, %s, %s)", row)
             marks = ", ".join(["%s"] * (5 if schema1 else 6))
-            for row in db.execute(f"SELECT kind, id, version, lookup, CAST(blob AS BLOB){stamp} FROM records"):  # noqa: S608
+            for row in db.execute(
+                f"SELECT kind, id, version, lookup, CAST(blob AS BLOB){stamp} FROM records"  # noqa: S608
+            ):
                 conn.execute(f"INSERT INTO auditor.records({columns}) VALUES ({marks})", row)  # noqa: S608
             for row in db.execute("SELECT seq, CAST(blob AS BLOB) FROM log"):
                 conn.execute("INSERT INTO auditor.log VALUES (%s, %s)", row)

@@ -873,7 +873,9 @@ def test_sigkill_mid_format_upgrade_then_the_upgrade_completes(site: Site) -> No
 # A kill just after the break-glass commit, before anything is revealed
 
 
-def test_a_breakglass_recovery_killed_after_its_commit_leaves_the_used_shares_useless(district: District) -> None:
+def test_a_breakglass_recovery_killed_after_its_commit_leaves_the_used_shares_useless(
+    district: District,
+) -> None:
     """Issue 11: the set is burned and both keys rotated in one transaction, so a process killed
     right after it leaves keys that the used envelopes cannot open, even with a copy from before."""
     from vault.rekey import breakglass_session, breakglass_unlock

@@ -30,7 +30,9 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "credential-meta": ("a_1", CredentialRef(account_id="a_1", escrowed=True, version=1).to_dict()),
     "rotation-task": (
         "t_2",
-        RotationTask(id="t_2", account_id="a_1", reason="test", opened_at=datetime(2026, 11, 1, tzinfo=UTC)).to_dict(),
+        RotationTask(
+            id="t_2", account_id="a_1", reason="test", opened_at=datetime(2026, 11, 1, tzinfo=UTC)
+        ).to_dict(),
     ),
     "identity": ("id_x", {"name": "x"}),
     "log-keys": ("log", {"epochs": {}}),
@@ -152,7 +154,9 @@ def test_a_record_written_by_a_newer_auditor_is_refused_not_misread(
     _bump(monkeypatch, "setting", 3, {1: lambda d: d, 2: lambda d: d})
     reg.put("setting", "timeout", {"value": 30}, expected_version=0)
     monkeypatch.undo()
-    with pytest.raises(NewerFormatError, match=r"setting record timeout is in format 3 .* written by a newer auditor"):
+    with pytest.raises(
+        NewerFormatError, match=r"setting record timeout is in format 3 .* written by a newer auditor"
+    ):
         reg.get("setting", "timeout")
     with pytest.raises(NewerFormatError):
         list(reg.scan("setting"))

@@ -41,7 +41,9 @@ def _create(url: str) -> tuple[Registry, Account]:
     reg = Registry.create(PostgresBackend(url), "admin", Secret(PASSPHRASE), kdf_profile="floor")
     inv = Inventory(reg)
     owner = inv.add_person(Person(id="", name="Marcus Lee", email="mlee@d203.org"))
-    account = inv.add_account(Account(id="", platform=Platform.INSTAGRAM, handle="nnhs_athletics", owner_id=owner.id))
+    account = inv.add_account(
+        Account(id="", platform=Platform.INSTAGRAM, handle="nnhs_athletics", owner_id=owner.id)
+    )
     return reg, account
 
 
@@ -203,7 +205,10 @@ def test_the_app_role_cannot_create_a_registry(pg_cluster: PgCluster, pg_url: st
 
         with pytest.raises(VaultError, match="may not create the registry's tables"):
             Registry.create(
-                PostgresBackend(app_url.rsplit("/", 1)[0] + "/" + empty), "x", Secret(PASSPHRASE), kdf_profile="floor"
+                PostgresBackend(app_url.rsplit("/", 1)[0] + "/" + empty),
+                "x",
+                Secret(PASSPHRASE),
+                kdf_profile="floor",
             )
     finally:
         pg_cluster.drop_database(empty)
@@ -218,9 +223,13 @@ def _dump(cluster: PgCluster, db: str) -> str:
     return "\n".join(line for line in out.splitlines() if not line.startswith(("\\restrict", "\\unrestrict")))
 
 
-def test_a_database_without_our_schema_is_refused_and_left_untouched(pg_cluster: PgCluster, pg_url: str) -> None:
+def test_a_database_without_our_schema_is_refused_and_left_untouched(
+    pg_cluster: PgCluster, pg_url: str
+) -> None:
     db = pg_url.rsplit("/", 1)[1]
-    pg_cluster.sql("CREATE TABLE payroll (id int, amount numeric); INSERT INTO payroll VALUES (1, 10)", dbname=db)
+    pg_cluster.sql(
+        "CREATE TABLE payroll (id int, amount numeric); INSERT INTO payroll VALUES (1, 10)", dbname=db
+    )
     before = _dump(pg_cluster, db)
     with pytest.raises(RegistryNotFoundError, match="has no auditor schema") as info:
         Registry.open(PostgresBackend(pg_url))
@@ -290,7 +299,10 @@ def test_sigkill_mid_import_leaves_all_or_nothing(pg_url: str) -> None:
     for kill_after in ("started", "writing done"):
         proc = subprocess.Popen(
             [sys.executable, "-c", SCRIPT, pg_url, PASSPHRASE],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
         )
         assert proc.stdout is not None
         deadline = time.monotonic() + 60

@@ -163,7 +163,9 @@ def test_an_sqlite_file_without_our_schema_is_damaged(registry_path: Path) -> No
         Registry.open(SQLiteBackend(registry_path))
 
 
-def test_registry_from_a_newer_version_is_refused_without_change(make_registry, new_backend, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
+def test_registry_from_a_newer_version_is_refused_without_change(
+    make_registry, new_backend, raw: RawDb
+) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
     raw("UPDATE meta SET value='99' WHERE name='format_version'")
     before = _all_rows(raw)
@@ -194,9 +196,7 @@ def test_hostile_kdf_parameters_are_refused(make_registry, reopen, raw: RawDb) -
         reopen()
 
 
-def test_private_key_damage_is_not_reported_as_wrong_passphrase(
-    make_registry, reopen, raw: RawDb
-) -> None:  # type: ignore[no-untyped-def]
+def test_private_key_damage_is_not_reported_as_wrong_passphrase(make_registry, reopen, raw: RawDb) -> None:  # type: ignore[no-untyped-def]
     make_registry().close()
     sealed = json.loads(bytes(raw("SELECT sealed_private FROM identities")[0][0]))
     key = bytearray.fromhex(sealed["key"])

@@ -176,7 +176,9 @@ def test_passwd_keeps_the_key_pair_but_rotate_revokes_the_old_passphrase_and_old
         with pytest.raises(Exception, match="wrong passphrase"):
             reopen("bob", old)
     assert Escrow(current).reveal(a.id, "after the rotation").password == Secret("pw-a")
-    assert "identity-rotate" in [e.action for e in __import__("vault.revealog").revealog.RevealLog(current).events()]
+    assert "identity-rotate" in [
+        e.action for e in __import__("vault.revealog").revealog.RevealLog(current).events()
+    ]
 
 
 def test_an_auditor_identity_is_rotated_by_an_administrator(
@@ -190,6 +192,8 @@ def test_an_auditor_identity_is_rotated_by_an_administrator(
     with pytest.raises(AccessDeniedError, match="needs an admin identity"):
         rotate_identity(nightly, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor")
     nightly.close()
-    result = rotate_identity(reg, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor", backup=False)
+    result = rotate_identity(
+        reg, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor", backup=False
+    )
     assert result.domains == (INVENTORY,) and result.tasks == ()
     assert reopen("nightly", "nightly passphrase 2").identity.role is Role.AUDITOR  # type: ignore[union-attr]

@@ -79,12 +79,16 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
         ann = inv.add_person(Person(id="", name="Ann Lee", email="ann@d203.org"))
         inv.add_person(Person(id="", name="Bo Kim", email="bo@d203.org"))
         inv.add_person(Person(id="", name="Cy Diaz", email="cy@d203.org"))
-        a = inv.add_account(Account(id="", platform=Platform.INSTAGRAM, handle="lhs_athletics", owner_id=ann.id))
+        a = inv.add_account(
+            Account(id="", platform=Platform.INSTAGRAM, handle="lhs_athletics", owner_id=ann.id)
+        )
         b = inv.add_account(Account(id="", platform=Platform.X, handle="lincolnhs", owner_id=ann.id))
         escrow = Escrow(reg)
         escrow.store(a.id, parse_input("password=first-password-v1"))
         RegistryAttestationStore(reg).put(
-            Attestation(platform=Platform.SNAPCHAT, handle="lhs_spirit", checked_by=ADMIN, checked_on=_today())
+            Attestation(
+                platform=Platform.SNAPCHAT, handle="lhs_spirit", checked_by=ADMIN, checked_on=_today()
+            )
         )
         open_task(reg, b.id, "tamper kit")
         RegistryTokenStore(reg).set("x", Secret("token-one"))
@@ -172,7 +176,9 @@ class Kit:
 
     # -- the attacker's tools: rows, manifests, keys ---------------------------------------------
     def manifest(self, domain: str) -> dict[str, Any]:
-        return dict(json.loads(self.raw("SELECT value FROM meta WHERE name = ?", (f"manifest.{domain}",))[0][0]))
+        return dict(
+            json.loads(self.raw("SELECT value FROM meta WHERE name = ?", (f"manifest.{domain}",))[0][0])
+        )
 
     def set_manifest(self, domain: str, data: dict[str, Any]) -> None:
         self.raw("UPDATE meta SET value = ? WHERE name = ?", (json.dumps(data), f"manifest.{domain}"))
@@ -206,7 +212,11 @@ class Kit:
 
 @pytest.fixture
 def kit(
-    template: Template, backend_kind: str, registry_location: str, new_backend: Callable[[], Backend], raw: RawDb
+    template: Template,
+    backend_kind: str,
+    registry_location: str,
+    new_backend: Callable[[], Backend],
+    raw: RawDb,
 ) -> Kit:
     if backend_kind == "sqlite":
         Path(registry_location).parent.mkdir(parents=True, exist_ok=True)
@@ -296,7 +306,13 @@ def k_auditor_plants_identity(kit: Kit) -> None:
 def k_planted_wrap(kit: Kit) -> None:
     kit.raw(
         "INSERT INTO wraps(identity_id, domain, key_version, stanza, check_tag) VALUES (?, ?, ?, ?, ?)",
-        (kit.ident(NIGHTLY), "escrow", 1, crypto.wrap(ATTACKER_KEY, kit.public_key(NIGHTLY), b"x"), b"\0" * 16),
+        (
+            kit.ident(NIGHTLY),
+            "escrow",
+            1,
+            crypto.wrap(ATTACKER_KEY, kit.public_key(NIGHTLY), b"x"),
+            b"\0" * 16,
+        ),
     )
 
 
@@ -333,7 +349,11 @@ def _substitute_wrap(kit: Kit, name: str, domain: str, *, version: int) -> None:
     data = kit.manifest(domain)
     data["key_version"] = version
     data["key_check"] = check.hex()
-    data["wraps"][kit.ident(name)] = {"key_version": version, "stanza": heads.stanza_digest(stanza), "check": check.hex()}
+    data["wraps"][kit.ident(name)] = {
+        "key_version": version,
+        "stanza": heads.stanza_digest(stanza),
+        "check": check.hex(),
+    }
     if version > 1:
         data["endorse"] = {"1": "00" * 32}
     kit.forge_manifest(domain, data, ATTACKER_KEY)
@@ -395,9 +415,14 @@ def k_identity_deleted(kit: Kit) -> None:
 
 
 def k_kdf_hostile(kit: Kit) -> None:
-    sealed = json.loads(bytes(kit.raw("SELECT sealed_private FROM identities WHERE id = ?", (kit.ident(ADMIN),))[0][0]))
+    sealed = json.loads(
+        bytes(kit.raw("SELECT sealed_private FROM identities WHERE id = ?", (kit.ident(ADMIN),))[0][0])
+    )
     sealed["kdf"]["memory_kib"] = 2 * 1024 * 1024
-    kit.raw("UPDATE identities SET sealed_private = ? WHERE id = ?", (json.dumps(sealed).encode(), kit.ident(ADMIN)))
+    kit.raw(
+        "UPDATE identities SET sealed_private = ? WHERE id = ?",
+        (json.dumps(sealed).encode(), kit.ident(ADMIN)),
+    )
 
 
 def k_sealed_key_swapped(kit: Kit) -> None:
@@ -488,7 +513,9 @@ def r_person_deleted(kit: Kit) -> None:
 
 
 def r_account_copied(kit: Kit) -> None:
-    row = kit.raw("SELECT version, blob, stamp FROM records WHERE kind = 'account' AND id = ?", (kit.info["account"],))[0]
+    row = kit.raw(
+        "SELECT version, blob, stamp FROM records WHERE kind = 'account' AND id = ?", (kit.info["account"],)
+    )[0]
     kit.raw(
         "INSERT INTO records(kind, id, version, lookup, blob, stamp) VALUES ('account', 'a_copied00001', ?, NULL, ?, ?)",
         (row[0], bytes(row[1]), bytes(row[2])),
@@ -503,15 +530,21 @@ def r_account_blobs_swapped(kit: Kit) -> None:
 
 
 def r_account_version(kit: Kit) -> None:
-    kit.raw("UPDATE records SET version = version + 1 WHERE kind = 'account' AND id = ?", (kit.info["account"],))
+    kit.raw(
+        "UPDATE records SET version = version + 1 WHERE kind = 'account' AND id = ?", (kit.info["account"],)
+    )
 
 
 def r_account_lookup(kit: Kit) -> None:
-    kit.raw("UPDATE records SET lookup = ? WHERE kind = 'account' AND id = ?", ("f" * 32, kit.info["account"]))
+    kit.raw(
+        "UPDATE records SET lookup = ? WHERE kind = 'account' AND id = ?", ("f" * 32, kit.info["account"])
+    )
 
 
 def r_account_stamp(kit: Kit) -> None:
-    kit.raw("UPDATE records SET stamp = ? WHERE kind = 'account' AND id = ?", (b"\x01" * 12, kit.info["account"]))
+    kit.raw(
+        "UPDATE records SET stamp = ? WHERE kind = 'account' AND id = ?", (b"\x01" * 12, kit.info["account"])
+    )
 
 
 def r_undeclared_kind(kit: Kit) -> None:
@@ -565,7 +598,11 @@ def l_reordered(kit: Kit) -> None:
 
 def l_edited(kit: Kit) -> None:
     blob = bytes(kit.raw("SELECT blob FROM log WHERE seq = 3")[0][0])
-    kit.raw("UPDATE log SET blob = ? WHERE seq = 3", (blob.replace(b'"ct": "', b'"ct": "AAAA'),), bypass_log_guard=True)
+    kit.raw(
+        "UPDATE log SET blob = ? WHERE seq = 3",
+        (blob.replace(b'"ct": "', b'"ct": "AAAA'),),
+        bypass_log_guard=True,
+    )
 
 
 def l_appended(kit: Kit) -> None:
@@ -734,67 +771,372 @@ class Vector:
 V = Vector
 VECTORS = [
     # Key substitution: keys planted for the next re-key, or wrapped to an identity by the attacker.
-    V("bg-public-key-escrow", k_bg_public_key, use_unlock, KeyMetadataTamperedError, "escrow manifest fails its MAC", substitutes_key=True),
-    V("bg-public-key-both", k_bg_public_key_both, use_unlock, KeyMetadataTamperedError, "inventory manifest fails its MAC", substitutes_key=True),
-    V("bg-stanza", k_bg_stanza, use_unlock, KeyMetadataTamperedError, "escrow manifest fails its MAC", substitutes_key=True),
-    V("bg-forged-under-own-keys", k_bg_forged, use_breakglass, KeyMetadataTamperedError, "is not endorsed by this break-glass set", substitutes_key=True, check_message="inventory manifest fails its MAC"),
-    V("planted-identity-with-wraps", k_planted_identity_with_wraps, use_unlock, KeyMetadataTamperedError, "identity id_planted0001 is in the identities table but not in the authenticated manifest", substitutes_key=True),
-    V("planted-identity-alone", k_planted_identity_alone, use_unlock_auditor, KeyMetadataTamperedError, "identity id_planted0001 is in the identities table but not in the authenticated manifest", substitutes_key=True),
-    V("auditor-plants-identity", k_auditor_plants_identity, use_unlock, KeyMetadataTamperedError, "the inventory and escrow manifests list different identities", substitutes_key=True),
-    V("planted-escrow-wrap", k_planted_wrap, use_unlock, KeyMetadataTamperedError, "a escrow key wrapped for identity", substitutes_key=True),
-    V("auditor-public-key", k_auditor_public_key, use_unlock, KeyMetadataTamperedError, "public key in the identities table differ", substitutes_key=True),
-    V("other-admin-public-key", k_other_admin_public_key, _with_admin(_rekey), KeyMetadataTamperedError, "public key in the identities table differ", substitutes_key=True),
-    V("own-public-key", k_own_public_key, use_unlock, KeyMetadataTamperedError, "public key in the identities table differ", substitutes_key=True),
-    V("role-raised", k_role_raised, use_unlock, KeyMetadataTamperedError, "role in the identities table differ"),
-    V("wrap-to-admin-same-version", k_wrap_to_admin_same_version, use_unlock, KeyMetadataTamperedError, "is not the key it opened before at version 1", checked=False, substitutes_key=True),
-    V("wrap-to-admin-next-version", k_wrap_to_admin_next_version, use_unlock, KeyMetadataTamperedError, "is not endorsed by the version 1 key it opened before", checked=False, substitutes_key=True),
-    V("wrap-to-auditor", k_wrap_to_auditor, use_unlock_auditor, KeyMetadataTamperedError, "is not the key it opened before at version 1", checked=False, substitutes_key=True),
+    V(
+        "bg-public-key-escrow",
+        k_bg_public_key,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "escrow manifest fails its MAC",
+        substitutes_key=True,
+    ),
+    V(
+        "bg-public-key-both",
+        k_bg_public_key_both,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "inventory manifest fails its MAC",
+        substitutes_key=True,
+    ),
+    V(
+        "bg-stanza",
+        k_bg_stanza,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "escrow manifest fails its MAC",
+        substitutes_key=True,
+    ),
+    V(
+        "bg-forged-under-own-keys",
+        k_bg_forged,
+        use_breakglass,
+        KeyMetadataTamperedError,
+        "is not endorsed by this break-glass set",
+        substitutes_key=True,
+        check_message="inventory manifest fails its MAC",
+    ),
+    V(
+        "planted-identity-with-wraps",
+        k_planted_identity_with_wraps,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "identity id_planted0001 is in the identities table but not in the authenticated manifest",
+        substitutes_key=True,
+    ),
+    V(
+        "planted-identity-alone",
+        k_planted_identity_alone,
+        use_unlock_auditor,
+        KeyMetadataTamperedError,
+        "identity id_planted0001 is in the identities table but not in the authenticated manifest",
+        substitutes_key=True,
+    ),
+    V(
+        "auditor-plants-identity",
+        k_auditor_plants_identity,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "the inventory and escrow manifests list different identities",
+        substitutes_key=True,
+    ),
+    V(
+        "planted-escrow-wrap",
+        k_planted_wrap,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "a escrow key wrapped for identity",
+        substitutes_key=True,
+    ),
+    V(
+        "auditor-public-key",
+        k_auditor_public_key,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "public key in the identities table differ",
+        substitutes_key=True,
+    ),
+    V(
+        "other-admin-public-key",
+        k_other_admin_public_key,
+        _with_admin(_rekey),
+        KeyMetadataTamperedError,
+        "public key in the identities table differ",
+        substitutes_key=True,
+    ),
+    V(
+        "own-public-key",
+        k_own_public_key,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "public key in the identities table differ",
+        substitutes_key=True,
+    ),
+    V(
+        "role-raised",
+        k_role_raised,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "role in the identities table differ",
+    ),
+    V(
+        "wrap-to-admin-same-version",
+        k_wrap_to_admin_same_version,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "is not the key it opened before at version 1",
+        checked=False,
+        substitutes_key=True,
+    ),
+    V(
+        "wrap-to-admin-next-version",
+        k_wrap_to_admin_next_version,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "is not endorsed by the version 1 key it opened before",
+        checked=False,
+        substitutes_key=True,
+    ),
+    V(
+        "wrap-to-auditor",
+        k_wrap_to_auditor,
+        use_unlock_auditor,
+        KeyMetadataTamperedError,
+        "is not the key it opened before at version 1",
+        checked=False,
+        substitutes_key=True,
+    ),
     V("wrap-deleted", k_wrap_deleted, use_unlock, RollbackError, "was deleted outside auditor"),
     V("wrap-version", k_wrap_version, use_unlock, KeyMetadataTamperedError, "was replaced outside auditor"),
-    V("identity-created-at", k_created_at, use_unlock, KeyMetadataTamperedError, "creation time in the identities table differ"),
-    V("identity-names-swapped", k_names_swapped, use_unlock, KeyMetadataTamperedError, "name in the identities table differ"),
-    V("identity-deleted", k_identity_deleted, use_unlock, RollbackError, "was deleted from the identities table outside auditor"),
-    V("kdf-hostile", k_kdf_hostile, use_unlock, RegistryDamagedError, "key-derivation parameters of an identity are unacceptable", checked=False),
+    V(
+        "identity-created-at",
+        k_created_at,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "creation time in the identities table differ",
+    ),
+    V(
+        "identity-names-swapped",
+        k_names_swapped,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "name in the identities table differ",
+    ),
+    V(
+        "identity-deleted",
+        k_identity_deleted,
+        use_unlock,
+        RollbackError,
+        "was deleted from the identities table outside auditor",
+    ),
+    V(
+        "kdf-hostile",
+        k_kdf_hostile,
+        use_unlock,
+        RegistryDamagedError,
+        "key-derivation parameters of an identity are unacceptable",
+        checked=False,
+    ),
     V("sealed-key-swapped", k_sealed_key_swapped, use_unlock, Exception, "wrong passphrase", checked=False),
     # The header and the manifests themselves.
-    V("registry-id", h_registry_id, use_open, KeyMetadataTamperedError, "the header was edited", checked=False),
-    V("format-set-back", h_format_set_back, use_upgrade, KeyMetadataTamperedError, "its header says format 1: the header was set back", checked=False),
-    V("format-newer", h_format_newer, use_open, Exception, "written by a newer version of auditor", checked=False),
-    V("manifest-deleted", h_manifest_deleted, use_unlock, KeyMetadataTamperedError, "inventory manifest is missing"),
-    V("manifest-truncated", h_manifest_truncated, use_unlock, KeyMetadataTamperedError, "escrow manifest is malformed"),
+    V(
+        "registry-id",
+        h_registry_id,
+        use_open,
+        KeyMetadataTamperedError,
+        "the header was edited",
+        checked=False,
+    ),
+    V(
+        "format-set-back",
+        h_format_set_back,
+        use_upgrade,
+        KeyMetadataTamperedError,
+        "its header says format 1: the header was set back",
+        checked=False,
+    ),
+    V(
+        "format-newer",
+        h_format_newer,
+        use_open,
+        Exception,
+        "written by a newer version of auditor",
+        checked=False,
+    ),
+    V(
+        "manifest-deleted",
+        h_manifest_deleted,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "inventory manifest is missing",
+    ),
+    V(
+        "manifest-truncated",
+        h_manifest_truncated,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "escrow manifest is malformed",
+    ),
     V("manifest-mac", h_manifest_mac, use_unlock, KeyMetadataTamperedError, "escrow manifest fails its MAC"),
-    V("manifest-serial", h_manifest_serial, use_unlock_auditor, KeyMetadataTamperedError, "inventory manifest fails its MAC"),
-    V("manifests-replayed", h_manifests_replayed, use_unlock, RollbackError, "is older than the one this machine last opened"),
-    V("manifests-replayed-new-machine", h_manifests_replayed_new_machine, use_unlock, RollbackError, "The log continues past the recorded head", check_message="person records do not match the registry's authenticated head"),
+    V(
+        "manifest-serial",
+        h_manifest_serial,
+        use_unlock_auditor,
+        KeyMetadataTamperedError,
+        "inventory manifest fails its MAC",
+    ),
+    V(
+        "manifests-replayed",
+        h_manifests_replayed,
+        use_unlock,
+        RollbackError,
+        "is older than the one this machine last opened",
+    ),
+    V(
+        "manifests-replayed-new-machine",
+        h_manifests_replayed_new_machine,
+        use_unlock,
+        RollbackError,
+        "The log continues past the recorded head",
+        check_message="person records do not match the registry's authenticated head",
+    ),
     # Records.
-    V("person-replayed", r_person_replayed, _with_admin(_people), RollbackError, "person records do not match the registry's authenticated head: at least one record was replaced"),
-    V("credential-meta-replayed", r_credential_meta_replayed, _with_admin(_reveal), RollbackError, "credential-meta records do not match"),
-    V("token-replayed", r_token_replayed, _with_admin(_token), RollbackError, "api-token records do not match"),
-    V("setting-replayed", r_setting_replayed, _with_admin(_setting), RollbackError, "setting records do not match"),
-    V("newest-credential-deleted", r_newest_credential_deleted, _with_admin(_reveal), RollbackError, "credential records do not match the registry's authenticated head: 1 of its 2 records were deleted"),
-    V("person-deleted", r_person_deleted, _with_admin(_people), RollbackError, "1 of its 3 records were deleted"),
-    V("account-copied", r_account_copied, _with_admin(_accounts), RollbackError, "account records do not match the registry's authenticated head: 1 record(s) were inserted"),
-    V("account-blobs-swapped", r_account_blobs_swapped, _with_admin(_accounts), RecordTamperedError, "failed its integrity check"),
-    V("account-version", r_account_version, _with_admin(_accounts), RollbackError, "account records do not match"),
-    V("account-lookup", r_account_lookup, _with_admin(_find_account), RollbackError, "account records do not match"),
-    V("account-stamp", r_account_stamp, _with_admin(_accounts), RollbackError, "account records do not match"),
+    V(
+        "person-replayed",
+        r_person_replayed,
+        _with_admin(_people),
+        RollbackError,
+        "person records do not match the registry's authenticated head: at least one record was replaced",
+    ),
+    V(
+        "credential-meta-replayed",
+        r_credential_meta_replayed,
+        _with_admin(_reveal),
+        RollbackError,
+        "credential-meta records do not match",
+    ),
+    V(
+        "token-replayed",
+        r_token_replayed,
+        _with_admin(_token),
+        RollbackError,
+        "api-token records do not match",
+    ),
+    V(
+        "setting-replayed",
+        r_setting_replayed,
+        _with_admin(_setting),
+        RollbackError,
+        "setting records do not match",
+    ),
+    V(
+        "newest-credential-deleted",
+        r_newest_credential_deleted,
+        _with_admin(_reveal),
+        RollbackError,
+        "credential records do not match the registry's authenticated head: 1 of its 2 records were deleted",
+    ),
+    V(
+        "person-deleted",
+        r_person_deleted,
+        _with_admin(_people),
+        RollbackError,
+        "1 of its 3 records were deleted",
+    ),
+    V(
+        "account-copied",
+        r_account_copied,
+        _with_admin(_accounts),
+        RollbackError,
+        "account records do not match the registry's authenticated head: 1 record(s) were inserted",
+    ),
+    V(
+        "account-blobs-swapped",
+        r_account_blobs_swapped,
+        _with_admin(_accounts),
+        RecordTamperedError,
+        "failed its integrity check",
+    ),
+    V(
+        "account-version",
+        r_account_version,
+        _with_admin(_accounts),
+        RollbackError,
+        "account records do not match",
+    ),
+    V(
+        "account-lookup",
+        r_account_lookup,
+        _with_admin(_find_account),
+        RollbackError,
+        "account records do not match",
+    ),
+    V(
+        "account-stamp",
+        r_account_stamp,
+        _with_admin(_accounts),
+        RollbackError,
+        "account records do not match",
+    ),
     V("undeclared-kind", r_undeclared_kind, _with_admin(_rekey), VaultError, "which auditor never writes"),
-    V("credential-meta-deleted", r_credential_meta_deleted, _with_admin(_reveal), RollbackError, "credential-meta records do not match"),
-    V("attestations-deleted", r_attestations_deleted, _with_admin(_attestation), RollbackError, "attestation records do not match the registry's authenticated head: 1 of its 1 records were deleted"),
-    V("task-deleted", r_task_deleted, _with_admin(_tasks), RollbackError, "rotation-task records do not match"),
-    V("identity-record-deleted", r_identity_record_deleted, use_unlock, RollbackError, "identity records do not match"),
+    V(
+        "credential-meta-deleted",
+        r_credential_meta_deleted,
+        _with_admin(_reveal),
+        RollbackError,
+        "credential-meta records do not match",
+    ),
+    V(
+        "attestations-deleted",
+        r_attestations_deleted,
+        _with_admin(_attestation),
+        RollbackError,
+        "attestation records do not match the registry's authenticated head: 1 of its 1 records were deleted",
+    ),
+    V(
+        "task-deleted",
+        r_task_deleted,
+        _with_admin(_tasks),
+        RollbackError,
+        "rotation-task records do not match",
+    ),
+    V(
+        "identity-record-deleted",
+        r_identity_record_deleted,
+        use_unlock,
+        RollbackError,
+        "identity records do not match",
+    ),
     # The log.
     V("log-last-deleted", l_last_deleted, use_unlock, RollbackError, "were removed from the end"),
-    V("log-cut-with-head", l_cut_with_head, use_unlock, KeyMetadataTamperedError, "inventory manifest fails its MAC"),
+    V(
+        "log-cut-with-head",
+        l_cut_with_head,
+        use_unlock,
+        KeyMetadataTamperedError,
+        "inventory manifest fails its MAC",
+    ),
     V("log-middle-deleted", l_middle_deleted, _with_admin(_log_verify), RollbackError, "Event 3 is missing"),
-    V("log-reordered", l_reordered, _with_admin(_log_verify), RollbackError, "appears before event 3: the log is out of order"),
-    V("log-edited", l_edited, _with_admin(_log_verify), RollbackError, "Event 3 cannot be trusted: it does not decrypt"),
+    V(
+        "log-reordered",
+        l_reordered,
+        _with_admin(_log_verify),
+        RollbackError,
+        "appears before event 3: the log is out of order",
+    ),
+    V(
+        "log-edited",
+        l_edited,
+        _with_admin(_log_verify),
+        RollbackError,
+        "Event 3 cannot be trusted: it does not decrypt",
+    ),
     V("log-appended", l_appended, use_unlock, RollbackError, "continues past the recorded head"),
     V("log-emptied", l_emptied, use_unlock, RollbackError, "The log is empty but the recorded head is event"),
-    V("log-last-replaced", l_last_replaced, use_unlock, RollbackError, "is not the event the registry's head records: it was replaced"),
+    V(
+        "log-last-replaced",
+        l_last_replaced,
+        use_unlock,
+        RollbackError,
+        "is not the event the registry's head records: it was replaced",
+    ),
     V("log-older-copy", l_older_copy, use_unlock, RollbackError, "were removed from the end"),
     # The whole registry put back from an older copy, at the same place.
-    V("whole-registry-older", w_whole_registry_older, use_unlock, RollbackError, "is older than the one this machine last opened"),
+    V(
+        "whole-registry-older",
+        w_whole_registry_older,
+        use_unlock,
+        RollbackError,
+        "is older than the one this machine last opened",
+    ),
 ]
 
 

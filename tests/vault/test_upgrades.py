@@ -27,7 +27,9 @@ FIXTURE = json.loads((DATA / "format1.json").read_text())
 
 
 def test_a_missing_step_is_an_error_not_a_silent_skip() -> None:
-    with pytest.raises(LookupError, match=f"no upgrade step from format {FORMAT_VERSION} to {FORMAT_VERSION + 1}"):
+    with pytest.raises(
+        LookupError, match=f"no upgrade step from format {FORMAT_VERSION} to {FORMAT_VERSION + 1}"
+    ):
         upgrades.pending(FORMAT_VERSION, FORMAT_VERSION + 1)
 
 
@@ -41,7 +43,9 @@ def test_database_schema_steps_are_versioned_on_both_backends(  # type: ignore[n
     current = module.SCHEMA_VERSION
     table = "auditor.reviews" if backend_kind == "postgres" else "reviews"
     monkeypatch.setattr(module, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(module.SCHEMA_STEPS, current, ("a table for reviews", f"CREATE TABLE {table} (id text)"))
+    monkeypatch.setitem(
+        module.SCHEMA_STEPS, current, ("a table for reviews", f"CREATE TABLE {table} (id text)")
+    )
     with pytest.raises(NeedsUpgradeError, match=f"uses database schema {current}"):
         Registry.open(new_backend())
     backend = new_backend()

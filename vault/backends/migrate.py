@@ -126,7 +126,9 @@ def verify_rows(source: Backend, dest: Backend, progress: Progress = _quiet) -> 
             continue
         right_by_id = {r.id: r for r in right}
         left_ids = {r.id for r in left}
-        bad = [r.id for r in left if right_by_id.get(r.id) != r] + [r.id for r in right if r.id not in left_ids]
+        bad = [r.id for r in left if right_by_id.get(r.id) != r] + [
+            r.id for r in right if r.id not in left_ids
+        ]
         problems.append(f"{kind}: {len(bad)} record(s) differ, e.g. {', '.join(bad[:3])}")
     if a.log != b.log:
         problems.append(f"log differs ({len(a.log)} event(s) in the source, {len(b.log)} in the copy)")

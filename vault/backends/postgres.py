@@ -147,7 +147,7 @@ def _first_line(exc: BaseException) -> str:
     line = text[0] if text else type(exc).__name__
     for prefix in ("connection failed: ", "FATAL:  ", "ERROR:  "):
         line = line.replace(prefix, "")
-    line = re.sub(r'^connection to server (at|on socket) .*? failed: ', "", line)
+    line = re.sub(r"^connection to server (at|on socket) .*? failed: ", "", line)
     secret = os.environ.get("PGPASSWORD")
     if secret:
         line = line.replace(secret, "****")
@@ -212,8 +212,10 @@ class PostgresBackend(Backend):
         line = _first_line(exc)
         low = line.lower()
         where = self.location
-        if "password authentication failed" in low or "no password supplied" in low or (
-            "authentication failed" in low
+        if (
+            "password authentication failed" in low
+            or "no password supplied" in low
+            or ("authentication failed" in low)
         ):
             return RegistryAuthError(
                 f"the PostgreSQL server refused the login for registry {where}: {line}", _CREDENTIALS_HINT
@@ -313,7 +315,8 @@ class PostgresBackend(Backend):
             with self.conn.transaction():
                 self._x(SCHEMA_SQL)
                 self._x(
-                    "INSERT INTO auditor.meta(name, value) VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),)
+                    "INSERT INTO auditor.meta(name, value) VALUES ('schema_version', %s)",
+                    (str(SCHEMA_VERSION),),
                 )
         except BaseException as exc:
             import psycopg
@@ -557,7 +560,8 @@ class PostgresBackend(Backend):
 
     def scan(self, kind: str) -> Iterator[RecordRow]:
         rows = self._x(
-            f"SELECT {self._cols} FROM auditor.records WHERE kind = %s ORDER BY id", (kind,)  # noqa: S608
+            f"SELECT {self._cols} FROM auditor.records WHERE kind = %s ORDER BY id",  # noqa: S608 - our column list
+            (kind,),
         ).fetchall()
         for r in rows:
             yield self._row(r)
@@ -604,7 +608,9 @@ class PostgresBackend(Backend):
                 )
         except psycopg.errors.UniqueViolation as exc:
             if exc.diag.constraint_name == "records_pkey":
-                raise ConcurrentEditError(f"{row.kind} {row.id} was created by someone else meanwhile") from exc
+                raise ConcurrentEditError(
+                    f"{row.kind} {row.id} was created by someone else meanwhile"
+                ) from exc
             raise DuplicateKeyError(row.kind) from exc
         if cur.rowcount != 1:
             raise ConcurrentEditError(
@@ -620,7 +626,9 @@ class PostgresBackend(Backend):
         try:
             with self._savepoint(), self.conn.cursor() as cur:
                 # executemany pipelines the statements: one round trip per batch, not per row.
-                cur.executemany(self._UPSERT, [(r.kind, r.id, r.version, r.lookup, r.blob, r.stamp) for r in rows])
+                cur.executemany(
+                    self._UPSERT, [(r.kind, r.id, r.version, r.lookup, r.blob, r.stamp) for r in rows]
+                )
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateKeyError(rows[0].kind) from exc
 

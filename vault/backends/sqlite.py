@@ -352,7 +352,9 @@ class SQLiteBackend(Backend):
         self.conn.execute("DELETE FROM meta WHERE name=?", (name,))
 
     def meta_items(self) -> list[tuple[str, str]]:
-        return [(str(r[0]), str(r[1])) for r in self.conn.execute("SELECT name, value FROM meta ORDER BY name")]
+        return [
+            (str(r[0]), str(r[1])) for r in self.conn.execute("SELECT name, value FROM meta ORDER BY name")
+        ]
 
     # -- identities -------------------------------------------------------------------------------
     def identities(self) -> list[IdentityRow]:
@@ -462,7 +464,9 @@ class SQLiteBackend(Backend):
                 )
                 return
             if expected_version is None:
-                self.conn.execute(self._UPSERT, (row.kind, row.id, row.version, row.lookup, row.blob, row.stamp))
+                self.conn.execute(
+                    self._UPSERT, (row.kind, row.id, row.version, row.lookup, row.blob, row.stamp)
+                )
                 return
             cur = self.conn.execute(
                 "UPDATE records SET version=?, lookup=?, blob=?, stamp=? WHERE kind=? AND id=? AND version=?",

@@ -383,9 +383,7 @@ def bundle_from_fields(
     """
     values = {key: (value, None) for key, value in fields.items() if value != ""}
     if not values:
-        raise InputError(
-            "no credential values were given", f"Give at least one of: {_ACCEPTED}."
-        )
+        raise InputError("no credential values were given", f"Give at least one of: {_ACCEPTED}.")
     return _bundle_from_values(values, totp_issuer, totp_account)
 
 

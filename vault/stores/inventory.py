@@ -267,5 +267,3 @@ def _comparable(obj: Person | Account) -> dict[str, object]:
     for name in ("created_at", "updated_at", "id", "managers_changed_at"):
         data.pop(name, None)
     return data
-
-

@@ -50,11 +50,18 @@ def open_task(
     due_on: date | None = None,
 ) -> tuple[RotationTask, bool]:
     """Open (or extend) the task for `account_id`. Returns (task, created)."""
-    return _open(registry, account_id, reason, kinds, opened_by, now, due_on, _by_account(open_tasks(registry)))
+    return _open(
+        registry, account_id, reason, kinds, opened_by, now, due_on, _by_account(open_tasks(registry))
+    )
 
 
 def open_many(
-    registry: Registry, account_ids: Iterable[str], reason: str, *, opened_by: str = "", now: datetime | None = None
+    registry: Registry,
+    account_ids: Iterable[str],
+    reason: str,
+    *,
+    opened_by: str = "",
+    now: datetime | None = None,
 ) -> list[tuple[RotationTask, bool]]:
     """`open_task` for many accounts, reading the open tasks once (a re-key opens one per escrowed
     account: one scan each made it quadratic)."""

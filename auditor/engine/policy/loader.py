@@ -592,7 +592,9 @@ def dump_preset(name: str) -> str:
     """The preset's TOML text, ready to write as the district's policy file (comments included)."""
     if name not in PRESETS:
         raise PolicyError(f"unknown preset {name!r}", hint=f"Choose one of: {', '.join(PRESETS)}.")
-    return resources.files("auditor.engine.policy.presets").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return (
+        resources.files("auditor.engine.policy.presets").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    )
 
 
 def load_preset(name: str) -> Policy:
@@ -603,12 +605,16 @@ def source_text(name: str) -> str:
     """The district document a preset quotes, as shipped beside it (for `policy show --source`)."""
     if name not in PRESETS:
         raise PolicyError(f"unknown preset {name!r}", hint=f"Choose one of: {', '.join(PRESETS)}.")
-    return resources.files("auditor.engine.policy.presets").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    return (
+        resources.files("auditor.engine.policy.presets").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    )
 
 
 def best_practice_text() -> str:
     return (
-        resources.files("auditor.engine.policy.presets").joinpath("best-practice.toml").read_text(encoding="utf-8")
+        resources.files("auditor.engine.policy.presets")
+        .joinpath("best-practice.toml")
+        .read_text(encoding="utf-8")
     )
 
 

@@ -154,7 +154,9 @@ def demo_policy(preset_text: str, urls: dict[str, str]) -> str:
     for pattern, new in replacements:
         text, count = re.subn(pattern, new, text, count=1)
         if count != 1:
-            raise RuntimeError(f"the naperville-203 preset changed; update auditor/services/demo/story.py ({pattern!r})")
+            raise RuntimeError(
+                f"the naperville-203 preset changed; update auditor/services/demo/story.py ({pattern!r})"
+            )
     # Every platform points at loopback: the demo never reaches a real platform.
     text = re.sub(r'(?m)^base_url = "https://[^"]*"$', f'base_url = "{CLOSED_URL}"', text)
     settings = []
@@ -176,10 +178,10 @@ def demo_policy(preset_text: str, urls: dict[str, str]) -> str:
     return text + ADDENDUM
 
 
-ADDENDUM = '''
+ADDENDUM = """
 [[framework.requirements]]
 id = "SAMPLE-ADDENDUM-1"
 section = "Sample district addendum (not part of Naperville 203's guidelines)"
 text = "Approvals of district social media accounts are renewed every year. Employees who manage them renew their social media training every year and keep the signed procedure and acceptable use policy on file."
 checks = ["approval.expiring", "approval.lapsed", "training.lapsed", "agreement.missing"]
-'''
+"""

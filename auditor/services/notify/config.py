@@ -265,10 +265,11 @@ def set_smtp_password(registry: Registry, password: Secret, *, keyring: bool = F
     if not password.reveal_str():
         raise NotifyError("refusing to store an empty SMTP password")
     if keyring:
-
         _keyring_set(registry.registry_id, password)
         _tokens(registry).delete(SMTP_PASSWORD)  # one place only, so `show` is not ambiguous
-        RevealLog(registry).append("notify-change", details={"what": "email password moved to the OS keyring"})
+        RevealLog(registry).append(
+            "notify-change", details={"what": "email password moved to the OS keyring"}
+        )
         return "keyring"
     _tokens(registry).set(SMTP_PASSWORD, password)
     return "registry"
@@ -331,7 +332,6 @@ def clear(registry: Registry) -> None:
             tokens.delete(name)
     _keyring_delete(registry.registry_id)
     if registry.get("setting", SETTING) is not None:
-
         with registry.transaction():
             registry.delete("setting", SETTING)
             RevealLog(registry).append("notify-change", details={"what": "cleared"})

@@ -98,7 +98,6 @@ def notify_run(
         return NotifyResult(False, "--notify never")
     reopened: set[str] = set()
     if outcome.expired_waivers:
-
         reopened = reopened_this_run(load_runs(registry), outcome.run)
     summary = RunSummary.from_run(outcome.run, district_label(registry), reopened_fingerprints=reopened)
     if not summary.should_send(mode):

@@ -137,6 +137,8 @@ def test_the_catalogue_lists_every_check_with_its_severity() -> None:
     assert listed["schema"] == "auditor/checks"
     rows = {row["id"]: row for row in listed["items"]}
     for check_id, cls in CHECKS.items():
-        assert (rows[check_id]["severity"], rows[check_id]["title"]) == (cls.severity.value, cls.title), check_id
+        assert (rows[check_id]["severity"], rows[check_id]["title"]) == (cls.severity.value, cls.title), (
+            check_id
+        )
     page = (Path(__file__).resolve().parents[3] / "docs" / "checks.md").read_text(encoding="utf-8")
     assert "auditor check list" in page

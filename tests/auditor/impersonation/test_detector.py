@@ -124,7 +124,9 @@ def test_threshold_is_respected():
 
 
 def test_importing_the_package_stays_light():
-    code = "import sys, auditor.engine.impersonation; print('rapidfuzz' in sys.modules, 'numpy' in sys.modules)"
+    code = (
+        "import sys, auditor.engine.impersonation; print('rapidfuzz' in sys.modules, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
