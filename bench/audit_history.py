@@ -39,18 +39,13 @@ def main() -> None:
         Secret,
         Severity,
     )
-    from auditor.services.audit import (
-        LEDGER_FORMAT,
-        LEDGER_ID,
-        LEDGER_KIND,
-        RUN_FORMAT,
-        RUN_KIND,
-        load_runs,
-        read_snapshot,
-    )
+    from auditor.services.audit import load_runs, read_snapshot
     from auditor.services.policy import save_policy
     from vault.backends.sqlite import SQLiteBackend
     from vault.registry import INVENTORY, Registry
+    from vault.stores.audits import FORMAT as LEDGER_FORMAT
+    from vault.stores.audits import FORMAT as RUN_FORMAT
+    from vault.stores.audits import LEDGER_ID, LEDGER_KIND, RUN_KIND
 
     with tempfile.TemporaryDirectory() as tmp:
         reg = Registry.create(

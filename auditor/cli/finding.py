@@ -181,8 +181,7 @@ def show(
     row["history"] = [f"{started.isoformat()[:19]} {run_id} {state}" for run_id, started, state in history]
     if waiver is not None:
         row["waiver"] = (
-            f"until {waiver.get('until')} by {waiver.get('by')} on {str(waiver.get('at', ''))[:10]}: "
-            f"{waiver.get('reason')}"
+            f"until {waiver.until.isoformat()} by {waiver.by} on {waiver.at[:10]}: {waiver.reason}"
         )
     fmt = pick_format(fmt, as_json)
     if fmt is OutputFormat.TABLE:

@@ -49,7 +49,7 @@ from auditor.engine.impersonation import (
 )
 from auditor.engine.ledger import advance_ledger, find_finding, finding_id, ledger
 from auditor.engine.snapshot import Gathered, Snapshot, build_context, district_context, protected_names
-from auditor.model.errors import AuditorError, InputError, NotFoundError, UsageError
+from auditor.model.errors import AuditorError, InputError, UsageError
 from auditor.model.types import (
     Account,
     AccountStatus,
@@ -72,6 +72,7 @@ from connectors.tokens import ChainedTokenStore, KeyringTokenStore, TokenStore
 from vault.errors import RecordTamperedError
 from vault.revealog import RevealLog
 from vault.stores.attestations import RegistryAttestationStore
+from vault.stores.audits import AuditStore, WaiverRecord
 from vault.stores.inventory import Inventory
 from vault.stores.tokens import RegistryTokenStore
 
@@ -82,17 +83,11 @@ if TYPE_CHECKING:
     from connectors.platforms.manual import AttestationStore
     from vault.registry import Registry
 
-RUN_KIND = "audit-run"
-WAIVER_KIND = "waiver"
 CREDENTIAL_KIND = "credential-meta"  # written by vault/escrow/store.py (models.CredentialRef fields)
 ROTATION_KIND = "rotation-task"  # written by vault/escrow/store.py (models.RotationTask fields)
-RUN_FORMAT = 1
 # The folded ledger (latest state of every finding) after the newest run, written in the same
 # transaction as each run, so an audit reads one record instead of every run since the first
 # (three years of nightly runs is over a thousand records).
-LEDGER_KIND = "audit-ledger"
-LEDGER_ID = "current"
-LEDGER_FORMAT = 1
 
 # Platforms where discovery can only ask for exact handles (docs/impersonation.md, "Discovery").
 EXACT_LOOKUP_PLATFORMS = tuple(p for p in Platform if p.info.probe_lookalikes)  # auditor/model/platforms.py
@@ -186,64 +181,30 @@ def read_snapshot(registry: Registry) -> Snapshot:
 
 def load_runs(registry: Registry, damaged: list[str] | None = None) -> list[AuditRun]:
     """Every stored run, oldest first."""
-    sink: list[str] = [] if damaged is None else damaged
-    runs: list[AuditRun] = []
-    for data in _scan(registry, RUN_KIND, sink):
-        try:
-            runs.append(AuditRun.from_dict(data["run"]))
-        except (KeyError, TypeError, ValueError):
-            sink.append(f"{RUN_KIND} record")
-    runs.sort(key=lambda r: (r.started_at, r.id))
-    return runs
-
-
-def load_run_record(registry: Registry, run_id: str) -> dict[str, Any]:
-    rec = registry.get(RUN_KIND, run_id)
-    if rec is None:
-        raise NotFoundError(f"no audit run {run_id!r}", "`auditor audit history` lists the runs.")
-    return rec.data
+    return AuditStore(registry).runs([] if damaged is None else damaged)
 
 
 def has_runs(registry: Registry) -> bool:
-    """Whether any audit has been stored, without reading the runs: the ledger record exists after
-    the first run; a registry from before it is asked which record kinds it holds."""
-    return registry.backend.get(LEDGER_KIND, LEDGER_ID) is not None or RUN_KIND in registry.backend.kinds()
+    """Whether any audit has been stored, without reading the runs."""
+    return AuditStore(registry).has_runs()
 
 
 def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list[Finding]:
     """The ledger after the newest run: the stored one, or folded from every run when a registry
     made before the ledger record existed has none (the next audit stores it)."""
-
     sink: list[str] = [] if damaged is None else damaged
-    try:
-        rec = registry.get(LEDGER_KIND, LEDGER_ID)
-    except RecordTamperedError:
-        sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
-        rec = None
-    if rec is not None and rec.data.get("format") == LEDGER_FORMAT:
-        try:
-            return [Finding.from_dict(d) for d in rec.data["findings"]]
-        except (KeyError, TypeError, ValueError):
-            sink.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
+    stored = AuditStore(registry).ledger(sink)
+    if stored is not None:
+        return list(stored.findings)
     return ledger(load_runs(registry, sink))
 
 
 def load_waivers(registry: Registry, damaged: list[str] | None = None) -> list[Waiver]:
     sink: list[str] = [] if damaged is None else damaged
-    out: list[Waiver] = []
-    for data in _scan(registry, WAIVER_KIND, sink):
-        try:
-            out.append(
-                Waiver(
-                    fingerprint=str(data["fingerprint"]),
-                    reason=str(data["reason"]),
-                    until=date.fromisoformat(str(data["until"])),
-                    by=str(data.get("by", "")),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            sink.append(f"{WAIVER_KIND} record")
-    return out
+    return [
+        Waiver(fingerprint=w.fingerprint, reason=w.reason, until=w.until, by=w.by)
+        for w in AuditStore(registry).waivers(sink)
+    ]
 
 
 def waive(
@@ -274,28 +235,23 @@ def waive(
     if finding.state is FindingState.RESOLVED:
         raise UsageError("that finding is resolved: there is nothing to waive")
     fid = finding_id(finding.fingerprint)
-    existing = registry.get(WAIVER_KIND, fid)
-    history: list[Any] = []
-    if existing is not None:
-        history = list(existing.data.get("history") or [])
-        history.append({k: existing.data.get(k) for k in ("reason", "until", "by", "at")})
+    store = AuditStore(registry)
+    existing = store.waiver(fid)
+    history = (*existing.history, existing.terms()) if existing is not None else ()
     waiver = Waiver(fingerprint=finding.fingerprint, reason=reason.strip(), until=until, by=identity.name)
 
     with registry.transaction():
-        registry.put(
-            WAIVER_KIND,
-            fid,
-            {
-                "fingerprint": finding.fingerprint,
-                "finding_id": fid,
-                "check_id": finding.check_id,
-                "subject": finding.subject,
-                "reason": waiver.reason,
-                "until": until.isoformat(),
-                "by": identity.name,
-                "at": utcnow().isoformat(),
-                "history": history,
-            },
+        store.put_waiver(
+            WaiverRecord(
+                fingerprint=finding.fingerprint,
+                finding_id=fid,
+                check_id=finding.check_id,
+                subject=finding.subject,
+                reason=waiver.reason,
+                until=until,
+                by=identity.name,
+                history=history,
+            ),
             expected_version=existing.version if existing is not None else 0,
         )
         # A waiver is a compliance decision: it goes in the tamper-evident log with its reason.
@@ -307,9 +263,9 @@ def waive(
     return finding, waiver
 
 
-def waiver_records(registry: Registry) -> dict[str, dict[str, Any]]:
+def waiver_records(registry: Registry) -> dict[str, WaiverRecord]:
     """Waiver records by fingerprint (for `finding show`)."""
-    return {str(d.get("fingerprint")): d for d in _scan(registry, WAIVER_KIND, [])}
+    return {w.fingerprint: w for w in AuditStore(registry).waivers([])}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -724,29 +680,15 @@ def _store_run(
     previous: Sequence[Finding],
 ) -> None:
     """The run and the ledger after it, together (the caller holds the transaction)."""
-    registry.put(
-        RUN_KIND,
-        run.id,
-        {
-            "format": RUN_FORMAT,
-            "run": run.to_dict(),
-            "profiles": {k: v.to_dict() for k, v in gathered.profiles.items()},
-            "searched_platforms": sorted(p.value for p in gathered.searched),
-            "notes": notes,
-            "options": {"checks": list(options.checks), "candidates": len(options.candidates)},
-        },
-        expected_version=0,
+    store = AuditStore(registry)
+    store.put_run(
+        run,
+        gathered.profiles,
+        gathered.searched,
+        notes,
+        {"checks": list(options.checks), "candidates": len(options.candidates)},
     )
-    registry.put(
-        LEDGER_KIND,
-        LEDGER_ID,
-        {
-            "format": LEDGER_FORMAT,
-            "after_run": run.id,
-            "findings": [f.to_dict() for f in advance_ledger(previous, run)],
-        },
-        expected_version=None,
-    )
+    store.put_ledger(run.id, advance_ledger(previous, run))
 
 
 def parse_candidates(text: str, origin: str = "candidates file") -> tuple[tuple[Platform, str], ...]:

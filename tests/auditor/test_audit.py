@@ -385,7 +385,8 @@ def test_candidates_file_lines() -> None:
 def test_the_stored_ledger_matches_every_run_folded_and_old_registries_rebuild_it(reg: Registry) -> None:
     """The audit reads one ledger record instead of every run since the first; it must say exactly
     what folding all runs says, and a registry from before the record existed still works."""
-    from auditor.services.audit import LEDGER_ID, LEDGER_KIND, current_ledger, has_runs
+    from auditor.services.audit import current_ledger, has_runs
+    from vault.stores.audits import LEDGER_ID, LEDGER_KIND
 
     _district(reg)
     assert not has_runs(reg) and current_ledger(reg) == []
