@@ -20,10 +20,13 @@ class StrEnum(str, enum.Enum):
     def parse(cls: type[E], value: str | E) -> E:
         if isinstance(value, cls):
             return value
+        exact = cls._value2member_map_.get(value)  # the stored form: one dict look-up
+        if exact is not None:
+            return exact  # type: ignore[return-value]
         text = str(value).strip().lower().replace("-", "_").replace(" ", "_")
-        for member in cls:
-            if member.value == text:
-                return member
+        member = cls._value2member_map_.get(text)
+        if member is not None:
+            return member  # type: ignore[return-value]
         for alias, target in getattr(cls, "_aliases", lambda: {})().items():
             if alias == text:
                 return cls(target)
