@@ -34,7 +34,7 @@ from vault.backup import take_backup
 from vault.errors import RecordTamperedError, VaultError
 from vault.registry import DuplicateRecordError, new_id, utcnow
 from vault.revealog import RevealLog
-from vault.stores.inventory import PERSON, Inventory, person_key
+from vault.stores.inventory import Inventory
 from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
 if TYPE_CHECKING:
@@ -517,6 +517,7 @@ def _replace(outcome: SyncOutcome, **changes: Any) -> SyncOutcome:
 
 def _write_people(registry: Registry, people: Sequence[Any], plan: SyncPlan, now: datetime) -> None:
 
+    store = Inventory(registry)
     before = {p.id: p for p in people}
     changed = {u.person_id for u in plan.updates}
     for person in apply_plan(people, plan, now, new_id=lambda _entry: new_id("p")):
@@ -526,13 +527,7 @@ def _write_people(registry: Registry, people: Sequence[Any], plan: SyncPlan, now
         try:
             # expected_version: a person edited since we read them fails the whole sync
             # (ConcurrentEditError) rather than being overwritten with a stale plan.
-            registry.put(
-                PERSON,
-                person.id,
-                person.to_dict(),
-                expected_version=old.version if old is not None else 0,
-                natural_key=person_key(person),
-            )
+            store.put_person(person, expected_version=old.version if old is not None else 0)
         except DuplicateRecordError:
             raise AuditorError(
                 f"the roster gives {person.name} the email {person.email}, which another person in the "

@@ -106,6 +106,18 @@ class Inventory:
             AuditorError(f"another person already has the email {person.email}"),
         )
 
+    def put_person(self, person: Person, *, expected_version: int) -> Person:
+        """Write a person exactly as given, timestamps included (the roster sync sets its own);
+        a clash of emails raises DuplicateRecordError for the caller to explain."""
+        version = self.registry.put(
+            PERSON,
+            person.id,
+            person.to_dict(),
+            expected_version=expected_version,
+            natural_key=person_key(person),
+        )
+        return dataclasses.replace(person, version=version)
+
     def _write(
         self, kind: str, item: T, natural_key: str | None, expected_version: int, duplicate: AuditorError
     ) -> T:
