@@ -43,9 +43,7 @@ def main() -> None:
     from auditor.services.policy import save_policy
     from vault.backends.sqlite import SQLiteBackend
     from vault.registry import INVENTORY, Registry
-    from vault.stores.audits import FORMAT as LEDGER_FORMAT
-    from vault.stores.audits import FORMAT as RUN_FORMAT
-    from vault.stores.audits import LEDGER_ID, LEDGER_KIND, RUN_KIND
+    from vault.stores.audits import LEDGER_FORMAT, LEDGER_ID, LEDGER_KIND, RUN_FORMAT, RUN_KIND
 
     with tempfile.TemporaryDirectory() as tmp:
         reg = Registry.create(

@@ -9,6 +9,7 @@ never hides the others.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,13 +17,16 @@ from typing import Any
 
 from auditor.model.types import AuditRun, Finding, Platform, Profile
 from vault.errors import RecordTamperedError
+from vault.kinds import kind
 from vault.registry import Registry, utcnow
 
 RUN_KIND = "audit-run"
 LEDGER_KIND = "audit-ledger"
 LEDGER_ID = "current"
 WAIVER_KIND = "waiver"
-FORMAT = 1  # runs and the ledger (their records carry it; see vault/kinds.py for upgrades)
+# Their records carry their format (declared with the kinds, with any upgrade steps: vault/kinds.py).
+RUN_FORMAT = kind(RUN_KIND).format
+LEDGER_FORMAT = kind(LEDGER_KIND).format
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ class AuditStore:
             RUN_KIND,
             run.id,
             {
-                "format": FORMAT,
+                "format": RUN_FORMAT,
                 "run": run.to_dict(),
                 "profiles": {k: v.to_dict() for k, v in profiles.items()},
                 "searched_platforms": sorted(p.value for p in searched),
@@ -138,7 +142,7 @@ class AuditStore:
         except RecordTamperedError:
             damaged.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
             return None
-        if rec is None or rec.data.get("format") != FORMAT:
+        if rec is None or rec.data.get("format") != LEDGER_FORMAT:
             return None
         try:
             findings = tuple(Finding.from_dict(d) for d in rec.data["findings"])
@@ -151,7 +155,7 @@ class AuditStore:
         self.registry.put(
             LEDGER_KIND,
             LEDGER_ID,
-            {"format": FORMAT, "after_run": after_run, "findings": [f.to_dict() for f in findings]},
+            {"format": LEDGER_FORMAT, "after_run": after_run, "findings": [f.to_dict() for f in findings]},
             expected_version=None,
         )
 
@@ -175,8 +179,8 @@ class AuditStore:
 
     def put_waiver(self, waiver: WaiverRecord, *, expected_version: int) -> WaiverRecord:
         """Store `waiver` (stamped now), in the caller's transaction."""
-        stamped = WaiverRecord(**{**waiver.__dict__, "at": utcnow().isoformat(), "version": 0})
+        stamped = dataclasses.replace(waiver, at=utcnow().isoformat(), version=0)
         version = self.registry.put(
             WAIVER_KIND, waiver.finding_id, stamped.to_dict(), expected_version=expected_version
         )
-        return WaiverRecord(**{**stamped.__dict__, "version": version})
+        return dataclasses.replace(stamped, version=version)
