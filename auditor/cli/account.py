@@ -14,7 +14,7 @@ from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.cli.person import print_import_result, report_damaged
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose, check_handle
-from auditor.services.imports import check_email, parse_accounts
+from auditor.services.imports import check_email, read_accounts
 from auditor.services.inventory import AccountEdit, edit_account, import_accounts, people_ids
 
 app = typer.Typer(
@@ -385,13 +385,21 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
+    clear_empty: Annotated[
+        bool,
+        typer.Option(
+            "--clear-empty",
+            help="An empty cell clears its field (default: an empty cell, or a column the file lacks, changes nothing).",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
     """Import accounts from a CSV or XLSX file, all or nothing.
 
     Rows match existing accounts on platform + handle, so importing the same file twice changes
-    nothing. People named in owner_email and the other email columns must already be in the
+    nothing. An existing account changes only in the columns the file has, and an empty cell
+    changes nothing (--clear-empty: it clears the field). People named in owner_email and the other email columns must already be in the
     registry (import people first).
 
     Example:
@@ -401,6 +409,6 @@ def import_(
 
     inv = app_context(ctx).inventory()
     people = {p.email.casefold(): p for p in inv.people() if p.email}
-    accounts = parse_accounts(file, people)
-    result = import_accounts(inv, accounts, dry_run=dry_run, source=str(file))
+    parsed = read_accounts(file, people, clear_empty=clear_empty)
+    result = import_accounts(inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given)
     print_import_result(result, "accounts", dry_run, pick_format(fmt, as_json))

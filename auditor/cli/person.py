@@ -13,7 +13,7 @@ from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import Person, PersonKind, PersonStatus, check_person_name
-from auditor.services.imports import check_email, parse_people
+from auditor.services.imports import check_email, read_people
 from auditor.services.inventory import import_people
 
 app = typer.Typer(
@@ -294,12 +294,21 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
+    clear_empty: Annotated[
+        bool,
+        typer.Option(
+            "--clear-empty",
+            help="An empty cell clears its field (default: an empty cell, or a column the file lacks, changes nothing).",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
     """Import people from a CSV or XLSX file, all or nothing.
 
-    Rows match existing people on email, so importing the same file twice changes nothing.
+    Rows match existing people on email, so importing the same file twice changes nothing. An
+    existing person changes only in the columns the file has, and an empty cell changes nothing
+    (--clear-empty: it clears the field), so a file with a few columns never blanks the others.
     Columns: name, email, kind, adult, birth_date, grade, role, building, status, employee_id,
     training_completed_on, procedure_signed_on, aup_signed_on, notes.
 
@@ -308,10 +317,10 @@ def import_(
         auditor person import staff.csv --dry-run
     """
 
-    people = parse_people(file)
+    parsed = read_people(file, clear_empty=clear_empty)
     app_ctx = app_context(ctx)
     inv = app_ctx.inventory()
-    result = import_people(inv, people, dry_run=dry_run, source=str(file))
+    result = import_people(inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given)
     print_import_result(result, "people", dry_run, pick_format(fmt, as_json))
 
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 from xml.etree import ElementTree as ET  # DOCTYPEs (entity expansion) are refused: _Xlsx._feed
 
 from auditor.model.errors import InputError
@@ -102,6 +102,39 @@ ACCOUNT_COLUMNS: dict[str, str] = {
     "notes": "Free text",
     "tags": "Labels separated by ; or ,",
 }
+
+T = TypeVar("T")
+
+# The record field each column sets ("approval.x": a field of the account's approval). An import
+# changes only the fields whose column the file has and whose cell is not empty ("merge, never
+# blank"); `clear_empty` makes an empty cell clear its field instead.
+PERSON_FIELDS: dict[str, str] = {column: column for column in PERSON_COLUMNS}
+ACCOUNT_FIELDS: dict[str, str] = {
+    **{column: column for column in ACCOUNT_COLUMNS},
+    "owner_email": "owner_id",
+    "co_manager_emails": "co_manager_ids",
+    "student_manager_emails": "student_manager_ids",
+    "comment_monitor_emails": "comment_monitor_ids",
+    "approval_requested_on": "approval.requested_on",
+    "approved_on": "approval.approved_on",
+    "approved_by": "approval.approved_by",
+    "renewal_due": "approval.renewal_due",
+    "approval_reference": "approval.reference",
+}
+
+
+def given_fields(row: Row, fields: Mapping[str, str], *, clear_empty: bool = False) -> frozenset[str]:
+    """The record fields a row sets: its columns with a value (with `clear_empty`, every column)."""
+    return frozenset(fields[c] for c, v in row.values.items() if c in fields and (clear_empty or v.strip()))
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    """An import file's records, with the fields each row actually gives (for merging)."""
+
+    items: list[T]
+    given: list[frozenset[str]]
+
 
 _TRUE = {"yes", "y", "true", "1", "x", "on"}
 _FALSE = {"no", "n", "false", "0", "off"}
@@ -836,6 +869,10 @@ def _each_row(rows: Sequence[Row], problems: list[InputError], parse: Callable[[
 
 
 def parse_people(path: Path) -> list[Person]:
+    return read_people(path).items
+
+
+def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
     rows, problems = _read_table(path, PERSON_COLUMNS, required=("name",))
     seen: dict[str, int] = {}
 
@@ -879,7 +916,8 @@ def parse_people(path: Path) -> list[Person]:
             notes=row.get("notes"),
         )
 
-    return _each_row(rows, problems, person)
+    people = _each_row(rows, problems, person)
+    return Parsed(people, [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -887,6 +925,12 @@ def parse_people(path: Path) -> list[Person]:
 
 
 def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Account]:
+    return read_accounts(path, people_by_email).items
+
+
+def read_accounts(
+    path: Path, people_by_email: Mapping[str, Person], *, clear_empty: bool = False
+) -> Parsed[Account]:
     rows, problems = _read_table(path, ACCOUNT_COLUMNS, required=("platform", "handle"))
     seen: dict[tuple[str, str], int] = {}
 
@@ -965,7 +1009,8 @@ def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Ac
             )
         return built
 
-    return _each_row(rows, problems, account)
+    accounts = _each_row(rows, problems, account)
+    return Parsed(accounts, [given_fields(r, ACCOUNT_FIELDS, clear_empty=clear_empty) for r in rows])
 
 
 def template(columns: Mapping[str, str]) -> str:

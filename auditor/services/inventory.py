@@ -26,28 +26,39 @@ class ImportResult:
 
 
 def import_people(
-    inv: Inventory, people: Sequence[Person], *, dry_run: bool, source: str = ""
+    inv: Inventory,
+    people: Sequence[Person],
+    *,
+    dry_run: bool,
+    source: str = "",
+    given: Sequence[frozenset[str]] | None = None,
 ) -> ImportResult:
-
+    """Create or update people; with `given` (from `imports.read_people`) an existing person keeps
+    every field its row does not give."""
     if dry_run:
-        return _plan(inv, lambda: inv.upsert_people(people))
+        return _plan(inv, lambda: inv.upsert_people(people, given))
     inv.registry.require_admin("Importing people")  # before the backup and its log event
     backup = take_backup(inv.registry, "before-person-import") if people else ""
     with inv.registry.transaction():
-        bulk = inv.upsert_people(people)
+        bulk = inv.upsert_people(people, given)
     return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
 
 
 def import_accounts(
-    inv: Inventory, accounts: Sequence[Account], *, dry_run: bool, source: str = ""
+    inv: Inventory,
+    accounts: Sequence[Account],
+    *,
+    dry_run: bool,
+    source: str = "",
+    given: Sequence[frozenset[str]] | None = None,
 ) -> ImportResult:
-
+    """Create or update accounts; `given` as for `import_people`."""
     if dry_run:
-        return _plan(inv, lambda: inv.upsert_accounts(accounts))
+        return _plan(inv, lambda: inv.upsert_accounts(accounts, given))
     inv.registry.require_admin("Importing accounts")  # before the backup and its log event
     backup = take_backup(inv.registry, "before-account-import") if accounts else ""
     with inv.registry.transaction():
-        bulk = inv.upsert_accounts(accounts)
+        bulk = inv.upsert_accounts(accounts, given)
     return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
 
 

@@ -225,19 +225,26 @@ class Inventory:
         )
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
-    def upsert_people(self, people: Sequence[Person]) -> BulkResult:
+    def upsert_people(
+        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None
+    ) -> BulkResult:
+        """Create or update people by email. With `given` (one set per person: the fields its row
+        gives), an existing person keeps every other field ("merge, never blank")."""
         existing = {person_key(p): p for p in self.people() if person_key(p)}
-        return self._upsert(PERSON, people, existing, person_key, _person_changed)
+        return self._upsert(PERSON, people, existing, person_key, _person_changed, given)
 
-    def upsert_accounts(self, accounts: Sequence[Account]) -> BulkResult:
+    def upsert_accounts(
+        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None
+    ) -> BulkResult:
+        """Create or update accounts by platform and handle; `given` as for `upsert_people`."""
         existing = {account_key(a): a for a in self.accounts()}
-        return self._upsert(ACCOUNT, accounts, existing, account_key, _account_changed)
+        return self._upsert(ACCOUNT, accounts, existing, account_key, _account_changed, given)
 
-    def _upsert(self, kind, items, existing, key_of, changed) -> BulkResult:  # type: ignore[no-untyped-def]
+    def _upsert(self, kind, items, existing, key_of, changed, given=None) -> BulkResult:  # type: ignore[no-untyped-def]
         result = BulkResult()
         rows: list[RecordRow] = []
         now = utcnow()
-        for item in items:
+        for n, item in enumerate(items):
             key = key_of(item)
             old = existing.get(key) if key else None
             if old is None:
@@ -247,8 +254,9 @@ class Inventory:
                 rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
                 result.created.append(new.id)
                 continue
+            source = item if given is None else merge_fields(old, item, given[n])
             merged = dataclasses.replace(
-                item, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
+                source, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
             )
             if isinstance(old, Account):
                 # An import that changes who manages the account dates the change (escrow.stale).
@@ -264,6 +272,19 @@ class Inventory:
             result.updated.append(old.id)
         self.registry.put_rows(rows)
         return result
+
+
+def merge_fields(old: T, new: T, fields: frozenset[str]) -> T:
+    """`old` with only `fields` taken from `new` ("approval.x" names a field of the approval)."""
+    direct = {f: getattr(new, f) for f in fields if "." not in f}
+    nested: dict[str, dict[str, object]] = {}
+    for f in fields:
+        if "." in f:
+            outer, inner = f.split(".", 1)
+            nested.setdefault(outer, {})[inner] = getattr(getattr(new, outer), inner)
+    for outer, values in nested.items():
+        direct[outer] = dataclasses.replace(getattr(old, outer), **values)
+    return dataclasses.replace(old, **direct)
 
 
 def _person_changed(old: Person, new: Person) -> bool:
