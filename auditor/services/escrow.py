@@ -176,10 +176,15 @@ def offboard(
             )
             if updated != current:
                 inv.save_account(updated)
+        current_person = inv.get_person(person.id) or person
+        offboarded_on = today or now.date()
+        # A real departure date already on record (from the roster, say) is kept: offboarding
+        # happens on or after someone leaves, and the audit dates findings from the departure.
+        recorded = current_person.departed_on
         departed = dataclasses.replace(
-            inv.get_person(person.id) or person,
+            current_person,
             status=PersonStatus.DEPARTED,
-            departed_on=today or now.date(),
+            departed_on=recorded if recorded is not None and recorded <= offboarded_on else offboarded_on,
         )
         inv.save_person(departed)
         for account in plan.knew:

@@ -291,3 +291,15 @@ def test_a_secret_is_never_asked_for_without_a_terminal(district: Cli) -> None:
     assert "the client secret is needed but there is no terminal to ask on" in result.stderr
     assert "--secret-stdin" in result.stderr
     assert "No roster sources" in cli.ok("roster", "list").output
+
+
+def test_offboarding_keeps_the_departure_date_the_roster_recorded(district: Cli) -> None:
+    """Issue 13: `offboard` overwrote the roster's real departure date with the day it ran."""
+    cli = district
+    cli.ok("roster", "sync", str(write_folder(cli.tmp / "export", export_files())))
+    assert people(cli)["al@springfield.example"]["departed_on"] == "2026-10-30"
+    cli.ok("offboard", "al@springfield.example", "--to", "ann@springfield.example", "--yes")
+    al = people(cli)["al@springfield.example"]
+    assert (al["status"], al["departed_on"]) == ("departed", "2026-10-30")
+    account = json.loads(cli.ok("account", "show", "instagram:lhs_science", "--json").output)["item"]
+    assert account["owner"] == "ann@springfield.example"
