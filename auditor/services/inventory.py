@@ -37,8 +37,11 @@ def import_people(
     every field its row does not give."""
     if dry_run:
         return _plan(inv, lambda: inv.upsert_people(people, given))
-    inv.registry.require_admin("Importing people")  # before the backup and its log event
-    backup = take_backup(inv.registry, "before-person-import") if people else ""
+    inv.registry.require_admin("Importing people")  # before the plan, the backup and its log event
+    plan = _plan(inv, lambda: inv.upsert_people(people, given))
+    if not (plan.created or plan.updated):
+        return plan  # nothing to write: no backup either (a nightly re-import of the same file)
+    backup = take_backup(inv.registry, "before-person-import")
     with inv.registry.transaction():
         bulk = inv.upsert_people(people, given)
     return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
@@ -55,8 +58,11 @@ def import_accounts(
     """Create or update accounts; `given` as for `import_people`."""
     if dry_run:
         return _plan(inv, lambda: inv.upsert_accounts(accounts, given))
-    inv.registry.require_admin("Importing accounts")  # before the backup and its log event
-    backup = take_backup(inv.registry, "before-account-import") if accounts else ""
+    inv.registry.require_admin("Importing accounts")  # before the plan, the backup and its log event
+    plan = _plan(inv, lambda: inv.upsert_accounts(accounts, given))
+    if not (plan.created or plan.updated):
+        return plan  # nothing to write: no backup either
+    backup = take_backup(inv.registry, "before-account-import")
     with inv.registry.transaction():
         bulk = inv.upsert_accounts(accounts, given)
     return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)

@@ -106,3 +106,20 @@ def test_new_records_still_take_the_defaults(cli: Cli) -> None:
     cli.ok("person", "import", str(cli.file("new.csv", "name,email\nDana Cho,dcho@d203.org\n")))
     dana = _person(cli, "dcho@d203.org")
     assert (dana["kind"], dana["status"]) == ("employee", "active")
+
+
+def test_an_import_that_changes_nothing_takes_no_backup(cli: Cli) -> None:
+    """Issue 13: a nightly re-import of the same staff file filled the backups folder."""
+    _setup(cli)
+    backups = cli.registry.parent / "backups"
+    taken = sorted(backups.iterdir())
+    again = json.loads(cli.ok("person", "import", str(cli.tmp / "people.csv"), "--json").output)
+    assert (again["unchanged"], again["backup"]) == (2, None)
+    assert (
+        json.loads(cli.ok("account", "import", str(cli.tmp / "accounts.csv"), "--json").output)["backup"]
+        is None
+    )
+    assert sorted(backups.iterdir()) == taken
+    changed = cli.file("role.csv", "name,email,role\nPriya Raman,praman@d203.org,Activities Director\n")
+    assert json.loads(cli.ok("person", "import", str(changed), "--json").output)["backup"]
+    assert len(list(backups.iterdir())) == len(taken) + 1
