@@ -36,7 +36,8 @@ def backup_dir(registry: Registry) -> Path:
     return Path(registry.backend.location).expanduser().resolve().parent / "backups"
 
 
-def _stem(registry: Registry) -> str:
+def backup_stem(registry: Registry) -> str:
+    """The start of every backup file name of this registry (`<stem>-<UTC stamp>-<reason>.db`)."""
     if _is_server(registry):
         from urllib.parse import urlsplit
 
@@ -52,7 +53,7 @@ def take_backup(registry: Registry, reason: str, directory: Path | None = None) 
     safe = "".join(c if c.isalnum() else "-" for c in reason)[:32].strip("-") or "manual"
     folder = directory or backup_dir(registry)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stem = _stem(registry)
+    stem = backup_stem(registry)
     target = folder / f"{stem}-{stamp}-{safe}.db"
     log_backup(registry, str(target), reason)  # first, so the copy's own log says it was taken
     registry.backend.backup_to(str(target))

@@ -103,18 +103,35 @@ def check(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
 def backup(
     ctx: typer.Context,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Backup file to create (must not exist).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A folder, or a file name where {date} and {time} become today's (default: backups/ beside the registry).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file of that name.")] = False,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", min=1, help="Then delete all but the newest N backups of the same series."),
     ] = None,
 ) -> None:
     """Write a consistent, still-encrypted copy of the registry (mode 0600).
 
+    A file that exists is never overwritten unless --force is given; for a nightly job name a
+    folder or put {date} in the name, and prune with --keep.
+
     Example:
 
-        auditor registry backup -o /mnt/backup/registry-2026-11-21.db
+        auditor registry backup -o /mnt/backup/registry-{date}.db --keep 30
+
+        auditor registry backup -o /mnt/backup/          (a dated file in the folder)
     """
 
-    path = registry_admin.backup(app_context(ctx).registry(), output)
-    echo(f"Backup written to {path}")
+    result = registry_admin.backup(app_context(ctx).registry(), output, force=force, keep=keep)
+    echo(f"Backup written to {result.path}")
+    for old in result.pruned:
+        echo(f"Deleted old backup {old}")
 
 
 @app.command("restore")

@@ -7,6 +7,8 @@ through a callback; the CLI parses options, renders and picks the exit code.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +19,10 @@ from auditor.model.types import Role, Secret
 from vault import upgrades
 from vault.backends.migrate import CopyResult, copy_registry, verify_rows
 from vault.backends.storage import Backend
-from vault.backup import log_backup, take_backup
+from vault.backup import backup_stem, log_backup, take_backup
 from vault.errors import AccessDeniedError, VaultError
 from vault.maintenance import restore_sqlite, verify_decrypt
-from vault.registry import FORMAT_VERSION, Registry
+from vault.registry import FORMAT_VERSION, Registry, utcnow
 
 Credentials = Callable[[Registry], tuple[str | None, Secret]]
 Progress = Callable[[str], None]
@@ -50,15 +52,58 @@ def describe(backend: Backend, location: str) -> dict[str, Any]:
         reg.close()
 
 
-def backup(reg: Registry, output: Path | None) -> str:
-    """A consistent, still-encrypted copy: to `output` (which must not exist) or the backups folder."""
-    if output is None:
-        return take_backup(reg, "manual")
-    if output.exists():
-        raise UsageError(f"{output} already exists; backups never overwrite a file")
-    log_backup(reg, str(output), "manual")  # first, so the copy's own log says it was taken
-    reg.backend.backup_to(str(output))
-    return str(output)
+@dataclass(frozen=True)
+class BackupResult:
+    path: str
+    pruned: tuple[str, ...] = ()
+
+
+def backup(
+    reg: Registry, output: Path | None, *, force: bool = False, keep: int | None = None
+) -> BackupResult:
+    """A consistent, still-encrypted copy, for a nightly job as much as by hand.
+
+    `output`: none (the backups folder beside the registry), a folder (a dated file in it), or a
+    file name, where `{date}` and `{time}` become today's UTC date and time. An existing file is
+    replaced only with `force` (atomically: the old copy stays until the new one is complete).
+    `keep`: afterwards, delete all but the newest `keep` backups of the same series (the folder's
+    backups of this registry, or the files matching the name's pattern).
+    """
+    if keep is not None and keep < 1:
+        raise UsageError("--keep must be at least 1")
+    if output is None or output.is_dir():
+        path = Path(take_backup(reg, "manual", directory=output))
+        series = sorted(path.parent.glob(f"{backup_stem(reg)}-*.db"))
+    else:
+        now = utcnow()
+        text = str(output)
+        path = Path(
+            text.replace("{date}", now.strftime("%Y-%m-%d")).replace("{time}", now.strftime("%H%M%S"))
+        )
+        if path.exists() and not force:
+            raise UsageError(
+                f"{path} already exists; a backup never overwrites a file unless told to",
+                "Pass --force to replace it, name a folder, or put {date} in the name "
+                "(e.g. -o /mnt/backup/registry-{date}.db).",
+            )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_backup(reg, str(path), "manual")  # first, so the copy's own log says it was taken
+        partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+        try:
+            reg.backend.backup_to(str(partial))
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        pattern = Path(text.replace("{date}", "*").replace("{time}", "*"))
+        series = sorted(pattern.parent.glob(pattern.name)) if pattern != Path(text) else [path]
+    pruned: list[str] = []
+    if keep is not None:
+        newest_first = sorted(series, key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+        for old in newest_first[keep:]:
+            if old != path:
+                old.unlink(missing_ok=True)
+                pruned.append(str(old))
+    return BackupResult(str(path), tuple(pruned))
 
 
 def _restorer(backup_backend: Backend, name: str, credentials: Credentials) -> tuple[str | None, Secret]:
