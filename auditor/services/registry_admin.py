@@ -59,7 +59,7 @@ class BackupResult:
 
 
 def backup(
-    reg: Registry, output: Path | None, *, force: bool = False, keep: int | None = None
+    reg: Registry, output: Path | str | None, *, force: bool = False, keep: int | None = None
 ) -> BackupResult:
     """A consistent, still-encrypted copy, for a nightly job as much as by hand.
 
@@ -71,8 +71,9 @@ def backup(
     """
     if keep is not None and keep < 1:
         raise UsageError("--keep must be at least 1")
-    if output is None or output.is_dir():
-        path = Path(take_backup(reg, "manual", directory=output))
+    folder = output is not None and (str(output).endswith(("/", os.sep)) or Path(output).is_dir())
+    if output is None or folder:
+        path = Path(take_backup(reg, "manual", directory=Path(output) if output is not None else None))
         series = sorted(path.parent.glob(f"{backup_stem(reg)}-*.db"))
     else:
         now = utcnow()

@@ -61,3 +61,10 @@ def test_a_folder_gets_a_dated_file_and_keep_prunes_that_registrys_backups(cli: 
     cli.ok("registry", "backup", "-o", str(folder), "--keep", "2")
     assert len(list(folder.iterdir())) == 2
     assert cli("registry", "backup", "--keep", "0").exit_code == 2
+
+
+def test_a_folder_that_does_not_exist_yet_is_made_when_named_with_a_trailing_slash(cli: Cli) -> None:
+    cli.init()
+    cli.ok("registry", "backup", "-o", f"{cli.tmp / 'new-folder'}/")
+    made = list((cli.tmp / "new-folder").iterdir())
+    assert len(made) == 1 and made[0].name.endswith("-manual.db") and _is_registry_copy(made[0])
