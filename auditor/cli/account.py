@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
+from auditor.cli.common import ClearEmptyOpt, FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.cli.person import print_import_result, report_damaged
@@ -385,13 +385,7 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
-    clear_empty: Annotated[
-        bool,
-        typer.Option(
-            "--clear-empty",
-            help="An empty cell clears its field (default: an empty cell, or a column the file lacks, changes nothing).",
-        ),
-    ] = False,
+    clear_empty: ClearEmptyOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:

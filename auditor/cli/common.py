@@ -21,6 +21,14 @@ FormatOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+# `person import` and `account import`: how an empty cell reads (docs/import.md, "Merge, never blank").
+ClearEmptyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--clear-empty",
+        help="An empty cell clears its field (default: an empty cell, or a column the file lacks, changes nothing).",
+    ),
+]
 
 
 def pick_format(fmt: OutputFormat, as_json: bool) -> OutputFormat:
