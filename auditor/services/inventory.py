@@ -14,7 +14,7 @@ from typing import Any
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, Person
 from vault.backup import take_backup
-from vault.stores.inventory import Inventory, account_key, person_key
+from vault.stores.inventory import Inventory
 
 
 @dataclass
@@ -37,12 +37,11 @@ def import_people(
     every field its row does not give."""
     if dry_run:
         return _plan(inv, lambda: inv.upsert_people(people, given))
-    inv.registry.require_admin("Importing people")  # before the plan, the backup and its log event
-    known = {key for p in inv.people() if (key := person_key(p))}
-    if all(person_key(p) in known for p in people):  # no one new: maybe nothing to write
-        plan = _plan(inv, lambda: inv.upsert_people(people, given))
-        if not plan.updated:
-            return plan  # nothing to write: no backup either (a nightly re-import of the same file)
+    inv.registry.require_admin("Importing people")  # before the preview, the backup and its log event
+    preview = inv.preview_people(people, given)
+    if not (preview.created or preview.updated):
+        # Nothing to write: no backup either (a nightly re-import of the same file).
+        return ImportResult(preview.created, preview.updated, preview.unchanged)
     backup = take_backup(inv.registry, "before-person-import")
     with inv.registry.transaction():
         bulk = inv.upsert_people(people, given)
@@ -60,12 +59,10 @@ def import_accounts(
     """Create or update accounts; `given` as for `import_people`."""
     if dry_run:
         return _plan(inv, lambda: inv.upsert_accounts(accounts, given))
-    inv.registry.require_admin("Importing accounts")  # before the plan, the backup and its log event
-    known = {account_key(a) for a in inv.accounts()}
-    if all(account_key(a) in known for a in accounts):  # no new account: maybe nothing to write
-        plan = _plan(inv, lambda: inv.upsert_accounts(accounts, given))
-        if not plan.updated:
-            return plan  # nothing to write: no backup either
+    inv.registry.require_admin("Importing accounts")  # before the preview, the backup and its log event
+    preview = inv.preview_accounts(accounts, given)
+    if not (preview.created or preview.updated):
+        return ImportResult(preview.created, preview.updated, preview.unchanged)  # nothing to write
     backup = take_backup(inv.registry, "before-account-import")
     with inv.registry.transaction():
         bulk = inv.upsert_accounts(accounts, given)

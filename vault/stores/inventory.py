@@ -9,8 +9,9 @@ collects records that fail their integrity check instead of letting one hide the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
@@ -230,29 +231,49 @@ class Inventory:
     ) -> BulkResult:
         """Create or update people by email. With `given` (one set per person: the fields its row
         gives), an existing person keeps every other field ("merge, never blank")."""
-        existing = {person_key(p): p for p in self.people() if person_key(p)}
-        return self._upsert(PERSON, people, existing, person_key, _person_changed, given)
+        return self._upsert(PERSON, people, self._people_by_key(), person_key, _person_changed, given)
 
     def upsert_accounts(
         self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None
     ) -> BulkResult:
         """Create or update accounts by platform and handle; `given` as for `upsert_people`."""
-        existing = {account_key(a): a for a in self.accounts()}
-        return self._upsert(ACCOUNT, accounts, existing, account_key, _account_changed, given)
+        return self._upsert(ACCOUNT, accounts, self._accounts_by_key(), account_key, _account_changed, given)
 
-    def _upsert(self, kind, items, existing, key_of, changed, given=None) -> BulkResult:  # type: ignore[no-untyped-def]
-        result = BulkResult()
-        rows: list[RecordRow] = []
-        now = utcnow()
+    def preview_people(
+        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None
+    ) -> BulkResult:
+        """What `upsert_people` would do, read only (no transaction, no new ids: a person to be
+        created is counted under an empty id)."""
+        return self._preview(people, self._people_by_key(), person_key, _person_changed, given)
+
+    def preview_accounts(
+        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None
+    ) -> BulkResult:
+        """What `upsert_accounts` would do, read only; as `preview_people`."""
+        return self._preview(accounts, self._accounts_by_key(), account_key, _account_changed, given)
+
+    def _people_by_key(self) -> dict[str | None, Person]:
+        return {person_key(p): p for p in self.people() if person_key(p)}
+
+    def _accounts_by_key(self) -> dict[str | None, Account]:
+        return {account_key(a): a for a in self.accounts()}
+
+    def _pending(
+        self,
+        items: Sequence[T],
+        existing: Mapping[str | None, T],
+        key_of: Callable[[T], str | None],
+        changed: Callable[[T, T], bool],
+        given: Sequence[frozenset[str]] | None,
+        now: datetime,
+    ) -> Iterator[tuple[T, str | None, T | None, T | None]]:
+        """Each item with its natural key, the record it matches (None: a new record) and, when it
+        changes that record, the record's new content (None: unchanged)."""
         for n, item in enumerate(items):
             key = key_of(item)
             old = existing.get(key) if key else None
             if old is None:
-                new = dataclasses.replace(
-                    item, id=item.id or new_id("p" if kind == PERSON else "a"), created_at=now, updated_at=now
-                )
-                rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
-                result.created.append(new.id)
+                yield item, key, None, None
                 continue
             source = item if given is None else merge_fields(old, item, given[n])
             merged = dataclasses.replace(
@@ -262,14 +283,47 @@ class Inventory:
                 # An import that changes who manages the account dates the change (escrow.stale).
                 changed_at = now if old.managers_key() != merged.managers_key() else old.managers_changed_at
                 merged = dataclasses.replace(merged, managers_changed_at=changed_at)
-            if not changed(old, merged):
-                result.unchanged.append(old.id)
-                continue
-            merged = dataclasses.replace(merged, updated_at=now)
-            rows.append(
-                self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY)
+            yield (
+                item,
+                key,
+                old,
+                (dataclasses.replace(merged, updated_at=now) if changed(old, merged) else None),
             )
-            result.updated.append(old.id)
+
+    def _preview(
+        self,
+        items: Sequence[T],
+        existing: Mapping[str | None, T],
+        key_of: Callable[[T], str | None],
+        changed: Callable[[T, T], bool],
+        given: Sequence[frozenset[str]] | None,
+    ) -> BulkResult:
+        result = BulkResult()
+        for item, _key, old, merged in self._pending(items, existing, key_of, changed, given, utcnow()):
+            if old is None:
+                result.created.append(item.id)
+            else:
+                (result.updated if merged is not None else result.unchanged).append(old.id)
+        return result
+
+    def _upsert(self, kind, items, existing, key_of, changed, given=None) -> BulkResult:  # type: ignore[no-untyped-def]
+        result = BulkResult()
+        rows: list[RecordRow] = []
+        now = utcnow()
+        for item, key, old, merged in self._pending(items, existing, key_of, changed, given, now):
+            if old is None:
+                new = dataclasses.replace(
+                    item, id=item.id or new_id("p" if kind == PERSON else "a"), created_at=now, updated_at=now
+                )
+                rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
+                result.created.append(new.id)
+            elif merged is None:
+                result.unchanged.append(old.id)
+            else:
+                rows.append(
+                    self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY)
+                )
+                result.updated.append(old.id)
         self.registry.put_rows(rows)
         return result
 
