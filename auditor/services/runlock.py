@@ -1,4 +1,4 @@
-"""One audit at a time per registry: an advisory `flock` on a lock file.
+"""One audit at a time per registry: an advisory `flock` on a lock file, or a PostgreSQL advisory lock.
 
 Issue 6, "Scheduled operation": "a lock prevents two audits overlapping". A nightly timer firing while
 an administrator's manual audit (or last night's slow run) is still going would otherwise store two
@@ -6,12 +6,22 @@ runs computed from the same ledger, each marking the same findings new. The seco
 exits at once with `AuditLockedError`, exit code 75 (EX_TEMPFAIL from sysexits.h: "try again
 later", which schedulers and wrappers understand).
 
-Where the lock lives: for an SQLite registry, `<registry>.audit-lock` beside it (mode 0600), so every
-user and host sharing that file shares the lock (flock works on local file systems; on NFS it is
-emulated with byte-range locks by Linux >= 2.6.12). For a `postgresql://` registry, in the user
-runtime directory (or `$RUNTIME_DIRECTORY` under systemd) named by a hash of the location (the URL
-may carry a password, so it is never used as a file name or printed): that lock only covers audits
-started on the same machine. The kernel drops a flock when its holder exits or crashes.
+SQLite registry: `<registry>.audit-lock` beside it (mode 0600), so every user and host sharing that
+file shares the lock (flock works on local file systems; on NFS it is emulated with byte-range locks
+by Linux >= 2.6.12). The kernel drops a flock when its holder exits or crashes.
+
+`postgresql://` registry (issue 13, "Shared registry"): the administrators' machines share only the
+server, so the lock lives there: `pg_try_advisory_lock(key)` on a connection of its own, opened like
+the registry's (vault/backends/postgres.py `new_session`) and held for the whole audit. It is a
+session-level lock: released by `pg_advisory_unlock` at the end of the block, and by the server
+whenever that session ends, so a crashed or killed holder never leaves a stale lock (the session
+sets short TCP keepalives so that a holder whose machine lost power is noticed within minutes, not
+the kernel's two hours). The key is a stable bigint derived from a constant namespace, the schema
+name and the registry's id (`meta.registry_id`), never from the URL. The session's application_name
+is `auditor audit: host HOST pid N`, and a second audit's message names the holder from pg_locks and
+pg_stat_activity (that name, its client address and connection time where the role may see them).
+`lock_path` still maps a server URL to a file name in the runtime directory (a hash of the URL:
+the URL is never used as a file name or printed); the audit lock no longer uses it.
 
 The file names its holder (`pid=... started=... host=... since=...`, `since` being the process's
 start time from /proc, so a reused pid is not mistaken for it) and is emptied on every release,
@@ -33,8 +43,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from auditor.model.errors import AuditorError
+from auditor.model.safetext import inert
+
+if TYPE_CHECKING:
+    import psycopg
 
 EX_TEMPFAIL = 75
 
@@ -203,11 +218,22 @@ def _stamp() -> str:
 
 
 @contextlib.contextmanager
-def audit_lock(location: str, on_takeover: Callable[[str], None] | None = None) -> Iterator[Path]:
+def audit_lock(location: str, on_takeover: Callable[[str], None] | None = None) -> Iterator[Path | None]:
     """Hold the registry's audit lock for the duration of the block, or raise AuditLockedError.
 
-    A lock left by a process that is no longer running is taken over, and `on_takeover` gets the
-    sentence saying so (the CLI prints it on stderr)."""
+    Gives the lock file (SQLite), or None for a PostgreSQL registry, whose lock is on the server. A
+    lock file left by a process that is no longer running is taken over, and `on_takeover` gets the
+    sentence saying so (the CLI prints it on stderr); a server lock is never stale."""
+    if _is_server_url(location):
+        with _server_lock(location):
+            yield None
+    else:
+        with _file_lock(location, on_takeover):
+            yield lock_path(location)
+
+
+@contextlib.contextmanager
+def _file_lock(location: str, on_takeover: Callable[[str], None] | None) -> Iterator[None]:
     import fcntl
 
     path = lock_path(location)
@@ -267,8 +293,142 @@ def audit_lock(location: str, on_takeover: Callable[[str], None] | None = None) 
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, _stamp().encode())
-        yield path
+        yield
     finally:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)  # released cleanly: the next audit has nothing to take over
         os.close(fd)  # closing releases the flock
+
+
+# -- PostgreSQL: a session-level advisory lock on the server ----------------------------------------
+
+LOCK_NAMESPACE = "district-social-auditor audit lock v1"
+APPLICATION_PREFIX = "auditor audit: "
+_NAME_MAX = 63  # PostgreSQL keeps NAMEDATALEN - 1 bytes of application_name
+# The lock session's settings, each applied if the server knows it. Keepalives: the server notices a
+# holder whose machine vanished (power cut, network gone) within about 90 s and ends its session,
+# releasing the lock. idle_session_timeout (PostgreSQL 14+) must not end the idle lock session.
+_SESSION_SETTINGS = (
+    ("tcp_keepalives_idle", "60"),
+    ("tcp_keepalives_interval", "10"),
+    ("tcp_keepalives_count", "3"),
+    ("idle_session_timeout", "0"),
+)
+_BUSY_HINT = "Wait for it to finish; a scheduler may simply retry (exit code 75)."
+
+
+def advisory_key(schema: str, registry_id: str) -> int:
+    """The registry's audit-lock key: a signed bigint from the namespace, schema and registry id.
+
+    The same on every machine and every release (no Python `hash`, which is salted per process) and
+    independent of the URL (host alias, port, user or options differ between machines; a URL may
+    even carry a secret)."""
+    data = "\0".join((LOCK_NAMESPACE, schema, registry_id)).encode("utf-8")
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big", signed=True)
+
+
+def application_name(pid: int | None = None, host: str | None = None) -> str:
+    """`auditor audit: host HOST pid N`, ASCII and within PostgreSQL's 63 bytes (the host is cut)."""
+    pid = os.getpid() if pid is None else pid
+    host = socket.gethostname() if host is None else host
+    host = "".join(c if 32 < ord(c) < 127 else "?" for c in host) or "?"
+    tail = f" pid {pid}"
+    room = _NAME_MAX - len(APPLICATION_PREFIX) - len("host ") - len(tail)
+    return f"{APPLICATION_PREFIX}host {host[:room]}{tail}"
+
+
+def _registry_id(conn: psycopg.Connection[Any], schema: str) -> str:
+    """`meta.registry_id`, or "" when it cannot be read (then opening the registry fails anyway, with
+    the backend's message; the lock still covers the schema)."""
+    import psycopg
+    from psycopg import sql
+
+    try:
+        row = conn.execute(
+            sql.SQL("SELECT value FROM {}.meta WHERE name = 'registry_id'").format(sql.Identifier(schema))
+        ).fetchone()
+    except psycopg.Error:
+        return ""
+    return str(row[0]) if row and row[0] is not None else ""
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    import psycopg
+
+    for name, value in _SESSION_SETTINGS:
+        with contextlib.suppress(psycopg.Error):  # an older server without the setting: autocommit
+            conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+
+
+def _holder(conn: psycopg.Connection[Any], key: int) -> str | None:
+    """Who holds the advisory lock `key` in this database: " (NAME; from ADDR, connected TIME, server
+    pid N)", "" when it is held but its session cannot be described, and None when nobody holds it
+    (released since we tried). pg_stat_activity shows another role's address and start time only to
+    a member of pg_read_all_stats; its application_name to everyone."""
+    import psycopg
+
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
+    try:
+        row = conn.execute(
+            "SELECT l.pid, a.application_name, host(a.client_addr), a.backend_start "
+            "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+            "AND l.classid::int8 = %s AND l.objid::int8 = %s LIMIT 1",
+            (unsigned >> 32, unsigned & 0xFFFFFFFF),
+        ).fetchone()
+    except psycopg.Error:
+        return ""
+    if row is None:
+        return None
+    pid, name, addr, started = row
+    details = []
+    if addr:
+        details.append(f"from {addr}")
+    if isinstance(started, datetime):
+        details.append(f"connected {started.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} UTC")
+    if pid:
+        details.append(f"server pid {pid}")
+    parts = [p for p in (str(name or "").strip(), ", ".join(details)) if p]
+    return f" ({inert('; '.join(parts))})" if parts else ""
+
+
+@contextlib.contextmanager
+def _server_lock(location: str) -> Iterator[None]:
+    """The advisory lock, on a session of its own held until the block ends (module docstring)."""
+    import psycopg
+
+    from vault.backends.postgres import SCHEMA, PostgresBackend, RegistryServerError, _first_line
+
+    backend = PostgresBackend(location)  # checks the URL (no password) when it connects
+    conn = backend.new_session(application_name())
+    try:
+        _configure(conn)
+        key = advisory_key(SCHEMA, _registry_id(conn, SCHEMA))
+        for _ in range(5):  # a holder that let go between our try and the look-up: try again
+            try:
+                row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except psycopg.Error as exc:
+                raise RegistryServerError(
+                    f"cannot take the audit lock on the PostgreSQL server of registry {backend.location}: "
+                    f"{_first_line(exc)}",
+                    "Is the server reachable? Run the audit again.",
+                ) from None
+            if row is not None and row[0]:
+                break
+            holder = _holder(conn, key)
+            if holder is not None:
+                raise AuditLockedError(
+                    f"another audit is already running on this registry{holder}", _BUSY_HINT
+                )
+        else:
+            raise AuditLockedError(
+                "the audit lock keeps changing hands; another audit is starting on this registry", _BUSY_HINT
+            )
+        try:
+            yield
+        finally:
+            with contextlib.suppress(psycopg.Error):  # a lost session has released it already
+                conn.execute("SELECT pg_catalog.pg_advisory_unlock(%s)", (key,))
+    finally:
+        conn.close()

@@ -195,16 +195,25 @@ class PostgresBackend(Backend):
     def _connect(self) -> None:
         if self._conn is not None:
             return
+        self._conn = self.new_session()
+
+    def new_session(self, application_name: str | None = None) -> psycopg.Connection[Any]:
+        """A new autocommit connection to the registry's database, made the way the backend's own is
+        (the URL checked, its TLS settings, a connect timeout; errors become the same VaultErrors).
+        The caller owns and closes it. `application_name` replaces the URL's: the audit lock
+        (auditor/services/runlock.py) holds a session of its own named after its host and pid."""
         import psycopg
 
         params = check_url(self.url)
         extra: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = 10
-        if "application_name" not in params:
+        if application_name is not None:
+            extra["application_name"] = application_name
+        elif "application_name" not in params:
             extra["application_name"] = "auditor"
         try:
-            self._conn = psycopg.connect(self.url, **extra)
+            return psycopg.connect(self.url, **extra)
         except psycopg.Error as exc:
             raise self._connect_error(exc, params) from None
 
