@@ -279,3 +279,28 @@ def test_no_password_reaches_a_message_or_the_server(
     assert other["code"] == 75 and first.name in str(other["message"])
     shown = pg_cluster.sql("SELECT string_agg(coalesce(application_name, ''), ' ') FROM pg_stat_activity")
     assert PASSWORD_ROLE_SECRET not in json.dumps([other, shown], default=str)
+
+
+def test_the_lock_session_notices_a_vanished_holder_and_is_never_timed_out(
+    pg_cluster: PgCluster, pg_db: str
+) -> None:
+    from auditor.services.runlock import _configure
+    from vault.backends.postgres import PostgresBackend
+
+    conn = PostgresBackend(tcp_url(pg_cluster, pg_db)).new_session(application_name(pid=1, host="h"))
+    try:
+        _configure(conn)
+        rows = conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('tcp_keepalives_idle', "
+            "'tcp_keepalives_interval', 'tcp_keepalives_count', 'idle_session_timeout', 'application_name')"
+        ).fetchall()
+    finally:
+        conn.close()
+    shown = dict(rows)
+    assert shown.pop("idle_session_timeout", "0") == "0"  # PostgreSQL 14+ only
+    assert shown == {
+        "tcp_keepalives_idle": "60",
+        "tcp_keepalives_interval": "10",
+        "tcp_keepalives_count": "3",
+        "application_name": "auditor audit: host h pid 1",
+    }
