@@ -1,7 +1,12 @@
 """Importing people and accounts from CSV or XLSX files, all or nothing.
 
-The file is read and every row validated before anything is written. Every bad line is named, with
-the column of its first bad cell (`BadLinesError.problems`), and nothing of the file is imported.
+The file is read and every row validated before anything is written. Every problem is named at
+once: every bad cell of every bad line, with its line and column, up to MAX_PROBLEMS and then a count
+(`BadLinesError.problems`), and nothing of the file is imported. A CSV file is UTF-8 (with or
+without BOM) or UTF-16 with its BOM (Excel's "Unicode Text"); bytes that are neither are refused with
+the line and a hint (Windows-1252 is named when it fits), never decoded into wrong characters. Its
+delimiter is the one of comma, semicolon and tab that splits the header into the most known
+columns (`read_note` says which, when it is not a comma).
 Re-importing the same file changes nothing: rows match existing records on email (people) and on
 platform + handle (accounts). Columns are matched by header name, in any order; unknown columns are
 an error (a typo in a header should not silently drop data), and so is a value under no header. The
@@ -27,7 +32,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
@@ -60,6 +65,7 @@ MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024  # xl/sharedStrings.xml, uncompresse
 MAX_PART_BYTES = 8 * 1024 * 1024  # workbook.xml, styles.xml and relationship parts, uncompressed
 MAX_ZIP_ENTRIES = 10_000  # files inside the XLSX zip
 MAX_CELLS = 4_000_000  # cell elements in the sheet, empty ones included
+MAX_PROBLEMS = 100  # problems listed for a bad file; the rest are counted ("... and N more problems")
 
 PERSON_COLUMNS: dict[str, str] = {
     "name": "Full name (required)",
@@ -142,26 +148,91 @@ _FALSE = {"no", "n", "false", "0", "off"}
 
 class BadLinesError(InputError):
     """Lines of an import file are bad. `message`, `line` and `column` are the first problem's;
-    `problems` names every bad line (the first bad cell of each), in file order."""
+    `problems` names every problem (every bad cell of every bad line) in file order: at most
+    MAX_PROBLEMS of them, then one "... and N more problems". `total` counts them all and `lines`
+    the lines they are on; `note` says how the file was read when that was not the usual
+    (`read_note`), as the hint does."""
 
-    def __init__(self, problems: Sequence[InputError]) -> None:
+    def __init__(
+        self,
+        problems: Sequence[InputError],
+        *,
+        total: int | None = None,
+        lines: int | None = None,
+        note: str = "",
+    ) -> None:
         first = problems[0]
-        if len(problems) == 1:
-            hint = first.hint
+        self.total = len(problems) if total is None else total
+        self.lines = len({p.line for p in problems}) if lines is None else lines
+        self.note = note
+        if self.total == 1:
+            hints = [first.hint]
         else:
-            hints = list(dict.fromkeys(p.hint for p in problems if p.hint))
-            hint = " ".join([f"{len(problems)} bad lines; nothing was imported.", *hints])
-        super().__init__(first.message, hint, line=first.line, column=first.column)
-        self.problems = [p.message for p in problems]
+            if self.total == self.lines:
+                summary = f"{self.lines:,} bad lines"
+            else:
+                summary = f"{self.total:,} problems on {_plural(self.lines, 'line')}"
+            hints = [f"{summary}; nothing was imported.", *dict.fromkeys(p.hint for p in problems if p.hint)]
+        if note:
+            hints.append(f"The file was read as {note}.")
+        super().__init__(first.message, " ".join(h for h in hints if h), line=first.line, column=first.column)
+        self.problems = [p.message for p in problems[:MAX_PROBLEMS]]
+        if self.total > len(self.problems):
+            self.problems.append(f"... and {_plural(self.total - len(self.problems), 'more problem')}")
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+class _Problems:
+    """A file's problems, added line by line in file order: the first MAX_PROBLEMS are kept, the
+    rest only counted, so memory stays bounded however bad the file is."""
+
+    def __init__(self) -> None:
+        self.kept: list[InputError] = []
+        self.total = self.lines = 0
+
+    def add_line(self, problems: Sequence[InputError]) -> None:
+        if not problems:
+            return
+        self.lines += 1
+        self.total += len(problems)
+        room = MAX_PROBLEMS - len(self.kept)
+        if room > 0:
+            self.kept.extend(problems[:room])
+
+    def raise_any(self, note: str) -> None:
+        if self.total:
+            raise BadLinesError(self.kept, total=self.total, lines=self.lines, note=note)
 
 
 @dataclass(frozen=True)
 class Row:
+    """A data line: its values by column name, and what is wrong with its cells as read (a value
+    under no header, a cell too long); the columns named there are not parsed again."""
+
     line: int
     values: Mapping[str, str]
+    problems: tuple[InputError, ...] = field(default=(), compare=False)
 
     def get(self, column: str) -> str:
         return (self.values.get(column) or "").strip()
+
+
+@dataclass(frozen=True)
+class _Table:
+    rows: list[Row]
+    note: str  # how the file was read, when not the usual (see read_note); "" otherwise
+    order: Mapping[str, int]  # each column's position in the header
+
+
+class _CellsProblem(InputError):
+    """A problem of a row's cells as read, with the position (from 0) of its first cell."""
+
+    def __init__(self, message: str, hint: str = "", *, line: int, column: str = "", position: int) -> None:
+        super().__init__(message, hint, line=line, column=column)
+        self.position = position
 
 
 def _column_letter(n: int) -> str:
@@ -172,21 +243,42 @@ def _column_letter(n: int) -> str:
     return letters
 
 
+def _column_name(header_cell: str) -> str:
+    return header_cell.strip().lower().replace(" ", "_")
+
+
 def read_rows(path: Path, columns: Mapping[str, str], required: Sequence[str]) -> list[Row]:
-    """Rows of a CSV (UTF-8, with or without BOM) or XLSX file, checked against `columns`.
+    """Rows of a CSV (UTF-8 or UTF-16; comma, semicolon or tab) or XLSX file, checked against
+    `columns`. Raises `BadLinesError` naming every problem of every line whose cells do not fit the
+    header."""
+    table = _read_table(path, columns, required)
+    problems = _Problems()
+    for row in table.rows:
+        problems.add_line(row.problems)
+    problems.raise_any(table.note)
+    return table.rows
 
-    Raises `BadLinesError` naming every line whose cells do not fit the header."""
-    rows, problems = _read_table(path, columns, required)
-    if problems:
-        raise BadLinesError(problems)
-    return rows
+
+def read_note(path: Path, columns: Mapping[str, str]) -> str:
+    """How an import file is read when it is not comma-separated UTF-8: "semicolon-separated",
+    "UTF-16, tab-separated"...; "" for the usual CSV and for XLSX. For the CLI to say so on a
+    successful import (a problem says it in its hint). Reads the first bytes and the header line
+    only; a file that cannot be read gives "" (its import reports why)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return ""
+    try:
+        encoding = _csv_encoding(path)
+        with path.open(encoding=encoding.text, newline="") as fh:
+            delimiter, _ = _sniff_delimiter(_header_line(fh), columns)
+    except (OSError, UnicodeError):
+        return ""
+    return _note(encoding, delimiter)
 
 
-def _read_table(
-    path: Path, columns: Mapping[str, str], required: Sequence[str]
-) -> tuple[list[Row], list[InputError]]:
-    """The rows, and a problem for each line whose cells do not fit the header. A problem with the
-    file as a whole (size, encoding, header, too many rows) is raised at once."""
+def _read_table(path: Path, columns: Mapping[str, str], required: Sequence[str]) -> _Table:
+    """Every data line as a Row, each with the problems of its cells as read (`Row.problems`). A
+    problem with the file as a whole (size, encoding, delimiter, header, too many rows) is raised
+    at once."""
     if not path.exists():
         raise InputError(f"{path} does not exist")
     if not path.is_file():
@@ -197,80 +289,107 @@ def _read_table(
             f"{path}: the file is {size:,} bytes; an import file may have at most {MAX_FILE_BYTES:,}",
             f"Split it into several files of at most {MAX_ROWS:,} rows.",
         )
+    note = ""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         header, body = _read_xlsx(path)
     else:
-        header, body = _read_csv(path)
-    header = [h.strip().lower().replace(" ", "_") for h in header]
-    if not any(header):
-        raise InputError(f"{path}: line 1: the header row is empty", _header_hint(columns))
-    unknown = [h for h in header if h and h not in columns]
-    if unknown:
-        raise InputError(
-            f"{path}: line 1: unknown column {unknown[0]!r}", _header_hint(columns), line=1, column=unknown[0]
-        )
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(
-            f"{path}: line 1: required column {missing[0]!r} is missing",
-            _header_hint(columns),
-            line=1,
-            column=missing[0],
-        )
-    dupes = {h for h in header if h and header.count(h) > 1}
-    if dupes:
-        raise InputError(f"{path}: line 1: column {sorted(dupes)[0]!r} appears twice", line=1)
-    rows: list[Row] = []
-    problems: list[InputError] = []
+        header, body, note = _read_csv(path, columns)
     try:
+        header = [_column_name(h) for h in header]
+        _check_header(path, header, columns, required, note)
+        rows: list[Row] = []
         for line, cells in body:
             if not any((c or "").strip() for c in cells):
                 continue
-            if len(rows) + len(problems) >= MAX_ROWS:
+            if len(rows) >= MAX_ROWS:
                 raise InputError(
                     f"{path}: line {line}: more than {MAX_ROWS:,} rows; an import file may have at most "
                     f"{MAX_ROWS:,}",
                     "Split it into several files.",
                     line=line,
                 )
-            problem = _cells_problem(path, line, header, cells)
-            if problem is not None:
-                problems.append(problem)
-                continue
             values = {h: _unneutralise(cells[i] if i < len(cells) else "") for i, h in enumerate(header) if h}
-            rows.append(Row(line, values))
+            rows.append(Row(line, values, tuple(_cells_problems(path, line, header, cells))))
     finally:
         body.close()  # type: ignore[attr-defined]  # a generator: closes the file
-    return rows, problems
+    return _Table(rows, note, {h: i for i, h in enumerate(header) if h})
 
 
-def _cells_problem(path: Path, line: int, header: Sequence[str], cells: Sequence[str]) -> InputError | None:
-    """Why a row's cells do not fit the header (a value beyond the last column, under a column
-    without a header, or longer than a cell may be), or None."""
+def _check_header(
+    path: Path, header: Sequence[str], columns: Mapping[str, str], required: Sequence[str], note: str
+) -> None:
+    hint = _header_hint(columns) + (f" The file was read as {note}." if note else "")
+    if not any(header):
+        raise InputError(f"{path}: line 1: the header row is empty", hint)
+    unknown = [h for h in header if h and h not in columns]
+    if unknown:
+        raise InputError(f"{path}: line 1: unknown column {unknown[0]!r}", hint, line=1, column=unknown[0])
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            f"{path}: line 1: required column {missing[0]!r} is missing", hint, line=1, column=missing[0]
+        )
+    dupes = {h for h in header if h and header.count(h) > 1}
+    if dupes:
+        raise InputError(f"{path}: line 1: column {sorted(dupes)[0]!r} appears twice", line=1)
+
+
+def _cells_problems(path: Path, line: int, header: Sequence[str], cells: Sequence[str]) -> list[InputError]:
+    """Everything wrong with a row's cells as read, in column order: the values under columns
+    without a header (one problem naming them all), each cell longer than a cell may be, and the
+    values beyond the last column (one problem naming them all). Empty cells never matter: a short
+    row, or one with empty cells past the header, is fine."""
+    headerless: list[int] = []
+    beyond: list[int] = []
+    problems: list[InputError] = []
     for i, value in enumerate(cells):
         if not (value or "").strip():
             continue
-        name = header[i] if i < len(header) else ""
         if i >= len(header):
-            return InputError(
-                f"{path}: line {line}: {len(cells)} cells but only {len(header)} columns "
-                f"(a value in column {_column_letter(i + 1)}, which has no header)",
-                line=line,
+            beyond.append(i)
+        elif not header[i]:
+            headerless.append(i)
+        elif len(value) > MAX_CELL_CHARS:
+            problems.append(
+                _CellsProblem(
+                    f"{path}: line {line}, column {header[i]}: {len(value):,} characters; a cell may "
+                    f"have at most {MAX_CELL_CHARS:,}",
+                    line=line,
+                    column=header[i],
+                    position=i,
+                )
             )
-        if not name:
-            return InputError(
-                f"{path}: line {line}: a value in column {_column_letter(i + 1)}, which has no header",
+    if headerless:
+        problems.insert(
+            0,
+            _CellsProblem(
+                f"{path}: line {line}: {_values_in(headerless)}, which "
+                f"{'has' if len(headerless) == 1 else 'have'} no header",
                 "Give the column a header from docs/import.md, or empty it.",
                 line=line,
-            )
-        if len(value) > MAX_CELL_CHARS:
-            return InputError(
-                f"{path}: line {line}, column {name}: {len(value):,} characters; a cell may have at "
-                f"most {MAX_CELL_CHARS:,}",
+                position=headerless[0],
+            ),
+        )
+    if beyond:
+        problems.append(
+            _CellsProblem(
+                f"{path}: line {line}: {beyond[-1] + 1} cells but only {len(header)} columns "
+                f"({_values_in(beyond)}, which {'has' if len(beyond) == 1 else 'have'} no header)",
                 line=line,
-                column=name,
+                position=beyond[0],
             )
-    return None
+        )
+    return problems
+
+
+def _values_in(indexes: Sequence[int]) -> str:
+    """ "a value in column F" / "values in columns F, G and K" (the first few, then a count)."""
+    letters = [_column_letter(i + 1) for i in indexes[:5]]
+    if len(indexes) == 1:
+        return f"a value in column {letters[0]}"
+    if len(indexes) > len(letters):
+        return f"values in columns {', '.join(letters)} and {len(indexes) - len(letters):,} more"
+    return f"values in columns {', '.join(letters[:-1])} and {letters[-1]}"
 
 
 def _header_hint(columns: Mapping[str, str]) -> str:
@@ -284,54 +403,174 @@ def _unneutralise(value: str) -> str:
     return value
 
 
-def _utf8_problem_line(path: Path) -> int | None:
-    """The line of the first byte that is not UTF-8, or None; read in chunks (memory stays flat)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+# --------------------------------------------------------------------------------------------------
+# CSV: the encoding from the byte-order mark, checked in full before a cell is read; the delimiter
+# from the header line.
+
+_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SNIFF_CHARS = 1 << 20  # of the header line, for choosing the delimiter
+
+
+@dataclass(frozen=True)
+class _Encoding:
+    text: str  # for open(): skips the BOM, again after seek(0)
+    codec: str  # for checking the bytes after the BOM
+    bom: int  # its length in bytes
+    name: str  # as the user knows it; "" for UTF-8
+
+
+def _csv_encoding(path: Path) -> _Encoding:
+    """UTF-16 when the file starts with its byte-order mark (Excel's "Unicode Text" save), else
+    UTF-8 (its BOM, as "CSV UTF-8" writes it, is skipped). Nothing else is guessed."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+    if head == codecs.BOM_UTF16_LE:
+        return _Encoding("utf-16", "utf-16-le", 2, "UTF-16")
+    if head == codecs.BOM_UTF16_BE:
+        return _Encoding("utf-16", "utf-16-be", 2, "UTF-16")
+    return _Encoding("utf-8-sig", "utf-8", 0, "")
+
+
+def _note(encoding: _Encoding, delimiter: str) -> str:
+    separated = f"{_DELIMITERS[delimiter]}-separated" if delimiter != "," else ""
+    return ", ".join(part for part in (encoding.name, separated) if part)
+
+
+def _undecodable(path: Path, encoding: _Encoding) -> InputError | None:
+    """Why the file is not text in its encoding, naming the line of the first bad byte, or None.
+    Read in chunks: memory stays flat."""
+    decoder = codecs.getincrementaldecoder(encoding.codec)()
     line = 1
     with path.open("rb") as fh:
+        fh.seek(encoding.bom)
         while chunk := fh.read(1 << 20):
-            pending = len(decoder.getstate()[0])  # an unfinished character from the last chunk
+            data = decoder.getstate()[0] + chunk  # with an unfinished character from the last chunk
             try:
-                decoder.decode(chunk)
+                line += decoder.decode(chunk).count("\n")
             except UnicodeDecodeError as exc:
-                return line + chunk[: max(0, exc.start - pending)].count(b"\n")
-            line += chunk.count(b"\n")
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return line
+                line += data[: exc.start].decode(encoding.codec, errors="ignore").count("\n")
+                return _not_text(path, encoding, line, data[exc.start : exc.end])
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return _not_text(path, encoding, line, exc.object[exc.start : exc.end])
     return None
 
 
-def _read_csv(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    bad = _utf8_problem_line(path)
-    if bad is not None:
-        raise InputError(
-            f"{path}: line {bad}: not UTF-8 text", "Save the file as 'CSV UTF-8' from Excel.", line=bad
+def _not_text(path: Path, encoding: _Encoding, line: int, bad: bytes) -> InputError:
+    shown = " ".join(f"0x{b:02X}" for b in bad[:4])
+    if encoding.name:
+        return InputError(
+            f"{path}: line {line}: not valid {encoding.name} text (bytes {shown})",
+            "Open it in Excel and save it as 'CSV UTF-8 (Comma delimited)', then import that file.",
+            line=line,
         )
-    fh = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(fh, strict=True)
     try:
-        header = next(reader)
-    except StopIteration as exc:
-        fh.close()
-        raise InputError(f"{path}: the file is empty") from exc
-    except csv.Error as exc:
-        fh.close()
-        raise InputError(f"{path}: line 1: {exc}", line=1) from exc
+        legacy = bad.decode("cp1252")
+    except UnicodeDecodeError:
+        legacy = ""
+    if legacy.isprintable() and legacy.strip():
+        return InputError(
+            f"{path}: line {line}: not UTF-8 text (byte {shown}, which is {legacy!r} in Windows-1252: the "
+            "file looks like Windows-1252 or Latin-1 text)",
+            "Excel's 'CSV (Comma delimited)' saves accented letters such as é in Windows-1252: save the "
+            "file as 'CSV UTF-8 (Comma delimited)' instead and import that.",
+            line=line,
+        )
+    return InputError(
+        f"{path}: line {line}: not UTF-8 text (byte {shown})",
+        "Save the file as 'CSV UTF-8 (Comma delimited)' from Excel and import that.",
+        line=line,
+    )
 
-    def body() -> Iterator[tuple[int, list[str]]]:
-        with fh:
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise InputError(f"{path}: line {reader.line_num}: {exc}", line=reader.line_num) from exc
-                yield reader.line_num, cells
 
-    return header, body()
+def _sniff_delimiter(header_line: str, columns: Mapping[str, str]) -> tuple[str, int]:
+    """The delimiter among comma, semicolon and tab that splits the header line into the most
+    known column names (comma on a tie, and when none gives one), and how many it gives."""
+    best, best_known = ",", 0
+    for delimiter in _DELIMITERS:
+        try:
+            cells = next(csv.reader([header_line], delimiter=delimiter), [])
+        except csv.Error:
+            continue  # e.g. a quoted header cell running past the sample: not this one
+        known = len({_column_name(c) for c in cells} & columns.keys())
+        if known > best_known:
+            best, best_known = delimiter, known
+    return best, best_known
+
+
+def _header_line(fh: IO[str]) -> str:
+    """The header line (at most _SNIFF_CHARS of it); the file is left at its start."""
+    line = fh.readline(_SNIFF_CHARS)
+    fh.seek(0)
+    return line
+
+
+def _read_csv(
+    path: Path, columns: Mapping[str, str]
+) -> tuple[list[str], Iterator[tuple[int, list[str]]], str]:
+    """The header, the (line, cells) after it, and how the file is read (see read_note)."""
+    encoding = _csv_encoding(path)
+    problem = _undecodable(path, encoding)
+    if problem is not None:
+        raise problem
+    fh = path.open(encoding=encoding.text, newline="")
+    try:
+        first = _header_line(fh)
+        if "\x00" in first:
+            raise InputError(
+                f"{path}: line 1: the header holds NUL characters: the file is not UTF-8 text (it looks "
+                "like UTF-16 without its byte-order mark)",
+                "Open it in Excel and save it as 'CSV UTF-8 (Comma delimited)', then import that file.",
+                line=1,
+            )
+        delimiter, known = _sniff_delimiter(first, columns)
+        names = (
+            [n for n in (_column_name(c) for c in next(csv.reader([first]), [])) if n] if not known else []
+        )
+        if names:
+            raise InputError(
+                f"{path}: line 1: unknown column {names[0]!r}; no delimiter tried (comma, semicolon, tab) "
+                "splits the header into known columns",
+                _header_hint(columns),
+                line=1,
+                column=names[0],
+            )
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{path}: the file is empty") from None
+        except csv.Error as exc:
+            raise InputError(f"{path}: line 1: {exc}", line=1) from exc
+    except BaseException:
+        fh.close()
+        raise
+    return header, _CsvLines(path, fh, reader), _note(encoding, delimiter)
+
+
+class _CsvLines:
+    """(line, cells) of a CSV file after its header; `close` closes the file, read or not."""
+
+    def __init__(self, path: Path, fh: IO[str], reader: Any) -> None:
+        self.path, self.fh, self.reader = path, fh, reader
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> tuple[int, list[str]]:
+        try:
+            cells: list[str] = next(self.reader)
+        except StopIteration:
+            self.close()
+            raise
+        except csv.Error as exc:
+            line = self.reader.line_num
+            raise InputError(f"{self.path}: line {line}: {exc}", line=line) from exc
+        return self.reader.line_num, cells
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -840,27 +1079,71 @@ def check_email(text: str) -> str:
     return check_address_chars(text).lower()
 
 
-def _field(path: Path, row: Row, column: str, parse: Callable[[str], Any]) -> Any:
-    try:
-        return parse(row.get(column))
-    except ValueError as exc:
-        raise InputError(
-            f"{path}: line {row.line}, column {column}: {exc}", line=row.line, column=column
-        ) from exc
+def check_link(text: str) -> str:
+    text = text.strip()
+    if text and not text.lower().startswith(("https://", "http://")):
+        raise ValueError(f"{text!r} is not an http(s) link")
+    return text
 
 
-def _each_row(rows: Sequence[Row], problems: list[InputError], parse: Callable[[Row], Any]) -> list[Any]:
-    """`parse` applied to every row; a row whose parse raises InputError adds it to `problems` (its
-    first bad cell) and the next row is parsed, so one run names every bad line. Raises
-    BadLinesError, in line order, when there were any."""
-    out = []
-    for row in rows:
+class _Cells:
+    """One row's cells as a parse reads them. A bad cell is noted, with its line and column, and
+    reads as None, so the parse goes on to the next cell and one run names every bad cell. A
+    column whose cell was already bad as read (`Row.problems`) is not parsed again."""
+
+    def __init__(self, path: Path, row: Row, order: Mapping[str, int]) -> None:
+        self.path, self.row, self.line, self.order = path, row, row.line, order
+        self.problems: list[InputError] = list(row.problems)
+        self.bad = {p.column for p in row.problems if p.column}
+
+    def text(self, column: str) -> str:
+        return "" if column in self.bad else self.row.get(column)
+
+    def parse(self, column: str, parse: Callable[[str], Any]) -> Any:
+        """`parse` of the cell, or None when the cell is bad (noted)."""
+        if column in self.bad:
+            return None
         try:
-            out.append(parse(row))
-        except InputError as exc:
-            problems.append(exc)
-    if problems:
-        raise BadLinesError(sorted(problems, key=lambda p: p.line or 0))
+            return parse(self.row.get(column))
+        except ValueError as exc:
+            self.fail(column, str(exc))
+            return None
+
+    def fail(self, column: str, why: str, hint: str = "") -> None:
+        self.problems.append(
+            InputError(
+                f"{self.path}: line {self.line}, column {column}: {why}", hint, line=self.line, column=column
+            )
+        )
+        self.bad.add(column)
+
+    def in_file_order(self) -> list[InputError]:
+        """The problems in the order of their cells in the line, left to right."""
+
+        def position(p: InputError) -> int:
+            return p.position if isinstance(p, _CellsProblem) else self.order.get(p.column, -1)
+
+        return sorted(self.problems, key=position)
+
+
+def _each_row(path: Path, table: _Table, parse: Callable[[_Cells], T | None]) -> list[T]:
+    """`parse` applied to every row. It notes each bad cell in its `_Cells` (and returns None when
+    there is one), so one run names every bad cell of every line. Raises BadLinesError, in file
+    order, when there were any."""
+    out: list[T] = []
+    problems = _Problems()
+    for row in table.rows:
+        cells = _Cells(path, row, table.order)
+        try:
+            item = parse(cells)
+        except InputError as exc:  # a check that raises rather than noting: still one more problem
+            cells.problems.append(exc)
+            item = None
+        if cells.problems:
+            problems.add_line(cells.in_file_order())
+        elif item is not None:
+            out.append(item)
+    problems.raise_any(table.note)
     return out
 
 
@@ -873,50 +1156,50 @@ def parse_people(path: Path) -> list[Person]:
 
 
 def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
-    rows, problems = _read_table(path, PERSON_COLUMNS, required=("name",))
+    table = _read_table(path, PERSON_COLUMNS, required=("name",))
+    rows = table.rows
     seen: dict[str, int] = {}
 
-    def person(row: Row) -> Person:
-        name = _field(path, row, "name", check_person_name)
-        if not name:
-            raise InputError(
-                f"{path}: line {row.line}, column name: a name is required", line=row.line, column="name"
-            )
-        email = _field(path, row, "email", check_email)
-        kind = _field(path, row, "kind", lambda t: PersonKind.parse(t or "employee"))
-        if kind is PersonKind.EMPLOYEE and not email:
-            raise InputError(
-                f"{path}: line {row.line}, column email: employees need their district email",
-                line=row.line,
-                column="email",
-            )
+    def person(cells: _Cells) -> Person | None:
+        name = cells.parse("name", check_person_name)
+        if name == "":
+            cells.fail("name", "a name is required")
+        email = cells.parse("email", check_email)
+        kind = cells.parse("kind", lambda t: PersonKind.parse(t or "employee"))
+        if kind is PersonKind.EMPLOYEE and email == "":
+            cells.fail("email", "employees need their district email")
         if email:
             if email in seen:
-                raise InputError(
-                    f"{path}: line {row.line}, column email: {email} already appears on line {seen[email]}",
-                    line=row.line,
-                    column="email",
-                )
-            seen[email] = row.line
+                cells.fail("email", f"{email} already appears on line {seen[email]}")
+            else:
+                seen[email] = cells.line
+        adult = cells.parse("adult", parse_bool)
+        birth_date = cells.parse("birth_date", parse_day)
+        status = cells.parse("status", lambda t: PersonStatus.parse(t or "active"))
+        training = cells.parse("training_completed_on", parse_day)
+        procedure = cells.parse("procedure_signed_on", parse_day)
+        aup = cells.parse("aup_signed_on", parse_day)
+        if cells.problems:
+            return None
         return Person(
             id="",
             name=name,
             email=email,
             kind=kind,
-            adult=_field(path, row, "adult", parse_bool),
-            birth_date=_field(path, row, "birth_date", parse_day),
-            grade=row.get("grade"),
-            role=row.get("role"),
-            building=row.get("building"),
-            status=_field(path, row, "status", lambda t: PersonStatus.parse(t or "active")),
-            employee_id=row.get("employee_id"),
-            training_completed_on=_field(path, row, "training_completed_on", parse_day),
-            procedure_signed_on=_field(path, row, "procedure_signed_on", parse_day),
-            aup_signed_on=_field(path, row, "aup_signed_on", parse_day),
-            notes=row.get("notes"),
+            adult=adult,
+            birth_date=birth_date,
+            grade=cells.text("grade"),
+            role=cells.text("role"),
+            building=cells.text("building"),
+            status=status,
+            employee_id=cells.text("employee_id"),
+            training_completed_on=training,
+            procedure_signed_on=procedure,
+            aup_signed_on=aup,
+            notes=cells.text("notes"),
         )
 
-    people = _each_row(rows, problems, person)
+    people = _each_row(path, table, person)
     return Parsed(people, [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows])
 
 
@@ -931,85 +1214,83 @@ def parse_accounts(path: Path, people_by_email: Mapping[str, Person]) -> list[Ac
 def read_accounts(
     path: Path, people_by_email: Mapping[str, Person], *, clear_empty: bool = False
 ) -> Parsed[Account]:
-    rows, problems = _read_table(path, ACCOUNT_COLUMNS, required=("platform", "handle"))
+    table = _read_table(path, ACCOUNT_COLUMNS, required=("platform", "handle"))
+    rows = table.rows
     seen: dict[tuple[str, str], int] = {}
 
-    def person_ids(row: Row, column: str) -> tuple[str, ...]:
-        ids = []
-        for email in split_list(row.get(column)):
-            email = email.lower()
-            person = people_by_email.get(email)
+    def person_ids(cells: _Cells, column: str) -> tuple[str, ...]:
+        ids, unknown = [], []
+        for email in split_list(cells.text(column)):
+            person = people_by_email.get(email.lower())
             if person is None:
-                raise InputError(
-                    f"{path}: line {row.line}, column {column}: {email} is not in the registry",
-                    "Import people first (`auditor person import FILE`).",
-                    line=row.line,
-                    column=column,
-                )
-            ids.append(person.id)
+                unknown.append(email.lower())
+            else:
+                ids.append(person.id)
+        if unknown:
+            cells.fail(
+                column,
+                f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the registry",
+                "Import people first (`auditor person import FILE`).",
+            )
         return tuple(ids)
 
-    def account(row: Row) -> Account:
-        platform = _field(path, row, "platform", Platform.parse)
-        handle = _field(path, row, "handle", check_handle)
-        if not handle:
-            raise InputError(
-                f"{path}: line {row.line}, column handle: a handle is required",
-                line=row.line,
-                column="handle",
-            )
-        key = (platform.value, normalise_handle(handle))
-        if key in seen:
-            raise InputError(
-                f"{path}: line {row.line}, column handle: {platform.value}:{handle} already appears on line {seen[key]}",
-                line=row.line,
-                column="handle",
-            )
-        seen[key] = row.line
-        owner = person_ids(row, "owner_email")
-        url = row.get("profile_url")
-        if url and not url.lower().startswith(("https://", "http://")):
-            raise InputError(
-                f"{path}: line {row.line}, column profile_url: {url!r} is not an http(s) link",
-                line=row.line,
-                column="profile_url",
-            )
-        built = Account(
+    def account(cells: _Cells) -> Account | None:
+        platform = cells.parse("platform", Platform.parse)
+        handle = cells.parse("handle", check_handle)
+        if handle == "":
+            cells.fail("handle", "a handle is required")
+        if platform is not None and handle:
+            key = (platform.value, normalise_handle(handle))
+            if key in seen:
+                cells.fail("handle", f"{platform.value}:{handle} already appears on line {seen[key]}")
+            else:
+                seen[key] = cells.line
+        owner = person_ids(cells, "owner_email")
+        if len(owner) > 1:
+            cells.fail("owner_email", "one owner per account")
+        url = cells.parse("profile_url", check_link)
+        purpose = cells.parse("purpose", lambda t: Purpose.parse(t or "school"))
+        co_managers = person_ids(cells, "co_manager_emails")
+        student_managers = person_ids(cells, "student_manager_emails")
+        login_email = cells.parse("login_email", check_email)
+        two_factor = cells.parse("two_factor", parse_bool)
+        public_comments = cells.parse("public_comments", parse_bool)
+        monitors = person_ids(cells, "comment_monitor_emails")
+        requested_on = cells.parse("approval_requested_on", parse_day)
+        approved_on = cells.parse("approved_on", parse_day)
+        renewal_due = cells.parse("renewal_due", parse_day)
+        status = cells.parse("status", lambda t: AccountStatus.parse(t or "active"))
+        if cells.problems:
+            return None
+        return Account(
             id="",
             platform=platform,
             handle=handle,
             profile_url=url,
-            platform_id=row.get("platform_id"),
-            display_name=row.get("display_name"),
-            building=row.get("building"),
-            purpose=_field(path, row, "purpose", lambda t: Purpose.parse(t or "school")),
+            platform_id=cells.text("platform_id"),
+            display_name=cells.text("display_name"),
+            building=cells.text("building"),
+            purpose=purpose,
             owner_id=owner[0] if owner else "",
-            co_manager_ids=person_ids(row, "co_manager_emails"),
-            student_manager_ids=person_ids(row, "student_manager_emails"),
-            login_email=_field(path, row, "login_email", check_email),
-            two_factor=_field(path, row, "two_factor", parse_bool),
-            public_comments=_field(path, row, "public_comments", parse_bool),
-            comment_monitor_ids=person_ids(row, "comment_monitor_emails"),
+            co_manager_ids=co_managers,
+            student_manager_ids=student_managers,
+            login_email=login_email,
+            two_factor=two_factor,
+            public_comments=public_comments,
+            comment_monitor_ids=monitors,
             approval=Approval(
-                requested_on=_field(path, row, "approval_requested_on", parse_day),
-                approved_on=_field(path, row, "approved_on", parse_day),
-                approved_by=row.get("approved_by"),
-                renewal_due=_field(path, row, "renewal_due", parse_day),
-                reference=row.get("approval_reference"),
+                requested_on=requested_on,
+                approved_on=approved_on,
+                approved_by=cells.text("approved_by"),
+                renewal_due=renewal_due,
+                reference=cells.text("approval_reference"),
             ),
-            status=_field(path, row, "status", lambda t: AccountStatus.parse(t or "active")),
-            notes=row.get("notes"),
-            tags=tuple(split_list(row.get("tags"))),
+            status=status,
+            notes=cells.text("notes"),
+            tags=tuple(split_list(cells.text("tags"))),
         )
-        if len(owner) > 1:
-            raise InputError(
-                f"{path}: line {row.line}, column owner_email: one owner per account",
-                line=row.line,
-                column="owner_email",
-            )
-        return built
 
-    accounts = _each_row(rows, problems, account)
+    accounts = _each_row(path, table, account)
     return Parsed(accounts, [given_fields(r, ACCOUNT_FIELDS, clear_empty=clear_empty) for r in rows])
 
 
