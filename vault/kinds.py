@@ -132,6 +132,9 @@ _DECLARED = (
     Kind("audit-ledger", INVENTORY, "the audit ledger", writers=ANYONE),
     Kind("waiver", INVENTORY, "waivers"),
     Kind("roster-sync", INVENTORY, "roster sync history"),
+    Kind("change", INVENTORY, "the change history"),
+    # Per roster source: the role and building it gave each person at its last sync.
+    Kind("roster-baseline", INVENTORY, "roster baselines"),
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in _DECLARED}

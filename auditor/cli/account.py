@@ -233,6 +233,33 @@ def list_(
     report_damaged(inv)
 
 
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Argument(help="PLATFORM:HANDLE, @handle or id.")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed on one account, field by field, oldest first (imports, edits, offboardings).
+
+    Example:
+
+        auditor account history instagram:@lincolnhs
+    """
+    from auditor.cli.person import HISTORY_COLUMNS
+    from auditor.services.inventory import history_rows
+
+    inv = app_context(ctx).inventory()
+    a = inv.resolve_account(account)
+    rows = history_rows(inv, a.id)
+    fmt_ = pick_format(fmt, as_json)
+    echo(
+        render_rows(
+            rows, HISTORY_COLUMNS, fmt_, schema="auditor/history", empty=f"No recorded changes for {a.label}."
+        )
+    )
+
+
 @app.command("show")
 def show(
     ctx: typer.Context,
@@ -371,7 +398,8 @@ def retire(
         raise UsageError(f"{a.label} is already retired")
     note = f"Retired {date.today().isoformat()}: {reason}"
     saved = inv.save_account(
-        dataclasses.replace(a, status=AccountStatus.RETIRED, notes=(a.notes + "\n" + note).strip())
+        dataclasses.replace(a, status=AccountStatus.RETIRED, notes=(a.notes + "\n" + note).strip()),
+        by="command:account retire",
     )
     echo(f"Retired {saved.label}")
 
@@ -404,5 +432,7 @@ def import_(
     inv = app_context(ctx).inventory()
     people = {p.email.casefold(): p for p in inv.people() if p.email}
     parsed = read_accounts(file, people, clear_empty=clear_empty)
-    result = import_accounts(inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given)
+    result = import_accounts(
+        inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given, lines=parsed.lines
+    )
     print_import_result(result, "accounts", dry_run, pick_format(fmt, as_json))

@@ -192,6 +192,39 @@ def show(
     echo(render_record(row, pick_format(fmt, as_json), schema="auditor/person"))
 
 
+HISTORY_COLUMNS = [
+    ("at", "When (UTC)"), ("by", "By"), ("source", "Source"), ("field", "Field"), ("old", "Old"), ("new", "New"),
+]  # fmt: skip
+
+
+@app.command("history")
+def history(
+    ctx: typer.Context,
+    person: Annotated[str, typer.Argument(help="Email, id or exact name.")],
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed on one person, field by field, oldest first: each import, roster sync, edit and
+    offboarding, with its source (import:FILE, roster:NAME, command, offboard) and old -> new.
+
+    Example:
+
+        auditor person history dsmith@d203.org
+        auditor person history dsmith@d203.org --format csv > dsmith-history.csv
+    """
+    from auditor.services.inventory import history_rows
+
+    inv = app_context(ctx).inventory()
+    p = inv.resolve_person(person)
+    rows = history_rows(inv, p.id)
+    echo(
+        render_rows(
+            rows, HISTORY_COLUMNS, pick_format(fmt, as_json), schema="auditor/history",
+            empty=f"No recorded changes for {p.name}.",
+        )
+    )  # fmt: skip
+
+
 @app.command("edit")
 def edit(
     ctx: typer.Context,
@@ -295,6 +328,14 @@ def import_(
         bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
     ] = False,
     clear_empty: ClearEmptyOpt = False,
+    override_roster: Annotated[
+        bool,
+        typer.Option(
+            "--override-roster",
+            help="Let the file change status, role and building even where a roster sync or an "
+            "offboarding set them (default: those are kept, and listed).",
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -303,6 +344,9 @@ def import_(
     Rows match existing people on email, so importing the same file twice changes nothing. An
     existing person changes only in the columns the file has, and an empty cell changes nothing
     (--clear-empty: it clears the field), so a file with a few columns never blanks the others.
+    A status, role or building that a roster sync or an offboarding set is kept (the output says
+    which rows were left alone) unless --override-roster. --dry-run prints each field that would
+    change, old -> new; `auditor person history` shows what each import changed.
     Columns: name, email, kind, adult, birth_date, grade, role, building, status, employee_id,
     training_completed_on, procedure_signed_on, aup_signed_on, notes.
 
@@ -314,8 +358,19 @@ def import_(
     parsed = read_people(file, clear_empty=clear_empty)
     app_ctx = app_context(ctx)
     inv = app_ctx.inventory()
-    result = import_people(inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given)
+    result = import_people(
+        inv,
+        parsed.items,
+        dry_run=dry_run,
+        source=str(file),
+        given=parsed.given,
+        lines=parsed.lines,
+        override_roster=override_roster,
+    )
     print_import_result(result, "people", dry_run, pick_format(fmt, as_json))
+
+
+_SHOWN = 50  # changes an import that ran prints; a dry run prints all
 
 
 def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat) -> None:
@@ -332,6 +387,9 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
                     "updated": len(result.updated),
                     "unchanged": len(result.unchanged),
                     "backup": result.backup or None,
+                    "history": result.history or None,
+                    "changes": [c.to_dict() for c in result.changes],
+                    "kept": [k.to_dict() for k in result.kept],
                 },
                 indent=2,
             )
@@ -342,6 +400,28 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
         f"{verb} {noun}: {len(result.created)} new, {len(result.updated)} updated, "
         f"{len(result.unchanged)} unchanged."
     )
+    # A dry run lists every change; an import that ran lists the first ones (the rest are in the
+    # change history and in --format json). New records are one line each, updates field by field.
+    shown = result.changes if dry_run else result.changes[:_SHOWN]
+    for change in shown:
+        if change.action == "created":
+            echo(f"  + {change.label} (new)")
+            continue
+        echo(f"  ~ {change.label}")
+        for diff in change.fields:
+            echo(f"      {diff.line()}")
+    if len(shown) < len(result.changes):
+        echo(
+            f"  ... and {len(result.changes) - len(shown)} more "
+            f"(`auditor {'person' if noun == 'people' else 'account'} history` lists them)"
+        )
+    if result.kept:
+        echo(
+            f"Left alone ({len(result.kept)}): set by a roster sync or an offboarding; "
+            "--override-roster changes them."
+        )
+        for kept in result.kept:
+            echo(f"  {kept.sentence()}")
     if result.backup:
         echo(f"Backup taken before the import: {result.backup}")
 

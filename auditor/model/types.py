@@ -223,6 +223,27 @@ def _tuple(value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """Where one person field's value came from, and when (issue 13, field provenance).
+
+    `by` is `roster:NAME` (a roster sync), `import:FILE` (a people import), `command:person add`,
+    `command:person edit` or `offboard`; `at` is the UTC time of the write, ISO 8601."""
+
+    by: str
+    at: str
+
+    @property
+    def from_roster(self) -> bool:
+        """A roster sync or an offboarding set it: a fact an import file does not override."""
+        return self.by.startswith("roster:") or self.by == "offboard"
+
+
+# The fields a roster sync or an offboarding decides; an import leaves them alone when one of those
+# set them, unless `--override-roster` is given (services/inventory.py).
+ROSTER_FACTS = ("status", "departed_on", "role", "building", "role_changed_on")
+
+
+@dataclass(frozen=True)
 class Person:
     """Someone who owns, co-manages or posts to a district account."""
 
@@ -245,8 +266,22 @@ class Person:
     notes: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # field -> where its current value came from; fields set before provenance was kept have none.
+    sources: Mapping[str, FieldSource] = field(default_factory=dict, hash=False)
     # Set by the registry on read: the stored record version, used for optimistic concurrency.
     version: int = 0
+
+    def source_of(self, name: str) -> FieldSource | None:
+        return self.sources.get(name)
+
+    def stamped(self, before: Person | None, by: str, at: datetime) -> Person:
+        """This person with `by` recorded as the source of every field that differs from `before`
+        (every field given a value, for a new person)."""
+        changed = person_changed_fields(before, self)
+        if not changed:
+            return self
+        mark = FieldSource(by, at.isoformat())
+        return dataclasses.replace(self, sources={**self.sources, **dict.fromkeys(changed, mark)})
 
     def is_adult(self, today: date) -> bool | None:
         """True/False when known (explicit flag, else birth date), None when nothing says."""
@@ -285,8 +320,42 @@ class Person:
             notes=str(data.get("notes", "") or ""),
             created_at=parse_datetime(data.get("created_at")),
             updated_at=parse_datetime(data.get("updated_at")),
+            sources={
+                str(name): FieldSource(str(src.get("by", "")), str(src.get("at", "")))
+                for name, src in (data.get("sources") or {}).items()
+                if isinstance(src, Mapping)
+            },
             version=version,
         )
+
+
+# What a person's fields are, for provenance and diffs: every stored field but the bookkeeping.
+PERSON_META = frozenset({"id", "created_at", "updated_at", "sources", "version"})
+PERSON_DATA_FIELDS = tuple(f.name for f in dataclasses.fields(Person) if f.name not in PERSON_META)
+
+
+def person_changed_fields(before: Person | None, after: Person) -> list[str]:
+    """The data fields whose value differs (for a new person: the fields that hold a value)."""
+    if before is None:
+        return [n for n in PERSON_DATA_FIELDS if getattr(after, n) not in (None, "", ())]
+    return [n for n in PERSON_DATA_FIELDS if getattr(before, n) != getattr(after, n)]
+
+
+def roster_held(current: Person, offered: Person, fields: frozenset[str]) -> dict[str, str]:
+    """Of `fields` (those an import row gives), the roster facts whose offered value differs from a
+    value a roster sync or an offboarding set: field -> why it is kept. A departure recorded before
+    field sources were kept counts as one too (an old staff file must not bring someone back)."""
+    held: dict[str, str] = {}
+    for name in ROSTER_FACTS:
+        if name not in fields or getattr(current, name) == getattr(offered, name):
+            continue
+        source = current.sources.get(name)
+        if source is not None and source.from_roster:
+            what = "offboarding" if source.by == "offboard" else source.by.replace(":", " ", 1)
+            held[name] = f"set by {what} on {source.at[:10]}"
+        elif source is None and name == "status" and current.status is PersonStatus.DEPARTED:
+            held[name] = "recorded as departed"
+    return held
 
 
 def age_on(birth: date, today: date) -> int:
@@ -629,6 +698,68 @@ class RosterEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return plain_dict(self)
+
+
+def fold(text: str) -> str:
+    """A role or building name as compared: case-folded, inner whitespace collapsed, trimmed."""
+    return " ".join(text.split()).casefold()
+
+
+# What a roster's `role` means: a job title ("Principal"), or one of OneRoster's role terms, which
+# name a kind of job ("teacher", "administrator") and are never compared with job titles as such.
+ROLE_VOCABULARIES = ("title", "oneroster")
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """How a roster source's roles compare with the registry's job titles (docs/roster.md).
+
+    `vocabulary` "title": the roster gives job titles, compared case- and whitespace-insensitively.
+    "oneroster": it gives OneRoster role terms; `titles` maps a term to the registry job titles it
+    covers (e.g. administrator -> Principal, Assistant Principal). A registry title the map does not
+    name is never overwritten by a term on a first sync ("Principal" and "administrator" are not the
+    same kind of word; OneRoster 1.2 even has a `principal` role that 1.1 calls administrator)."""
+
+    vocabulary: str = "title"
+    titles: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def parse(cls, vocabulary: str, table: Mapping[str, Any] | None = None) -> RoleRules:
+        vocab = fold(vocabulary or "title")
+        if vocab not in ROLE_VOCABULARIES:
+            raise ValueError(f"role_vocabulary {vocabulary!r} is not one of: {', '.join(ROLE_VOCABULARIES)}")
+        titles: dict[str, tuple[str, ...]] = {}
+        for term, value in (table or {}).items():
+            names = (
+                [value]
+                if isinstance(value, str)
+                else list(value)
+                if isinstance(value, list | tuple)
+                else None
+            )
+            if not names or not all(isinstance(n, str) and n.strip() for n in names):
+                raise ValueError(f"role_map: {term!r} must map to a job title or a list of job titles")
+            titles[fold(str(term))] = tuple(n.strip() for n in names)
+        return cls(vocab, titles)
+
+    def comparable(self, registry_role: str) -> bool:
+        """Whether a registry job title can be compared with this roster's roles at all."""
+        if self.vocabulary == "title":
+            return True
+        role = fold(registry_role)
+        return role in self.titles or any(role in map(fold, t) for t in self.titles.values())
+
+    def agrees(self, registry_role: str, roster_role: str) -> bool:
+        """The registry's title says the same as the roster's role."""
+        have, term = fold(registry_role), fold(roster_role)
+        return have == term or have in map(fold, self.titles.get(term, ()))
+
+    def title_for(self, roster_role: str) -> str:
+        """What to record as the job title when the roster's role changes."""
+        if self.vocabulary == "title":
+            return roster_role.strip()
+        titles = self.titles.get(fold(roster_role), ())
+        return titles[0] if len(titles) == 1 else roster_role.strip()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ def offboard(
                 comment_monitor_ids=monitors,
             )
             if updated != current:
-                inv.save_account(updated)
+                inv.save_account(updated, by="offboard")
         current_person = inv.get_person(person.id) or person
         offboarded_on = today or now.date()
         # A real departure date already on record (from the roster, say) is kept: offboarding
@@ -186,7 +186,7 @@ def offboard(
             status=PersonStatus.DEPARTED,
             departed_on=recorded if recorded is not None and recorded <= offboarded_on else offboarded_on,
         )
-        inv.save_person(departed)
+        inv.save_person(departed, by="offboard")
         for account in plan.knew:
             task, created = tasks_mod.open_task(
                 registry,

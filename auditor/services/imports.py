@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import posixpath
 import re
 import zipfile
@@ -140,6 +141,7 @@ class Parsed(Generic[T]):
 
     items: list[T]
     given: list[frozenset[str]]
+    lines: list[int] = dataclasses.field(default_factory=list)  # each item's line in the file
 
 
 _TRUE = {"yes", "y", "true", "1", "x", "on"}

@@ -7,14 +7,18 @@ lives here where tests reach it without the command line.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from auditor.model.changes import KeptField, RecordChange
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, Person
 from vault.backup import take_backup
-from vault.stores.inventory import Inventory
+from vault.stores.changes import history as change_history
+from vault.stores.changes import record_changes
+from vault.stores.inventory import BulkResult, ImportPlan, Inventory
 
 
 @dataclass
@@ -23,6 +27,23 @@ class ImportResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     backup: str = ""
+    # Per record created or updated: each field that changes, old -> new (the dry run prints them).
+    changes: list[RecordChange] = field(default_factory=list)
+    # Roster facts left alone (a roster sync or an offboarding set them; see --override-roster).
+    kept: list[KeptField] = field(default_factory=list)
+    history: str = ""  # the change-history entry written, "" for a dry run or no change
+
+
+def _result(bulk: BulkResult, backup: str = "", history: str = "") -> ImportResult:
+    return ImportResult(
+        bulk.created, bulk.updated, bulk.unchanged, backup, list(bulk.changes), list(bulk.kept), history
+    )
+
+
+def import_source(file: str | Path) -> str:
+    """How an import names itself as the source of the values it sets: `import:FILE` (the name only:
+    a home directory's path is nobody's business in the history)."""
+    return f"import:{Path(file).name}" if file else "import"
 
 
 def import_people(
@@ -32,20 +53,25 @@ def import_people(
     dry_run: bool,
     source: str = "",
     given: Sequence[frozenset[str]] | None = None,
+    lines: Sequence[int] = (),
+    override_roster: bool = False,
 ) -> ImportResult:
     """Create or update people; with `given` (from `imports.read_people`) an existing person keeps
-    every field its row does not give."""
+    every field its row does not give, and a roster fact (status, role, building) that a roster sync
+    or an offboarding set stays unless `override_roster`. The change history records every field."""
+    plan = ImportPlan(import_source(source), lines, override_roster)
     if dry_run:
-        return _plan(inv, lambda: inv.upsert_people(people, given))
+        return _plan(inv, lambda: inv.upsert_people(people, given, plan=plan))
     inv.registry.require_admin("Importing people")  # before the preview, the backup and its log event
-    preview = inv.preview_people(people, given)
+    preview = inv.preview_people(people, given, plan=plan)
     if not (preview.created or preview.updated):
         # Nothing to write: no backup either (a nightly re-import of the same file).
-        return ImportResult(preview.created, preview.updated, preview.unchanged)
+        return _result(preview)
     backup = take_backup(inv.registry, "before-person-import")
     with inv.registry.transaction():
-        bulk = inv.upsert_people(people, given)
-    return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
+        bulk = inv.upsert_people(people, given, plan=plan)
+        entry = record_changes(inv.registry, plan.by, bulk.changes, bulk.kept)
+    return _result(bulk, backup, entry)
 
 
 def import_accounts(
@@ -55,32 +81,34 @@ def import_accounts(
     dry_run: bool,
     source: str = "",
     given: Sequence[frozenset[str]] | None = None,
+    lines: Sequence[int] = (),
 ) -> ImportResult:
     """Create or update accounts; `given` as for `import_people`."""
+    plan = ImportPlan(import_source(source), lines)
     if dry_run:
-        return _plan(inv, lambda: inv.upsert_accounts(accounts, given))
+        return _plan(inv, lambda: inv.upsert_accounts(accounts, given, plan=plan))
     inv.registry.require_admin("Importing accounts")  # before the preview, the backup and its log event
-    preview = inv.preview_accounts(accounts, given)
+    preview = inv.preview_accounts(accounts, given, plan=plan)
     if not (preview.created or preview.updated):
-        return ImportResult(preview.created, preview.updated, preview.unchanged)  # nothing to write
+        return _result(preview)  # nothing to write
     backup = take_backup(inv.registry, "before-account-import")
     with inv.registry.transaction():
-        bulk = inv.upsert_accounts(accounts, given)
-    return ImportResult(bulk.created, bulk.updated, bulk.unchanged, backup)
+        bulk = inv.upsert_accounts(accounts, given, plan=plan)
+        entry = record_changes(inv.registry, plan.by, bulk.changes)
+    return _result(bulk, backup, entry)
 
 
 class _Rollback(Exception):
     pass
 
 
-def _plan(inv: Inventory, run) -> ImportResult:  # type: ignore[no-untyped-def]
+def _plan(inv: Inventory, run: Callable[[], BulkResult]) -> ImportResult:
     """Run the real upsert inside a transaction that is always rolled back: the dry run sees exactly
     what the import would do, and nothing is written."""
     holder: list[ImportResult] = []
     try:
         with inv.registry.transaction():
-            bulk = run()
-            holder.append(ImportResult(bulk.created, bulk.updated, bulk.unchanged))
+            holder.append(_result(run()))
             raise _Rollback
     except _Rollback:
         pass
@@ -146,3 +174,25 @@ def edit_account(inv: Inventory, ref: str, edit: AccountEdit) -> tuple[Account, 
         raise UsageError("nothing to change", "Give at least one option, e.g. --owner EMAIL.")
     saved = inv.save_account(dataclasses.replace(account, **changes))
     return saved, sorted(changes)
+
+
+def history_rows(inv: Inventory, record_id: str) -> list[dict[str, Any]]:
+    """One row per field change of one record, oldest first: when, who, from where, old -> new (and
+    the roster facts an import left alone), for `person history` and `account history`."""
+    rows: list[dict[str, Any]] = []
+    for entry in change_history(inv.registry, record_id):
+        base = {"at": entry.at[:19].replace("T", " "), "by": entry.by, "source": entry.source}
+        for record in entry.records:
+            for f in record.fields:
+                rows.append({**base, "action": record.action, **f.to_dict()})
+        for kept in entry.kept:
+            rows.append(
+                {
+                    **base,
+                    "action": "kept",
+                    "field": kept.get("field", ""),
+                    "old": kept.get("current", ""),
+                    "new": f"{kept.get('offered', '')} (not applied: {kept.get('why', '')})",
+                }
+            )
+    return rows

@@ -44,6 +44,8 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "audit-ledger": ("current", {"findings": []}),
     "waiver": ("f_1", {"reason": "ok"}),
     "roster-sync": ("y_1", {"source": "hr"}),
+    "change": ("c_1", {"source": "import:staff.csv", "records": []}),
+    "roster-baseline": ("rb_1", {"source": "hr", "people": {"p_1": ["teacher", "north"]}}),
 }
 
 

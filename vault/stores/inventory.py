@@ -14,11 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+from auditor.model.changes import KeptField, RecordChange, diff, show
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
-from auditor.model.types import Account, AccountStatus, Person, Platform, normalise_handle
+from auditor.model.types import (
+    ROSTER_FACTS,
+    Account,
+    AccountStatus,
+    Person,
+    Platform,
+    normalise_handle,
+    roster_held,
+)
 from vault.backends.storage import RecordRow
 from vault.errors import RecordTamperedError
 from vault.registry import INVENTORY, DuplicateRecordError, Registry, new_id, utcnow
+from vault.stores.changes import record_changes
 
 T = TypeVar("T", Person, Account)
 
@@ -35,11 +45,23 @@ def account_key(account: Account) -> str:
     return f"{account.platform.value}:{normalise_handle(account.handle)}"
 
 
+def person_label(person: Person) -> str:
+    return f"{person.name} <{person.email}>" if person.email else person.name
+
+
+def record_label(item: Person | Account) -> str:
+    return person_label(item) if isinstance(item, Person) else item.label
+
+
 @dataclass
 class BulkResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Per record created or updated, each field that changes (old -> new), in file order.
+    changes: list[RecordChange] = field(default_factory=list)
+    # Roster facts the import left alone (see `upsert_people`'s `override_roster`).
+    kept: list[KeptField] = field(default_factory=list)
 
 
 class Inventory:
@@ -83,9 +105,10 @@ class Inventory:
             raise NotFoundError(f"no person {ref!r} in the registry", "`auditor person list` shows everyone.")
         return person
 
-    def add_person(self, person: Person) -> Person:
+    def add_person(self, person: Person, *, by: str = "command:person add") -> Person:
         now = utcnow()
         person = dataclasses.replace(person, id=person.id or new_id("p"), created_at=now, updated_at=now)
+        person = person.stamped(None, by, now)
         return self._write(
             PERSON,
             person,
@@ -97,15 +120,26 @@ class Inventory:
             ),
         )
 
-    def save_person(self, person: Person) -> Person:
-        person = dataclasses.replace(person, updated_at=utcnow())
-        return self._write(
-            PERSON,
-            person,
-            person_key(person),
-            person.version,
-            AuditorError(f"another person already has the email {person.email}"),
-        )
+    def save_person(self, person: Person, *, by: str = "command:person edit") -> Person:
+        """Write an edited person; `by` becomes the source of every field that changed."""
+        now = utcnow()
+        stored = self.get_person(person.id) if person.id else None
+        person = dataclasses.replace(person, updated_at=now).stamped(stored, by, now)
+        with self.registry.transaction():
+            saved = self._write(
+                PERSON,
+                person,
+                person_key(person),
+                person.version,
+                AuditorError(f"another person already has the email {person.email}"),
+            )
+            self._history(by, stored, saved)
+        return saved
+
+    def _history(self, by: str, old: Person | Account | None, new: Person | Account) -> None:
+        change = _change(new, old, new, "updated" if old is not None else "created", self._names())
+        if change.fields:
+            record_changes(self.registry, by, [change])
 
     def put_person(self, person: Person, *, expected_version: int) -> Person:
         """Write a person exactly as given, timestamps included (the roster sync sets its own);
@@ -211,46 +245,58 @@ class Inventory:
             ),
         )
 
-    def save_account(self, account: Account) -> Account:
+    def save_account(self, account: Account, *, by: str = "command:account edit") -> Account:
+        """Write an edited account; the change history records each field that changed."""
         now = utcnow()
         account = dataclasses.replace(account, updated_at=now)
         stored = self.get_account(account.id) if account.id else None
         if stored is not None and stored.managers_key() != account.managers_key():
             account = dataclasses.replace(account, managers_changed_at=now)
-        return self._write(
-            ACCOUNT,
-            account,
-            account_key(account),
-            account.version,
-            AuditorError(f"another {account.label} is already in the registry"),
-        )
+        with self.registry.transaction():
+            saved = self._write(
+                ACCOUNT,
+                account,
+                account_key(account),
+                account.version,
+                AuditorError(f"another {account.label} is already in the registry"),
+            )
+            self._history(by, stored, saved)
+        return saved
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
     def upsert_people(
-        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None
+        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
     ) -> BulkResult:
         """Create or update people by email. With `given` (one set per person: the fields its row
-        gives), an existing person keeps every other field ("merge, never blank")."""
-        return self._upsert(PERSON, people, self._people_by_key(), person_key, _person_changed, given)
+        gives), an existing person keeps every other field ("merge, never blank"). A roster fact
+        (status, role, building...) that a roster sync or an offboarding set is kept unless
+        `plan.override_roster` (each one kept is in `BulkResult.kept`)."""
+        return self._upsert(PERSON, people, self._people_by_key(), person_key, _person_changed, given, plan)
 
     def upsert_accounts(
-        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None
+        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
     ) -> BulkResult:
         """Create or update accounts by platform and handle; `given` as for `upsert_people`."""
-        return self._upsert(ACCOUNT, accounts, self._accounts_by_key(), account_key, _account_changed, given)
+        return self._upsert(
+            ACCOUNT, accounts, self._accounts_by_key(), account_key, _account_changed, given, plan
+        )
 
     def preview_people(
-        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None
+        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
     ) -> BulkResult:
         """What `upsert_people` would do, read only (no transaction, no new ids: a person to be
         created is counted under an empty id)."""
-        return self._preview(people, self._people_by_key(), person_key, _person_changed, given)
+        return self._preview(people, self._people_by_key(), person_key, _person_changed, given, plan)
 
     def preview_accounts(
-        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None
+        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
     ) -> BulkResult:
         """What `upsert_accounts` would do, read only; as `preview_people`."""
-        return self._preview(accounts, self._accounts_by_key(), account_key, _account_changed, given)
+        return self._preview(accounts, self._accounts_by_key(), account_key, _account_changed, given, plan)
+
+    def _names(self) -> dict[str, str]:
+        """Person id -> email (or name), for diffs of the fields that hold person ids."""
+        return {p.id: p.email or p.name for p in self.people()}
 
     def _people_by_key(self) -> dict[str | None, Person]:
         return {person_key(p): p for p in self.people() if person_key(p)}
@@ -266,57 +312,85 @@ class Inventory:
         changed: Callable[[T, T], bool],
         given: Sequence[frozenset[str]] | None,
         now: datetime,
+        plan: ImportPlan,
+        result: BulkResult,
     ) -> Iterator[tuple[T, str | None, T | None, T | None]]:
         """Each item with its natural key, the record it matches (None: a new record) and, when it
-        changes that record, the record's new content (None: unchanged)."""
+        changes that record, the record's new content (None: unchanged). Roster facts kept are added
+        to `result.kept`."""
         for n, item in enumerate(items):
             key = key_of(item)
             old = existing.get(key) if key else None
             if old is None:
                 yield item, key, None, None
                 continue
-            source = item if given is None else merge_fields(old, item, given[n])
+            fields = given[n] if given is not None else None
+            if isinstance(old, Person) and isinstance(item, Person) and not plan.override_roster:
+                held = roster_held(old, item, fields if fields is not None else frozenset(ROSTER_FACTS))
+                for name, why in held.items():
+                    line = plan.lines[n] if n < len(plan.lines) else 0
+                    result.kept.append(
+                        KeptField(
+                            old.id, record_label(old), line, name,
+                            show(_stored(old, name)), show(_stored(item, name)), why,
+                        )
+                    )  # fmt: skip
+                if held:
+                    base = fields if fields is not None else frozenset(_all_fields(item))
+                    fields = base - set(held)
+            source = item if fields is None else merge_fields(old, item, fields)
             merged = dataclasses.replace(
                 source, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
             )
+            if isinstance(old, Person) and isinstance(merged, Person):
+                merged = dataclasses.replace(merged, sources=old.sources)
             if isinstance(old, Account):
                 # An import that changes who manages the account dates the change (escrow.stale).
                 changed_at = now if old.managers_key() != merged.managers_key() else old.managers_changed_at
                 merged = dataclasses.replace(merged, managers_changed_at=changed_at)
-            yield (
-                item,
-                key,
-                old,
-                (dataclasses.replace(merged, updated_at=now) if changed(old, merged) else None),
-            )
+            if not changed(old, merged):
+                yield item, key, old, None
+                continue
+            new = dataclasses.replace(merged, updated_at=now)
+            if isinstance(new, Person) and isinstance(old, Person) and plan.by:
+                new = new.stamped(old, plan.by, now)
+            yield item, key, old, new
 
-    def _preview(
-        self,
-        items: Sequence[T],
-        existing: Mapping[str | None, T],
-        key_of: Callable[[T], str | None],
-        changed: Callable[[T, T], bool],
-        given: Sequence[frozenset[str]] | None,
-    ) -> BulkResult:
+    def _preview(self, items, existing, key_of, changed, given, plan) -> BulkResult:  # type: ignore[no-untyped-def]
+        plan = plan or ImportPlan()
         result = BulkResult()
-        for item, _key, old, merged in self._pending(items, existing, key_of, changed, given, utcnow()):
+        names = self._names()
+        for item, _key, old, merged in self._pending(
+            items, existing, key_of, changed, given, utcnow(), plan, result
+        ):
             if old is None:
                 result.created.append(item.id)
+                result.changes.append(_change(item, None, item, "created", names))
+            elif merged is not None:
+                result.updated.append(old.id)
+                result.changes.append(_change(old, old, merged, "updated", names))
             else:
-                (result.updated if merged is not None else result.unchanged).append(old.id)
+                result.unchanged.append(old.id)
         return result
 
-    def _upsert(self, kind, items, existing, key_of, changed, given=None) -> BulkResult:  # type: ignore[no-untyped-def]
+    def _upsert(self, kind, items, existing, key_of, changed, given, plan) -> BulkResult:  # type: ignore[no-untyped-def]
+        plan = plan or ImportPlan()
         result = BulkResult()
         rows: list[RecordRow] = []
         now = utcnow()
-        for item, key, old, merged in self._pending(items, existing, key_of, changed, given, now):
+        names = self._names()
+        for item, key, old, merged in self._pending(
+            items, existing, key_of, changed, given, now, plan, result
+        ):
             if old is None:
                 new = dataclasses.replace(
                     item, id=item.id or new_id("p" if kind == PERSON else "a"), created_at=now, updated_at=now
                 )
+                if isinstance(new, Person) and plan.by:
+                    new = new.stamped(None, plan.by, now)
                 rows.append(self.registry.seal_row(kind, new.id, 1, new.to_dict(), key, INVENTORY))
                 result.created.append(new.id)
+                result.changes.append(_change(new, None, new, "created", names))
             elif merged is None:
                 result.unchanged.append(old.id)
             else:
@@ -324,8 +398,41 @@ class Inventory:
                     self.registry.seal_row(kind, old.id, old.version + 1, merged.to_dict(), key, INVENTORY)
                 )
                 result.updated.append(old.id)
+                result.changes.append(_change(old, old, merged, "updated", names))
         self.registry.put_rows(rows)
         return result
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """How a bulk import writes: who it names as the source of the fields it sets (`import:FILE`),
+    each item's line in the file (for messages), and whether it may override roster facts."""
+
+    by: str = ""
+    lines: Sequence[int] = ()
+    override_roster: bool = False
+
+
+def _all_fields(item: Person | Account) -> list[str]:
+    return [f.name for f in dataclasses.fields(item)]
+
+
+def _stored(item: Person | Account, name: str) -> object:
+    return item.to_dict().get(name)
+
+
+def _change(
+    label_of: Person | Account, old: Person | Account | None, new: Person | Account, action: str,
+    names: Mapping[str, str],
+) -> RecordChange:  # fmt: skip
+    kind = PERSON if isinstance(new, Person) else ACCOUNT
+    return RecordChange(
+        kind,
+        new.id,
+        record_label(label_of),
+        action,
+        diff(old.to_dict() if old else None, new.to_dict(), names=names),
+    )
 
 
 def merge_fields(old: T, new: T, fields: frozenset[str]) -> T:
@@ -351,6 +458,6 @@ def _account_changed(old: Account, new: Account) -> bool:
 
 def _comparable(obj: Person | Account) -> dict[str, object]:
     data = obj.to_dict()
-    for name in ("created_at", "updated_at", "id", "managers_changed_at"):
+    for name in ("created_at", "updated_at", "id", "managers_changed_at", "sources"):
         data.pop(name, None)
     return data
