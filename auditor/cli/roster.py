@@ -256,6 +256,23 @@ def render_outcome(o: SyncOutcome) -> str:
     ]
     if o.previous_sync_at:
         lines.append(f"Previous sync of this source: {o.previous_sync_at}.")
+    if plan.baseline:
+        lines.append(
+            f"First sync of this source: a baseline. {_plural(matched, 'person', 'people')} matched; "
+            "roles and buildings are taken from the roster where they compare, and later syncs report "
+            "what the roster changes."
+        )
+    if plan.differing:
+        lines.append(
+            f"{_plural(len(plan.differing), 'role or building')} kept as the registry has them, though the "
+            "roster says otherwise (not comparable, or unchanged in the roster since its last sync; see "
+            "docs/roster.md, 'Roles'):"
+        )
+        lines.extend(
+            f"  = {name}: {mine} (roster: {theirs})" for _pid, name, mine, theirs in plan.differing[:10]
+        )
+        if len(plan.differing) > 10:
+            lines.append(f"  ... and {len(plan.differing) - 10} more (--format json lists them)")
     changes = o.changes
     if not changes:
         lines.append("No changes: the registry already matches the roster.")

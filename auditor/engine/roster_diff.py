@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from auditor.model.types import Person, PersonStatus, RosterEntry
+from auditor.model.types import Person, PersonStatus, RoleRules, RosterEntry, fold
 
 # A full snapshot that would mark more than this share of the covered people departed is suspicious
 # (a filtered export, the wrong file): the plan carries a warning so the CLI can ask for --force.
@@ -99,6 +99,12 @@ class SyncPlan:
     unmatched: tuple[RosterEntry, ...] = ()  # roster people not in the registry and not created
     warnings: tuple[str, ...] = ()
     summary: SyncSummary | None = None
+    # person id -> (role, building) as this roster gives them now, folded: the next sync's baseline.
+    seen: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict, hash=False)
+    baseline: bool = False  # the source's first sync: differences are taken on, never role changes
+    # Role or building the registry keeps though the roster says otherwise (not comparable, or the
+    # roster has not changed since the baseline): (person id, name, registry value, roster value).
+    differing: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -120,10 +126,20 @@ class SyncPlan:
             lines.append(
                 f"{r.name} ({r.person_id}) changed role on {r.changed_on.isoformat()}: {old} -> {new}{tail}."
             )
+        moved = {r.person_id for r in self.role_changes}
         for u in self.updates:
             fields = [c.field for c in u.changes if c.field not in _EVENT_FIELDS]
             if fields:
                 lines.append(f"{u.name} ({u.person_id}): {', '.join(fields)} updated from the roster.")
+            if u.person_id not in moved:
+                # A role or building taken on without a role change: a first fill, or the first
+                # time this roster describes them (its baseline).
+                for c in u.changes:
+                    if c.field in ("role", "building") and c.old != c.new:
+                        old = c.old or "(empty)"
+                        lines.append(
+                            f"{u.name} ({u.person_id}): {c.field} {old} -> {c.new}, taken from the roster."
+                        )
         for e in self.creations:
             lines.append(f"{e.name or e.email} <{e.email}> will be added from the roster.")
         lines.extend(self.warnings)
@@ -175,13 +191,25 @@ def plan_sync(
     today: date,
     full_snapshot: bool = True,
     create_missing: bool = False,
+    roles: RoleRules | None = None,
+    baseline: Mapping[str, tuple[str, str]] | None = None,
 ) -> SyncPlan:
     """Compare a roster with the registry. Pure: no I/O, the clock is `today`.
 
     `full_snapshot`: the entries are the whole directory (OneRoster bulk, a REST/Graph/Google
     listing, a complete HR export), so an active person of a kind the roster covers who is missing
     from it has departed. For a delta, absence means nothing.
+
+    Roles and buildings compare case- and whitespace-insensitively, through `roles` (what the
+    roster's role means: job titles, or OneRoster terms mapped to titles). A role change is the
+    roster changing its mind: `baseline` holds what this source said at its last sync (None: its
+    first sync). A person the baseline does not know takes on the roster's role and building where
+    they compare, without a role change (the first sync of a source reports people matched, not
+    everyone changed); the registry keeps a title the roster's vocabulary cannot be compared with.
     """
+    rules = roles or RoleRules()
+    seen: dict[str, tuple[str, str]] = {}
+    differing: list[tuple[str, str, str, str]] = []
     warnings: list[str] = []
     by_email: dict[str, Person] = {}
     by_employee_id: dict[str, Person] = {}
@@ -258,12 +286,18 @@ def plan_sync(
             change("status", entry.status)
             if person.status is PersonStatus.DEPARTED:
                 change("departed_on", None)  # back again (rehired, or wrongly marked)
-            new_role = entry.role or person.role
-            new_building = entry.building or person.building
+            now_seen = (fold(entry.role), fold(entry.building))
+            seen[person.id] = now_seen
+            before = baseline.get(person.id) if baseline is not None else None
+            new_role = _role_after(rules, person, entry, before, differing)
+            new_building = _building_after(person, entry, before, differing)
             if (new_role, new_building) != (person.role, person.building):
                 change("role", new_role)
                 change("building", new_building)
-                if person.role or person.building:  # first fill of an empty role is not a change
+                # A change the roster made since its last sync; a first fill, or taking on the
+                # roster's value for someone it had not described before, is not a role change.
+                moved = before is not None and before != now_seen and bool(person.role or person.building)
+                if moved:
                     changed_on = entry.role_began_on or today
                     change("role_changed_on", changed_on)
                     role_changes.append(
@@ -283,9 +317,6 @@ def plan_sync(
             if p.kind in covered_kinds and (p.email or p.employee_id) and p.id not in matched
             and p.status is not PersonStatus.DEPARTED
         ]  # fmt: skip
-        population = sum(
-            1 for p in people if p.kind in covered_kinds and p.status is not PersonStatus.DEPARTED
-        )
         for p in covered:
             absent.append(p.id)
             referenced = p.id in referenced_person_ids
@@ -300,11 +331,8 @@ def plan_sync(
                     ),
                 )
             )
-        if population and len(absent) / population > SUSPICIOUS_ABSENT_FRACTION:
-            warnings.append(
-                f"The roster no longer lists {len(absent)} of {population} active people it covers; "
-                "check that the export is complete before applying."
-            )
+
+    warnings.extend(_departure_guard(people, entries, updates))
 
     creations: list[RosterEntry] = []
     left_unmatched: list[RosterEntry] = []
@@ -335,7 +363,84 @@ def plan_sync(
         unmatched=tuple(left_unmatched),
         warnings=tuple(warnings),
         summary=summary,
+        seen=seen,
+        baseline=baseline is None,
+        differing=tuple(differing),
     )
+
+
+def _role_after(
+    rules: RoleRules,
+    person: Person,
+    entry: RosterEntry,
+    before: tuple[str, str] | None,
+    differing: list[tuple[str, str, str, str]],
+) -> str:
+    """The registry's job title after this sync."""
+    if not entry.role or rules.agrees(person.role, entry.role):
+        return person.role
+    if not person.role:
+        return rules.title_for(entry.role)  # a first fill
+    if before is not None and before[0] == fold(entry.role):
+        differing.append((person.id, person.name, person.role, entry.role))
+        return person.role  # the roster has not changed: the registry's own title stands
+    if before is None and not rules.comparable(person.role):
+        differing.append((person.id, person.name, person.role, entry.role))
+        return person.role  # "Principal" and "administrator" are not the same kind of word
+    return rules.title_for(entry.role)
+
+
+def _building_after(
+    person: Person,
+    entry: RosterEntry,
+    before: tuple[str, str] | None,
+    differing: list[tuple[str, str, str, str]],
+) -> str:
+    if not entry.building or fold(entry.building) == fold(person.building) or not person.building:
+        return entry.building.strip() if entry.building and not person.building else person.building
+    if before is not None and before[1] == fold(entry.building):
+        differing.append((person.id, person.name, person.building, entry.building))
+        return person.building
+    return entry.building.strip()
+
+
+GUARD_NAMES = 10  # people a departure warning names before "and N more"
+# Fewer leaving than this is never suspicious: in a registry of four account managers one leaving is
+# 25 %, and a nightly sync must not stop for it. A wrong or filtered export takes many at once.
+GUARD_MIN_PEOPLE = 3
+
+
+def _departure_guard(
+    people: Sequence[Person], entries: Sequence[RosterEntry], updates: Sequence[PersonUpdate]
+) -> list[str]:
+    """A warning when the plan would take more than SUSPICIOUS_ABSENT_FRACTION of the active people
+    the roster covers out of active status, by any road: missing from a complete roster, marked
+    deleted, disabled or archived, every role ended, a leave date passed. It names them."""
+    covered_kinds = {e.kind for e in entries} or {p.kind for p in people}
+    active = [p for p in people if p.kind in covered_kinds and p.status is not PersonStatus.DEPARTED]
+    leaving = []
+    by_id = {p.id: p for p in active}
+    for update in updates:
+        status = update.change("status")
+        person = by_id.get(update.person_id)
+        if status is None or person is None:
+            continue
+        if status.new is PersonStatus.DEPARTED or (
+            status.new is PersonStatus.ON_LEAVE and person.status is PersonStatus.ACTIVE
+        ):
+            leaving.append((person.name, status.new))
+    if len(leaving) < GUARD_MIN_PEOPLE or len(leaving) / len(active) <= SUSPICIOUS_ABSENT_FRACTION:
+        return []
+    departing = sum(1 for _, s in leaving if s is PersonStatus.DEPARTED)
+    names = ", ".join(n for n, _ in leaving[:GUARD_NAMES])
+    more = f" and {len(leaving) - GUARD_NAMES} more" if len(leaving) > GUARD_NAMES else ""
+    what = f"{departing} departed" + (
+        f", {len(leaving) - departing} on leave" if departing < len(leaving) else ""
+    )
+    return [
+        f"The roster would take {len(leaving)} of {len(active)} active people it covers out of active "
+        f"status ({what}): {names}{more}; check that the export is complete and current before applying."
+    ]
 
 
 def _new_person_id(entry: RosterEntry) -> str:

@@ -26,15 +26,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.roster_diff import apply_plan, plan_sync
+from auditor.model.changes import RecordChange, diff
 from auditor.model.errors import AuditorError, ConnectorError, NotFoundError, UsageError
-from auditor.model.types import Secret
+from auditor.model.types import Person, Secret
 from connectors.roster.base import SourceKind, parse_bool, source_class
 from connectors.roster.config import SECRET_ARGUMENT, build_source
 from vault.backup import take_backup
 from vault.errors import RecordTamperedError, VaultError
 from vault.registry import DuplicateRecordError, new_id, utcnow
 from vault.revealog import RevealLog
-from vault.stores.inventory import Inventory
+from vault.stores.changes import record_changes
+from vault.stores.inventory import Inventory, person_label
 from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 SOURCES_SETTING = "roster.sources"
 SYNC_KIND = "roster-sync"
+BASELINE_KIND = "roster-baseline"
 SYNC_SCHEMA_VERSION = 1
 
 # Short names people type; the canonical kinds are connectors.roster.base.SourceKind values.
@@ -162,7 +165,7 @@ def parse_options(
 
 
 def _convert(key: str, raw: str, param: inspect.Parameter | None, base: Path | None) -> Any:
-    if key == "mapping" and raw.startswith("@"):
+    if key in ("mapping", "role_map") and raw.startswith("@"):
         return _load_table(Path(raw[1:]).expanduser(), key)
     if raw[:1] in ("[", "{"):
         try:
@@ -413,6 +416,12 @@ class SyncOutcome:
                 for r in plan.role_changes
             ],
             "created": [{"name": e.name, "email": e.email} for e in plan.creations],
+            "baseline": plan.baseline,
+            "matched": summary.matched if summary else 0,
+            "differing": [
+                {"person_id": pid, "name": name, "registry": mine, "roster": theirs}
+                for pid, name, mine, theirs in plan.differing
+            ],
             "backup": self.backup or None,
             "record_id": self.record_id or None,
         }
@@ -472,6 +481,7 @@ def sync(
         people = inv.people()
         referenced = referenced_person_ids(registry)
         previous = _last_sync_at(registry, snapshot.source)
+        baseline = _baseline(registry, snapshot.source)
     if inv.damaged:
         # A person we cannot read would look absent from the registry; do not plan around them.
         raise VaultError(
@@ -485,6 +495,8 @@ def sync(
         today=moment.date(),
         full_snapshot=snapshot.full,
         create_missing=create_missing,
+        roles=snapshot.roles,
+        baseline=baseline[1] if baseline is not None else None,
     )
     outcome = SyncOutcome(
         source=snapshot.source,
@@ -506,8 +518,9 @@ def sync(
         backup = take_backup(registry, "before-roster-sync")
     outcome = _replace(outcome, backup=backup, applied=True, record_id=_sync_record_id(moment))
     with registry.transaction():
-        _write_people(registry, people, plan, moment)
+        _write_people(registry, people, plan, moment, f"roster:{snapshot.source}")
         registry.put(SYNC_KIND, outcome.record_id, _history_data(outcome, registry), expected_version=0)
+        _store_baseline(registry, snapshot.source, plan, moment, baseline)
     return outcome
 
 
@@ -515,15 +528,24 @@ def _replace(outcome: SyncOutcome, **changes: Any) -> SyncOutcome:
     return dataclasses.replace(outcome, **changes)
 
 
-def _write_people(registry: Registry, people: Sequence[Any], plan: SyncPlan, now: datetime) -> None:
-
+def _write_people(
+    registry: Registry, people: Sequence[Person], plan: SyncPlan, now: datetime, by: str
+) -> None:
+    """Write every person the plan changes or creates, with the roster as the source of each field
+    it set, and one change-history entry for them all."""
     store = Inventory(registry)
     before = {p.id: p for p in people}
     changed = {u.person_id for u in plan.updates}
+    history: list[RecordChange] = []
     for person in apply_plan(people, plan, now, new_id=lambda _entry: new_id("p")):
         old = before.get(person.id)
         if old is not None and person.id not in changed:
             continue
+        person = person.stamped(old, by, now)
+        fields = diff(old.to_dict() if old else None, person.to_dict())
+        history.append(
+            RecordChange("person", person.id, person_label(person), "updated" if old else "created", fields)
+        )
         try:
             # expected_version: a person edited since we read them fails the whole sync
             # (ConcurrentEditError) rather than being overwritten with a stale plan.
@@ -534,6 +556,7 @@ def _write_people(registry: Registry, people: Sequence[Any], plan: SyncPlan, now
                 "registry already has; nothing was changed",
                 "Fix the duplicate in the registry (`auditor person list`) or in the roster, then sync again.",
             ) from None
+    record_changes(registry, by, history, at=now)
 
 
 def _sync_record_id(moment: datetime) -> str:
@@ -603,6 +626,43 @@ def history(registry: Registry, *, source: str | None = None) -> list[SyncRecord
             )
         )
     return sorted(out, key=lambda r: (r.at, r.id))
+
+
+def _baseline_id(source: str) -> str:
+    import hashlib
+
+    return "rb_" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
+def _baseline(registry: Registry, source: str) -> tuple[int, dict[str, tuple[str, str]]] | None:
+    """(record version, person id -> (role, building)) this source gave at its last applied sync;
+    None before its first. A damaged baseline raises: guessing would turn everyone into a change."""
+    rec = registry.get(BASELINE_KIND, _baseline_id(source))
+    if rec is None:
+        return None
+    people = rec.data.get("people") or {}
+    return rec.version, {
+        str(pid): (str(v[0]), str(v[1])) for pid, v in people.items() if isinstance(v, list) and len(v) == 2
+    }
+
+
+def _store_baseline(
+    registry: Registry,
+    source: str,
+    plan: SyncPlan,
+    moment: datetime,
+    previous: tuple[int, dict[str, tuple[str, str]]] | None,
+) -> None:
+    """What the roster said now becomes the next sync's baseline. People it did not describe this
+    time (a delta file, someone absent) keep their earlier baseline."""
+    people = dict(previous[1]) if previous is not None else {}
+    people.update(plan.seen)
+    registry.put(
+        BASELINE_KIND,
+        _baseline_id(source),
+        {"source": source, "at": moment.isoformat(), "people": {k: list(v) for k, v in people.items()}},
+        expected_version=previous[0] if previous is not None else 0,
+    )
 
 
 def _last_sync_at(registry: Registry, source: str) -> str:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import enum
 import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import ClassVar
 
 from auditor.model.errors import ConnectorError, InputError
-from auditor.model.types import PersonKind, PersonStatus, RosterEntry
+from auditor.model.types import PersonKind, PersonStatus, RoleRules, RosterEntry
 
 # --------------------------------------------------------------------------------------------------
 # Errors
@@ -60,17 +60,22 @@ class RosterSnapshot:
     source: str
     entries: tuple[RosterEntry, ...]
     full: bool = True
+    roles: RoleRules = field(default_factory=RoleRules)
 
 
 class RosterSource(ABC):
     """One directory of people. Subclasses set `kind` and implement `fetch()`."""
 
     kind: ClassVar[str] = ""
+    # What the entries' `role` is: job titles (Graph jobTitle, Google title, an HR export) or
+    # OneRoster role terms. A source's configuration may override it (`role_vocabulary`, `role_map`).
+    role_vocabulary: ClassVar[str] = "title"
 
     def __init__(self, name: str = "") -> None:
         self.name = name or self.kind
         # Whether the last fetch() saw the whole directory; a delta file sets it to False.
         self.full_snapshot = True
+        self.roles = RoleRules(type(self).role_vocabulary)
 
     @abstractmethod
     def fetch(self) -> list[RosterEntry]:
@@ -78,7 +83,7 @@ class RosterSource(ABC):
 
     def snapshot(self) -> RosterSnapshot:
         entries = tuple(self.fetch())
-        return RosterSnapshot(source=self.name, entries=entries, full=self.full_snapshot)
+        return RosterSnapshot(source=self.name, entries=entries, full=self.full_snapshot, roles=self.roles)
 
     def __repr__(self) -> str:  # never the credentials: subclasses keep them as Secret anyway
         return f"{type(self).__name__}(name={self.name!r})"

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.model.errors import ConnectorError
-from auditor.model.types import PersonStatus, Secret
+from auditor.model.types import PersonStatus, RoleRules, Secret
 from connectors.roster.base import RosterSource, SourceKind, source_class
 from connectors.roster.generic_csv import CsvMapping
 
@@ -37,6 +37,8 @@ SECRET_ARGUMENT: dict[SourceKind, str | None] = {
 _FORBIDDEN = ("secret", "token", "password")
 _NOT_CONFIGURABLE = {"clock", "now", "http", "today"}  # injected by code (tests), not by a file
 _STATUS_OPTIONS = {"disabled_means", "suspended_means"}
+# Options every kind takes: what its roles mean and how they map to job titles (RoleRules).
+_ROLE_OPTIONS = {"role_vocabulary", "role_map"}
 
 
 def build_source(
@@ -48,8 +50,12 @@ def build_source(
     params = inspect.signature(cls.__init__).parameters
     secret_arg = SECRET_ARGUMENT[member]
     kwargs: dict[str, Any] = {}
+    role_options: dict[str, Any] = {}
     for key, value in options.items():
         if key == "kind":
+            continue
+        if key in _ROLE_OPTIONS:
+            role_options[key] = value
             continue
         if key != "token_url" and any(word in key.lower() for word in _FORBIDDEN):
             raise ConnectorError(
@@ -57,7 +63,9 @@ def build_source(
                 "store it with the keyring or the registry; it is handed to the source at run time",
             )
         if key not in params or key in _NOT_CONFIGURABLE or key == "self":
-            allowed = sorted(p for p in params if p not in {"self", *_NOT_CONFIGURABLE, secret_arg or ""})
+            allowed = sorted(
+                {p for p in params if p not in {"self", *_NOT_CONFIGURABLE, secret_arg or ""}} | _ROLE_OPTIONS
+            )
             raise ConnectorError(
                 f"roster source {name or member.value}: unknown option {key!r}",
                 f"options are: {', '.join(allowed)}",
@@ -79,6 +87,17 @@ def build_source(
     if name and "name" in params:
         kwargs.setdefault("name", name)
     try:
-        return cls(**kwargs)
+        source = cls(**kwargs)
     except TypeError as exc:  # a required option is missing
         raise ConnectorError(f"roster source {name or member.value}: {exc}") from None
+    if role_options:
+        try:
+            source.roles = RoleRules.parse(
+                str(role_options.get("role_vocabulary") or cls.role_vocabulary), role_options.get("role_map")
+            )
+        except ValueError as exc:
+            raise ConnectorError(
+                f"roster source {name or member.value}: {exc}",
+                "see docs/roster.md, 'Roles': e.g. role_map = { administrator = [\"Principal\"] }",
+            ) from None
+    return source

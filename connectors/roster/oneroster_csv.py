@@ -97,6 +97,7 @@ class OneRosterCsvSource(RosterSource):
     """A OneRoster 1.1 or 1.2 CSV export (folder or zip)."""
 
     kind = "oneroster-csv"
+    role_vocabulary = "oneroster"  # users.csv / roles.csv `role`: teacher, administrator...
 
     def __init__(
         self,

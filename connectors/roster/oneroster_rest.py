@@ -50,6 +50,7 @@ class OneRosterRestSource(RosterSource):
     """A OneRoster 1.1 or 1.2 REST provider (SIS, ClassLink, Clever-style proxies)."""
 
     kind = "oneroster-rest"
+    role_vocabulary = "oneroster"  # users.csv / roles.csv `role`: teacher, administrator...
 
     def __init__(
         self,

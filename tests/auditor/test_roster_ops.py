@@ -188,6 +188,9 @@ def test_a_source_whose_secret_is_missing_says_how_to_store_it(registry: Registr
 
 def test_sync_applies_records_history_and_is_idempotent(registry: Registry) -> None:
     inv = seed(registry, staff(5), owner="p_1")
+    # The first sync of the source is the baseline (issue 13): the roster agrees with the registry.
+    first = roster_ops.sync(registry, ListSource([entry(i) for i in range(5)]), now=NOW.replace(hour=5))
+    assert first.plan.baseline and first.plan.is_empty and first.plan.summary.matched == 5  # type: ignore[union-attr]
     entries = [entry(0, role="principal"), entry(1, status=PersonStatus.DEPARTED, left_on=date(2026, 11, 1)),
                entry(2), entry(3), entry(4),
                entry(9, email="new@d203.org", name="New Hire", employee_id="E9")]  # fmt: skip
@@ -203,7 +206,7 @@ def test_sync_applies_records_history_and_is_idempotent(registry: Registry) -> N
     assert people["new@d203.org"].id.startswith("p_") and people["new@d203.org"].created_at == NOW
     assert inv.references_to("p_1")  # the departed owner is still on the account
 
-    [record] = roster_ops.history(registry)
+    [_baseline, record] = roster_ops.history(registry)
     assert (record.source, record.kind, record.by, record.counts["departures"]) == (
         "hr",
         "test-list",
@@ -212,20 +215,24 @@ def test_sync_applies_records_history_and_is_idempotent(registry: Registry) -> N
     )
     assert any("Staff 1 (p_1) departed on 2026-11-01" in line and "named on district accounts" in line
                for line in record.changes)  # fmt: skip
-    assert record.previous_sync_at == ""
+    assert record.previous_sync_at == NOW.replace(hour=5).isoformat()
 
     again = roster_ops.sync(registry, ListSource(entries), create_missing=True, now=NOW.replace(hour=7))
     assert again.plan.is_empty and again.changes == [] and again.backup == ""
     assert {p.email: p for p in inv.people()} == people
-    assert [r.previous_sync_at for r in roster_ops.history(registry)] == ["", NOW.isoformat()]
-    assert len(backups(registry)) == 1
+    assert [r.previous_sync_at for r in roster_ops.history(registry)] == [
+        "",
+        NOW.replace(hour=5).isoformat(),
+        NOW.isoformat(),
+    ]
+    assert len(backups(registry)) == 1  # the baseline and the last sync changed nothing: no backup
 
 
 def test_dry_run_and_a_delta_write_nothing_and_depart_nobody(registry: Registry) -> None:
-    inv = seed(registry, staff(3))
+    inv = seed(registry, staff(4))
     before = inv.people()
     dry = roster_ops.sync(registry, ListSource([entry(0)]), dry_run=True, now=NOW)
-    assert dry.dry_run and not dry.applied and len(dry.plan.departures) == 2 and dry.plan.warnings
+    assert dry.dry_run and not dry.applied and len(dry.plan.departures) == 3 and dry.plan.warnings
     assert inv.people() == before and roster_ops.history(registry) == [] and backups(registry) == []
 
     delta = roster_ops.sync(registry, ListSource([entry(0)], full=False), now=NOW)
@@ -239,8 +246,8 @@ def test_warnings_refuse_unless_forced(registry: Registry) -> None:
     refused = roster_ops.sync(registry, ListSource([entry(0), entry(1)]), now=NOW)
     assert refused.refused and not refused.applied
     assert refused.plan.warnings == (
-        "The roster no longer lists 3 of 5 active people it covers; check that the export is complete "
-        "before applying.",
+        "The roster would take 3 of 5 active people it covers out of active status (3 departed): Staff 2, "
+        "Staff 3, Staff 4; check that the export is complete and current before applying.",
     )
     assert inv.people() == before and roster_ops.history(registry) == [] and backups(registry) == []
 

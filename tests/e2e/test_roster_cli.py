@@ -49,6 +49,22 @@ USERS = (
 )
 
 
+# What the roster said before: everyone as the registry has them (the first sync's baseline).
+BASE_USERS = USERS.replace(",lhs,administrator,jdoe,", ",lhs,teacher,jdoe,").replace(
+    "u4,tobedeleted,2026-10-30T12:00:00.000Z,", "u4,,,"
+)
+
+
+def baseline(cli: Cli, root: Path) -> None:
+    """The source's first sync, from `root`: a baseline that agrees with the registry and changes
+    nothing. `root` then holds the current export (the source is named after its folder)."""
+    out = cli.ok("roster", "sync", str(write_folder(root, export_files(BASE_USERS)))).output
+    assert "First sync of this source: a baseline. 5 people matched" in out
+    assert "No changes: the registry already matches the roster." in out
+    for name, text in export_files().items():
+        (root / name).write_text(text, encoding="utf-8")
+
+
 def export_files(users: str = USERS) -> dict[str, str]:
     return {"manifest.csv": MANIFEST, "orgs.csv": ORGS, "users.csv": USERS_HEADER + users}
 
@@ -89,7 +105,8 @@ def district(cli: Cli) -> Cli:
 
 def test_sync_from_a_folder_applies_departure_and_role_change_once(district: Cli) -> None:
     cli = district
-    export = write_folder(cli.tmp / "export", export_files())
+    export = cli.tmp / "export"
+    baseline(cli, export)
     before = people(cli)
 
     dry = cli.ok("roster", "sync", str(export), "--dry-run").output
@@ -103,7 +120,7 @@ def test_sync_from_a_folder_applies_departure_and_role_change_once(district: Cli
     assert "review the accounts they manage" in dry  # Jane co-manages @lhs_science
     assert "Dry run: nothing was written." in dry
     assert people(cli) == before and backups(cli) == []
-    assert "No roster syncs yet" in cli.ok("roster", "history").output
+    assert len(json.loads(cli.ok("roster", "history", "--json").output)["items"]) == 1  # the baseline
 
     out = cli.ok("roster", "sync", str(export)).output
     assert "1 departure, 1 role change, 0 other updates, 0 new people." in out
@@ -128,16 +145,20 @@ def test_sync_from_a_folder_applies_departure_and_role_change_once(district: Cli
     assert people(cli) == after and len(backups(cli)) == 1
 
     records = json.loads(cli.ok("roster", "history", "--json").output)["items"]
-    assert [r["counts"]["departures"] for r in records] == [1, 0]
-    assert records[0]["source"] == "oneroster-csv:export"
-    assert any("Al Old" in line and "departed" in line for line in records[0]["changes"])
+    assert [r["counts"]["departures"] for r in records] == [0, 1, 0]
+    assert records[1]["source"] == "oneroster-csv:export"
+    assert any("Al Old" in line and "departed" in line for line in records[1]["changes"])
     table = cli.ok("roster", "history", "--changes").output
     assert "oneroster-csv:export" in table and "changed role on" in table
 
 
 def test_sync_from_a_zip_reports_json(district: Cli) -> None:
     cli = district
-    export = write_zip(cli.tmp / "oneroster.zip", export_files())
+    export = write_zip(cli.tmp / "oneroster.zip", export_files(BASE_USERS))
+    first = json.loads(cli.ok("roster", "sync", str(export), "--format", "json").output)
+    assert first["baseline"] is True and first["matched"] == 5 and first["changes"] == []
+    export.unlink()
+    write_zip(export, export_files())
     data = json.loads(cli.ok("roster", "sync", str(export), "--format", "json").output)
     assert data["schema"] == "auditor/roster-sync" and data["applied"] is True
     assert data["counts"]["departures"] == 1 and data["counts"]["role_changes"] == 1
@@ -164,19 +185,23 @@ def test_malformed_roster_file_is_one_line_error_and_changes_nothing(district: C
 
 def test_many_departures_are_refused_without_force(district: Cli) -> None:
     cli = district
-    # A filtered export: only three of the five staff (40% would depart).
-    partial = "".join(line + "\n" for line in USERS.splitlines() if line.startswith(("u1", "u2", "u3")))
+    # A filtered export: only two of the five staff, one of them marked deleted (80% would leave,
+    # by two roads: Al marked deleted, Ann and Cara missing).
+    partial = "".join(line + "\n" for line in USERS.splitlines() if line.startswith(("u2", "u4")))
     export = write_folder(cli.tmp / "export", export_files(partial))
     before = people(cli)
     result = cli("roster", "sync", str(export))
     assert result.exit_code == 1
-    assert "The roster no longer lists 2 of 5 active people it covers" in result.stdout
+    assert (
+        "The roster would take 4 of 5 active people it covers out of active status (4 departed): Al Old, Ann "
+        "Admin, Cara Kim, Jane Doe; check that the export is complete and current" in result.stdout
+    )
     assert "error: the plan has 1 warning; nothing was applied" in result.stderr
     assert "--force" in result.stderr
     assert people(cli) == before and backups(cli) == []
 
     out = cli.ok("roster", "sync", str(export), "--force").output
-    assert "2 departures" in out
+    assert "4 departures" in out
     after = people(cli)
     assert after["al@springfield.example"]["status"] == "departed"
     assert after["ckim@springfield.example"]["status"] == "departed"
@@ -253,7 +278,10 @@ def test_msgraph_source_with_secret_from_stdin_never_shows_it(district: Cli) -> 
         outputs.append(cli.ok("roster", "sync", "entra", "--dry-run").output)
         out = cli.ok("roster", "sync", "entra").output
         outputs.append(out)
-        assert "1 departure, 1 role change" in out
+        # The first sync of a source is its baseline: Cara's job title is taken from the directory,
+        # not reported as a role change (issue 13).
+        assert "1 departure, 0 role changes, 1 other update" in out
+        assert "Cara Kim" in out and "role teacher -> principal, taken from the roster." in out
         outputs.append(cli.ok("roster", "sync", "entra", "--format", "json").output)
         outputs.append(cli.ok("roster", "history", "--json", "--changes").output)
         # The stored secret is what reached the token endpoint (three syncs, three tokens).

@@ -177,7 +177,7 @@ def _set_up(
     (base / "policy.toml").write_text(policy, encoding="utf-8")
 
     say("Importing people.csv and accounts.csv")
-    for name in ("people.csv", "accounts.csv", "hr-export.csv"):
+    for name in ("people.csv", "accounts.csv", "hr-export-october.csv", "hr-export.csv"):
         (base / name).write_text(
             shift_dates(data_file(name).read_text(encoding="utf-8"), day), encoding="utf-8"
         )
@@ -191,7 +191,9 @@ def _set_up(
     for platform in (Platform.X, Platform.INSTAGRAM, Platform.YOUTUBE):
         tokens.set(platform, Secret(DEMO_TOKEN))
 
-    say("Syncing the HR export as the staff roster (a departure and a role change)")
+    say("Syncing the HR export as the staff roster: October's as the baseline, then today's")
+    _sync_roster(reg, base / "hr-export-october.csv", day - timedelta(days=30))
+    say("  today's export has a departure and a role change")
     _sync_roster(reg, base / "hr-export.csv", day)
 
     say("Escrowing credentials, then adding a co-manager and opening an overdue rotation task")
@@ -220,7 +222,7 @@ def _sync_roster(reg: Registry, path: Path, day: date) -> None:
         }
     )
     now = datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC)
-    outcome = sync(reg, MappedCsvSource(path, mapping), now=now)
+    outcome = sync(reg, MappedCsvSource(path, mapping, name="hr"), now=now)
     if not outcome.applied:
         raise AuditorError("the sample roster sync did not apply", "; ".join(outcome.plan.warnings))
 
