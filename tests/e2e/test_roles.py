@@ -109,6 +109,7 @@ CASES: dict[str, list[Case]] = {
     "account list": [read("account", "list")],
     "account retire": [case("account", "retire", "x:nnhs", "--reason", "merged into the district account")],
     "account show": [read("account", "show", IG)],
+    "account history": [read("account", "history", IG)],
     "person add": [case("person", "add", "--name", "Nia Coach", "--email", "ncoach@d203.org")],
     "person edit": [case("person", "edit", "dcho@d203.org", "--role", "Director of Communications")],
     "person import": [
@@ -118,6 +119,7 @@ CASES: dict[str, list[Case]] = {
     "person list": [read("person", "list")],
     "person remove": [case("person", "remove", "vic@d203.org", "--yes")],
     "person show": [read("person", "show", "mlee@d203.org")],
+    "person history": [read("person", "history", "mlee@d203.org")],
     # Escrow and credentials
     "secret export": [
         case("secret", "export", "-o", "{out}/handover.age", "--recipient", "{recipient}", "--reason", "handover")
