@@ -198,11 +198,13 @@ def list_(
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
-    """List accounts.
+    """List accounts. --format csv writes the import's own header (every column of docs/import.md,
+    people by email, UTF-8 with a BOM), so a list edited in Excel imports back with `account import`.
 
     Example:
 
         auditor account list --platform instagram --format json
+        auditor account list --format csv > accounts.csv && auditor account import accounts.csv --dry-run
     """
     inv = app_context(ctx).inventory()
     people = {p.id: p for p in inv.people()}
@@ -220,16 +222,19 @@ def list_(
         and (building is None or a.building.casefold() == building.casefold())
         and (owner_id is None or owner_id in a.manager_ids())
     ]
-    rows = [account_row(a, people) for a in accounts]
-    echo(
-        render_rows(
-            rows,
-            ACCOUNT_COLUMNS,
-            pick_format(fmt, as_json),
-            schema="auditor/accounts",
-            empty="No accounts match.",
+    chosen = pick_format(fmt, as_json)
+    if chosen is OutputFormat.CSV:
+        # The import's own header (docs/import.md): export, edit in Excel, import back.
+        from auditor.services.imports import ACCOUNT_COLUMNS as IMPORT_COLUMNS
+        from auditor.services.imports import account_export_row, export_csv
+
+        emails = {pid: p.email for pid, p in people.items() if p.email}
+        echo(export_csv([account_export_row(a, emails) for a in accounts], list(IMPORT_COLUMNS)))
+    else:
+        rows = [account_row(a, people) for a in accounts]
+        echo(
+            render_rows(rows, ACCOUNT_COLUMNS, chosen, schema="auditor/accounts", empty="No accounts match.")
         )
-    )
     report_damaged(inv)
 
 

@@ -144,11 +144,13 @@ def list_(
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
-    """List people.
+    """List people. --format csv writes the import's own header (every column of docs/import.md,
+    UTF-8 with a BOM), so a list edited in Excel imports back with `auditor person import`.
 
     Example:
 
         auditor person list --status departed --format csv > departed.csv
+        auditor person list --format csv > people.csv && auditor person import people.csv --dry-run
     """
     inv = app_context(ctx).inventory()
     wanted_status, wanted_kind = _status(status), _kind(kind)
@@ -159,15 +161,20 @@ def list_(
         and (wanted_kind is None or p.kind is wanted_kind)
         and (building is None or p.building.casefold() == building.casefold())
     ]
-    echo(
-        render_rows(
-            [person_row(p) for p in people],
-            PERSON_COLUMNS,
-            pick_format(fmt, as_json),
-            schema="auditor/people",
-            empty="No people match.",
-        )
-    )
+    chosen = pick_format(fmt, as_json)
+    if chosen is OutputFormat.CSV:
+        # The import's own header (docs/import.md): export, edit in Excel, import back.
+        from auditor.services.imports import PERSON_COLUMNS as IMPORT_COLUMNS
+        from auditor.services.imports import export_csv, person_export_row
+
+        echo(export_csv([person_export_row(p) for p in people], list(IMPORT_COLUMNS)))
+    else:
+        echo(
+            render_rows(
+                [person_row(p) for p in people], PERSON_COLUMNS, chosen, schema="auditor/people",
+                empty="No people match.",
+            )
+        )  # fmt: skip
     report_damaged(inv)
 
 

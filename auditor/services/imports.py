@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import dataclasses
+import io
 import posixpath
 import re
 import zipfile
@@ -141,7 +141,7 @@ class Parsed(Generic[T]):
 
     items: list[T]
     given: list[frozenset[str]]
-    lines: list[int] = dataclasses.field(default_factory=list)  # each item's line in the file
+    lines: list[int] = field(default_factory=list)  # each item's line in the file
 
 
 _TRUE = {"yes", "y", "true", "1", "x", "on"}
@@ -1298,3 +1298,55 @@ def read_accounts(
 
 def template(columns: Mapping[str, str]) -> str:
     return ",".join(columns) + "\r\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Export: the import header, so `person list --format csv` / `account list --format csv` -> edit in
+# Excel -> import is the normal way to bulk-edit (issue 13, "Round trip").
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "; ".join(str(v) for v in value)
+    return str(getattr(value, "value", value))
+
+
+def person_export_row(person: Person) -> dict[str, str]:
+    """A person as a row of PERSON_COLUMNS, each cell as the import reads it back."""
+    return {column: _cell(getattr(person, column)) for column in PERSON_COLUMNS}
+
+
+def account_export_row(account: Account, emails: Mapping[str, str]) -> dict[str, str]:
+    """An account as a row of ACCOUNT_COLUMNS; people by email (`emails`: person id -> email)."""
+    row: dict[str, str] = {}
+    for column, name in ACCOUNT_FIELDS.items():
+        if name.startswith("approval."):
+            value: Any = getattr(account.approval, name.split(".", 1)[1])
+        else:
+            value = getattr(account, name)
+        if name == "owner_id":
+            value = emails.get(value, value) if value else ""
+        elif name.endswith("_ids"):
+            value = [emails.get(pid, pid) for pid in value]
+        row[column] = _cell(value)
+    return row
+
+
+def export_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
+    """CSV text in UTF-8 with a BOM (as the reports write it: Excel then reads it as UTF-8), CRLF line
+    ends, every cell inert and never a formula (auditor.model.safetext.csv_safe; the import takes the
+    guard's apostrophe off again)."""
+    from auditor.model.safetext import csv_safe
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_safe(row.get(c, "")) for c in columns])
+    return "\ufeff" + buf.getvalue()

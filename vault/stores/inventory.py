@@ -299,7 +299,19 @@ class Inventory:
         return {p.id: p.email or p.name for p in self.people()}
 
     def _people_by_key(self) -> dict[str | None, Person]:
-        return {person_key(p): p for p in self.people() if person_key(p)}
+        """People by email and, for those without one (students, volunteers), by kind and name when
+        no one else without an email has that kind and name: a row of `person list --format csv`
+        for a student without an email finds the same student again."""
+        out: dict[str | None, Person] = {}
+        unnamed: dict[str, list[Person]] = {}
+        for p in self.people():
+            key = person_key(p)
+            if key:
+                out[key] = p
+            else:
+                unnamed.setdefault(_unnamed_key(p), []).append(p)
+        out.update({k: ps[0] for k, ps in unnamed.items() if len(ps) == 1})
+        return out
 
     def _accounts_by_key(self) -> dict[str | None, Account]:
         return {account_key(a): a for a in self.accounts()}
@@ -318,9 +330,12 @@ class Inventory:
         """Each item with its natural key, the record it matches (None: a new record) and, when it
         changes that record, the record's new content (None: unchanged). Roster facts kept are added
         to `result.kept`."""
+        alike = _unnamed_counts(items)
         for n, item in enumerate(items):
             key = key_of(item)
             old = existing.get(key) if key else None
+            if old is None and key is None and isinstance(item, Person) and alike[_unnamed_key(item)] == 1:
+                old = existing.get(_unnamed_key(item))
             if old is None:
                 yield item, key, None, None
                 continue
@@ -411,6 +426,19 @@ class ImportPlan:
     by: str = ""
     lines: Sequence[int] = ()
     override_roster: bool = False
+
+
+def _unnamed_key(person: Person) -> str:
+    return f"\x00{person.kind.value}:{' '.join(person.name.split()).casefold()}"
+
+
+def _unnamed_counts(items: Sequence[Person | Account]) -> dict[str, int]:
+    """How many rows without an email share each kind and name (two are matched to nobody)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, Person) and person_key(item) is None:
+            counts[_unnamed_key(item)] = counts.get(_unnamed_key(item), 0) + 1
+    return counts
 
 
 def _all_fields(item: Person | Account) -> list[str]:
