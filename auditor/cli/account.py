@@ -11,7 +11,7 @@ import typer
 from auditor.cli.common import ClearEmptyOpt, FormatOpt, JsonOpt, day, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
-from auditor.cli.person import print_import_result, report_damaged
+from auditor.cli.person import print_import_result, report_damaged, say_how_read
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose, check_handle
 from auditor.services.imports import check_email, read_accounts
@@ -437,6 +437,7 @@ def import_(
     inv = app_context(ctx).inventory()
     people = {p.email.casefold(): p for p in inv.people() if p.email}
     parsed = read_accounts(file, people, clear_empty=clear_empty)
+    say_how_read(file, "accounts")
     result = import_accounts(
         inv, parsed.items, dry_run=dry_run, source=str(file), given=parsed.given, lines=parsed.lines
     )

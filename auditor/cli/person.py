@@ -363,6 +363,7 @@ def import_(
     """
 
     parsed = read_people(file, clear_empty=clear_empty)
+    say_how_read(file, "people")
     app_ctx = app_context(ctx)
     inv = app_ctx.inventory()
     result = import_people(
@@ -378,6 +379,16 @@ def import_(
 
 
 _SHOWN = 50  # changes an import that ran prints; a dry run prints all
+
+
+def say_how_read(file: Path, noun: str) -> None:
+    """A note on stderr when the file was not comma-separated UTF-8 (a European Excel save)."""
+    from auditor.services.imports import ACCOUNT_COLUMNS, read_note
+    from auditor.services.imports import PERSON_COLUMNS as COLUMNS
+
+    note = read_note(file, COLUMNS if noun == "people" else ACCOUNT_COLUMNS)
+    if note:
+        echo_err(f"note: {file} was read as {note}")
 
 
 def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat) -> None:

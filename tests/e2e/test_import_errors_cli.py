@@ -61,7 +61,8 @@ def test_the_problem_list_stops_at_100_and_counts_the_rest(cli: Cli) -> None:
 def test_a_semicolon_file_imports_and_its_problems_say_how_it_was_read(cli: Cli) -> None:
     cli.init()
     semicolons = cli.file("eu.csv", 'name;email;role\r\n"Raman, Priya";praman@d203.org;Coach, North\r\n')
-    cli.ok("person", "import", str(semicolons))
+    done = cli.ok("person", "import", str(semicolons))
+    assert f"note: {semicolons} was read as semicolon-separated" in done.stderr
     [person] = _people(cli)
     assert (person["name"], person["role"]) == ("Raman, Priya", "Coach, North")
     bad = cli("person", "import", str(cli.file("eu-bad.csv", "name;email\r\nAnn;ann\r\n")))
