@@ -53,6 +53,10 @@ def read_rows(
     except csv.Error as exc:
         raise RosterFileError(file, f"cannot be read as CSV ({exc})", line=1) from None
     header = [h.strip() for h in header]
+    # Trailing empty header cells (a spreadsheet's, or moodle's OneRoster 1.2 roles.csv) name no
+    # column: rows may leave them out or leave them empty.
+    while header and not header[-1]:
+        header.pop()
     seen: set[str] = set()
     for name in header:
         if name and name in seen:
@@ -80,6 +84,8 @@ def read_rows(
             line, start = start, reader.line_num + 1
             if not cells or all(not c.strip() for c in cells):
                 continue  # blank line
+            if len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+                cells = cells[: len(header)]  # trailing empty cells: nothing beyond the header
             if len(cells) > len(header):
                 raise RosterFileError(
                     file,
