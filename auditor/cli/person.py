@@ -185,7 +185,7 @@ def show(
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show one person and the accounts they are named on.
+    """Show one person, where each field's value came from, and the accounts they are named on.
 
     Example:
 
@@ -196,7 +196,13 @@ def show(
     row = person_row(p)
     accounts = inv.references_to(p.id)
     row["accounts"] = [f"{a.platform.value}:{a.handle}" for a in accounts]
-    echo(render_record(row, pick_format(fmt, as_json), schema="auditor/person"))
+    chosen = pick_format(fmt, as_json)
+    if chosen is not OutputFormat.JSON:
+        # Where each value came from, one field a line ("role: roster:hr on 2026-12-01").
+        row["sources"] = "\n".join(
+            f"{name}: {src.by} on {src.at[:10]}" for name, src in sorted(p.sources.items())
+        )
+    echo(render_record(row, chosen, schema="auditor/person"))
 
 
 HISTORY_COLUMNS = [
