@@ -285,6 +285,53 @@ class CredentialBundle:
             notes=update.notes or self.notes,
         )
 
+    # ---- comparison (re-imports: issue 13, "Credentials are never demoted") ---------------------
+
+    def given_fields(self) -> tuple[str, ...]:
+        """The names (KEYS) of the fields this bundle sets."""
+        return tuple(k for k in KEYS if _field_set(self, k))
+
+    def covers(self, other: CredentialBundle, key: str) -> bool:
+        """Whether `other`'s value of field `key` adds nothing to this bundle's: the same value
+        (logins and e-mails ignoring case, phones by their digits, a TOTP key by its seed and
+        parameters, not its labels), or for recovery codes every one of `other`'s codes already
+        here (used or not). Compares values without ever showing them."""
+        if key == "recovery_codes":
+            mine = [normalise_code(c.code.reveal_str()) for c in self.recovery_codes]
+            return bool(mine) and all(
+                normalise_code(c.code.reveal_str()) in mine for c in other.recovery_codes
+            )
+        if key == "totp":
+            return _same_totp(self.totp, other.totp)
+        if key in ("login", "recovery_email"):
+            a, b = getattr(self, key), getattr(other, key)
+            return bool(a) and str(a).casefold() == str(b).casefold()
+        if key == "recovery_phone":
+            digits = [re.sub(r"\D", "", p) for p in (self.recovery_phone, other.recovery_phone)]
+            return bool(digits[0]) and digits[0] == digits[1]
+        mine_value, theirs = getattr(self, key), getattr(other, key)
+        return mine_value is not None and theirs is not None and mine_value == theirs
+
+    def absorbed(self, update: CredentialBundle) -> CredentialBundle:
+        """`merged`, for an import: a field whose imported value adds nothing (`covers`) keeps this
+        version's value (its used recovery codes, its TOTP labels), and a recovery code marked used
+        here stays used when the imported set holds it again (issue 13)."""
+        keep = {k for k in update.given_fields() if self.covers(update, k)}
+        merged = self.merged(update)
+        codes = self.recovery_codes if "recovery_codes" in keep else merged.recovery_codes
+        if "recovery_codes" not in keep and self.recovery_codes:
+            spent = {normalise_code(c.code.reveal_str()): c for c in self.recovery_codes if c.used}
+            codes = tuple(c if c.used else spent.get(normalise_code(c.code.reveal_str()), c) for c in codes)
+        return CredentialBundle(
+            login=self.login if "login" in keep else merged.login,
+            password=self.password if "password" in keep else merged.password,
+            totp=self.totp if "totp" in keep else merged.totp,
+            recovery_codes=codes,
+            recovery_email=self.recovery_email if "recovery_email" in keep else merged.recovery_email,
+            recovery_phone=self.recovery_phone if "recovery_phone" in keep else merged.recovery_phone,
+            notes=self.notes if "notes" in keep else merged.notes,
+        )
+
     # ---- serialisation (plaintext for the escrow key) -------------------------------------------
 
     def to_bytes(self) -> bytes:
@@ -511,6 +558,26 @@ def split_codes(chunks: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------
 # Field validation (messages name the field, never the value)
+
+
+def _field_set(bundle: CredentialBundle, key: str) -> bool:
+    return bool(getattr(bundle, key))
+
+
+def _same_totp(a: Secret | None, b: Secret | None) -> bool:
+    """Two otpauth URIs name the same key: seed, type, algorithm, digits and period (labels aside)."""
+    if a is None or b is None:
+        return False
+    try:
+        ka, kb = totp_mod.parse_otpauth(a), totp_mod.parse_otpauth(b)
+    except totp_mod.TotpError:
+        return a == b
+    return Secret(ka.key) == Secret(kb.key) and (ka.type, ka.algorithm, ka.digits, ka.period) == (
+        kb.type,
+        kb.algorithm,
+        kb.digits,
+        kb.period,
+    )
 
 
 def _secret_or_none(value: Any) -> Secret | None:

@@ -6,7 +6,9 @@ preserved as its otpauth URI). `match` pairs entries with registry accounts by p
 bsky.app/profile/handle, mastodon instance/@user, ...), then by the account's login e-mail, then by
 a handle in the username or title, and returns an `ImportPlan` for a dry run. Imports are all or
 nothing (issue 3): one malformed item or row raises InputError naming it, before anything is
-stored. Errors and plan listings name entries by title and position only, never a secret.
+stored. Errors and plan listings name entries by title and position only, never a secret. Each entry
+keeps the date its password manager last changed it, where the format has one (Bitwarden
+`revisionDate`, KeePassXC `Last Modified`), so a re-import can tell an older export (issue 13).
 
 Formats: Bitwarden "Export vault" as .json (unencrypted; items[].login.{username,password,totp,
 uris[].uri}, notes, fields[]); KeePassXC CSV ("Group","Title","Username","Password","URL","Notes",
@@ -22,13 +24,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from auditor.model.errors import InputError
 from auditor.model.platforms import PLATFORMS
-from auditor.model.types import Account, Platform, normalise_handle
+from auditor.model.types import Account, Platform, normalise_handle, parse_datetime
 from vault.escrow.bundle import CredentialBundle, split_codes
 
 # --------------------------------------------------------------------------------------------------
@@ -45,6 +48,10 @@ class ImportEntry:
     bundle: CredentialBundle
     source: str  # "bitwarden", "keepassxc" or "keepass"
     location: str
+    # When the password manager last changed the entry (Bitwarden `revisionDate`, KeePassXC
+    # `Last Modified`); None when the format or the entry does not say. A re-import compares it
+    # with the escrowed version's date (issue 13, `Escrow.check_import`).
+    modified: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -138,7 +145,8 @@ def parse_bitwarden(text: str) -> ParseResult:
         if not (bundle.password or bundle.totp or bundle.recovery_codes):
             skipped.append(f"{label}: no password, TOTP or recovery codes")
             continue
-        entries.append(ImportEntry(title, urls, username, bundle, "bitwarden", where))
+        modified = _when(item.get("revisionDate"))
+        entries.append(ImportEntry(title, urls, username, bundle, "bitwarden", where, modified))
     return ParseResult(tuple(entries), tuple(skipped))
 
 
@@ -149,6 +157,7 @@ _KEEPASSXC = {
     "url": "url",
     "notes": "notes",
     "totp": "totp",
+    "last modified": "modified",
 }
 _KEEPASS2 = {
     "account": "title",
@@ -215,7 +224,8 @@ def parse_keepass_csv(text: str) -> ParseResult:
             skipped.append(f"{label}: no password or TOTP")
             continue
         url = cell.get("url", "").strip()
-        entries.append(ImportEntry(title, (url,) if url else (), username, bundle, source, where))
+        modified = _when(cell.get("modified"))
+        entries.append(ImportEntry(title, (url,) if url else (), username, bundle, source, where, modified))
     return ParseResult(tuple(entries), tuple(skipped))
 
 
@@ -273,6 +283,21 @@ def _bundle(
         )
     except InputError as exc:
         raise InputError(f"{label}: {exc.message}", exc.hint, line=line, column=exc.column) from None
+
+
+def _when(value: Any) -> datetime | None:
+    """An export's ISO 8601 date ("2025-01-02T10:00:00Z", "2025-01-02T10:00:00.123Z", "2025-01-02
+    10:00:00"), UTC when it names no zone; None when absent or unreadable (the entry is then judged
+    by its values alone, never refused for its date)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = parse_datetime(value.strip())
+    except ValueError:
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _text(value: Any) -> str:

@@ -16,12 +16,12 @@ update or mark a recovery code used, where nothing is shown.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from auditor.model.errors import NotFoundError
+from auditor.model.errors import ConflictError, NotFoundError
 from auditor.model.types import CredentialRef, RotationTask, Secret, parse_datetime
 from vault.errors import RecordTamperedError
 from vault.escrow.bundle import KEYS, CredentialBundle
@@ -84,6 +84,30 @@ class VersionInfo:
 class StoreResult:
     ref: CredentialRef
     closed_tasks: tuple[RotationTask, ...] = field(default=())
+
+
+NEW, UNCHANGED, OLDER, ADDS, DIFFERENT = "new", "unchanged", "older", "adds", "different"
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """How one imported entry compares with the account's escrow (`Escrow.check_import`). Field
+    names only, never a value."""
+
+    status: str  # NEW, UNCHANGED, OLDER, ADDS or DIFFERENT
+    version: int  # the current version it was compared with (0: nothing escrowed)
+    changed: tuple[str, ...] = ()  # fields whose current value it would replace
+    added: tuple[str, ...] = ()  # fields the current version lacks
+    why: str = ""
+
+
+def _names(fields: Sequence[str]) -> str:
+    words = [f.replace("_", " ").replace("totp", "TOTP key") for f in fields]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def changed_fields(old: CredentialBundle | None, new: CredentialBundle) -> tuple[str, ...]:
@@ -249,6 +273,97 @@ class Escrow:
                 },
             )
         return StoreResult(ref, tuple(closed))
+
+    # ---- imports (issue 13: a credential is never demoted) --------------------------------------
+
+    def check_import(
+        self, account_id: str, update: CredentialBundle, *, modified: datetime | None = None
+    ) -> ImportCheck:
+        """What importing `update` would do to the account's escrow, without writing or showing a
+        value (the versions are read unlogged, like a merge). `modified` is when the export last
+        changed the entry (Bitwarden `revisionDate`, KeePassXC `Last Modified`), when it says.
+
+        NEW: nothing escrowed yet. UNCHANGED: every field the entry sets is already the current
+        version's. OLDER: a value it would change is one an earlier version held, or the entry was
+        last modified before the current version was stored; left alone, even with --replace.
+        ADDS: it only fills fields the current version lacks. DIFFERENT: it would replace a
+        current value with one never escrowed; written only with --replace."""
+        ref = self.ref(account_id)
+        if ref is None or not ref.escrowed:
+            return ImportCheck(NEW, 0)
+        current = self._load(account_id)
+        given = update.given_fields()
+        changed = tuple(k for k in given if getattr(current, k) and not current.covers(update, k))
+        added = tuple(k for k in given if not getattr(current, k))
+        if not changed and not added:
+            return ImportCheck(UNCHANGED, ref.version, why=f"same as the escrowed version {ref.version}")
+        for number in range(ref.version - 1, 0, -1):
+            earlier = self._load(account_id, number)
+            held = [k for k in (*changed, *added) if earlier.covers(update, k)]
+            if held:
+                return ImportCheck(
+                    OLDER,
+                    ref.version,
+                    changed,
+                    added,
+                    f"its {_names(held)} {'is' if len(held) == 1 else 'are'} what version {number} held",
+                )
+        if modified is not None and ref.set_at is not None and _utc(modified) < ref.set_at:
+            why = (
+                f"the export last changed it on {_utc(modified).date().isoformat()}, before version "
+                f"{ref.version} was stored ({ref.set_at.date().isoformat()})"
+            )
+            if added:
+                why += (
+                    f"; it also has a {_names(added)} the escrow lacks: store that with `auditor secret set`"
+                )
+            return ImportCheck(OLDER, ref.version, changed, added, why)
+        if not changed:
+            return ImportCheck(ADDS, ref.version, (), added, f"adds the {_names(added)}")
+        return ImportCheck(
+            DIFFERENT,
+            ref.version,
+            changed,
+            added,
+            f"its {_names(changed)} differ{'s' if len(changed) == 1 else ''} from the escrowed version "
+            f"{ref.version}",
+        )
+
+    def store_import(
+        self,
+        account_id: str,
+        update: CredentialBundle,
+        *,
+        modified: datetime | None = None,
+        replace: bool = False,
+        expect: ImportCheck | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> tuple[ImportCheck, StoreResult | None]:
+        """Import one entry: check it (as `check_import`) and store a new version if it is NEW,
+        ADDS, or DIFFERENT with `replace`; an UNCHANGED or OLDER entry writes nothing. Fields whose
+        imported value adds nothing keep the current value, and used recovery codes stay used
+        (`CredentialBundle.absorbed`). With `expect` (the check a dry run or plan made), a check that
+        came out differently raises ConflictError: the escrow changed since the plan."""
+        with self.registry.transaction():
+            check = self.check_import(account_id, update, modified=modified)
+            if expect is not None and (check.status, check.version) != (expect.status, expect.version):
+                raise ConflictError(
+                    f"the escrow of {account_id} changed while importing; nothing was imported",
+                    "Run the import again.",
+                )
+            if check.status in (UNCHANGED, OLDER) or (check.status == DIFFERENT and not replace):
+                return check, None
+            bundle = update if check.status == NEW else self._load(account_id).absorbed(update)
+            result = self.store(
+                account_id,
+                bundle,
+                merge=False,
+                action="import",
+                details={"import": check.status, **dict(details or {})},
+                # Filling a field the escrow lacked rotates nothing: the account's tasks stay open.
+                closes_tasks=check.status != ADDS,
+            )
+        return check, result
 
     def generate(self, account_id: str, *, length: int = 24) -> StoreResult:
         """A new random password (vault/escrow/passwords.py) stored as a new version; nothing is shown."""
