@@ -368,17 +368,34 @@ def import_(
         Path | None,
         typer.Option("--export-passphrase-file", help="Passphrase file for an auditor-export/v1 file."),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Let entries whose values differ from the escrowed ones replace the current credential.",
+        ),
+    ] = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import credentials from a Bitwarden (unencrypted JSON) or KeePass/KeePassXC (CSV) export,
     matched to accounts by profile URL, login e-mail or handle; TOTP keys are kept. All or nothing:
-    if any entry matches no account or several, nothing is imported. A backup is taken first.
-    Shred the export file afterwards.
+    if any entry matches no account or several, nothing is imported. A backup is taken before
+    anything is written. Shred the export file afterwards.
+
+    A credential is never demoted. An entry equal to the escrowed one is "unchanged"; one older
+    than it (a value an earlier version held, or an entry the export last changed before the
+    current version was stored) is left alone; one that only adds a missing field (a TOTP key) is
+    stored. An entry that would replace a current value with a different one needs --replace:
+    without it nothing is imported and each such entry is named. Used recovery codes stay used.
 
     Example:
 
         auditor secret import bitwarden_export.json --dry-run
 
         auditor secret import keepassxc.csv
+
+        auditor secret import keepassxc.csv --replace    (the export holds the newer passwords)
     """
 
     def decrypt(data: bytes, kind: str) -> bytes:
@@ -396,17 +413,47 @@ def import_(
         return exportfile.passphrase_decrypt(data, phrase)
 
     outcome = import_credentials(
-        app_context(ctx).registry(admin=True), file, dry_run=dry_run, decrypt=decrypt
+        app_context(ctx).registry(admin=True), file, dry_run=dry_run, decrypt=decrypt, replace=replace
     )
-    for line in outcome.plan_lines:
-        echo(line)
+    if pick_format(fmt, as_json) is OutputFormat.JSON:
+        echo(
+            json_envelope(
+                "auditor/credential-import",
+                [e.to_dict() for e in outcome.entries],
+                dry_run=outcome.dry_run,
+                replace=outcome.replace,
+                imported=not outcome.refused and not outcome.dry_run and bool(outcome.imported),
+                refused=outcome.refused,
+                unmatched=list(outcome.unmatched),
+                backup=outcome.backup or None,
+            )
+        )
+    else:
+        for line in outcome.plan_lines:
+            echo(line)
+        for entry in outcome.entries:
+            echo(entry.line(dry_run=outcome.dry_run))
     if not outcome.clean:
         raise AuditorError(
             "nothing was imported: some entries match no account, or more than one",
             "Fix or remove those entries (listed above by title), then import again.",
         )
+    if outcome.conflicts:
+        n = len(outcome.conflicts)
+        raise AuditorError(
+            f"nothing was imported: {n} entr{'y' if n == 1 else 'ies'} would replace the escrowed "
+            f"credential with a different one: "
+            + ", ".join(f"{e.entry} -> {e.account}" for e in outcome.conflicts),
+            "If the export holds the credentials the platforms use now, import again with --replace; "
+            "otherwise remove those entries.",
+        )
+    if pick_format(fmt, as_json) is OutputFormat.JSON:
+        return
     if outcome.dry_run:
         echo("Dry run: nothing was imported.")
+        return
+    if not outcome.imported:
+        echo("Nothing to import: every entry is unchanged or older than the escrowed version.")
         return
     echo(f"Imported credentials for {len(outcome.imported)} account(s). Backup taken first: {outcome.backup}")
     echo(f"Shred {file} now (e.g. `shred -u {file}`).")

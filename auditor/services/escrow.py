@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
-from auditor.model.types import Account, Person, PersonStatus, Role, RotationTask, Secret
+from auditor.model.types import Account, Person, PersonStatus, Role, RotationTask, Secret, parse_datetime
 from vault.backup import take_backup
 from vault.escrow import credential_import as ci
 from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
-from vault.escrow.store import Escrow
+from vault.escrow.store import ADDS, DIFFERENT, NEW, OLDER, UNCHANGED, Escrow, ImportCheck
 from vault.escrow.totp import TotpError
 from vault.registry import Registry, utcnow
 from vault.rekey import remove_identity
@@ -378,6 +378,11 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def read_own_export(data: bytes) -> list[tuple[str, CredentialBundle]]:
     """(account id, bundle) pairs from a decrypted `auditor/credential-export` document."""
+    return read_own_export_dated(data)[0]
+
+
+def read_own_export_dated(data: bytes) -> tuple[list[tuple[str, CredentialBundle]], datetime | None]:
+    """`read_own_export`, and when the export was made (its `exported_at`; None if unreadable)."""
     try:
         doc = json.loads(data)
         items = doc["items"] if doc.get("schema") == "auditor/credential-export" else None
@@ -398,11 +403,72 @@ def read_own_export(data: bytes) -> list[tuple[str, CredentialBundle]]:
         if built is None:
             raise AuditorError(f"item {n} of the export is malformed")
         out.append((str(item.get("account_id", "")), built))
-    return out
+    exported_at: datetime | None = None
+    try:
+        exported_at = parse_datetime(doc.get("exported_at"))
+    except (ValueError, TypeError):
+        exported_at = None
+    return out, exported_at
 
 
 # --------------------------------------------------------------------------------------------------
 # Import
+
+
+# What each entry of an import does (the `status` of `auditor/credential-import` items): the
+# `Escrow.check_import` statuses (new, unchanged, older, adds, different), and this one for an
+# entry that differs and is stored because of --replace.
+REPLACES = "replaces"
+
+
+@dataclass(frozen=True)
+class EntryOutcome:
+    """One matched entry of an import: what it does (or, in a dry run, would do). No value."""
+
+    entry: str  # the entry's title and position ("NNHS on X (item 2)")
+    account_id: str
+    account: str  # the account's label
+    status: str  # NEW, UNCHANGED, OLDER, ADDS, DIFFERENT or REPLACES
+    compared_with: int  # the escrowed version it was compared with (0: none)
+    fields: tuple[str, ...] = ()  # the fields it changes or adds (names only)
+    why: str = ""
+    version: int = 0  # the version it was stored as (0: not written)
+
+    @property
+    def writes(self) -> bool:
+        """The entry is (or in a dry run would be) stored as a new version."""
+        return self.status in (NEW, ADDS, REPLACES)
+
+    def line(self, dry_run: bool = False) -> str:
+        """`  status: entry -> account: what it does`, for the import's listing (no value)."""
+        v = self.compared_with
+        detail = {
+            NEW: "nothing escrowed yet",
+            UNCHANGED: f"same as the escrowed version {v}, left alone",
+            OLDER: f"older than the escrowed version, left alone ({self.why})",
+            ADDS: f"{self.why} to version {v}",
+            DIFFERENT: f"{self.why}; not imported without --replace",
+            REPLACES: f"replaces the current credential, version {v} ({self.why}; --replace)",
+        }[self.status]
+        if self.version:
+            detail += f"; stored as version {self.version}"
+        elif dry_run and self.writes:
+            detail += "; would be stored"
+        return f"  {self.status}: {self.entry} -> {self.account}: {detail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "account": self.account,
+            "account_id": self.account_id,
+            "status": self.status,
+            "writes": self.writes,
+            "written": self.version > 0,
+            "compared_with_version": self.compared_with or None,
+            "fields": list(self.fields),
+            "why": self.why,
+            "version": self.version or None,
+        }
 
 
 @dataclass(frozen=True)
@@ -413,6 +479,18 @@ class ImportOutcome:
     backup: str = ""
     dry_run: bool = False
     unmatched: tuple[str, ...] = field(default=())
+    entries: tuple[EntryOutcome, ...] = ()
+    replace: bool = False
+
+    @property
+    def conflicts(self) -> tuple[EntryOutcome, ...]:
+        """Entries that would replace a current value and were not allowed to (no --replace)."""
+        return tuple(e for e in self.entries if e.status == DIFFERENT)
+
+    @property
+    def refused(self) -> bool:
+        """Nothing was (or, in a dry run, would be) imported: unmatched, ambiguous or conflicting entries."""
+        return not self.clean or bool(self.conflicts)
 
 
 def import_credentials(
@@ -421,9 +499,17 @@ def import_credentials(
     *,
     dry_run: bool,
     decrypt: Any = None,
+    replace: bool = False,
 ) -> ImportOutcome:
     """Import a Bitwarden JSON / KeePass(XC) CSV export (or an encrypted auditor export, with
-    `decrypt(data) -> bytes`). All or nothing: any unmatched or ambiguous entry stops the import."""
+    `decrypt(data) -> bytes`). All or nothing: any unmatched or ambiguous entry stops the import.
+
+    A credential is never demoted (issue 13): an entry equal to the escrowed version, or older
+    than it (a value an earlier version held, or an entry the export last changed before the
+    current version was stored), is left alone; one that only fills missing fields is stored; one
+    that would replace a current value with a new one is stored only with `replace`, and without
+    it the whole import is refused (every such entry named). Used recovery codes stay used. A
+    backup is taken only when something is written."""
 
     registry.require_admin("Importing credentials")
     inv = Inventory(registry)
@@ -431,25 +517,25 @@ def import_credentials(
     labels = {a.id: a.label for a in accounts}
     raw = path.read_bytes()
     kind = exportfile.sniff(raw)
-    pairs: list[tuple[str, CredentialBundle]]
+    # (account id, entry label, bundle, modified)
+    pairs: list[tuple[str, str, CredentialBundle, datetime | None]]
     if kind:
         if decrypt is None:
             raise UsageError(
                 "this is an encrypted export; give --identity-file or --passphrase-file to open it"
             )
-        pairs = read_own_export(decrypt(raw, kind))
-        missing = [aid for aid, _ in pairs if aid not in labels]
-        lines = [f"{len(pairs) - len(missing)} matched, 0 ambiguous, {len(missing)} unmatched, 0 skipped"]
-        lines += [
-            f"  match: export item -> {labels[aid]} (by account id)" for aid, _ in pairs if aid in labels
-        ]
+        own, exported_at = read_own_export_dated(decrypt(raw, kind))
+        missing = [aid for aid, _ in own if aid not in labels]
+        lines = [f"{len(own) - len(missing)} matched, 0 ambiguous, {len(missing)} unmatched, 0 skipped"]
+        lines += [f"  match: export item -> {labels[aid]} (by account id)" for aid, _ in own if aid in labels]
         lines += [
             f"  unmatched: item {n} (account not in this registry)"
-            for n, (aid, _) in enumerate(pairs, 1)
+            for n, (aid, _) in enumerate(own, 1)
             if aid not in labels
         ]
         clean = not missing
-        unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(pairs, 1) if aid not in labels)
+        unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(own, 1) if aid not in labels)
+        pairs = [(aid, f"export item {n}", b, exported_at) for n, (aid, b) in enumerate(own, 1)]
     else:
         try:
             text = raw.decode("utf-8-sig")
@@ -459,16 +545,44 @@ def import_credentials(
         plan = ci.match(parsed, accounts)
         lines = plan.summary_lines(labels)
         clean = plan.is_clean
-        pairs = [(m.account_id, m.entry.bundle) for m in plan.matched]
+        pairs = [(m.account_id, m.entry.label, m.entry.bundle, m.entry.modified) for m in plan.matched]
         unmatched = tuple(plan.unmatched) + tuple(a.label for a in plan.ambiguous)
-    if dry_run or not clean:
-        # Not clean: nothing is imported; the caller shows the plan and fails.
-        return ImportOutcome(tuple(lines), clean, dry_run=dry_run, unmatched=unmatched)
-    backup = take_backup(registry, "before-credential-import")
+    pairs = [p for p in pairs if p[0] in labels]
     escrow = Escrow(registry)
+    checks = [escrow.check_import(aid, bundle, modified=when) for aid, _, bundle, when in pairs]
+    planned = tuple(
+        _outcome(aid, label, labels[aid], check, replace)
+        for (aid, label, _, _), check in zip(pairs, checks, strict=True)
+    )
+    outcome = ImportOutcome(
+        tuple(lines), clean, dry_run=dry_run, unmatched=unmatched, entries=planned, replace=replace
+    )
+    if dry_run or outcome.refused or not any(e.writes for e in planned):
+        # Refused, a dry run, or nothing to write: no backup, nothing stored.
+        return outcome
+    backup = take_backup(registry, "before-credential-import")
+    source = kind or path.suffix.lstrip(".")
+    done: list[EntryOutcome] = []
     with registry.transaction():
-        for account_id, bundle in pairs:
-            escrow.store(
-                account_id, bundle, action="import", details={"source": kind or path.suffix.lstrip(".")}
+        for (aid, label, bundle, when), check in zip(pairs, checks, strict=True):
+            again, result = escrow.store_import(
+                aid, bundle, modified=when, replace=replace, expect=check, details={"source": source}
             )
-    return ImportOutcome(tuple(lines), True, tuple(a for a, _ in pairs), backup)
+            done.append(
+                dataclasses.replace(
+                    _outcome(aid, label, labels[aid], again, replace),
+                    version=result.ref.version if result else 0,
+                )
+            )
+    return dataclasses.replace(
+        outcome,
+        imported=tuple(e.account_id for e in done if e.version),
+        backup=backup,
+        entries=tuple(done),
+    )
+
+
+def _outcome(account_id: str, label: str, account: str, check: ImportCheck, replace: bool) -> EntryOutcome:
+    status = REPLACES if (check.status == DIFFERENT and replace) else check.status
+    fields = () if status == UNCHANGED else check.changed + check.added
+    return EntryOutcome(label, account_id, account, status, check.version, fields, check.why)

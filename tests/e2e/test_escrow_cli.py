@@ -312,12 +312,15 @@ def test_export_encrypted_round_trip_and_plaintext_refusal(cli: Cli) -> None:
     assert json.loads(exportfile.age_decrypt(aged.read_bytes(), identity))["items"][0]["account"] == (
         "Instagram account @nnhs_athletics"
     )
-    # Read back into the registry with `secret import` (a new version, logged, after a backup).
+    # Read back with `secret import`: a password stored since the export is newer, so the export's
+    # (what version 1 held) is left alone: an import never demotes a credential (issue 13).
     key = cli.file("key.txt", identity.reveal_str())
     os.chmod(key, 0o600)
     cli.ok("secret", "set", IG, "--stdin", input="password=changed-in-between-1")
-    cli.ok("secret", "import", str(aged), "--identity-file", str(key))
-    assert PASSWORD in cli.ok("secret", "show", IG, "--reason", "restored").output
+    back = cli.ok("secret", "import", str(aged), "--identity-file", str(key), "--replace").output
+    assert "older than the escrowed version, left alone (its password is what version 1 held)" in back
+    assert PASSWORD not in back
+    assert "changed-in-between-1" in cli.ok("secret", "show", IG, "--reason", "kept").output
 
     plain = cli.tmp / "plain.json"
     refused = cli("secret", "export", "-o", str(plain), "--reason", "x", "--plaintext")
@@ -325,7 +328,7 @@ def test_export_encrypted_round_trip_and_plaintext_refusal(cli: Cli) -> None:
     cli.ok(
         "secret", "export", "-o", str(plain), "--reason", "court order", "--plaintext", "--yes-i-understand"
     )
-    assert PASSWORD in plain.read_text()
+    assert "changed-in-between-1" in plain.read_text()  # the current password, in the clear
     exports = [
         e for e in json.loads(cli.ok("log", "show", "--json").output)["items"] if e["action"] == "export"
     ]
@@ -387,6 +390,8 @@ def test_imports_bitwarden_json_and_keepassxc_csv(cli: Cli) -> None:
     x = json.loads(cli.ok("secret", "show", "x:nnhs", "--reason", "unchanged?", "--json").output)["items"][0]
     assert x["password"] == "Bw-X-2!"  # nothing half-imported
     cli.file("keepassxc.csv", KEEPASS.splitlines(keepends=True)[0] + KEEPASS.splitlines(keepends=True)[1])
-    cli.ok("secret", "import", str(kp))
+    # Its password differs from the escrowed one: replacing it needs --replace (issue 13).
+    assert "not imported without --replace" in cli("secret", "import", str(kp)).stdout
+    cli.ok("secret", "import", str(kp), "--replace")
     x = json.loads(cli.ok("secret", "show", "x:nnhs", "--reason", "after", "--json").output)["items"][0]
     assert x["password"] == "Kp-X-3!" and x["totp_seed"] == SEED

@@ -687,7 +687,11 @@ def test_sigkill_mid_secret_import_leaves_all_or_none(district: District) -> Non
     outcomes = hammer(
         site,
         Operation(
-            "secret import", ["--identity", ADMIN, "secret", "import", str(export)], ADMIN_PASS, classify
+            "secret import",
+            # New passwords over the escrowed ones: a replacement (issue 13), so --replace.
+            ["--identity", ADMIN, "secret", "import", str(export), "--replace"],
+            ADMIN_PASS,
+            classify,
         ),
     )
     assert outcomes["old"] and outcomes["new"]
