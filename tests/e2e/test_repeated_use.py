@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from auditor.model.errors import UsageError
 from auditor.model.types import Person, PersonStatus, Secret
 from auditor.services import escrow as escrow_ops
 from auditor.services import roster as roster_ops
@@ -82,6 +83,11 @@ def _fields(p: Person) -> dict[str, Any]:
     return data
 
 
+# Notes as a person types them: no control characters but newline (exports show those as visible
+# escapes, by design, so they are not text that round-trips; see auditor/model/safetext.py).
+_NOTE = st.text(st.characters(blacklist_categories=("Cc", "Cs"), whitelist_characters="\n"), max_size=8)
+
+
 class RepeatedUse(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -144,9 +150,7 @@ class RepeatedUse(RuleBasedStateMachine):
         for email, fields in self._changed().items():
             assert fields <= ROSTER_FIELDS, (email, fields - ROSTER_FIELDS)
 
-    @rule(
-        email=st.sampled_from(["dana@d203.org", "mlee@d203.org", "praman@d203.org"]), note=st.text(max_size=8)
-    )
+    @rule(email=st.sampled_from(["dana@d203.org", "mlee@d203.org", "praman@d203.org"]), note=_NOTE)
     def edit_notes(self, email: str, note: str) -> None:
         person = self.inv.person_by_email(email)
         assert person is not None
@@ -163,7 +167,13 @@ class RepeatedUse(RuleBasedStateMachine):
         heirs = [p for p in active if p.id != person.id and p.status is PersonStatus.ACTIVE]
         before_departed = person.departed_on
         plan = escrow_ops.plan_offboard(self.reg, person.email)
-        escrow_ops.offboard(self.reg, plan, new_owner_ref=heirs[0].email if heirs else None)
+        try:
+            escrow_ops.offboard(self.reg, plan, new_owner_ref=heirs[0].email if heirs else None)
+        except UsageError as exc:
+            # Nobody active is left to take their accounts over: refused, and nothing changed.
+            assert "no active co-manager to take over" in exc.message and not heirs
+            assert self._changed() == {}
+            return
         changed = self._changed()
         assert set(changed) <= {person.email}
         assert changed.get(person.email, set()) <= {"status", "departed_on"}
