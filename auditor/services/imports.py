@@ -1203,7 +1203,9 @@ def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
 
     people = _each_row(path, table, person)
     return Parsed(
-        people, [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows], [r.line for r in rows]
+        people,
+        [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows],
+        [r.line for r in rows],
     )
 
 
@@ -1296,7 +1298,9 @@ def read_accounts(
 
     accounts = _each_row(path, table, account)
     return Parsed(
-        accounts, [given_fields(r, ACCOUNT_FIELDS, clear_empty=clear_empty) for r in rows], [r.line for r in rows]
+        accounts,
+        [given_fields(r, ACCOUNT_FIELDS, clear_empty=clear_empty) for r in rows],
+        [r.line for r in rows],
     )
 
 

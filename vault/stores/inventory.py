@@ -265,7 +265,11 @@ class Inventory:
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
     def upsert_people(
-        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
+        self,
+        people: Sequence[Person],
+        given: Sequence[frozenset[str]] | None = None,
+        *,
+        plan: ImportPlan | None = None,
     ) -> BulkResult:
         """Create or update people by email. With `given` (one set per person: the fields its row
         gives), an existing person keeps every other field ("merge, never blank"). A roster fact
@@ -274,7 +278,11 @@ class Inventory:
         return self._upsert(PERSON, people, self._people_by_key(), person_key, _person_changed, given, plan)
 
     def upsert_accounts(
-        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
+        self,
+        accounts: Sequence[Account],
+        given: Sequence[frozenset[str]] | None = None,
+        *,
+        plan: ImportPlan | None = None,
     ) -> BulkResult:
         """Create or update accounts by platform and handle; `given` as for `upsert_people`."""
         return self._upsert(
@@ -282,14 +290,22 @@ class Inventory:
         )
 
     def preview_people(
-        self, people: Sequence[Person], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
+        self,
+        people: Sequence[Person],
+        given: Sequence[frozenset[str]] | None = None,
+        *,
+        plan: ImportPlan | None = None,
     ) -> BulkResult:
         """What `upsert_people` would do, read only (no transaction, no new ids: a person to be
         created is counted under an empty id)."""
         return self._preview(people, self._people_by_key(), person_key, _person_changed, given, plan)
 
     def preview_accounts(
-        self, accounts: Sequence[Account], given: Sequence[frozenset[str]] | None = None, *, plan: ImportPlan | None = None
+        self,
+        accounts: Sequence[Account],
+        given: Sequence[frozenset[str]] | None = None,
+        *,
+        plan: ImportPlan | None = None,
     ) -> BulkResult:
         """What `upsert_accounts` would do, read only; as `preview_people`."""
         return self._preview(accounts, self._accounts_by_key(), account_key, _account_changed, given, plan)
