@@ -18,6 +18,13 @@ BOOKKEEPING = frozenset({"id", "created_at", "updated_at", "managers_changed_at"
 # Shown as changed without their values (a student's birth date is personal data).
 SENSITIVE = frozenset({"birth_date"})
 HIDDEN = "(hidden)"
+# Fields that hold person ids, shown under the names the lists use, with people by email.
+PERSON_REFS = {
+    "owner_id": "owner",
+    "co_manager_ids": "co_managers",
+    "student_manager_ids": "student_managers",
+    "comment_monitor_ids": "comment_monitors",
+}
 EMPTY = "(empty)"
 
 
@@ -64,10 +71,11 @@ def diff(
     old: Mapping[str, Any] | None, new: Mapping[str, Any], *, names: Mapping[str, str] | None = None
 ) -> tuple[FieldDiff, ...]:
     """The fields of `new` (a stored form) that differ from `old` (None: every field given a value).
-    `names` turns person ids into what a reader recognises (their email) in `*_id(s)` fields."""
+    `names` turns person ids into what a reader recognises (their email) in the fields that name
+    people, which are shown as `owner`, `co_managers`... (as `account list` names them)."""
     before = _flat(old) if old is not None else {}
     after = _flat(new)
-    out = []
+    out: list[FieldDiff] = []
     for name in sorted(set(before) | set(after)):
         a, b = before.get(name), after.get(name)
         if a == b or (old is None and show(b) == EMPTY):
@@ -75,8 +83,11 @@ def diff(
         if name in SENSITIVE:
             out.append(FieldDiff(name, HIDDEN if a not in (None, "") else EMPTY, HIDDEN if b else EMPTY))
             continue
-        if names is not None and (name.endswith("_id") or name.endswith("_ids")):
-            a, b = _named(a, names), _named(b, names)
+        if name in PERSON_REFS:
+            if names is not None:
+                a, b = _named(a, names), _named(b, names)
+            out.append(FieldDiff(PERSON_REFS[name], show(a), show(b)))
+            continue
         out.append(FieldDiff(name, show(a), show(b)))
     return tuple(out)
 

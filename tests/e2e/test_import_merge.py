@@ -123,3 +123,20 @@ def test_an_import_that_changes_nothing_takes_no_backup(cli: Cli) -> None:
     changed = cli.file("role.csv", "name,email,role\nPriya Raman,praman@d203.org,Activities Director\n")
     assert json.loads(cli.ok("person", "import", str(changed), "--json").output)["backup"]
     assert len(list(backups.iterdir())) == len(taken) + 1
+
+
+def test_a_dry_run_names_people_by_email_and_the_history_keeps_it(cli: Cli) -> None:
+    """Issue 13: the dry run said only "1 updated"; now it says each field, old -> new."""
+    _setup(cli)
+    moved = cli.file(
+        "owner.csv",
+        "platform,handle,owner_email,co_manager_emails\ninstagram,nnhs_athletics,praman@d203.org,\n",
+    )
+    dry = cli.ok("account", "import", str(moved), "--dry-run").output
+    assert "owner: mlee@d203.org -> praman@d203.org" in dry
+    assert "co_managers" not in dry  # an empty cell changes nothing
+    cli.ok("account", "import", str(moved))
+    history = json.loads(cli.ok("account", "history", "instagram:nnhs_athletics", "--json").output)["items"]
+    assert ("import:owner.csv", "owner", "mlee@d203.org", "praman@d203.org") in [
+        (h["source"], h["field"], h["old"], h["new"]) for h in history
+    ]

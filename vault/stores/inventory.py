@@ -310,9 +310,10 @@ class Inventory:
         """What `upsert_accounts` would do, read only; as `preview_people`."""
         return self._preview(accounts, self._accounts_by_key(), account_key, _account_changed, given, plan)
 
-    def _names(self) -> dict[str, str]:
-        """Person id -> email (or name), for diffs of the fields that hold person ids."""
-        return {p.id: p.email or p.name for p in self.people()}
+    def _names(self) -> _Names:
+        """Person id -> email (or name), for diffs of the fields that hold person ids: looked up
+        when a diff needs one (most changes name nobody), each person read once."""
+        return _Names(self)
 
     def _people_by_key(self) -> dict[str | None, Person]:
         """People by email and, for those without one (students, volunteers), by kind and name when
@@ -432,6 +433,26 @@ class Inventory:
                 result.changes.append(_change(old, old, merged, "updated", names))
         self.registry.put_rows(rows)
         return result
+
+
+class _Names(Mapping[str, str]):
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.known: dict[str, str] = {}
+
+    def __getitem__(self, person_id: str) -> str:
+        if person_id not in self.known:
+            person = self.inventory.get_person(person_id) if person_id else None
+            if person is None:
+                raise KeyError(person_id)
+            self.known[person_id] = person.email or person.name
+        return self.known[person_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.known)
+
+    def __len__(self) -> int:
+        return len(self.known)
 
 
 @dataclass(frozen=True)
