@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
@@ -83,3 +85,25 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     # Argon2id at the floor keeps tests fast; the floor itself is enforced by vault tests.
     monkeypatch.setenv("AUDITOR_KDF_PROFILE", "floor")
     yield
+
+
+# A real PostgreSQL for the tests that need one (tests/pgcluster.py starts a throwaway cluster once
+# per session); skipped when none can be started, unless AUDITOR_TEST_REQUIRE_POSTGRES=1.
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> PgCluster:
+    try:
+        return shared_cluster()
+    except ClusterUnavailable as exc:
+        if require_postgres():
+            pytest.fail(f"AUDITOR_TEST_REQUIRE_POSTGRES=1 but {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def pg_db(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database of its own for this test (its name)."""
+    name = pg_cluster.new_database()
+    yield name
+    pg_cluster.drop_database(name)

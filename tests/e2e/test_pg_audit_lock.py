@@ -30,10 +30,7 @@ from tests.e2e.conftest import Cli
 from tests.pgcluster import (
     PASSWORD_ROLE,
     PASSWORD_ROLE_SECRET,
-    ClusterUnavailable,
     PgCluster,
-    require_postgres,
-    shared_cluster,
     wait_until,
 )
 from vault.errors import VaultError
@@ -61,23 +58,6 @@ try:
 except AuditLockedError as exc:
     print(json.dumps({"ok": False, "message": exc.message, "hint": exc.hint, "code": exc.exit_code}))
 """
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> PgCluster:
-    try:
-        return shared_cluster()
-    except ClusterUnavailable as exc:
-        if require_postgres():
-            pytest.fail(f"AUDITOR_TEST_REQUIRE_POSTGRES=1 but {exc}")
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def pg_db(pg_cluster: PgCluster) -> Iterator[str]:
-    name = pg_cluster.new_database()
-    yield name
-    pg_cluster.drop_database(name)
 
 
 def tcp_url(cluster: PgCluster, db: str, user: str = "postgres") -> str:

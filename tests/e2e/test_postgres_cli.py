@@ -9,32 +9,14 @@ import dataclasses
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import PASSPHRASE, Cli
 from tests.e2e.test_escrow_cli import CODE, IG, PASSWORD, SEED, add_identity, setup_district
-from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
+from tests.pgcluster import PgCluster
 from vault.backends.migrate import read_rows
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> PgCluster:
-    try:
-        return shared_cluster()
-    except ClusterUnavailable as exc:
-        if require_postgres():
-            pytest.fail(f"AUDITOR_TEST_REQUIRE_POSTGRES=1 but {exc}")
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def pg_db(pg_cluster: PgCluster) -> Iterator[str]:
-    name = pg_cluster.new_database()
-    yield name
-    pg_cluster.drop_database(name)
 
 
 @pytest.fixture

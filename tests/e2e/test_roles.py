@@ -127,8 +127,9 @@ CASES: dict[str, list[Case]] = {
     "secret generate": [case("secret", "generate", IG)],
     "secret history": [read("secret", "history", IG)],
     "secret import": [
-        case("secret", "import", "{d}/bitwarden.json"),
-        case("secret", "import", "{d}/bitwarden.json", "--dry-run"),
+        # The export's passwords differ from the escrowed ones: --replace (issue 13, never demote).
+        case("secret", "import", "{d}/bitwarden.json", "--replace"),
+        case("secret", "import", "{d}/bitwarden.json", "--dry-run", "--replace"),
     ],
     "secret set": [case("secret", "set", IG, "--stdin", input=SECRET_INPUT)],
     "secret show": [case("secret", "show", IG, "--reason", "season opener")],

@@ -18,22 +18,12 @@ from typing import Any
 import pytest
 
 from auditor.model.types import Secret
-from tests.pgcluster import ClusterUnavailable, PgCluster, require_postgres, shared_cluster
+from tests.pgcluster import PgCluster
 from vault.backends.storage import Backend
 from vault.registry import Registry
 
 PASSPHRASE = "correct horse battery staple"
 BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> PgCluster:
-    try:
-        return shared_cluster()
-    except ClusterUnavailable as exc:
-        if require_postgres():
-            pytest.fail(f"AUDITOR_TEST_REQUIRE_POSTGRES=1 but {exc}")
-        pytest.skip(str(exc))
 
 
 @pytest.fixture
