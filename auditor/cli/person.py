@@ -440,10 +440,9 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
             f"(`auditor {'person' if noun == 'people' else 'account'} history` lists them)"
         )
     if result.kept:
-        echo(
-            f"Left alone ({len(result.kept)}): set by a roster sync or an offboarding; "
-            "--override-roster changes them."
-        )
+        roster = any(k.why.startswith(("set by", "recorded as")) for k in result.kept)
+        tail = "; --override-roster lets the file change what a roster sync or an offboarding set"
+        echo(f"Left alone ({len(result.kept)})" + (tail if roster else "") + ":")
         for kept in result.kept:
             echo(f"  {kept.sentence()}")
     if result.backup:

@@ -358,6 +358,29 @@ def roster_held(current: Person, offered: Person, fields: frozenset[str]) -> dic
     return held
 
 
+# Dates of the last time something was done: an import never moves one back (last term's file
+# must not undo this term's training); `person edit` sets an earlier date on purpose.
+DONE_DATES = {
+    "training_completed_on": "--training",
+    "procedure_signed_on": "--procedure-signed",
+    "aup_signed_on": "--aup-signed",
+}
+
+
+def import_held(
+    current: Person, offered: Person, fields: frozenset[str], *, override_roster: bool
+) -> dict[str, str]:
+    """Every field of `fields` an import leaves as it is, with why: roster facts (unless
+    `override_roster`) and done-dates the file would move back. Clearing (an empty cell with
+    --clear-empty) is not moving back."""
+    held = {} if override_roster else roster_held(current, offered, fields)
+    for name, option in DONE_DATES.items():
+        have, given = getattr(current, name), getattr(offered, name)
+        if name in fields and have is not None and given is not None and given < have:
+            held[name] = f"a later date is on record; `auditor person edit {option}` sets an earlier one"
+    return held
+
+
 def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 

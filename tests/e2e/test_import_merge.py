@@ -140,3 +140,23 @@ def test_a_dry_run_names_people_by_email_and_the_history_keeps_it(cli: Cli) -> N
     assert ("import:owner.csv", "owner", "mlee@d203.org", "praman@d203.org") in [
         (h["source"], h["field"], h["old"], h["new"]) for h in history
     ]
+
+
+def test_an_old_file_never_moves_a_training_or_signature_date_back(cli: Cli) -> None:
+    """Last term's staff file must not undo this term's training; `person edit` may, on purpose."""
+    _setup(cli)
+    cli.ok("person", "edit", "praman@d203.org", "--training", "2026-11-30")
+    dry = cli.ok("person", "import", str(cli.file("people.csv", FULL_PEOPLE)), "--dry-run").output
+    assert "Would import people: 0 new, 0 updated, 2 unchanged." in dry
+    assert (
+        "line 2: Priya Raman <praman@d203.org>: training_completed_on kept as 2026-11-30 (the file says "
+        "2026-08-20; a later date is on record; `auditor person edit --training` sets an earlier one)" in dry
+    )
+    assert "--override-roster" not in dry
+    cli.ok("person", "import", str(cli.tmp / "people.csv"))
+    assert _person(cli, "praman@d203.org")["training_completed_on"] == "2026-11-30"
+    later = cli.file(
+        "later.csv", "name,email,training_completed_on\nPriya Raman,praman@d203.org,2026-12-01\n"
+    )
+    cli.ok("person", "import", str(later))
+    assert _person(cli, "praman@d203.org")["training_completed_on"] == "2026-12-01"  # forward is fine

@@ -253,7 +253,10 @@ def test_done_when_the_yearly_sequence_leaves_every_fact_as_the_commands_meant(c
     facts = {e: _person(cli, e) for e in ("tokafor@d203.org", "lortega@d203.org", "mlee@d203.org")}
     dry_import = cli.ok("person", "import", str(staff), "--dry-run").output
     assert "Would import people: 0 new, 0 updated, 5 unchanged." in dry_import
-    assert "Left alone (3): set by a roster sync or an offboarding" in dry_import
+    assert (
+        "Left alone (3); --override-roster lets the file change what a roster sync or an offboarding set:"
+        in dry_import
+    )
     assert (
         "line 5: Tom Okafor <tokafor@d203.org>: status kept as departed (the file says active; set by roster hr"
         in dry_import

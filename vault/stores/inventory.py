@@ -17,13 +17,14 @@ from typing import TypeVar
 from auditor.model.changes import KeptField, RecordChange, diff, show
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
 from auditor.model.types import (
+    DONE_DATES,
     ROSTER_FACTS,
     Account,
     AccountStatus,
     Person,
     Platform,
+    import_held,
     normalise_handle,
-    roster_held,
 )
 from vault.backends.storage import RecordRow
 from vault.errors import RecordTamperedError
@@ -357,8 +358,13 @@ class Inventory:
                 yield item, key, None, None
                 continue
             fields = given[n] if given is not None else None
-            if isinstance(old, Person) and isinstance(item, Person) and not plan.override_roster:
-                held = roster_held(old, item, fields if fields is not None else frozenset(ROSTER_FACTS))
+            if isinstance(old, Person) and isinstance(item, Person):
+                held = import_held(
+                    old,
+                    item,
+                    fields if fields is not None else _PERSON_HELD,
+                    override_roster=plan.override_roster,
+                )
                 for name, why in held.items():
                     line = plan.lines[n] if n < len(plan.lines) else 0
                     result.kept.append(
@@ -433,6 +439,9 @@ class Inventory:
                 result.changes.append(_change(old, old, merged, "updated", names))
         self.registry.put_rows(rows)
         return result
+
+
+_PERSON_HELD = frozenset(ROSTER_FACTS) | frozenset(DONE_DATES)
 
 
 class _Names(Mapping[str, str]):
