@@ -127,10 +127,13 @@ class SyncPlan:
                 f"{r.name} ({r.person_id}) changed role on {r.changed_on.isoformat()}: {old} -> {new}{tail}."
             )
         moved = {r.person_id for r in self.role_changes}
+        departed = {d.person_id for d in self.departures}
         for u in self.updates:
-            fields = [c.field for c in u.changes if c.field not in _EVENT_FIELDS]
+            # A status that is not a departure (on leave, back from leave, rehired) is said here.
+            plain = _EVENT_FIELDS - ({"status", "departed_on"} if u.person_id not in departed else set())
+            fields = [_said(c) for c in u.changes if c.field not in plain]
             if fields:
-                lines.append(f"{u.name} ({u.person_id}): {', '.join(fields)} updated from the roster.")
+                lines.append(f"{u.name} ({u.person_id}): {'; '.join(fields)}, updated from the roster.")
             if u.person_id not in moved:
                 # A role or building taken on without a role change: a first fill, or the first
                 # time this roster describes them (its baseline).
@@ -144,6 +147,21 @@ class SyncPlan:
             lines.append(f"{e.name or e.email} <{e.email}> will be added from the roster.")
         lines.extend(self.warnings)
         return lines
+
+
+def _said(c: FieldChange) -> str:
+    """'grade: 07 -> 08' (a birth date only as changed: personal data of a student)."""
+    if c.field == "birth_date":
+        return "birth_date changed"
+
+    def text(v: Any) -> str:
+        if v is None or v == "":
+            return "(empty)"
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        return str(getattr(v, "value", v))
+
+    return f"{c.field}: {text(c.old)} -> {text(c.new)}"
 
 
 _EVENT_FIELDS = {"status", "departed_on", "role", "building", "role_changed_on"}

@@ -144,7 +144,10 @@ def test_match_falls_back_to_employee_id_and_updates_the_email() -> None:
         FieldChange("email", "jdoe@springfield.k12.us", "jane.doe@springfield.k12.us"),
         FieldChange("status", PersonStatus.ACTIVE, PersonStatus.ON_LEAVE),
     )
-    assert result.describe() == ["Jane Doe (p-jane): email updated from the roster."]
+    assert result.describe() == [
+        "Jane Doe (p-jane): email: jdoe@springfield.k12.us -> jane.doe@springfield.k12.us; status: active -> "
+        "on_leave, updated from the roster."
+    ]
 
 
 def test_full_snapshot_absence_departs_covered_people_only() -> None:

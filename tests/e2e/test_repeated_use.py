@@ -242,6 +242,7 @@ def test_done_when_the_yearly_sequence_leaves_every_fact_as_the_commands_meant(c
     assert "Tom Okafor" in dry and "departed on 2026-10-22" in dry
     assert "Activities Coordinator at Central -> Assistant Principal at Central" in dry
     assert "1 departure, 1 role change, 1 other update, 0 new people." in dry
+    assert "Marcus Lee" in dry and "status: active -> on_leave, updated from the roster." in dry
     cli.ok("roster", "sync", "hr")
 
     # 3. Offboard Tom: his departure date stays the roster's.
