@@ -135,6 +135,8 @@ _DECLARED = (
     Kind("change", INVENTORY, "the change history"),
     # Per roster source: the role and building it gave each person at its last sync.
     Kind("roster-baseline", INVENTORY, "roster baselines"),
+    # Handles staff reported as possible impostors, looked up by every audit (`auditor watch`).
+    Kind("watch", INVENTORY, "the watchlist", _handle_key),
 )
 
 KINDS: dict[str, Kind] = {k.name: k for k in _DECLARED}

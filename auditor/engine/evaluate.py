@@ -147,6 +147,7 @@ def restrict(ctx: CheckContext, platforms: Collection[Platform]) -> CheckContext
         candidates=tuple(c for c in ctx.candidates if c.platform in wanted),
         claimants=tuple(p for p in ctx.claimants if p.platform in wanted),
         searched_platforms=frozenset(wanted if searched is None else searched & wanted),
+        looked_up={k: v for k, v in ctx.looked_up.items() if Platform.parse(k[0]) in wanted},
     )
 
 

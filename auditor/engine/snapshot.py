@@ -22,7 +22,16 @@ from auditor.engine.impersonation import (
     role_names,
 )
 from auditor.engine.policy.model import Policy
-from auditor.model.types import Account, CredentialRef, Finding, Person, Platform, Profile, RotationTask
+from auditor.model.types import (
+    Account,
+    CredentialRef,
+    Finding,
+    Person,
+    Platform,
+    Profile,
+    ProfileStatus,
+    RotationTask,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,8 @@ class Gathered:
     candidates: list[ImpersonationCandidate] = field(default_factory=list)
     claimants: list[Profile] = field(default_factory=list)
     searched: set[Platform] = field(default_factory=set)
+    looked_up: dict[tuple[str, str], ProfileStatus] = field(default_factory=dict)  # by (platform, handle)
+    watched: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # operational trouble worth telling the operator
 
 
@@ -119,6 +130,8 @@ def build_context(snapshot: Snapshot, gathered: Gathered, now: datetime) -> Chec
         candidates=tuple(gathered.candidates),
         claimants=tuple(gathered.claimants),
         searched_platforms=frozenset(gathered.searched),
+        looked_up=dict(gathered.looked_up),
+        watched=frozenset(gathered.watched),
         managers_changed_at={
             a.id: a.managers_changed_at for a in snapshot.accounts if a.managers_changed_at is not None
         },

@@ -65,6 +65,7 @@ from auditor.model.types import (
     normalise_handle,
 )
 from auditor.services.policy import require_policy
+from auditor.services.watchlist import watched_handles
 from connectors.http import RUN_DEADLINE_REASON
 from connectors.platforms.manual import ManualConnector
 from connectors.registry import connector_class
@@ -117,6 +118,7 @@ class AuditOptions:
     checks: tuple[str, ...] = ()  # ids or families; empty: what the policy asks for
     offline: bool = False
     candidates: tuple[tuple[Platform, str], ...] = ()  # from --candidates FILE
+    watched: tuple[tuple[Platform, str], ...] = ()  # the registry's watchlist (run_audit reads it)
     variant_cap: int = 200  # look-alike variants probed per exact-lookup platform and run
     variants_per_name: int = 60
     search_limit: int = 25  # results per search query
@@ -398,7 +400,7 @@ def gather(
     for a in in_scope:
         by_platform.setdefault(a.platform, []).append(a)
     discover = any(c in check_ids for c in DISCOVERY_CHECKS)
-    file_platforms = {p for p, _ in options.candidates if not wanted or p in wanted}
+    file_platforms = {p for p, _ in (*options.candidates, *options.watched) if not wanted or p in wanted}
     platforms = sorted(set(by_platform) | (file_platforms if discover else set()), key=lambda p: p.value)
 
     connectors: dict[Platform, Connector] = {}
@@ -517,23 +519,39 @@ def _discover(
                     out.notes.append(f"{platform.label}: some look-alike handles could not be checked")
         complete[platform] = tried and ok
 
-    # Handles reported by staff (--candidates FILE): looked up for evidence, scored even if unseen.
-    file_handles: dict[Platform, list[str]] = {}
-    for platform, handle in options.candidates:
+    # Handles reported by staff (--candidates FILE) and the watchlist, every run: looked up for
+    # evidence, scored by name when the platform could not say; one it says does not exist is no
+    # impostor (an info finding), and what each lookup said decides whether a finding may resolve.
+    file_handles: dict[Platform, dict[str, str]] = {}
+    for platform, handle in (*options.candidates, *options.watched):
         if options.platforms and platform not in options.platforms:
             continue
-        file_handles.setdefault(platform, []).append(handle)
+        file_handles.setdefault(platform, {}).setdefault(normalise_handle(handle), handle.strip())
+    out.watched = {(p.value, normalise_handle(h)) for p, h in options.watched}
+    # Said not to exist by an earlier run: a run that cannot ask keeps that (no name-only score).
+    absent = {
+        f.subject.removeprefix("absent:")
+        for f in snapshot.previous
+        if f.subject.startswith("absent:") and f.state is not FindingState.RESOLVED
+    }
     unseen: dict[Platform, list[str]] = {}
-    for platform, handles in file_handles.items():
+    for platform, by_key in file_handles.items():
+        handles = list(by_key.values())
         found = connectors.get(platform)
-        if found is None:
-            unseen[platform] = handles
-            continue
-        results = _lookup_all(found, handles, f"{platform.label} candidates", progress)
-        for handle, profile in results.items():
-            if profile.status is ProfileStatus.UNKNOWN:
+        results = (
+            _lookup_all(found, handles, f"{platform.label} watched and reported handles", progress)
+            if found is not None
+            else {}
+        )
+        for handle in handles:
+            profile = results.get(handle) or Profile.unknown(platform, handle, "connector not configured")
+            out.looked_up[(platform.value, normalise_handle(handle))] = profile.status
+            if (
+                profile.status is ProfileStatus.UNKNOWN
+                and f"{platform.value}:{normalise_handle(handle)}" not in absent
+            ):
                 unseen.setdefault(platform, []).append(handle)
-            keep(platform, profile)  # not found: gone, nothing to report
+            keep(platform, profile)  # not found: gone, reported as such by the check
 
     inventory = {(a.platform, normalise_handle(a.handle)) for a in live}
     for platform in sorted(set(seen) | set(unseen), key=lambda p: p.value):
@@ -612,6 +630,8 @@ def run_audit(
     lookups (see the module docstring); the run is stored whether or not it passed.
     """
     snapshot = read_snapshot(registry)
+    if not options.watched:
+        options = dataclasses.replace(options, watched=watched_handles(registry))
     started = now or utcnow()
     policy = snapshot.policy
     selected = select_checks(policy, list(options.checks) or None, offline=options.offline)
@@ -686,7 +706,11 @@ def _store_run(
         gathered.profiles,
         gathered.searched,
         notes,
-        {"checks": list(options.checks), "candidates": len(options.candidates)},
+        {
+            "checks": list(options.checks),
+            "candidates": len(options.candidates),
+            "watched": len(options.watched),
+        },
     )
     store.put_ledger(run.id, advance_ledger(previous, run))
 

@@ -46,6 +46,10 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "roster-sync": ("y_1", {"source": "hr"}),
     "change": ("c_1", {"source": "import:staff.csv", "records": []}),
     "roster-baseline": ("rb_1", {"source": "hr", "people": {"p_1": ["teacher", "north"]}}),
+    "watch": (
+        "w_1",
+        {"platform": "x", "handle": "@TheReal203Superintendent", "note": "reported by a parent"},
+    ),
 }
 
 

@@ -123,6 +123,10 @@ class CheckContext:
     managers_changed_at: Mapping[str, datetime] = field(default_factory=dict)
     # Platforms whose search for look-alikes completed this run; None: all that were asked for.
     searched_platforms: frozenset[Platform] | None = None
+    # Handles looked up by name this run (the watchlist, --candidates): what the platform said, by
+    # (platform, normalised handle). A finding on one of them resolves only when it was looked at.
+    looked_up: Mapping[tuple[str, str], ProfileStatus] = field(default_factory=dict)
+    watched: frozenset[tuple[str, str]] = frozenset()  # the registry's watchlist (auditor watch)
     _emails: Mapping[str, Person] = field(init=False, repr=False, compare=False, default_factory=dict)
     _inventory: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False, default=frozenset())
 
@@ -137,6 +141,8 @@ class CheckContext:
         object.__setattr__(self, "credentials", _frozen_map(self.credentials))
         object.__setattr__(self, "profiles", _frozen_map(self.profiles))
         object.__setattr__(self, "managers_changed_at", _frozen_map(self.managers_changed_at))
+        object.__setattr__(self, "looked_up", MappingProxyType(dict(self.looked_up)))
+        object.__setattr__(self, "watched", frozenset(self.watched))
         emails = {p.email.strip().casefold(): p for p in self.people.values() if p.email}
         object.__setattr__(self, "_emails", MappingProxyType(emails))
         object.__setattr__(self, "_inventory", frozenset(a.key for a in self.accounts))

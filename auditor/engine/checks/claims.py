@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from auditor.engine.checks.affiliation import affiliation_claims
 from auditor.engine.checks.base import Check, CheckContext, Coverage, handle_label
-from auditor.model.types import Finding, Platform, Severity, display_handle, normalise_handle
+from auditor.model.types import Finding, Platform, ProfileStatus, Severity, display_handle, normalise_handle
 
 
 def _coverage_by_platform(ctx: CheckContext, platform: Platform | None) -> Coverage:
@@ -58,8 +58,39 @@ class ImpersonationSuspected(Check):
                     "url": c.url,
                 },
             )
+        # A watched or reported handle the platform says does not exist is no impostor (yet).
+        for (platform_value, handle), status in sorted(ctx.looked_up.items()):
+            platform = Platform.parse(platform_value)
+            if status is not ProfileStatus.NOT_FOUND or (platform_value, handle) in seen:
+                continue
+            if ctx.in_inventory(platform, handle) or ctx.policy.is_allowlisted(platform, handle):
+                continue
+            what = "watched" if (platform_value, handle) in ctx.watched else "reported"
+            yield self.finding(
+                ctx,
+                f"{handle_label(platform, handle)}: {what} handle does not exist (yet); the platform found "
+                "no such account. Every audit looks again and reports it if it appears and imitates the district.",
+                subject=f"absent:{platform_value}:{handle}",
+                severity=Severity.INFO,
+                platform=platform,
+                evidence={"handle": display_handle(platform, handle), "watched": what == "watched"},
+            )
 
     def coverage(self, ctx: CheckContext, finding: Finding) -> Coverage:
+        """A handle looked up by name is judged by that lookup: gone (or changed) resolves, unknown
+        keeps the finding open; a watched handle is never resolved by not being looked at."""
+        kind, _, rest = finding.subject.partition(":")
+        platform_value, _, handle = rest.partition(":")
+        key = (platform_value, handle)
+        status = ctx.looked_up.get(key)
+        if status is ProfileStatus.UNKNOWN:
+            return Coverage.CANNOT_TELL
+        if status is not None:
+            return Coverage.APPLIES
+        if key in ctx.watched:
+            return Coverage.CANNOT_TELL
+        if kind == "absent":
+            return Coverage.APPLIES  # reported once, no longer asked about
         return _coverage_by_platform(ctx, finding.platform)
 
 
