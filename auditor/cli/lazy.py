@@ -75,6 +75,10 @@ COMMANDS: dict[str, Lazy] = {
         "Audit the inventory against the district policy; `audit history` and `audit diff` read past runs.",
     ),
     "finding": Lazy("auditor.cli.finding", "Findings of the audits: list, show one, waive one."),
+    "watch": Lazy(
+        "auditor.cli.watch",
+        "The watchlist: handles staff reported as possible impostors, looked at by every audit.",
+    ),
     "check": Lazy("auditor.cli.check", "The checks the audit can run."),
     "connector": Lazy(
         "auditor.cli.connector:connector_app",

@@ -208,6 +208,10 @@ CASES: dict[str, list[Case]] = {
     "check show": [read("check", "show", "escrow.stale")],
     "finding list": [read("finding", "list", "--all")],
     "finding show": [read("finding", "show", "{finding}")],
+    "watch add": [case("watch", "add", "x:nnhs_0fficial", "--note", "reported by a parent")],
+    "watch import": [case("watch", "import", "{d}/watch.csv")],
+    "watch list": [read("watch", "list", "--format", "json")],
+    "watch remove": [case("watch", "remove", "x:d203_supt")],
     "finding waive": [case("finding", "waive", "{finding}", "--reason", "Board exception", "--until", "2099-12-31")],
     "schedule install": [
         read(
@@ -382,6 +386,7 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         cli.ok("roster", "add", "entra", "--kind", "msgraph", "--option", "tenant=d203.org",
                "--option", "client_id=demo", "--secret-stdin", input="client-secret-one\n")  # fmt: skip
         cli.ok("profile", "attest", "snapchat", "nnhs.huskies", "--display-name", "NNHS Huskies")
+        cli.ok("watch", "add", "x:d203_supt", "--note", "reported by the front office")
         as_nightly = ("--identity", "it-nightly")
         for _ in range(2):
             run = cli(*as_nightly, "audit", "--offline", "--as", "auditor", passfile=nightly)
@@ -394,6 +399,7 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         digest = next(w for w in pack.split() if len(w) == 64 and all(c in "0123456789abcdef" for c in w))
         cli.file("more-people.csv", MORE_PEOPLE)
         cli.file("more-accounts.csv", MORE_ACCOUNTS)
+        cli.file("watch.csv", "platform,handle,note\nx,nnhs_0fficial,parent\ninstagram,nnhs.offical,\n")
         cli.file("bitwarden.json", json.dumps(BITWARDEN))
         cli.file("policy.toml", cli.ok("policy", "show").stdout + "\n# reviewed by the board\n")
         _, recipient = exportfile.age_keypair()
