@@ -7,14 +7,21 @@ shortlists first and scores fully only what survives: a hash index on key and co
 rapidfuzz `process.cdist` with `workers=1` and a score cutoff on cores and sorted-word strings (the
 similar tier). The cutoff is the lower of the threshold and the mixed-script floor (80), so the
 shortlist is a superset of what the naive loop flags and both give identical results (tested).
-Candidates that are an inventory account itself, allowlisted, or (Bluesky) a handle on the
-district's own domain are never flagged.
+Candidates that are an inventory account itself, allowlisted (on any platform: an allowlisted
+organisation is the same organisation everywhere), or (Bluesky) a handle on the district's own
+domain are never flagged.
+
+With a `RoleModel` (roles.py) the detector also reads role claims in handles ("claims the
+superintendent role with the district's name"), protects the district's names themselves, never
+protects an official's bare personal name, and scores display names: a display name that copies
+the district's name or claims one of its roles is flagged on its own, with the reason saying so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from auditor.engine.impersonation.normalise import (
@@ -26,6 +33,7 @@ from auditor.engine.impersonation.normalise import (
     split_handle,
     strip_affixes,
 )
+from auditor.engine.impersonation.roles import RoleModel
 from auditor.engine.impersonation.scoring import (
     DEFAULT_THRESHOLD,
     MIN_CONTAINED_KEY,
@@ -33,6 +41,7 @@ from auditor.engine.impersonation.scoring import (
     Match,
     ProtectedKind,
     ProtectedName,
+    Tier,
     score_normalised,
 )
 from auditor.model.types import Platform
@@ -63,7 +72,7 @@ def _trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def _parse_allow(entry: str) -> tuple[Platform | None, str]:
-    """`x:ipsd204` is allowlisted on X only; a bare `ipsd204` on every platform."""
+    """`x:ipsd204` or a bare `ipsd204`: the platform says where it was seen (it matches on all)."""
     text = entry.strip()
     platform: Platform | None = None
     if ":" in text:
@@ -89,8 +98,26 @@ class Detector:
         *,
         extra_affixes: Iterable[str] = (),
         own_domains: Iterable[str] = (),
+        roles: RoleModel | None = None,
     ) -> None:
-        self.protected = tuple(protected)
+        self.roles = roles
+        names = list(protected)
+        self._display: Detector | None = None
+        if roles is not None:
+            # never a bare personal name (namesakes); the district's own names are protected
+            names = [p for p in names if p.kind is ProtectedKind.HANDLE or not roles.is_official_name(p.name)]
+            known = {p.name.casefold() for p in names}
+            for name in roles.district_names:
+                compact = "".join(name.split())
+                if compact.casefold() not in known and len(compact) >= 5:
+                    known.add(compact.casefold())
+                    names.append(
+                        ProtectedName(compact, kind=ProtectedKind.ROLE, label=f"the district name {name}")
+                    )
+            self._display = Detector(
+                roles.display_protected(), threshold=threshold, extra_affixes=extra_affixes
+            )
+        self.protected = tuple(names)
         self.threshold = threshold
         self.extra_affixes = tuple(a.strip().casefold() for a in extra_affixes if a.strip())
         self.own_domains = tuple(d.strip().casefold().lstrip("@.") for d in own_domains if d.strip())
@@ -98,9 +125,8 @@ class Detector:
         self._allow_on: set[tuple[Platform, str]] = set()
         for entry in allowlist:
             platform, handle = _parse_allow(entry)
-            if platform is None:
-                self._allow_any.add(canonical_handle(handle))
-            else:
+            self._allow_any.add(canonical_handle(handle))
+            if platform is not None:
                 self._allow_on.add((platform, canonical_handle(handle, platform)))
         self._norm = [normalise(p.name, p.platform, self.extra_affixes) for p in self.protected]
         self._key_index: dict[str, list[int]] = {}
@@ -124,8 +150,13 @@ class Detector:
     # -- exclusions ------------------------------------------------------------------------------
 
     def is_allowlisted(self, handle: str, platform: Platform | None = None) -> bool:
+        """On any platform: `x:ipsd204` also allowlists `ipsd204` on Instagram (the same organisation);
+        a Mastodon `@name@instance` or Bluesky `name.bsky.social` is compared by its name too."""
         allow_any = self._allow_any
         if canonical_handle(handle) in allow_any or canonical_handle(handle, platform) in allow_any:
+            return True
+        name, _ = split_handle(handle, platform)
+        if canonical_handle(name) in allow_any:
             return True
         return platform is not None and (platform, canonical_handle(handle, platform)) in self._allow_on
 
@@ -175,10 +206,59 @@ class Detector:
             return []
         c = normalise(candidate, platform, self.extra_affixes)
         matches = self._full(candidate, c, range(len(self.protected)), platform)
+        matches += self._role_claims([candidate], platform, {})
         return sorted(matches, key=lambda m: (-m.score, m.protected.name))
 
-    def scan(self, candidates: Iterable[str], platform: Platform | None = None) -> list[Match]:
-        """Score many candidates; same result as calling `score` on each, but fast (see module doc)."""
+    def _role_claims(
+        self, handles: Iterable[str], platform: Platform | None, display_names: Mapping[str, str]
+    ) -> list[Match]:
+        """Role claims in handles and display names, and display names copying the district's names."""
+        out: list[Match] = []
+        if self.roles is None:
+            return out
+        for handle in handles:
+            name, _ = split_handle(handle, platform)
+            claim = self.roles.claim(name)
+            if claim is not None and claim.score >= self.threshold:
+                out.append(
+                    Match(handle, claim.protected, claim.score, Tier.CONTAINS, (claim.rule,), platform)
+                )
+            shown = display_names.get(handle, "")
+            if not shown.strip():
+                continue
+            claim = self.roles.claim(shown)
+            if claim is not None and claim.score >= self.threshold:
+                reason = f"display name {claim.rule} ({shown.strip()!r})"
+                out.append(Match(handle, claim.protected, claim.score, Tier.CONTAINS, (reason,), platform))
+        if self._display is not None:
+            shown_of: dict[str, list[str]] = {}
+            for handle in handles:
+                text = " ".join(display_names.get(handle, "").split())
+                if text:
+                    shown_of.setdefault(text, []).append(handle)
+            for m in self._display.scan(shown_of):
+                what = "copies" if m.tier in (Tier.SAME_KEY, Tier.SAME_CORE) else "contains"
+                if m.tier is Tier.SIMILAR:
+                    what = "imitates"
+                reason = f"display name {what} {m.protected.describe()} ({m.candidate!r})"
+                # separators and spaces are how display names are written, not a trick
+                rest = tuple(r for r in m.reasons if not r.startswith("separator "))
+                for handle in shown_of[m.candidate]:
+                    out.append(
+                        dataclasses.replace(m, candidate=handle, reasons=(reason, *rest), platform=platform)
+                    )
+        return out
+
+    def scan(
+        self,
+        candidates: Iterable[str],
+        platform: Platform | None = None,
+        display_names: Mapping[str, str] | None = None,
+    ) -> list[Match]:
+        """Score many candidates; same result as calling `score` on each, but fast (see module doc).
+
+        `display_names` (handle -> display name) are scored too, when the detector has a role model.
+        """
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
@@ -247,7 +327,7 @@ class Detector:
         similar(everyone, tokens, reordered_p, p_tokens)
         similar(reordered_c, tokens, plain_p, p_tokens)
 
-        matches: list[Match] = []
+        matches: list[Match] = self._role_claims(handles, platform, display_names or {})
         for i in sorted(pairs):
             c = traced.get(i) or normalise(handles[i], platform, extra)
             matches.extend(self._full(handles[i], c, sorted(pairs[i]), platform))

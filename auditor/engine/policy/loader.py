@@ -386,7 +386,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
     roles = []
     for i, p in enumerate(r.array_of_tables(protected, "roles", ("protected",))):
         path = ("protected", "roles", i)
-        r.no_unknown(p, path, ("id", "title", "names", "people", "handles", "building"))
+        r.no_unknown(p, path, ("id", "title", "names", "people", "handles", "building", "synonyms"))
         roles.append(
             ProtectedRole(
                 id=r.string(p, "id", path, required=True),
@@ -395,6 +395,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
                 people=r.strings(p, "people", path),
                 handles=r.strings(p, "handles", path),
                 building=r.string(p, "building", path),
+                synonyms=r.strings(p, "synonyms", path),
             )
         )
 
@@ -518,12 +519,27 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
     allowlist = []
     for i, a in enumerate(r.array_of_tables(data, "allowlist", ())):
         path = ("allowlist", i)
-        r.no_unknown(a, path, ("platform", "handle", "reason"))
-        platform = r.platform(a.get("platform", ""), (*path, "platform"))
-        handle = r.string(a, "handle", path, required=True)
+        r.no_unknown(a, path, ("platform", "handle", "reason", "name", "handles"))
         reason = r.string(a, "reason", path, required=True)
-        if platform is not None:
-            allowlist.append(AllowlistEntry(platform, handle, reason))
+        if "handles" not in a:  # format 1: one platform, one handle
+            platform = r.platform(a.get("platform", ""), (*path, "platform"))
+            handle = r.string(a, "handle", path, required=True)
+            if platform is not None:
+                allowlist.append(AllowlistEntry(platform, handle, reason, r.string(a, "name", path)))
+            continue
+        # an organisation with its handles on any platform: "x:NapervillePTA", "instagram:..."
+        org = r.string(a, "name", path, required=True)
+        default = r.platform(a["platform"], (*path, "platform")) if "platform" in a else None
+        for j, spec in enumerate(r.strings(a, "handles", path)):
+            prefix, sep, rest = spec.partition(":")
+            platform = r.platform(prefix, (*path, "handles", j)) if sep else default
+            handle = (rest if sep else spec).strip()
+            if platform is None:
+                if not sep:
+                    r.fail((*path, "handles", j), f"{spec!r}: write it as platform:handle, e.g. x:{spec}")
+                continue
+            if handle:
+                allowlist.append(AllowlistEntry(platform, handle, reason, org))
 
     chk = r.table(data, "checks", (), ("best_practice", "extra", "disabled"))
     checks = CheckSelection(

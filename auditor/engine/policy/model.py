@@ -104,6 +104,9 @@ class ProtectedRole:
     people: tuple[str, ...] = ()  # the current holder's names: "Dan Bridges"
     handles: tuple[str, ...] = ()  # the official handles of the role, e.g. "napervillesupt"
     building: str = ""
+    # more spellings of the role on top of the built-in ones ("supt", "BOE", "BoardOfEd"):
+    # impersonation/roles.py ROLE_SYNONYMS
+    synonyms: tuple[str, ...] = ()
 
     def all_names(self) -> tuple[str, ...]:
         seen: list[str] = []
@@ -136,14 +139,20 @@ class PlatformSettings:
 
 @dataclass(frozen=True)
 class AllowlistEntry:
-    """A look-alike account the district knows is legitimate (a neighbouring district, the PTA)."""
+    """One handle of an organisation the district knows is legitimate (a neighbour, the PTA).
+
+    An organisation is the same organisation on every platform: the entry matches its handle on
+    any platform, and `organisation` groups the entries of one `[[allowlist]]` table (docs/policy.md).
+    `platform` says where the district saw it; it no longer limits where it matches.
+    """
 
     platform: Platform
     handle: str
     reason: str
+    organisation: str = ""
 
     def matches(self, platform: Platform, handle: str) -> bool:
-        return self.platform is platform and normalise_handle(self.handle) == normalise_handle(handle)
+        return normalise_handle(self.handle) == normalise_handle(handle)
 
 
 @dataclass(frozen=True)

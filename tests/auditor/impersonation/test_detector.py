@@ -82,9 +82,11 @@ def test_allowlisted_handles_are_never_flagged_though_they_resemble_us(detector)
     assert len({m.candidate for m in unguarded.scan(handles, Platform.X)}) >= 5
 
 
-def test_platform_scoped_allowlist_entry_applies_on_that_platform_only(detector):
+def test_an_allowlist_entry_seen_on_one_platform_applies_on_every_platform(detector):
+    # issue 14: the same PTA or town police on another platform is the same organisation
     assert detector.scan(["naperville203union"], Platform.X) == []
-    assert {m.score for m in detector.scan(["naperville203union"], Platform.INSTAGRAM)} == {90}
+    assert detector.scan(["naperville203union"], Platform.INSTAGRAM) == []
+    assert Detector(district.protected()).scan(["naperville203union"], Platform.INSTAGRAM)
 
 
 def test_false_positives_on_ordinary_handles_are_bounded(detector):
