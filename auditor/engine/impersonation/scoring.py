@@ -30,6 +30,31 @@ CAP_DIFFERENT_NUMBER = 60
 CAP_MISSING_NUMBER = 80
 MIN_CONTAINED_KEY = 4  # shorter protected keys would be found inside too many ordinary words
 DEFAULT_THRESHOLD = 85
+SHORT_KEY = 6  # a protected core this short loses too much per edit: one edit scores 75-83
+SCORE_SHORT_EDIT = 86  # one look-alike edit of a short name: just over the default threshold
+
+# Letters that pass for each other at a glance and are not already folded into the key.
+_LOOKALIKE_LETTERS = {
+    "m": "n", "n": "mhr", "h": "nb", "u": "vn", "v": "uy", "y": "v", "c": "eo", "e": "co",
+    "o": "ce", "q": "gp", "g": "q", "p": "q", "b": "dh", "d": "b", "w": "v", "r": "n",
+}  # fmt: skip
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _keyboard_neighbours() -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for r, row in enumerate(_KEYBOARD_ROWS):
+        for i, ch in enumerate(row):
+            near = out.setdefault(ch, set())
+            near.update(row[max(i - 1, 0) : i + 2])
+            for other in (r - 1, r + 1):
+                if 0 <= other < len(_KEYBOARD_ROWS):
+                    near.update(_KEYBOARD_ROWS[other][max(i - 1, 0) : i + 2])
+            near.discard(ch)
+    return out
+
+
+_KEYBOARD = _keyboard_neighbours()
 
 
 class Tier(StrEnum):
@@ -204,6 +229,77 @@ def _in_number(n: Normalised, k: int) -> bool:
     return left or right or k == 0 or k == len(n.prefold) - 1
 
 
+def _short_edit(c: Normalised, p: Normalised) -> str | None:
+    """The kind of the one edit between the cores of a short protected name and the candidate, when
+    it is a look-alike kind (a letter doubled, omitted, swapped with its neighbour, or replaced by
+    a look-alike or keyboard-adjacent letter), else None. Digits never count: a changed digit is
+    another number, and the number guard decides."""
+    from rapidfuzz.distance import OSA, Levenshtein
+
+    a, b = c.core, p.core
+    if not 4 <= len(b) <= SHORT_KEY or OSA.distance(a, b) != 1:
+        return None
+    cs, ps = c.core_start, p.core_start
+
+    def letter_c(k: int) -> bool:  # written as a letter, not a leet digit: the key folds 0 to o
+        return c.prefold[cs + k].isalpha()
+
+    def letter_p(k: int) -> bool:
+        return p.prefold[ps + k].isalpha()
+
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        if len(diff) == 2 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return "letters swapped" if all(letter_c(k) and letter_p(k) for k in diff) else None
+        k = diff[0]
+        got, want = c.prefold[cs + k], p.prefold[ps + k]  # as written: `i` folds to `l` in the key
+        if not (letter_c(k) and letter_p(k)):
+            return None
+        if got in _LOOKALIKE_LETTERS.get(want, "") or want in _LOOKALIKE_LETTERS.get(got, ""):
+            return "look-alike letter"
+        return "keyboard-adjacent letter" if got in _KEYBOARD.get(want, ()) else None
+    (op,) = Levenshtein.editops(a, b)
+    if op.tag == "delete":  # the candidate has an extra letter
+        extra = a[op.src_pos]
+        near = a[op.src_pos - 1 : op.src_pos] + a[op.src_pos + 1 : op.src_pos + 2]
+        return "letter doubled" if letter_c(op.src_pos) and extra in near else None
+    if op.tag == "insert" and len(b) >= 5 and letter_p(op.dest_pos):
+        return "letter omitted"  # from 4 letters, 3 are left: too many ordinary words
+    return None
+
+
+def _boundary_before(c: Normalised, at: int, extra: tuple[str, ...]) -> bool:
+    if at == 0 or _all_affixes(c.key[:at], extra):
+        return True
+    return _name_boundary(c.name, c.spans[at - 1][1], c.spans[at][0])
+
+
+def _boundary_after(c: Normalised, end: int, extra: tuple[str, ...]) -> bool:
+    if end == len(c.key) or _all_affixes(c.key[end:], extra):
+        return True
+    return _name_boundary(c.name, c.spans[end - 1][1], c.spans[end][0])
+
+
+def _name_boundary(name: str, left_end: int, right_start: int) -> bool:
+    """A word boundary in the name between two characters: a separator (or anything removed)
+    between them, a camelCase capital, or a change between letters and digits."""
+    if right_start > left_end:
+        return True  # a separator or an invisible character between them
+    left, right = name[left_end - 1], name[right_start]
+    if left.isdigit() != right.isdigit():
+        return True
+    return left.islower() and right.isupper()
+
+
+def _all_affixes(text: str, extra: tuple[str, ...]) -> bool:
+    """`text` (key form) is one or more affix words in a row (`thereal`)."""
+    words = affix_words(extra)
+    ok = [True] + [False] * len(text)
+    for i in range(1, len(text) + 1):
+        ok[i] = any(ok[i - len(w)] and text.startswith(w, i - len(w)) for w in words if len(w) <= i)
+    return ok[len(text)]
+
+
 def _similarity(a: str, b: str) -> float:
     from rapidfuzz.distance import OSA
 
@@ -259,7 +355,18 @@ def _score_one(
         reasons += _separator_reasons(c, p)
     else:
         at = c.key.find(p.key) if len(p.key) >= MIN_CONTAINED_KEY else -1
+        # A short key counts as contained only between word boundaries or affixes: a district
+        # code folded by leet rules is otherwise found inside ordinary words.
+        while (
+            at >= 0
+            and len(p.key) <= SHORT_KEY
+            and not (
+                _boundary_before(c, at, extra_affixes) and _boundary_after(c, at + len(p.key), extra_affixes)
+            )
+        ):
+            at = c.key.find(p.key, at + 1)
         osa = tsort = 0.0
+        short_edit: str | None = None
         if at >= 0:
             tier, score = Tier.CONTAINS, SCORE_CONTAINS
             added = [t for t in (c.text_of(0, at), c.text_of(at + len(p.key), len(c.key))) if t]
@@ -279,7 +386,8 @@ def _score_one(
                 reasons.append(f"similar words to {p.name} (token-sort similarity {tsort:.2f})")
             else:
                 reasons.append(f"similar to {p.name} (OSA similarity {osa:.2f})")
-                if score >= MIXED_SCRIPT_MIN:
+                short_edit = _short_edit(c, p) if score < SCORE_SHORT_EDIT else None
+                if score >= MIXED_SCRIPT_MIN or short_edit:
                     reasons += _edit_reasons(c, p)
         # Number guard (lookalikes.md): a different number is usually a different, real district.
         # "Different" is judged where the names differ, so a leet letter next to the number
@@ -290,7 +398,11 @@ def _score_one(
             elif tsort > osa:
                 differs = bool(c.numbers) and not set(p.numbers) <= set(c.numbers)
             else:
-                differs = bool(c.numbers) and _edits_touch_digits(c, p)
+                # the same numbers, read before folding, are not a different number whatever
+                # the edit touched (a doubled `e` next to a leet `3` once said "3, not 3")
+                differs = bool(c.numbers) and c.numbers != p.numbers and _edits_touch_digits(c, p)
+            if differs or c.numbers != p.numbers:
+                short_edit = None  # a short name with another number (`d204`) is another district
             if differs and score > CAP_DIFFERENT_NUMBER:
                 score = CAP_DIFFERENT_NUMBER
                 shown = ", ".join(c.numbers)
@@ -302,6 +414,11 @@ def _score_one(
                 reasons.append(
                     f"no number where {p.name} has {', '.join(p.numbers)}: capped at {CAP_MISSING_NUMBER}"
                 )
+        if short_edit and score < SCORE_SHORT_EDIT:
+            score = SCORE_SHORT_EDIT
+            reasons.append(
+                f"one edit of the short name {p.name} ({short_edit}): raised to {SCORE_SHORT_EDIT}"
+            )
     if c.mixed_script and MIXED_SCRIPT_MIN <= score < SCORE_MIXED_SCRIPT:
         score = SCORE_MIXED_SCRIPT
         others = sorted(s for s in c.scripts if s != "Latin")
