@@ -47,6 +47,7 @@ from auditor.engine.impersonation import (
     search_queries,
     variants,
 )
+from auditor.engine.impersonation.roles import role_model
 from auditor.engine.ledger import advance_ledger, find_finding, finding_id, ledger
 from auditor.engine.snapshot import Gathered, Snapshot, build_context, district_context, protected_names
 from auditor.model.errors import AuditorError, InputError, UsageError
@@ -458,6 +459,9 @@ def _discover(
         allowlist=[f"{e.platform.value}:{e.handle}" for e in policy.allowlist],
         threshold=max(1, policy.impersonation_threshold - EVIDENCE_MARGIN),
         own_domains=(*policy.website_domains, *policy.email_domains),
+        # Role squats (superintendent/supt, board/BOE, principal + building) and display names;
+        # an official's bare personal name is protected only with a role or a district term.
+        roles=role_model(policy),
     )
     district = district_context(policy)
     roles = list(district.roles)
@@ -562,6 +566,11 @@ def _discover(
     out.searched = {p for p, done in complete.items() if done}
 
 
+def _rank(match: Any) -> tuple[int, int]:
+    by_display = bool(match.reasons) and str(match.reasons[0]).startswith("display name")
+    return (match.score, 0 if by_display else 1)
+
+
 def _score(
     detector: Detector,
     district: DistrictContext,
@@ -572,7 +581,12 @@ def _score(
 ) -> list[ImpersonationCandidate]:
 
     best: dict[str, Any] = {}
-    for match in detector.scan(handles, platform):
+    display_names = {
+        h: profile.display_name
+        for h in handles
+        if (profile := profiles.get(normalise_handle(h))) is not None and profile.display_name
+    }
+    for match in detector.scan(handles, platform, display_names):
         key = normalise_handle(match.candidate)
         profile = profiles.get(key)
         if profile is not None:
@@ -586,7 +600,9 @@ def _score(
                 now=now,
                 platform=platform,
             )
-        if key not in best or match.score > best[key].score:
+        # The strongest reason wins; on a tie the handle's own resemblance (it names the
+        # characters) is the better explanation than the display name's.
+        if key not in best or _rank(match) > _rank(best[key]):
             best[key] = match
     return [
         ImpersonationCandidate.from_match(m, platform, profile=profiles.get(k))

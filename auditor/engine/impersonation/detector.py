@@ -28,6 +28,7 @@ from auditor.engine.impersonation.normalise import (
     Normalised,
     canonical_handle,
     fast_key,
+    fold_text,
     normalise,
     sorted_tokens,
     split_handle,
@@ -81,6 +82,33 @@ def _parse_allow(entry: str) -> tuple[Platform | None, str]:
     return platform, text
 
 
+DISPLAY_AFFIXES = ("account", "page", "profile", "channel", "site", "twitter", "instagram", "facebook")
+# Words a display name can add to the district's name and still claim to BE the district. Not
+# "Fans", "Parody", "News", "TV", "Updates": those say the account is someone else's, about it.
+_DISPLAY_FILLER = frozenset(
+    fold_text(w)
+    for w in (
+        "official", "the", "real", "its", "im", "iam", "hq", "team", "account", "page", "admin",
+        "verified", "profile", "channel", "site", "of", "our",
+    )
+)  # fmt: skip
+
+
+def _only_affixes(shown: str, name: str) -> bool:
+    """Whether `shown` is `name` (its words run together) plus only words that add nothing."""
+    words = [fold_text(w) for w in re.findall(r"[^\W_]+", shown)]
+    target = fold_text("".join(re.findall(r"[^\W_]+", name)))
+    for i in range(len(words)):
+        joined = ""
+        for j in range(i, len(words)):
+            joined += words[j]
+            if joined == target:
+                return all(w in _DISPLAY_FILLER for w in (*words[:i], *words[j + 1 :]))
+            if not target.startswith(joined):
+                break
+    return False
+
+
 class Detector:
     """Scores candidates against protected names; `scan` is the fast path, `score` the single one.
 
@@ -114,8 +142,12 @@ class Detector:
                     names.append(
                         ProtectedName(compact, kind=ProtectedKind.ROLE, label=f"the district name {name}")
                     )
+            # Words a display name wraps the district's name in without saying anything else
+            # ("Stonebridge ISD | Official Account"): affixes there, as "official" is in handles.
             self._display = Detector(
-                roles.display_protected(), threshold=threshold, extra_affixes=extra_affixes
+                roles.display_protected(),
+                threshold=threshold,
+                extra_affixes=(*extra_affixes, *DISPLAY_AFFIXES),
             )
         self.protected = tuple(names)
         self.threshold = threshold
@@ -237,9 +269,15 @@ class Detector:
                 if text:
                     shown_of.setdefault(text, []).append(handle)
             for m in self._display.scan(shown_of):
-                what = "copies" if m.tier in (Tier.SAME_KEY, Tier.SAME_CORE) else "contains"
-                if m.tier is Tier.SIMILAR:
-                    what = "imitates"
+                if m.tier in (Tier.CONTAINS, Tier.SAME_CORE) and not _only_affixes(
+                    m.candidate, m.protected.name
+                ):
+                    # "Orchestra (Naperville 203)", "Naperville 203 Parents": how clubs, boosters
+                    # and fans name themselves. A display name is an impostor's when it IS the
+                    # district's name, give or take words that say nothing else ("Official
+                    # Account") and look-alikes; an unregistered club is account.unlisted's.
+                    continue
+                what = "copies" if m.tier in (Tier.SAME_KEY, Tier.SAME_CORE) else "imitates"
                 reason = f"display name {what} {m.protected.describe()} ({m.candidate!r})"
                 # separators and spaces are how display names are written, not a trick
                 rest = tuple(r for r in m.reasons if not r.startswith("separator "))

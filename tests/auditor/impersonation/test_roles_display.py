@@ -105,3 +105,35 @@ def test_a_word_inside_another_word_is_no_role():
     assert m.claim("skateboardstonebridgeisd") is None
     assert m.claim("SkateBoardStonebridgeISD") is not None  # written as two words: a board claim
     assert m.claim("BoardOfEdStonebridgeISD") is not None
+
+
+CLUBS = (
+    "Orchestra",
+    "Band",
+    "Parents",
+    "PTA",
+    "Booster Club",
+    "Robotics",
+    "Alumni",
+    "Fans",
+    "Theatre",
+    "Chess",
+)
+
+
+def test_a_club_named_with_the_district_is_unlisted_not_an_impostor() -> None:
+    """'Orchestra (Naperville 203)' is how clubs and boosters name themselves: a display name that
+    adds a word of its own is not scored as copying the district (account.unlisted reports it when
+    the profile claims the district); one that adds only 'Official', 'Account'... is."""
+    for k, d in enumerate(L.DISTRICTS):
+        det = L.detector(d)
+        for name in d.names[:2]:
+            shown = {}
+            for i, club in enumerate(CLUBS):
+                shown[f"club{k}x{i}a"] = f"{club} ({name})"
+                shown[f"club{k}x{i}b"] = f"{name} {club}"
+            assert det.scan(list(shown), Platform.X, shown) == [], name
+            copies = {
+                f"copy{k}x{i}": t for i, t in enumerate((f"{name} | Official Account", f"The Real {name}"))
+            }
+            assert {m.candidate for m in det.scan(list(copies), Platform.X, copies)} == set(copies), name
