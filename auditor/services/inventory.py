@@ -60,18 +60,15 @@ def import_people(
     every field its row does not give, and a roster fact (status, role, building) that a roster sync
     or an offboarding set stays unless `override_roster`. The change history records every field."""
     plan = ImportPlan(import_source(source), lines, override_roster)
-    if dry_run:
-        return _plan(inv, lambda: inv.upsert_people(people, given, plan=plan))
-    inv.registry.require_admin("Importing people")  # before the preview, the backup and its log event
-    preview = inv.preview_people(people, given, plan=plan)
-    if not (preview.created or preview.updated):
-        # Nothing to write: no backup either (a nightly re-import of the same file).
-        return _result(preview)
-    backup = take_backup(inv.registry, "before-person-import")
-    with inv.registry.transaction():
-        bulk = inv.upsert_people(people, given, plan=plan)
-        entry = record_changes(inv.registry, plan.by, bulk.changes, bulk.kept)
-    return _result(bulk, backup, entry)
+    return _import(
+        inv,
+        "Importing people",
+        "before-person-import",
+        lambda: inv.preview_people(people, given, plan=plan),
+        lambda: inv.upsert_people(people, given, plan=plan),
+        plan,
+        dry_run=dry_run,
+    )
 
 
 def import_accounts(
@@ -85,16 +82,40 @@ def import_accounts(
 ) -> ImportResult:
     """Create or update accounts; `given` as for `import_people`."""
     plan = ImportPlan(import_source(source), lines)
+    return _import(
+        inv,
+        "Importing accounts",
+        "before-account-import",
+        lambda: inv.preview_accounts(accounts, given, plan=plan),
+        lambda: inv.upsert_accounts(accounts, given, plan=plan),
+        plan,
+        dry_run=dry_run,
+    )
+
+
+def _import(
+    inv: Inventory,
+    action: str,
+    backup_label: str,
+    preview: Callable[[], BulkResult],
+    upsert: Callable[[], BulkResult],
+    plan: ImportPlan,
+    *,
+    dry_run: bool,
+) -> ImportResult:
+    """A dry run plans in a transaction rolled back; otherwise an admin check, a read-only preview
+    (nothing to write: no backup either, as for a nightly re-import of the same file), a backup,
+    then the write and its change-history entry in one transaction."""
     if dry_run:
-        return _plan(inv, lambda: inv.upsert_accounts(accounts, given, plan=plan))
-    inv.registry.require_admin("Importing accounts")  # before the preview, the backup and its log event
-    preview = inv.preview_accounts(accounts, given, plan=plan)
-    if not (preview.created or preview.updated):
-        return _result(preview)  # nothing to write
-    backup = take_backup(inv.registry, "before-account-import")
+        return _plan(inv, upsert)
+    inv.registry.require_admin(action)  # before the preview, the backup and its log event
+    planned = preview()
+    if not (planned.created or planned.updated):
+        return _result(planned)
+    backup = take_backup(inv.registry, backup_label)
     with inv.registry.transaction():
-        bulk = inv.upsert_accounts(accounts, given, plan=plan)
-        entry = record_changes(inv.registry, plan.by, bulk.changes)
+        bulk = upsert()
+        entry = record_changes(inv.registry, plan.by, bulk.changes, bulk.kept)
     return _result(bulk, backup, entry)
 
 
