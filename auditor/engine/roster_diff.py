@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from auditor.model.changes import SENSITIVE, show
 from auditor.model.types import Person, PersonStatus, RoleRules, RosterEntry, fold
 
 # A full snapshot that would mark more than this share of the covered people departed is suspicious
@@ -150,18 +151,10 @@ class SyncPlan:
 
 
 def _said(c: FieldChange) -> str:
-    """'grade: 07 -> 08' (a birth date only as changed: personal data of a student)."""
-    if c.field == "birth_date":
-        return "birth_date changed"
-
-    def text(v: Any) -> str:
-        if v is None or v == "":
-            return "(empty)"
-        if isinstance(v, bool):
-            return "yes" if v else "no"
-        return str(getattr(v, "value", v))
-
-    return f"{c.field}: {text(c.old)} -> {text(c.new)}"
+    """'grade: 07 -> 08', as an import's dry run says it (a birth date only as changed)."""
+    if c.field in SENSITIVE:
+        return f"{c.field} changed"
+    return f"{c.field}: {show(c.old)} -> {show(c.new)}"
 
 
 _EVENT_FIELDS = {"status", "departed_on", "role", "building", "role_changed_on"}
