@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.engine.roster_diff import apply_plan, plan_sync
-from auditor.model.changes import RecordChange, diff
+from auditor.model.changes import RecordChange
 from auditor.model.errors import AuditorError, ConnectorError, NotFoundError, UsageError
 from auditor.model.types import Person, Secret
 from connectors.roster.base import SourceKind, parse_bool, source_class
@@ -36,7 +36,7 @@ from vault.errors import RecordTamperedError, VaultError
 from vault.registry import DuplicateRecordError, new_id, utcnow
 from vault.revealog import RevealLog
 from vault.stores.changes import record_changes
-from vault.stores.inventory import Inventory, person_label
+from vault.stores.inventory import Inventory, record_change
 from vault.stores.tokens import RegistryTokenStore, roster_secret_name
 
 if TYPE_CHECKING:
@@ -542,10 +542,7 @@ def _write_people(
         if old is not None and person.id not in changed:
             continue
         person = person.stamped(old, by, now)
-        fields = diff(old.to_dict() if old else None, person.to_dict())
-        history.append(
-            RecordChange("person", person.id, person_label(person), "updated" if old else "created", fields)
-        )
+        history.append(record_change(old, person, {}))
         try:
             # expected_version: a person edited since we read them fails the whole sync
             # (ConcurrentEditError) rather than being overwritten with a stale plan.

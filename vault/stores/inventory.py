@@ -138,7 +138,7 @@ class Inventory:
         return saved
 
     def _history(self, by: str, old: Person | Account | None, new: Person | Account) -> None:
-        change = _change(new, old, new, "updated" if old is not None else "created", self._names())
+        change = record_change(old, new, self._names())
         if change.fields:
             record_changes(self.registry, by, [change])
 
@@ -493,6 +493,13 @@ def _all_fields(item: Person | Account) -> list[str]:
 
 def _stored(item: Person | Account, name: str) -> object:
     return item.to_dict().get(name)
+
+
+def record_change(
+    old: Person | Account | None, new: Person | Account, names: Mapping[str, str]
+) -> RecordChange:
+    """What writing `new` over `old` (None: creating it) changes, field by field, for the history."""
+    return _change(new, old, new, "updated" if old is not None else "created", names)
 
 
 def _change(
