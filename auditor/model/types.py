@@ -271,9 +271,6 @@ class Person:
     # Set by the registry on read: the stored record version, used for optimistic concurrency.
     version: int = 0
 
-    def source_of(self, name: str) -> FieldSource | None:
-        return self.sources.get(name)
-
     def stamped(self, before: Person | None, by: str, at: datetime) -> Person:
         """This person with `by` recorded as the source of every field that differs from `before`
         (every field given a value, for a new person)."""

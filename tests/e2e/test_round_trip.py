@@ -15,11 +15,9 @@ import io
 import json
 import string
 import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -193,15 +191,10 @@ def _accounts(draw: st.DrawFn, emails: list[str]) -> list[Account]:
     return out
 
 
-@pytest.fixture
-def registry_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_export_then_import_changes_nothing_for_any_registry(registry_dir: Path, data: st.DataObject) -> None:
-    folder = Path(tempfile.mkdtemp(dir=registry_dir))
+def test_export_then_import_changes_nothing_for_any_registry(tmp_path: Path, data: st.DataObject) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example: tmp_path is per test
     reg = Registry.create(
         SQLiteBackend(folder / "registry.db"), "admin", Secret("pass phrase 1"), kdf_profile="floor"
     )
