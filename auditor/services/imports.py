@@ -1349,12 +1349,18 @@ def account_export_row(account: Account, emails: Mapping[str, str]) -> dict[str,
 def export_csv(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> str:
     """CSV text in UTF-8 with a BOM (as the reports write it: Excel then reads it as UTF-8), CRLF line
     ends, every cell inert and never a formula (auditor.model.safetext.csv_safe; the import takes the
-    guard's apostrophe off again)."""
+    guard's apostrophe off again, `_unneutralise`)."""
     from auditor.model.safetext import csv_safe
+
+    def cell(value: str) -> str:
+        # A value that already reads as a guarded cell ("'=x") gets a guard of its own, or the
+        # import would take its apostrophe for ours.
+        text = csv_safe(value)
+        return "'" + text if text == value and _unneutralise(text) != text else text
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_safe(row.get(c, "")) for c in columns])
+        writer.writerow([cell(row.get(c, "")) for c in columns])
     return "\ufeff" + buf.getvalue()

@@ -54,7 +54,7 @@ PEOPLE = (
     '2026-08-21,2026-08-22,"coach, ""PR"""\n'
     "Marcus Lee,mlee@d203.org,employee,,,,Principal,North,on_leave,E-1002,2026-08-01,,,=HYPERLINK(1)\n"
     "Ava Brooks,,student,no,2011-03-14,09,Yearbook editor,North,active,,,,,no email: matched by name\n"
-    "Ben Ito,bito@students.d203.org,student,no,2010-01-02,10,Club lead,North,active,,,,,\n"
+    "Ben Ito,bito@students.d203.org,student,no,2010-01-02,10,Club lead,North,active,,,,,''=quoted\n"
 )
 ACCOUNTS = (
     "platform,handle,display_name,profile_url,platform_id,building,purpose,owner_email,co_manager_emails,"
@@ -88,6 +88,7 @@ def test_exports_write_the_import_header_with_a_bom_and_import_back_unchanged(cl
     assert "mlee@d203.org,praman@d203.org,bito@students.d203.org" in accounts_csv
     assert "sports; fall" in accounts_csv and "'-5 followers" in accounts_csv
     assert "'=HYPERLINK(1)" in people_csv
+    assert "''=quoted" in people_csv  # a value that looks guarded is guarded once more
 
     exported_people = cli.tmp / "people-export.csv"
     exported_people.write_text(people_csv, encoding="utf-8", newline="")
