@@ -50,6 +50,8 @@ ACTIONS = frozenset(
         "task-close",
         "backup",
         "restore",
+        "watch-add",
+        "watch-remove",
     }
 )
 # A reason is mandatory wherever a secret is shown or leaves the registry (issue 3).

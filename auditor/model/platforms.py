@@ -19,6 +19,7 @@ syntax follows platform-apis.md section 9; lookup styles sections 1 to 7.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from auditor.model.enums import StrEnum
@@ -63,6 +64,7 @@ class Lookup(StrEnum):
 GENERIC_HANDLE = r"[a-z0-9._\-]{3,30}"
 # Instagram (and Threads, which takes the Instagram username): no leading or trailing period, no "..".
 _DOTTED_HANDLE = r"(?!\.)(?!.*\.\.)(?!.*\.\Z)[a-z0-9._]{1,30}"
+_DOTTED_RULE = "1 to 30 letters, digits, underscores or periods, no period first, last or twice in a row"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class PlatformInfo:
     # A valid handle, lower-cased, as a regular expression matched against the whole handle (the
     # local part of a federated handle; each label of a domain handle).
     handle_pattern: str = GENERIC_HANDLE
+    handle_rule: str = "3 to 30 letters, digits, periods, underscores or hyphens"  # handle_pattern in words
     separators: str = "_.-"  # characters that may join two words of a handle (look-alike variants)
     ignored_in_handle: str = ""  # characters the platform ignores when telling handles apart
     federated: bool = False  # a handle is `user@instance`; any host may serve its `/@user` page
@@ -96,6 +99,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         title_words=("twitter", "tweetdeck"),
         title_marks=("X",),
         handle_pattern=r"[a-z0-9_]{1,15}",  # the OpenAPI pattern ^[A-Za-z0-9_]{1,15}$
+        handle_rule="1 to 15 letters, digits or underscores",
         separators="_",
         lookup=Lookup.BATCH,
         probe_lookalikes=True,
@@ -107,6 +111,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("facebook.com", "fb.com"),
         title_words=("facebook",),
         handle_pattern=r"(?=.*[a-z])[a-z0-9.]{5,50}",  # at least one letter
+        handle_rule="5 to 50 letters, digits or periods, with at least one letter",
         separators="",
         ignored_in_handle=".",  # john.smith.55 is johnsmith55
     ),
@@ -116,6 +121,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("instagram.com",),
         title_words=("instagram",),
         handle_pattern=_DOTTED_HANDLE,
+        handle_rule=_DOTTED_RULE,
         separators="_.",
         probe_lookalikes=True,
     ),
@@ -125,6 +131,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("youtube.com",),
         title_words=("youtube",),
         handle_pattern=r"[a-z0-9_.\-]{3,30}",
+        handle_rule="3 to 30 letters, digits, periods, underscores or hyphens",
         separators="_.-",
         search=True,
         probe_lookalikes=True,
@@ -133,6 +140,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         label="Mastodon",
         title_words=("mastodon",),
         handle_pattern=r"[a-z0-9_]{1,30}",
+        handle_rule="a username of 1 to 30 letters, digits or underscores, then @ and the server",
         separators="_",
         federated=True,
         search=True,
@@ -144,6 +152,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("bsky.app",),
         title_words=("bluesky", "bsky"),
         handle_pattern=r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?",  # each label of the domain
+        handle_rule="a domain name such as name.bsky.social (letters, digits and hyphens between periods)",
         separators="-",
         handle_is_domain=True,
         default_domain="bsky.social",
@@ -155,6 +164,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("tiktok.com",),
         title_words=("tiktok",),
         handle_pattern=r"(?!.*\.\Z)[a-z0-9_.]{2,24}",  # no trailing period
+        handle_rule="2 to 24 letters, digits, underscores or periods, not ending in a period",
         separators="_.",
         lookup=Lookup.OWN,
     ),
@@ -163,6 +173,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         hosts=("threads.com", "threads.net"),
         title_words=("threads",),
         handle_pattern=_DOTTED_HANDLE,
+        handle_rule=_DOTTED_RULE,
         separators="_.",
         lookup=Lookup.OWN,
     ),
@@ -180,3 +191,43 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.OTHER: PlatformInfo(label="Other", lookup=Lookup.MANUAL),
 }
+
+
+_HOST_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _is_domain(text: str, label: str = _HOST_LABEL.pattern) -> bool:
+    labels = text.split(".")
+    return (
+        len(labels) >= 2
+        and len(text) <= 253
+        and all(re.fullmatch(label, part) is not None for part in labels)
+        and labels[-1][:1].isalpha()
+    )
+
+
+def handle_problem(platform: Platform, handle: str) -> str:
+    """What is wrong with `handle` as an account name on `platform` ("" when nothing is).
+
+    The rules are `PlatformInfo.handle_pattern` (platform-apis.md section 9), compared lower-case
+    and without a leading `@`, where the syntax is confirmed; a Mastodon handle is `user@server` (or a bare user), a Bluesky
+    handle a domain name. Said in words (`handle_rule`), for people typing a reported handle.
+    """
+    info = platform.info
+    text = handle.strip().removeprefix("@").casefold()
+    if info.handle_pattern == GENERIC_HANDLE:
+        return ""  # syntax unconfirmed (LinkedIn, Snapchat, other): anything the platform may allow
+    if info.federated and "@" in text:
+        user, _, server = text.partition("@")
+        if not _is_domain(server):
+            return f"{server!r} is not a server name ({info.label} handles are {info.handle_rule})"
+        text = user
+    if info.handle_is_domain:
+        ok = _is_domain(text, info.handle_pattern)
+    else:
+        ok = re.fullmatch(info.handle_pattern, text) is not None
+    return (
+        ""
+        if ok
+        else f"{handle.strip()!r} is not a valid {info.label} handle: {info.label} handles are {info.handle_rule}"
+    )

@@ -8,7 +8,10 @@ keeps it open. A watched handle that does not exist is an info finding ("watched
 exist (yet)"), not an impostor; when it appears and imitates the district it is flagged as usual.
 
 Entries are records of kind "watch" (vault/stores/watchlist.py): platform, handle, note, who added
-it and when. Only administrators change the watchlist; anyone who can audit can read it.
+it and when. Only administrators change the watchlist; anyone who can audit can read it. Every
+change is a `watch-add` or `watch-remove` event in the hash-chained reveal log, written in the
+same transaction as the change (who, when, which handles), so `auditor log show` tells who
+stopped watching a handle.
 """
 
 from __future__ import annotations
@@ -23,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from auditor.model.errors import InputError, NotFoundError, UsageError
-from auditor.model.platforms import PLATFORMS
+from auditor.model.platforms import PLATFORMS, handle_problem
 from auditor.model.types import Platform, check_handle, display_handle, normalise_handle
 from auditor.services.imports import BadLinesError
+from vault.revealog import RevealLog
 from vault.stores.watchlist import WatchStore
 
 if TYPE_CHECKING:
@@ -87,8 +91,11 @@ def _from_url(text: str) -> tuple[Platform, str]:
     return platform, segments[0].lstrip("@")
 
 
-def parse_ref(text: str) -> tuple[Platform, str]:
-    """`PLATFORM:HANDLE` or a profile URL as (platform, handle); ValueError saying what is wrong."""
+def parse_ref(text: str, *, strict: bool = True) -> tuple[Platform, str]:
+    """`PLATFORM:HANDLE` or a profile URL as (platform, handle); ValueError saying what is wrong.
+
+    `strict`: the handle must obey the platform's handle rules (`handle_problem`); `watch remove`
+    is not strict, so an entry saved before a rule was known can still be removed."""
     text = text.strip()
     if text.casefold().startswith(("http://", "https://")):
         platform, handle = _from_url(text)
@@ -100,7 +107,14 @@ def parse_ref(text: str) -> tuple[Platform, str]:
             raise ValueError(f"{text!r}: {platform_text.strip()!r} is not a platform") from None
         if not sep or not handle.strip().lstrip("@"):
             raise ValueError(f"{text!r}: expected PLATFORM:HANDLE")
-    return platform, check_handle(handle).lstrip("@")
+    handle = check_handle(handle).lstrip("@")
+    info = platform.info
+    if info.handle_is_domain and "." not in handle and info.default_domain:
+        handle = f"{handle}.{info.default_domain}"  # Bluesky shows @name.bsky.social for "name"
+    problem = handle_problem(platform, handle) if strict else ""
+    if problem:
+        raise ValueError(problem)
+    return platform, handle
 
 
 def parse_file(text: str, origin: str) -> list[tuple[Platform, str, str]]:
@@ -167,8 +181,15 @@ def _store(registry: Registry, entries: Sequence[tuple[Platform, str, str]], act
                 kept.added_at if kept else now,
             )
         )
-    store.put_many(w.to_dict() for w in out)
+    with registry.transaction():  # the change and its log event, or neither
+        store.put_many(w.to_dict() for w in out)
+        RevealLog(registry).append("watch-add", details=_log_details(out))
     return out
+
+
+def _log_details(entries: Sequence[Watched]) -> dict[str, Any]:
+    """What the reveal log says about a watchlist change: how many, and the first few handles."""
+    return {"count": len(entries), "handles": [w.ref for w in entries[:20]]}
 
 
 def add(registry: Registry, ref: str, note: str = "") -> Watched:
@@ -192,14 +213,17 @@ def import_file(registry: Registry, path: Path) -> list[Watched]:
 
 def remove(registry: Registry, ref: str) -> Watched:
     try:
-        platform, handle = parse_ref(ref)
+        platform, handle = parse_ref(ref, strict=False)
     except ValueError as exc:
         raise UsageError(str(exc), REF_HINT) from None
     registry.require_admin("Changing the watchlist")
     store = WatchStore(registry)
-    old = store.get(platform.value, handle)
-    if old is None or not store.remove(platform.value, handle):
-        raise NotFoundError(
-            f"{platform.value}:{handle} is not on the watchlist", "`auditor watch list` shows it."
-        )
-    return Watched.from_dict(old)
+    with registry.transaction():
+        old = store.get(platform.value, handle)
+        if old is None or not store.remove(platform.value, handle):
+            raise NotFoundError(
+                f"{platform.value}:{handle} is not on the watchlist", "`auditor watch list` shows it."
+            )
+        gone = Watched.from_dict(old)
+        RevealLog(registry).append("watch-remove", details=_log_details([gone]))
+    return gone

@@ -157,3 +157,37 @@ def test_a_reported_handle_that_does_not_exist_is_not_an_impostor(cli: Cli, x: F
     assert f"candidate:x:{NOT_YET}" not in found
     absent = found[f"absent:x:{NOT_YET}"]
     assert absent["severity"] == "info" and "reported handle does not exist (yet)" in absent["message"]
+
+
+def test_a_handle_the_platform_could_not_have_is_refused_and_changes_are_logged(cli: Cli, x: FakeX) -> None:
+    _district(cli)
+    # X handles are 1 to 15 letters, digits or underscores: a hyphen or a 16th character is a typo.
+    for ref in ("x:naperville-203", "x:naperville203official"):
+        result = cli("watch", "add", ref)
+        assert result.exit_code == 2, result.output
+        assert "is not a valid X handle" in result.output and "1 to 15 letters" in result.output
+    bad = cli.file("reported.txt", "x:good_one\ninstagram:.nnhs\nmastodon:someone@nowhere\nx:other_one\n")
+    result = cli("watch", "import", str(bad))
+    assert result.exit_code == 1
+    assert "reported.txt line 2:" in result.output and "not a valid Instagram handle" in result.output
+    assert "reported.txt line 3:" in result.output and "not a server name" in result.output
+    assert "line 1:" not in result.output and "line 4:" not in result.output
+    assert json.loads(cli.ok("watch", "list", "--json").output)["items"] == []
+
+    # A bare Bluesky name is the handle the app shows for it.
+    assert (
+        "Watching bluesky:naperville203-hq.bsky.social"
+        in cli.ok("watch", "add", "bluesky:naperville203-hq").output
+    )
+    cli.ok("watch", "add", "x:Nap3rville_203", "--note", "parent")
+    cli.ok("watch", "remove", "x:nap3rville_203")
+    events = [
+        (e["action"], e["identity"], e["details"].get("handles"))
+        for e in json.loads(cli.ok("log", "show", "--format", "json").output)["items"]
+        if e["action"].startswith("watch-")
+    ]
+    assert events == [
+        ("watch-add", "it-admin", ["bluesky:naperville203-hq.bsky.social"]),
+        ("watch-add", "it-admin", ["x:nap3rville_203"]),
+        ("watch-remove", "it-admin", ["x:nap3rville_203"]),
+    ]
