@@ -13,7 +13,7 @@ Mastodon have search: `search_queries` gives the tokens to search for and score 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Sequence
 
 from auditor.engine.impersonation.normalise import canonical_handle, split_handle
 from auditor.model.types import Platform
@@ -44,9 +44,38 @@ def is_valid(handle: str, platform: Platform) -> bool:
     return re.fullmatch(info.handle_pattern, h) is not None
 
 
-def _boundaries(name: str) -> list[int]:
-    """Positions between a letter and a digit: where a separator looks most natural."""
-    return [i for i in range(1, len(name)) if name[i - 1].isalpha() != name[i].isalpha()]
+_WORD_RE = re.compile(r"[^\W\d_]+|\d+")
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+# The affixes squatters use most (seen in lookalikes.md's examples and the platforms' takedown
+# reports), tried first with every joiner and with the name split into its words; the rest follow
+# the single-character swaps, so a budget that cuts each base short still probes the likeliest.
+TOP_AFFIXES: tuple[tuple[str, bool], ...] = (  # (affix, is a prefix)
+    ("official", False), ("the", True), ("hq", False), ("real", True), ("thereal", True),
+    ("news", False), ("official", True),
+)  # fmt: skip
+
+
+def words_of(handle: str) -> list[str]:
+    """The words a handle is made of, lower-case: split at separators, camelCase and the edges of
+    numbers (`NapervilleNorthHS` -> naperville, north, hs; `naperville203` -> naperville, 203)."""
+    out: list[str] = []
+    for chunk in re.split(r"[\W_]+", handle):
+        for part in _CAMEL_RE.split(chunk):
+            out += [w.casefold() for w in _WORD_RE.findall(part)]
+    return [w for w in out if w]
+
+
+def _boundaries(name: str, words: list[str] | None = None) -> list[int]:
+    """Positions between two words (a letter and a digit, camelCase): where a separator looks most
+    natural."""
+    cuts = [i for i in range(1, len(name)) if name[i - 1].isalpha() != name[i].isalpha()]
+    if words and "".join(words) == name:
+        at = 0
+        for w in words[:-1]:
+            at += len(w)
+            cuts.append(at)
+    return sorted(set(cuts))
 
 
 def _swaps(name: str) -> Iterator[str]:
@@ -58,26 +87,50 @@ def _swaps(name: str) -> Iterator[str]:
                     yield name[:i] + rep + name[i + width :]
 
 
-def _generate(name: str, seps: str) -> Iterator[str]:
-    joiners = ("", *seps)
-    # 1. affix squats: the/real/official... before, official/hq/news... after
-    for affix in PREFIXES:
-        for j in joiners:
-            yield affix.replace("_", j) + j + name
-    for affix in SUFFIXES:
-        for j in joiners:
-            yield name + j + affix
-    # 2. digit and letter swaps (0/o, 1/l/i, rn/m ...), then one affix with each swap
+def _affixed(name: str, words: list[str], affix: str, prefix: bool, seps: str) -> Iterator[str]:
+    """`affix` on `name` joined by nothing and by each separator, then on the name split into its
+    words with the same separator (`the_naperville_203`, `naperville.203.official`, `Name_117_HQ`)."""
+    for j in ("", *seps):
+        a = affix.replace("_", j)
+        yield a + j + name if prefix else name + j + a
+    if len(words) > 1:
+        for sep in seps:
+            split = sep.join(words)
+            a = affix.replace("_", sep)
+            yield a + sep + split if prefix else split + sep + a
+
+
+def _generate(name: str, seps: str, words: list[str] | None = None) -> Iterator[str]:
+    compact = re.sub(r"[\W_]+", "", name)
+    parts = words if words and "".join(words) == compact else words_of(name)
+    if "".join(parts) != compact:
+        parts = [name]
+    # 1. the name split into its words, or run together (naperville_203, nnhs.athletics,
+    #    nnhsathletics), then the commonest affixes with every joiner and with the split name
+    #    (thenaperville203, naperville203_hq, naperville_203_hq)
+    if len(parts) > 1:
+        for sep in seps:
+            yield sep.join(parts)
+        if compact != name:
+            yield compact
+    for affix, prefix in TOP_AFFIXES:
+        yield from _affixed(name, parts, affix, prefix, seps)
+    # 2. digit and letter swaps (0/o, 1/l/i, rn/m ...)
     swapped = list(dict.fromkeys(_swaps(name)))
     yield from swapped
-    # 3. separators, natural boundaries first
+    # 3. the other affixes, the same ways
+    for affix in PREFIXES:
+        yield from _affixed(name, parts, affix, True, seps)
+    for affix in SUFFIXES:
+        yield from _affixed(name, parts, affix, False, seps)
+    # 4. one separator, natural boundaries first, then anywhere
     for sep in seps:
-        for i in _boundaries(name):
+        for i in _boundaries(name, parts):
             yield name[:i] + sep + name[i:]
     for sep in seps:
         for i in range(1, len(name)):
             yield name[:i] + sep + name[i:]
-    # 4. doubling, 5. omission, 6. transposition: of letters only, since changing a digit makes a
+    # 5. doubling, 6. omission, 7. transposition: of letters only, since changing a digit makes a
     # different number, which the detector caps as a probably real neighbouring district
     letters = [i for i, ch in enumerate(name) if not ch.isdigit()]
     for i in letters:
@@ -87,7 +140,7 @@ def _generate(name: str, seps: str) -> Iterator[str]:
     for i in letters:
         if i + 1 < len(name) and not name[i + 1].isdigit():
             yield name[:i] + name[i + 1] + name[i] + name[i + 2 :]
-    # 7. every look-alike of one kind swapped at once, then swaps combined with affixes
+    # 8. every look-alike of one kind swapped at once, then swaps combined with affixes
     for src, reps in SWAPS.items():
         if src in name:
             for rep in reps:
@@ -96,7 +149,7 @@ def _generate(name: str, seps: str) -> Iterator[str]:
         for affix in ("the", "real", "official"):
             yield affix + variant
             yield variant + "official"
-    # 8. leading/trailing separator, then second-order edits (two swaps, swap plus separator...)
+    # 9. leading/trailing separator, then second-order edits (two swaps, swap plus separator...)
     for sep in seps:
         yield sep + name
         yield name + sep
@@ -116,9 +169,10 @@ def variants(handle: str, platform: Platform, limit: int = DEFAULT_LIMIT) -> lis
     """
     info = platform.info
     name, instance = split_handle(handle, platform)
-    name = name.casefold()
     for ch in info.ignored_in_handle:
         name = name.replace(ch, "")
+    parts = words_of(name)  # before folding the case: camelCase marks the words
+    name = name.casefold()
     seps = info.separators
     own = canonical_handle(handle, platform)
     seen: set[str] = {own, canonical_handle(name, platform)}
@@ -133,7 +187,7 @@ def variants(handle: str, platform: Platform, limit: int = DEFAULT_LIMIT) -> lis
             seen.add(out_first)
             out.append(out_first)
     for base in bases:
-        for raw in _generate(base, seps):
+        for raw in _generate(base, seps, parts if base == name else None):
             cand = raw.casefold()
             if home:
                 cand = f"{cand}.{home}"
@@ -147,27 +201,79 @@ def variants(handle: str, platform: Platform, limit: int = DEFAULT_LIMIT) -> lis
     return out
 
 
-def search_queries(names: Iterable[str], roles: Iterable[str] = (), handles: Iterable[str] = ()) -> list[str]:
-    """Search terms for platforms with search (Bluesky searchActors, Mastodon v2 search).
+def search_queries(
+    names: Iterable[str],
+    roles: Iterable[str] = (),
+    handles: Iterable[str] = (),
+    *,
+    display_names: Iterable[str] = (),
+    buildings: Iterable[Iterable[str]] = (),
+    officials: Iterable[tuple[str, str]] = (),
+) -> list[str]:
+    """Search terms for platforms with search (Bluesky searchActors, Mastodon v2 search, YouTube
+    search), the most valuable first: a search budget keeps the head of the list.
 
-    District names and aliases as written, each handle, `d{n}` / `district {n}` for the district's
-    numbers, and each role with the shortest alias ("D203 superintendent").
+    In order: the district's names and aliases as written; the display names of its own accounts;
+    each official with the role ("Elena Delgado superintendent", then "Dr. Delgado superintendent":
+    never a personal name alone, namesakes exist); each role with the shortest alias ("D203
+    superintendent"); each building's names, aliases and acronyms (`buildings`: the names of one
+    building each); the handles; `d{n}` / `district {n}` for the district's numbers. Deduplicated
+    case-insensitively, keeping the first spelling.
     """
     names = [n.strip() for n in names if n.strip()]
     out: list[str] = list(names)
-    out += [h.strip().lstrip("@").split("@")[0] for h in handles if h.strip()]
-    numbers = list(dict.fromkeys(n for name in names for n in re.findall(r"\d+", name)))
-    for n in numbers:
-        out += [f"d{n}", f"district {n}"]
+    out += [d.strip() for d in display_names]
     shortest = min(names, key=len) if names else ""
+    for person, role in officials:
+        person, role = person.strip(), role.strip()
+        if not person:
+            continue
+        out.append(f"{person} {role}".strip())
+        surname = person.split()[-1]
+        if len(person.split()) > 1 and role:
+            out.append(f"Dr. {surname} {role}")
     for role in roles:
         role = role.strip()
         if role:
             out.append(f"{shortest} {role}".strip())
+    for building in buildings:
+        out += [b.strip() for b in building]
+    out += [h.strip().lstrip("@").split("@")[0] for h in handles if h.strip()]
+    numbers = list(dict.fromkeys(n for name in names for n in re.findall(r"\d+", name)))
+    for n in numbers:
+        out += [f"d{n}", f"district {n}"]
     seen: set[str] = set()
     unique: list[str] = []
     for q in out:
-        if q.casefold() not in seen:
+        if q and q.casefold() not in seen:
             seen.add(q.casefold())
             unique.append(q)
     return unique
+
+
+def plan_probes(per_base: Sequence[Sequence[str]], budget: int, skip: Container[str] = ()) -> list[str]:
+    """At most `budget` handles to probe, taken round-robin from each base's variants in turn.
+
+    `per_base` is one list per base (an inventory handle, a protected name), the bases in priority
+    order and each list most likely first: every base gets its likeliest squats before any base gets
+    its less likely ones, and a base earlier in the list gets the one left over. Handles in `skip`
+    (compared with `canonical`: the inventory's own) and repeats are left out without using budget.
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    cursors = [iter(v) for v in per_base]
+    while cursors and len(out) < budget:
+        alive = []
+        for it in cursors:
+            for handle in it:
+                key = handle.casefold()
+                if key in taken or key in skip:
+                    continue
+                taken.add(key)
+                out.append(handle)
+                alive.append(it)
+                break
+            if len(out) >= budget:
+                break
+        cursors = alive
+    return out

@@ -8,7 +8,7 @@ import pytest
 
 from auditor.engine.impersonation import ProtectedName
 from auditor.engine.impersonation.detector import Detector
-from auditor.engine.impersonation.variants import is_valid, search_queries, variants
+from auditor.engine.impersonation.variants import is_valid, plan_probes, search_queries, variants, words_of
 from auditor.model.types import Platform
 
 RULES = {
@@ -37,8 +37,17 @@ def test_variants_are_valid_unique_capped_and_not_the_handle(platform):
 
 def test_x_variants_put_squats_first_and_reach_the_cap_for_short_handles():
     out = variants("d203", Platform.X, limit=450)
-    assert out[:6] == ["thed203", "the_d203", "reald203", "real_d203", "thereald203", "thereal_d203"]
-    assert {"d2o3", "cl203", "d_203", "d203official", "d203_hq", "officiald203"} <= set(out)
+    # The name split into its words, then the commonest affixes with and without separators.
+    assert out[:7] == [
+        "d_203",
+        "d203official",
+        "d203_official",
+        "d_203_official",
+        "thed203",
+        "the_d203",
+        "the_d_203",
+    ]
+    assert {"d2o3", "cl203", "d203official", "d203_hq", "d_203_hq", "officiald203"} <= set(out)
     long = variants("naperville203", Platform.X, limit=450)
     assert {
         "naperv1lle203",
@@ -51,6 +60,68 @@ def test_x_variants_put_squats_first_and_reach_the_cap_for_short_handles():
         "napervile203",
     } <= set(long)
     assert all(len(v) <= 15 for v in long)
+    # A homoglyph swap comes within the first 15 even where most affixes do not fit in 15 characters.
+    assert "naperville2o3" in long[:15]
+
+
+@pytest.mark.parametrize(
+    ("handle", "platform", "expected"),
+    [
+        ("District203", Platform.X, ["district_203_hq", "district_203_tv", "the_district203"]),
+        (
+            "naperville203",
+            Platform.INSTAGRAM,
+            ["naperville.203.official", "the_naperville_203", "naperville_203_hq"],
+        ),
+        (
+            "naperville203.bsky.social",
+            Platform.BLUESKY,
+            ["naperville-203-hq.bsky.social", "the-naperville-203.bsky.social"],
+        ),
+        (
+            "NapervilleNorthHS",
+            Platform.YOUTUBE,
+            ["naperville_north_hs_official", "the.naperville.north.hs", "naperville-north-hs-hq"],
+        ),
+        (
+            "nnhs_athletics",
+            Platform.INSTAGRAM,
+            ["nnhs.athletics", "nnhsathletics", "nnhs.athletics.official"],
+        ),
+    ],
+)
+def test_separator_and_affix_forms_are_generated_early_and_platform_valid(handle, platform, expected):
+    out = variants(handle, platform, limit=60)
+    assert set(expected) <= set(out), [e for e in expected if e not in out]
+    assert all(re.fullmatch(RULES[platform], v) for v in out)
+    # Forms a platform's grammar refuses are never offered: no period on X, no underscore on Bluesky.
+    assert not any("." in v for v in variants("District203", Platform.X, limit=450))
+    assert not any("_" in v for v in variants("naperville203.bsky.social", Platform.BLUESKY, limit=450))
+
+
+def test_words_of_splits_at_separators_camel_case_and_numbers():
+    assert words_of("NapervilleNorthHS") == ["naperville", "north", "hs"]
+    assert words_of("naperville203") == ["naperville", "203"]
+    assert words_of("nnhs_athletics") == ["nnhs", "athletics"]
+    assert words_of("D203Superintendent") == ["d", "203", "superintendent"]
+
+
+def test_plan_probes_shares_the_budget_round_robin_across_bases():
+    bases = [[f"a{i}" for i in range(100)], [f"b{i}" for i in range(100)], [f"c{i}" for i in range(100)]]
+    plan = plan_probes(bases, 31)
+    assert len(plan) == 31
+    counts = {k: sum(1 for p in plan if p[0] == k) for k in "abc"}
+    assert counts == {"a": 11, "b": 10, "c": 10}  # the one left over goes to the first base
+    assert plan[:3] == ["a0", "b0", "c0"]  # each base's likeliest first
+
+
+def test_plan_probes_gives_a_short_base_s_share_to_the_others_and_skips_own_and_repeats():
+    bases = [["own", "x1"], ["x1", "y1", "y2", "y3", "y4"], ["z1", "z2", "z3", "z4"]]
+    plan = plan_probes(bases, 8, skip={"own"})
+    assert "own" not in plan and plan.count("x1") == 1
+    assert plan == ["x1", "y1", "z1", "y2", "z2", "y3", "z3", "y4"]
+    assert plan_probes(bases, 0) == []
+    assert len(plan_probes(bases, 100, skip={"own"})) == 9  # everything, once
 
 
 def test_instagram_variants_include_period_and_affix_squats():
@@ -87,10 +158,36 @@ def test_every_variant_is_flagged_or_knowingly_below_threshold():
 def test_search_queries():
     assert search_queries(
         ["Naperville 203", "District 203", "D203"], ["superintendent"], ["@naperville203", "@d203@k12.social"]
-    ) == ["Naperville 203", "District 203", "D203", "naperville203", "D203 superintendent"]
+    ) == ["Naperville 203", "District 203", "D203", "D203 superintendent", "naperville203"]
     assert search_queries(["Naperville Community Unit School District 203"], ["board"]) == [
         "Naperville Community Unit School District 203",
+        "Naperville Community Unit School District 203 board",
         "d203",
         "district 203",
-        "Naperville Community Unit School District 203 board",
     ]
+
+
+def test_search_queries_cover_display_names_officials_and_buildings_most_valuable_first():
+    out = search_queries(
+        ["Naperville 203", "D203"],
+        ["Superintendent"],
+        ["naperville203", "NapervilleNorthHS"],
+        display_names=["Naperville North High School", "naperville 203"],
+        buildings=[("Naperville North High School", "Naperville North", "NNHS")],
+        officials=[("Elena Delgado", "Superintendent")],
+    )
+    assert out == [
+        "Naperville 203",
+        "D203",
+        "Naperville North High School",  # the own account's display name (and the building: once)
+        "Elena Delgado Superintendent",
+        "Dr. Delgado Superintendent",
+        "D203 Superintendent",
+        "Naperville North",
+        "NNHS",
+        "naperville203",
+        "NapervilleNorthHS",
+        "district 203",  # d203 is D203 again
+    ]
+    # A personal name alone is never searched for (namesakes exist); the budget keeps the head.
+    assert "Elena Delgado" not in out
