@@ -298,7 +298,11 @@ class Connector(ABC):
         """`handle` as recorded in the registry, detecting renames when its platform id is known.
 
         If the id now answers to another handle, the result is that account (status FOUND) with
-        `renamed_from` set to the handle we asked for; `handle` stays the one asked for.
+        `renamed_from` set to the handle we asked for; `handle` stays the one asked for. Two answers
+        by id are not renames: a handle the platform no longer verifies (Bluesky's `handle.invalid`:
+        the account keeps the recorded handle, flagged `handle_unverified`), and an id the platform
+        reports suspended or deactivated where the handle is "not found" (the handle lookup only
+        says it no longer answers; the id says why).
         """
         profile = self.lookup(handle)
         if not platform_id or not self.supports_lookup_by_id:
@@ -308,9 +312,7 @@ class Connector(ABC):
         if profile.status is ProfileStatus.UNKNOWN:
             return profile
         by_id = self.lookup_by_id(platform_id)
-        if by_id.found and normalise_handle(by_id.platform_handle) != normalise_handle(handle):
-            return replace(by_id, handle=handle, renamed_from=handle)
-        return profile
+        return resolve_by_id(handle, profile, by_id)
 
     def search(self, query: str, limit: int = 25) -> list[Profile]:
         """Accounts matching `query` (impersonation discovery). NotSupportedError where there is none;
@@ -379,3 +381,18 @@ class Connector(ABC):
 def match_handle(asked: str, answered: str) -> bool:
     """Handles compare case-insensitively, ignoring a leading @ (reference, general advice)."""
     return normalise_handle(asked) == normalise_handle(answered)
+
+
+def resolve_by_id(handle: str, profile: Profile, by_id: Profile) -> Profile:
+    """What the recorded handle's account is, from its handle lookup and its lookup by id (see
+    `Connector.lookup_account`)."""
+    if by_id.found and by_id.handle_unverified:
+        return replace(by_id, handle=handle, platform_handle=by_id.platform_handle or handle)
+    if by_id.found and normalise_handle(by_id.platform_handle) != normalise_handle(handle):
+        return replace(by_id, handle=handle, renamed_from=handle)
+    if profile.status is ProfileStatus.NOT_FOUND and by_id.status in (
+        ProfileStatus.SUSPENDED,
+        ProfileStatus.DEACTIVATED,
+    ):
+        return replace(by_id, handle=handle)
+    return profile

@@ -309,10 +309,26 @@ class RetryAfterRateLimits:
         return None
 
 
+def x_problem(body: bytes) -> str:
+    """The suffix of an X problem `type` (`usage-capped`, `client-forbidden`, ...), '' for others."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return ""
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind.rsplit("/2/problems/", 1)[-1] if isinstance(kind, str) and "/2/problems/" in kind else ""
+
+
 class XRateLimits(RetryAfterRateLimits):
-    """X v2: `x-rate-limit-limit/-remaining/-reset`, reset in Unix epoch seconds (rate-limits.mdx)."""
+    """X v2: `x-rate-limit-limit/-remaining/-reset`, reset in Unix epoch seconds (rate-limits.mdx).
+
+    A 429 whose problem type is `usage-capped` is not throttling: it is the app's monthly (or daily)
+    post cap, which no wait within a run lifts, so it is handed to the connector at once."""
 
     name = "x"
+
+    def is_throttled(self, status: int, body: bytes) -> bool:
+        return status == 429 and x_problem(body) != "usage-capped"
 
     def observe(self, headers: Mapping[str, str], now: float) -> RateState | None:
         remaining = _int(headers.get("x-rate-limit-remaining"))

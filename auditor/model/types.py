@@ -648,6 +648,10 @@ class Profile:
     source: str = "api"  # "api" or "manual" (an administrator's attestation)
     renamed_from: str = ""  # the handle we asked for, when the platform id now answers to another
     attested_by: str = ""  # manual connector: who checked the profile
+    # The platform no longer vouches for the handle (Bluesky shows `handle.invalid` when a domain
+    # handle's DNS record or well-known file stopped pointing at the account): the account is there,
+    # `platform_handle` keeps the handle it was known by, and anyone holding that domain can claim it.
+    handle_unverified: bool = False
 
     @property
     def found(self) -> bool:
@@ -687,6 +691,7 @@ class Profile:
             source=str(data.get("source", "api") or "api"),
             renamed_from=str(data.get("renamed_from", "") or ""),
             attested_by=str(data.get("attested_by", "") or ""),
+            handle_unverified=bool(data.get("handle_unverified", False)),
         )
 
     @classmethod

@@ -6,7 +6,10 @@ v25.0, the official SDK's current value; set AUDITOR_FACEBOOK_API_VERSION for v2
 permissions") is reported NOT_FOUND with that caveat in the reason, since unpublished or restricted
 Pages look exactly like this to outsiders; 10 (missing PPMA), 190 (token) and anything else are
 UNKNOWN. Throttling (codes 4/17/32/613/80001+) is waited out by the HTTP layer from Meta's headers.
-Graph has no Page creation date and the last post needs PPCA, so both stay empty.
+Graph has no Page creation date and the last post needs PPCA, so both stay empty. Fields Graph leaves
+out are unknown, not false: without `is_verified` and `verification_status` (older versions, or a
+token that may not read them) `verified` is None; without `link` the Page address is built from its
+username (or id). URLs in the plain-text `about`/`description` are picked out into `links`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import ClassVar
 
 from auditor.model.types import Platform, Profile, ProfileStatus
 from connectors.base import Connector, ConnectorSettings
+from connectors.htmltext import find_urls
 from connectors.http import HttpResponse, MetaRateLimits, RetryAfterRateLimits
 from connectors.platforms.meta import NOT_FOUND_ALIAS, UNSUPPORTED_GET, describe, graph_error
 
@@ -64,20 +68,32 @@ class FacebookConnector(Connector):
             return self._unknown(handle, describe(error))
         page = resp.doc()
         status_text = page.text("verification_status")
-        verified = bool(page.flag("is_verified")) or status_text in ("blue_verified", "gray_verified")
+        flag = page.flag("is_verified")
+        verified: bool | None = None
+        if flag or status_text in ("blue_verified", "gray_verified"):
+            verified = True
+        elif flag is False or status_text:
+            verified = False
         about = page.text("about")
         description = page.text("description")
         bio = about if not description or description == about else f"{about}\n{description}".strip()
+        website = page.text("website")
+        username = page.text("username")
+        page_id = page.ident("id")
+        link = page.text("link") or (
+            f"https://www.facebook.com/{username or page_id}" if username or page_id else ""
+        )
         return self.profile(
             handle,
             ProfileStatus.FOUND,
-            platform_handle=page.text("username"),
-            platform_id=page.ident("id"),
+            platform_handle=username,
+            platform_id=page_id,
             display_name=page.text("name"),
             bio=bio,
-            website=page.text("website"),
+            website=website,
+            links=tuple(u for u in find_urls(bio) if u != website),
             verified=verified,
             verified_kind=status_text if status_text not in ("", "not_verified") else "",
             followers=page.count("followers_count") if "followers_count" in page else page.count("fan_count"),
-            url=page.text("link"),
+            url=link,
         )

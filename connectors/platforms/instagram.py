@@ -4,7 +4,10 @@
 the call runs on the district's own Instagram business account (setting `ig_user_id`, env
 AUDITOR_INSTAGRAM_IG_USER_ID) and names the target. Error 110 with subcode 2207013 means the target
 does not exist *or* is not a business/creator account; Meta does not tell these apart, so the status
-is NOT_FOUND with a reason saying so. IG exposes no verified flag and no creation date.
+is NOT_FOUND with a reason saying so. IG exposes no verified flag and no creation date. Only fields
+business discovery shows other accounts are asked for (Meta lists `follows_count` and
+`profile_picture_url` as not public there, and `name` is missing from some answers: an absent field is
+empty, never an error). URLs in the plain-text `biography` are picked out into `links`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ from typing import ClassVar
 
 from auditor.model.types import Platform, Profile, ProfileStatus
 from connectors.base import Connector, ConnectorSettings
+from connectors.htmltext import find_urls
 from connectors.http import Doc, MetaRateLimits, RetryAfterRateLimits
 from connectors.platforms.meta import IG_NOT_FOUND, IG_NOT_FOUND_SUBCODES, describe, graph_error
 
 TARGET_FIELDS = (
-    "username,name,biography,website,followers_count,follows_count,media_count,profile_picture_url,"
-    "media.limit(1){timestamp,permalink}"
+    "id,username,name,biography,website,followers_count,media_count,media.limit(1){timestamp,permalink}"
 )
 
 
@@ -73,6 +76,7 @@ class InstagramConnector(Connector):
             display_name=found.text("name"),
             bio=found.text("biography"),
             website=found.text("website"),
+            links=tuple(u for u in find_urls(found.text("biography")) if u != found.text("website")),
             followers=found.count("followers_count"),
             last_post_at=media.when("timestamp", _ig_offset),
             url=f"https://www.instagram.com/{username}/",

@@ -6,7 +6,10 @@ may point elsewhere, e.g. `http://127.0.0.1:8080/_i/{instance}` for the test fak
 WebFinger, so only the home instance knows the account. Anonymous by default; a token (for
 instances in secure mode) is only ever sent to the one instance named in `token_instance`. The
 `note` and profile fields are HTML and are turned into plain text and links. 404 `Record not found`
-is NOT_FOUND, `suspended: true` SUSPENDED, `moved`/`memorial` DEACTIVATED, `locked` PROTECTED.
+is NOT_FOUND, `suspended: true` SUSPENDED, `moved`/`memorial` DEACTIVATED. `locked: true` only means
+that follow requests need approval: the profile and public posts stay visible, so it is FOUND (not
+PROTECTED). Mentions and hashtags in the bio (`class="u-url mention"`) are not links; a server that
+hides its counts sends `followers_count: -1`, which is "hidden" (None), not a count.
 Search uses `/api/v2/search?type=accounts` on `search_instance` (default mastodon.social).
 """
 
@@ -101,8 +104,6 @@ class MastodonConnector(Connector):
             status, reason = ProfileStatus.DEACTIVATED, f"moved to {moved.text('acct') or moved.text('url')}"
         elif account.flag("memorial"):
             status, reason = ProfileStatus.DEACTIVATED, "memorialised"
-        elif account.flag("locked"):
-            status = ProfileStatus.PROTECTED
         return self.profile(
             handle,
             status,
@@ -114,7 +115,7 @@ class MastodonConnector(Connector):
             verified=verified,
             verified_kind="rel-me link" if verified else "",
             created_at=account.when("created_at"),
-            followers=account.count("followers_count"),
+            followers=_count(account.count("followers_count")),
             last_post_at=datetime(last.year, last.month, last.day, tzinfo=UTC) if last else None,
             **common,
         )
@@ -131,3 +132,8 @@ class MastodonConnector(Connector):
             full = acct if "@" in acct else f"{acct}@{instance}"
             results.append(self._profile(full, account, instance))
         return results
+
+
+def _count(value: int | None) -> int | None:
+    """A count, or None where the server hides it (Mastodon's `hide_collections` servers send -1)."""
+    return None if value is None or value < 0 else value

@@ -4,7 +4,8 @@
 HTTP 200 without `items` means no such channel (terminated channels look the same). The last upload
 comes from `playlistItems.list` on the uploads playlist (1 more unit). `search(query)` uses
 `search.list?type=channel` (its own bucket of 100 calls a day). A 403 `quotaExceeded` is not waited
-for: the daily quota resets at midnight Pacific Time, so the profile is UNKNOWN at once.
+for: the daily quota resets at midnight Pacific Time, so the profile is UNKNOWN at once. The channel
+description is plain text: its URLs are picked out into `links` (`htmltext.find_urls`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 from auditor.model.errors import ConnectorError
 from auditor.model.types import Platform, Profile, ProfileStatus
 from connectors.base import Connector, ConnectorSettings
+from connectors.htmltext import find_urls
 from connectors.http import Doc, HttpResponse, UnexpectedShape
 
 PARTS = "snippet,statistics,contentDetails"
@@ -79,6 +81,7 @@ class YouTubeConnector(Connector):
             platform_id=channel_id,
             display_name=snippet.text("title"),
             bio=snippet.text("description"),
+            links=tuple(find_urls(snippet.text("description"))),
             created_at=snippet.when("publishedAt"),
             followers=followers,
             last_post_at=self._last_upload(uploads) if uploads else None,

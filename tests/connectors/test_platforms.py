@@ -95,8 +95,8 @@ def test_instagram_business_discovery_runs_on_our_own_ig_user() -> None:
     assert req.param(
         "fields",
     ) == (
-        "business_discovery.username(Lynx_Athletics){username,name,biography,website,followers_count,"
-        "follows_count,media_count,profile_picture_url,media.limit(1){timestamp,permalink}}"
+        "business_discovery.username(Lynx_Athletics){id,username,name,biography,website,followers_count,"
+        "media_count,media.limit(1){timestamp,permalink}}"  # no field Meta keeps private (issue 15)
     )
     assert profile.status is ProfileStatus.FOUND and profile.platform_id == "77"
     assert profile.last_post_at == datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
@@ -217,7 +217,7 @@ def test_mastodon_token_only_goes_to_its_own_instance() -> None:
     assert server.requests[1].header("Authorization") is None
 
 
-def test_mastodon_not_found_suspended_protected_moved() -> None:
+def test_mastodon_not_found_suspended_locked_moved() -> None:
     case = CASES["mastodon"]
     accounts = [
         FakeAccount("banned@k12.social", status="suspended"),
@@ -233,7 +233,8 @@ def test_mastodon_not_found_suspended_protected_moved() -> None:
         )
     assert got["nobody@k12.social"].status is ProfileStatus.NOT_FOUND
     assert got["banned@k12.social"].status is ProfileStatus.SUSPENDED
-    assert got["locked@k12.social"].status is ProfileStatus.PROTECTED
+    # `locked` only means follow requests need approval: profile and public posts are visible.
+    assert got["locked@k12.social"].status is ProfileStatus.FOUND
     assert got["old@k12.social"].status is ProfileStatus.DEACTIVATED
     assert got["old@k12.social"].reason == "moved to new@other.social"
     assert got["nohost"].status is ProfileStatus.UNKNOWN and "user@instance" in got["nohost"].reason
