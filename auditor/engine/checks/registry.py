@@ -20,6 +20,7 @@ from auditor.engine.checks.approval import (
 from auditor.engine.checks.base import Check
 from auditor.engine.checks.claims import AccountUnlisted, ImpersonationSuspected
 from auditor.engine.checks.escrow import EscrowMissing, EscrowRotationOverdue, EscrowStale
+from auditor.engine.checks.handle import ProfileHandleUnverified
 from auditor.engine.checks.ownership import (
     ManagersNoAdultEmployee,
     OwnerDeparted,
@@ -67,6 +68,7 @@ CHECKS: dict[str, type[Check]] = {
         ProfileNotFound,
         ProfileSuspended,
         ProfileRenamed,
+        ProfileHandleUnverified,
         ProfileInactive,
         ProfileUnknown,
     )

@@ -86,6 +86,7 @@ def test_select_by_family_and_offline() -> None:
         "profile.not_found",
         "profile.suspended",
         "profile.renamed",
+        "profile.handle_unverified",
         "profile.inactive",
         "profile.unknown",
     ]
