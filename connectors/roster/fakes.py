@@ -529,9 +529,8 @@ def demo_google_users() -> list[dict[str, Any]]:
         user("101", "jdoe@springfield.example", "Jane", "Doe", "/Staff/Lincoln High", "Teacher",
              "Lincoln High School", employee_id="E1001"),
         user("102", "bsmith@springfield.example", "Bob", "Smith", "/Staff/Washington Middle", "Aide",
-             "Washington Middle School", employee_id="E1002", suspended=True, suspensionReason="ADMIN",
-             suspensionTime="2026-10-31T17:00:00.000Z"),
+             "Washington Middle School", employee_id="E1002", suspended=True, suspensionReason="ADMIN"),
         user("103", "al@springfield.example", "Al", "Old", "/Former Staff", "Teacher", "Lincoln High School",
-             employee_id="E1004", archived=True, archivalTime="2026-06-30T12:00:00.000Z"),
+             employee_id="E1004", archived=True),
         user("104", "kim.lee@students.springfield.example", "Kim", "Lee", "/Students/Lincoln High", "", ""),
     ]  # fmt: skip

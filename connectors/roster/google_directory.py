@@ -5,7 +5,10 @@ with `pageToken` until `nextPageToken` is absent. The bearer token is handed in 
 `https://www.googleapis.com/auth/admin.directory.user.readonly`): obtaining it, usually with a service
 account and domain-wide delegation impersonating an administrator, is the operator's side (see
 docs/roster.md). `archived` means departed; `suspended` means departed by default (districts suspend
-leavers' accounts), or on leave where the district suspends for leave. The job title is the primary
+leavers' accounts), or on leave where the district suspends for leave. The Directory `User` resource
+carries no date for either (it has `suspended`, `suspensionReason` and `archived`, but no
+`suspensionTime` or `archivalTime`), so an entry has no `left_on` and the roster sync dates the
+departure the day it first sees it; later syncs keep that date. The job title is the primary
 `organizations[].title`, the building its `department` (or the last org unit, if configured), the
 employee id the `externalIds[]` entry of type `organization`. Accounts under the student org units
 are students.
@@ -24,7 +27,6 @@ from connectors.roster.base import (
     clean_email,
     full_name,
     parse_bool,
-    parse_iso_date,
 )
 
 PATH = "/admin/directory/v1/users"
@@ -112,15 +114,11 @@ class GoogleDirectorySource(RosterSource):
             raise RosterError(
                 f"{self.name}: user {user_id!r} has an invalid suspended/archived flag"
             ) from None
-        status, since = PersonStatus.ACTIVE, None
+        status = PersonStatus.ACTIVE
         if archived:
-            status, since = PersonStatus.DEPARTED, user.get("archivalTime")
+            status = PersonStatus.DEPARTED
         elif suspended:
-            status, since = self.suspended_means, user.get("suspensionTime")
-        try:
-            left_on = parse_iso_date(since) if status is PersonStatus.DEPARTED else None
-        except ValueError:
-            left_on = None  # a malformed timestamp must not hide the departure itself
+            status = self.suspended_means
         orgs = [o for o in user.get("organizations") or [] if isinstance(o, dict)]
         org = next((o for o in orgs if o.get("primary")), orgs[0] if orgs else {})
         ou = str(user.get("orgUnitPath") or "/")
@@ -141,5 +139,4 @@ class GoogleDirectorySource(RosterSource):
             building=building,
             status=status,
             employee_id=employee_id,
-            left_on=left_on,
         )

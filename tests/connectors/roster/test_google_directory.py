@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -49,11 +48,9 @@ def test_pages_with_next_page_token_and_maps_fields(server: FakeGoogleDirectory,
         RosterEntry(source_id="101", email="jdoe@springfield.example", name="Jane Doe", role="Teacher",
                     building="Lincoln High School", employee_id="E1001"),
         RosterEntry(source_id="102", email="bsmith@springfield.example", name="Bob Smith", role="Aide",
-                    building="Washington Middle School", status=PersonStatus.DEPARTED, employee_id="E1002",
-                    left_on=date(2026, 10, 31)),
+                    building="Washington Middle School", status=PersonStatus.DEPARTED, employee_id="E1002"),
         RosterEntry(source_id="103", email="al@springfield.example", name="Al Old", role="Teacher",
-                    building="Lincoln High School", status=PersonStatus.DEPARTED, employee_id="E1004",
-                    left_on=date(2026, 6, 30)),
+                    building="Lincoln High School", status=PersonStatus.DEPARTED, employee_id="E1004"),
         RosterEntry(source_id="104", email="kim.lee@students.springfield.example", name="Kim Lee",
                     kind=PersonKind.STUDENT),
     ]  # fmt: skip
