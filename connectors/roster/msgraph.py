@@ -29,6 +29,7 @@ from connectors.roster._rest import (
 )
 from connectors.roster.base import RosterError, RosterSource, clean_email, parse_bool
 
+PUBLIC_GRAPH = "https://graph.microsoft.com"
 SELECT = (
     "id,displayName,userPrincipalName,mail,accountEnabled,jobTitle,department,employeeId,employeeType,"
     "employeeHireDate,employeeLeaveDateTime"
@@ -94,6 +95,14 @@ class GraphUsersSource(RosterSource):
             url = body.get("@odata.nextLink")
             if not url:
                 return
+            if (
+                isinstance(url, str)
+                and not same_origin(url, self.graph_url)
+                and same_origin(url, PUBLIC_GRAPH)
+            ):
+                # Behind a proxy or a configured base URL Graph still links its public host: the same
+                # link, rewritten onto the configured base (never followed off it; issue 15).
+                url = self.graph_url + url[len(PUBLIC_GRAPH) :]
             if not isinstance(url, str) or not same_origin(url, self.graph_url):
                 raise RosterError(f"{self.name}: @odata.nextLink points away from {self.graph_url}; stopped")
         raise RosterError(f"{self.name}: the users listing did not end after {MAX_PAGES} pages")

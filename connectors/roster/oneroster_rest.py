@@ -158,6 +158,9 @@ class OneRosterRestSource(RosterSource):
         if self.version == "1.1":
             role = str(user.get("role", "") or "")
             org_ids = [str(o.get("sourcedId", "")) for o in user.get("orgs") or [] if isinstance(o, dict)]
+            if not org_ids and isinstance(user.get("orgSourcedIds"), list):
+                # Some servers send the CSV binding's orgSourcedIds in place of orgs[] (issue 15).
+                org_ids = [str(o) for o in user["orgSourcedIds"] if isinstance(o, str | int)]
             kind = oneroster_kind(role)
             name = full_name(user.get("givenName"), user.get("familyName"))
         else:

@@ -518,3 +518,76 @@ def test_google_departure_is_dated_by_the_first_sync_that_sees_it() -> None:
     after = apply_plan([jane], first, datetime(2026, 11, 2, 6, tzinfo=UTC))
     second = plan_sync(after, [entry], referenced_person_ids=set(), today=date(2026, 11, 9))
     assert second.departures == () and after[0].departed_on == date(2026, 11, 2)
+
+
+# -- 7, 8. Microsoft Graph and OneRoster REST ------------------------------------------------------
+
+
+def graph_routes(base: str) -> dict[tuple[str, str], tuple[int, Any]]:
+    recorded = json.loads(json.dumps(_load("msgraph/users_pages.json")).replace("__BASE__", base))
+    skiptoken = recorded["page1"]["@odata.nextLink"].rsplit("$skiptoken=", 1)[1]
+    return {
+        ("/tenant.example/oauth2/v2.0/token", ""): (200, recorded["token"]),
+        ("/v1.0/users", "$skiptoken=" + skiptoken): (200, recorded["page2_no_lifecycle_permission"]),
+        ("/v1.0/users", ""): (200, recorded["page1"]),
+    }
+
+
+@pytest.mark.parametrize("link_host", ["replay", "public"])
+def test_graph_recorded_pages_are_followed_also_when_next_link_names_the_public_host(link_host: str) -> None:
+    from connectors.roster.msgraph import GraphUsersSource
+
+    server = Replay({})
+    with server:
+        # Behind a proxy (a configured graph_url) Graph's nextLink still names graph.microsoft.com.
+        server.routes = graph_routes(server.url if link_host == "replay" else "https://graph.microsoft.com")
+        entries = GraphUsersSource(
+            tenant="tenant.example",
+            client_id="app",
+            client_secret=Secret("graph-secret"),
+            login_url=server.url,
+            graph_url=server.url,
+            now=lambda: datetime(2026, 11, 20, tzinfo=UTC),
+            http=settings(FakeClock()),
+        ).fetch()
+        hosts = {r.headers.get("host", "") for r in server.requests}
+        replay_host = server.url.split("://", 1)[1]
+    assert [(e.email, e.status, e.left_on) for e in entries] == [
+        ("adelev@m365edu334089.onmicrosoft.com", PersonStatus.DEPARTED, date(2024, 12, 30)),
+        ("alexw@m365edu334089.onmicrosoft.com", PersonStatus.DEPARTED, None),  # accountEnabled false
+        ("geraldr@m365edu334089.onmicrosoft.com", PersonStatus.ACTIVE, None),
+    ]
+    assert (entries[2].role, entries[2].building, entries[2].employee_id) == (
+        "Teacher",
+        "Lincoln HS",
+        "E-1009",
+    )
+    assert hosts == {replay_host}  # never the public host
+
+
+def test_oneroster_recorded_users_spec_and_vendor_variant_have_their_building() -> None:
+    from connectors.roster.oneroster_rest import OneRosterRestSource
+
+    recorded = _load("oneroster/v1p1_rest.json")
+    server = Replay({})
+    with server:
+        body = json.loads(json.dumps(recorded).replace("__BASE__", server.url))
+        users = {"users": body["users_spec"]["users"] + body["users_vendor_variant"]["users"]}
+        server.routes = {
+            ("/oauth/token", ""): (200, body["token"]),
+            ("/ims/oneroster/v1p1/orgs", ""): (200, body["orgs"]),
+            ("/ims/oneroster/v1p1/users", ""): (200, users),
+        }
+        entries = OneRosterRestSource(
+            server.url,
+            token_url=server.url + "/oauth/token",
+            client_id="client",
+            client_secret=Secret("oneroster-secret"),
+            today=date(2026, 11, 20),
+            http=settings(FakeClock()),
+        ).fetch()
+    assert [(e.email, e.building, e.status) for e in entries] == [
+        ("fixture-teacher1@example.edu", "Springfield High School", PersonStatus.ACTIVE),
+        ("fixture-teacher3@example.edu", "Springfield High School", PersonStatus.DEPARTED),
+        ("fixture-teacher2@example.edu", "Springfield High School", PersonStatus.ACTIVE),  # orgSourcedIds
+    ]
