@@ -354,7 +354,9 @@ def import_(
     file: Annotated[
         Path,
         typer.Argument(
-            help="Bitwarden .json, KeePass(XC) .csv, or an auditor export.", exists=True, dir_okay=False
+            help="A password manager's export (docs/import.md), a .kdbx, or an auditor export.",
+            exists=True,
+            dir_okay=False,
         ),
     ],
     dry_run: Annotated[
@@ -375,13 +377,30 @@ def import_(
             help="Let entries whose values differ from the escrowed ones replace the current credential.",
         ),
     ] = False,
+    matched_only: Annotated[
+        bool,
+        typer.Option(
+            "--matched-only",
+            help="Import the entries that match one account; list every other one with the reason.",
+        ),
+    ] = False,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File holding the password of a .kdbx or a password-protected Bitwarden export.",
+        ),
+    ] = None,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import credentials from a Bitwarden (unencrypted JSON) or KeePass/KeePassXC (CSV) export,
-    matched to accounts by profile URL, login e-mail or handle; TOTP keys are kept. All or nothing:
-    if any entry matches no account or several, nothing is imported. A backup is taken before
-    anything is written. Shred the export file afterwards.
+    """Import credentials from a password manager's export (Bitwarden, KeePassXC, KeePass 2,
+    a .kdbx database, 1Password, LastPass, Chrome/Edge, Firefox, Apple Passwords: the format is
+    told from the content), matched to accounts by profile URL, login e-mail or handle; TOTP keys
+    are kept. All or nothing: if any entry matches no account or several, or cannot be read,
+    nothing is imported; with --matched-only the matched entries are imported and every other
+    one is listed with the reason. A backup is taken before anything is written. Shred the
+    export file afterwards.
 
     A credential is never demoted. An entry equal to the escrowed one is "unchanged"; one older
     than it (a value an earlier version held, or an entry the export last changed before the
@@ -396,6 +415,8 @@ def import_(
         auditor secret import keepassxc.csv
 
         auditor secret import keepassxc.csv --replace    (the export holds the newer passwords)
+
+        auditor secret import district.kdbx --matched-only    (asks for the database password)
     """
 
     def decrypt(data: bytes, kind: str) -> bytes:
@@ -412,8 +433,21 @@ def import_(
             raise UsageError("this export is passphrase-encrypted; give --export-passphrase-file FILE")
         return exportfile.passphrase_decrypt(data, phrase)
 
+    def password(prompt: str) -> Secret:
+        if password_file is not None:
+            return read_passphrase_file(password_file)
+        if sys.stdin.isatty():
+            return Secret(typer.prompt(prompt, hide_input=True))
+        raise UsageError(f"{prompt.lower()} is needed; give --password-file FILE")
+
     outcome = import_credentials(
-        app_context(ctx).registry(admin=True), file, dry_run=dry_run, decrypt=decrypt, replace=replace
+        app_context(ctx).registry(admin=True),
+        file,
+        dry_run=dry_run,
+        decrypt=decrypt,
+        replace=replace,
+        matched_only=matched_only,
+        password=password,
     )
     if pick_format(fmt, as_json) is OutputFormat.JSON:
         echo(
@@ -425,6 +459,8 @@ def import_(
                 imported=not outcome.refused and not outcome.dry_run and bool(outcome.imported),
                 refused=outcome.refused,
                 unmatched=list(outcome.unmatched),
+                not_imported=list(outcome.left_out),
+                format=outcome.format or None,
                 backup=outcome.backup or None,
             )
         )
@@ -433,10 +469,13 @@ def import_(
             echo(line)
         for entry in outcome.entries:
             echo(entry.line(dry_run=outcome.dry_run))
+        for left in outcome.left_out:
+            echo(f"  not imported: {left}")
     if not outcome.clean:
         raise AuditorError(
             "nothing was imported: some entries match no account, or more than one",
-            "Fix or remove those entries (listed above by title), then import again.",
+            "Fix or remove those entries (listed above by title), then import again; "
+            "or import only the matched entries with --matched-only.",
         )
     if outcome.conflicts:
         n = len(outcome.conflicts)

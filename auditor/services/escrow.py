@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -481,6 +481,9 @@ class ImportOutcome:
     unmatched: tuple[str, ...] = field(default=())
     entries: tuple[EntryOutcome, ...] = ()
     replace: bool = False
+    matched_only: bool = False
+    left_out: tuple[str, ...] = ()  # with matched_only: every entry not imported, with the reason
+    format: str = ""  # the export's format ("LastPass CSV"; "age" / "passphrase" for our own)
 
     @property
     def conflicts(self) -> tuple[EntryOutcome, ...]:
@@ -500,9 +503,14 @@ def import_credentials(
     dry_run: bool,
     decrypt: Any = None,
     replace: bool = False,
+    matched_only: bool = False,
+    password: Callable[[str], Secret] | None = None,
 ) -> ImportOutcome:
-    """Import a Bitwarden JSON / KeePass(XC) CSV export (or an encrypted auditor export, with
-    `decrypt(data) -> bytes`). All or nothing: any unmatched or ambiguous entry stops the import.
+    """Import a password manager's export (any format vault/escrow/formats/ reads; `password`
+    asks for the password of a password-protected file or a .kdbx) or an encrypted auditor
+    export (with `decrypt(data) -> bytes`). All or nothing: any unmatched, ambiguous or
+    unreadable entry stops the import. With `matched_only`, the entries that match one account
+    are imported (in one transaction) and every other entry is listed with the reason.
 
     A credential is never demoted (issue 13): an entry equal to the escrowed version, or older
     than it (a value an earlier version held, or an entry the export last changed before the
@@ -536,17 +544,17 @@ def import_credentials(
         clean = not missing
         unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(own, 1) if aid not in labels)
         pairs = [(aid, f"export item {n}", b, exported_at) for n, (aid, b) in enumerate(own, 1)]
+        left_out: tuple[str, ...] = ()
+        source = kind
     else:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UsageError(f"{path} is not UTF-8 text") from None
-        parsed = ci.parse_export(text)
-        plan = ci.match(parsed, accounts)
+        plan = ci.match(ci.read(raw, password), accounts)
         lines = plan.summary_lines(labels)
-        clean = plan.is_clean
+        clean = plan.is_clean or (matched_only and bool(plan.matched))
         pairs = [(m.account_id, m.entry.label, m.entry.bundle, m.entry.modified) for m in plan.matched]
         unmatched = tuple(plan.unmatched) + tuple(a.label for a in plan.ambiguous)
+        unmatched += tuple(p.message for p in plan.problems)
+        left_out = plan.left_out if matched_only else ()
+        source = plan.format
     pairs = [p for p in pairs if p[0] in labels]
     escrow = Escrow(registry)
     checks = [escrow.check_import(aid, bundle, modified=when) for aid, _, bundle, when in pairs]
@@ -555,13 +563,20 @@ def import_credentials(
         for (aid, label, _, _), check in zip(pairs, checks, strict=True)
     )
     outcome = ImportOutcome(
-        tuple(lines), clean, dry_run=dry_run, unmatched=unmatched, entries=planned, replace=replace
+        tuple(lines),
+        clean,
+        dry_run=dry_run,
+        unmatched=unmatched,
+        entries=planned,
+        replace=replace,
+        matched_only=matched_only,
+        left_out=left_out,
+        format=source,
     )
     if dry_run or outcome.refused or not any(e.writes for e in planned):
         # Refused, a dry run, or nothing to write: no backup, nothing stored.
         return outcome
     backup = take_backup(registry, "before-credential-import")
-    source = kind or path.suffix.lstrip(".")
     done: list[EntryOutcome] = []
     with registry.transaction():
         for (aid, label, bundle, when), check in zip(pairs, checks, strict=True):

@@ -168,7 +168,7 @@ def test_bitwarden_export_parses_and_matches(tmp_path: Path) -> None:
     )
     assert plan.ambiguous == () and not plan.is_clean
     lines = plan.summary_lines({"a-ig": "Instagram account @LincolnHS_Athletics"})
-    assert lines[0] == "7 matched, 0 ambiguous, 2 unmatched, 2 skipped"
+    assert lines[:2] == ["Format: Bitwarden JSON", "7 matched, 0 ambiguous, 2 unmatched, 2 skipped"]
     assert (
         "  match: Instagram - Athletics (item 1) -> Instagram account @LincolnHS_Athletics (by url, TOTP)"
         in lines
@@ -243,7 +243,7 @@ def test_keepassxc_csv(tmp_path: Path) -> None:
         ("X / Twitter", "line 4", "keepassxc"),  # the notes of line 2 span two lines
         ("Ghost", "line 5", "keepassxc"),
     ]
-    assert parsed.skipped == ("Empty entry (line 6): no password or TOTP",)
+    assert parsed.skipped == ("Empty entry (line 6): no password, TOTP or recovery codes",)
     ig = parsed.entries[0].bundle
     assert ig.totp_now(datetime.fromtimestamp(59, UTC)) == ("287082", 1)
     assert ig.notes is not None and "Backup phone" in ig.notes.reveal_str()
@@ -402,7 +402,11 @@ def test_bitwarden_errors(text: str, message: str) -> None:
             "Ghost \\(line 5\\): totp: TOTP seed is not valid base32",
             5,
         ),
-        (lambda rows: rows.__setitem__(0, ["Name", "Secret"]), "not a KeePassXC or KeePass export header", 1),
+        (
+            lambda rows: rows.__setitem__(0, ["Name", "Secret"]),
+            "not one of a known password manager's exports",
+            1,
+        ),
     ],
 )
 def test_csv_errors_name_the_line(mutate: Any, message: str, line: int) -> None:
@@ -423,7 +427,7 @@ def test_unterminated_quote_is_reported_with_a_line() -> None:
 
 def test_unreadable_file(tmp_path: Path) -> None:
     bad = tmp_path / "export.csv"
-    bad.write_bytes(b"\xff\xfe\x00garbage")
+    bad.write_bytes(b"url,username\n\xff\x00garbage")
     with pytest.raises(InputError, match="not UTF-8"):
         ci.load(bad)
     with pytest.raises(InputError, match="cannot read"):

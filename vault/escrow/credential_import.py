@@ -1,461 +1,79 @@
-"""Import shared credentials from Bitwarden and KeePass/KeePassXC exports, matched to accounts.
+"""Import shared credentials from password managers' exports, matched to accounts.
 
-Parsing turns an export into `ImportEntry` values (title, URLs, a `CredentialBundle` with the TOTP
-preserved as its otpauth URI). `match` pairs entries with registry accounts by profile URL
-(normalised: scheme, `www.`/`m.`, trailing slash, case; x.com = twitter.com; youtube.com/@handle,
-bsky.app/profile/handle, mastodon instance/@user, ...), then by the account's login e-mail, then by
-a handle in the username or title, and returns an `ImportPlan` for a dry run. Imports are all or
-nothing (issue 3): one malformed item or row raises InputError naming it, before anything is
-stored. Errors and plan listings name entries by title and position only, never a secret. Each entry
-keeps the date its password manager last changed it, where the format has one (Bitwarden
-`revisionDate`, KeePassXC `Last Modified`), so a re-import can tell an older export (issue 13).
-
-Formats: Bitwarden "Export vault" as .json (unencrypted; items[].login.{username,password,totp,
-uris[].uri}, notes, fields[]); KeePassXC CSV ("Group","Title","Username","Password","URL","Notes",
-"TOTP", ...); KeePass 2 "KeePass CSV (1.x)" ("Account","Login Name","Password","Web Site",
-"Comments").
+Reading a file is vault/escrow/formats/ (one module per program; `formats.read` tells which from
+the content): it yields `ImportEntry` values (title, URLs, a `CredentialBundle` with the TOTP
+preserved as its otpauth URI), the entries skipped with their reason (not a login, passkey only,
+in the Recycle Bin) and the entries that cannot be read (a problem each, never a silent drop).
+`match` pairs entries with registry accounts by profile URL (auditor/model/urls.py: every form
+a real export holds), then by the account's login e-mail, then by a handle in the username or
+title, and returns an `ImportPlan`. Errors and plan listings name entries by title and position
+only, never a secret. Each entry keeps the date its password manager last changed it, where the
+format has one, so a re-import can tell an older export (issue 13).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from auditor.model.errors import InputError
 from auditor.model.platforms import PLATFORMS
-from auditor.model.types import Account, Platform, normalise_handle, parse_datetime
-from vault.escrow.bundle import CredentialBundle, split_codes
+from auditor.model.types import Account, Platform, normalise_handle
+from auditor.model.urls import ProfileKey, normalise_url
+from auditor.model.urls import parse_profile_url as profile_key
+from vault.escrow.formats import ImportEntry, ParseResult, Problem, read, read_text
+from vault.escrow.formats import bitwarden as _bitwarden
+from vault.escrow.formats import keepass as _keepass
 
-# --------------------------------------------------------------------------------------------------
-# Entries
-
-
-@dataclass(frozen=True)
-class ImportEntry:
-    """One credential from an export, not yet matched. `location` is "item 3" or "line 7"."""
-
-    title: str
-    urls: tuple[str, ...]
-    username: str
-    bundle: CredentialBundle
-    source: str  # "bitwarden", "keepassxc" or "keepass"
-    location: str
-    # When the password manager last changed the entry (Bitwarden `revisionDate`, KeePassXC
-    # `Last Modified`); None when the format or the entry does not say. A re-import compares it
-    # with the escrowed version's date (issue 13, `Escrow.check_import`).
-    modified: datetime | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.title or '(untitled)'} ({self.location})"
-
-
-@dataclass(frozen=True)
-class ParseResult:
-    entries: tuple[ImportEntry, ...]
-    skipped: tuple[str, ...]  # labels of items with nothing to escrow (cards, identities, empty)
-
-
-# Custom field names (Bitwarden fields[]) that map to bundle fields; others go into the notes.
-_CODE_FIELDS = {"recovery codes", "recovery code", "backup codes", "backup code", "recovery_codes"}
-_EMAIL_FIELDS = {"recovery email", "recovery e-mail", "recovery_email"}
-_PHONE_FIELDS = {"recovery phone", "recovery phone number", "recovery_phone"}
+__all__ = [
+    "Ambiguous",
+    "ImportEntry",
+    "ImportPlan",
+    "Match",
+    "ParseResult",
+    "Problem",
+    "ProfileKey",
+    "load",
+    "match",
+    "normalise_url",
+    "parse_bitwarden",
+    "parse_export",
+    "parse_keepass_csv",
+    "profile_key",
+    "read",
+]
 
 
 def parse_bitwarden(text: str) -> ParseResult:
-    """Parse an unencrypted Bitwarden JSON export. Only login items (type 1) are credentials."""
-    # Raise outside the except block: JSONDecodeError.doc holds the whole export.
-    data, bad = None, None
-    try:
-        data = json.loads(text.lstrip("\ufeff"))
-    except json.JSONDecodeError as exc:
-        bad = (exc.msg, exc.lineno)
-    if bad is not None:
-        raise InputError(f"the Bitwarden export is not valid JSON: {bad[0]} at line {bad[1]}", line=bad[1])
-    if not isinstance(data, dict):
-        raise InputError("the Bitwarden export is not a JSON object")
-    if data.get("encrypted") is True or "encKeyValidation_DO_NOT_EDIT" in data:
-        raise InputError(
-            "this is an encrypted Bitwarden export",
-            "Export again as File format: .json (not 'Encrypted'), import it, then shred the file.",
-        )
-    items = data.get("items")
-    if not isinstance(items, list):
-        raise InputError("the Bitwarden export has no items list")
-    entries: list[ImportEntry] = []
-    skipped: list[str] = []
-    for n, item in enumerate(items, start=1):
-        where = f"item {n}"
-        if not isinstance(item, dict):
-            raise InputError(f"Bitwarden {where} is not an object")
-        title = _text(item.get("name"))
-        label = f"{title or '(untitled)'} ({where})"
-        if item.get("type", 1) != 1:
-            skipped.append(f"{label}: not a login item")
-            continue
-        login = item.get("login") or {}
-        if not isinstance(login, dict):
-            raise InputError(f"Bitwarden {label}: 'login' is not an object")
-        uris = login.get("uris") or []
-        if not isinstance(uris, list) or not all(isinstance(u, dict) for u in uris):
-            raise InputError(f"Bitwarden {label}: 'login.uris' is not a list of objects")
-        urls = tuple(_text(u.get("uri")) for u in uris if _text(u.get("uri")))
-        codes: list[str] = []
-        email = phone = ""
-        extra_notes: list[str] = []
-        fields = item.get("fields") or []
-        if not isinstance(fields, list):
-            raise InputError(f"Bitwarden {label}: 'fields' is not a list")
-        for f in fields:
-            if not isinstance(f, dict):
-                raise InputError(f"Bitwarden {label}: a custom field is not an object")
-            name, value = _text(f.get("name")), _text(f.get("value"))
-            key = name.strip().casefold()
-            if not value:
-                continue
-            if key in _CODE_FIELDS:
-                codes += split_codes([value])
-            elif key in _EMAIL_FIELDS:
-                email = value
-            elif key in _PHONE_FIELDS:
-                phone = value
-            else:
-                extra_notes.append(f"{name}: {value}")
-        notes = "\n".join(p for p in [_text(item.get("notes")), *extra_notes] if p)
-        username = _text(login.get("username"))
-        bundle = _bundle(
-            label,
-            login=username,
-            password=_text(login.get("password")),
-            totp=_text(login.get("totp")),
-            codes=codes,
-            email=email,
-            phone=phone,
-            notes=notes,
-            issuer=title,
-        )
-        if not (bundle.password or bundle.totp or bundle.recovery_codes):
-            skipped.append(f"{label}: no password, TOTP or recovery codes")
-            continue
-        modified = _when(item.get("revisionDate"))
-        entries.append(ImportEntry(title, urls, username, bundle, "bitwarden", where, modified))
-    return ParseResult(tuple(entries), tuple(skipped))
-
-
-_KEEPASSXC = {
-    "title": "title",
-    "username": "username",
-    "password": "password",
-    "url": "url",
-    "notes": "notes",
-    "totp": "totp",
-    "last modified": "modified",
-}
-_KEEPASS2 = {
-    "account": "title",
-    "login name": "username",
-    "password": "password",
-    "web site": "url",
-    "comments": "notes",
-}
+    """An unencrypted Bitwarden JSON export, all or nothing (the first unreadable entry raises)."""
+    return _bitwarden.parse_json(text).strict()
 
 
 def parse_keepass_csv(text: str) -> ParseResult:
-    """Parse a KeePassXC or KeePass 2 CSV export (recognised by its header row)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    start = 1
-    try:
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error:
-        raise InputError(f"the CSV export is malformed at line {start}", line=start) from None
-    rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]
-    if not rows:
-        raise InputError("the CSV export is empty")
-    header_line, header = rows[0]
-    names = [h.strip().casefold() for h in header]
-    if {"title", "username", "password", "url"} <= set(names):
-        mapping, source = _KEEPASSXC, "keepassxc"
-    elif {"account", "login name", "password", "web site"} <= set(names):
-        mapping, source = _KEEPASS2, "keepass"
-    else:
-        raise InputError(
-            "the CSV header is not a KeePassXC or KeePass export header",
-            'Expected "Group","Title","Username","Password","URL","Notes","TOTP" (KeePassXC) or '
-            '"Account","Login Name","Password","Web Site","Comments" (KeePass 2).',
-            line=header_line,
-        )
-    columns = {mapping[n]: i for i, n in enumerate(names) if n in mapping}
-    entries: list[ImportEntry] = []
-    skipped: list[str] = []
-    for lineno, row in rows[1:]:
-        where = f"line {lineno}"
-        if len(row) != len(header):
-            raise InputError(
-                f"CSV {where} has {len(row)} fields but the header has {len(header)}", line=lineno
-            )
-        cell = {k: row[i] for k, i in columns.items()}
-        title = cell.get("title", "").strip()
-        label = f"{title or '(untitled)'} ({where})"
-        username = cell.get("username", "").strip()
-        bundle = _bundle(
-            label,
-            login=username,
-            password=cell.get("password", ""),
-            totp=_keepass_totp(cell.get("totp", "")),
-            codes=[],
-            email="",
-            phone="",
-            notes=cell.get("notes", ""),
-            issuer=title,
-            line=lineno,
-        )
-        if not (bundle.password or bundle.totp):
-            skipped.append(f"{label}: no password or TOTP")
-            continue
-        url = cell.get("url", "").strip()
-        modified = _when(cell.get("modified"))
-        entries.append(ImportEntry(title, (url,) if url else (), username, bundle, source, where, modified))
-    return ParseResult(tuple(entries), tuple(skipped))
+    """A KeePassXC or KeePass 2 CSV export (told by its header), all or nothing."""
+    first = text.lstrip("\ufeff\r\n").split("\n", 1)[0].casefold()
+    if "account" in first and "login name" in first:
+        return _keepass.parse_keepass2_csv(text).strict()
+    result = read_text(text)
+    if result.format not in ("KeePassXC CSV", "KeePass 2 CSV"):
+        raise InputError("the CSV header is not a KeePassXC or KeePass export header", line=1)
+    return result.strict()
 
 
 def parse_export(text: str) -> ParseResult:
-    """Detect the format (JSON: Bitwarden; otherwise KeePass CSV) and parse."""
-    return parse_bitwarden(text) if text.lstrip("\ufeff \t\r\n").startswith("{") else parse_keepass_csv(text)
+    """Any text export (`formats.read_text`), all or nothing."""
+    return read_text(text).strict()
 
 
 def load(path: str | Path) -> ParseResult:
+    """Read an export file (any format `formats.read` knows), all or nothing."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text", "Export again as UTF-8 CSV or JSON.") from None
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    return parse_export(text)
-
-
-def _keepass_totp(value: str) -> str:
-    """KeePassXC exports an otpauth URI; older KeeOtp-style settings "key=B32&step=30&size=6" too."""
-    value = value.strip()
-    if value.lower().startswith("key="):
-        q = parse_qs(value)
-        secret = (q.get("key") or [""])[0]
-        period = (q.get("step") or ["30"])[0]
-        digits = (q.get("size") or ["6"])[0]
-        algorithm = (q.get("otpHashMode") or q.get("algorithm") or ["SHA1"])[0]
-        return f"otpauth://totp/?secret={secret}&period={period}&digits={digits}&algorithm={algorithm}"
-    return value
-
-
-def _bundle(
-    label: str,
-    *,
-    login: str,
-    password: str,
-    totp: str,
-    codes: list[str],
-    email: str,
-    phone: str,
-    notes: str,
-    issuer: str,
-    line: int | None = None,
-) -> CredentialBundle:
-    try:
-        return CredentialBundle.create(
-            login=login,
-            password=password or None,
-            totp=totp or None,
-            recovery_codes=codes,
-            recovery_email=email,
-            recovery_phone=phone,
-            notes=notes or None,
-            totp_options={"issuer": issuer, "account": login},
-        )
-    except InputError as exc:
-        raise InputError(f"{label}: {exc.message}", exc.hint, line=line, column=exc.column) from None
-
-
-def _when(value: Any) -> datetime | None:
-    """An export's ISO 8601 date ("2025-01-02T10:00:00Z", "2025-01-02T10:00:00.123Z", "2025-01-02
-    10:00:00"), UTC when it names no zone; None when absent or unreadable (the entry is then judged
-    by its values alone, never refused for its date)."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        when = parse_datetime(value.strip())
-    except ValueError:
-        return None
-    if when is None:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    raise InputError("the export has a non-text value where text was expected")
-
-
-# --------------------------------------------------------------------------------------------------
-# URL and handle normalisation
-
-
-# Web hosts of profile pages (auditor/model/platforms.py), and the canonical one of each platform.
-_HOSTS: dict[str, Platform] = {host: p for p, info in PLATFORMS.items() for host in info.hosts}
-_CANONICAL_HOST = {host: info.hosts[0] for info in PLATFORMS.values() for host in info.hosts[1:]}
-# Where a host is no platform's, a federated platform's profile page: https://instance/@user.
-_FEDERATED = next(p for p, info in PLATFORMS.items() if info.federated)
-# Host prefixes that name the same site (mobile, web, business front-ends).
-_HOST_PREFIXES = ("www.", "m.", "mobile.", "web.", "business.", "accounts.")
-# First path segments that are site pages, not profiles.
-_RESERVED = {
-    "",
-    "i",
-    "home",
-    "login",
-    "login.php",
-    "logout",
-    "signup",
-    "intent",
-    "settings",
-    "explore",
-    "notifications",
-    "messages",
-    "search",
-    "compose",
-    "account",
-    "accounts",
-    "tos",
-    "privacy",
-    "help",
-    "about",
-    "p",
-    "reel",
-    "reels",
-    "direct",
-    "stories",
-    "watch",
-    "feed",
-    "results",
-    "groups",
-    "pages",
-    "business",
-    "hashtag",
-    "share",
-    "sharer",
-    "dialog",
-    "checkpoint",
-    "recover",
-    "challenge",
-    "oauth",
-    "auth",
-    "flow",
-    "legal",
-    "web",
-    "v2",
-}
-
-
-@dataclass(frozen=True)
-class ProfileKey:
-    """What a URL says about an account: the platform and a handle or platform id (either may be "")."""
-
-    platform: Platform
-    handle: str = ""  # normalised (normalise_handle)
-    platform_id: str = ""
-
-
-def normalise_url(url: str) -> str:
-    """scheme-less, lower-case host without www./m., no trailing slash, query or fragment."""
-    text = url.strip()
-    if not text:
-        return ""
-    if "://" not in text:
-        text = "https://" + text
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return ""
-    host = (parts.hostname or "").lower()
-    for prefix in _HOST_PREFIXES:
-        if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix) :]
-    host = _CANONICAL_HOST.get(host, host)
-    return (host + parts.path.rstrip("/")).casefold()
-
-
-def profile_key(url: str) -> ProfileKey | None:
-    """Platform and handle from a profile URL; a platform alone for login pages; None if unknown."""
-    text = url.strip()
-    if not text:
-        return None
-    if "://" not in text:
-        text = "https://" + text
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    for prefix in _HOST_PREFIXES:
-        if host.startswith(prefix) and host.count(".") >= 2:
-            host = host[len(prefix) :]
-    segments = [s for s in parts.path.split("/") if s]
-    first = segments[0] if segments else ""
-    platform = _HOSTS.get(host)
-    if platform is None:
-        # Mastodon and other fediverse servers: https://instance/@user (or /users/user).
-        if first.startswith("@") and len(first) > 1:
-            return ProfileKey(_FEDERATED, normalise_handle(f"{first}@{host}"))
-        if first == "users" and len(segments) > 1:
-            return ProfileKey(_FEDERATED, normalise_handle(f"{segments[1]}@{host}"))
-        return None
-    if platform is Platform.FACEBOOK and first == "profile.php":
-        fid = (parse_qs(parts.query).get("id") or [""])[0]
-        return ProfileKey(platform, platform_id=fid)
-    if platform is Platform.FACEBOOK and first == "people" and len(segments) > 2:
-        return ProfileKey(platform, platform_id=segments[2])
-    if platform is Platform.YOUTUBE:
-        if first in ("channel",) and len(segments) > 1:
-            return ProfileKey(platform, platform_id=segments[1])
-        if first in ("c", "user") and len(segments) > 1:
-            return ProfileKey(platform, normalise_handle(segments[1]))
-        if first.startswith("@"):
-            return ProfileKey(platform, normalise_handle(first))
-        return ProfileKey(platform)
-    if platform is Platform.BLUESKY:
-        if first == "profile" and len(segments) > 1:
-            ident = segments[1]
-            if ident.startswith("did:"):
-                return ProfileKey(platform, platform_id=ident)
-            return ProfileKey(platform, normalise_handle(ident))
-        return ProfileKey(platform)
-    if platform is Platform.LINKEDIN:
-        if first in ("company", "school", "in", "showcase") and len(segments) > 1:
-            return ProfileKey(platform, normalise_handle(segments[1]))
-        return ProfileKey(platform)
-    if platform is Platform.SNAPCHAT:
-        if first == "add" and len(segments) > 1:
-            return ProfileKey(platform, normalise_handle(segments[1]))
-        return ProfileKey(platform)
-    if platform is Platform.INSTAGRAM and first == "stories" and len(segments) > 1:
-        return ProfileKey(platform, normalise_handle(segments[1]))
-    if first.casefold() in _RESERVED or first.endswith(".php"):
-        return ProfileKey(platform)
-    return ProfileKey(platform, normalise_handle(first))
+    return read(data).strict()
 
 
 # Words naming a platform in an entry title: any case, or (X) only as written.
@@ -519,25 +137,47 @@ class ImportPlan:
     unmatched: tuple[str, ...]
     ambiguous: tuple[Ambiguous, ...]
     skipped: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()  # entries that cannot be read (a TOTP in an unknown form...)
+    format: str = ""  # the export's format, as `formats.FORMATS` names it
 
     @property
     def is_clean(self) -> bool:
-        """Every entry has exactly one account and no account has two entries."""
-        return not self.unmatched and not self.ambiguous
+        """Every entry was read, has exactly one account, and no account has two entries."""
+        return not self.unmatched and not self.ambiguous and not self.problems
+
+    @property
+    def left_out(self) -> tuple[str, ...]:
+        """Every entry not matched, with the reason ("label: reason"), for `--matched-only`."""
+        return (
+            tuple(f"{u} (no social account)" for u in self.unmatched)
+            + tuple(f"{a.label} (ambiguous)" for a in self.ambiguous)
+            + tuple(f"{p.message} (unreadable)" for p in self.problems)
+            + self.skipped
+        )
 
     def summary_lines(self, account_labels: Mapping[str, str] | None = None) -> list[str]:
         names = account_labels or {}
-        lines = [
+        lines = [f"Format: {self.format}"] if self.format else []
+        lines.append(
             f"{len(self.matched)} matched, {len(self.ambiguous)} ambiguous, "
             f"{len(self.unmatched)} unmatched, {len(self.skipped)} skipped"
-        ]
+            + (f", {len(self.problems)} unreadable" if self.problems else "")
+        )
         for m in self.matched:
             totp = ", TOTP" if m.entry.bundle.totp else ""
             lines.append(
                 f"  match: {m.entry.label} -> {names.get(m.account_id, m.account_id)} (by {m.by}{totp})"
             )
+            if m.entry.passkeys:
+                lines.append(f"    passkey: {m.entry.label} also holds a passkey, which is not escrowed")
+            if m.entry.history:
+                lines.append(
+                    f"    history: {m.entry.label} has {m.entry.history} older password(s) in its "
+                    "history, not imported"
+                )
         lines += [f"  ambiguous: {a.label}" for a in self.ambiguous]
         lines += [f"  unmatched: {u}" for u in self.unmatched]
+        lines += [f"  unreadable: {p.message}" for p in self.problems]
         lines += [f"  skipped: {s}" for s in self.skipped]
         return lines
 
@@ -545,8 +185,10 @@ class ImportPlan:
 def match(candidates: Sequence[ImportEntry] | ParseResult, accounts: Sequence[Account]) -> ImportPlan:
     """Pair each entry with one account, or list it as unmatched or ambiguous (see module docstring)."""
     skipped: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    fmt = ""
     if isinstance(candidates, ParseResult):
-        skipped = candidates.skipped
+        skipped, problems, fmt = candidates.skipped, candidates.problems, candidates.format
         candidates = candidates.entries
     index: dict[tuple[str, str], set[str]] = {}
     for account in accounts:
@@ -584,7 +226,7 @@ def match(candidates: Sequence[ImportEntry] | ParseResult, accounts: Sequence[Ac
                 ambiguous.append(Ambiguous(entry, (account_id,), f"{account_id} is also matched by {others}"))
             else:
                 matched.append(Match(account_id, entry, by))
-    return ImportPlan(tuple(matched), tuple(unmatched), tuple(ambiguous), skipped)
+    return ImportPlan(tuple(matched), tuple(unmatched), tuple(ambiguous), skipped, problems, fmt)
 
 
 def _match_one(
