@@ -66,7 +66,7 @@ def _platforms(values: list[str] | None) -> tuple[Platform, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def run_json(run: Any, notes: Any, items: list[dict[str, Any]]) -> str:
+def run_json(run: Any, notes: Any, items: list[dict[str, Any]], discovery: Any = ()) -> str:
     return json_envelope(
         "auditor/audit",
         items,
@@ -84,6 +84,7 @@ def run_json(run: Any, notes: Any, items: list[dict[str, Any]]) -> str:
             "active_by_severity": run.counts_by_severity(),
             "errors": list(run.errors),
             "notes": list(notes),
+            "discovery": [u.to_dict() for u in discovery],
         },
     )
 
@@ -258,11 +259,13 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
     findings = sort_findings(run.findings)
     rows = [finding_row(f) for f in findings]
     if output is OutputFormat.JSON:
-        echo(run_json(run, outcome.notes, rows))
+        echo(run_json(run, outcome.notes, rows, outcome.discovery))
     else:
         echo(render_rows(rows, FINDING_COLUMNS, output, schema="auditor/audit", empty="No findings."))
     for note in outcome.notes:
         echo_err(f"warning: {note}")
+    for use in outcome.discovery:  # what look-alike discovery spent of the policy's budget
+        echo_err(f"Discovery: {use.line()}")
     for w in outcome.expired_waivers:
         echo_err(
             f"note: the waiver for finding {finding_id(w.fingerprint)} expired on {w.until.isoformat()}; "

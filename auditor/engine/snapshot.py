@@ -50,6 +50,41 @@ class Snapshot:
     damaged: list[str] = field(default_factory=list)  # "kind id" of records failing their check
 
 
+@dataclass(frozen=True)
+class DiscoveryUse:
+    """How much of the policy's look-alike discovery budget one platform used in a run."""
+
+    platform: Platform
+    probes: int = 0  # handles probed by exact lookup
+    probe_budget: int = 0
+    bases: int = 0  # names their variants were made of
+    searches: int = 0  # search queries sent
+    search_budget: int = 0
+    watched: int = 0  # watched and staff-reported handles looked up (not counted in the budget)
+
+    def line(self) -> str:
+        """`X: 212 of 400 look-alike probes (9 names), 14 of 25 searches, 1 watched handle`."""
+        parts = []
+        if self.probe_budget or self.probes:
+            parts.append(f"{self.probes} of {self.probe_budget} look-alike probes ({self.bases} names)")
+        if self.search_budget or self.searches:
+            parts.append(f"{self.searches} of {self.search_budget} searches")
+        if self.watched:
+            parts.append(f"{self.watched} watched handle" + ("s" if self.watched != 1 else ""))
+        return f"{self.platform.label}: " + (", ".join(parts) or "no discovery")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "platform": self.platform.value,
+            "probes": self.probes,
+            "probe_budget": self.probe_budget,
+            "bases": self.bases,
+            "searches": self.searches,
+            "search_budget": self.search_budget,
+            "watched": self.watched,
+        }
+
+
 @dataclass
 class Gathered:
     """What the connectors saw this run."""
@@ -61,6 +96,7 @@ class Gathered:
     looked_up: dict[tuple[str, str], ProfileStatus] = field(default_factory=dict)  # by (platform, handle)
     watched: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # operational trouble worth telling the operator
+    discovery: list[DiscoveryUse] = field(default_factory=list)  # budget used, per platform
 
 
 def _district_tokens(policy: Policy) -> list[str]:

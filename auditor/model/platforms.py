@@ -158,6 +158,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
         default_domain="bsky.social",
         lookup=Lookup.BATCH,
         search=True,
+        probe_lookalikes=True,  # getProfiles, 25 a call: a new squat is not in search yet
     ),
     Platform.TIKTOK: PlatformInfo(
         label="TikTok",

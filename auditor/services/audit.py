@@ -30,6 +30,7 @@ asks the connectors. Nothing here prints; the CLI renders.
 from __future__ import annotations
 
 import dataclasses
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,9 +48,19 @@ from auditor.engine.impersonation import (
     search_queries,
     variants,
 )
-from auditor.engine.impersonation.roles import role_model
+from auditor.engine.impersonation.normalise import canonical_handle
+from auditor.engine.impersonation.roles import acronym, role_model
+from auditor.engine.impersonation.scoring import ProtectedName
+from auditor.engine.impersonation.variants import plan_probes
 from auditor.engine.ledger import advance_ledger, find_finding, finding_id, ledger
-from auditor.engine.snapshot import Gathered, Snapshot, build_context, district_context, protected_names
+from auditor.engine.snapshot import (
+    DiscoveryUse,
+    Gathered,
+    Snapshot,
+    build_context,
+    district_context,
+    protected_names,
+)
 from auditor.model.errors import AuditorError, InputError, UsageError
 from auditor.model.types import (
     Account,
@@ -91,9 +102,11 @@ ROTATION_KIND = "rotation-task"  # written by vault/escrow/store.py (models.Rota
 # transaction as each run, so an audit reads one record instead of every run since the first
 # (three years of nightly runs is over a thousand records).
 
-# Platforms where discovery can only ask for exact handles (docs/impersonation.md, "Discovery").
-EXACT_LOOKUP_PLATFORMS = tuple(p for p in Platform if p.info.probe_lookalikes)  # auditor/model/platforms.py
+# Platforms whose exact lookup answers for anyone's handle: discovery probes look-alike variants
+# there, in addition to searching where the platform also searches (docs/audit.md, "Discovery").
+PROBE_PLATFORMS = tuple(p for p in Platform if p.info.probe_lookalikes)  # auditor/model/platforms.py
 DISCOVERY_CHECKS = ("impersonation.suspected", "account.unlisted")
+DISCOVERY_NOTE = "discovery: "  # a stored run note saying what discovery spent on one platform
 # Look-alikes are scanned this far below the policy threshold so that profile evidence (a bio
 # claiming the district, a link to its domain) can lift a borderline name over it.
 EVIDENCE_MARGIN = 15
@@ -120,8 +133,9 @@ class AuditOptions:
     offline: bool = False
     candidates: tuple[tuple[Platform, str], ...] = ()  # from --candidates FILE
     watched: tuple[tuple[Platform, str], ...] = ()  # the registry's watchlist (run_audit reads it)
-    variant_cap: int = 200  # look-alike variants probed per exact-lookup platform and run
-    variants_per_name: int = 60
+    # The probes and searches per platform and run are the policy's ([impersonation] probe_budget,
+    # search_budget); these shape them.
+    variants_per_name: int = 60  # variants made of each base before the budget is shared out
     search_limit: int = 25  # results per search query
 
 
@@ -440,6 +454,60 @@ def gather(
     return out
 
 
+def discovery_queries(policy: Policy, accounts: Sequence[Account]) -> list[str]:
+    """What to search for on a platform with search, most valuable first (the search budget keeps
+    the head): the district's names and aliases, its own accounts' display names, each official with
+    the role, each role with the district, each building's names, aliases and acronym, the handles."""
+
+    model = role_model(policy)
+    officials = [(o.name, o.title or o.role) for o in model.officials]
+    buildings = [
+        (b.name, *b.aliases, *([acronym(b.name)] if len(acronym(b.name)) >= 3 else []))
+        for b in policy.buildings
+    ]
+    return search_queries(
+        policy.names(),
+        district_context(policy).roles,
+        [a.handle for a in accounts],
+        display_names=[a.display_name for a in accounts if a.display_name],
+        buildings=buildings,
+        officials=officials,
+    )
+
+
+# Per round of the probe budget, the district's own handles and names take this many variants for
+# each one a protected role combination (`203Superintendent`, `SchoolBoardD203`...) takes: there
+# are a few of the first and dozens of the second.
+OWN_NAME_WEIGHT = 3
+
+
+def probe_bases(
+    policy: Policy, platform: Platform, accounts: Sequence[Account], protected: Sequence[ProtectedName]
+) -> list[tuple[str, int]]:
+    """The names whose look-alikes are probed on `platform`, in priority order, with their weight
+    (`plan_probes`): the district's own handles there, the district's names and aliases run together
+    (`Naperville 203` -> `naperville203`, `naperville203.bsky.social` on Bluesky), shortest first,
+    then every protected name (role squats such as `D203Superintendent`, building heads) valid on
+    the platform."""
+
+    home = platform.info.default_domain if platform.info.handle_is_domain else ""
+
+    def as_handle(name: str) -> str:
+        return f"{name}.{home}" if home and "." not in name else name
+
+    own = [(a.handle, OWN_NAME_WEIGHT) for a in accounts]
+    names = sorted(
+        {re.sub(r"[^0-9A-Za-z]+", "", n).casefold() for n in policy.names()}, key=lambda n: (len(n), n)
+    )
+    own += [(as_handle(n), OWN_NAME_WEIGHT) for n in names if n]
+    roles = [(as_handle(p.name), 1) for p in protected if p.platform is None]
+    out: dict[str, tuple[str, int]] = {}
+    for handle, weight in (*own, *roles):
+        if is_valid(handle, platform):
+            out.setdefault(handle.casefold(), (handle, weight))
+    return list(out.values())
+
+
 def _discover(
     out: Gathered,
     snapshot: Snapshot,
@@ -450,6 +518,9 @@ def _discover(
     now: datetime,
     progress: Progress | None,
 ) -> None:
+    """Search where the platform can, and probe variants by exact lookup where it can (both where
+    it can do both), each within the policy's budget per platform; then look up the watched and
+    reported handles (outside the budget) and score everything found outside the inventory."""
 
     policy = snapshot.policy
     live = [a for a in snapshot.accounts if a.status is not AccountStatus.RETIRED]
@@ -464,9 +535,10 @@ def _discover(
         roles=role_model(policy),
     )
     district = district_context(policy)
-    roles = list(district.roles)
+    queries = discovery_queries(policy, live)
     seen: dict[Platform, dict[str, Profile]] = {}  # found profiles outside the inventory
     complete: dict[Platform, bool] = {}
+    use: dict[Platform, DiscoveryUse] = {}
 
     def keep(platform: Platform, profile: Profile) -> None:
         handle = profile.platform_handle or profile.handle
@@ -479,11 +551,14 @@ def _discover(
             continue
         tried = False
         ok = True
+        searched = probed = bases_used = 0
         # Search, where the platform has one and the connector can work.
-        if connector.supports_search and not connector.missing_configuration():
-            queries = search_queries(policy.names(), roles, [a.handle for a in by_platform.get(platform, [])])
-            for i, query in enumerate(queries):
+        searching = connector.supports_search and not connector.missing_configuration()
+        if searching:
+            chosen = queries[: policy.search_budget]
+            for i, query in enumerate(chosen):
                 tried = True
+                searched += 1
                 try:
                     for profile in connector.search(query, options.search_limit):
                         keep(platform, profile)
@@ -496,31 +571,40 @@ def _discover(
                     out.notes.append(f"{platform.label} search failed: {_connector_bug(connector, exc)}")
                     break
                 if progress:
-                    progress(f"{platform.label} search", i + 1, len(queries))
-        # Variants probed by exact lookup, capped (the API budget is the district's).
-        elif platform in EXACT_LOOKUP_PLATFORMS and by_platform.get(platform):
-            probes: list[str] = []
-            bases = [a.handle for a in by_platform[platform]]
-            bases += [p.name for p in protected if p.platform is None and is_valid(p.name, platform)]
-            for base in bases:
-                for v in [base, *variants(base, platform, limit=options.variants_per_name)]:
-                    if len(probes) >= options.variant_cap:
-                        break
-                    if v not in probes and not any(
-                        normalise_handle(v) == normalise_handle(a.handle)
-                        for a in live
-                        if a.platform is platform
-                    ):
-                        probes.append(v)
+                    progress(f"{platform.label} search", i + 1, len(chosen))
+        # Variants probed by exact lookup as well, where the platform has it: a search ranks and
+        # cuts its results, and a new account is not in the index yet (docs/audit.md, "Discovery").
+        accounts_here = by_platform.get(platform, [])
+        if platform in PROBE_PLATFORMS and accounts_here:
+            bases = probe_bases(policy, platform, accounts_here, protected)
+            own = {canonical_handle(a.handle, platform) for a in live if a.platform is platform}
+            per_base = [[b, *variants(b, platform, limit=options.variants_per_name)] for b, _ in bases]
+            probes = plan_probes(per_base, policy.probe_budget, own, [w for _, w in bases])
+            chosen_set = set(probes)
+            bases_used = sum(1 for v in per_base if any(h in chosen_set for h in v))
             if probes:
                 tried = True
+                probed = len(probes)
                 results = _lookup_all(connector, probes, f"{platform.label} look-alikes", progress)
+                unknown = 0
                 for profile in results.values():
                     if profile.status is ProfileStatus.UNKNOWN:
-                        ok = False
+                        unknown += 1
                     keep(platform, profile)
-                if not ok:
-                    out.notes.append(f"{platform.label}: some look-alike handles could not be checked")
+                if unknown:
+                    ok = False
+                    out.notes.append(
+                        f"{platform.label}: {unknown} of {probed} look-alike handles could not be checked"
+                    )
+        if searching or platform in PROBE_PLATFORMS:
+            use[platform] = DiscoveryUse(
+                platform,
+                probes=probed,
+                probe_budget=policy.probe_budget if platform in PROBE_PLATFORMS and accounts_here else 0,
+                bases=bases_used,
+                searches=searched,
+                search_budget=policy.search_budget if searching else 0,
+            )
         complete[platform] = tried and ok
 
     # Handles reported by staff (--candidates FILE) and the watchlist, every run: looked up for
@@ -547,15 +631,19 @@ def _discover(
             if found is not None
             else {}
         )
+        looked = 0
         for handle in handles:
             profile = results.get(handle) or Profile.unknown(platform, handle, "connector not configured")
             out.looked_up[(platform.value, normalise_handle(handle))] = profile.status
+            if profile.status is not ProfileStatus.UNKNOWN:
+                looked += 1
             if (
                 profile.status is ProfileStatus.UNKNOWN
                 and f"{platform.value}:{normalise_handle(handle)}" not in absent
             ):
                 unseen.setdefault(platform, []).append(handle)
             keep(platform, profile)  # not found: gone, reported as such by the check
+        use[platform] = dataclasses.replace(use.get(platform, DiscoveryUse(platform)), watched=looked)
 
     inventory = {(a.platform, normalise_handle(a.handle)) for a in live}
     for platform in sorted(set(seen) | set(unseen), key=lambda p: p.value):
@@ -564,6 +652,7 @@ def _discover(
         handles = [p.handle for p in profiles.values()] + list(unseen.get(platform, []))
         out.candidates.extend(_score(detector, district, platform, handles, profiles, now))
     out.searched = {p for p, done in complete.items() if done}
+    out.discovery = [use[p] for p in sorted(use, key=lambda p: p.value)]
 
 
 def _rank(match: Any) -> tuple[int, int]:
@@ -623,6 +712,9 @@ class AuditOutcome:
     notes: tuple[str, ...] = ()
     expired_waivers: tuple[Waiver, ...] = ()
     network_used: bool = False
+    # How much of the policy's look-alike discovery budget each platform used (stored with the
+    # run's notes as `discovery: X: 212 of 400 look-alike probes (9 names), 14 of 25 searches`).
+    discovery: tuple[DiscoveryUse, ...] = ()
 
 
 def new_run_id(started: datetime) -> str:
@@ -697,13 +789,15 @@ def run_audit(
     )
     if store:
         with registry.transaction():
-            _store_run(registry, run, gathered, notes, options, snapshot.previous)
+            stored_notes = [*notes, *(f"{DISCOVERY_NOTE}{u.line()}" for u in gathered.discovery)]
+            _store_run(registry, run, gathered, stored_notes, options, snapshot.previous)
     return AuditOutcome(
         run=run,
         result=result,
         notes=tuple(notes),
         expired_waivers=result.expired_waivers,
         network_used=needs_network,
+        discovery=tuple(gathered.discovery),
     )
 
 

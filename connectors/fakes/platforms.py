@@ -28,6 +28,51 @@ def _csv(value: str | None) -> list[str] | None:
     return None if value is None else [v for v in value.split(",") if v]
 
 
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
+# Words a search engine drops from a query (YouTube's relevance search matches on the rest).
+_STOP = frozenset({"the", "of", "and", "a", "an", "at", "for", "dr", "mr", "mrs", "ms"})
+
+
+def _words(text: str) -> list[str]:
+    """Search words: split at anything not a letter or digit, at camelCase and at numbers' edges."""
+    return [w.casefold() for w in re.split(r"[^0-9A-Za-z]+", _CAMEL.sub(" ", text)) if w]
+
+
+def search_hits(
+    accounts: Any, query: str, limit: int, *, any_word: bool = False, bio: bool = True
+) -> list[FakeAccount]:
+    """Accounts a platform's account search returns for `query`, best first.
+
+    Every word of the query must begin a word of the handle, display name or (with `bio`) the
+    description, or occur in the handle; `any_word` (YouTube's relevance search) needs only one of
+    them (stop words aside) and ranks by how many matched. Matches in the handle and display name
+    rank above matches in the description only. Accounts with `searchable=False` are not indexed.
+    The recorded searches (fixtures/real-api: Mastodon v2 search, Bluesky searchActors) return
+    accounts whose handle does not contain the query: search is by words, not by handle.
+    """
+    wanted = _words(query)
+    if any_word:
+        wanted = [w for w in wanted if w not in _STOP] or wanted
+    ranked: list[tuple[int, int, FakeAccount]] = []
+    for i, a in enumerate(accounts):
+        if a.status != "found" or not a.searchable:
+            continue
+        handle = a.handle.split("@")[0].casefold()
+        strong = [*_words(a.handle.split("@")[0]), *_words(a.name)]
+        weak = _words(a.bio) if bio else []
+        score = 0
+        hits = 0
+        for w in wanted:
+            if any(x.startswith(w) for x in strong) or w in re.sub(r"[^0-9a-z]", "", handle):
+                score, hits = score + 2, hits + 1
+            elif any(x.startswith(w) for x in weak):
+                score, hits = score + 1, hits + 1
+        if not wanted or not hits or (not any_word and hits < len(wanted)):
+            continue
+        ranked.append((-score, i, a))
+    return [a for _, _, a in sorted(ranked, key=lambda r: (r[0], r[1]))][:limit]
+
+
 # --------------------------------------------------------------------------------------------------
 # X API v2 (reference §1)
 
@@ -499,13 +544,9 @@ class FakeYouTube(FakeServer):
                 body["items"] = items
             return Reply(200, body)
         if req.path == "/youtube/v3/search":
-            q = (req.param("q") or "").casefold()
             limit = int(req.param("maxResults") or 5)
-            hits = [
-                a
-                for a in self.accounts.values()
-                if a.status == "found" and q in (a.handle + a.name).casefold()
-            ]
+            # Relevance search over channel titles, handles and descriptions: any word may match.
+            hits = search_hits(self.accounts.values(), req.param("q") or "", 10**6, any_word=True)
             items = [
                 {
                     "kind": "youtube#searchResult",
@@ -658,12 +699,7 @@ class FakeMastodon(FakeServer):
         if path == "/api/v2/search":
             if req.param("type") != "accounts":
                 return Reply(200, {"accounts": [], "statuses": [], "hashtags": []})
-            q = (req.param("q") or "").casefold()
-            hits = [
-                a
-                for a in self.accounts.values()
-                if a.status == "found" and q in (a.handle + a.name).casefold()
-            ]
+            hits = search_hits(self.accounts.values(), req.param("q") or "", 10**6)
             rendered = []
             for a in hits[: int(req.param("limit") or 20)]:
                 r = self.render(a)
@@ -765,14 +801,10 @@ class FakeBluesky(FakeServer):
             ]
             return Reply(200, {"profiles": [self.render(a) for a in found]})
         if req.path == "/xrpc/app.bsky.actor.searchActors":
-            q = (req.param("q") or "").casefold()
             limit = int(req.param("limit") or 25)
-            hits = [
-                a
-                for a in self.accounts.values()
-                if a.status == "found" and q in (a.handle + a.name).casefold()
-            ]
-            return Reply(200, {"actors": [self.render(a, detailed=False) for a in hits[:limit]]})
+            # Display names, handles and descriptions, by words (searchActors, not the typeahead).
+            hits = search_hits(self.accounts.values(), req.param("q") or "", limit)
+            return Reply(200, {"actors": [self.render(a, detailed=False) for a in hits]})
         return Reply(404, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
 
 

@@ -73,6 +73,9 @@ class FakeAccount:
     verified: bool = False
     verified_kind: str = ""
     instance: str = ""  # Mastodon home instance
+    # In the platform's search index: a new account is not there for a while (and a search ranks and
+    # cuts its results), so only exact lookup finds it. Lookups answer either way.
+    searchable: bool = True
     links: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # raw keys merged into the rendered object
 

@@ -318,3 +318,100 @@ def test_policy_findings_and_waivers_through_the_cli(cli: Cli) -> None:
     assert by_id["managers.no_adult_employee"]["naperville-203"] == "N203-SMR-2"
     offline_checks = json.loads(cli.ok("check", "list", "--no-network", "--json").output)["items"]
     assert all(not c["network"] for c in offline_checks)
+
+
+# -- Discovery on every platform, within the policy's budget (issue 14) ---------------------------------
+
+# Found only by probing variants: X has no search, and the Bluesky account is too new for search.
+SEPARATOR_SQUAT = FakeAccount(
+    "District_203_HQ", id="1900", name="D203 HQ", bio="News of District 203.", created_at=RECENT
+)
+UNINDEXED_SQUAT = FakeAccount(
+    "naperville203-hq.bsky.social", id="b9", name="HQ", bio="", created_at=RECENT, searchable=False
+)
+# Found only by search: its display name copies the district's name; its handle is random.
+DISPLAY_SQUAT = FakeAccount(
+    "xhoyl5702.bsky.social", id="b10", name="Naperville 203 - Official", bio="", created_at=RECENT
+)
+
+
+def _policy_with(cli: Cli, **settings: int) -> None:
+    text = cli.ok("policy", "show").stdout
+    extra = "".join(f"{k} = {v}\n" for k, v in settings.items())
+    text = text.replace("[impersonation]\nthreshold = 85\n", "[impersonation]\nthreshold = 85\n" + extra, 1)
+    assert extra in text
+    cli.ok("policy", "import", str(cli.file("policy.toml", text)))
+
+
+def _x_probed(x: FakeX) -> list[str]:
+    """The handles asked of X other than the inventory's own."""
+    own = {"naperville203", "nnhs_athletics", "nchs_theatre"}
+    asked = [
+        n for r in x.requests if r.path == "/2/users/by" for n in (r.param("usernames") or "").split(",")
+    ]
+    return [n for n in asked if n.casefold() not in own]
+
+
+def test_discovery_searches_and_probes_every_platform_within_the_policy_budget(cli: Cli, monkeypatch) -> None:
+    x = FakeX([*X_ACCOUNTS, SEPARATOR_SQUAT], token=X_TOKEN)
+    bsky = FakeBluesky([*BLUESKY_ACCOUNTS, UNINDEXED_SQUAT, DISPLAY_SQUAT])
+    with x, bsky:
+        monkeypatch.setenv("AUDITOR_X_BASE_URL", x.url)
+        monkeypatch.setenv("AUDITOR_BLUESKY_BASE_URL", bsky.url)
+        ids = _district(cli)
+        _policy_with(cli, probe_budget=300, search_budget=6)
+        result = cli("audit", "--check", "impersonation.suspected", "--json")
+    assert result.exit_code == 3, result.output
+    found = _findings(result.stdout, ids)
+
+    # The separator-and-affix squat on X and the unindexed one on Bluesky, found by probing; the
+    # display-name-only one, found by searching the district's name, says why.
+    for subject in (
+        "candidate:x:district_203_hq",
+        "candidate:bluesky:naperville203-hq.bsky.social",
+        "candidate:bluesky:xhoyl5702.bsky.social",
+    ):
+        assert ("impersonation.suspected", subject) in found, sorted(found)
+    display = found[("impersonation.suspected", "candidate:bluesky:xhoyl5702.bsky.social")]
+    assert "display name" in display["message"] and "Naperville 203 - Official" in display["message"]
+
+    # The budget: at most 300 handles asked of each platform, shared across names, in batches.
+    probed = _x_probed(x)
+    assert 0 < len(probed) <= 300 and len(set(probed)) == len(probed)
+    assert {"naperville2o3", "district_203_hq"} <= {p.casefold() for p in probed}
+    assert any(p.startswith("nnhs") for p in probed)  # the third X account's variants got their share
+    batches = [r.query.get("actors", []) for r in bsky.requests if r.path.endswith("getProfiles")]
+    assert batches and all(len(b) <= 25 for b in batches)
+    searches = [r.param("q") for r in bsky.requests if r.path.endswith("searchActors")]
+    assert len(searches) == 6 and searches[0] == "Naperville Community Unit School District 203"
+
+    # ... and the run says how much of it each platform used, on stderr and in the JSON.
+    discovery = {d["platform"]: d for d in json.loads(result.stdout)["run"]["discovery"]}
+    assert discovery["x"] == {
+        "platform": "x",
+        "probes": len(probed),
+        "probe_budget": 300,
+        "bases": discovery["x"]["bases"],
+        "searches": 0,
+        "search_budget": 0,
+        "watched": 0,
+    }
+    assert discovery["x"]["bases"] >= 3
+    assert discovery["bluesky"]["searches"] == 6 and discovery["bluesky"]["search_budget"] == 6
+    bsky_probed = [a for b in batches for a in b if a != "nchsband.bsky.social"]  # not the inventory's
+    assert discovery["bluesky"]["probes"] == len(bsky_probed) <= 300
+    assert f"Discovery: X: {len(probed)} of 300 look-alike probes" in result.output
+    assert "6 of 6 searches" in result.output
+
+
+def test_the_probe_budget_is_validated_like_the_other_settings(cli: Cli) -> None:
+    cli.init()
+    cli.ok("policy", "init", "--preset", "naperville-203")
+    text = cli.ok("policy", "show").stdout.replace(
+        "[impersonation]\nthreshold = 85\n",
+        "[impersonation]\nthreshold = 85\nprobe_budget = -5\nsearch_budget = 'all'\n",
+    )
+    checked = cli("policy", "check", str(cli.file("bad.toml", text)))
+    assert checked.exit_code == 1
+    assert "impersonation.probe_budget: must be between 0 and 5000, got -5" in checked.output
+    assert "impersonation.search_budget: expected a whole number, got a string" in checked.output

@@ -251,28 +251,39 @@ def search_queries(
     return unique
 
 
-def plan_probes(per_base: Sequence[Sequence[str]], budget: int, skip: Container[str] = ()) -> list[str]:
+def plan_probes(
+    per_base: Sequence[Sequence[str]],
+    budget: int,
+    skip: Container[str] = (),
+    weights: Sequence[int] = (),
+) -> list[str]:
     """At most `budget` handles to probe, taken round-robin from each base's variants in turn.
 
     `per_base` is one list per base (an inventory handle, a protected name), the bases in priority
     order and each list most likely first: every base gets its likeliest squats before any base gets
-    its less likely ones, and a base earlier in the list gets the one left over. Handles in `skip`
-    (compared with `canonical`: the inventory's own) and repeats are left out without using budget.
+    its less likely ones, and a base earlier in the list gets what is left over. `weights` (default
+    1 each) is how many a base takes per round: the district's own handles and names take more than
+    each of the many role combinations. Handles in `skip` (lower-case: the inventory's own) and
+    repeats are left out without using budget.
     """
     out: list[str] = []
     taken: set[str] = set()
-    cursors = [iter(v) for v in per_base]
+    cursors = [(iter(v), max(1, weights[i]) if i < len(weights) else 1) for i, v in enumerate(per_base)]
     while cursors and len(out) < budget:
         alive = []
-        for it in cursors:
+        for it, weight in cursors:
+            got = 0
             for handle in it:
                 key = handle.casefold()
                 if key in taken or key in skip:
                     continue
                 taken.add(key)
                 out.append(handle)
-                alive.append(it)
-                break
+                got += 1
+                if got >= weight or len(out) >= budget:
+                    break
+            if got:
+                alive.append((it, weight))
             if len(out) >= budget:
                 break
         cursors = alive

@@ -47,6 +47,11 @@ ADULT_EMPLOYEE_MODES = ("always", "when_students", "never")
 # A policy is a few kilobytes; 4 MiB leaves room for very long allowlists and frameworks while
 # keeping `policy check` to a second or two and its memory small.
 MAX_POLICY_BYTES = 4 * 1024 * 1024
+# Look-alike discovery per platform and run: YouTube charges a unit per forHandle call (10,000 a
+# day) and allows 100 search calls a day (platform-apis.md section 4), so these bounds keep one
+# night's discovery inside a day's quota (docs/policy.md, [impersonation]).
+MAX_PROBE_BUDGET = 5000
+MAX_SEARCH_BUDGET = 90
 
 KeyPath = tuple[str | int, ...]
 
@@ -514,7 +519,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
                 f"unknown agreement {kind!r}; expected one of: {', '.join(AGREEMENT_KINDS)}",
             )
     activity = r.table(data, "activity", (), ("inactive_after",))
-    imp = r.table(data, "impersonation", (), ("threshold",))
+    imp = r.table(data, "impersonation", (), ("threshold", "probe_budget", "search_budget"))
 
     allowlist = []
     for i, a in enumerate(r.array_of_tables(data, "allowlist", ())):
@@ -586,6 +591,8 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
         agreement=Agreement(required=tuple(k for k in required if k in AGREEMENT_KINDS)),
         inactive_after=r.period(activity, "inactive_after", ("activity",), None),
         impersonation_threshold=r.integer(imp, "threshold", ("impersonation",), 85, 1, 100),
+        probe_budget=r.integer(imp, "probe_budget", ("impersonation",), 400, 0, MAX_PROBE_BUDGET),
+        search_budget=r.integer(imp, "search_budget", ("impersonation",), 25, 0, MAX_SEARCH_BUDGET),
         allowlist=tuple(allowlist),
         checks=checks,
         framework=framework,

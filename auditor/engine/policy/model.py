@@ -276,6 +276,10 @@ class Policy:
     agreement: Agreement = field(default_factory=Agreement)
     inactive_after: Period | None = None
     impersonation_threshold: int = 85
+    # Look-alike discovery's API spend per platform and run (docs/policy.md, [impersonation]):
+    # handles probed by exact lookup, and search queries.
+    probe_budget: int = 400
+    search_budget: int = 25
     allowlist: tuple[AllowlistEntry, ...] = ()
     checks: CheckSelection = field(default_factory=CheckSelection)
     framework: Framework = field(default_factory=Framework)
