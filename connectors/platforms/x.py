@@ -141,7 +141,9 @@ class XConnector(Connector):
                     )
                 elif kind == "not_found":
                     results[handle] = self.profile(
-                        handle, ProfileStatus.NOT_FOUND, "X has no user by that name"
+                        handle,
+                        ProfileStatus.NOT_FOUND,
+                        f"X has no user {'with that id' if by_id else 'by that name'}",
                     )
                 else:
                     detail = problems[wanted].text("detail") or problems[wanted].text("title")

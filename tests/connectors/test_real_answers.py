@@ -591,3 +591,22 @@ def test_oneroster_recorded_users_spec_and_vendor_variant_have_their_building() 
         ("fixture-teacher3@example.edu", "Springfield High School", PersonStatus.DEPARTED),
         ("fixture-teacher2@example.edu", "Springfield High School", PersonStatus.ACTIVE),  # orgSourcedIds
     ]
+
+
+def test_bluesky_recorded_rate_limit_waits_for_its_reset_then_gives_up_within_the_budget() -> None:
+    from connectors.fakes.server import RecordedRequest, Reply
+
+    clock = FakeClock()
+    body = _load("bluesky/appview_errors.json")["rate_limited"]
+    reset = int(clock.now()) + 30
+
+    class Limited(Replay):
+        def route(self, req: RecordedRequest) -> Reply:
+            # rate-limiter-http.ts: RateLimit-Reset in epoch seconds, RateLimit-Policy "N;w=SECONDS".
+            headers = {"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+            return Reply(429, body, headers={**headers, "RateLimit-Policy": "3000;w=300"})
+
+    with Limited({}) as server:
+        got = connector(BlueskyConnector, server, clock=clock).lookup("wired.com")
+    assert (got.status, got.reason) == (ProfileStatus.UNKNOWN, "rate-limited past the budget")
+    assert clock.sleeps and clock.sleeps[0] == 30.01  # waited for the advertised reset, not a guess
