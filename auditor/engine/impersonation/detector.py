@@ -26,6 +26,7 @@ from typing import Any
 
 from auditor.engine.impersonation.normalise import (
     Normalised,
+    alternate_keys,
     canonical_handle,
     fast_key,
     fold_text,
@@ -39,6 +40,7 @@ from auditor.engine.impersonation.scoring import (
     DEFAULT_THRESHOLD,
     MIN_CONTAINED_KEY,
     MIXED_SCRIPT_MIN,
+    SHORT_KEY,
     Match,
     ProtectedKind,
     ProtectedName,
@@ -70,6 +72,10 @@ def _trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
         return body + "?" if ends else body
 
     return re.compile(build(trie))
+
+
+def _unseparated(text: str) -> str:
+    return text.replace("_", "").replace("-", "").replace(".", "")
 
 
 def _parse_allow(entry: str) -> tuple[Platform | None, str]:
@@ -155,20 +161,24 @@ class Detector:
         self.own_domains = tuple(d.strip().casefold().lstrip("@.") for d in own_domains if d.strip())
         self._allow_any: set[str] = set()
         self._allow_on: set[tuple[Platform, str]] = set()
+        self._allow_unseparated: set[str] = set()
         for entry in allowlist:
             platform, handle = _parse_allow(entry)
             self._allow_any.add(canonical_handle(handle))
+            self._allow_unseparated.add(_unseparated(canonical_handle(handle)))
             if platform is not None:
                 self._allow_on.add((platform, canonical_handle(handle, platform)))
         self._norm = [normalise(p.name, p.platform, self.extra_affixes) for p in self.protected]
         self._key_index: dict[str, list[int]] = {}
         self._core_index: dict[str, list[int]] = {}
-        for j, n in enumerate(self._norm):
+        # every reading of every protected name (normalise: `cl` in `scisd` may be no `d`)
+        self._cols = [(j, r) for j, n in enumerate(self._norm) for r in (n, *n.readings)]
+        for j, n in self._cols:
             if n.key:
                 self._key_index.setdefault(n.key, []).append(j)
             if n.core:
                 self._core_index.setdefault(n.core, []).append(j)
-        self._contained = [(j, n.key) for j, n in enumerate(self._norm) if len(n.key) >= MIN_CONTAINED_KEY]
+        self._contained = [(j, n.key) for j, n in self._cols if len(n.key) >= MIN_CONTAINED_KEY]
         self._contain_re = _trie_regex(k for _, k in self._contained)
         self._inventory_any: set[str] = set()
         self._inventory_on: set[tuple[Platform, str]] = set()
@@ -178,6 +188,9 @@ class Detector:
                 if p.platform is not None:
                     self._inventory_on.add((p.platform, canonical_handle(p.name, p.platform)))
         self._cutoff = (min(threshold, MIXED_SCRIPT_MIN) - 0.5) / 100 - 1e-6
+        # One look-alike edit of a short core scores SCORE_SHORT_EDIT (scoring._short_edit) though
+        # its OSA similarity is only 1 - 1/len (0.75 for 4 characters): shortlist those too.
+        self._short_cutoff = min(self._cutoff, 1 - 1 / MIN_CONTAINED_KEY - 1e-6)
 
     # -- exclusions ------------------------------------------------------------------------------
 
@@ -189,6 +202,10 @@ class Detector:
             return True
         name, _ = split_handle(handle, platform)
         if canonical_handle(name) in allow_any:
+            return True
+        # platforms force their own separators (no `_` on Bluesky, no `-` on X): the PTA's
+        # `nnhs_pta` is `nnhs-pta.bsky.social` there. Look-alike letters still differ.
+        if _unseparated(canonical_handle(name)) in self._allow_unseparated:
             return True
         return platform is not None and (platform, canonical_handle(handle, platform)) in self._allow_on
 
@@ -301,6 +318,9 @@ class Detector:
         from rapidfuzz.distance import OSA
 
         handles: list[str] = []
+        # one row per reading of a candidate (scoring.score_normalised takes the best reading):
+        # `owner[r]` is the candidate of row r
+        owner: list[int] = []
         keys: list[str] = []
         cores: list[str] = []
         tokens: list[str] = []
@@ -312,38 +332,48 @@ class Detector:
                 continue
             seen.add(handle)
             name, _ = split_handle(handle, platform)
+            i = len(handles)
+            handles.append(handle)
             if name.isascii():
-                key = fast_key(name)
+                key = fast_key(name, extra)
                 core = strip_affixes(key, extra)[0]
-                tok = sorted_tokens(name, core, extra)
+                rows = [(key, core, sorted_tokens(name, core, extra))]
+                for alt in alternate_keys(name, extra):
+                    alt_core = strip_affixes(alt, extra)[0]
+                    rows.append((alt, alt_core, alt_core))
             else:
                 n = normalise(handle, platform, extra)
-                traced[len(handles)] = n
-                key, core, tok = n.key, n.core, n.tokens
-            handles.append(handle)
-            keys.append(key)
-            cores.append(core)
-            tokens.append(tok)
+                traced[i] = n
+                rows = [(r.key, r.core, r.tokens) for r in (n, *(x for x in (n.logical, *n.readings) if x))]
+            for key, core, tok in rows:
+                owner.append(i)
+                keys.append(key)
+                cores.append(core)
+                tokens.append(tok)
 
         pairs: dict[int, set[int]] = {}
         key_index, core_index, contain_re = self._key_index, self._core_index, self._contain_re
-        for i, key in enumerate(keys):
+        for r, key in enumerate(keys):
+            i = owner[r]
             hit = key_index.get(key)
             if hit:
                 pairs.setdefault(i, set()).update(hit)
-            hit = core_index.get(cores[i])
+            hit = core_index.get(cores[r])
             if hit:
                 pairs.setdefault(i, set()).update(hit)
             if contain_re is not None and contain_re.search(key):
                 pairs.setdefault(i, set()).update(j for j, pk in self._contained if pk in key)
 
-        p_cores = [n.core for n in self._norm]
-        p_tokens = [n.tokens for n in self._norm]
-        reordered_p = [j for j, n in enumerate(self._norm) if n.reordered]
-        plain_p = [j for j, n in enumerate(self._norm) if not n.reordered]
-        reordered_c = [i for i in range(len(handles)) if tokens[i] != cores[i]]
+        col_owner = [j for j, _ in self._cols]
+        p_cores = [n.core for _, n in self._cols]
+        p_tokens = [n.tokens for _, n in self._cols]
+        reordered_p = [q for q, (_, n) in enumerate(self._cols) if n.reordered]
+        plain_p = [q for q, (_, n) in enumerate(self._cols) if not n.reordered]
+        reordered_c = [r for r in range(len(keys)) if tokens[r] != cores[r]]
 
-        def similar(rows: list[int], row_text: list[str], cols: list[int], col_text: list[str]) -> None:
+        def similar(
+            rows: list[int], row_text: list[str], cols: list[int], col_text: list[str], cutoff: float
+        ) -> None:
             if not rows or not cols:
                 return
             queries = [col_text[j] for j in cols]
@@ -353,17 +383,22 @@ class Detector:
                     [row_text[i] for i in block],
                     queries,
                     scorer=OSA.normalized_similarity,
-                    score_cutoff=self._cutoff,
+                    score_cutoff=cutoff,
                     workers=1,
                     dtype="float32",
                 )
                 for r, c in zip(*matrix.nonzero(), strict=True):
-                    pairs.setdefault(block[int(r)], set()).add(cols[int(c)])
+                    pairs.setdefault(owner[block[int(r)]], set()).add(col_owner[cols[int(c)]])
 
-        everyone = list(range(len(handles)))
-        similar(everyone, cores, list(range(len(self.protected))), p_cores)
-        similar(everyone, tokens, reordered_p, p_tokens)
-        similar(reordered_c, tokens, plain_p, p_tokens)
+        everyone = list(range(len(keys)))
+        short_p = [q for q, (_, n) in enumerate(self._cols) if MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY]
+        long_p = [
+            q for q, (_, n) in enumerate(self._cols) if not MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY
+        ]
+        similar(everyone, cores, long_p, p_cores, self._cutoff)
+        similar(everyone, cores, short_p, p_cores, self._short_cutoff)
+        similar(everyone, tokens, reordered_p, p_tokens, self._cutoff)
+        similar(reordered_c, tokens, plain_p, p_tokens, self._cutoff)
 
         matches: list[Match] = self._role_claims(handles, platform, display_names or {})
         for i in sorted(pairs):

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.engine.impersonation.normalise import DEFAULT_AFFIXES, fold_text
+from auditor.engine.impersonation.normalise import DEFAULT_AFFIXES, PREFIX_AFFIXES, fold_text, single_fold
 from auditor.engine.impersonation.scoring import ProtectedKind, ProtectedName
 from auditor.model.types import Account, AccountStatus
 
@@ -48,7 +48,7 @@ ROLE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "principal": ("principal", "assistant principal", "asst principal", "head of school", "headteacher"),
 }  # fmt: skip
 FILLER: tuple[str, ...] = (
-    *DEFAULT_AFFIXES, "of", "and", "at", "for", "office", "dr", "mr", "mrs", "ms", "our", "your", "my",
+    *DEFAULT_AFFIXES, *PREFIX_AFFIXES, "of", "and", "at", "for", "office", "dr", "mr", "mrs", "ms", "our", "your", "my",
     "k12", "us", "usa", "school", "schools", "district", "public", "acct", "the", "from",
 )  # fmt: skip
 _TITLES = ("dr", "doctor")
@@ -60,9 +60,19 @@ def _fold(text: str) -> str:
     return "".join(fold_text(w) for w in _SPLIT_RE.split(text) if w)
 
 
+def _fold1(text: str) -> str:
+    return "".join(single_fold(w) for w in _SPLIT_RE.split(text) if w)
+
+
 def words(text: str) -> list[str]:
     """Folded words of a handle or display name: split at separators, camelCase and numbers."""
     return [f for f in (fold_text(w) for w in _SPLIT_RE.split(text.strip().lstrip("@")) if w) if f]
+
+
+def words_single(text: str) -> list[str]:
+    """The same words with single-character folds only: in `drnguyen` written as one word the
+    pair fold `rn`->`m` would eat the joint between `dr` and `nguyen`, so both readings count."""
+    return [f for f in (single_fold(w) for w in _SPLIT_RE.split(text.strip().lstrip("@")) if w) if f]
 
 
 def acronym(name: str) -> str:
@@ -113,9 +123,9 @@ class RoleModel:
         vocab: dict[str, list[_Term]] = {}
 
         def add(text: str, term: _Term) -> None:
-            key = _fold(text)
-            if len(key) >= 2 and term not in vocab.setdefault(key, []):
-                vocab[key].append(term)
+            for key in dict.fromkeys((_fold(text), _fold1(text))):
+                if len(key) >= 2 and term not in vocab.setdefault(key, []):
+                    vocab[key].append(term)
 
         for name in self.district_names:
             add(name, _Term("district", name))
@@ -153,8 +163,15 @@ class RoleModel:
     # -- reading a name --------------------------------------------------------------------------
 
     def terms(self, text: str) -> list[_Term]:
-        """Vocabulary words of `text` that sit at word boundaries or next to other such words."""
-        parts = words(text)
+        """Vocabulary words of `text` that sit at word boundaries or next to other such words,
+        read with pair folds and without (`words_single`)."""
+        out = self._terms_of(words(text))
+        single = words_single(text)
+        if "".join(single) != "".join(words(text)):
+            out += [t for t in self._terms_of(single) if t not in out]
+        return out
+
+    def _terms_of(self, parts: list[str]) -> list[_Term]:
         key = "".join(parts)
         if not key:
             return []

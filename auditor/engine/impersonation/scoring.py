@@ -14,11 +14,19 @@ example, @TheReal203Superintendent".
 
 from __future__ import annotations
 
+import functools
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from auditor.engine.impersonation.normalise import Normalised, affix_words, canonical_handle, normalise
+from auditor.engine.impersonation.normalise import (
+    Normalised,
+    affix_words,
+    canonical_handle,
+    fold_text,
+    normalise,
+)
 from auditor.model.types import Platform, StrEnum
 
 SCORE_SAME_KEY = 99
@@ -31,6 +39,15 @@ CAP_MISSING_NUMBER = 80
 MIN_CONTAINED_KEY = 4  # shorter protected keys would be found inside too many ordinary words
 DEFAULT_THRESHOLD = 85
 SHORT_KEY = 6  # a protected core this short loses too much per edit: one edit scores 75-83
+SHORT_WORD = 4  # a protected name's first or last word this short (d, 203, HISD) must not be glued
+CAP_OTHER_ORGANISATION = 70
+# Words that end a school organisation's name ("Stonebridge ISD", "Kettlebrook Schools"). The same
+# place with another kind of organisation ("StonebridgePD", "StonebridgeFC") is not a look-alike:
+# the town is shared, the word that says who it is was replaced, not mistyped.
+DESIGNATORS = (
+    "isd", "usd", "cusd", "ccsd", "sd", "ps", "schools", "school", "district", "unified", "high",
+    "hs", "es", "ms", "elementary", "middle", "academy",
+)  # fmt: skip
 SCORE_SHORT_EDIT = 86  # one look-alike edit of a short name: just over the default threshold
 
 # Letters that pass for each other at a glance and are not already folded into the key.
@@ -268,6 +285,73 @@ def _short_edit(c: Normalised, p: Normalised) -> str | None:
     return None
 
 
+_WORD_SPLIT = re.compile(
+    r"[\W_]+|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])"
+)
+
+
+@functools.lru_cache(maxsize=8192)
+def _edge_words(name: str) -> tuple[int, int]:
+    """Key lengths of the first and last word of a protected name of 2+ words, else (0, 0); 0 for
+    a number too (a number continued by digits is the number guard's: `naperville2034`)."""
+    words = [w for w in _WORD_SPLIT.split(name) if w and fold_text(w)]
+    if len(words) < 2:
+        return (0, 0)
+    first, last = words[0], words[-1]
+    return (
+        0 if first.isdigit() else len(fold_text(first)),
+        0 if last.isdigit() else len(fold_text(last)),
+    )
+
+
+@functools.cache
+def _designators() -> tuple[str, ...]:
+    return tuple(sorted({fold_text(d) for d in DESIGNATORS}, key=len, reverse=True))
+
+
+def _other_organisation(c: Normalised, p: Normalised) -> tuple[str, str] | None:
+    """`StonebridgePD` for `StonebridgeISD`: the protected core ends in a designator word, the
+    candidate keeps everything before it and puts another word (two edits or more away) in its
+    place. Returns (the candidate's word, the protected word) as written, else None."""
+    from rapidfuzz.distance import OSA
+
+    for d in _designators():
+        stem = p.core[: -len(d)]
+        if not p.core.endswith(d) or len(stem) < 4 or not c.core.startswith(stem):
+            continue
+        rest = c.core[len(stem) :]
+        if rest and d not in rest and OSA.distance(rest, d) >= 2:
+            cs, ps = c.core_start + len(stem), p.core_start + len(stem)
+            return c.text_of(cs, cs + len(rest)), p.text_of(ps, ps + len(d))
+        return None
+    return None
+
+
+def _words_of(name: str, extra: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(folded, as written) for each word of a name that is not an affix."""
+    affixes = affix_words(extra)
+    out = [(fold_text(w), w) for w in _WORD_SPLIT.split(name) if w]
+    return [(f, w) for f, w in out if f and f not in affixes]
+
+
+def _replaced_word(c: Normalised, p: Normalised, extra: tuple[str, ...]) -> tuple[str, str] | None:
+    """`Clear Creek ISD` for `Saltmarsh Creek ISD`: the same words but one, and that one another
+    word rather than a misspelling of it (two edits or more, under half its letters alike)."""
+    from rapidfuzz.distance import OSA
+
+    cw, pw = _words_of(c.name, extra), _words_of(p.name, extra)
+    if len(cw) != len(pw) or len(cw) < 2:
+        return None
+    diff = [k for k in range(len(cw)) if cw[k][0] != pw[k][0]]
+    if len(diff) != 1:
+        return None
+    (k,) = diff
+    a, b = cw[k][0], pw[k][0]
+    if OSA.distance(a, b) >= 2 and OSA.normalized_similarity(a, b) < 0.5:
+        return cw[k][1], pw[k][1]
+    return None
+
+
 def _boundary_before(c: Normalised, at: int, extra: tuple[str, ...]) -> bool:
     if at == 0 or _all_affixes(c.key[:at], extra):
         return True
@@ -286,13 +370,15 @@ def _name_boundary(name: str, left_end: int, right_start: int) -> bool:
     if right_start > left_end:
         return True  # a separator or an invisible character between them
     left, right = name[left_end - 1], name[right_start]
+    if not (left.isalnum() and right.isalnum()):
+        return True  # punctuation kept in the key: "(Stonebridge ISD)"
     if left.isdigit() != right.isdigit():
         return True
     return left.islower() and right.isupper()
 
 
 def _all_affixes(text: str, extra: tuple[str, ...]) -> bool:
-    """`text` (key form) is one or more affix words in a row (`thereal`)."""
+    """`text` (key form) is one or more affix words in a row (`thereal`, `la`)."""
     words = affix_words(extra)
     ok = [True] + [False] * len(text)
     for i in range(1, len(text) + 1):
@@ -321,13 +407,17 @@ def score_normalised(
 ) -> Match | None:
     """Score an already-normalised pair; None when there is nothing to compare (empty key).
 
-    A candidate shown right to left is scored as shown and in stored order; the better one counts.
+    A candidate shown right to left is scored as shown and in stored order, and one with a pair
+    fold (`rn`, `cl`, `vv`) or `nn` also as read with other pair folds; the best reading counts.
     """
     best = _score_one(c, p, protected, platform=platform, extra_affixes=extra_affixes)
-    if c.logical is not None:
-        other = _score_one(c.logical, p, protected, platform=platform, extra_affixes=extra_affixes)
-        if other is not None and (best is None or other.score > best.score):
-            best = other
+    for theirs in (p, *p.readings):
+        for reading in (c, c.logical, *c.readings):
+            if reading is None or (reading is c and theirs is p):
+                continue
+            other = _score_one(reading, theirs, protected, platform=platform, extra_affixes=extra_affixes)
+            if other is not None and (best is None or other.score > best.score):
+                best = other
     return best
 
 
@@ -357,12 +447,16 @@ def _score_one(
         at = c.key.find(p.key) if len(p.key) >= MIN_CONTAINED_KEY else -1
         # A short key counts as contained only between word boundaries or affixes: a district
         # code folded by leet rules is otherwise found inside ordinary words.
-        while (
-            at >= 0
-            and len(p.key) <= SHORT_KEY
-            and not (
-                _boundary_before(c, at, extra_affixes) and _boundary_after(c, at + len(p.key), extra_affixes)
-            )
+        # Likewise a protected name that starts or ends with a short word (`HISDSuperintendent`,
+        # `d203board`) is not contained where that word is glued to other letters
+        # (`WestmarcHISDSuperintendent`): the similar tier still finds a one-letter addition.
+        first, last = _edge_words(p.name) if len(p.key) > SHORT_KEY else (SHORT_KEY, SHORT_KEY)
+        need_before, need_after = 0 < first <= SHORT_WORD, 0 < last <= SHORT_WORD
+        if len(p.key) <= SHORT_KEY:
+            need_before = need_after = True
+        while at >= 0 and not (
+            (not need_before or _boundary_before(c, at, extra_affixes))
+            and (not need_after or _boundary_after(c, at + len(p.key), extra_affixes))
         ):
             at = c.key.find(p.key, at + 1)
         osa = tsort = 0.0
@@ -389,6 +483,15 @@ def _score_one(
                 short_edit = _short_edit(c, p) if score < SCORE_SHORT_EDIT else None
                 if score >= MIXED_SCRIPT_MIN or short_edit:
                     reasons += _edit_reasons(c, p)
+                other = None
+                if score > CAP_OTHER_ORGANISATION:
+                    other = _other_organisation(c, p) or _replaced_word(c, p, extra_affixes)
+                if other is not None:
+                    score = CAP_OTHER_ORGANISATION
+                    reasons.append(
+                        f"another name, not a look-alike ({other[0]} in place of {other[1]}):"
+                        f" capped at {CAP_OTHER_ORGANISATION}"
+                    )
         # Number guard (lookalikes.md): a different number is usually a different, real district.
         # "Different" is judged where the names differ, so a leet letter next to the number
         # (`napervill3203`) does not count as a new number but `naperville204` does.

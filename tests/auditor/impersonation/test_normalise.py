@@ -17,8 +17,8 @@ KEYS = [
     # handle, platform, key, core, numbers, events
     ("@naperville203", None, "napervllle2oe", "napervllle2oe", ("203",), ()),
     ("TheReal203Superintendent", None, "thereal2oesuperlntendent", "2oesuperlntendent", ("203",), ()),
-    ("nаperville203", None, "napervllle2oe", "napervllle2oe", ("203",), ("Cyrillic а at position 2",)),
-    ("ѕсһооӏ", None, "school", "school", (), ("6 Cyrillic look-alike letters (ѕсһооӏ)",)),
+    ("nаperville203", None, "napervllle2oe", "napervllle2oe", ("203",), ("Cyrillic а for a at position 2",)),
+    ("ѕсһооӏ", None, "school", "school", (), ("6 Cyrillic look-alike letters (ѕсһооӏ for school)",)),
     (
         "ｎａｐｅｒｖｉｌｌｅ２０３",
         None,

@@ -17,7 +17,7 @@ CASES = [
     ("NapervilIe203", HANDLE, 99, Tier.SAME_KEY, ("I for l",)),
     ("naperville2O3", HANDLE, 99, Tier.SAME_KEY, ("O for 0",)),
     ("naperville_203", HANDLE, 99, Tier.SAME_KEY, ("separator _ added",)),
-    ("nаperville203", HANDLE, 99, Tier.SAME_KEY, ("Cyrillic а at position 2",)),
+    ("nаperville203", HANDLE, 99, Tier.SAME_KEY, ("Cyrillic а for a at position 2",)),
     ("naper\u200bville203", HANDLE, 99, Tier.SAME_KEY, ("zero-width space removed",)),
     ("ｎａｐｅｒｖｉｌｌｅ２０３", HANDLE, 99, Tier.SAME_KEY, ("fullwidth characters",)),
     (
@@ -29,7 +29,7 @@ CASES = [
     ),
     ("TheReal203Superintendent", ROLE, 95, Tier.SAME_CORE, ("affix the+real",)),
     ("realnaperville203", HANDLE, 95, Tier.SAME_CORE, ("affix real",)),
-    ("ıamnaperville203", HANDLE, 95, Tier.SAME_CORE, ("look-alike ı at position 1", "affix iam")),
+    ("ıamnaperville203", HANDLE, 95, Tier.SAME_CORE, ("look-alike ı for i at position 1", "affix iam")),
     ("d2O3_superintendent", ROLE, 90, Tier.CONTAINS, ("contains 203superintendent with d added", "O for 0")),
     ("naperville203sports", HANDLE, 90, Tier.CONTAINS, ("contains naperville203 with sports added",)),
     (
@@ -85,7 +85,7 @@ CASES = [
         97,
         Tier.SIMILAR,
         (
-            "Cyrillic а at position 2",
+            "Cyrillic а for a at position 2",
             "similar to naperville203 (OSA similarity 0.92)",
             "missing l",
             "mixed scripts (Latin with Cyrillic): raised to 97",
@@ -97,7 +97,7 @@ CASES = [
         60,
         Tier.SIMILAR,
         (
-            "Cyrillic а at position 2",
+            "Cyrillic а for a at position 2",
             "similar to naperville203 (OSA similarity 0.92)",
             "4 for 3",
             "different number (204, not 203): capped at 60",
