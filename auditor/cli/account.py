@@ -14,6 +14,7 @@ from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.cli.person import print_import_result, report_damaged, say_how_read
 from auditor.model.errors import UsageError
 from auditor.model.types import Account, AccountStatus, Approval, Person, Platform, Purpose, check_handle
+from auditor.model.urls import handle_from_text, looks_like_url
 from auditor.services.imports import check_email, read_accounts
 from auditor.services.inventory import AccountEdit, edit_account, import_accounts, people_ids
 
@@ -101,7 +102,9 @@ def add(
     platform: Annotated[
         str, typer.Argument(help="x, facebook, instagram, youtube, mastodon, bluesky, tiktok, ...")
     ],
-    handle: Annotated[str, typer.Argument(help="Handle as on the platform; Mastodon as user@instance.")],
+    handle: Annotated[
+        str, typer.Argument(help="Handle as on the platform (Mastodon: user@instance), or the profile's URL.")
+    ],
     owner: Annotated[str | None, typer.Option("--owner", help="Email of the responsible employee.")] = None,
     co_manager: Annotated[
         list[str] | None, typer.Option("--co-manager", help="Email of a co-manager (repeatable).")
@@ -150,13 +153,19 @@ def add(
         raise UsageError(f"--login-email: {exc}") from exc
     if url and not url.lower().startswith(("https://", "http://")):
         raise UsageError("--url must be an http(s) link")
+    try:  # a profile URL pasted as the handle: its handle (and id), and the URL as --url
+        plat, named, url_id = handle_from_text(_platform(platform), handle)
+    except ValueError as exc:
+        raise UsageError(f"HANDLE: {exc}") from None
+    if url_id and platform_id and url_id != platform_id:
+        raise UsageError(f"HANDLE names the id {url_id}, --platform-id says {platform_id}")
     account = inv.add_account(
         Account(
             id="",
-            platform=_platform(platform),
-            handle=_handle(handle, "HANDLE"),
-            profile_url=url,
-            platform_id=platform_id,
+            platform=plat,
+            handle=_handle(named, "HANDLE"),
+            profile_url=url or (handle.strip() if looks_like_url(handle) else ""),
+            platform_id=platform_id or url_id,
             display_name=display_name,
             building=building,
             purpose=_purpose(purpose),

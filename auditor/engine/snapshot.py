@@ -21,6 +21,7 @@ from auditor.engine.impersonation import (
     inventory_names,
     role_names,
 )
+from auditor.engine.impersonation.roles import role_model
 from auditor.engine.policy.model import Policy
 from auditor.model.types import (
     Account,
@@ -143,6 +144,9 @@ def protected_names(policy: Policy, accounts: Sequence[Account]) -> list[Protect
 
 
 def district_context(policy: Policy) -> DistrictContext:
+    """What profile evidence needs of the policy: the district's names, domains and roles, its role
+    model (a bio "Superintendent of Stonebridge ISD" claims a role by its rules), and the
+    allowlisted organisations, whose names in a profile say it is someone else's."""
     roles: list[str] = []
     for role in policy.protected_roles:
         roles += [n for n in (role.title, *role.names) if n and not any(c.isdigit() for c in n)]
@@ -150,6 +154,8 @@ def district_context(policy: Policy) -> DistrictContext:
         names=policy.names(),
         domains=tuple(dict.fromkeys((*policy.website_domains, *policy.email_domains))),
         roles=tuple(dict.fromkeys(roles)),
+        other_organisations=tuple(dict.fromkeys(e.organisation for e in policy.allowlist if e.organisation)),
+        role_model=role_model(policy),
     )
 
 

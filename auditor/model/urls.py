@@ -281,7 +281,7 @@ def handle_from_text(platform: Platform | None, text: str) -> tuple[Platform, st
         raise ValueError(f"{text.strip()!r} is not a profile URL of a platform the auditor knows")
     if platform is not None and key.platform is not platform:
         raise ValueError(
-            f"{text.strip()!r} is a {key.platform.info.label} URL, not a {platform.info.label} one"
+            f"{text.strip()!r} is a profile URL on {key.platform.info.label}, not on {platform.info.label}"
         )
     if not key.written:
         what = f"only by its id {key.platform_id}" if key.platform_id else "no account"

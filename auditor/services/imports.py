@@ -54,6 +54,7 @@ from auditor.model.types import (
     check_person_name,
     normalise_handle,
 )
+from auditor.model.urls import handle_from_text, looks_like_url
 
 # Limits. Each is far above a real district's file (a 100,000-row people sheet is about 5 MB as
 # XLSX and 40 MB of sheet XML) and each is refused with an error that names it.
@@ -1245,6 +1246,15 @@ def read_accounts(
         handle = cells.parse("handle", check_handle)
         if handle == "":
             cells.fail("handle", "a handle is required")
+        pasted_url, url_id = "", ""
+        if handle and looks_like_url(handle):  # a profile URL in the handle column: its handle
+            try:
+                url_platform, named, url_id = handle_from_text(platform, handle)
+            except ValueError as exc:
+                cells.fail("handle", str(exc))
+                handle = None
+            else:
+                pasted_url, handle, platform = handle, named, platform or url_platform
         if platform is not None and handle:
             key = (platform.value, normalise_handle(handle))
             if key in seen:
@@ -1272,8 +1282,8 @@ def read_accounts(
             id="",
             platform=platform,
             handle=handle,
-            profile_url=url,
-            platform_id=cells.text("platform_id"),
+            profile_url=url or pasted_url,
+            platform_id=cells.text("platform_id") or url_id,
             display_name=cells.text("display_name"),
             building=cells.text("building"),
             purpose=purpose,

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from auditor.model.errors import InputError, NotFoundError, UsageError
-from auditor.model.platforms import PLATFORMS, handle_problem
+from auditor.model.platforms import handle_problem
 from auditor.model.types import Platform, check_handle, display_handle, normalise_handle
+from auditor.model.urls import parse_profile_url
 from auditor.services.imports import BadLinesError
 from vault.revealog import RevealLog
 from vault.stores.watchlist import WatchStore
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from vault.registry import Registry
 
 REF_HINT = "Give PLATFORM:HANDLE (e.g. x:TheReal203Superintendent) or the profile's https:// URL."
-_PATH_PREFIXES = ("profile", "channel", "c", "user", "company", "in", "add")  # /profile/HANDLE ...
 
 
 @dataclass(frozen=True)
@@ -74,21 +73,15 @@ class Watched:
 
 
 def _from_url(text: str) -> tuple[Platform, str]:
-    parts = urlsplit(text)
-    host = (parts.hostname or "").casefold()
-    for prefix in ("www.", "m.", "mobile."):
-        host = host.removeprefix(prefix)
-    segments = [s for s in parts.path.split("/") if s]
-    platform = next((p for p, info in PLATFORMS.items() if host in info.hosts), None)
-    if platform is None and segments and segments[0].startswith("@") and host:
-        return Platform.MASTODON, f"{segments[0].lstrip('@')}@{host}"  # any instance serves /@user
-    if platform is None:
-        raise ValueError(f"{text!r}: {host or 'this address'} is not a platform the auditor knows")
-    while len(segments) > 1 and segments[0].casefold() in _PATH_PREFIXES:
-        segments = segments[1:]
-    if not segments or not segments[0].lstrip("@"):
+    """A profile URL as (platform, handle), read by the one URL parser (auditor/model/urls.py)."""
+    key = parse_profile_url(text)
+    if key is None:
+        raise ValueError(f"{text!r}: this address is not a platform the auditor knows")
+    if not key.written:
+        if key.platform_id:
+            raise ValueError(f"{text!r} names the account only by its id {key.platform_id}; give its handle")
         raise ValueError(f"{text!r} names no account")
-    return platform, segments[0].lstrip("@")
+    return key.platform, key.written
 
 
 def parse_ref(text: str, *, strict: bool = True) -> tuple[Platform, str]:

@@ -2,7 +2,9 @@
 
 A name alone cannot tell a typo-squat from a neighbouring district (lookalikes.md, "Beyond the
 string"). Evidence that raises the score: the bio or display name names the district or claims a
-protected official role, a link to the district's domain, a very new account. Evidence that lowers
+protected official role (read with the role model's rules when the context has one: "bio claims
+the superintendent role with the district's name: +10"), a link to the district's domain, a very
+new account. Evidence that lowers
 it: the bio names a different district or an allowlisted organisation, or labels itself parody /
 unofficial. A Bluesky handle on the district's own domain is proof of control and ends the matter.
 Every adjustment is appended to the match's reasons with its points.
@@ -19,11 +21,13 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from auditor.engine.impersonation.normalise import _FOLD, is_ignorable, skeleton_table
+from auditor.engine.impersonation.roles import RoleModel
 from auditor.engine.impersonation.scoring import Match
 from auditor.model.types import Platform
 
 NAMES_DISTRICT = 5
 CLAIMS_ROLE = 5
+CLAIMS_ROLE_OF_DISTRICT = 10  # the role model's rules: a role with the district's name, Dr + surname...
 SAYS_OFFICIAL = 3
 LINKS_DISTRICT = 5
 NEW_ACCOUNT = 5  # created less than NEW_DAYS ago
@@ -48,6 +52,10 @@ class DistrictContext:
     roles: tuple[str, ...] = ()  # "superintendent", "board of education", "principal"
     other_organisations: tuple[str, ...] = ()  # allowlisted organisations' names
     other_domains: tuple[str, ...] = ()  # their domains
+    # the role model (roles.role_model(policy)): a bio or display name that claims a role of this
+    # district by its rules ("Superintendent of Stonebridge ISD") is stronger evidence than a
+    # bare role word
+    role_model: RoleModel | None = None
 
 
 def plain(text: str) -> str:
@@ -123,7 +131,16 @@ def apply_evidence(
             delta += NAMES_DISTRICT
             reasons.append(f"{where} names the district ({named}): +{NAMES_DISTRICT}")
             break
-    for where, text in texts:
+    claimed = False
+    if district.role_model is not None:
+        for where, raw in (("display name", display_name), ("bio", bio)):
+            claim = district.role_model.claim(raw) if raw.strip() else None
+            if claim is not None:
+                delta += CLAIMS_ROLE_OF_DISTRICT
+                reasons.append(f"{where} {claim.rule}: +{CLAIMS_ROLE_OF_DISTRICT}")
+                claimed = True
+                break
+    for where, text in texts if not claimed else ():
         role = next((r for r in district.roles if _mentions(text, r)), "")
         if role:
             delta += CLAIMS_ROLE

@@ -76,3 +76,59 @@ def test_bluesky_handle_on_the_district_domain_is_proof_of_control():
     assert out.reasons[-1] == (
         "handle is on the district's own domain naperville203.org: proof of control, not impersonation"
     )
+
+
+def test_a_bio_claiming_a_role_of_the_district_by_the_role_models_rules_lifts_the_score_and_says_so():
+    from dataclasses import replace
+
+    from auditor.engine.impersonation.roles import Official, RoleModel
+
+    model = RoleModel(
+        district_names=("Stonebridge Independent School District", "Stonebridge ISD"),
+        officials=(Official("Maria Delgado", "superintendent"),),
+        district_label="Stonebridge ISD",
+    )
+    sisd = DistrictContext(names=("Stonebridge ISD",), roles=("superintendent",), role_model=model)
+    weak = score_pair("stonebrdg_updates", ProtectedName("StonebridgeISD"))
+    assert weak is not None and weak.score < 85
+    lifted = apply_evidence(weak, sisd, bio="Superintendent of Stonebridge ISD. Go Panthers!")
+    assert lifted.score == weak.score + 5 + 10
+    assert lifted.reasons[-2:] == (
+        "bio names the district (Stonebridge ISD): +5",
+        "bio claims the superintendent role with the district's name: +10",
+    )
+    # Dr + surname with the district's name is a claim too; without the role model only the word counts
+    dr = apply_evidence(weak, sisd, bio="Dr. Delgado, Stonebridge ISD")
+    assert "bio uses the name of Maria Delgado with the district's name: +10" in dr.reasons
+    plain = apply_evidence(weak, replace(sisd, role_model=None), bio="Superintendent of Stonebridge ISD")
+    assert plain.reasons[-1] == "bio claims the role superintendent: +5"
+    # a bio that names the role without this district claims nothing of ours
+    other = apply_evidence(weak, sisd, bio="Retired superintendent, now a photographer")
+    assert not any("+10" in r for r in other.reasons)
+
+
+def test_district_context_fills_the_allowlisted_organisations_and_the_role_model():
+    from auditor.engine.policy.model import AllowlistEntry, Policy, ProtectedRole
+    from auditor.engine.snapshot import district_context
+
+    policy = Policy(
+        id="sisd",
+        name="Stonebridge Independent School District",
+        aliases=("Stonebridge ISD",),
+        protected_roles=(ProtectedRole("supt", "Superintendent", people=("Maria Delgado",)),),
+        allowlist=(
+            AllowlistEntry(
+                Platform.X, "StonebridgeISDPTA", "partner", organisation="Stonebridge ISD PTA Council"
+            ),
+            AllowlistEntry(
+                Platform.INSTAGRAM, "sisd_pta", "partner", organisation="Stonebridge ISD PTA Council"
+            ),
+            AllowlistEntry(Platform.X, "StonebridgePD", "town", organisation="Stonebridge Police Department"),
+        ),
+    )
+    ctx = district_context(policy)
+    assert ctx.other_organisations == ("Stonebridge ISD PTA Council", "Stonebridge Police Department")
+    assert ctx.role_model is not None
+    m = score_pair("stonebridge_isd_news", ProtectedName("StonebridgeISD"))
+    out = apply_evidence(m, ctx, bio="News from the Stonebridge Police Department")
+    assert out.reasons[-1] == "profile names a different organisation (Stonebridge Police Department): -30"
