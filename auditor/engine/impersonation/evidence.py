@@ -2,8 +2,8 @@
 
 A name alone cannot tell a typo-squat from a neighbouring district (lookalikes.md, "Beyond the
 string"). Evidence that raises the score: the bio or display name names the district or claims a
-protected official role (read with the role model's rules when the context has one: "bio claims
-the superintendent role with the district's name: +10"), a link to the district's domain, a very
+protected official role (and, read with the role model's rules when the context has one, "bio
+claims the superintendent role with the district's name: +5" more), a link to the district's domain, a very
 new account. Evidence that lowers
 it: the bio names a different district or an allowlisted organisation, or labels itself parody /
 unofficial. A Bluesky handle on the district's own domain is proof of control and ends the matter.
@@ -27,7 +27,7 @@ from auditor.model.types import Platform
 
 NAMES_DISTRICT = 5
 CLAIMS_ROLE = 5
-CLAIMS_ROLE_OF_DISTRICT = 10  # the role model's rules: a role with the district's name, Dr + surname...
+CLAIMS_ROLE_OF_DISTRICT = 5  # on top: by the role model's rules (a role with the district's name...)
 SAYS_OFFICIAL = 3
 LINKS_DISTRICT = 5
 NEW_ACCOUNT = 5  # created less than NEW_DAYS ago
@@ -131,21 +131,19 @@ def apply_evidence(
             delta += NAMES_DISTRICT
             reasons.append(f"{where} names the district ({named}): +{NAMES_DISTRICT}")
             break
-    claimed = False
+    for where, text in texts:
+        role = next((r for r in district.roles if _mentions(text, r)), "")
+        if role:
+            delta += CLAIMS_ROLE
+            reasons.append(f"{where} claims the role {role}: +{CLAIMS_ROLE}")
+            break
     if district.role_model is not None:
         for where, raw in (("display name", display_name), ("bio", bio)):
             claim = district.role_model.claim(raw) if raw.strip() else None
             if claim is not None:
                 delta += CLAIMS_ROLE_OF_DISTRICT
                 reasons.append(f"{where} {claim.rule}: +{CLAIMS_ROLE_OF_DISTRICT}")
-                claimed = True
                 break
-    for where, text in texts if not claimed else ():
-        role = next((r for r in district.roles if _mentions(text, r)), "")
-        if role:
-            delta += CLAIMS_ROLE
-            reasons.append(f"{where} claims the role {role}: +{CLAIMS_ROLE}")
-            break
     if any(_mentions(text, "official") for _, text in texts):
         delta += SAYS_OFFICIAL
         reasons.append(f"profile says official: +{SAYS_OFFICIAL}")

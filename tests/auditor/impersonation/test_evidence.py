@@ -89,22 +89,24 @@ def test_a_bio_claiming_a_role_of_the_district_by_the_role_models_rules_lifts_th
         district_label="Stonebridge ISD",
     )
     sisd = DistrictContext(names=("Stonebridge ISD",), roles=("superintendent",), role_model=model)
-    weak = score_pair("stonebrdg_updates", ProtectedName("StonebridgeISD"))
+    weak = score_pair("stonebridge_updates", ProtectedName("StonebridgeISD"))  # 79
     assert weak is not None and weak.score < 85
     lifted = apply_evidence(weak, sisd, bio="Superintendent of Stonebridge ISD. Go Panthers!")
-    assert lifted.score == weak.score + 5 + 10
-    assert lifted.reasons[-2:] == (
+    assert lifted.score == weak.score + 15 >= 85
+    assert lifted.reasons[-3:] == (
         "bio names the district (Stonebridge ISD): +5",
-        "bio claims the superintendent role with the district's name: +10",
+        "bio claims the role superintendent: +5",
+        "bio claims the superintendent role with the district's name: +5",
     )
     # Dr + surname with the district's name is a claim too; without the role model only the word counts
     dr = apply_evidence(weak, sisd, bio="Dr. Delgado, Stonebridge ISD")
-    assert "bio uses the name of Maria Delgado with the district's name: +10" in dr.reasons
+    assert "bio uses the name of Maria Delgado with the district's name: +5" in dr.reasons
     plain = apply_evidence(weak, replace(sisd, role_model=None), bio="Superintendent of Stonebridge ISD")
+    assert plain.score == weak.score + 10
     assert plain.reasons[-1] == "bio claims the role superintendent: +5"
     # a bio that names the role without this district claims nothing of ours
     other = apply_evidence(weak, sisd, bio="Retired superintendent, now a photographer")
-    assert not any("+10" in r for r in other.reasons)
+    assert not any("district's name" in r for r in other.reasons)
 
 
 def test_district_context_fills_the_allowlisted_organisations_and_the_role_model():
