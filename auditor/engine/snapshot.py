@@ -62,6 +62,7 @@ class DiscoveryUse:
     searches: int = 0  # search queries sent
     search_budget: int = 0
     watched: int = 0  # watched and staff-reported handles looked up (not counted in the budget)
+    resolved: int = 0  # search hits named only by an id, looked up by it to learn their handle
 
     def line(self) -> str:
         """`X: 212 of 400 look-alike probes (9 names), 14 of 25 searches, 1 watched handle`."""
@@ -70,6 +71,8 @@ class DiscoveryUse:
             parts.append(f"{self.probes} of {self.probe_budget} look-alike probes ({self.bases} names)")
         if self.search_budget or self.searches:
             parts.append(f"{self.searches} of {self.search_budget} searches")
+        if self.resolved:
+            parts.append(f"{self.resolved} search hits looked up by id")
         if self.watched:
             parts.append(f"{self.watched} watched handle" + ("s" if self.watched != 1 else ""))
         return f"{self.platform.label}: " + (", ".join(parts) or "no discovery")
@@ -83,6 +86,7 @@ class DiscoveryUse:
             "searches": self.searches,
             "search_budget": self.search_budget,
             "watched": self.watched,
+            "resolved": self.resolved,
         }
 
 

@@ -454,25 +454,29 @@ def gather(
     return out
 
 
-def discovery_queries(policy: Policy, accounts: Sequence[Account]) -> list[str]:
-    """What to search for on a platform with search, most valuable first (the search budget keeps
-    the head): the district's names and aliases, its own accounts' display names, each official with
-    the role, each role with the district, each building's names, aliases and acronym, the handles."""
+def discovery_queries(policy: Policy, accounts: Sequence[Account], platform: Platform) -> list[str]:
+    """What to search for on `platform`, most valuable first (the search budget keeps the head): the
+    district's names and aliases, the display names of its accounts there, each official with the
+    role, each role with the district, each building's names, aliases and acronym, its handles
+    there, then the display names of its accounts elsewhere."""
 
     model = role_model(policy)
-    officials = [(o.name, o.title or o.role) for o in model.officials]
+    here = [a for a in accounts if a.platform is platform]
+    elsewhere = [a.display_name for a in accounts if a.platform is not platform and a.display_name]
     buildings = [
         (b.name, *b.aliases, *([acronym(b.name)] if len(acronym(b.name)) >= 3 else []))
         for b in policy.buildings
     ]
-    return search_queries(
+    queries = search_queries(
         policy.names(),
         district_context(policy).roles,
-        [a.handle for a in accounts],
-        display_names=[a.display_name for a in accounts if a.display_name],
+        [a.handle for a in here],
+        display_names=[a.display_name for a in here if a.display_name],
         buildings=buildings,
-        officials=officials,
+        officials=[(o.name, o.title or o.role) for o in model.officials],
     )
+    known = {q.casefold() for q in queries}
+    return queries + [d for d in dict.fromkeys(elsewhere) if d.casefold() not in known]
 
 
 # Per round of the probe budget, the district's own handles and names take this many variants for
@@ -535,7 +539,6 @@ def _discover(
         roles=role_model(policy),
     )
     district = district_context(policy)
-    queries = discovery_queries(policy, live)
     seen: dict[Platform, dict[str, Profile]] = {}  # found profiles outside the inventory
     complete: dict[Platform, bool] = {}
     use: dict[Platform, DiscoveryUse] = {}
@@ -552,15 +555,20 @@ def _discover(
         tried = False
         ok = True
         searched = probed = bases_used = 0
+        by_id: dict[str, Profile] = {}
         # Search, where the platform has one and the connector can work.
         searching = connector.supports_search and not connector.missing_configuration()
         if searching:
-            chosen = queries[: policy.search_budget]
+            chosen = discovery_queries(policy, live, platform)[: policy.search_budget]
             for i, query in enumerate(chosen):
                 tried = True
                 searched += 1
                 try:
                     for profile in connector.search(query, options.search_limit):
+                        if _known_only_by_id(profile) and connector.supports_lookup_by_id:
+                            if profile.platform_id not in by_id:  # once a run, whatever query found it
+                                by_id[profile.platform_id] = _by_id(connector, profile)
+                            profile = by_id[profile.platform_id]
                         keep(platform, profile)
                 except AuditorError as exc:
                     ok = False
@@ -604,6 +612,7 @@ def _discover(
                 bases=bases_used,
                 searches=searched,
                 search_budget=policy.search_budget if searching else 0,
+                resolved=len(by_id),
             )
         complete[platform] = tried and ok
 
@@ -653,6 +662,24 @@ def _discover(
         out.candidates.extend(_score(detector, district, platform, handles, profiles, now))
     out.searched = {p for p, done in complete.items() if done}
     out.discovery = [use[p] for p in sorted(use, key=lambda p: p.value)]
+
+
+def _known_only_by_id(profile: Profile) -> bool:
+    """A search hit named by its platform id alone (YouTube's search answers a channel id and a
+    title, no handle): the allowlist and the findings need its handle."""
+    return profile.found and bool(profile.platform_id) and profile.handle == profile.platform_id
+
+
+def _by_id(connector: Connector, profile: Profile) -> Profile:
+    """The hit looked up by its id (YouTube `channels?id=`, one unit), which names its handle; the
+    search's own answer when that lookup fails (it is still scored by its display name)."""
+    try:
+        full = connector.lookup_by_id(profile.platform_id)
+    except Exception:  # NotSupportedError, or a connector bug: keep what the search said
+        return profile
+    if not full.found or not full.platform_handle:
+        return profile
+    return dataclasses.replace(full, handle=full.platform_handle)
 
 
 def _rank(match: Any) -> tuple[int, int]:

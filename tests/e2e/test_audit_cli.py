@@ -395,6 +395,7 @@ def test_discovery_searches_and_probes_every_platform_within_the_policy_budget(c
         "searches": 0,
         "search_budget": 0,
         "watched": 0,
+        "resolved": 0,
     }
     assert discovery["x"]["bases"] >= 3
     assert discovery["bluesky"]["searches"] == 6 and discovery["bluesky"]["search_budget"] == 6
