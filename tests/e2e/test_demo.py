@@ -46,6 +46,7 @@ EXPECTED = {
     ("impersonation.suspected", "X account @naperville2o3"),
     ("impersonation.suspected", "Bluesky account thereal203superintendent.bsky.social"),
     ("account.unlisted", "Bluesky account nnhsorchestra.bsky.social"),
+    ("profile.handle_unverified", "Bluesky account news.naperville203.org"),
 }
 
 

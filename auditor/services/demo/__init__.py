@@ -26,12 +26,20 @@ from auditor.model.attestation import Attestation
 from auditor.model.errors import AuditorError
 from auditor.model.types import Platform, Role, Secret, Severity
 from auditor.services.audit import AuditOptions, run_audit
-from auditor.services.demo.story import DEMO_TOKEN, IG_OWN_ID, demo_policy, platform_accounts, shift_dates
+from auditor.services.demo.story import (
+    DEMO_TOKEN,
+    IG_OWN_ID,
+    demo_policy,
+    platform_accounts,
+    shift_dates,
+    watched,
+)
 from auditor.services.imports import parse_accounts, parse_people
 from auditor.services.inventory import import_accounts, import_people
 from auditor.services.policy import save_policy
 from auditor.services.reporting import build_report
 from auditor.services.roster import sync
+from auditor.services.watchlist import add as watch_add
 from connectors.fakes import FakeBluesky, FakeInstagram, FakeMastodon, FakeX, FakeYouTube
 from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
 from reports import write_report
@@ -83,9 +91,12 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
-def _start_platforms(today: date) -> dict[str, FakeServer]:
+def start_platforms(today: date, night: int = 1) -> dict[str, FakeServer]:
+    """Loopback servers answering like X, Instagram, Bluesky, Mastodon and YouTube with what the
+    story's platforms hold on `night` (the caller stops them). `platform_urls` gives their base
+    URLs in the form the policy's `[platform_settings]` and AUDITOR_<PLATFORM>_BASE_URL take."""
 
-    data = platform_accounts(today)
+    data = platform_accounts(today, night)
     servers: dict[str, FakeServer] = {
         "x": FakeX(data["x"], token=DEMO_TOKEN),
         "instagram": FakeInstagram(data["instagram"], token=DEMO_TOKEN, own_id=IG_OWN_ID),
@@ -104,7 +115,7 @@ def _start_platforms(today: date) -> dict[str, FakeServer]:
     return started
 
 
-def _platform_urls(servers: dict[str, FakeServer]) -> dict[str, str]:
+def platform_urls(servers: dict[str, FakeServer]) -> dict[str, str]:
     urls = {name: server.url for name, server in servers.items()}
     urls["mastodon"] = servers["mastodon"].url + "/_i/{instance}"
     return urls
@@ -133,7 +144,7 @@ def build_demo(
     try:
         reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(_read(nightly_file)), kdf_profile=kdf)
         say("Starting loopback servers that answer like X, Instagram, Bluesky, Mastodon and YouTube")
-        servers = _start_platforms(day)
+        servers = start_platforms(day)
         try:
             people, accounts = _set_up(reg, base, day, servers, say)
             reg.close()
@@ -172,7 +183,7 @@ def _set_up(
 ) -> tuple[int, int]:
 
     say("Storing the district policy: the Naperville 203 preset with a sample addendum")
-    policy = demo_policy(dump_preset("naperville-203"), _platform_urls(servers))
+    policy = demo_policy(dump_preset("naperville-203"), platform_urls(servers))
     save_policy(reg, policy, "sample district policy")
     (base / "policy.toml").write_text(policy, encoding="utf-8")
 
@@ -201,6 +212,10 @@ def _set_up(
 
     say("Recording a manual check of the Snapchat account")
     _attest(reg, day)
+
+    reported = watched(day)
+    say(f"Watching {reported.platform}:{reported.handle}, a handle a parent reported (`auditor watch add`)")
+    watch_add(reg, f"{reported.platform}:{reported.handle}", "reported by a parent to the front office")
     return len(inv.people()), len(inv.accounts())
 
 
@@ -329,6 +344,9 @@ def _summary(
         f"{len(findings)} findings of {kinds} kinds: "
         + ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=lambda kv: order[kv[0]]) if n),
     ]
+    if outcome.discovery:
+        lines += ["", "Look-alike discovery (the policy's [impersonation] budget, per platform and night):"]
+        lines += [f"  {use.line()}" for use in outcome.discovery]
     if report is not None:
         lines += ["", f"HTML report for compliance: {report}"]
     lines += [
@@ -339,6 +357,7 @@ def _summary(
         "  auditor finding show <ID>           # the clause, the remediation, the history",
         "  auditor account list",
         "  auditor audit --offline             # the checks that need no network",
+        "  auditor watch list                  # the handles staff reported, looked at every night",
         f"  rm -r {base}                        # when you are done",
     ]
     return "\n".join(lines)
