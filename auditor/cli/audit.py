@@ -163,7 +163,10 @@ def audit(
     Each finding is new, open (seen before), waived, or resolved (fixed since the last run). Exit code
     0 when clean, 3 when a new or open finding is at or above --fail-on, 1 on an error (or when the
     run was clean but a notification failed), 75 when another audit is running on this registry.
-    Platform lookups stop at --deadline (default an hour); the lock is always released.
+    Platform lookups stop at --deadline (default an hour); the lock is always released. Look-alike
+    discovery searches and probes every platform within the policy's [impersonation] probe_budget
+    and search_budget, and prints what each platform used ("Discovery: X: 212 of 400 look-alike
+    probes ..."; in JSON under run.discovery).
 
     Example:
 
