@@ -407,6 +407,8 @@ def _building_after(
     before: tuple[str, str] | None,
     differing: list[tuple[str, str, str, str]],
 ) -> str:
+    if person.building and fold(person.building) in {fold(b) for b in entry.buildings}:
+        return person.building  # one of the schools the roster lists them at (a row per school)
     if not entry.building or fold(entry.building) == fold(person.building) or not person.building:
         return entry.building.strip() if entry.building and not person.building else person.building
     if before is not None and before[1] == fold(entry.building):

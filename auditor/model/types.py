@@ -720,6 +720,9 @@ class RosterEntry:
     grade: str = ""
     role_began_on: date | None = None
     left_on: date | None = None
+    # Where the source lists more than one building for them (a staff export with one row per
+    # school, as Clever and PowerSchool write it): all of them, `building` (the first) included.
+    buildings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return plain_dict(self)

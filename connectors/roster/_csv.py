@@ -3,7 +3,8 @@
 Roster files come from many exporters whose column order differs (the OneRoster 1.2 users.csv order
 is not even settled, reference 8.2), so every file is parsed by header name. Each row carries the
 line it starts on, so an error can say "users.csv, line 14, column 'email'" even when a quoted cell
-spans several lines. A byte-order mark (Excel's UTF-8 export) is dropped.
+spans several lines. A byte-order mark (Excel's UTF-8 export) is dropped; UTF-16 with its mark is
+read as UTF-16, and a zip given where a CSV belongs is named as one, with what to do instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,21 @@ class Row:
 
 
 def decode(file: str, data: bytes, encoding: str = "utf-8-sig") -> str:
+    """The file's text. UTF-16 with its byte-order mark (Excel's "Unicode Text", some SIS exports)
+    is read as such whatever `encoding` says; a zip archive is refused with what to do instead."""
+    if data[:4] == b"PK\x03\x04":
+        raise RosterFileError(
+            file,
+            "is a zip archive, not a CSV file",
+            hint="give a OneRoster .zip as the path of a oneroster-csv source (`auditor roster sync "
+            "export.zip`); for an HR export, unzip it and point the source at the CSV inside",
+        )
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") and encoding.casefold().replace("_", "-") in (
+        "utf-8",
+        "utf-8-sig",
+        "utf8",
+    ):
+        encoding = "utf-16"
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:

@@ -5,11 +5,13 @@ once: our field -> their column header, their status words -> ours ("Terminated"
 -> on_leave), their kinds, their date formats. The mapping is plain data (`CsvMapping.from_dict`
 takes what a TOML table holds). Reading is all-or-nothing: the first bad row raises `RosterFileError`
 naming the line and the column, and no entry is returned, because a half-read staff list would make
-everyone after the bad row look departed.
+everyone after the bad row look departed. Rows of one person that differ only in the building (an
+export with one row per school) are folded into one entry listing every building.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.model.errors import ConnectorError
-from auditor.model.types import PersonKind, PersonStatus, RosterEntry
+from auditor.model.types import PersonKind, PersonStatus, RosterEntry, fold
 from connectors.roster._csv import Row, decode, read_rows
 from connectors.roster.base import RosterFileError, RosterSource, clean_email, full_name
 
@@ -139,22 +141,57 @@ class MappedCsvSource(RosterSource):
             delimiter=self.mapping.delimiter,
         )
         entries: list[RosterEntry] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[int, int]] = {}  # email: / id: key -> (line, index in entries)
         for row in rows:  # any error propagates: nothing is returned (all-or-nothing)
             entry = _RowReader(file, row, self.mapping).entry(today)
-            for key in (f"email:{entry.email}" if entry.email else "", f"id:{entry.employee_id}"):
-                if key and key != "id:":
-                    if key in seen:
-                        column = "email" if key.startswith("email:") else "employee_id"
-                        raise RosterFileError(
-                            file,
-                            f"{key.partition(':')[2]!r} also appears on line {seen[key]}",
-                            line=row.line,
-                            column=self.mapping.columns[column],
-                        )
-                    seen[key] = row.line
+            keys = [
+                k
+                for k in (f"email:{entry.email}" if entry.email else "", f"id:{entry.employee_id}")
+                if k and k != "id:"
+            ]
+            matched = next((k for k in keys if k in seen), None)
+            if matched is not None:
+                line, index = seen[matched]
+                entries[index] = self._fold(file, row.line, line, entries[index], entry, matched)
+                continue
+            for key in keys:
+                seen[key] = (row.line, len(entries))
             entries.append(entry)
         return entries
+
+    def _fold(
+        self, file: str, line: int, first_line: int, first: RosterEntry, again: RosterEntry, key: str
+    ) -> RosterEntry:
+        """A second row for the same person (Clever- and PowerSchool-style exports list staff once
+        per school): folded into the first when only the building differs; otherwise an error
+        naming what differs, since the file then says two things about one person."""
+        same = {f: getattr(first, f) == getattr(again, f) for f in _FOLD_COMPARED}
+        if all(same.values()):
+            buildings = first.buildings or ((first.building,) if first.building else ())
+            if again.building and fold(again.building) not in {fold(b) for b in buildings}:
+                buildings = (*buildings, again.building)
+            return dataclasses.replace(first, building=first.building or again.building, buildings=buildings)
+        differs = next(f for f, ok in same.items() if not ok)
+        key_column = self.mapping.columns["email" if key.startswith("email:") else "employee_id"]
+        if differs in ("email", "employee_id"):  # the same id with another email, or the reverse
+            message, column = f"{key.partition(':')[2]!r} also appears on line {first_line}", key_column
+        else:
+            message = (
+                f"{key.partition(':')[2]!r} also appears on line {first_line} "
+                f"with a different {differs.replace('_', ' ')}"
+            )
+            column = self.mapping.columns.get(differs, key_column)
+        raise RosterFileError(
+            file,
+            message,
+            line=line,
+            column=column,
+            hint="rows for one person may differ only in the building (one row per school)",
+        )
+
+
+# What two rows of one person must agree on to be folded into one entry (all but the building).
+_FOLD_COMPARED = ("email", "employee_id", "name", "kind", "role", "status", "adult", "birth_date", "left_on")
 
 
 class _RowReader:

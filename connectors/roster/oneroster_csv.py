@@ -65,8 +65,10 @@ class _Files:
                 ) from None
             for info in self._zip.infolist():
                 if not info.is_dir():
-                    # Some exporters wrap the CSVs in one folder inside the zip.
-                    self._names.setdefault(info.filename.rsplit("/", 1)[-1].lower(), info.filename)
+                    # Some exporters wrap the CSVs in one folder inside the zip, and zips written
+                    # on Windows may separate it with a backslash ("export\\users.csv").
+                    base = info.filename.replace("\\", "/").rsplit("/", 1)[-1].lower()
+                    self._names.setdefault(base, info.filename)
         else:
             raise RosterFileError(str(path), "does not exist")
 
