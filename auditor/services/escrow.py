@@ -554,6 +554,9 @@ def import_credentials(
         unmatched = tuple(plan.unmatched) + tuple(a.label for a in plan.ambiguous)
         unmatched += tuple(p.message for p in plan.problems)
         left_out = plan.left_out if matched_only else ()
+        if matched_only:  # the entries left out are listed once, each with its reason
+            rest = ("  unmatched: ", "  ambiguous: ", "  unreadable: ", "  skipped: ")
+            lines = [line for line in lines if not line.startswith(rest)]
         source = plan.format
     pairs = [p for p in pairs if p[0] in labels]
     escrow = Escrow(registry)
