@@ -331,3 +331,17 @@ def test_kdb4_base64_times() -> None:
     assert xml_time(base64.b64encode(seconds.to_bytes(8, "little")).decode()) == datetime(
         2026, 1, 5, 10, tzinfo=UTC
     )
+
+
+def test_keepassxc_passkey_only_entry_is_named_as_such() -> None:
+    xml = w.keepass_xml([canary_row(password="", totp="", title="Google Workspace")]).decode()
+    xml = xml.replace(
+        "<String><Key>Notes</Key>",
+        "<String><Key>KPEX_PASSKEY_RELYING_PARTY</Key><Value>google.com</Value></String><String><Key>Notes</Key>",
+        1,
+    )
+    result = formats.read(xml.encode())
+    assert result.entries == ()
+    assert result.skipped == (
+        "Google Workspace (entry 1): passkey only: a passkey cannot be exported, so nothing is escrowed",
+    )

@@ -247,6 +247,11 @@ def totp_from_fields(fields: Mapping[str, str]) -> str:
     return ""
 
 
+def passkeys(fields: Mapping[str, str]) -> int:
+    """1 when a KeePassXC entry holds a passkey (its `KPEX_PASSKEY_*` attributes), else 0."""
+    return 1 if any(k.startswith("KPEX_PASSKEY_") for k in fields) else 0
+
+
 def _timeotp_secret(fields: Mapping[str, str]) -> str:
     """KeePass 2.47's TimeOtp secret in base32 (it may be stored as base32, hex, base64 or UTF-8)."""
     if fields.get("TimeOtp-Secret-Base32", "").strip():

@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.model.errors import InputError
 from auditor.model.types import Secret
-from vault.escrow.formats.base import Collector, ParseResult, totp_from_fields
+from vault.escrow.formats.base import Collector, ParseResult, passkeys, totp_from_fields
 
 SIGNATURE = bytes.fromhex("03d9a29a")  # KeePass 2 file signature 1 (little-endian 0x9AA2D903)
 
@@ -71,6 +71,7 @@ def parse(data: bytes, password: Callable[[str], Secret] | None) -> ParseResult:
             notes=entry.notes or "",
             modified=entry.mtime,
             history=len(entry.history or ()),
+            passkeys=passkeys(fields),
             deleted="in the Recycle Bin (deleted)" if _in_group(entry, bin_uuid) else "",
         )
     return out.result()

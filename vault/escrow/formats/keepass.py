@@ -22,7 +22,15 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 
 from auditor.model.errors import InputError
-from vault.escrow.formats.base import Collector, ParseResult, any_totp, csv_records, totp_from_fields, when
+from vault.escrow.formats.base import (
+    Collector,
+    ParseResult,
+    any_totp,
+    csv_records,
+    passkeys,
+    totp_from_fields,
+    when,
+)
 
 _KEEPASSXC = {
     "group": "group",
@@ -176,6 +184,7 @@ def parse_xml(raw: str) -> ParseResult:
                 notes=fields.get("Notes", ""),
                 modified=xml_time(entry.findtext("Times/LastModificationTime")),
                 history=len(entry.findall("History/Entry")),
+                passkeys=passkeys(fields),
                 deleted="in the Recycle Bin (deleted)" if in_bin else "",
             )
     return out.result()
