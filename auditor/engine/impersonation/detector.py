@@ -21,21 +21,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
 
 from auditor.engine.impersonation.normalise import (
     Normalised,
-    alternate_keys,
     canonical_handle,
-    fast_key,
     fold_text,
+    keys_of,
     normalise,
     sorted_tokens,
     split_handle,
     strip_affixes,
+    trie_regex,
 )
-from auditor.engine.impersonation.roles import RoleModel
+from auditor.engine.impersonation.roles import RoleClaim, RoleModel
 from auditor.engine.impersonation.scoring import (
     DEFAULT_THRESHOLD,
     MIN_CONTAINED_KEY,
@@ -50,28 +49,6 @@ from auditor.engine.impersonation.scoring import (
 from auditor.model.types import Platform
 
 _CHUNK = 20_000  # cdist rows per call: 20,000 x 200 float32 = 16 MB
-
-
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex matching any of `words`, shaped as a trie so a miss costs one character test."""
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-    if not trie:
-        return None
-
-    def build(node: dict[str, Any]) -> str:
-        ends = "" in node
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 and len(alts[0]) == 1 else "(?:" + "|".join(alts) + ")"
-        return body + "?" if ends else body
-
-    return re.compile(build(trie))
 
 
 def _unseparated(text: str) -> str:
@@ -179,7 +156,12 @@ class Detector:
             if n.core:
                 self._core_index.setdefault(n.core, []).append(j)
         self._contained = [(j, n.key) for j, n in self._cols if len(n.key) >= MIN_CONTAINED_KEY]
-        self._contain_re = _trie_regex(k for _, k in self._contained)
+        self._contain_re = trie_regex(k for _, k in self._contained)
+        self._inventory_anywhere = {
+            canonical_handle(p.name)
+            for p in self.protected
+            if p.kind is ProtectedKind.HANDLE and p.platform is None
+        }
         self._inventory_any: set[str] = set()
         self._inventory_on: set[tuple[Platform, str]] = set()
         for p in self.protected:
@@ -198,14 +180,23 @@ class Detector:
         """On any platform: `x:ipsd204` also allowlists `ipsd204` on Instagram (the same organisation);
         a Mastodon `@name@instance` or Bluesky `name.bsky.social` is compared by its name too."""
         allow_any = self._allow_any
-        if canonical_handle(handle) in allow_any or canonical_handle(handle, platform) in allow_any:
+        if not allow_any:
+            return False
+        canon = canonical_handle(handle)
+        if canon in allow_any:
             return True
-        name, _ = split_handle(handle, platform)
-        if canonical_handle(name) in allow_any:
+        if (
+            platform is not None
+            and platform.info.ignored_in_handle
+            and canonical_handle(handle, platform) in allow_any
+        ):
+            return True
+        name, instance = split_handle(handle, platform)
+        if instance and canonical_handle(name) in allow_any:
             return True
         # platforms force their own separators (no `_` on Bluesky, no `-` on X): the PTA's
         # `nnhs_pta` is `nnhs-pta.bsky.social` there. Look-alike letters still differ.
-        if _unseparated(canonical_handle(name)) in self._allow_unseparated:
+        if _unseparated(canonical_handle(name) if instance else canon) in self._allow_unseparated:
             return True
         return platform is not None and (platform, canonical_handle(handle, platform)) in self._allow_on
 
@@ -217,10 +208,7 @@ class Detector:
         if (platform, canon) in self._inventory_on:
             return True
         # protected handles recorded without a platform match on any platform
-        return any(canonical_handle(p.name) == canon for p in self._handles_without_platform())
-
-    def _handles_without_platform(self) -> Iterator[ProtectedName]:
-        return (p for p in self.protected if p.kind is ProtectedKind.HANDLE and p.platform is None)
+        return canon in self._inventory_anywhere
 
     def on_own_domain(self, handle: str, platform: Platform | None) -> bool:
         """A Bluesky handle under the district's domain proves the district controls it (a handle
@@ -231,6 +219,8 @@ class Detector:
         return any(host == d or host.endswith("." + d) for d in self.own_domains)
 
     def _excluded(self, handle: str, platform: Platform | None) -> bool:
+        if not (self._allow_any or self._inventory_any or self._inventory_anywhere or self.own_domains):
+            return False  # nothing to exclude (the display-name detector)
         return (
             self.is_allowlisted(handle, platform)
             or self.is_inventory(handle, platform)
@@ -259,15 +249,21 @@ class Detector:
         return sorted(matches, key=lambda m: (-m.score, m.protected.name))
 
     def _role_claims(
-        self, handles: Iterable[str], platform: Platform | None, display_names: Mapping[str, str]
+        self,
+        handles: Iterable[str],
+        platform: Platform | None,
+        display_names: Mapping[str, str],
+        keys: Mapping[str, Sequence[str]] | None = None,
     ) -> list[Match]:
-        """Role claims in handles and display names, and display names copying the district's names."""
+        """Role claims in handles and display names, and display names copying the district's names.
+        `keys`: each handle's keys, where the bulk scan has computed them (a cheap first test)."""
         out: list[Match] = []
         if self.roles is None:
             return out
+        claims_of: dict[str, RoleClaim | None] = {}  # display names repeat ("Jennifer Smith")
         for handle in handles:
             name, _ = split_handle(handle, platform)
-            claim = self.roles.claim(name)
+            claim = self.roles.claim(name, keys.get(handle) if keys is not None else None)
             if claim is not None and claim.score >= self.threshold:
                 out.append(
                     Match(handle, claim.protected, claim.score, Tier.CONTAINS, (claim.rule,), platform)
@@ -275,7 +271,10 @@ class Detector:
             shown = display_names.get(handle, "")
             if not shown.strip():
                 continue
-            claim = self.roles.claim(shown)
+            if shown in claims_of:
+                claim = claims_of[shown]
+            else:
+                claim = claims_of[shown] = self.roles.claim(shown)
             if claim is not None and claim.score >= self.threshold:
                 reason = f"display name {claim.rule} ({shown.strip()!r})"
                 out.append(Match(handle, claim.protected, claim.score, Tier.CONTAINS, (reason,), platform))
@@ -335,10 +334,10 @@ class Detector:
             i = len(handles)
             handles.append(handle)
             if name.isascii():
-                key = fast_key(name, extra)
+                key, alts = keys_of(name, extra)
                 core = strip_affixes(key, extra)[0]
                 rows = [(key, core, sorted_tokens(name, core, extra))]
-                for alt in alternate_keys(name, extra):
+                for alt in alts:
                     alt_core = strip_affixes(alt, extra)[0]
                     rows.append((alt, alt_core, alt_core))
             else:
@@ -400,7 +399,11 @@ class Detector:
         similar(everyone, tokens, reordered_p, p_tokens, self._cutoff)
         similar(reordered_c, tokens, plain_p, p_tokens, self._cutoff)
 
-        matches: list[Match] = self._role_claims(handles, platform, display_names or {})
+        claim_keys: dict[str, list[str]] = {}
+        if self.roles is not None:
+            for r, i in enumerate(owner):
+                claim_keys.setdefault(handles[i], []).append(keys[r])
+        matches: list[Match] = self._role_claims(handles, platform, display_names or {}, claim_keys)
         for i in sorted(pairs):
             c = traced.get(i) or normalise(handles[i], platform, extra)
             matches.extend(self._full(handles[i], c, sorted(pairs[i]), platform))

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from auditor.model.types import Platform
 
@@ -90,9 +91,31 @@ _SPLIT_RE = re.compile(r"[._\- ]+|(?<=[a-z])(?=[A-Z][a-z]{2})|(?<=[^\W\d_])(?=\d
 _NUMBER_RE = re.compile(r"\d(?:[\do]*\d)?")
 
 
+def trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex matching any of `words`, shaped as a trie so a miss costs one character test."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    if not trie:
+        return None
+
+    def build(node: dict[str, Any]) -> str:
+        ends = "" in node
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and len(alts[0]) == 1 else "(?:" + "|".join(alts) + ")"
+        return body + "?" if ends else body
+
+    return re.compile(build(trie))
+
+
 def is_ignorable(ch: str) -> bool:
     cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in _IGNORABLE_RANGES)
+    return cp >= 0xAD and any(lo <= cp <= hi for lo, hi in _IGNORABLE_RANGES)
 
 
 @functools.cache
@@ -259,11 +282,29 @@ def joint_cuts(single: str, extra_affixes: tuple[str, ...] = ()) -> frozenset[in
     return frozenset(cuts)
 
 
+def keys_of(name: str, extra_affixes: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """`fast_key` and `alternate_keys` at once, for ASCII names (the bulk scan's path)."""
+    single = name.lower().translate(_FAST_TABLE)
+    if "rn" not in single and "vv" not in single and "cl" not in single:
+        key = single
+        alts: list[str] = []
+    else:
+        key = _fold_single(single, extra_affixes)
+        alts = [single] if key != single else []
+    if "nn" in single:
+        alts.append(_fold_pairs(single, _NN_PAIRS, joint_cuts(single, extra_affixes)))
+    return key, alts
+
+
 def fast_key(name: str, extra_affixes: tuple[str, ...] = ()) -> str:
     """The key without tracing, for ASCII names (callers route other text to `normalise`)."""
     single = name.lower().translate(_FAST_TABLE)
     if "rn" not in single and "vv" not in single and "cl" not in single:
         return single
+    return _fold_single(single, extra_affixes)
+
+
+def _fold_single(single: str, extra_affixes: tuple[str, ...]) -> str:
     cuts = joint_cuts(single, extra_affixes)
     if not cuts:
         return _pair_fold(single)
@@ -285,12 +326,12 @@ def _fold_pairs(single: str, pairs: dict[str, str], cuts: frozenset[int]) -> str
     return "".join(out)
 
 
-def alternate_keys(name: str, extra_affixes: tuple[str, ...] = ()) -> list[str]:
+def alternate_keys(name: str, extra_affixes: tuple[str, ...] = (), key: str | None = None) -> list[str]:
     """Keys of the other readings `normalise` scores (no pair folds; `nn` read as `m`), for ASCII
-    names: what a bulk scan must shortlist besides `fast_key`."""
+    names: what a bulk scan must shortlist besides `fast_key` (`key`, when already computed)."""
     single = name.lower().translate(_FAST_TABLE)
     out: list[str] = []
-    if fast_key(name, extra_affixes) != single:
+    if (key if key is not None else fast_key(name, extra_affixes)) != single:
         out.append(single)
     if "nn" in single:
         out.append(_fold_pairs(single, _NN_PAIRS, joint_cuts(single, extra_affixes)))
@@ -311,8 +352,15 @@ def sorted_tokens(name: str, core: str, extra_affixes: tuple[str, ...] = ()) -> 
     if _SPLIT_RE.search(name) is None:
         return core  # one word: nothing to reorder
     words = affix_words(extra_affixes)
-    parts = [fold_text(p) for p in _SPLIT_RE.split(name) if p]
-    parts = [p for p in parts if p]
+    if name.isascii():  # fast_key inlined: most words have no pair to fold
+        table = _FAST_TABLE
+        parts = [
+            f if not ("rn" in f or "vv" in f or "cl" in f) else fast_key(f)
+            for f in (p.lower().translate(table) for p in _SPLIT_RE.split(name) if p)
+            if f
+        ]
+    else:
+        parts = [f for f in (fold_text(p) for p in _SPLIT_RE.split(name) if p) if f]
     kept = [p for p in parts if p not in words] or parts
     return "".join(sorted(kept))
 

@@ -26,7 +26,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from auditor.engine.impersonation.normalise import DEFAULT_AFFIXES, PREFIX_AFFIXES, fold_text, single_fold
+from auditor.engine.impersonation.normalise import (
+    _FOLD,
+    DEFAULT_AFFIXES,
+    PREFIX_AFFIXES,
+    fast_key,
+    fold_text,
+    single_fold,
+    trie_regex,
+)
 from auditor.engine.impersonation.scoring import ProtectedKind, ProtectedName
 from auditor.model.types import Account, AccountStatus
 
@@ -52,6 +60,13 @@ FILLER: tuple[str, ...] = (
     "k12", "us", "usa", "school", "schools", "district", "public", "acct", "the", "from",
 )  # fmt: skip
 _TITLES = ("dr", "doctor")
+# single folds, and every other ASCII character that is not a letter or a digit dropped
+_SINGLE = str.maketrans(
+    {
+        **{chr(c): None for c in range(128) if not chr(c).isalnum()},
+        **{k: v for k, v in _FOLD.items()},
+    }
+)
 
 _SPLIT_RE = re.compile(r"[\W_]+|(?<=[a-z])(?=[A-Z])|(?<=[^\W\d_])(?=\d\d)|(?<=\d\d)(?=[^\W\d_])")
 
@@ -159,6 +174,11 @@ class RoleModel:
             add(f, _Term("filler", f))
         self._vocab = vocab
         self._maxlen = max((len(k) for k in vocab), default=0)
+        # Every rule needs a role or an official's name: text with neither claims nothing, and
+        # most text scanned (people, businesses, clubs) has neither. One regex says so cheaply.
+        self._anchor_re = trie_regex(
+            k for k, ts in vocab.items() if any(t.kind in ("role", "full", "dr", "surname") for t in ts)
+        )
 
     # -- reading a name --------------------------------------------------------------------------
 
@@ -200,8 +220,33 @@ class RoleModel:
                 out.extend(self._vocab[k])
         return out
 
-    def claim(self, text: str) -> RoleClaim | None:
-        """The strongest role claim `text` makes, or None (see module doc for the rules)."""
+    def _may_claim(self, text: str) -> bool:
+        """False when `text` holds no role word and no official's name in any reading (a fast
+        superset test: the whole text folded at once, with pair folds and without)."""
+        if self._anchor_re is None:
+            return False
+        if not text.isascii():
+            return True
+        return self.may_claim_keys((text.lower().translate(_SINGLE),))
+
+    def may_claim_keys(self, keys: Iterable[str]) -> bool:
+        """`_may_claim` on keys already folded (single folds, separators dropped; the bulk scan
+        has them): a pair-folded reading is tried where a pair could fold."""
+        anchor = self._anchor_re
+        if anchor is None:
+            return False
+        for single in keys:
+            if anchor.search(single):
+                return True
+            if ("rn" in single or "vv" in single or "cl" in single) and anchor.search(fast_key(single)):
+                return True
+        return False
+
+    def claim(self, text: str, keys: Sequence[str] | None = None) -> RoleClaim | None:
+        """The strongest role claim `text` makes, or None (see module doc for the rules). `keys`:
+        the text's keys when the caller has them (`may_claim_keys`), to skip text that cannot claim."""
+        if not (self.may_claim_keys(keys) if keys is not None and text.isascii() else self._may_claim(text)):
+            return None
         found = self.terms(text)
         if not found:
             return None
