@@ -72,7 +72,9 @@ class DiscoveryUse:
         if self.search_budget or self.searches:
             parts.append(f"{self.searches} of {self.search_budget} searches")
         if self.resolved:
-            parts.append(f"{self.resolved} search hits looked up by id")
+            parts.append(
+                f"{self.resolved} search hit" + ("s" if self.resolved != 1 else "") + " looked up by id"
+            )
         if self.watched:
             parts.append(f"{self.watched} watched handle" + ("s" if self.watched != 1 else ""))
         return f"{self.platform.label}: " + (", ".join(parts) or "no discovery")

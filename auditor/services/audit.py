@@ -655,8 +655,16 @@ def _discover(
         use[platform] = dataclasses.replace(use.get(platform, DiscoveryUse(platform)), watched=looked)
 
     inventory = {(a.platform, normalise_handle(a.handle)) for a in live}
+    # The inventory's accounts by platform id too: a search answers a Bluesky account whose handle
+    # no longer verifies by its DID, and a YouTube channel by its id, not by the handle on record.
+    own_ids = {(a.platform, a.platform_id) for a in live if a.platform_id}
+    own_ids |= {(p.platform, p.platform_id) for p in out.profiles.values() if p.found and p.platform_id}
     for platform in sorted(set(seen) | set(unseen), key=lambda p: p.value):
-        profiles = {k: v for k, v in seen.get(platform, {}).items() if (platform, k) not in inventory}
+        profiles = {
+            k: v
+            for k, v in seen.get(platform, {}).items()
+            if (platform, k) not in inventory and not (v.platform_id and (platform, v.platform_id) in own_ids)
+        }
         out.claimants.extend(profiles.values())
         handles = [p.handle for p in profiles.values()] + list(unseen.get(platform, []))
         out.candidates.extend(_score(detector, district, platform, handles, profiles, now))

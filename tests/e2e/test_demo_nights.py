@@ -50,6 +50,9 @@ def _flags(items: list[dict[str, Any]], s: Stranger) -> list[dict[str, Any]]:
 
 def _assert_every_impostor_found(items: list[dict[str, Any]], planted: list[Stranger], night: int) -> None:
     by_subject = {f["subject"]: f for f in items if f["check_id"] == "impersonation.suspected"}
+    # ... and nothing else is flagged: not the district's own accounts, not anyone legitimate.
+    flagged = {k for k, f in by_subject.items() if f["severity"] == "high" and f["state"] != "resolved"}
+    assert flagged == {_subject(s) for s in planted}, (night, flagged ^ {_subject(s) for s in planted})
     for s in planted:
         finding = by_subject.get(_subject(s))
         assert finding is not None, (night, s.platform, s.handle, s.found_by)
