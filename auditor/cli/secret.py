@@ -438,7 +438,7 @@ def import_(
             return read_passphrase_file(password_file)
         if sys.stdin.isatty():
             return Secret(typer.prompt(prompt, hide_input=True))
-        raise UsageError(f"{prompt.lower()} is needed; give --password-file FILE")
+        raise UsageError(f"{prompt} is needed: give --password-file FILE (or run on a terminal)")
 
     outcome = import_credentials(
         app_context(ctx).registry(admin=True),
