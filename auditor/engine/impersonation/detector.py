@@ -173,6 +173,12 @@ class Detector:
         # One look-alike edit of a short core scores SCORE_SHORT_EDIT (scoring._short_edit) though
         # its OSA similarity is only 1 - 1/len (0.75 for 4 characters): shortlist those too.
         self._short_cutoff = min(self._cutoff, 1 - 1 / MIN_CONTAINED_KEY - 1e-6)
+        # Every tier needs a candidate key at least this long: an equal key or core, a contained
+        # key, or an OSA similarity over the cutoff (|a| >= cutoff * |b|) on cores or tokens. The
+        # display-name detector, whose names are long, skips most people's names on this alone.
+        shortest = min((len(t) for _, n in self._cols for t in (n.core, n.tokens) if t), default=0)
+        short = any(MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY for _, n in self._cols)
+        self._too_short = int(shortest * (self._short_cutoff if short else self._cutoff))
 
     # -- exclusions ------------------------------------------------------------------------------
 
@@ -221,11 +227,11 @@ class Detector:
     def _excluded(self, handle: str, platform: Platform | None) -> bool:
         if not (self._allow_any or self._inventory_any or self._inventory_anywhere or self.own_domains):
             return False  # nothing to exclude (the display-name detector)
-        return (
-            self.is_allowlisted(handle, platform)
-            or self.is_inventory(handle, platform)
-            or self.on_own_domain(handle, platform)
-        )
+        if self._allow_any and self.is_allowlisted(handle, platform):
+            return True
+        if self.own_domains and self.on_own_domain(handle, platform):
+            return True
+        return bool(self._inventory_any or self._inventory_anywhere) and self.is_inventory(handle, platform)
 
     # -- scoring ---------------------------------------------------------------------------------
 
@@ -326,6 +332,7 @@ class Detector:
         traced: dict[int, Normalised] = {}
         seen: set[str] = set()
         extra = self.extra_affixes
+        too_short = self._too_short
         for handle in candidates:
             if handle in seen or self._excluded(handle, platform):
                 continue
@@ -335,6 +342,8 @@ class Detector:
             handles.append(handle)
             if name.isascii():
                 key, alts = keys_of(name, extra)
+                if len(alts[0] if alts and len(alts[0]) > len(key) else key) < too_short:
+                    continue  # shorter than any tier reaches (see __init__): nothing to shortlist
                 core = strip_affixes(key, extra)[0]
                 rows = [(key, core, sorted_tokens(name, core, extra))]
                 for alt in alts:

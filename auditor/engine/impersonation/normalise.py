@@ -264,16 +264,17 @@ def joint_cuts(single: str, extra_affixes: tuple[str, ...] = ()) -> frozenset[in
         return frozenset()
     cuts: set[int] = set()
     lo, hi = 0, len(single)
+    rev = single[::-1]
     changed = True
     while changed:
         changed = False
-        for word in pre_words:
+        for word in pre_words if prefix_re.match(single, lo, hi) else ():
             if single.startswith(word, lo, hi) and hi - lo - len(word) >= _MIN_CORE:
                 lo += len(word)
                 cuts.add(lo)
                 changed = True
                 break
-        for word in suf_words:
+        for word in suf_words if suffix_re.match(rev, len(single) - hi, len(single) - lo) else ():
             if single.endswith(word, lo, hi) and hi - lo - len(word) >= _MIN_CORE:
                 hi -= len(word)
                 cuts.add(hi)
@@ -349,18 +350,19 @@ def sorted_tokens(name: str, core: str, extra_affixes: tuple[str, ...] = ()) -> 
     words dropped, sorted and concatenated: the input of token-sort similarity. Concatenating
     without spaces keeps it equal to the core when the words are already in sorted order, so
     token-sort only ever adds the word-order case to OSA on the cores."""
-    if _SPLIT_RE.search(name) is None:
+    pieces = _SPLIT_RE.split(name)
+    if len(pieces) == 1:
         return core  # one word: nothing to reorder
     words = affix_words(extra_affixes)
+    parts: list[str] = []
     if name.isascii():  # fast_key inlined: most words have no pair to fold
         table = _FAST_TABLE
-        parts = [
-            f if not ("rn" in f or "vv" in f or "cl" in f) else fast_key(f)
-            for f in (p.lower().translate(table) for p in _SPLIT_RE.split(name) if p)
-            if f
-        ]
+        for piece in pieces:
+            f = piece.lower().translate(table) if piece else ""
+            if f:
+                parts.append(fast_key(f) if ("rn" in f or "vv" in f or "cl" in f) else f)
     else:
-        parts = [f for f in (fold_text(p) for p in _SPLIT_RE.split(name) if p) if f]
+        parts = [f for f in (fold_text(p) for p in pieces if p) if f]
     kept = [p for p in parts if p not in words] or parts
     return "".join(sorted(kept))
 
@@ -516,6 +518,12 @@ def _trace(
             events.append(event)
 
     for pos, ch in enumerate(name):
+        if ch.isascii():  # the common case, without the Unicode tables: casefold is lower here
+            low = ch.lower()
+            if low.isalpha():
+                scripts.add("Latin")
+            pieces.append((low, pos, pos + 1))
+            continue
         if is_ignorable(ch):
             label = _IGNORABLE_NAMES.get(ord(ch))
             if label is None:
