@@ -60,6 +60,9 @@ from auditor.engine.impersonation.roles import acronym, role_model
 from auditor.engine.policy.model import AllowlistEntry, Building, Policy, ProtectedRole
 from auditor.engine.snapshot import protected_names
 from auditor.model.types import Account, Platform, Purpose
+from tests.auditor.impersonation.labelled_roles import BOARD, PRINCIPAL, SUPT
+from tests.auditor.impersonation.labelled_set import _KEYBOARD as KEYBOARD
+from tests.auditor.impersonation.labelled_set import _LOOKALIKE as LOOKALIKE
 
 SEED = 1414_2026
 THRESHOLD = 85
@@ -124,37 +127,12 @@ FOREIGN_AFFIXES = (
     ("el", True), ("la", True), ("le", True), ("il", True), ("los", True), ("las", True),
     ("der", True), ("die", True), ("das", True), ("real", True), ("resmi", False),
 )  # (affix, is a prefix)  # fmt: skip
-SUPT = ("superintendent", "supt", "Superintendent", "Supt", "SUPT", "superintendents office")
-BOARD = (
-    "board",
-    "BOE",
-    "boe",
-    "BoardOfEd",
-    "board of education",
-    "school board",
-    "BoardOfEducation",
-    "Trustees",
-)
-PRINCIPAL = ("principal", "Principal", "asst principal", "PRINCIPAL")
 # dnstwist's ASCII homoglyphs (dnstwist.py `homoglyph`), the pairs that stay valid in handles
 HOMOGLYPHS = {
     "a": ("4",), "b": ("lb", "ib", "6"), "d": ("cl",), "e": ("3",), "g": ("q", "9"), "i": ("1", "l"),
     "l": ("1", "i"), "m": ("rn", "nn"), "o": ("0",), "q": ("g",), "s": ("5",), "t": ("7",),
     "u": ("v",), "v": ("u",), "w": ("vv",), "z": ("2",),
 }  # fmt: skip
-KEYBOARD = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-LOOKALIKE = {
-    "m": "n",
-    "n": "mh",
-    "h": "n",
-    "u": "v",
-    "v": "u",
-    "c": "e",
-    "e": "c",
-    "o": "c",
-    "b": "d",
-    "d": "b",
-}
 DIGIT_BASES = (0x0660, 0x06F0, 0x0966, 0x09E6, 0xFF10, 0x1D7D8, 0x1D7CE, 0x1D7F6, 0x1CCF0)
 SEPARATORS = {X: "_", IG: "_.", FB: ".", YT: "_-.", TT: "_.", BS: "-", MA: "_"}
 
