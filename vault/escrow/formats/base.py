@@ -310,6 +310,31 @@ def csv_records(
         yield lineno, {k: cells[i] for k, i in columns.items()}
 
 
+def parse_columns(
+    rows: list[tuple[int, list[str]]],
+    mapping: Mapping[str, str],
+    collector: Collector,
+    *,
+    title: str = "title",
+    notes: str = "notes",
+    totp: str = "",
+) -> ParseResult:
+    """The whole reader of a plain one-login-a-row CSV (Chrome, Apple, KeePass 2): each row's
+    `title`, `url`, `username`, `password`, `notes` and (when the format has one) `totp` column."""
+    for lineno, cell in csv_records(rows, mapping):
+        collector.add(
+            title=cell.get(title, ""),
+            where=f"line {lineno}",
+            urls=[cell.get("url", "")],
+            username=cell.get("username", ""),
+            password=cell.get("password", ""),
+            totp=any_totp(cell.get(totp, "")) if totp else "",
+            notes=cell.get(notes, ""),
+            line=lineno,
+        )
+    return collector.result()
+
+
 def when(value: Any) -> datetime | None:
     """An export's ISO 8601 date ("2025-01-02T10:00:00Z", "2025-01-02 10:00:00"), UTC when it names
     no zone; None when absent or unreadable (the entry is then judged by its values alone)."""

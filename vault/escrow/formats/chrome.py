@@ -8,22 +8,11 @@ passwords. Header `name,url,username,password,note` (older versions: without `no
 
 from __future__ import annotations
 
-from vault.escrow.formats.base import Collector, ParseResult, csv_records
+from vault.escrow.formats.base import Collector, ParseResult, parse_columns
 
 HEADER = ("name", "url", "username", "password", "note")
 _NAMES = {n: n for n in HEADER}
 
 
 def parse(rows: list[tuple[int, list[str]]]) -> ParseResult:
-    out = Collector("chrome", "Chrome/Edge CSV")
-    for lineno, cell in csv_records(rows, _NAMES):
-        out.add(
-            title=cell.get("name", ""),
-            where=f"line {lineno}",
-            urls=[cell.get("url", "")],
-            username=cell.get("username", ""),
-            password=cell.get("password", ""),
-            notes=cell.get("note", ""),
-            line=lineno,
-        )
-    return out.result()
+    return parse_columns(rows, _NAMES, Collector("chrome", "Chrome/Edge CSV"), title="name", notes="note")

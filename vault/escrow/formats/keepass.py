@@ -27,6 +27,7 @@ from vault.escrow.formats.base import (
     ParseResult,
     any_totp,
     csv_records,
+    parse_columns,
     passkeys,
     totp_from_fields,
     when,
@@ -77,18 +78,7 @@ def parse_keepass2_csv(raw: str) -> ParseResult:
     rows = list(keepass_csv_rows(raw))
     if not rows:
         raise InputError("the CSV export is empty")
-    out = Collector("keepass", "KeePass 2 CSV")
-    for lineno, cell in csv_records(rows, _KEEPASS2):
-        out.add(
-            title=cell.get("title", ""),
-            where=f"line {lineno}",
-            urls=[cell.get("url", "")],
-            username=cell.get("username", ""),
-            password=cell.get("password", ""),
-            notes=cell.get("notes", ""),
-            line=lineno,
-        )
-    return out.result()
+    return parse_columns(rows, _KEEPASS2, Collector("keepass", "KeePass 2 CSV"))
 
 
 def keepass_csv_rows(raw: str) -> Iterator[tuple[int, list[str]]]:
