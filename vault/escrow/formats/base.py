@@ -83,6 +83,9 @@ EMAIL_FIELDS = {"recovery email", "recovery e-mail", "recovery_email"}
 PHONE_FIELDS = {"recovery phone", "recovery phone number", "recovery_phone"}
 
 
+RECYCLED = "in the Recycle Bin (deleted)"  # why a KeePass entry in the database's recycle bin is skipped
+
+
 @dataclass
 class Collector:
     """Accumulates one file's entries, skips and problems (see the module docstring)."""
@@ -119,11 +122,20 @@ class Collector:
         history: int = 0,
         line: int | None = None,
         deleted: str = "",
+        fields: Mapping[str, str] | None = None,
     ) -> None:
         """One entry: skipped when `deleted` says where it lies ("in the Recycle Bin") or it has
-        nothing to escrow; a problem when a value cannot be read; otherwise an entry."""
+        nothing to escrow; a problem when a value cannot be read; otherwise an entry. `fields`: a
+        KeePass entry's string fields, from which its TOTP (`totp_from_fields`) and passkeys are read."""
         title = title.strip()
         label = f"{title or '(untitled)'} ({where})"
+        if fields is not None:
+            try:
+                totp = totp_from_fields(fields)
+            except InputError as exc:
+                self.problem(title, where, exc.message, exc.hint, line)
+                return
+            passkeys = count_passkeys(fields)
         if deleted:
             self.skip(title, where, deleted)
             return
@@ -247,7 +259,7 @@ def totp_from_fields(fields: Mapping[str, str]) -> str:
     return ""
 
 
-def passkeys(fields: Mapping[str, str]) -> int:
+def count_passkeys(fields: Mapping[str, str]) -> int:
     """1 when a KeePassXC entry holds a passkey (its `KPEX_PASSKEY_*` attributes), else 0."""
     return 1 if any(k.startswith("KPEX_PASSKEY_") for k in fields) else 0
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from auditor.model.errors import InputError
 from auditor.model.types import Secret
-from vault.escrow.formats.base import Collector, ParseResult, passkeys, totp_from_fields
+from vault.escrow.formats.base import RECYCLED, Collector, ParseResult
 
 SIGNATURE = bytes.fromhex("03d9a29a")  # KeePass 2 file signature 1 (little-endian 0x9AA2D903)
 
@@ -56,23 +56,17 @@ def parse(data: bytes, password: Callable[[str], Secret] | None) -> ParseResult:
         fields = {k: v or "" for k, v in (entry.custom_properties or {}).items()}
         if entry.otp:
             fields["otp"] = entry.otp
-        try:
-            totp = totp_from_fields(fields)
-        except InputError as exc:
-            out.problem(title, where, exc.message, exc.hint)
-            continue
         out.add(
             title=title,
             where=where,
             urls=[entry.url or ""],
             username=entry.username or "",
             password=entry.password or "",
-            totp=totp,
             notes=entry.notes or "",
             modified=entry.mtime,
             history=len(entry.history or ()),
-            passkeys=passkeys(fields),
-            deleted="in the Recycle Bin (deleted)" if _in_group(entry, bin_uuid) else "",
+            deleted=RECYCLED if _in_group(entry, bin_uuid) else "",
+            fields=fields,
         )
     return out.result()
 

@@ -23,13 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 from auditor.model.errors import InputError
 from vault.escrow.formats.base import (
+    RECYCLED,
     Collector,
     ParseResult,
     any_totp,
     csv_records,
     parse_columns,
-    passkeys,
-    totp_from_fields,
     when,
 )
 
@@ -68,7 +67,7 @@ def parse_keepassxc_csv(rows: list[tuple[int, list[str]]]) -> ParseResult:
             notes=cell.get("notes", ""),
             modified=when(cell.get("modified")),
             line=lineno,
-            deleted="in the Recycle Bin (deleted)" if RECYCLE_BIN in groups[1:] else "",
+            deleted=RECYCLED if RECYCLE_BIN in groups[1:] else "",
         )
     return out.result()
 
@@ -159,23 +158,17 @@ def parse_xml(raw: str) -> ParseResult:
             fields = strings(entry)
             where = f"entry {n}"
             title = fields.get("Title", "")
-            try:
-                totp = totp_from_fields(fields)
-            except InputError as exc:
-                out.problem(title, where, exc.message, exc.hint)
-                continue
             out.add(
                 title=title,
                 where=where,
                 urls=[fields.get("URL", "")],
                 username=fields.get("UserName", ""),
                 password=fields.get("Password", ""),
-                totp=totp,
                 notes=fields.get("Notes", ""),
                 modified=xml_time(entry.findtext("Times/LastModificationTime")),
                 history=len(entry.findall("History/Entry")),
-                passkeys=passkeys(fields),
-                deleted="in the Recycle Bin (deleted)" if in_bin else "",
+                deleted=RECYCLED if in_bin else "",
+                fields=fields,
             )
     return out.result()
 
