@@ -207,12 +207,22 @@ def _is_domain(text: str, label: str = _HOST_LABEL.pattern) -> bool:
     )
 
 
+def follows_handle_rule(platform: Platform, handle: str) -> bool:
+    """Whether `handle` (compared lower-case, without a leading `@`; on a domain-handle platform the
+    whole domain) matches `PlatformInfo.handle_pattern`."""
+    info = platform.info
+    text = handle.strip().lstrip("@").casefold()
+    if info.handle_is_domain:
+        return _is_domain(text, info.handle_pattern)
+    return re.fullmatch(info.handle_pattern, text) is not None
+
+
 def handle_problem(platform: Platform, handle: str) -> str:
     """What is wrong with `handle` as an account name on `platform` ("" when nothing is).
 
     The rules are `PlatformInfo.handle_pattern` (platform-apis.md section 9), compared lower-case
-    and without a leading `@`, where the syntax is confirmed; a Mastodon handle is `user@server` (or a bare user), a Bluesky
-    handle a domain name. Said in words (`handle_rule`), for people typing a reported handle.
+    and without a leading `@`, where the syntax is confirmed; a Mastodon handle is `user@server`
+    (or a bare user), a Bluesky handle a domain name. Said in words (`handle_rule`), for people typing a reported handle.
     """
     info = platform.info
     text = handle.strip().removeprefix("@").casefold()
@@ -223,12 +233,8 @@ def handle_problem(platform: Platform, handle: str) -> str:
         if not _is_domain(server):
             return f"{server!r} is not a server name ({info.label} handles are {info.handle_rule})"
         text = user
-    if info.handle_is_domain:
-        ok = _is_domain(text, info.handle_pattern)
-    else:
-        ok = re.fullmatch(info.handle_pattern, text) is not None
+    if follows_handle_rule(platform, text):
+        return ""
     return (
-        ""
-        if ok
-        else f"{handle.strip()!r} is not a valid {info.label} handle: {info.label} handles are {info.handle_rule}"
+        f"{handle.strip()!r} is not a valid {info.label} handle: {info.label} handles are {info.handle_rule}"
     )

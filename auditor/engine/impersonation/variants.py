@@ -16,6 +16,7 @@ import re
 from collections.abc import Container, Iterable, Iterator, Sequence
 
 from auditor.engine.impersonation.normalise import canonical_handle, split_handle
+from auditor.model.platforms import follows_handle_rule
 from auditor.model.types import Platform
 
 DEFAULT_LIMIT = 500
@@ -30,18 +31,8 @@ SWAPS: dict[str, tuple[str, ...]] = {
 
 def is_valid(handle: str, platform: Platform) -> bool:
     """Whether `handle` (compared lower-case; Bluesky: the whole domain) obeys the platform's rules
-    (`PlatformInfo.handle_pattern`, auditor/model/platforms.py)."""
-    h = handle.strip().lstrip("@").casefold()
-    info = platform.info
-    if info.handle_is_domain:
-        labels = h.split(".")
-        return (
-            len(labels) >= 2
-            and len(h) <= 253
-            and all(re.fullmatch(info.handle_pattern, label) is not None for label in labels)
-            and labels[-1][:1].isalpha()
-        )
-    return re.fullmatch(info.handle_pattern, h) is not None
+    (`PlatformInfo.handle_pattern`, auditor/model/platforms.py `follows_handle_rule`)."""
+    return follows_handle_rule(platform, handle)
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
