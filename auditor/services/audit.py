@@ -454,22 +454,25 @@ def gather(
     return out
 
 
-def discovery_queries(policy: Policy, accounts: Sequence[Account], platform: Platform) -> list[str]:
+def discovery_queries(
+    policy: Policy, district: DistrictContext, accounts: Sequence[Account], platform: Platform
+) -> list[str]:
     """What to search for on `platform`, most valuable first (the search budget keeps the head): the
     district's names and aliases, the display names of its accounts there, each official with the
     role, each role with the district, each building's names, aliases and acronym, its handles
-    there, then the display names of its accounts elsewhere."""
+    there, then the display names of its accounts elsewhere. `district` is `district_context(policy)`,
+    built once a run (it holds the role model)."""
 
-    model = role_model(policy)
+    model = district.role_model or role_model(policy)
     here = [a for a in accounts if a.platform is platform]
     elsewhere = [a.display_name for a in accounts if a.platform is not platform and a.display_name]
     buildings = [
-        (b.name, *b.aliases, *([acronym(b.name)] if len(acronym(b.name)) >= 3 else []))
+        (b.name, *b.aliases, *([short] if len(short := acronym(b.name)) >= 3 else []))
         for b in policy.buildings
     ]
     queries = search_queries(
         policy.names(),
-        district_context(policy).roles,
+        district.roles,
         [a.handle for a in here],
         display_names=[a.display_name for a in here if a.display_name],
         buildings=buildings,
@@ -529,6 +532,7 @@ def _discover(
     policy = snapshot.policy
     live = [a for a in snapshot.accounts if a.status is not AccountStatus.RETIRED]
     protected = protected_names(policy, live)
+    district = district_context(policy)  # names, roles and the role model, built once a run
     detector = Detector(
         protected,
         allowlist=[f"{e.platform.value}:{e.handle}" for e in policy.allowlist],
@@ -536,9 +540,8 @@ def _discover(
         own_domains=(*policy.website_domains, *policy.email_domains),
         # Role squats (superintendent/supt, board/BOE, principal + building) and display names;
         # an official's bare personal name is protected only with a role or a district term.
-        roles=role_model(policy),
+        roles=district.role_model,
     )
-    district = district_context(policy)
     seen: dict[Platform, dict[str, Profile]] = {}  # found profiles outside the inventory
     complete: dict[Platform, bool] = {}
     use: dict[Platform, DiscoveryUse] = {}
@@ -559,7 +562,7 @@ def _discover(
         # Search, where the platform has one and the connector can work.
         searching = connector.supports_search and not connector.missing_configuration()
         if searching:
-            chosen = discovery_queries(policy, live, platform)[: policy.search_budget]
+            chosen = discovery_queries(policy, district, live, platform)[: policy.search_budget]
             for i, query in enumerate(chosen):
                 tried = True
                 searched += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from auditor.engine.impersonation.variants import is_valid
 from auditor.engine.policy import load_preset
-from auditor.engine.snapshot import DiscoveryUse, protected_names
+from auditor.engine.snapshot import DiscoveryUse, district_context, protected_names
 from auditor.model.types import Account, Platform
 from auditor.services.audit import OWN_NAME_WEIGHT, discovery_queries, probe_bases
 
@@ -38,12 +38,12 @@ def test_discovery_queries_put_the_platform_s_own_display_names_before_other_pla
         _account(Platform.MASTODON, "kennedyjh@mastodon.example", "Kennedy Junior High"),
         _account(Platform.X, "nnhs_theatre", "NNHS Theatre"),
     ]
-    mastodon = discovery_queries(POLICY, accounts, Platform.MASTODON)
+    mastodon = discovery_queries(POLICY, district_context(POLICY), accounts, Platform.MASTODON)
     assert mastodon[: len(POLICY.names())] == list(POLICY.names())  # the district's names first
     assert mastodon.index("Kennedy Junior High") < mastodon.index("Naperville Central High School")
     assert "kennedyjh" in mastodon and "nnhs_theatre" not in mastodon  # handles of this platform only
     assert mastodon[-1] == "NNHS Theatre"  # another platform's display name comes last
-    x = discovery_queries(POLICY, accounts, Platform.X)
+    x = discovery_queries(POLICY, district_context(POLICY), accounts, Platform.X)
     assert x.index("NNHS Theatre") < x.index("Kennedy Junior High")
 
 
