@@ -78,6 +78,7 @@ from auditor.model.types import (
 )
 from auditor.services.policy import require_policy
 from auditor.services.watchlist import watched_handles
+from connectors.base import resolve_by_id
 from connectors.http import RUN_DEADLINE_REASON
 from connectors.platforms.manual import ManualConnector
 from connectors.registry import connector_class
@@ -387,9 +388,7 @@ def _renamed(connector: Connector, account: Account, profile: Profile) -> Profil
         by_id = connector.lookup_by_id(account.platform_id)
     except Exception:  # NotSupportedError, or a connector bug: keep what the handle lookup saw
         return profile
-    if by_id.found and normalise_handle(by_id.platform_handle) != normalise_handle(account.handle):
-        return dataclasses.replace(by_id, handle=account.handle, renamed_from=account.handle)
-    return profile
+    return resolve_by_id(account.handle, profile, by_id)
 
 
 def gather(

@@ -1,11 +1,10 @@
 """What the audit makes of a handle lookup and a lookup by id (issue 15), through the real Bluesky and X
 connectors against replayed recordings.
 
-`auditor/services/audit.py` `_renamed` keeps the handle lookup unless the id answers to another handle,
-so a Bluesky handle that stopped verifying (the AppView no longer finds it by handle, and shows the
-account as `handle.invalid` by id) and an X handle whose id is suspended come out as "not found".
-`connectors.base.resolve_by_id` says what they are; these tests are strict xfails until `_renamed`
-uses it, and then fail as XPASS so the marker is removed.
+A Bluesky handle that stopped verifying (the AppView no longer finds it by handle, and shows the
+account as `handle.invalid` by id) is reported as unverified, not renamed or missing; an X handle not
+found whose recorded id is suspended is reported suspended (`connectors.base.resolve_by_id`, called
+by `auditor/services/audit.py` `_renamed`).
 """
 
 from __future__ import annotations
@@ -22,10 +21,8 @@ from ..connectors.test_recordings import REAL, Replay, _load
 from .factories import make_account
 
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"recordings not found at {REAL}")
-NEEDS_RENAMED = "auditor/services/audit.py _renamed does not call connectors.base.resolve_by_id yet"
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_RENAMED)
 def test_audit_reports_an_unverified_bluesky_handle_not_a_rename_or_a_missing_account() -> None:
     account = make_account(platform=Platform.BLUESKY, handle="wired.com", platform_id=WIRED)
     routes = {
@@ -43,7 +40,6 @@ def test_audit_reports_an_unverified_bluesky_handle_not_a_rename_or_a_missing_ac
     )
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_RENAMED)
 def test_audit_reports_an_x_handle_whose_id_is_suspended_as_suspended() -> None:
     account = make_account(platform=Platform.X, handle="justin_littman", platform_id="481186914")
     errors = _load("x/x_error_bodies.json")
