@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from auditor.engine.impersonation.normalise import (
     Normalised,
@@ -319,6 +320,7 @@ class Detector:
 
         `display_names` (handle -> display name) are scored too, when the detector has a role model.
         """
+        import numpy
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
@@ -380,33 +382,57 @@ class Detector:
         reordered_c = [r for r in range(len(keys)) if tokens[r] != cores[r]]
 
         def similar(
-            rows: list[int], row_text: list[str], cols: list[int], col_text: list[str], cutoff: float
+            rows: Sequence[int],
+            row_text: list[str],
+            row_lengths: numpy.ndarray[Any, Any],
+            cols: list[int],
+            col_text: list[str],
+            cutoff: float,
         ) -> None:
-            if not rows or not cols:
+            if not len(rows) or not cols:
                 return
-            queries = [col_text[j] for j in cols]
-            for start in range(0, len(rows), _CHUNK):
-                block = rows[start : start + _CHUNK]
-                matrix = process.cdist(
-                    [row_text[i] for i in block],
-                    queries,
-                    scorer=OSA.normalized_similarity,
-                    score_cutoff=cutoff,
-                    workers=1,
-                    dtype="float32",
-                )
-                for r, c in zip(*matrix.nonzero(), strict=True):
-                    pairs.setdefault(owner[block[int(r)]], set()).add(col_owner[cols[int(c)]])
+            # OSA normalized similarity is at most min/max of the lengths: compare each length of
+            # row only with the columns whose length can reach the cutoff (a third of the pairs).
+            picked = numpy.asarray(rows, dtype=numpy.int64)
+            lengths = row_lengths[picked]
+            order = numpy.argsort(lengths, kind="stable")
+            values, starts = numpy.unique(lengths[order], return_index=True)
+            ends = [*starts[1:].tolist(), len(order)]
+            col_lengths = [len(col_text[j]) for j in cols]
+            for length, lo, hi in zip(values.tolist(), starts.tolist(), ends, strict=True):
+                reach = [
+                    j
+                    for j, n in zip(cols, col_lengths, strict=True)
+                    if min(n, length) >= cutoff * max(n, length)
+                ]
+                if not reach:
+                    continue
+                queries = [col_text[j] for j in reach]
+                group = picked[order[lo:hi]].tolist()
+                for start in range(0, len(group), _CHUNK):
+                    block = group[start : start + _CHUNK]
+                    matrix = process.cdist(
+                        [row_text[i] for i in block],
+                        queries,
+                        scorer=OSA.normalized_similarity,
+                        score_cutoff=cutoff,
+                        workers=1,
+                        dtype="float32",
+                    )
+                    for r, c in zip(*matrix.nonzero(), strict=True):
+                        pairs.setdefault(owner[block[int(r)]], set()).add(col_owner[reach[int(c)]])
 
-        everyone = list(range(len(keys)))
+        everyone = range(len(keys))
         short_p = [q for q, (_, n) in enumerate(self._cols) if MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY]
         long_p = [
             q for q, (_, n) in enumerate(self._cols) if not MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY
         ]
-        similar(everyone, cores, long_p, p_cores, self._cutoff)
-        similar(everyone, cores, short_p, p_cores, self._short_cutoff)
-        similar(everyone, tokens, reordered_p, p_tokens, self._cutoff)
-        similar(reordered_c, tokens, plain_p, p_tokens, self._cutoff)
+        core_lengths = numpy.array(list(map(len, cores)), dtype=numpy.int64)
+        token_lengths = numpy.array(list(map(len, tokens)), dtype=numpy.int64)
+        similar(everyone, cores, core_lengths, long_p, p_cores, self._cutoff)
+        similar(everyone, cores, core_lengths, short_p, p_cores, self._short_cutoff)
+        similar(everyone, tokens, token_lengths, reordered_p, p_tokens, self._cutoff)
+        similar(reordered_c, tokens, token_lengths, plain_p, p_tokens, self._cutoff)
 
         claim_keys: dict[str, list[str]] = {}
         if self.roles is not None:
