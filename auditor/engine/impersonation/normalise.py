@@ -355,12 +355,12 @@ def sorted_tokens(name: str, core: str, extra_affixes: tuple[str, ...] = ()) -> 
         return core  # one word: nothing to reorder
     words = affix_words(extra_affixes)
     parts: list[str] = []
-    if name.isascii():  # fast_key inlined: most words have no pair to fold
-        table = _FAST_TABLE
-        for piece in pieces:
-            f = piece.lower().translate(table) if piece else ""
-            if f:
-                parts.append(fast_key(f) if ("rn" in f or "vv" in f or "cl" in f) else f)
+    if name.isascii():  # fast_key inlined: most names have no pair to fold
+        # one fold for all the words (ASCII folds one character to one, NUL to itself)
+        joined = "\x00".join(pieces).lower().translate(_FAST_TABLE)
+        parts = [f for f in joined.split("\x00") if f]
+        if "rn" in joined or "vv" in joined or "cl" in joined:
+            parts = [fast_key(f) if ("rn" in f or "vv" in f or "cl" in f) else f for f in parts]
     else:
         parts = [f for f in (fold_text(p) for p in pieces if p) if f]
     kept = [p for p in parts if p not in words] or parts
