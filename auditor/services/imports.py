@@ -401,7 +401,10 @@ def _header_hint(columns: Mapping[str, str]) -> str:
 
 def _unneutralise(value: str) -> str:
     # Our own CSV export prefixes formula-like cells with an apostrophe; take it off on the way in.
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
+    # A value that already read as guarded ("'=") was given one more ("''="): apostrophes, then a
+    # formula character, lose one apostrophe.
+    rest = value.lstrip("'")
+    if len(rest) < len(value) and rest[:1] and rest[0] in "=+-@\t\r":
         return value[1:]
     return value
 
