@@ -24,6 +24,14 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _ig_time(iso: str) -> str:
+    """Instagram's timestamp spelling (recorded: "2023-06-01T16:01:55+0000")."""
+    if not iso:
+        return ""
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
 def _csv(value: str | None) -> list[str] | None:
     return None if value is None else [v for v in value.split(",") if v]
 
@@ -39,14 +47,21 @@ def _words(text: str) -> list[str]:
 
 
 def search_hits(
-    accounts: Any, query: str, limit: int, *, any_word: bool = False, bio: bool = True
+    accounts: Any,
+    query: str,
+    limit: int,
+    *,
+    any_word: bool = False,
+    bio: bool = True,
+    shown: tuple[str, ...] = ("found",),
 ) -> list[FakeAccount]:
     """Accounts a platform's account search returns for `query`, best first.
 
     Every word of the query must begin a word of the handle, display name or (with `bio`) the
     description, or occur in the handle; `any_word` (YouTube's relevance search) needs only one of
     them (stop words aside) and ranks by how many matched. Matches in the handle and display name
-    rank above matches in the description only. Accounts with `searchable=False` are not indexed.
+    rank above matches in the description only. Accounts with `searchable=False` are not indexed,
+    nor accounts whose status is not in `shown` (Mastodon also shows locked accounts).
     The recorded searches (fixtures/real-api: Mastodon v2 search, Bluesky searchActors) return
     accounts whose handle does not contain the query: search is by words, not by handle.
     """
@@ -55,7 +70,7 @@ def search_hits(
         wanted = [w for w in wanted if w not in _STOP] or wanted
     ranked: list[tuple[int, int, FakeAccount]] = []
     for i, a in enumerate(accounts):
-        if a.status != "found" or not a.searchable:
+        if a.status not in shown or not a.searchable:
             continue
         handle = a.handle.split("@")[0].casefold()
         strong = [*_words(a.handle.split("@")[0]), *_words(a.name)]
@@ -76,20 +91,55 @@ def search_hits(
 # --------------------------------------------------------------------------------------------------
 # X API v2 (reference §1)
 
+X_USAGE_CAPPED = {
+    "title": "UsageCapExceeded",
+    "detail": "Usage cap exceeded: Monthly product cap",
+    "type": "https://api.twitter.com/2/problems/usage-capped",
+    "period": "Monthly",
+    "scope": "Product",
+}
+X_NOT_ENROLLED = {
+    "client_id": "12345678",
+    "detail": (
+        "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a "
+        "Twitter developer App that is attached to a Project. You can create a project via the developer portal."
+    ),
+    "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+    "title": "Client Forbidden",
+    "required_enrollment": "Appropriate Level of API Access",
+    "reason": "client-not-enrolled",
+    "type": "https://api.twitter.com/2/problems/client-forbidden",
+}
+
 
 class FakeX(FakeServer):
     """`/2/users/by/username/{u}`, `/2/users/by?usernames=`, `/2/users/{id}`; Bearer auth.
 
     `spelling="2.167"` answers with the newest spec's names (`includes.posts`, `post_count`,
     `most_recent_post_id`); `not_found_status=404` plays the documented (not the observed) status.
+    Two switches answer every authorised request with an account-wide refusal (bodies as
+    tests/connectors/test_real_answers.py replays them, shapes per reference §1): `usage_capped`
+    (the monthly cap: problem type `usage-capped`, HTTP `usage_capped` = 429 or 403, and no
+    `x-rate-limit-reset` header, since waiting does not lift it) and `client_not_enrolled` (403: the
+    app is not attached to a project; the token is fine).
     """
 
     platform = "x"
 
-    def __init__(self, *args: Any, spelling: str = "2.165", not_found_status: int = 200, **kw: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        spelling: str = "2.165",
+        not_found_status: int = 200,
+        usage_capped: int = 0,
+        client_not_enrolled: bool = False,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
         self.spelling = spelling
         self.not_found_status = not_found_status
+        self.usage_capped = usage_capped  # 0: not capped; else the HTTP status of the cap (429, 403)
+        self.client_not_enrolled = client_not_enrolled
 
     def rate_headers(self, limit: int, remaining: int, reset: float) -> dict[str, str]:
         return {
@@ -112,6 +162,10 @@ class FakeX(FakeServer):
             return Reply(
                 401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}
             )
+        if self.client_not_enrolled:
+            return Reply(403, X_NOT_ENROLLED)
+        if self.usage_capped:
+            return Reply(self.usage_capped, X_USAGE_CAPPED)  # no rate-limit headers: nothing to wait for
         path = req.path
         if path.startswith("/2/users/by/username/"):
             name = path.rsplit("/", 1)[1]
@@ -170,7 +224,8 @@ class FakeX(FakeServer):
 
     def _user(self, a: FakeAccount, req: RecordedRequest) -> dict[str, Any]:
         new = self.spelling == "2.167"
-        metrics = {"followers_count": a.followers, "following_count": 12, "listed_count": 3, "like_count": 0}
+        # The recorded users' metrics (twarc, tweepy): no like_count, which the connector never reads.
+        metrics = {"followers_count": a.followers, "following_count": 12, "listed_count": 3}
         metrics["post_count" if new else "tweet_count"] = 420
         user: dict[str, Any] = {
             "id": a.id,
@@ -182,20 +237,28 @@ class FakeX(FakeServer):
             "verified": a.verified,
             "verified_type": a.verified_kind or "none",
             "public_metrics": metrics,
-            "entities": {
-                "description": {
-                    "urls": [
-                        {"start": 0, "end": 23, "url": "https://t.co/l" + str(i), "expanded_url": link}
-                        for i, link in enumerate(a.links)
-                    ]
-                }
-            },
+            "url": "",  # recorded users without a website send "url": ""
         }
+        # `entities` only holds what the profile has (recorded: no `entities` key without urls).
+        entities: dict[str, Any] = {}
+        if a.links:
+            entities["description"] = {
+                "urls": [
+                    {"start": 0, "end": 23, "url": "https://t.co/l" + str(i), "expanded_url": link,
+                     "display_url": link.split("://", 1)[-1][:26]}
+                    for i, link in enumerate(a.links)
+                ]
+            }  # fmt: skip
         if a.website:
             user["url"] = "https://t.co/w" + a.id
-            user["entities"]["url"] = {
-                "urls": [{"start": 0, "end": 23, "url": user["url"], "expanded_url": a.website}]
-            }
+            entities["url"] = {
+                "urls": [
+                    {"start": 0, "end": 23, "url": user["url"], "expanded_url": a.website,
+                     "display_url": a.website.split("://", 1)[-1][:26]}
+                ]
+            }  # fmt: skip
+        if entities:
+            user["entities"] = entities
         if a.last_post_at:
             user["most_recent_post_id" if new else "most_recent_tweet_id"] = "9" + a.id
         user.update(a.extra)
@@ -313,7 +376,10 @@ class FakeFacebook(_FakeMeta):
     platform = "facebook"
 
     def page(self, a: FakeAccount) -> dict[str, Any]:
-        data = {
+        """The Page node. Graph leaves out a field the Page has no value for (the recorded
+        `facebookapp` Page has no `website`), so empty strings are not sent; `is_verified` is
+        deprecated in favour of `verification_status` and is only sent when `extra` says so."""
+        data: dict[str, Any] = {
             "id": a.id,
             "name": a.name or a.handle,
             "username": a.handle,
@@ -325,8 +391,8 @@ class FakeFacebook(_FakeMeta):
             "fan_count": a.followers - 100,
             "followers_count": a.followers,
             "verification_status": "blue_verified" if a.verified else "not_verified",
-            "is_verified": a.verified,
         }
+        data = {k: v for k, v in data.items() if v != ""}
         data.update(a.extra)
         return data
 
@@ -356,6 +422,49 @@ class FakeFacebook(_FakeMeta):
 
 
 _DISCOVERY = re.compile(r"^business_discovery\.username\(([^)]*)\)\{(.*)\}$")
+# An IG User field in a field expansion: `name`, `media.limit(1){timestamp,permalink}`.
+_FIELD = re.compile(r"([a-z_]+)(?:\.limit\((\d+)\))?(?:\{([^{}]*)\})?")
+# What business discovery shows of ANOTHER account. Meta's IG User reference marks
+# `profile_picture_url` (and more) as not public there; the recorded answers (nike, the docs
+# example) hold only the fields below. An asked field outside them is left out of the answer, as
+# Graph does, so a connector that relies on one sees it missing.
+IG_DISCOVERY_FIELDS = frozenset(
+    {
+        "id",
+        "username",
+        "name",
+        "biography",
+        "website",
+        "followers_count",
+        "follows_count",
+        "media_count",
+        "media",
+    }
+)
+IG_MEDIA_FIELDS = frozenset(
+    {"id", "timestamp", "permalink", "media_type", "caption", "comments_count", "like_count", "media_url"}
+)
+
+
+def _expansion(text: str) -> list[tuple[str, int | None, list[str] | None]]:
+    """`a,b.limit(2){c,d}` -> [(a, None, None), (b, 2, [c, d])]; commas inside {} do not split."""
+    out: list[tuple[str, int | None, list[str] | None]] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(text + ","):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            part = text[start:i].strip()
+            start = i + 1
+            m = _FIELD.fullmatch(part)
+            if m is None:
+                raise ValueError(part)
+            limit = int(m.group(2)) if m.group(2) else None
+            subs = [f for f in m.group(3).split(",") if f] if m.group(3) is not None else None
+            out.append((m.group(1), limit, subs))
+    return out
 
 
 class FakeInstagram(_FakeMeta):
@@ -378,6 +487,10 @@ class FakeInstagram(_FakeMeta):
         if not match:
             return self.error(100, "(#100) Tried accessing nonexisting field")
         name = match.group(1)
+        try:
+            asked = _expansion(match.group(2))
+        except ValueError as exc:
+            return self.error(100, f'(#100) Syntax error "Expected end of string instead of "{exc}"."')
         account = self.find(name)
         if account is None or account.status != "found":
             return self.error(
@@ -388,20 +501,15 @@ class FakeInstagram(_FakeMeta):
                 error_user_title="Cannot find User",
                 error_user_msg=f"The user with username: {name} cannot be found.",
             )
-        media = (
-            {
-                "data": [
-                    {
-                        "timestamp": account.last_post_at,
-                        "permalink": "https://www.instagram.com/p/x",
-                        "id": "1",
-                    }
-                ]
-            }
-            if account.last_post_at
-            else {"data": []}
-        )
-        found = {
+        post = {
+            "id": "17990014702890528",
+            "timestamp": _ig_time(account.last_post_at),
+            "permalink": "https://www.instagram.com/p/x",
+            "media_type": "IMAGE",
+            "comments_count": 3,
+            "like_count": 40,
+        }
+        everything: dict[str, Any] = {
             "username": account.handle,
             "name": account.name,
             "biography": account.bio,
@@ -409,11 +517,21 @@ class FakeInstagram(_FakeMeta):
             "followers_count": account.followers,
             "follows_count": 10,
             "media_count": 55,
-            "profile_picture_url": "https://scontent.example/p.jpg",
             "id": account.id,
-            "media": media,
         }
-        found.update(account.extra)
+        everything.update(account.extra)
+        found: dict[str, Any] = {}
+        for field_name, limit, subs in asked:
+            if field_name not in IG_DISCOVERY_FIELDS:
+                continue  # not public for business discovery: Graph leaves it out
+            if field_name == "media":
+                posts = [post] if account.last_post_at else []
+                wanted = {"id", *(f for f in subs or ["id"] if f in IG_MEDIA_FIELDS)}
+                found["media"] = {
+                    "data": [only(p, wanted) for p in posts[: limit if limit is not None else 25]]
+                }
+            elif field_name in everything and everything[field_name] != "":
+                found[field_name] = everything[field_name]  # Graph omits a field without a value
         return Reply(200, {"business_discovery": found, "id": self.own_id})
 
 
@@ -505,7 +623,6 @@ class FakeYouTube(FakeServer):
                 "description": a.bio,
                 "customUrl": "@" + a.handle.lower(),
                 "publishedAt": a.created_at,
-                "thumbnails": {},
                 "country": "US",
             },
             "contentDetails": {"relatedPlaylists": {"likes": "", "uploads": "UU" + cid[2:]}},
@@ -590,10 +707,48 @@ class FakeYouTube(FakeServer):
 # Mastodon (§5)
 
 
+_MENTION = re.compile(r"@([A-Za-z0-9_]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+
+
+def _mastodon_link(url: str) -> str:
+    """A plain link as Mastodon renders one (recorded: the scheme in an invisible span)."""
+    scheme, _, rest = url.partition("://")
+    return (
+        f'<a href="{html.escape(url)}" target="_blank" rel="nofollow noopener" translate="no">'
+        f'<span class="invisible">{html.escape(scheme)}://</span><span class="">{html.escape(rest)}</span>'
+        '<span class="invisible"></span></a>'
+    )
+
+
+def _mastodon_note(bio: str) -> str:
+    """The bio as Mastodon's HTML: escaped text, `@user@host` as an h-card mention link."""
+
+    def mention(m: re.Match[str]) -> str:
+        user, host = m.group(1), m.group(2)
+        return (
+            f'<span class="h-card" translate="no"><a href="https://{host}/@{user}" class="u-url mention">'
+            f"@<span>{user}</span></a></span>"
+        )
+
+    out, last = [], 0
+    for m in _MENTION.finditer(bio):
+        out.append(html.escape(bio[last : m.start()]))
+        out.append(mention(m))
+        last = m.end()
+    out.append(html.escape(bio[last:]))
+    return "".join(out)
+
+
 class FakeMastodon(FakeServer):
     """Any number of instances behind one port: a path prefix `/_i/{instance}` picks the instance
     (the connector's base URL template `http://127.0.0.1:PORT/_i/{instance}`). Anonymous access
-    unless `require_auth` (secure mode: 401). Rate limit headers carry an ISO 8601 reset."""
+    unless `require_auth` (secure mode: 401). Rate limit headers carry an ISO 8601 reset.
+
+    Rendered as the recordings show (fixtures/real-api/mastodon): a "protected" FakeAccount is
+    `locked: true`, which only means follow requests need approval: it is looked up, searched and
+    shown like any other. `followers < 0` plays a server hiding its counts (`followers_count` and
+    `following_count` -1, `hide_collections`). `@user@host` in the bio becomes an h-card mention
+    link (`class="u-url mention"`), other URLs in `links` plain links, both in Mastodon's markup."""
 
     platform = "mastodon"
 
@@ -645,10 +800,7 @@ class FakeMastodon(FakeServer):
                 "last_status_at": None,
                 "suspended": True,
             }
-        links = "".join(
-            f' <a href="{html.escape(u)}" rel="nofollow noopener" target="_blank">{html.escape(u)}</a>'
-            for u in a.links
-        )
+        links = "".join(f" {_mastodon_link(u)}" for u in a.links)
         fields = []
         if a.website:
             fields.append(
@@ -659,18 +811,21 @@ class FakeMastodon(FakeServer):
                     "verified_at": "2024-07-15T18:29:57.191+00:00" if a.verified else None,
                 }
             )
+        hidden = a.followers < 0
         account = {
             **base,
             "display_name": a.name,
             "locked": a.status == "protected",
             "discoverable": True,
-            "note": f"<p>{html.escape(a.bio)}{links}</p>",
+            "note": f"<p>{_mastodon_note(a.bio)}{links}</p>",
             "fields": fields,
-            "followers_count": a.followers,
-            "following_count": 50,
+            "followers_count": -1 if hidden else a.followers,
+            "following_count": -1 if hidden else 50,
             "statuses_count": 900,
             "last_status_at": a.last_post_at[:10] if a.last_post_at else None,
         }
+        if hidden:
+            account["hide_collections"] = True
         account.update(a.extra)
         return account
 
@@ -699,7 +854,9 @@ class FakeMastodon(FakeServer):
         if path == "/api/v2/search":
             if req.param("type") != "accounts":
                 return Reply(200, {"accounts": [], "statuses": [], "hashtags": []})
-            hits = search_hits(self.accounts.values(), req.param("q") or "", 10**6)
+            hits = search_hits(
+                self.accounts.values(), req.param("q") or "", 10**6, shown=("found", "protected")
+            )
             rendered = []
             for a in hits[: int(req.param("limit") or 20)]:
                 r = self.render(a)
@@ -715,7 +872,15 @@ class FakeMastodon(FakeServer):
 
 
 class FakeBluesky(FakeServer):
-    """`app.bsky.actor.getProfile`, `getProfiles` (≤25, missing actors dropped), `searchActors`."""
+    """`app.bsky.actor.getProfile`, `getProfiles` (≤25, missing actors dropped), `searchActors`,
+    and `com.atproto.identity.resolveHandle`.
+
+    A FakeAccount with status "handle_invalid" is an account whose domain handle stopped verifying
+    (its `_atproto` record lapsed): by handle the AppView no longer finds it (400 "Profile not
+    found", as appview_errors.json) and the handle no longer resolves (400 "Unable to resolve
+    handle"); by DID it is the account with the sentinel handle `handle.invalid` (the recorded
+    wired.com view, handle replaced; atproto packages/syntax handle.ts).
+    """
 
     platform = "bluesky"
 
@@ -742,12 +907,15 @@ class FakeBluesky(FakeServer):
     def _find_actor(self, actor: str) -> FakeAccount | None:
         if actor.startswith("did:"):
             return next((a for a in self.accounts.values() if self.did(a) == actor), None)
-        return self.find(actor)
+        a = self.find(actor)
+        return None if a is not None and a.status == "handle_invalid" else a  # the handle is gone
+
+    _SHOWN = ("found", "protected", "handle_invalid")
 
     def render(self, a: FakeAccount, detailed: bool = True) -> dict[str, Any]:
         view: dict[str, Any] = {
             "did": self.did(a),
-            "handle": a.handle.lower(),
+            "handle": "handle.invalid" if a.status == "handle_invalid" else a.handle.lower(),
             "displayName": a.name,
             "description": a.bio,
             "createdAt": a.created_at,
@@ -785,7 +953,7 @@ class FakeBluesky(FakeServer):
     def route(self, req: RecordedRequest) -> Reply:
         if req.path == "/xrpc/app.bsky.actor.getProfile":
             a = self._find_actor(req.param("actor") or "")
-            if a is None or a.status not in ("found", "protected"):
+            if a is None or a.status not in self._SHOWN:
                 return self._error(a)
             return Reply(200, self.render(a))
         if req.path == "/xrpc/app.bsky.actor.getProfiles":
@@ -794,17 +962,18 @@ class FakeBluesky(FakeServer):
                 return Reply(
                     400, {"error": "InvalidRequest", "message": "actors must not have more than 25 elements"}
                 )
-            found = [
-                a
-                for a in map(self._find_actor, actors)
-                if a is not None and a.status in ("found", "protected")
-            ]
+            found = [a for a in map(self._find_actor, actors) if a is not None and a.status in self._SHOWN]
             return Reply(200, {"profiles": [self.render(a) for a in found]})
         if req.path == "/xrpc/app.bsky.actor.searchActors":
             limit = int(req.param("limit") or 25)
             # Display names, handles and descriptions, by words (searchActors, not the typeahead).
             hits = search_hits(self.accounts.values(), req.param("q") or "", limit)
             return Reply(200, {"actors": [self.render(a, detailed=False) for a in hits]})
+        if req.path == "/xrpc/com.atproto.identity.resolveHandle":
+            a = self._find_actor(req.param("handle") or "")
+            if a is None or a.status == "deactivated" or (req.param("handle") or "").startswith("did:"):
+                return Reply(400, {"error": "InvalidRequest", "message": "Unable to resolve handle"})
+            return Reply(200, {"did": self.did(a)})
         return Reply(404, {"error": "MethodNotImplemented", "message": "Method Not Implemented"})
 
 

@@ -58,8 +58,10 @@ class FakeClock:
 
 @dataclass
 class FakeAccount:
-    """One account in a fake platform's dataset. `status`: found, suspended, deactivated, protected,
-    restricted (Facebook), personal (Instagram: exists but not business/creator)."""
+    """One account in a fake platform's dataset. `status`: found, suspended, deactivated, protected
+    (X `protected`, Bluesky `!no-unauthenticated`; on Mastodon `locked`, which stays visible),
+    restricted (Facebook), personal (Instagram: exists but not business/creator), handle_invalid
+    (Bluesky: the domain handle no longer verifies). `followers` below 0: Mastodon hides the counts."""
 
     handle: str
     status: str = "found"

@@ -305,11 +305,21 @@ def demo_oneroster_orgs() -> list[dict[str, Any]]:
 
 def demo_oneroster_users(version: str = "1.1") -> list[dict[str, Any]]:
     people = [
-        ("u1", "Jane", "Doe", "jdoe@springfield.example", "E1001", "teacher", "lhs", "active", True),
+        ("u1", "Jane", "Doe", "jdoe@springfield.example", "E1001", "teacher", "lhs", "active", "true"),
         ("u2", "Bob", "Smith", "bsmith@springfield.example", "E1002", "aide", "wms", "active", "false"),
-        ("u3", "Ann", "Admin", "ann@springfield.example", "E1003", "administrator", "dist1", "active", True),
-        ("u4", "Al", "Old", "al@springfield.example", "E1004", "teacher", "lhs", "tobedeleted", True),
-    ]
+        (
+            "u3",
+            "Ann",
+            "Admin",
+            "ann@springfield.example",
+            "E1003",
+            "administrator",
+            "dist1",
+            "active",
+            "true",
+        ),
+        ("u4", "Al", "Old", "al@springfield.example", "E1004", "teacher", "lhs", "tobedeleted", "true"),
+    ]  # enabledUser as the 1.1 binding (and the recorded v1p1_rest.json) spell it: a string
     users = []
     for sid, given, family, email, ident, role, org, status, enabled in people:
         user: dict[str, Any] = {
@@ -321,7 +331,6 @@ def demo_oneroster_users(version: str = "1.1") -> list[dict[str, Any]]:
         if version == "1.1":
             user.update(role=role, orgs=[ref])
         else:
-            user["enabledUser"] = str(enabled).lower()
             user["roles"] = [{"roleType": "primary", "role": role, "org": ref, "beginDate": "2020-08-20"}]
             user["primaryOrg"] = ref
         users.append(user)
@@ -346,10 +355,23 @@ def graph_error(code: str, message: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+GRAPH_ROLES = ("User.Read.All", "User-LifeCycleInfo.Read.All")
+LIFECYCLE_FIELDS = ("employeeHireDate", "employeeLeaveDateTime")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 class FakeGraph(FakeServer):
     """The Microsoft identity platform token endpoint and Graph `/v1.0/users` on one port.
 
     `page_size` caps a page below the client's `$top`, so paging can be exercised with few users.
+    The access token is JWT-shaped like Entra's app-only tokens: header.payload.signature, the
+    payload's `roles` claim listing the application permissions granted (`roles`). Without
+    User-LifeCycleInfo.Read.All (or .ReadWrite.All) Graph answers `employeeHireDate` and
+    `employeeLeaveDateTime` as null for everyone, with no error (Azure/LogicAppsUX#4925, recorded in
+    fixtures/real-api/msgraph); so does this fake. `jwt=False` issues an opaque token instead.
     """
 
     def __init__(
@@ -360,6 +382,8 @@ class FakeGraph(FakeServer):
         client_id: str = DEMO_CLIENT_ID,
         client_secret: str = DEMO_CLIENT_SECRET,
         page_size: int = 999,
+        roles: tuple[str, ...] = GRAPH_ROLES,
+        jwt: bool = True,
     ) -> None:
         super().__init__()
         self.users = users if users is not None else demo_graph_users()
@@ -367,6 +391,30 @@ class FakeGraph(FakeServer):
         self.client_id = client_id
         self.client_secret = client_secret
         self.page_size = page_size
+        self.roles = roles
+        self.jwt = jwt
+
+    @property
+    def reads_lifecycle(self) -> bool:
+        return bool({"User-LifeCycleInfo.Read.All", "User-LifeCycleInfo.ReadWrite.All"} & set(self.roles))
+
+    def _graph_token(self) -> str:
+        """An Entra-shaped app-only token: the claims a client could read, a made-up signature."""
+        if not self.jwt:
+            return self._issue_token()
+        header = {"typ": "JWT", "alg": "RS256", "kid": "fake-key"}
+        claims = {
+            "aud": "https://graph.microsoft.com", "iss": f"https://sts.windows.net/{self.tenant}/",
+            "appid": self.client_id, "idtyp": "app", "roles": list(self.roles), "tid": self.tenant,
+            "ver": "1.0",
+        }  # fmt: skip
+        token = ".".join(
+            (_b64url(json.dumps(header).encode()), _b64url(json.dumps(claims).encode()),
+             _b64url(secrets.token_bytes(32)))
+        )  # fmt: skip
+        with self._lock:
+            self._tokens.add(token)
+        return token
 
     def answer(self, request: RecordedRequest) -> Reply:
         if request.method == "POST" and request.path == f"/{self.tenant}/oauth2/v2.0/token":
@@ -381,7 +429,7 @@ class FakeGraph(FakeServer):
                         "error_description": "AADSTS7000215: Invalid client secret provided.",
                     },
                 )
-            token = self._issue_token()
+            token = self._graph_token()
             return json_reply(200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                                     "access_token": token})  # fmt: skip
         if request.method == "POST" and request.path.endswith("/oauth2/v2.0/token"):
@@ -396,7 +444,10 @@ class FakeGraph(FakeServer):
         select = [s for s in query.get("$select", "").split(",") if s]
 
         def shape(user: dict[str, Any]) -> dict[str, Any]:
-            return {k: user.get(k) for k in select} if select else dict(user)
+            out = {k: user.get(k) for k in select} if select else dict(user)
+            if not self.reads_lifecycle:
+                out.update({k: None for k in LIFECYCLE_FIELDS if k in out})
+            return out
 
         if request.path == "/v1.0/users":
             try:

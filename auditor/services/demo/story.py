@@ -285,14 +285,15 @@ def _own_accounts(today: date) -> dict[str, list[FakeAccount]]:
                 last_post_at=recent,
             ),
             # The district's news handle is its own domain's name; a DNS change dropped the
-            # `_atproto` record, so Bluesky shows it as handle.invalid (profile.handle_unverified).
+            # `_atproto` record, so Bluesky no longer finds it by handle and shows it by its DID
+            # (recorded in the registry) as handle.invalid (profile.handle_unverified).
             FakeAccount(
                 "news.naperville203.org",
                 id="did:plc:d203news",
+                status="handle_invalid",
                 name="Naperville 203 News",
                 bio="News from Naperville 203, by the Communications Department.",
                 last_post_at=recent,
-                extra={"handle": "handle.invalid"},
             ),
             FakeAccount(
                 "nnhsorchestra.bsky.social",
