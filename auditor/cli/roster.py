@@ -291,6 +291,9 @@ def render_outcome(o: SyncOutcome) -> str:
     if plan.warnings:
         lines.append("Warnings:")
         lines.extend(f"  ! {w}" for w in plan.warnings)
+    if o.notes:
+        lines.append("Source notes (the sync still applies):")
+        lines.extend(f"  ! {n}" for n in o.notes)
     if o.dry_run:
         lines.append("Dry run: nothing was written.")
     elif o.refused:

@@ -366,6 +366,8 @@ class SyncOutcome:
     backup: str = ""
     record_id: str = ""
     previous_sync_at: str = ""
+    # The source's notes (RosterSnapshot.notes): shown, never a reason to refuse the plan.
+    notes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -392,6 +394,7 @@ class SyncOutcome:
             "summary": dataclasses.asdict(summary) if summary else None,
             "changes": self.changes,
             "warnings": list(plan.warnings),
+            "notes": list(self.notes),
             "departures": [
                 {
                     "person_id": d.person_id,
@@ -508,6 +511,7 @@ def sync(
         dry_run=dry_run,
         forced=force and bool(plan.warnings),
         previous_sync_at=previous,
+        notes=snapshot.notes,
     )
     if dry_run:
         return outcome

@@ -61,6 +61,9 @@ class RosterSnapshot:
     entries: tuple[RosterEntry, ...]
     full: bool = True
     roles: RoleRules = field(default_factory=RoleRules)
+    # What the source could not read, for the operator (a missing Graph permission): shown with the
+    # sync, never a reason to refuse it.
+    notes: tuple[str, ...] = ()
 
 
 class RosterSource(ABC):
@@ -76,6 +79,8 @@ class RosterSource(ABC):
         # Whether the last fetch() saw the whole directory; a delta file sets it to False.
         self.full_snapshot = True
         self.roles = RoleRules(type(self).role_vocabulary)
+        # Set by fetch(): what this listing could not tell (e.g. Graph without leave dates).
+        self.notes: list[str] = []
 
     @abstractmethod
     def fetch(self) -> list[RosterEntry]:
@@ -83,7 +88,13 @@ class RosterSource(ABC):
 
     def snapshot(self) -> RosterSnapshot:
         entries = tuple(self.fetch())
-        return RosterSnapshot(source=self.name, entries=entries, full=self.full_snapshot, roles=self.roles)
+        return RosterSnapshot(
+            source=self.name,
+            entries=entries,
+            full=self.full_snapshot,
+            roles=self.roles,
+            notes=tuple(self.notes),
+        )
 
     def __repr__(self) -> str:  # never the credentials: subclasses keep them as Secret anyway
         return f"{type(self).__name__}(name={self.name!r})"

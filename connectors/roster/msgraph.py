@@ -8,10 +8,20 @@ come back when selected. Paging follows the ENTIRE `@odata.nextLink` URL until i
 on the Graph host (the bearer token must not follow a link elsewhere). Throttling (429, or 503 with
 `Retry-After`) is waited out by the shared HTTP layer. A disabled account, or a leave date that has
 passed, means departed.
+
+Without User-LifeCycleInfo.Read.All Graph does not refuse: it answers `employeeLeaveDateTime` (and
+`employeeHireDate`) as null for everyone, so leave dates would silently stop departing anyone. The
+source therefore reads the `roles` claim of its own app-only token (a JWT: the application
+permissions granted) and, when no lifecycle permission is there, leaves a note for the sync
+(`RosterSource.notes`). A token it cannot read as a JWT falls back to the listing: 20 or more users
+and not one hire or leave date is the same tell.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -36,8 +46,49 @@ SELECT = (
 )
 
 
+# Microsoft's user resource: "In app-only scenarios ... the app must be granted the
+# User-LifeCycleInfo.Read.All permission" to read employeeLeaveDateTime; ReadWrite includes Read.
+# User.ReadWrite.All is not documented to unlock it, so it does not silence the note.
+LIFECYCLE_ROLES = frozenset({"User-LifeCycleInfo.Read.All", "User-LifeCycleInfo.ReadWrite.All"})
+# Below this many users, a listing with no hire or leave date at all can be a small tenant that
+# records none; from here on it is taken as the missing permission (tokens Graph does not issue
+# as readable JWTs).
+HEURISTIC_MIN_USERS = 20
+NO_LIFECYCLE_NOTE = (
+    "{source}: the app is not granted User-LifeCycleInfo.Read.All ({why}), so Graph answers "
+    "employeeLeaveDateTime as null for everyone: leave dates cannot be read, and departures come only "
+    "from accountEnabled. Grant the application permission User-LifeCycleInfo.Read.All with admin "
+    "consent in Entra ID (docs/roster.md)."
+)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def token_roles(token: str) -> frozenset[str] | None:
+    """The `roles` claim (the application permissions granted) of an app-only access token, or None
+    when the token is not a readable JWT (Microsoft calls access tokens opaque to clients: they may
+    change format or be encrypted).
+
+    The signature is deliberately NOT verified: this only reads which permissions our own tenant
+    granted the token Entra just handed us over TLS, to warn about a missing one; nothing is
+    authorised on the strength of it, and Graph itself still checks the token on every request.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):  # json.JSONDecodeError is a ValueError
+        return None
+    if not isinstance(claims, dict):
+        return None
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list):
+        return None
+    return frozenset(str(r) for r in roles)
 
 
 class GraphUsersSource(RosterSource):
@@ -77,10 +128,31 @@ class GraphUsersSource(RosterSource):
 
     def fetch(self) -> list[RosterEntry]:
         now = self._now()
+        self.notes = []
         try:
-            return [self._entry(u, now) for u in self._users()]
+            users = list(self._users())
+            note = self._lifecycle_note(users)
+            if note:
+                self.notes.append(note)
+            return [self._entry(u, now) for u in users]
         finally:
             self.client.close()
+
+    def _lifecycle_note(self, users: list[dict[str, Any]]) -> str:
+        """A note when leave dates cannot be read (the permission is missing), else ''."""
+        bearer = self.auth.header()["Authorization"].partition(" ")[2]  # the cached token: no request
+        roles = token_roles(bearer)
+        if roles is not None:
+            if roles & LIFECYCLE_ROLES:
+                return ""
+            return NO_LIFECYCLE_NOTE.format(source=self.name, why="its token's roles do not include it")
+        blank = all(
+            u.get("employeeHireDate") is None and u.get("employeeLeaveDateTime") is None for u in users
+        )
+        if len(users) >= HEURISTIC_MIN_USERS and blank:
+            why = f"not one of the {len(users)} users has a hire or leave date"
+            return NO_LIFECYCLE_NOTE.format(source=self.name, why=why)
+        return ""
 
     def _users(self) -> Iterator[dict[str, Any]]:
         # Built by hand so the request reads as documented ($select, commas), not percent-encoded.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from auditor.model.types import PersonKind, PersonStatus, RosterEntry, Secret
 from connectors.roster.base import RosterError
 from connectors.roster.fakes import DEMO_TENANT, HTML_ERROR_PAGE, FakeGraph, graph_error
-from connectors.roster.msgraph import SELECT, GraphUsersSource
+from connectors.roster.msgraph import SELECT, GraphUsersSource, token_roles
 from tests.connectors.roster.helpers import FakeClock, settings
 
 NOW = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
@@ -146,3 +147,114 @@ def test_next_link_to_another_host_is_not_followed(server: FakeGraph, clock: Fak
     with pytest.raises(RosterError, match=r"@odata\.nextLink points away from"):
         source(server, clock).fetch()
     assert [r.path for r in server.requests] == [TOKEN_PATH, "/v1.0/users"]
+
+
+# -- the missing User-LifeCycleInfo.Read.All permission (issue 15) --------------------------------
+
+
+def _token(server: FakeGraph) -> str:
+    import requests
+
+    reply = requests.post(
+        server.url + TOKEN_PATH,
+        data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"},
+        timeout=5,
+    )
+    token: str = reply.json()["access_token"]
+    return token
+
+
+def test_the_fake_token_is_a_jwt_whose_roles_claim_the_source_reads() -> None:
+    with FakeGraph(roles=("User.Read.All",)) as server:
+        assert isinstance(server, FakeGraph)
+        token = _token(server)
+    assert token.count(".") == 2
+    assert token_roles(token) == frozenset({"User.Read.All"})
+    for opaque in ("not-a-jwt", "a.b.c", "eyJ0eXAiOiJKV1QiLCJhbGciOi.REPLAYED.TOKEN"):  # the recorded one
+        assert token_roles(opaque) is None
+
+
+@pytest.mark.parametrize("granted", ["User-LifeCycleInfo.Read.All", "User-LifeCycleInfo.ReadWrite.All"])
+def test_with_a_lifecycle_permission_there_is_no_note(granted: str, clock: FakeClock) -> None:
+    with FakeGraph(roles=("User.Read.All", granted)) as server:
+        assert isinstance(server, FakeGraph)
+        src = source(server, clock)
+        entries = src.fetch()
+        snapshot = src.snapshot()
+    assert src.notes == [] and snapshot.notes == ()
+    assert (entries[1].status, entries[1].left_on) == (PersonStatus.DEPARTED, date(2026, 10, 31))
+
+
+@pytest.mark.parametrize("roles", [("User.Read.All",), ("User.Read.All", "User.ReadWrite.All")])
+def test_without_it_graph_nulls_leave_dates_silently_and_the_source_says_so(
+    roles: tuple[str, ...], clock: FakeClock
+) -> None:
+    with FakeGraph(roles=roles) as server:
+        assert isinstance(server, FakeGraph)
+        src = source(server, clock)
+        entries = src.fetch()
+        snapshot = src.snapshot()
+    # Bob's passed leave date comes back null: he stays active; Al (disabled) still departs.
+    assert entries[1].status is PersonStatus.ACTIVE
+    assert entries[3].status is PersonStatus.DEPARTED
+    assert src.notes == [
+        "Microsoft Graph users: the app is not granted User-LifeCycleInfo.Read.All (its token's roles do "
+        "not include it), so Graph answers employeeLeaveDateTime as null for everyone: leave dates cannot "
+        "be read, and departures come only from accountEnabled. Grant the application permission "
+        "User-LifeCycleInfo.Read.All with admin consent in Entra ID (docs/roster.md)."
+    ]
+    assert snapshot.notes == tuple(src.notes)
+
+
+def _users(n: int, *, one_dated: bool) -> list[dict[str, Any]]:
+    from connectors.roster.fakes import demo_graph_users
+
+    first = demo_graph_users()[0]
+    return [
+        {**first, "id": f"id-{i}", "mail": f"u{i}@springfield.example", "userPrincipalName": f"u{i}@springfield.example",
+         "employeeHireDate": "2015-08-20T00:00:00Z" if one_dated and i == 7 else None, "employeeLeaveDateTime": None}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_an_opaque_token_falls_back_to_a_listing_without_any_date(clock: FakeClock) -> None:
+    with FakeGraph(_users(25, one_dated=False), jwt=False) as server:
+        assert isinstance(server, FakeGraph)
+        src = source(server, clock)
+        src.fetch()
+    [note] = src.notes
+    assert "(not one of the 25 users has a hire or leave date)" in note
+    # One date anywhere, or too few users to tell: no note.
+    for users in (_users(25, one_dated=True), _users(19, one_dated=False)):
+        with FakeGraph(users, jwt=False) as server:
+            assert isinstance(server, FakeGraph)
+            src = source(server, clock)
+            src.fetch()
+        assert src.notes == []
+
+
+def test_roster_sync_cli_shows_the_missing_permission_and_still_applies(tmp_path: Any) -> None:
+    from tests.e2e.conftest import Cli
+
+    cli = Cli(tmp_path)
+    cli.init()
+    people = "name,email,kind,role,building,status,employee_id\n" + "".join(
+        f"{u['displayName']},{u['mail']},employee,{u['jobTitle']},{u['department']},active,{u['employeeId']}\n"
+        for u in FakeGraph().users
+    )
+    cli.ok("person", "import", str(cli.file("people.csv", people)))
+    with FakeGraph(roles=("User.Read.All",)) as graph:
+        args = ["-o", f"tenant={DEMO_TENANT}", "-o", "client_id=demo-client", "-o", f"login_url={graph.url}",
+                "-o", f"graph_url={graph.url}"]  # fmt: skip
+        cli.ok("roster", "add", "entra", "--kind", "msgraph", *args, "--secret-stdin", input="demo-secret\n")
+        dry = cli.ok("roster", "sync", "entra", "--dry-run").output
+        applied = json.loads(cli.ok("roster", "sync", "entra", "--format", "json").output)
+        history = json.loads(cli.ok("roster", "history", "--json").output)
+    assert "Source notes (the sync still applies):" in dry
+    assert "! entra: the app is not granted User-LifeCycleInfo.Read.All" in dry
+    assert "departures come only from accountEnabled" in dry
+    # A note, not a warning: the sync is applied (Al, disabled, departs), nothing is refused.
+    assert applied["applied"] is True and applied["warnings"] == []
+    assert [n[:50] for n in applied["notes"]] == ["entra: the app is not granted User-LifeCycleInfo.R"]
+    assert applied["counts"]["departures"] == 1
+    assert history["items"] and "demo-secret" not in json.dumps(applied)
