@@ -596,15 +596,17 @@ def _discover(
                 tried = True
                 probed = len(probes)
                 results = _lookup_all(connector, probes, f"{platform.label} look-alikes", progress)
-                unknown = 0
+                why: dict[str, int] = {}  # reason -> how many could not be checked for it
                 for profile in results.values():
                     if profile.status is ProfileStatus.UNKNOWN:
-                        unknown += 1
+                        why[profile.reason or "no answer"] = why.get(profile.reason or "no answer", 0) + 1
                     keep(platform, profile)
-                if unknown:
+                if why:
                     ok = False
+                    reasons = "; ".join(r for r, _ in sorted(why.items(), key=lambda kv: -kv[1])[:3])
                     out.notes.append(
-                        f"{platform.label}: {unknown} of {probed} look-alike handles could not be checked"
+                        f"{platform.label}: {sum(why.values())} of {probed} look-alike handles could not be "
+                        f"checked ({reasons})"
                     )
         if searching or platform in PROBE_PLATFORMS:
             use[platform] = DiscoveryUse(

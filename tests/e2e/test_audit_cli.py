@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,6 +257,35 @@ def test_platform_failures_are_unknown_never_not_found(cli: Cli, fakes: tuple[Fa
     assert "503" in found[("profile.unknown", "account:x:naperville203")]["message"]
     assert found[("profile.unknown", "account:bluesky:nchsband.bsky.social")]["message"].startswith(
         "Bluesky account nchsband.bsky.social could not be checked this run ("
+    )
+
+
+@pytest.mark.parametrize("status", [429, 403])
+def test_a_nightly_run_against_a_usage_capped_x_asks_x_once(cli: Cli, monkeypatch, status: int) -> None:
+    """Issue 15: the monthly cap is seen on the first request; the inventory lookups, renamed-account
+    lookups by id and every look-alike probe of the run then ask X nothing, and wait for nothing."""
+    x = FakeX(X_ACCOUNTS, token=X_TOKEN, usage_capped=status)
+    bsky = FakeBluesky(BLUESKY_ACCOUNTS)
+    with x, bsky:
+        monkeypatch.setenv("AUDITOR_X_BASE_URL", x.url)
+        monkeypatch.setenv("AUDITOR_BLUESKY_BASE_URL", bsky.url)
+        ids = _district(cli, nightly=True)
+        nightly = cli.file("nightly.pass", "nightly job passphrase\n")
+        nightly.chmod(0o600)
+        started = time.monotonic()
+        result = cli("--identity", "nightly", "audit", "--as", "auditor", "--json", passfile=nightly)
+        elapsed = time.monotonic() - started
+    assert result.exit_code in (0, 3), result.output
+    assert len(x.requests) == 1, [r.path for r in x.requests]
+    assert elapsed < 60  # no 60 s wait a try, as a short throttle would get
+    found = _findings(result.stdout, ids)
+    for ref in ids:
+        if ref.startswith("x:"):
+            assert "X usage cap reached" in found[("profile.unknown", f"account:{ref}")]["message"]
+    assert not any(check == "impersonation.suspected" and s.startswith("candidate:x:") for check, s in found)
+    notes = json.loads(result.stdout)["run"]["notes"]
+    assert any(
+        n.startswith("X: ") and n.endswith("could not be checked (X usage cap reached)") for n in notes
     )
 
 
