@@ -209,6 +209,8 @@ def history(
     ctx: typer.Context, account: AccountArg, fmt: FormatOpt = OutputFormat.TABLE, as_json: JsonOpt = False
 ) -> None:
     """List the stored versions of an account's credentials: when, by whom, what changed (no values).
+    An imported version also shows the date the export gives it ("import-history": an older
+    password from the export's history, stored before the entry itself).
 
     Example:
 
@@ -225,6 +227,7 @@ def history(
         ("set_by", "By"),
         ("action", "Action"),
         ("fields", "Changed"),
+        ("dated", "Export date"),
         ("has_totp", "TOTP"),
         ("recovery_codes_unused", "Codes unused"),
     ]

@@ -22,6 +22,7 @@ from vault.backup import take_backup
 from vault.escrow import credential_import as ci
 from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
+from vault.escrow.formats.base import OlderPassword
 from vault.escrow.store import ADDS, DIFFERENT, NEW, OLDER, UNCHANGED, Escrow, ImportCheck
 from vault.escrow.totp import TotpError
 from vault.registry import Registry, utcnow
@@ -433,6 +434,8 @@ class EntryOutcome:
     fields: tuple[str, ...] = ()  # the fields it changes or adds (names only)
     why: str = ""
     version: int = 0  # the version it was stored as (0: not written)
+    history: int = 0  # older passwords in the entry's history (in the export)
+    history_kept: int = 0  # of them, stored (or, in a dry run, to be stored) as older versions
 
     @property
     def writes(self) -> bool:
@@ -450,10 +453,23 @@ class EntryOutcome:
             DIFFERENT: f"{self.why}; not imported without --replace",
             REPLACES: f"replaces the current credential, version {v} ({self.why}; --replace)",
         }[self.status]
+        if self.history_kept and (self.version or dry_run):
+            k = self.history_kept
+            detail += (
+                f"; its {k} dated older password(s) from the export's history "
+                f"{'stored' if self.version else 'would be stored'} first, as "
+                + ("version 1" if k == 1 else f"versions 1-{k}")
+            )
         if self.version:
             detail += f"; stored as version {self.version}"
         elif dry_run and self.writes:
             detail += "; would be stored"
+        if self.history and not self.history_kept:
+            detail += f"; its history ({self.history} older password(s)) is not imported: " + (
+                "none is dated and different from the current one"
+                if self.status == NEW
+                else "versions are escrowed already, and their past is never rewritten"
+            )
         return f"  {self.status}: {self.entry} -> {self.account}: {detail}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -468,6 +484,8 @@ class EntryOutcome:
             "fields": list(self.fields),
             "why": self.why,
             "version": self.version or None,
+            "history": self.history,
+            "history_versions": self.history_kept,
         }
 
 
@@ -525,8 +543,8 @@ def import_credentials(
     labels = {a.id: a.label for a in accounts}
     raw = path.read_bytes()
     kind = exportfile.sniff(raw)
-    # (account id, entry label, bundle, modified)
-    pairs: list[tuple[str, str, CredentialBundle, datetime | None]]
+    # (account id, entry label, bundle, modified, the entry's history: counted, dated older passwords)
+    pairs: list[tuple[str, str, CredentialBundle, datetime | None, tuple[int, tuple[OlderPassword, ...]]]]
     if kind:
         if decrypt is None:
             raise UsageError(
@@ -543,14 +561,17 @@ def import_credentials(
         ]
         clean = not missing
         unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(own, 1) if aid not in labels)
-        pairs = [(aid, f"export item {n}", b, exported_at) for n, (aid, b) in enumerate(own, 1)]
+        pairs = [(aid, f"export item {n}", b, exported_at, (0, ())) for n, (aid, b) in enumerate(own, 1)]
         left_out: tuple[str, ...] = ()
         source = kind
     else:
         plan = ci.match(ci.read(raw, password), accounts)
         lines = plan.summary_lines(labels)
         clean = plan.is_clean or (matched_only and bool(plan.matched))
-        pairs = [(m.account_id, m.entry.label, m.entry.bundle, m.entry.modified) for m in plan.matched]
+        pairs = [
+            (m.account_id, m.entry.label, m.entry.bundle, m.entry.modified, (m.entry.history, m.entry.older))
+            for m in plan.matched
+        ]
         unmatched = tuple(plan.unmatched) + tuple(a.label for a in plan.ambiguous)
         unmatched += tuple(p.message for p in plan.problems)
         left_out = plan.left_out if matched_only else ()
@@ -560,10 +581,10 @@ def import_credentials(
         source = plan.format
     pairs = [p for p in pairs if p[0] in labels]
     escrow = Escrow(registry)
-    checks = [escrow.check_import(aid, bundle, modified=when) for aid, _, bundle, when in pairs]
+    checks = [escrow.check_import(aid, bundle, modified=when) for aid, _, bundle, when, _ in pairs]
     planned = tuple(
-        _outcome(aid, label, labels[aid], check, replace)
-        for (aid, label, _, _), check in zip(pairs, checks, strict=True)
+        _outcome(aid, label, labels[aid], check, replace, history)
+        for (aid, label, _, _, history), check in zip(pairs, checks, strict=True)
     )
     outcome = ImportOutcome(
         tuple(lines),
@@ -582,14 +603,21 @@ def import_credentials(
     backup = take_backup(registry, "before-credential-import")
     done: list[EntryOutcome] = []
     with registry.transaction():
-        for (aid, label, bundle, when), check in zip(pairs, checks, strict=True):
+        for (aid, label, bundle, when, history), check in zip(pairs, checks, strict=True):
             again, result = escrow.store_import(
-                aid, bundle, modified=when, replace=replace, expect=check, details={"source": source}
+                aid,
+                bundle,
+                modified=when,
+                replace=replace,
+                expect=check,
+                details={"source": source},
+                older=history[1],
             )
             done.append(
                 dataclasses.replace(
-                    _outcome(aid, label, labels[aid], again, replace),
+                    _outcome(aid, label, labels[aid], again, replace, history),
                     version=result.ref.version if result else 0,
+                    history_kept=result.from_history if result else 0,
                 )
             )
     return dataclasses.replace(
@@ -600,7 +628,18 @@ def import_credentials(
     )
 
 
-def _outcome(account_id: str, label: str, account: str, check: ImportCheck, replace: bool) -> EntryOutcome:
+def _outcome(
+    account_id: str,
+    label: str,
+    account: str,
+    check: ImportCheck,
+    replace: bool,
+    history: tuple[int, tuple[OlderPassword, ...]] = (0, ()),
+) -> EntryOutcome:
+    """The planned outcome; the entry's dated history is kept only by a NEW entry (`store_import`)."""
     status = REPLACES if (check.status == DIFFERENT and replace) else check.status
     fields = () if status == UNCHANGED else check.changed + check.added
-    return EntryOutcome(label, account_id, account, status, check.version, fields, check.why)
+    kept = len(history[1]) if status == NEW else 0
+    return EntryOutcome(
+        label, account_id, account, status, check.version, fields, check.why, 0, history[0], kept
+    )

@@ -20,7 +20,9 @@ from tests.e2e.test_escrow_cli import IG, setup_district
 from tests.vault import export_writers as w
 from tests.vault.export_writers import Row
 
-IG_PW = 'Ig-Cañary\\pw"q,€中'
+# A line break in the password, kept byte-exact (in a CSV its row then spans two lines: the entries
+# after it are named by the line they start on).
+IG_PW = 'Ig-Cañary\\pw"q,€中\nsecond line'
 X_PW = 'X-Canary\\\\two,"quoted"-ü'
 OTHER_PW = "Sis-Canary-Pw-0042!"
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -34,8 +36,8 @@ SOCIAL = [
 UNRELATED = [Row("PowerSchool SIS", "https://sis.d203.org/admin", "it-admin", OTHER_PW)]
 
 
-def shown(cli: Cli, account: str) -> dict[str, Any]:
-    out = cli.ok("secret", "show", account, "--reason", "check import", "--json").output
+def shown(cli: Cli, account: str, *extra: str) -> dict[str, Any]:
+    out = cli.ok("secret", "show", account, "--reason", "check import", "--json", *extra).output
     item: dict[str, Any] = json.loads(out)["items"][0]
     return item
 
@@ -99,7 +101,10 @@ def test_bitwarden_organisation_export(cli: Cli) -> None:
     assert "not imported: Old IG (item 6): in the trash (deleted)" in out
     assert "not imported: District P-card (item 7): not a login item" in out
     assert "history: NNHS Athletics Instagram (item 1) has 1 older password(s)" in out
+    # Dated history, nothing escrowed yet: the older password is version 1, the entry version 2.
+    assert "history stored first, as version 1; stored as version 2" in out
     assert "old-Ig-Canary" not in out
+    assert shown(cli, IG, "--version", "1")["password"] == "old-Ig-Canary"
     assert_escrowed(cli)
 
 
@@ -126,7 +131,7 @@ def test_teachers_chrome_export(cli: Cli) -> None:
     setup_district(cli, secret=False)
     path = write(cli, "Chrome Passwords.csv", w.chrome([*SOCIAL, *UNRELATED]))
     out = import_both_ways(cli, path)
-    assert "Format: Chrome/Edge CSV" in out and "not imported: PowerSchool SIS (line 4)" in out
+    assert "Format: Chrome/Edge CSV" in out and "not imported: PowerSchool SIS (line 5)" in out
     assert_escrowed(cli, ig_totp=False)
 
 
@@ -135,7 +140,7 @@ def test_lastpass_export(cli: Cli) -> None:
     data = w.lastpass([*SOCIAL, *UNRELATED]) + b"http://sn,,,,wifi note,Wifi,Notes,0\r\n"
     path = write(cli, "lastpass_export.csv", data)
     out = import_both_ways(cli, path)
-    assert "Format: LastPass CSV" in out and "not imported: Wifi (line 5): a secure note, not a login" in out
+    assert "Format: LastPass CSV" in out and "not imported: Wifi (line 6): a secure note, not a login" in out
     ig = shown(cli, IG)
     assert ig["password"] == IG_PW and ig["totp_seed"] == SEED  # LastPass keeps the bare seed
     assert shown(cli, "x:nnhs")["password"] == X_PW
@@ -155,7 +160,7 @@ def test_matched_only_json_lists_what_was_left_out(cli: Cli) -> None:
     body = json.loads(cli.ok("secret", "import", str(path), "--matched-only", "--json").output)
     assert body["format"] == "Apple Passwords CSV" and body["imported"] is True
     assert body["not_imported"] == [
-        "PowerSchool SIS (line 4): no account matches its URL, username or title (no social account)"
+        "PowerSchool SIS (line 5): no account matches its URL, username or title (no social account)"
     ]
     assert {i["account_id"] for i in body["items"]} == {
         i["account_id"] for i in body["items"] if i["written"]

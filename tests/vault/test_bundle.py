@@ -9,7 +9,7 @@ import pytest
 
 from auditor.model.errors import ConflictError, InputError, NotFoundError
 from auditor.model.types import CredentialRef, Secret
-from vault.escrow.bundle import BundleFormatError, CredentialBundle, parse_input
+from vault.escrow.bundle import QUOTED_NOTE, BundleFormatError, CredentialBundle, parse_input
 
 CANARY_PW = "Canary-Pa55word-7Qx!"
 CANARY_SEED = "JBSWY3DPEHPK3PXPCANARY23"
@@ -202,3 +202,39 @@ def test_error_points_at_the_line() -> None:
     with pytest.raises(InputError) as info:
         parse_input(f"login=x\npassword={CANARY_PW}\n\nrecovery_email=not-an-address\n")
     assert info.value.line == 4 and info.value.column == "recovery_email"
+
+
+MULTILINE_PW = 'first line\\ "q",ü\r\nsecond\nthird'
+
+
+def test_a_password_with_line_breaks_is_kept_byte_exact() -> None:
+    b = parse_input(json.dumps({"password": MULTILINE_PW, "login": "lhs"}))
+    assert b.password is not None and b.password.reveal_str().encode() == MULTILINE_PW.encode()
+    back = CredentialBundle.from_bytes(b.to_bytes())
+    assert back.password == Secret(MULTILINE_PW) and back.reveal_dict()["password"] == MULTILINE_PW
+    # Comparisons are byte-exact too: another line ending is another password.
+    other = CredentialBundle.create(password=MULTILINE_PW.replace("\r\n", "\n"))
+    assert b.covers(back, "password") and not b.covers(other, "password")
+    with pytest.raises(InputError, match="NUL") as err:
+        CredentialBundle.create(password="two\x00parts")
+    assert "two" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("password", "shown"),
+    [
+        ("plain-Pa55!", "plain-Pa55!"),
+        ('a"b\\c', 'a"b\\c'),  # printable: as it is, even with quotes and backslashes
+        (MULTILINE_PW, '"first line\\\\ \\"q\\",ü\\r\\nsecond\\nthird"'),
+        ("tab\there", '"tab\\there"'),
+        (" edge space", '" edge space"'),
+        ("esc\x1b[2J\u202e", '"esc\\u001b[2J\\u202e"'),
+    ],
+)
+def test_secret_show_quotes_a_password_a_terminal_would_garble(password: str, shown: str) -> None:
+    line = CredentialBundle.create(password=password).reveal_lines()[1]
+    quoted = shown.startswith('"') and shown != password
+    assert line == "password:       " + shown + (f"  {QUOTED_NOTE}" if quoted else "")
+    if quoted:  # the literal is JSON: it reads back to the exact password
+        assert json.loads(shown) == password
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line and "\u202e" not in line

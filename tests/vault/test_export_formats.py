@@ -29,8 +29,10 @@ from vault.escrow.totp import parse_otpauth
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "formats"
 REAL = SHARED / "keepassxc"
-# Backslash, quote, comma, non-ASCII (Latin, CJK, an emoji), a KeePass-style `\"` and `\\` pair.
-CANARY = 'Cañary\\pw"q,ü€中😀\\\\x\\"y'
+# Backslash, quote, comma, non-ASCII (Latin, CJK, an emoji), a KeePass-style `\"` and `\\` pair, and
+# a line break: every format's quoting carries it (CSV quotes, XML text, JSON strings), so it must
+# come back byte-exact, not be refused or cut at the line.
+CANARY = 'Cañary\\pw"q,ü€中😀\\\\x\\"y\nsecond line, "ü"'
 CANARY_NOTES = 'line one, "quoted"\nline two \\ ü€\nback\\\\slash'
 SEED = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # RFC 6238's 64-byte key
 KDBX_PASSWORD = "kdbx-canary-pässword"
@@ -185,10 +187,20 @@ def test_an_unreadable_totp_is_a_problem_for_that_entry(
         result.strict()
 
 
-def test_a_password_with_a_line_break_is_refused_by_name_not_changed() -> None:
-    result = formats.read(w.chrome([canary_row(password="two\nlines")]))
+@pytest.mark.parametrize("fmt", [f for f in w.WRITERS if f != "KeePass 2 XML"])
+@pytest.mark.parametrize("password", ["crlf\r\nline", "lone\rcr", "ends with a break\n", "\ttab start"])
+def test_carriage_returns_and_edge_breaks_stay_byte_exact(fmt: str, password: str) -> None:
+    # XML is left out: an XML parser turns CR LF and a lone CR into LF (XML 1.0, 2.11), and KeePass
+    # writes its XML the same way, so a KeePass XML export cannot carry a CR at all.
+    [entry] = formats.read(w.WRITERS[fmt]([canary_row(password=password)])).entries
+    assert entry.bundle.password is not None
+    assert entry.bundle.password.reveal_str().encode("utf-8") == password.encode("utf-8")
+
+
+def test_a_password_with_a_nul_is_refused_by_name_not_changed() -> None:
+    result = formats.read(w.chrome([canary_row(password="two\x00parts")]))
     assert result.entries == ()
-    assert "line break" in result.problems[0].message and "two" not in result.problems[0].message
+    assert "NUL" in result.problems[0].message and "two" not in result.problems[0].message
 
 
 def test_keepass2_legacy_and_steam_totp_fields() -> None:
@@ -224,6 +236,9 @@ def test_real_keepassxc_database_matches_its_own_csv_export() -> None:
     # The database keeps the TOTP in KeePassXC's legacy TOTP Seed/Settings fields; the CSV as a URI.
     assert sample.bundle.totp_now(AT)[0] == pyotp.TOTP("HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ").at(AT)
     assert (sample.history, db.entries[1].history) == (6, 2)
+    # Every snapshot in this database's history holds the entry's current password (or none): no
+    # older password to keep, though the history is counted.
+    assert (sample.older, db.entries[1].older) == ((), ())
 
 
 def test_kdbx_wrong_password_and_no_password() -> None:
@@ -284,6 +299,12 @@ def test_real_bitwarden_passkeys_and_history() -> None:
     [entry] = history.entries
     assert entry.history == 2 and entry.modified == datetime(2023, 12, 1, 12, tzinfo=UTC)
     assert entry.bundle.password == Secret("currentpassword")
+    # Its passwordHistory, dated by lastUsedDate, oldest first, as Secrets (never in a repr).
+    assert [(o.password, o.dated, o.login) for o in entry.older] == [
+        (Secret("oldpassword1"), datetime(2023, 1, 15, 10, 30, tzinfo=UTC), "testuser"),
+        (Secret("oldpassword2"), datetime(2023, 6, 20, 14, 45, tzinfo=UTC), "testuser"),
+    ]
+    assert "oldpassword" not in repr(entry) and "oldpassword" not in repr(history)
 
 
 def test_real_bitwarden_export_lists_every_item() -> None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from auditor.model.errors import AuditorError, ConflictError, InputError, NotFoundError
+from auditor.model.safetext import json_safe
 from auditor.model.types import Secret, parse_datetime
 from vault.escrow import totp as totp_mod
 
@@ -118,8 +119,10 @@ class CredentialBundle:
             text = pw.reveal_str()
             if len(text) > MAX_PASSWORD:
                 raise InputError(f"password is longer than {MAX_PASSWORD} characters", column="password")
-            if "\x00" in text or "\n" in text or "\r" in text:
-                raise InputError("password contains a line break or NUL character", column="password")
+            if "\x00" in text:
+                # Line breaks are kept (a password manager's field may hold one); NUL is refused:
+                # no login form takes it and C-string tools cut the value there.
+                raise InputError("password contains a NUL character", column="password")
         note = _secret_or_none(notes)
         if note is not None and len(note.reveal_str()) > MAX_NOTES:
             raise InputError(f"notes are longer than {MAX_NOTES} characters", column="notes")
@@ -218,7 +221,7 @@ class CredentialBundle:
     def reveal_lines(self) -> list[str]:
         """Every value in the clear, one `label: value` line each, for `secret show`."""
         d = self.reveal_dict()
-        lines = [f"login:          {d['login'] or '-'}", f"password:       {d['password'] or '-'}"]
+        lines = [f"login:          {d['login'] or '-'}", f"password:       {shown_password(d['password'])}"]
         if d["totp"]:
             lines.append(f"totp seed:      {d['totp_seed']}")
             lines.append(f"totp uri:       {d['totp']}")
@@ -397,6 +400,24 @@ class CredentialBundle:
         return bundle
 
 
+# A password a terminal would not show unambiguously: a line break, a tab or another control
+# character, a bidi control or a line separator (what `safetext.inert` would escape, and more).
+_AMBIGUOUS = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+QUOTED_NOTE = "(JSON-quoted: it holds a line break, control character or edge space; --json gives it exactly)"
+
+
+def shown_password(value: str | None) -> str:
+    """A password as `secret show` (and break-glass, recover) prints it on its line: as it is, or,
+    when a terminal could not show it unambiguously (a line break, another control character,
+    leading or trailing spaces), as a JSON string literal followed by `QUOTED_NOTE`, so a password
+    `two\\nlines` is never read as the password `two` and a stray line `lines`."""
+    if not value:
+        return "-"
+    if not _AMBIGUOUS.search(value) and value == value.strip():
+        return value
+    return f"{json_safe(json.dumps(value, ensure_ascii=False))}  {QUOTED_NOTE}"
+
+
 # --------------------------------------------------------------------------------------------------
 # Input: JSON or key=value from stdin / a hidden prompt
 
@@ -407,9 +428,9 @@ def parse_input(text: str, *, totp_issuer: str = "", totp_account: str = "") -> 
     Keys: login, password, totp (otpauth:// URI or base32 seed), recovery_codes, recovery_email,
     recovery_phone, notes; for a bare seed also totp_algorithm, totp_digits, totp_period,
     totp_issuer, totp_account. In key=value form blank lines and `#` comments are skipped, `:` also
-    separates, values are trimmed (use JSON for a password with leading or trailing spaces), and
-    `recovery_codes` may repeat. Recovery codes are separated by newlines or commas; when there is
-    neither, by spaces. Errors say which key or line is wrong and never repeat a value.
+    separates, values are trimmed (use JSON for a password with leading or trailing spaces or a
+    line break), and `recovery_codes` may repeat. Recovery codes are separated by newlines or
+    commas; when there is neither, by spaces. Errors say which key or line is wrong and never repeat a value.
     """
     stripped = text.strip()
     if not stripped:
@@ -697,5 +718,6 @@ __all__ = [
     "RecoveryCode",
     "normalise_code",
     "parse_input",
+    "shown_password",
     "split_codes",
 ]

@@ -8,7 +8,9 @@ in the Recycle Bin) and the entries that cannot be read (a problem each, never a
 a real export holds), then by the account's login e-mail, then by a handle in the username or
 title, and returns an `ImportPlan`. Errors and plan listings name entries by title and position
 only, never a secret. Each entry keeps the date its password manager last changed it, where the
-format has one, so a re-import can tell an older export (issue 13).
+format has one, so a re-import can tell an older export (issue 13), and the dated older passwords
+of its history (`ImportEntry.older`), which an import stores as older versions of an account that
+has nothing escrowed yet (`Escrow.store_import`).
 """
 
 from __future__ import annotations
@@ -171,9 +173,15 @@ class ImportPlan:
             if m.entry.passkeys:
                 lines.append(f"    passkey: {m.entry.label} also holds a passkey, which is not escrowed")
             if m.entry.history:
+                kept = len(m.entry.older)
                 lines.append(
-                    f"    history: {m.entry.label} has {m.entry.history} older password(s) in its "
-                    "history, not imported"
+                    f"    history: {m.entry.label} has {m.entry.history} older password(s) in its history"
+                    + (
+                        f", {kept} distinct and dated: kept as older versions only where nothing is "
+                        "escrowed yet"
+                        if kept
+                        else ", none dated and different from the current one: not imported"
+                    )
                 )
         lines += [f"  ambiguous: {a.label}" for a in self.ambiguous]
         lines += [f"  unmatched: {u}" for u in self.unmatched]

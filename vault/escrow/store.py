@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as replace_
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.model.errors import ConflictError, NotFoundError
 from auditor.model.types import CredentialRef, RotationTask, Secret, parse_datetime
@@ -29,6 +30,9 @@ from vault.escrow.passwords import PasswordPolicy, generate_password
 from vault.registry import ESCROW, Registry, utcnow
 from vault.revealog import RevealLog
 from vault.stores import tasks as tasks_mod
+
+if TYPE_CHECKING:  # the readers are imported only by an import
+    from vault.escrow.formats.base import OlderPassword
 
 CREDENTIAL = "credential"
 CREDENTIAL_META = "credential-meta"
@@ -40,7 +44,9 @@ def credential_id(account_id: str, version: int) -> str:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One stored version, without any value: for `secret history`."""
+    """One stored version, without any value: for `secret history`. `set_at` is when it was
+    stored; `dated`, for an imported version, the date the export gives its value (the entry's last
+    change, or for action "import-history" the date of that older password in the entry's history)."""
 
     version: int
     set_at: datetime | None
@@ -51,6 +57,7 @@ class VersionInfo:
     has_totp: bool = False
     recovery_codes_unused: int = 0
     recovery_codes_total: int = 0
+    dated: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +70,7 @@ class VersionInfo:
             "has_totp": self.has_totp,
             "recovery_codes_unused": self.recovery_codes_unused,
             "recovery_codes_total": self.recovery_codes_total,
+            "dated": self.dated.isoformat() if self.dated else None,
         }
 
     @classmethod
@@ -77,6 +85,7 @@ class VersionInfo:
             has_totp=bool(data.get("has_totp")),
             recovery_codes_unused=int(data.get("recovery_codes_unused", 0)),
             recovery_codes_total=int(data.get("recovery_codes_total", 0)),
+            dated=parse_datetime(data.get("dated")),
         )
 
 
@@ -84,6 +93,11 @@ class VersionInfo:
 class StoreResult:
     ref: CredentialRef
     closed_tasks: tuple[RotationTask, ...] = field(default=())
+    from_history: int = 0  # older versions stored first from the export's password history
+
+
+# The version action of an older password stored from an export's history (logged as "import").
+IMPORT_HISTORY = "import-history"
 
 
 NEW, UNCHANGED, OLDER, ADDS, DIFFERENT = "new", "unchanged", "older", "adds", "different"
@@ -214,9 +228,13 @@ class Escrow:
         reason: str = "",
         details: Mapping[str, Any] | None = None,
         closes_tasks: bool = True,
+        dated: datetime | None = None,
+        version_action: str = "",
     ) -> StoreResult:
         """Store a new version (merged onto the previous one unless `merge=False`), close the
-        account's rotation tasks and log the change, all in one transaction."""
+        account's rotation tasks and log the change, all in one transaction. `dated`: the date an
+        export gives the value (`VersionInfo.dated`); `version_action`: the action `secret history`
+        shows, when it is not the logged `action`."""
         ident = self.registry.require_admin("Storing a credential")
         now = self.clock()
         with self.registry.transaction():
@@ -249,12 +267,13 @@ class Escrow:
                 version=number,
                 set_at=now,
                 set_by=ident.name,
-                action=action,
+                action=version_action or action,
                 fields=fields,
                 has_password=meta["has_password"],
                 has_totp=meta["has_totp"],
                 recovery_codes_unused=meta["recovery_codes_unused"],
                 recovery_codes_total=meta["recovery_codes_total"],
+                dated=_utc(dated) if dated is not None else None,
             )
             record = {**ref.to_dict(), "history": [*data.get("history", []), info.to_dict()]}
             self.registry.put(CREDENTIAL_META, account_id, record, expected_version=meta_version)
@@ -269,6 +288,7 @@ class Escrow:
                     "version": number,
                     "fields": list(fields),
                     "tasks_closed": [t.id for t in closed],
+                    **({"dated": _utc(dated).isoformat()} if dated is not None else {}),
                     **dict(details or {}),
                 },
             )
@@ -338,12 +358,19 @@ class Escrow:
         replace: bool = False,
         expect: ImportCheck | None = None,
         details: Mapping[str, Any] | None = None,
+        older: Sequence[OlderPassword] = (),
     ) -> tuple[ImportCheck, StoreResult | None]:
         """Import one entry: check it (as `check_import`) and store a new version if it is NEW,
         ADDS, or DIFFERENT with `replace`; an UNCHANGED or OLDER entry writes nothing. Fields whose
         imported value adds nothing keep the current value, and used recovery codes stay used
         (`CredentialBundle.absorbed`). With `expect` (the check a dry run or plan made), a check that
-        came out differently raises ConflictError: the escrow changed since the plan."""
+        came out differently raises ConflictError: the escrow changed since the plan.
+
+        `older`: the entry's dated older passwords, oldest first (`ImportEntry.older`). For a NEW
+        entry each is stored first, as its own version (login and password, action
+        "import-history", dated), then the entry as the newest; an account with versions already
+        escrowed never has its past rewritten, so they are ignored (`StoreResult.from_history`
+        says how many were stored)."""
         with self.registry.transaction():
             check = self.check_import(account_id, update, modified=modified)
             if expect is not None and (check.status, check.version) != (expect.status, expect.version):
@@ -354,6 +381,18 @@ class Escrow:
             if check.status in (UNCHANGED, OLDER) or (check.status == DIFFERENT and not replace):
                 return check, None
             bundle = update if check.status == NEW else self._load(account_id).absorbed(update)
+            history = tuple(older) if check.status == NEW else ()
+            for item in history:
+                self.store(
+                    account_id,
+                    CredentialBundle.create(login=item.login, password=item.password),
+                    merge=False,
+                    action="import",
+                    details={"import": "history", **dict(details or {})},
+                    closes_tasks=False,
+                    dated=item.dated,
+                    version_action=IMPORT_HISTORY,
+                )
             result = self.store(
                 account_id,
                 bundle,
@@ -362,8 +401,9 @@ class Escrow:
                 details={"import": check.status, **dict(details or {})},
                 # Filling a field the escrow lacked rotates nothing: the account's tasks stay open.
                 closes_tasks=check.status != ADDS,
+                dated=modified,
             )
-        return check, result
+        return check, replace_(result, from_history=len(history))
 
     def generate(self, account_id: str, *, length: int = 24) -> StoreResult:
         """A new random password (vault/escrow/passwords.py) stored as a new version; nothing is shown."""

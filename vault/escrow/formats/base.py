@@ -4,8 +4,14 @@ A reader turns one password manager's file into `ImportEntry` values through a `
 which builds each entry's `CredentialBundle` and sorts out the rest: an entry with nothing to
 escrow (a card, a note, an empty login), one holding only a passkey, one in the Recycle Bin or
 trash is *skipped* with its reason; an entry whose values cannot be read (a TOTP in a form we do
-not read, a password with a line break) is a *problem*, never a silent drop. Labels name entries
+not read, a password with a NUL character) is a *problem*, never a silent drop. Labels name entries
 by title and position ("Lincoln HS on X (line 4)"); no reason ever quotes a value.
+
+Password history: every reader that has it counts it (`ImportEntry.history`), and where the format
+dates each older password (Bitwarden JSON `passwordHistory[].lastUsedDate`, 1Password 1PUX
+`passwordHistory[].time`, KeePass XML / .kdbx `History/Entry` with its LastModificationTime) the
+collector keeps the distinct ones as `OlderPassword`s, oldest first (`ImportEntry.older`), for an
+import to store as the account's older versions when nothing is escrowed yet.
 
 The TOTP helpers read every place a format keeps a key: otpauth URIs, KeeOtp's `key=...&step=`,
 KeePassXC's legacy `TOTP Seed` / `TOTP Settings`, KeePass 2.47's `TimeOtp-*` fields.
@@ -24,8 +30,22 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from auditor.model.errors import InputError
-from auditor.model.types import parse_datetime
+from auditor.model.types import Secret, parse_datetime
 from vault.escrow.bundle import CredentialBundle, split_codes
+
+
+@dataclass(frozen=True)
+class OlderPassword:
+    """One password from an entry's history, dated by the export: Bitwarden's `lastUsedDate` and
+    1Password's `time` (when it was replaced), a KeePass history entry's LastModificationTime (when
+    that state was saved). `login` is the history entry's own username (KeePass) or the entry's."""
+
+    password: Secret
+    dated: datetime
+    login: str = ""
+
+    def __repr__(self) -> str:
+        return f"OlderPassword(****, dated={self.dated.isoformat()})"
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,10 @@ class ImportEntry:
     # with the escrowed version's date (issue 13, `Escrow.check_import`).
     modified: datetime | None = None
     passkeys: int = 0  # passkeys the entry also holds (not escrowed: a passkey cannot be exported)
-    history: int = 0  # older passwords the entry's history holds (reported, not stored)
+    history: int = 0  # older passwords (or KeePass snapshots) the entry's history holds
+    # The dated, distinct older passwords, oldest first (none equal to its successor, the last not
+    # equal to the current password): what an import may store as older versions.
+    older: tuple[OlderPassword, ...] = ()
 
     @property
     def label(self) -> str:
@@ -120,13 +143,16 @@ class Collector:
         modified: datetime | None = None,
         passkeys: int = 0,
         history: int = 0,
+        older: Iterable[tuple[str, datetime | None, str]] = (),
         line: int | None = None,
         deleted: str = "",
         fields: Mapping[str, str] | None = None,
     ) -> None:
         """One entry: skipped when `deleted` says where it lies ("in the Recycle Bin") or it has
         nothing to escrow; a problem when a value cannot be read; otherwise an entry. `fields`: a
-        KeePass entry's string fields, from which its TOTP (`totp_from_fields`) and passkeys are read."""
+        KeePass entry's string fields, from which its TOTP (`totp_from_fields`) and passkeys are read.
+        `history` counts the entry's history; `older` gives its (password, date, login) items, of
+        which the dated ones are kept (`dated_history`)."""
         title = title.strip()
         label = f"{title or '(untitled)'} ({where})"
         if fields is not None:
@@ -162,12 +188,53 @@ class Collector:
         clean_urls = tuple(u.strip() for u in urls if u and u.strip())
         self.entries.append(
             ImportEntry(
-                title, clean_urls, username.strip(), bundle, self.source, where, modified, passkeys, history
+                title,
+                clean_urls,
+                username.strip(),
+                bundle,
+                self.source,
+                where,
+                modified,
+                passkeys,
+                history,
+                dated_history(older, bundle.password, username.strip()),
             )
         )
 
     def result(self) -> ParseResult:
         return ParseResult(tuple(self.entries), tuple(self.skipped), tuple(self.problems), self.format)
+
+
+def dated_history(
+    items: Iterable[tuple[str, datetime | None, str]], current: Secret | None, login: str
+) -> tuple[OlderPassword, ...]:
+    """The older passwords an import may store: each (password, date, login) item with a date and
+    a password a bundle accepts (`CredentialBundle.create`), oldest first; a password equal to the
+    one before it is the same version (the earliest date kept: KeePass saves a snapshot for every
+    edit, most with the password unchanged), and the newest ones equal to `current` are dropped.
+    An undated or unacceptable item is left out (it stays counted in `ImportEntry.history`)."""
+    dated: list[OlderPassword] = []
+    for password, at, who in items:
+        if not password or at is None:
+            continue
+        checked: CredentialBundle | None = None
+        for name in dict.fromkeys(((who or "").strip() or login, login)):  # its own login, else the entry's
+            try:
+                checked = CredentialBundle.create(login=name, password=password)
+                break
+            except InputError:
+                continue
+        if checked is not None and checked.password is not None:
+            aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+            dated.append(OlderPassword(checked.password, aware, checked.login))
+    dated.sort(key=lambda o: o.dated)
+    kept: list[OlderPassword] = []
+    for item in dated:
+        if not kept or kept[-1].password != item.password:
+            kept.append(item)
+    while kept and current is not None and kept[-1].password == current:
+        kept.pop()
+    return tuple(kept)
 
 
 def split_fields(pairs: Iterable[tuple[str, str]]) -> tuple[list[str], str, str, list[str]]:

@@ -5,7 +5,8 @@ Menu: Vault > Tools > Export vault (web vault), File > Export vault (desktop), o
 have the same shapes.
 
 - JSON: items[].login.{username, password, totp, uris[].uri, fido2Credentials[]}, notes,
-  fields[], passwordHistory[], revisionDate, deletedDate (an item in the trash).
+  fields[], passwordHistory[] (password, lastUsedDate: kept as dated older passwords),
+  revisionDate, deletedDate (an item in the trash).
 - Password-protected JSON ("encrypted": true, "passwordProtected": true): the whole JSON above,
   AES-256-CBC + HMAC-SHA256 ("EncString" type 2) under a key stretched from the password by
   PBKDF2-SHA256 (kdfType 0) or Argon2id (kdfType 1), then HKDF-Expand "enc"/"mac". An export
@@ -130,6 +131,11 @@ def _items(data: dict[str, Any], fmt: str) -> ParseResult:
             modified=when(item.get("revisionDate")),
             passkeys=len(passkeys) if isinstance(passkeys, list) else 0,
             history=len(history) if isinstance(history, list) else 0,
+            older=[
+                (text(h.get("password")), when(h.get("lastUsedDate")), "")
+                for h in (history if isinstance(history, list) else [])
+                if isinstance(h, dict)
+            ],
             deleted="in the trash (deleted)" if item.get("deletedDate") else "",
         )
     return out.result()

@@ -5,7 +5,8 @@ clear. pykeepass (https://github.com/libkeepass/pykeepass) opens it from memory:
 saved back. The password comes from a prompt or a file (never a command-line argument); a key
 file is not supported (the error says so). Each entry's string fields are read as in the XML
 export (`keepass.parse_xml`): TOTP from `otp`, KeePassXC's legacy `TOTP Seed`/`TOTP Settings` or
-KeePass 2.47's `TimeOtp-*`; its history is counted; entries under the Recycle Bin are skipped.
+KeePass 2.47's `TimeOtp-*`; its history entries give dated older passwords (each entry's own
+password and modification time); entries under the Recycle Bin are skipped.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def parse(data: bytes, password: Callable[[str], Secret] | None) -> ParseResult:
             notes=entry.notes or "",
             modified=entry.mtime,
             history=len(entry.history or ()),
+            older=[(h.password or "", h.mtime, h.username or "") for h in entry.history or ()],
             deleted=RECYCLED if _in_group(entry, bin_uuid) else "",
             fields=fields,
         )

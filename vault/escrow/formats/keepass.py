@@ -9,7 +9,8 @@ r"""KeePassXC CSV, KeePass 2 CSV and KeePass 2 XML exports.
   `back\slash`. No TOTP column: the TOTP lives in the XML export.
 - KeePass 2 XML: File > Export > KeePass XML (2.x) (or `keepassxc-cli export -f xml`). Every
   entry's string fields (Title, UserName, Password, URL, Notes, and the TOTP fields
-  `base.totp_from_fields` reads), its Times/LastModificationTime and History; the group the
+  `base.totp_from_fields` reads), its Times/LastModificationTime and History (each History/Entry
+  with its own Password and LastModificationTime: dated older passwords); the group the
   Meta/RecycleBinUUID names is the Recycle Bin, whose entries are skipped.
 """
 
@@ -167,6 +168,14 @@ def parse_xml(raw: str) -> ParseResult:
                 notes=fields.get("Notes", ""),
                 modified=xml_time(entry.findtext("Times/LastModificationTime")),
                 history=len(entry.findall("History/Entry")),
+                older=[
+                    (
+                        strings(h).get("Password", ""),
+                        xml_time(h.findtext("Times/LastModificationTime")),
+                        strings(h).get("UserName", ""),
+                    )
+                    for h in entry.findall("History/Entry")
+                ],
                 deleted=RECYCLED if in_bin else "",
                 fields=fields,
             )

@@ -7,7 +7,8 @@ A `.1pux` is a zip whose `export.data` is JSON (https://support.1password.com/1p
 accounts[].vaults[].items[] with `overview.{title, url, urls[]}`, `details.loginFields[]`
 (`designation` "username" / "password"), `details.sections[].fields[]` (a `value.totp` is the
 one-time password, as an otpauth URI or a bare seed), `details.notesPlain`,
-`details.passwordHistory[]` and `details.passkey`; `state` "archived" and `trashed` are skipped.
+`details.passwordHistory[]` (`value`, `time` in seconds: dated older passwords) and
+`details.passkey`; `state` "archived" and `trashed` are skipped.
 """
 
 from __future__ import annotations
@@ -129,5 +130,10 @@ def _item(out: Collector, item: dict[str, Any], where: str) -> None:
         modified=epoch(item.get("updatedAt")),
         passkeys=1 if details.get("passkey") else 0,
         history=len(history) if isinstance(history, list) else 0,
+        older=[
+            (text(h.get("value")), epoch(h.get("time")), "")
+            for h in (history if isinstance(history, list) else [])
+            if isinstance(h, dict)
+        ],
         deleted=deleted,
     )
