@@ -1,0 +1,115 @@
+"""Shared by the benchmarks that drive the real CLI (bench/registry.py, bench/scale.py).
+
+`machine()` names the CPU and the load, so a figure can be read against the machine it came from.
+`Cli` runs `auditor` as a user does: the venv's console script in a child process, the registry
+and the passphrase file given through the environment variables the CLI reads
+(`AUDITOR_REGISTRY`, `AUDITOR_PASSPHRASE_FILE`, `AUDITOR_KDF_PROFILE` for `init`), never a
+passphrase in argv. Each run reports wall time, the child's CPU time (user + system) and its peak
+resident set size, from `os.wait4` on that child alone.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def machine() -> str:
+    """CPU model, cores and the load averages."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        model = names[0] if names else model
+    except OSError:
+        pass
+    one, five, fifteen = os.getloadavg()
+    return f"{model}, {os.cpu_count()} cores, load {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
+
+
+def auditor_command() -> list[str]:
+    """The `auditor` console script next to this Python (the venv's), else the same entry point."""
+    script = Path(sys.executable).with_name("auditor")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from auditor.cli import main; main()"]
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    wall: float
+    cpu: float
+    peak_mb: float
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+    def check(self) -> Run:
+        if self.exit_code != 0:
+            tail = (
+                self.stderr.decode(errors="replace")[-2000:] or self.stdout.decode(errors="replace")[-2000:]
+            )
+            raise SystemExit(f"`auditor {' '.join(self.argv)}` exited {self.exit_code}:\n{tail}")
+        return self
+
+
+def run_child(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None
+) -> tuple[float, float, float, int, bytes, bytes]:
+    """(wall s, CPU s, peak RSS MB, exit code, stdout, stderr) of one child process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=dict(env), cwd=cwd
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        # ru_maxrss is in KiB on Linux.
+        return (
+            wall,
+            usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read(),
+            err.read(),
+        )
+
+
+class Cli:
+    """`auditor` against one registry, unlocked from a 0600 passphrase file named in the environment."""
+
+    def __init__(
+        self, registry: str, passphrase: str, workdir: Path, *, kdf_profile: str = "default"
+    ) -> None:
+        self.registry = registry
+        self.passfile = workdir / "bench.pass"
+        self.passfile.write_text(passphrase + "\n", encoding="utf-8")
+        os.chmod(self.passfile, 0o600)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")},
+            "AUDITOR_REGISTRY": registry,
+            "AUDITOR_PASSPHRASE_FILE": str(self.passfile),
+            "AUDITOR_KDF_PROFILE": kdf_profile,
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+        self.workdir = workdir
+        self.command = auditor_command()
+
+    def __call__(self, *argv: str, check: bool = True, env: Mapping[str, str] | None = None) -> Run:
+        wall, cpu, peak, code, out, err = run_child(
+            [*self.command, *argv], {**self.env, **(env or {})}, str(self.workdir)
+        )
+        run = Run(list(argv), wall, cpu, peak, code, out, err)
+        return run.check() if check else run
