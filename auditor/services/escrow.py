@@ -377,6 +377,17 @@ def _write_new(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+def _is_own_export(data: bytes) -> bool:
+    """Whether `data` is an unencrypted `auditor/credential-export` document (`--plaintext`)."""
+    if b"auditor/credential-export" not in data[:4096]:
+        return False
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(doc, dict) and doc.get("schema") == "auditor/credential-export"
+
+
 def read_own_export(data: bytes) -> list[tuple[str, CredentialBundle]]:
     """(account id, bundle) pairs from a decrypted `auditor/credential-export` document."""
     return read_own_export_dated(data)[0]
@@ -545,12 +556,13 @@ def import_credentials(
     kind = exportfile.sniff(raw)
     # (account id, entry label, bundle, modified, the entry's history: counted, dated older passwords)
     pairs: list[tuple[str, str, CredentialBundle, datetime | None, tuple[int, tuple[OlderPassword, ...]]]]
-    if kind:
-        if decrypt is None:
+    plain_own = not kind and _is_own_export(raw)  # `secret export --plaintext`: ours, not Bitwarden's
+    if kind or plain_own:
+        if kind and decrypt is None:
             raise UsageError(
                 "this is an encrypted export; give --identity-file or --passphrase-file to open it"
             )
-        own, exported_at = read_own_export_dated(decrypt(raw, kind))
+        own, exported_at = read_own_export_dated(decrypt(raw, kind) if kind else raw)
         missing = [aid for aid, _ in own if aid not in labels]
         lines = [f"{len(own) - len(missing)} matched, 0 ambiguous, {len(missing)} unmatched, 0 skipped"]
         lines += [f"  match: export item -> {labels[aid]} (by account id)" for aid, _ in own if aid in labels]
@@ -563,7 +575,7 @@ def import_credentials(
         unmatched = tuple(f"item {n}" for n, (aid, _) in enumerate(own, 1) if aid not in labels)
         pairs = [(aid, f"export item {n}", b, exported_at, (0, ())) for n, (aid, b) in enumerate(own, 1)]
         left_out: tuple[str, ...] = ()
-        source = kind
+        source = kind or "auditor export (plaintext)"
     else:
         plan = ci.match(ci.read(raw, password), accounts)
         lines = plan.summary_lines(labels)

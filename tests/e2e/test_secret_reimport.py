@@ -265,3 +265,21 @@ def test_dry_run_reports_each_entry_without_writing(cli: Cli) -> None:
     assert statuses(first) == {IG_LABEL: "new", X_LABEL: "new"}
     assert all(i["writes"] and not i["written"] for i in first["items"])
     assert fresh("secret", "history", IG, "--json").exit_code == 1  # nothing escrowed
+
+
+def test_a_plaintext_auditor_export_imports_back_as_ours_not_as_bitwarden(cli: Cli) -> None:
+    """`secret export --plaintext` then `secret import` of that file: read as the auditor's own
+    export (matched by account id), not as a Bitwarden JSON whose every item has no password."""
+    setup_district(cli, secret=False)
+    cli.ok("secret", "import", write_export(cli, "bitwarden.json", bitwarden()))
+    out = cli.tmp / "handover.json"
+    cli.ok("secret", "export", "-o", str(out), "--plaintext", "--yes-i-understand", "--reason", "handover")
+    again = imported(cli, str(out))
+    assert again["format"] == "auditor export (plaintext)"
+    assert statuses(again) == {IG_LABEL: "unchanged", X_LABEL: "unchanged"}
+
+    cli.ok("secret", "generate", IG, "--length", "32")  # the export is now older for Instagram
+    generated = shown(cli, IG)["password"]
+    later = imported(cli, str(out), "--replace")
+    assert statuses(later) == {IG_LABEL: "older", X_LABEL: "unchanged"}
+    assert shown(cli, IG)["password"] == generated and versions(cli, IG) == [1, 2]
