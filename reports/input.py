@@ -13,12 +13,13 @@ the service reads the stored runs or the reveal log only for the kinds that need
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.engine.policy.stored import StoredPolicy
 from auditor.engine.snapshot import Snapshot
 from auditor.model.log import Event, VerifyResult
-from auditor.model.types import AuditRun
+from auditor.model.types import AuditRun, Finding
 
 
 class Reads(enum.Enum):
@@ -34,7 +35,13 @@ class ReportInput:
     """The registry as a report sees it. A part a kind does not read is None."""
 
     snapshot: Snapshot
-    runs: tuple[AuditRun, ...] | None = None  # every stored run, oldest first (Reads.RUNS)
+    # Every stored run, oldest first (Reads.RUNS). Read from a registry they are headers only (no
+    # findings: runs are stored by change, issue 17) and `ledger_after(i)` gives the ledger as run i
+    # left it, `tallies[i]` its summary counts ("states", "open_after" by severity); without them
+    # the runs carry their findings and a kind folds them.
+    runs: tuple[AuditRun, ...] | None = None
+    tallies: tuple[Mapping[str, Mapping[str, int]], ...] | None = None
+    ledger_after: Callable[[int], Sequence[Finding]] | None = None
     events: tuple[Event, ...] | None = None  # the reveal log's readable events, in order (Reads.LOG)
     log_check: VerifyResult | None = None  # the whole log chain verified (Reads.LOG)
     policy: StoredPolicy | None = None  # the policy in force as stored (evidence packs)

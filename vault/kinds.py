@@ -112,6 +112,20 @@ class Kind:
         return out
 
 
+def _legacy_run(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 (before issue 17) held the run with every finding and every profile it read. Read
+    as format 2, its content sits under `legacy` until the run storage is converted (`auditor
+    registry upgrade`, or the next audit: auditor/services/audit.py `convert_run_storage`), which
+    needs the ledger before the run and so cannot be a step on one record."""
+    keep: dict[str, Any] = {k: data[k] for k in ("searched_platforms", "notes", "options") if k in data}
+    return {**keep, "legacy": {"run": data.get("run"), "profiles": data.get("profiles") or {}}}
+
+
+def _legacy_ledger(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 held the whole ledger in one record; converted with the runs (see `_legacy_run`)."""
+    return {"legacy": {"after_run": data.get("after_run", ""), "findings": data.get("findings") or []}}
+
+
 # name, domain, what its records are (for messages: "may not change <label>"), natural key, writers
 _DECLARED = (
     Kind("person", INVENTORY, "people", _person_key),
@@ -128,8 +142,16 @@ _DECLARED = (
     Kind("setting", INVENTORY, "settings (notifications, roster sources)"),
     Kind("api-token", INVENTORY, "API tokens and roster secrets"),
     Kind("policy", INVENTORY, "the policy"),
-    Kind("audit-run", INVENTORY, "audit runs", writers=ANYONE),
-    Kind("audit-ledger", INVENTORY, "the audit ledger", writers=ANYONE),
+    # Audit runs are stored by change (issue 17, vault/stores/audits.py): a run's summary, what
+    # changed in the ledger in that run (bounded records), the ledger in chunks updated in place,
+    # and the latest profile of each account in chunks rewritten only when a profile changed.
+    Kind("audit-run", INVENTORY, "audit runs", writers=ANYONE, format=2, upgrades={1: _legacy_run}),
+    Kind("audit-run-change", INVENTORY, "what changed in each audit run", writers=ANYONE),
+    Kind(
+        "audit-ledger", INVENTORY, "the audit ledger", writers=ANYONE, format=2, upgrades={1: _legacy_ledger}
+    ),
+    Kind("audit-ledger-chunk", INVENTORY, "the audit ledger's findings", writers=ANYONE),
+    Kind("audit-profile", INVENTORY, "the profiles audits read", writers=ANYONE),
     Kind("waiver", INVENTORY, "waivers"),
     Kind("roster-sync", INVENTORY, "roster sync history"),
     Kind("change", INVENTORY, "the change history"),

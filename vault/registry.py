@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.model.gcpause import gc_paused
 from auditor.model.types import Role, Secret
 from vault import crypto, heads
 from vault import kinds as kinds_mod
@@ -1394,19 +1395,22 @@ class Registry:
             self._refresh(spec.domain)
             self._verified_terms(kind)
             rows = list(self.backend.scan(kind))
-        for row in rows:
-            try:
-                data = crypto.open_json(
-                    key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
-                )
-            except crypto.DecryptError:
-                yield RecordTamperedError(row.kind, row.id)
-                continue
-            problem = self._check_row(row)
-            if problem is not None:
-                yield problem
-                continue
-            yield StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
+        # The collector is paused while the records are decoded and read (auditor/model/gcpause.py):
+        # a caller that stops early closes the generator, which ends the pause.
+        with gc_paused():
+            for row in rows:
+                try:
+                    data = crypto.open_json(
+                        key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
+                    )
+                except crypto.DecryptError:
+                    yield RecordTamperedError(row.kind, row.id)
+                    continue
+                problem = self._check_row(row)
+                if problem is not None:
+                    yield problem
+                    continue
+                yield StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
 
     # ---------------------------------------------------------------------------------------------
     # Re-keying support (vault/rekey.py, vault/revealog.py, break-glass). Raw keys never leave this

@@ -20,10 +20,10 @@ from auditor.cli.context import app_context
 from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
 from auditor.engine.evaluate import fail_on as fails
-from auditor.engine.ledger import diff_runs, finding_id, resolve_run
+from auditor.engine.ledger import diff_runs, finding_id
 from auditor.model.errors import InputError, UsageError
 from auditor.model.types import Platform, Role
-from auditor.services.audit import AuditOptions, load_runs, parse_candidates, run_audit
+from auditor.services.audit import AuditOptions, compact_runs, parse_candidates, run_audit, run_history
 from auditor.services.notify.attachments import DEFAULT_ATTACH, parse_attach
 from auditor.services.notify.dispatch import notify_run
 from auditor.services.notify.errors import NotifyError
@@ -313,14 +313,12 @@ def history(
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
-        runs = load_runs(reg)
-    chosen = list(reversed(runs))[: limit or None]
+        stored = run_history(reg).runs  # summaries only: no finding is read
     rows = []
-    for r in chosen:
-        states = {
-            s: sum(1 for f in r.findings if f.state.value == s) for s in ("new", "open", "resolved", "waived")
-        }
-        counts = r.counts_by_severity()
+    for summary in list(reversed(stored))[: limit or None]:
+        r = summary.run
+        states = {s: summary.tally.get("states", {}).get(s, 0) for s in ("new", "open", "resolved", "waived")}
+        counts = summary.tally.get("severity", {})
         mode = "offline" if r.offline else "online"
         if r.platforms:
             mode += " " + ",".join(r.platforms)
@@ -332,7 +330,7 @@ def history(
                 "mode": mode,
                 "accounts_checked": r.accounts_checked,
                 **states,
-                "high_or_above": counts["high"] + counts["critical"],
+                "high_or_above": counts.get("high", 0) + counts.get("critical", 0),
                 "checks": list(r.checks),
                 "profiles_unknown": r.profiles_unknown,
                 "errors": list(r.errors),
@@ -346,6 +344,31 @@ def history(
             schema="auditor/audit-runs",
             empty="No audit runs yet.",
         )
+    )
+
+
+@app.command("compact")
+def compact_cmd(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say which runs would be compacted; change nothing.")
+    ] = False,
+) -> None:
+    """Drop the detail of runs older than the policy's [audit] retention (admin; logged).
+
+    Every run's summary stays (history, trend); only the findings of compacted runs can no longer
+    be shown or compared. The reveal log is never touched.
+
+    Example:
+
+        auditor audit compact --dry-run
+    """
+
+    result = compact_runs(app_context(ctx).registry(), dry_run=dry_run)
+    verb = "would compact" if dry_run else "compacted"
+    echo(
+        f"{verb} {len(result.runs)} run(s) ({result.records} change record(s)); "
+        f"{result.kept} run(s) keep their detail."
     )
 
 
@@ -378,8 +401,9 @@ def diff(
 
     reg = app_context(ctx).registry()
     with reg.snapshot():
-        runs = load_runs(reg)
-    a, b = resolve_run(runs, run1), resolve_run(runs, run2)
+        history = run_history(reg)  # the two runs' findings: the ledger walked back to them
+        runs = history.full_runs([history.index(run1), history.index(run2)])
+    a, b = runs[history.index(run1)], runs[history.index(run2)]
     d = diff_runs(a, b)
     rows: list[dict[str, Any]] = []
     for change, items in (("added", d.added), ("removed", d.removed)):

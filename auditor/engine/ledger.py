@@ -48,8 +48,9 @@ def resolve_run(runs: Sequence[AuditRun], ref: str) -> AuditRun:
     raise NotFoundError(f"no audit run {text!r}", "`auditor audit history` lists the runs.")
 
 
-def _covered(run: AuditRun, f: Finding) -> bool:
-    """Did `run` evaluate the check and platform of `f` (so its result replaces `f`)?"""
+def covered(run: AuditRun, f: Finding) -> bool:
+    """Did `run` evaluate the check and platform of `f` (so its result replaces `f`)? A run's own
+    findings are what it covered of the ledger it left (how stored runs get theirs back)."""
     check_id = f.subject.split(":", 1)[0] if f.check_id == CHECK_ERROR_ID else f.check_id
     if check_id not in run.checks:
         return False
@@ -70,7 +71,7 @@ def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
 
 def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
     """The ledger after `run`: what it covered is replaced by its findings, the rest stays."""
-    state = {f.fingerprint: f for f in previous if not _covered(run, f)}
+    state = {f.fingerprint: f for f in previous if not covered(run, f)}
     for f in run.findings:
         state[f.fingerprint] = f
     return list(state.values())
@@ -157,7 +158,7 @@ def diff_runs(before: AuditRun, after: AuditRun) -> RunDiff:
         return {f.fingerprint: f for f in run.findings if f.state is not FindingState.RESOLVED}
 
     def both(f: Finding) -> bool:
-        return _covered(before, f) and _covered(after, f)
+        return covered(before, f) and covered(after, f)
 
     all_a, all_b = live(before), live(after)
     a = {fp: f for fp, f in all_a.items() if both(f)}

@@ -50,6 +50,7 @@ ACTIONS = frozenset(
         "task-close",
         "backup",
         "restore",
+        "compact",
         "watch-add",
         "watch-remove",
     }

@@ -62,6 +62,7 @@ from auditor.engine.snapshot import (
     protected_names,
 )
 from auditor.model.errors import AuditorError, InputError, UsageError
+from auditor.model.gcpause import gc_paused
 from auditor.model.types import (
     Account,
     AccountStatus,
@@ -798,7 +799,7 @@ def run_audit(
             snapshot, options, factory, now=started, check_ids=check_ids, progress=progress, deadline=deadline
         )
     ctx = build_context(snapshot, gathered, started)
-    result = evaluate(
+    result = gc_paused()(evaluate)(  # bulk: every finding built (auditor/model/gcpause.py)
         ctx,
         selected,
         previous=snapshot.previous,
@@ -840,6 +841,7 @@ def run_audit(
     )
 
 
+@gc_paused()  # bulk: every finding encoded
 def _store_run(
     registry: Registry,
     run: AuditRun,

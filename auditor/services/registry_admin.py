@@ -16,6 +16,7 @@ from typing import Any
 
 from auditor.model.errors import UsageError
 from auditor.model.types import Role, Secret
+from auditor.services.history import convert_run_storage
 from vault import upgrades
 from vault.backends.migrate import CopyResult, copy_registry, verify_rows
 from vault.backends.storage import Backend
@@ -23,6 +24,7 @@ from vault.backup import backup_stem, log_backup, take_backup
 from vault.errors import AccessDeniedError, VaultError
 from vault.maintenance import restore_sqlite, verify_decrypt
 from vault.registry import FORMAT_VERSION, Registry, utcnow
+from vault.stores.audits import AuditStore
 
 Credentials = Callable[[Registry], tuple[str | None, Secret]]
 Progress = Callable[[str], None]
@@ -37,7 +39,11 @@ def describe(backend: Backend, location: str) -> dict[str, Any]:
     backend.allow_older_schema = True  # info describes an older registry too: it says to upgrade
     reg = Registry.open(backend, allow_older=True)
     try:
-        pending = reg.format_version < FORMAT_VERSION or backend.schema_pending()
+        pending = (
+            reg.format_version < FORMAT_VERSION
+            or backend.schema_pending()
+            or AuditStore(reg).conversion_pending()
+        )
         return {
             "location": location,
             "registry_id": reg.registry_id,
@@ -153,11 +159,14 @@ def upgrade(backend: Backend, credentials: Credentials, progress: Progress = _qu
     reg = Registry.open(backend, allow_older=True)
     try:
         schema_pending = backend.schema_pending()
-        if reg.format_version == FORMAT_VERSION and not schema_pending:
+        # Audit runs stored with every finding and profile (before issue 17): converted to runs
+        # stored by change, under the key, after the format steps (auditor/services/history.py).
+        runs_pending = AuditStore(reg).conversion_pending()
+        if reg.format_version == FORMAT_VERSION and not schema_pending and not runs_pending:
             return UpgradeResult(())
         steps = upgrades.pending(reg.format_version, FORMAT_VERSION)
         found = None
-        if any(step.needs_admin for step in steps):
+        if any(step.needs_admin for step in steps) or runs_pending:
             found = credentials(reg)
             if reg.check_passphrase(*found) is not Role.ADMIN:
                 raise AccessDeniedError(
@@ -177,6 +186,13 @@ def upgrade(backend: Backend, credentials: Credentials, progress: Progress = _qu
             for line in upgrades.upgrade(reg, reg.format_version, FORMAT_VERSION):
                 progress(line)
                 done.append(line)
+        if runs_pending and found is not None:
+            if reg.identity is None:
+                reg.unlock(*found)
+            converted = convert_run_storage(reg)
+            line = f"audit runs: {converted} run(s) stored by change (summaries, changes, chunked ledger and profiles)"
+            progress(line)
+            done.append(line)
         return UpgradeResult(tuple(done), backup_path)
     finally:
         reg.close()

@@ -2,7 +2,8 @@
 
 `reports` is pure (a report is a function of a `reports.input.ReportInput` plus run, period, person
 and clock); this module is where the registry is read for it: the audit's snapshot
-(`auditor.services.audit.read_snapshot`), and, where the kind's `reads` asks, every stored run, the
+(`auditor.services.audit.read_snapshot`), and, where the kind's `reads` asks, every stored run's
+summary (the ledger of a past run walked back on demand: auditor/services/history.py), the
 reveal log with the verification of its whole chain, and the person named by `--person`. An
 evidence pack reads everything every kind reads, plus the stored policy text, in one go, so its five
 reports describe the same registry. Everything is read under the inventory key only: the nightly
@@ -16,7 +17,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.services.audit import load_runs, read_snapshot
+from auditor.model.types import Finding
+from auditor.services.audit import read_snapshot, run_history
 from auditor.services.policy import stored_policy
 from reports import build_report as build_from_input
 from reports import write_file
@@ -34,8 +36,20 @@ if TYPE_CHECKING:
 def read_input(registry: Registry, reads: Collection[Reads] = (), *, pack: bool = False) -> ReportInput:
     """The snapshot, plus the runs and the reveal log where `reads` asks for them; `pack`: also the
     stored policy and the registry id (evidence packs)."""
-    snapshot = read_snapshot(registry)
-    runs = tuple(load_runs(registry)) if Reads.RUNS in reads else None
+    runs = tallies = ledger_after = None
+    with registry.snapshot():
+        snapshot = read_snapshot(registry)
+        if Reads.RUNS in reads:
+            # The runs' summaries only; a past run's ledger is walked back from the newest on demand
+            # (auditor/services/history.py), and the newest is the snapshot's own.
+            history = run_history(registry)
+            runs = tuple(history.headers)
+            tallies = tuple(r.tally for r in history.runs)
+            last = len(runs) - 1
+
+            def ledger_after(index: int) -> list[Finding]:
+                return list(snapshot.previous) if index == last else history.ledger_after(index)
+
     events = log_check = None
     if Reads.LOG in reads:
         log = RevealLog(registry)
@@ -44,6 +58,8 @@ def read_input(registry: Registry, reads: Collection[Reads] = (), *, pack: bool 
     return ReportInput(
         snapshot=snapshot,
         runs=runs,
+        tallies=tallies,
+        ledger_after=ledger_after,
         events=events,
         log_check=log_check,
         policy=stored_policy(registry) if pack else None,

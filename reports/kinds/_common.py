@@ -8,12 +8,14 @@ nightly `auditor` identity can build every report: none of them can see a secret
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Protocol
 
 from auditor.engine.checks.base import CheckContext
+from auditor.engine.ledger import ledger
 from auditor.engine.snapshot import Gathered, Snapshot, build_context
 from auditor.model.log import Event, VerifyResult
 from auditor.model.types import Account, AuditRun, Finding, FindingState, Person, RotationTask
@@ -64,6 +66,26 @@ class Source:
         if self.data.runs is None:
             raise ValueError("the report input was read without the runs (Reads.RUNS)")
         return self.data.runs
+
+    def ledger_after(self, index: int) -> list[Finding]:
+        """The ledger as the run at `index` left it."""
+        if self.data.ledger_after is not None:
+            return list(self.data.ledger_after(index))
+        return ledger(self.runs[: index + 1])
+
+    def trend_counts(self, index: int) -> tuple[dict[str, int], int, int]:
+        """(active findings by severity after the run at `index`, new in it, resolved in it)."""
+        if self.data.tallies is not None:
+            t = self.data.tallies[index]
+            states = t.get("states", {})
+            return dict(t.get("open_after", {})), states.get("new", 0), states.get("resolved", 0)
+        run = self.runs[index]
+        state = [f for f in ledger(self.runs[: index + 1]) if f.state in ACTIVE_STATES]
+        return (
+            dict(Counter(f.severity.value for f in state)),
+            sum(1 for f in run.findings if f.state is FindingState.NEW),
+            sum(1 for f in run.findings if f.state is FindingState.RESOLVED),
+        )
 
     @property
     def events(self) -> tuple[Event, ...]:

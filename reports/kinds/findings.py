@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from auditor.engine.ledger import apply_waivers_now, finding_id, ledger, resolve_run
+from auditor.engine.ledger import apply_waivers_now, finding_id, resolve_run
 from auditor.model.types import AuditRun, Finding, FindingState, Person, Severity
 from reports.input import Reads, ReportInput
 from reports.kinds._common import ACTIVE_STATES, Kind, Source, building_name, day, load
@@ -54,7 +54,7 @@ def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, 
         return None, [], -1
     run = resolve_run(runs, run_ref or "latest")
     index = runs.index(run)
-    findings = ledger(runs[: index + 1])
+    findings = source.ledger_after(index)
     if index == len(runs) - 1 and run_ref is None:
         findings = apply_waivers_now(findings, source.snapshot.waivers, source.today)
     return run, sorted(findings, key=sort_key), index
@@ -113,17 +113,16 @@ def _trend(source: Source, index: int) -> tuple[Section, Chart]:
     start = index + 1 - len(runs)
     rows: list[dict[str, Any]] = []
     for offset, run in enumerate(runs):
-        state = active(ledger(source.runs[: start + offset + 1]))
-        by_sev = Counter(f.severity.value for f in state)
+        by_sev, new, resolved = source.trend_counts(start + offset)  # the run's stored summary
         rows.append(
             {
                 "run": run.id,
                 "started": day(run.started_at),
                 "scope": "offline" if run.offline else ("partial" if run.platforms else "full"),
-                "open": len(state),
+                "open": sum(by_sev.get(s.value, 0) for s in SEVERITIES),
                 **{s.value: by_sev.get(s.value, 0) for s in SEVERITIES},
-                "new": sum(1 for f in run.findings if f.state is FindingState.NEW),
-                "resolved": sum(1 for f in run.findings if f.state is FindingState.RESOLVED),
+                "new": new,
+                "resolved": resolved,
             }
         )
     section = Section(

@@ -203,6 +203,7 @@ CASES: dict[str, list[Case]] = {
         read("audit", "--offline", "--as", "auditor", codes=(0, 3)),
     ],
     "audit diff": [read("audit", "diff", "previous", "latest")],
+    "audit compact": [case("audit", "compact"), case("audit", "compact", "--dry-run")],
     "audit history": [read("audit", "history")],
     "check list": [read("check", "list")],
     "check show": [read("check", "show", "escrow.stale")],

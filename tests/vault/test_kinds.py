@@ -41,7 +41,10 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "api-token": ("x", {"name": "x", "value": "t"}),
     "policy": ("current", {"text": "format_version = 1"}),
     "audit-run": ("r_1", {"id": "r_1"}),
-    "audit-ledger": ("current", {"findings": []}),
+    "audit-run-change": ("r_1.0", {"run": "r_1", "changes": []}),
+    "audit-ledger": ("current", {"after_run": "r_1", "seq": 1}),
+    "audit-ledger-chunk": ("1.0", {"findings": []}),
+    "audit-profile": ("1.0", {"profiles": {}}),
     "waiver": ("f_1", {"reason": "ok"}),
     "roster-sync": ("y_1", {"source": "hr"}),
     "change": ("c_1", {"source": "import:staff.csv", "records": []}),
@@ -97,7 +100,7 @@ def test_only_audit_runs_and_the_ledger_are_written_by_an_auditor(
     reg.close()
     nightly = reopen("nightly", "nightly passphrase 1")
     allowed = {k for k, spec in kinds.KINDS.items() if Role.AUDITOR in spec.writers}
-    assert allowed == {"audit-run", "audit-ledger"}
+    assert allowed == {"audit-run", "audit-run-change", "audit-ledger", "audit-ledger-chunk", "audit-profile"}
     for kind, (record_id, data) in SAMPLES.items():
         if kinds.KINDS[kind].domain == kinds.ESCROW:
             continue  # no key to seal them with at all

@@ -10,6 +10,8 @@ never hides the others.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,12 +23,78 @@ from vault.kinds import kind
 from vault.registry import Registry, utcnow
 
 RUN_KIND = "audit-run"
+CHANGE_KIND = "audit-run-change"
 LEDGER_KIND = "audit-ledger"
 LEDGER_ID = "current"
+CHUNK_KIND = "audit-ledger-chunk"
+PROFILE_KIND = "audit-profile"
 WAIVER_KIND = "waiver"
 # Their records carry their format (declared with the kinds, with any upgrade steps: vault/kinds.py).
 RUN_FORMAT = kind(RUN_KIND).format
 LEDGER_FORMAT = kind(LEDGER_KIND).format
+# A record of format 1 (before issue 17) reads with its old content under this key (vault/kinds.py);
+# `auditor registry upgrade`, or the next audit, converts it (auditor/services/audit.py).
+LEGACY = "legacy"
+
+# Bounded records: a chunk holds about this many on average (keys are spread by hash; the number of
+# chunks doubles or halves as the ledger or the inventory grows or shrinks, rewriting them all once).
+FINDINGS_PER_CHUNK = 500
+PROFILES_PER_CHUNK = 250
+CHANGES_PER_RECORD = 1000
+
+Change = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (fingerprint, before, after)
+
+
+def fingerprint_of(data: Mapping[str, Any]) -> str:
+    """`Finding.fingerprint` of a stored finding, without decoding it."""
+    return f"{data['check_id']}|{data['subject']}"
+
+
+def canonical(data: Any) -> str:
+    """The bytes two stored values are compared by (a decoded list and a fresh tuple are the same)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _bucket(key: str, buckets: int) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") % buckets
+
+
+def _buckets_for(count: int, per: int, current: int = 0) -> int:
+    """A power of two near count / per; kept while within a factor of two either way."""
+    if current and current * per // 4 <= count <= current * per * 2:
+        return current
+    n = 1
+    while n * per < count:
+        n *= 2
+    return n
+
+
+def _chunk_id(buckets: int, bucket: int) -> str:
+    return f"{buckets}.{bucket}"
+
+
+class RunDetailCompactedError(LookupError):
+    """A run's per-run detail was compacted by the retention setting; only its summary is kept."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as stored: its header (an `AuditRun` without findings), its summary, and how to find
+    what changed in it. `legacy` holds the whole run of a record not yet converted (format 1)."""
+
+    run: AuditRun
+    seq: int
+    tally: Mapping[str, Mapping[str, int]]  # "states", "severity", "open_after": counts
+    extras: tuple[str, ...] = ()  # run findings outside what it covered (fingerprints)
+    change_records: int = 0
+    changes: int = 0
+    compacted: bool = False
+    searched: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)
+    legacy: AuditRun | None = None
+    legacy_profiles: Mapping[str, Any] = field(default_factory=dict)
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,25 +151,66 @@ class StoredLedger:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
 
+def _digest(profiles: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(profiles).encode("utf-8")).hexdigest()[:32]
+
+
 class AuditStore:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
 
     # -- runs ---------------------------------------------------------------------------------------
 
-    def runs(self, damaged: list[str]) -> list[AuditRun]:
-        """Every stored run, oldest first."""
-        out: list[AuditRun] = []
+    def stored_runs(self, damaged: list[str]) -> list[StoredRun]:
+        """Every stored run's summary, in the order they were stored (oldest first). Reads one small
+        record per run: no finding and no profile is decoded, except in runs not yet converted."""
+        out: list[StoredRun] = []
         for rec in self.registry.scan(RUN_KIND):
             if isinstance(rec, RecordTamperedError):
                 damaged.append(f"{RUN_KIND} record")
                 continue
             try:
-                out.append(AuditRun.from_dict(rec.data["run"]))
+                out.append(self._stored_run(rec.data, rec.version))
             except (KeyError, TypeError, ValueError):
                 damaged.append(f"{RUN_KIND} record")
-        out.sort(key=lambda r: (r.started_at, r.id))
+        out.sort(key=lambda r: (r.legacy is None, r.seq, r.run.started_at, r.run.id))
+        if any(r.legacy is not None for r in out):  # not converted yet: the order they ran in
+            out.sort(key=lambda r: (r.run.started_at, r.run.id))
         return out
+
+    @staticmethod
+    def _stored_run(data: Mapping[str, Any], version: int) -> StoredRun:
+        legacy = data.get(LEGACY)
+        searched = tuple(str(p) for p in data.get("searched_platforms") or ())
+        notes = tuple(str(n) for n in data.get("notes") or ())
+        options = dict(data.get("options") or {})
+        if isinstance(legacy, Mapping):
+            full = AuditRun.from_dict(legacy["run"])
+            return StoredRun(
+                run=dataclasses.replace(full, findings=()),
+                seq=0,
+                tally={},
+                searched=searched,
+                notes=notes,
+                options=options,
+                legacy=full,
+                legacy_profiles=dict(legacy.get("profiles") or {}),
+                version=version,
+            )
+        tally = data.get("tally") or {}
+        return StoredRun(
+            run=AuditRun.from_dict(data["run"]),
+            seq=int(data["seq"]),
+            tally={str(k): {str(s): int(n) for s, n in (v or {}).items()} for k, v in tally.items()},
+            extras=tuple(str(x) for x in data.get("extras") or ()),
+            change_records=int(data.get("change_records", 0)),
+            changes=int(data.get("changes", 0)),
+            compacted=bool(data.get("compacted", False)),
+            searched=searched,
+            notes=notes,
+            options=options,
+            version=version,
+        )
 
     def has_runs(self) -> bool:
         """Whether any audit has been stored, without reading the runs: the ledger record exists
@@ -109,55 +218,243 @@ class AuditStore:
         backend = self.registry.backend
         return backend.get(LEDGER_KIND, LEDGER_ID) is not None or RUN_KIND in backend.kinds()
 
+    def conversion_pending(self) -> bool:
+        """Whether runs are stored in the layout before issue 17 (a hint read without the key: the
+        conversion itself decides by each record's authenticated format)."""
+        kinds = set(self.registry.backend.kinds())
+        return RUN_KIND in kinds and CHUNK_KIND not in kinds
+
     def put_run(
         self,
         run: AuditRun,
-        profiles: Mapping[str, Profile],
-        searched: Iterable[Platform],
+        *,
+        seq: int,
+        tally: Mapping[str, Mapping[str, int]],
+        extras: Iterable[str],
+        changes: Sequence[Change],
+        searched: Iterable[Platform | str],
         notes: Sequence[str],
         options: Mapping[str, Any],
+        expected_version: int = 0,
     ) -> None:
-        """Store a new run with the profiles it read (in the caller's transaction)."""
+        """Store a run's summary and what changed in it, in bounded records (in the caller's
+        transaction). `expected_version`: 0 for a new run, the stored version when converting."""
+        records = 0
+        for start in range(0, len(changes), CHANGES_PER_RECORD):
+            part = changes[start : start + CHANGES_PER_RECORD]
+            self.registry.put(
+                CHANGE_KIND,
+                f"{run.id}.{records}",
+                {"run": run.id, "changes": [[fp, before, after] for fp, before, after in part]},
+                expected_version=None,
+            )
+            records += 1
+        header = run.to_dict()
+        header.pop("findings", None)
         self.registry.put(
             RUN_KIND,
             run.id,
             {
                 "format": RUN_FORMAT,
-                "run": run.to_dict(),
-                "profiles": {k: v.to_dict() for k, v in profiles.items()},
-                "searched_platforms": sorted(p.value for p in searched),
+                "seq": seq,
+                "run": header,
+                "tally": {k: dict(v) for k, v in tally.items()},
+                "extras": sorted(extras),
+                "changes": len(changes),
+                "change_records": records,
+                "searched_platforms": sorted(
+                    p.value if isinstance(p, Platform) else str(p) for p in searched
+                ),
                 "notes": list(notes),
                 "options": dict(options),
             },
-            expected_version=0,
+            expected_version=expected_version,
         )
 
+    def changes(self, run: StoredRun) -> list[Change]:
+        """What changed in the ledger in `run`: (fingerprint, before, after) as stored."""
+        if run.compacted:
+            raise RunDetailCompactedError(run.run.id)
+        out: list[Change] = []
+        for n in range(run.change_records):
+            rec = self.registry.get(CHANGE_KIND, f"{run.run.id}.{n}")
+            if rec is None:
+                raise RunDetailCompactedError(run.run.id)
+            out.extend((str(fp), before, after) for fp, before, after in rec.data["changes"])
+        return out
+
+    def compact(self, run: StoredRun) -> int:
+        """Drop a run's per-run detail (its change records), keeping its summary; returns the
+        number of records deleted (in the caller's transaction)."""
+        for n in range(run.change_records):
+            if self.registry.backend.get(CHANGE_KIND, f"{run.run.id}.{n}") is not None:
+                self.registry.delete(CHANGE_KIND, f"{run.run.id}.{n}")
+        rec = self.registry.get(RUN_KIND, run.run.id)
+        if rec is None:
+            return 0
+        self.registry.put(RUN_KIND, run.run.id, {**rec.data, "compacted": True}, expected_version=rec.version)
+        return run.change_records
+
     # -- the ledger ---------------------------------------------------------------------------------
+
+    def head(self) -> dict[str, Any] | None:
+        """The ledger's head record: after which run, the chunk counts, the profile digests."""
+        rec = self.registry.get(LEDGER_KIND, LEDGER_ID)
+        return None if rec is None else rec.data
 
     def ledger(self, damaged: list[str]) -> StoredLedger | None:
         """The stored ledger; None when there is none, or it is damaged (then named in `damaged`,
         and the caller folds the runs instead)."""
         try:
-            rec = self.registry.get(LEDGER_KIND, LEDGER_ID)
+            head = self.head()
         except RecordTamperedError:
             damaged.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
             return None
-        if rec is None or rec.data.get("format") != LEDGER_FORMAT:
+        if head is None:
             return None
+        legacy = head.get(LEGACY)
         try:
-            findings = tuple(Finding.from_dict(d) for d in rec.data["findings"])
+            if isinstance(legacy, Mapping):
+                findings = tuple(Finding.from_dict(d) for d in legacy["findings"])
+                return StoredLedger(str(legacy.get("after_run", "")), findings)
+            raw = self.ledger_raw(damaged)
+            if raw is None:
+                return None
+            return StoredLedger(
+                str(head.get("after_run", "")), tuple(Finding.from_dict(d) for d in raw.values())
+            )
         except (KeyError, TypeError, ValueError):
             damaged.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
             return None
-        return StoredLedger(str(rec.data.get("after_run", "")), findings)
 
-    def put_ledger(self, after_run: str, findings: Iterable[Finding]) -> None:
+    def ledger_raw(self, damaged: list[str]) -> dict[str, dict[str, Any]] | None:
+        """The ledger's findings as stored, by fingerprint (undecoded); None when a chunk is damaged."""
+        out: dict[str, dict[str, Any]] = {}
+        for rec in self.registry.scan(CHUNK_KIND):
+            if isinstance(rec, RecordTamperedError):
+                damaged.append(f"{CHUNK_KIND} record (rebuilt from the runs)")
+                return None
+            for d in rec.data["findings"]:
+                out[fingerprint_of(d)] = d
+        return out
+
+    def put_ledger(
+        self,
+        after_run: str,
+        seq: int,
+        findings: Sequence[Finding],
+        touched: Iterable[str] | None,
+        profiles: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Store the ledger after `after_run`: only the chunks holding a `touched` fingerprint are
+        rewritten (None: every chunk). Returns the number of chunks written."""
+        head = self.head() or {}
+        old = head.get("findings") if LEGACY not in head else None
+        old_buckets = int(old["buckets"]) if isinstance(old, Mapping) else 0
+        buckets = _buckets_for(len(findings), FINDINGS_PER_CHUNK, old_buckets)
+        rewrite_all = touched is None or buckets != old_buckets
+        wanted = set() if rewrite_all else {_bucket(fp, buckets) for fp in touched or ()}
+        by_bucket: dict[int, list[Finding]] = {}
+        for f in findings:
+            b = _bucket(f.fingerprint, buckets)
+            if rewrite_all or b in wanted:
+                by_bucket.setdefault(b, []).append(f)
+        written = 0
+        for b in range(buckets) if rewrite_all else sorted(wanted):
+            items = by_bucket.get(b, [])
+            self.registry.put(
+                CHUNK_KIND,
+                _chunk_id(buckets, b),
+                {"findings": [f.to_dict() for f in items]},
+                expected_version=None,
+            )
+            written += 1
+        if rewrite_all:  # chunks of another size, from before a resize
+            for rec_id in self._ids(CHUNK_KIND):
+                if not rec_id.startswith(f"{buckets}."):
+                    self.registry.delete(CHUNK_KIND, rec_id)
         self.registry.put(
             LEDGER_KIND,
             LEDGER_ID,
-            {"format": LEDGER_FORMAT, "after_run": after_run, "findings": [f.to_dict() for f in findings]},
+            {
+                "format": LEDGER_FORMAT,
+                "after_run": after_run,
+                "seq": seq,
+                "findings": {"buckets": buckets, "count": len(findings)},
+                "profiles": dict(profiles if profiles is not None else head.get("profiles") or {}),
+            },
             expected_version=None,
         )
+        return written
+
+    def _ids(self, kind_name: str) -> list[str]:
+        return [row.id for row in self.registry.backend.stamps(kind_name)]
+
+    # -- profiles -----------------------------------------------------------------------------------
+
+    def put_profiles(self, profiles: Mapping[str, Profile]) -> tuple[int, dict[str, Any]]:
+        """Keep the latest profile of every account: only chunks whose profiles changed are read
+        and rewritten (a digest per chunk in the ledger head says which). Returns (profiles
+        changed, the head's new profile index) for `put_ledger`."""
+        head = self.head() or {}
+        index = head.get("profiles") if LEGACY not in head else None
+        index = dict(index) if isinstance(index, Mapping) else {}
+        old_buckets = int(index.get("buckets", 0))
+        count = max(len(profiles), int(index.get("count", 0)))
+        buckets = _buckets_for(count, PROFILES_PER_CHUNK, old_buckets)
+        digests: dict[str, str] = dict(index.get("digests") or {})
+        fresh: dict[int, dict[str, Any]] = {}
+        for account_id, profile in profiles.items():
+            fresh.setdefault(_bucket(account_id, buckets), {})[account_id] = profile.to_dict()
+        if buckets != old_buckets:  # resize: carry every stored profile over
+            carried = self.latest_raw() if old_buckets else {}
+            for account_id, data in carried.items():
+                fresh.setdefault(_bucket(account_id, buckets), {}).setdefault(account_id, data)
+            digests = {}
+        changed = 0
+        for b, items in sorted(fresh.items()):
+            digest = _digest(items)
+            if digests.get(str(b)) == digest:
+                continue  # the run saw exactly what is stored
+            rec = self.registry.get(PROFILE_KIND, _chunk_id(buckets, b)) if buckets == old_buckets else None
+            stored: dict[str, Any] = dict(rec.data["profiles"]) if rec is not None else {}
+            merged = {**stored, **items}
+            changed += sum(
+                1 for k, v in items.items() if k not in stored or canonical(stored[k]) != canonical(v)
+            )
+            merged_digest = _digest(merged)
+            if rec is None or merged_digest != _digest(stored):
+                self.registry.put(
+                    PROFILE_KIND, _chunk_id(buckets, b), {"profiles": merged}, expected_version=None
+                )
+            digests[str(b)] = merged_digest
+        if buckets != old_buckets:
+            for rec_id in self._ids(PROFILE_KIND):
+                if not rec_id.startswith(f"{buckets}."):
+                    self.registry.delete(PROFILE_KIND, rec_id)
+        stored_count = count if buckets == old_buckets else sum(len(v) for v in fresh.values())
+        return changed, {"buckets": buckets, "count": stored_count, "digests": digests}
+
+    def latest_raw(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for rec in self.registry.scan(PROFILE_KIND):
+            if not isinstance(rec, RecordTamperedError):
+                out.update(rec.data["profiles"])
+        return out
+
+    def latest_profiles(self, damaged: list[str]) -> dict[str, Profile]:
+        """The latest stored profile of every account an audit read, by account id."""
+        out: dict[str, Profile] = {}
+        for rec in self.registry.scan(PROFILE_KIND):
+            if isinstance(rec, RecordTamperedError):
+                damaged.append(f"{PROFILE_KIND} record")
+                continue
+            for account_id, data in rec.data["profiles"].items():
+                try:
+                    out[str(account_id)] = Profile.from_dict(data)
+                except (KeyError, TypeError, ValueError):
+                    damaged.append(f"{PROFILE_KIND} record")
+        return out
 
     # -- waivers ------------------------------------------------------------------------------------
 

@@ -81,6 +81,11 @@ class Period:
         return cls(months=12 * amount)
 
 
+# `[audit] retention` when the policy does not say: 400 days, a school year and then some, so last
+# year's runs can still be compared to this year's at the same time of year.
+DEFAULT_RETENTION = Period(days=400)
+
+
 @dataclass(frozen=True)
 class Building:
     """A school or office; `administrator_role` is who grants building-level permission."""
@@ -280,6 +285,9 @@ class Policy:
     # handles probed by exact lookup, and search queries.
     probe_budget: int = 400
     search_budget: int = 25
+    # `[audit] retention`: how long each audit run's detail (what changed in it) is kept; summaries
+    # are kept for ever. None (`retention = false`): keep everything (docs/design.md).
+    audit_retention: Period | None = field(default_factory=lambda: DEFAULT_RETENTION)
     allowlist: tuple[AllowlistEntry, ...] = ()
     checks: CheckSelection = field(default_factory=CheckSelection)
     framework: Framework = field(default_factory=Framework)
