@@ -5,8 +5,9 @@
 platform connectors what they see (`gather`: profiles by `lookup_many`, renames by `lookup_by_id`,
 look-alikes by search, by probing platform-valid variants where only exact lookup exists, and by
 looking up the `--candidates` file), scores look-alikes with the impersonation `Detector` plus profile
-evidence, runs the checks through `auditor.engine.evaluate.evaluate`, and stores the run as one encrypted
-record (kind "audit-run", inventory key: an auditor identity can run and read audits). A connector
+evidence, runs the checks through `auditor.engine.evaluate.evaluate`, and stores the run by change
+(its summary and what changed, auditor/services/history.py; inventory key: an auditor identity can
+run and read audits). A connector
 that fails gives `Profile.unknown`, never "found" (docs/checks.md, "Profiles"). A run's `deadline`
 (a `connectors.http.Budget`, `auditor audit --deadline`) encloses every connector's own budget: once
 it passes, the lookups left are `Profile.unknown` "not checked: the run's deadline passed", a request
@@ -20,8 +21,8 @@ never makes other findings look new or resolved later. Waivers are records of ki
 the finding id; the engine marks findings `waived` while a waiver is in force and reopens them after
 its `until` date.
 
-Profiles are stored with each run (public data, useful for `finding show` and debugging) but are
-**never reused**: `--offline` runs only the checks that need no network, so a stale profile can never
+The latest profile of each account is stored (public data, useful for `finding show` and debugging;
+rewritten only when it changed: auditor/services/history.py) but is **never reused**: `--offline` runs only the checks that need no network, so a stale profile can never
 make an account look compliant. What is pure (the `Snapshot` value, the check context, the ledger) is
 the engine's (auditor/engine/snapshot.py, ledger.py); this module reads and writes the registry and
 asks the connectors. Nothing here prints; the CLI renders.
@@ -52,7 +53,7 @@ from auditor.engine.impersonation.normalise import canonical_handle
 from auditor.engine.impersonation.roles import acronym, role_model
 from auditor.engine.impersonation.scoring import ProtectedName
 from auditor.engine.impersonation.variants import plan_probes
-from auditor.engine.ledger import advance_ledger, find_finding, finding_id, ledger
+from auditor.engine.ledger import find_finding, finding_id
 from auditor.engine.snapshot import (
     DiscoveryUse,
     Gathered,
@@ -61,7 +62,7 @@ from auditor.engine.snapshot import (
     district_context,
     protected_names,
 )
-from auditor.model.errors import AuditorError, InputError, UsageError
+from auditor.model.errors import AuditorError, InputError, NotFoundError, UsageError
 from auditor.model.gcpause import gc_paused
 from auditor.model.types import (
     Account,
@@ -77,6 +78,7 @@ from auditor.model.types import (
     Secret,
     normalise_handle,
 )
+from auditor.services.history import CompactResult, History, compact, store_run
 from auditor.services.policy import require_policy
 from auditor.services.watchlist import watched_handles
 from connectors.base import resolve_by_id
@@ -199,8 +201,24 @@ def read_snapshot(registry: Registry) -> Snapshot:
 
 
 def load_runs(registry: Registry, damaged: list[str] | None = None) -> list[AuditRun]:
-    """Every stored run, oldest first."""
-    return AuditStore(registry).runs([] if damaged is None else damaged)
+    """Every stored run with its findings, oldest first: the ledger walked back through every run's
+    changes. Readers that need less ask `run_history` (summaries, one run's findings)."""
+    history = History.read(registry, damaged)
+    try:
+        full = history.full_runs()
+    except NotFoundError:  # compacted detail: the runs from the oldest one still complete
+        full = {}
+        for i in range(len(history.runs) - 1, -1, -1):
+            try:
+                full.update(history.full_runs([i]))
+            except NotFoundError:
+                break
+    return [full[i] for i in sorted(full)]
+
+
+def run_history(registry: Registry, damaged: list[str] | None = None) -> History:
+    """The stored runs' summaries (no finding decoded), with their findings on demand."""
+    return History.read(registry, damaged)
 
 
 def has_runs(registry: Registry) -> bool:
@@ -215,7 +233,26 @@ def current_ledger(registry: Registry, damaged: list[str] | None = None) -> list
     stored = AuditStore(registry).ledger(sink)
     if stored is not None:
         return list(stored.findings)
-    return ledger(load_runs(registry, sink))
+    history = History.read(registry, sink)
+    return history.ledger_after(len(history.runs) - 1) if history.runs else []
+
+
+def latest_profiles(registry: Registry) -> dict[str, Profile]:
+    """The latest profile every audit read, by account id (stored only when it changed)."""
+    store = AuditStore(registry)
+    if not store.conversion_pending():
+        return store.latest_profiles([])
+    out: dict[str, Profile] = {}  # runs not converted yet carry every profile they read
+    for stored in store.stored_runs([]):
+        out.update({k: Profile.from_dict(v) for k, v in stored.legacy_profiles.items()})
+    return out
+
+
+def compact_runs(registry: Registry, *, dry_run: bool = False, today: date | None = None) -> CompactResult:
+    """`auditor audit compact`: drop the change records of runs older than the policy's `[audit]
+    retention`, keeping every run's summary (admin; logged)."""
+    _stored, policy = require_policy(registry)
+    return compact(registry, policy.audit_retention, today or utcnow().date(), dry_run=dry_run)
 
 
 def load_waivers(registry: Registry, damaged: list[str] | None = None) -> list[Waiver]:
@@ -850,9 +887,10 @@ def _store_run(
     options: AuditOptions,
     previous: Sequence[Finding],
 ) -> None:
-    """The run and the ledger after it, together (the caller holds the transaction)."""
-    store = AuditStore(registry)
-    store.put_run(
+    """The run and the ledger after it, together, stored by change (the caller holds the
+    transaction; auditor/services/history.py)."""
+    store_run(
+        registry,
         run,
         gathered.profiles,
         gathered.searched,
@@ -862,8 +900,8 @@ def _store_run(
             "candidates": len(options.candidates),
             "watched": len(options.watched),
         },
+        previous,
     )
-    store.put_ledger(run.id, advance_ledger(previous, run))
 
 
 def parse_candidates(text: str, origin: str = "candidates file") -> tuple[tuple[Platform, str], ...]:

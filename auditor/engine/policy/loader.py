@@ -21,6 +21,7 @@ from typing import Any
 
 from auditor.engine.policy.model import (
     AGREEMENT_KINDS,
+    DEFAULT_RETENTION,
     REQUIREMENT_FLAGS,
     Affiliation,
     Agreement,
@@ -278,7 +279,7 @@ def _describe(value: Any) -> str:
 _TOP_KEYS = (
     "format_version", "district", "buildings", "protected", "platforms", "platform_settings", "renewal",
     "warnings", "affiliation", "managers", "escrow", "agreement", "activity", "impersonation", "allowlist",
-    "checks", "framework",
+    "checks", "framework", "audit",
 )  # fmt: skip
 
 
@@ -521,6 +522,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
             )
     activity = r.table(data, "activity", (), ("inactive_after",))
     imp = r.table(data, "impersonation", (), ("threshold", "probe_budget", "search_budget"))
+    aud = r.table(data, "audit", (), ("retention",))
 
     allowlist = []
     for i, a in enumerate(r.array_of_tables(data, "allowlist", ())):
@@ -594,6 +596,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
         impersonation_threshold=r.integer(imp, "threshold", ("impersonation",), 85, 1, 100),
         probe_budget=r.integer(imp, "probe_budget", ("impersonation",), 400, 0, MAX_PROBE_BUDGET),
         search_budget=r.integer(imp, "search_budget", ("impersonation",), 25, 0, MAX_SEARCH_BUDGET),
+        audit_retention=r.period(aud, "retention", ("audit",), DEFAULT_RETENTION),
         allowlist=tuple(allowlist),
         checks=checks,
         framework=framework,
