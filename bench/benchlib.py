@@ -1,11 +1,16 @@
 """Shared by the benchmarks that drive the real CLI (bench/registry.py, bench/scale.py).
 
 `machine()` names the CPU and the load, so a figure can be read against the machine it came from.
-`Cli` runs `auditor` as a user does: the venv's console script in a child process, the registry
-and the passphrase file given through the environment variables the CLI reads
-(`AUDITOR_REGISTRY`, `AUDITOR_PASSPHRASE_FILE`, `AUDITOR_KDF_PROFILE` for `init`), never a
-passphrase in argv. Each run reports wall time, the child's CPU time (user + system) and its peak
-resident set size, from `os.wait4` on that child alone.
+`Cli` runs `auditor` as a user does: the console script's entry point (`auditor.cli:main`) with
+this venv's Python in a child process, the registry and the passphrase file given through the
+environment variables the CLI reads (`AUDITOR_REGISTRY`, `AUDITOR_PASSPHRASE_FILE`,
+`AUDITOR_KDF_PROFILE` for `init`), never a passphrase in argv. Each run reports wall time, the
+child's CPU time (user + system, from `os.wait4` on that child alone) and its peak resident set size.
+
+The peak is the child's own `VmHWM` (/proc/self/status, written at exit to a file the parent
+names), not `ru_maxrss`: Linux carries the parent's resident size at fork into the child's
+`ru_maxrss` across exec, so a benchmark holding a 100k registry in memory would see every child
+"peak" at its own size. Where /proc is missing, `ru_maxrss` is used.
 """
 
 from __future__ import annotations
@@ -34,12 +39,29 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, load {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
 
 
+# What the `auditor` console script runs, plus a note of the process's own peak RSS at exit.
+_ENTRY = """\
+import atexit, os, sys
+
+def _peak():
+    try:
+        with open('/proc/self/status') as status:
+            kib = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+        with open(os.environ['BENCH_PEAK_FILE'], 'w') as out:
+            out.write(kib)
+    except (OSError, KeyError, StopIteration):
+        pass
+
+atexit.register(_peak)
+sys.argv[0] = 'auditor'
+from auditor.cli import main
+sys.exit(main())
+"""
+
+
 def auditor_command() -> list[str]:
-    """The `auditor` console script next to this Python (the venv's), else the same entry point."""
-    script = Path(sys.executable).with_name("auditor")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from auditor.cli import main; main()"]
+    """`auditor` as its console script runs it, with this Python (the venv's)."""
+    return [sys.executable, "-c", _ENTRY]
 
 
 @dataclass
@@ -65,25 +87,31 @@ def run_child(
     argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None
 ) -> tuple[float, float, float, int, bytes, bytes]:
     """(wall s, CPU s, peak RSS MB, exit code, stdout, stderr) of one child process."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        peak_file = Path(tmp) / "peak"
         started = time.perf_counter()
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=dict(env), cwd=cwd
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env={**env, "BENCH_PEAK_FILE": str(peak_file)},
+            cwd=cwd,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+        try:
+            peak_mb = int(peak_file.read_text()) / 1024  # VmHWM, KiB
+        except (OSError, ValueError):
+            peak_mb = usage.ru_maxrss / 1024  # KiB on Linux; see the module docstring
         out.seek(0)
         err.seek(0)
-        # ru_maxrss is in KiB on Linux.
-        return (
-            wall,
-            usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
-            proc.returncode,
-            out.read(),
-            err.read(),
-        )
+        return wall, usage.ru_utime + usage.ru_stime, peak_mb, proc.returncode, out.read(), err.read()
 
 
 class Cli:
