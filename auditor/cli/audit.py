@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import FormatOpt, JsonOpt, echo, echo_err, pick_format
+from auditor.cli.common import TABLE_LIMIT, FormatOpt, JsonOpt, LimitOpt, echo, echo_err, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
-from auditor.cli.output import OutputFormat, json_envelope, render_rows
+from auditor.cli.output import OutputFormat, json_envelope, render_rows, write_rows
 from auditor.engine.evaluate import fail_on as fails
 from auditor.engine.ledger import diff_runs, finding_id
 from auditor.model.errors import InputError, UsageError
@@ -66,27 +66,24 @@ def _platforms(values: list[str] | None) -> tuple[Platform, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def run_json(run: Any, notes: Any, items: list[dict[str, Any]], discovery: Any = ()) -> str:
-    return json_envelope(
-        "auditor/audit",
-        items,
-        run={
-            "id": run.id,
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "identity": run.identity,
-            "policy": run.policy,
-            "offline": run.offline,
-            "platforms": list(run.platforms),
-            "checks": list(run.checks),
-            "accounts_checked": run.accounts_checked,
-            "profiles_unknown": run.profiles_unknown,
-            "active_by_severity": run.counts_by_severity(),
-            "errors": list(run.errors),
-            "notes": list(notes),
-            "discovery": [u.to_dict() for u in discovery],
-        },
-    )
+def run_summary(run: Any, notes: Any, discovery: Any = ()) -> dict[str, Any]:
+    """The `run` object of `audit --format json` (docs/json.md)."""
+    return {
+        "id": run.id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "identity": run.identity,
+        "policy": run.policy,
+        "offline": run.offline,
+        "platforms": list(run.platforms),
+        "checks": list(run.checks),
+        "accounts_checked": run.accounts_checked,
+        "profiles_unknown": run.profiles_unknown,
+        "active_by_severity": run.counts_by_severity(),
+        "errors": list(run.errors),
+        "notes": list(notes),
+        "discovery": [u.to_dict() for u in discovery],
+    }
 
 
 @app.callback()
@@ -157,6 +154,7 @@ def audit(
     ] = DEFAULT_DEADLINE,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
+    limit: LimitOpt = TABLE_LIMIT,
 ) -> None:
     """Audit every account against the district policy, store the run, print the findings.
 
@@ -209,7 +207,7 @@ def audit(
         outcome = run_audit(
             reg, options, progress=_Progress() if sys.stderr.isatty() else None, deadline=run_deadline
         )
-        exit_code = _report_run(outcome, output=pick_format(fmt, as_json), threshold=threshold)
+        exit_code = _report_run(outcome, output=pick_format(fmt, as_json), threshold=threshold, limit=limit)
         # The run is stored before anything is sent: a failed notification never loses it.
         if (
             mode.value != "never"
@@ -255,16 +253,23 @@ def _notify(reg: Any, outcome: Any, mode: Any, specs: tuple[Any, ...], *, verbos
     return result.failed
 
 
-def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any) -> int:
+def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any, limit: int = TABLE_LIMIT) -> int:
     """Print the run (stdout) and its summary and notes (stderr); return 3 or 0 for --fail-on."""
 
     run = outcome.run
     findings = sort_findings(run.findings)
-    rows = [finding_row(f) for f in findings]
-    if output is OutputFormat.JSON:
-        echo(run_json(run, outcome.notes, rows, outcome.discovery))
-    else:
-        echo(render_rows(rows, FINDING_COLUMNS, output, schema="auditor/audit", empty="No findings."))
+    run_info = run_summary(run, outcome.notes, outcome.discovery) if output is OutputFormat.JSON else None
+    write_rows(
+        map(finding_row, findings),
+        FINDING_COLUMNS,
+        output,
+        schema="auditor/audit",
+        total=len(findings),
+        limit=limit,
+        what="findings",
+        empty="No findings.",
+        extra={"run": run_info} if run_info is not None else None,
+    )
     for note in outcome.notes:
         echo_err(f"warning: {note}")
     for use in outcome.discovery:  # what look-alike discovery spent of the policy's budget

@@ -21,6 +21,17 @@ FormatOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+# `audit` and `finding list`: a table of 300,000 findings helps nobody; JSON and CSV give them all.
+TABLE_LIMIT = 50
+LimitOpt = Annotated[
+    int,
+    typer.Option(
+        "--limit",
+        metavar="N",
+        min=0,
+        help="Table: show the first N findings, then how many there are (0: all). JSON and CSV give every one.",
+    ),
+]
 # `person import` and `account import`: how an empty cell reads (docs/import.md, "Merge, never blank").
 ClearEmptyOpt = Annotated[
     bool,

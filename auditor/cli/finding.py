@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import FormatOpt, JsonOpt, day, echo, pick_format
+from auditor.cli.common import TABLE_LIMIT, FormatOpt, JsonOpt, LimitOpt, day, echo, pick_format
 from auditor.cli.context import app_context
-from auditor.cli.output import OutputFormat, render_record, render_rows
+from auditor.cli.output import OutputFormat, render_record, write_rows
 from auditor.engine.evaluate import filter_findings
 from auditor.engine.ledger import apply_waivers_now, find_finding, finding_history, finding_id
 from auditor.model.errors import UsageError
@@ -45,7 +45,6 @@ def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def finding_row(f: Finding) -> dict[str, Any]:
-
     return {
         "id": finding_id(f.fingerprint),
         "severity": f.severity.value,
@@ -126,12 +125,17 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include resolved findings.")] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
+    limit: LimitOpt = TABLE_LIMIT,
 ) -> None:
     """List the findings as they stand now (latest run of each check, waivers as of today).
+
+    The table shows the first --limit findings (50) and how many there are; JSON and CSV give all.
 
     Example:
 
         auditor finding list --severity high --platform instagram
+
+        auditor finding list --format csv > findings.csv
     """
 
     findings, _ = current_findings(ctx)
@@ -145,14 +149,15 @@ def list_(
     if severity is not None:
         floor = parse_severity(severity, "--severity").rank
         chosen = [f for f in chosen if f.severity.rank >= floor]
-    echo(
-        render_rows(
-            [finding_row(f) for f in sort_findings(chosen)],
-            FINDING_COLUMNS,
-            pick_format(fmt, as_json),
-            schema="auditor/findings",
-            empty="No findings match.",
-        )
+    write_rows(
+        map(finding_row, sort_findings(chosen)),
+        FINDING_COLUMNS,
+        pick_format(fmt, as_json),
+        schema="auditor/findings",
+        total=len(chosen),
+        limit=limit,
+        what="findings",
+        empty="No findings match.",
     )
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 import csv
 import enum
 import io
+import itertools
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from auditor.model.safetext import csv_safe, json_safe, terminal_cell
+import typer
+
+from auditor.model.safetext import csv_safe, inert, json_safe, terminal_cell
 
 
 class OutputFormat(str, enum.Enum):
@@ -63,14 +66,106 @@ def render_rows(
         return buf.getvalue()
     if not rows:
         return empty
-    from tabulate import tabulate
-
-    return tabulate(
+    return table_text(
         [[terminal_cell(cell(row.get(key))) for key, _ in columns] for row in rows],
-        headers=[heading for _, heading in columns],
-        tablefmt="simple",
-        disable_numparse=True,
+        [heading for _, heading in columns],
     )
+
+
+MIN_PADDING = 2  # what tabulate adds to a heading's width
+_ODD = ("\n", "\r", "\x1b")  # multi-line cells, or codes tabulate does not count in a width
+
+
+def table_text(body: Sequence[Sequence[str]], headings: Sequence[str]) -> str:
+    """What tabulate's "simple" format draws for text cells (`disable_numparse`), character for
+    character: cells trimmed and left-aligned, each column as wide as its widest cell or its
+    heading plus 2, two spaces between columns, trailing spaces dropped. One pass to measure and
+    one to pad: tabulate sniffs the type of every cell, which made listing 100,000 accounts take
+    seconds. A table with a multi-line cell is left to tabulate (rare: notes with newlines)."""
+    heads = list(headings)
+    everything = "\x00".join(["\x00".join(row) for row in body] + heads)
+    if any(code in everything for code in _ODD):
+        from tabulate import tabulate
+
+        return str(tabulate(body, headers=heads, tablefmt="simple", disable_numparse=True))
+    cells = [[c.strip() for c in row] for row in body]
+    widths = [len(h) + MIN_PADDING for h in heads]
+    for row in cells:
+        for i, c in enumerate(row):
+            if len(c) > widths[i]:
+                widths[i] = len(c)
+    lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+    return "\n".join(lines)
+
+
+def write_rows(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    fmt: OutputFormat,
+    *,
+    schema: str,
+    total: int,
+    limit: int,
+    what: str = "rows",
+    empty: str = "Nothing to show.",
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    """`render_rows` for lists that can be long (every finding of an audit), written to stdout as
+    it goes: JSON and CSV get every row, written a batch at a time (the same text `render_rows`
+    and `echo` give, never one string of them all); the table shows the first `limit` rows (0:
+    all) and then how many there are and how to see the rest. `total` is how many `rows` holds."""
+    if fmt is OutputFormat.TABLE:
+        shown = list(itertools.islice(rows, limit)) if limit > 0 else list(rows)
+        text = render_rows(shown, columns, fmt, schema=schema, empty=empty)
+        if len(shown) < total:
+            text += (
+                f"\n{total:,} {what}; showing the first {len(shown):,}: "
+                "use --limit 0 for all of them, or --format json or csv"
+            )
+        _write(text.rstrip("\n") + "\n")
+        return
+    if fmt is OutputFormat.CSV:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow([key for key, _ in columns])
+        for n, row in enumerate(rows, start=1):
+            writer.writerow([csv_safe(cell(row.get(key))) for key, _ in columns])
+            if n % _BATCH == 0:
+                _write(buf.getvalue())
+                buf.seek(0)
+                buf.truncate()
+        _write(buf.getvalue())
+        return
+    # JSON: the envelope `json_envelope` writes, its items one by one at their indentation.
+    head: dict[str, Any] = {"schema": schema, "version": JSON_VERSION, **(extra or {}), "items": []}
+    opening = json.dumps(head, indent=2, ensure_ascii=False)
+    assert opening.endswith('"items": []\n}')
+    batch: list[str] = []
+    count = 0
+    for row in rows:
+        item = json.dumps(row, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        batch.append(("[\n    " if count == 0 else ",\n    ") + item)
+        count += 1
+        if count == 1:
+            batch.insert(0, opening[: -len("[]\n}")])
+        if len(batch) >= _BATCH:
+            _write(json_safe("".join(batch)))
+            batch.clear()
+    if count == 0:
+        batch.append(opening)
+    else:
+        batch.append("\n  ]\n}")
+    _write(json_safe("".join(batch)) + "\n")
+
+
+_BATCH = 500  # rows a write
+
+
+def _write(text: str) -> None:
+    """Text to stdout as `echo` prints it (inert; CSV's CRLF kept)."""
+    typer.echo(inert(text), nl=False)
 
 
 def render_record(record: Mapping[str, Any], fmt: OutputFormat, *, schema: str) -> str:
