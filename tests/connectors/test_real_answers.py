@@ -27,6 +27,7 @@ from auditor.model.types import (
     Secret,
 )
 from connectors.base import Connector, ConnectorSettings
+from connectors.fakes.platforms import X_NOT_ENROLLED, X_USAGE_CAPPED
 from connectors.http import Budget
 from connectors.platforms.bluesky import BlueskyConnector
 from connectors.platforms.facebook import FacebookConnector
@@ -198,25 +199,9 @@ def test_profile_fetch_cli_reports_the_unverified_handle(monkeypatch: pytest.Mon
 
 # -- 2. X: the monthly usage cap and an app outside a project -------------------------------------
 
-USAGE_CAPPED = {
-    "title": "UsageCapExceeded",
-    "detail": "Usage cap exceeded: Monthly product cap",
-    "type": "https://api.twitter.com/2/problems/usage-capped",
-    "period": "Monthly",
-    "scope": "Product",
-}
-NOT_ENROLLED = {
-    "client_id": "12345678",
-    "detail": (
-        "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a "
-        "Twitter developer App that is attached to a Project. You can create a project via the developer portal."
-    ),
-    "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
-    "title": "Client Forbidden",
-    "required_enrollment": "Appropriate Level of API Access",
-    "reason": "client-not-enrolled",
-    "type": "https://api.twitter.com/2/problems/client-forbidden",
-}
+# The bodies X sends (shapes per reference section 1); the fake X answers with the same ones.
+USAGE_CAPPED = X_USAGE_CAPPED
+NOT_ENROLLED = X_NOT_ENROLLED
 
 
 @pytest.mark.parametrize("status", [429, 403])
