@@ -203,10 +203,20 @@ def key_derivation_seconds(where: Path) -> float:
 # Measuring
 
 
-def command(cli: Cli, tmp: Path, argv: tuple[str, ...]) -> Run:
+def succeeded(run: Run) -> bool:
+    return run.exit_code in (0, 3)  # 3: the audit found something at or above --fail-on
+
+
+def command(cli: Cli, tmp: Path, argv: tuple[str, ...], label: str) -> Run:
+    """One command, its figures printed at once (a later failure keeps them); a failure is printed
+    and kept (its targets are MISSED), and the benchmark goes on."""
     run = cli(*(a.replace("{tmp}", str(tmp)) for a in argv), check=False)
-    if run.exit_code not in (0, 3):  # 3: audit/check found something at or above --fail-on
-        run.check()
+    if succeeded(run):
+        print(f"    {label:32}{run.wall:8.2f} s wall{run.cpu:8.2f} s CPU{run.peak_mb:7.0f} MB peak")
+    else:
+        lines = run.stderr.decode(errors="replace").strip().splitlines() or ["(no output)"]
+        print(f"    {label:32}FAILED, exit {run.exit_code}: {lines[-1][:160]}")
+        run.wall = run.cpu = run.peak_mb = math.nan  # every target on it is MISSED
     return run
 
 
@@ -236,7 +246,7 @@ def measure(n: int, runs: int, churn_n: int, kdf: str, log: bool) -> SizeResult:
                     reg.close()
                     for label, argv in COMMANDS:
                         if label in FIRST_NIGHT:
-                            result.first_night[label] = command(cli, tmp, argv)
+                            result.first_night[label] = command(cli, tmp, argv, label + " (night 1)")
                     reg = Registry.open(SQLiteBackend(str(where)))
                     reg.unlock(None, Secret(PASSPHRASE))
                 if log or night < 2 or night == runs - 2:
@@ -252,7 +262,7 @@ def measure(n: int, runs: int, churn_n: int, kdf: str, log: bool) -> SizeResult:
         if runs > 1:
             print(f"  {runs - 1} runs by the service call in {time.perf_counter() - t0:.1f} s")
         # The last night through the real command, then the readers.
-        result.runs[AUDIT] = command(cli, tmp, ("audit", "--offline"))
+        result.runs[AUDIT] = command(cli, tmp, ("audit", "--offline"), AUDIT)
         result.sizes.append(registry_bytes(where))
         added = result.sizes[-1] - (result.sizes[-2] if len(result.sizes) > 1 else 0)
         print(f"  run {runs:4d} (auditor audit --offline): registry {result.sizes[-1] / 1e6:9.2f} MB"
@@ -260,16 +270,17 @@ def measure(n: int, runs: int, churn_n: int, kdf: str, log: bool) -> SizeResult:
         if runs == 1 and "report findings --format html" not in result.first_night:
             for label, argv in COMMANDS:
                 if label in FIRST_NIGHT:
-                    result.first_night[label] = command(cli, tmp, argv)
+                    result.first_night[label] = command(cli, tmp, argv, label + " (night 1)")
         for label, argv in COMMANDS:
-            result.runs[label] = command(cli, tmp, argv)
+            result.runs[label] = command(cli, tmp, argv, label)
         result.kdf_s = key_derivation_seconds(where)
     print(f"  key derivation (unlock, in-process, {kdf} profile): {result.kdf_s:.3f} s")
     print(f"  {'command':34}{'wall s':>8}{'CPU s':>8}{'peak MB':>9}")
-    for label, r in result.runs.items():
-        print(f"  {label:34}{r.wall:8.2f}{r.cpu:8.2f}{r.peak_mb:9.0f}")
-    for label, r in result.first_night.items():
-        print(f"  {label + ' (night 1)':34}{r.wall:8.2f}{r.cpu:8.2f}{r.peak_mb:9.0f}")
+    for label, r in [*result.runs.items(), *((k + " (night 1)", v) for k, v in result.first_night.items())]:
+        figures = (
+            f"{r.wall:8.2f}{r.cpu:8.2f}{r.peak_mb:9.0f}" if succeeded(r) else f"  FAILED (exit {r.exit_code})"
+        )
+        print(f"  {label:34}{figures}")
     print(
         f"  bytes added per nightly run (median after the first two): {result.added_per_run() / 1e6:.3f} MB"
     )
@@ -281,7 +292,14 @@ def by_cpu(cpu: float, limit: float, memory_ok: bool) -> str:
     return f"CPU {cpu:.2f} s: {'met' if cpu < limit and memory_ok else 'MISSED'} by CPU time"
 
 
+def _nan_last(item: tuple[float, str]) -> float:
+    """Sort key: an exponent that could not be computed (a failed command) counts as the worst."""
+    return math.inf if math.isnan(item[0]) else item[0]
+
+
 def exponent(a: float, b: float, n_a: int, n_b: int) -> float:
+    if not (a > 0 and b > 0):  # also a failed command (its figures are NaN)
+        return float("nan")
     if a <= 0 or b <= 0 or n_a == n_b:
         return float("nan")
     return math.log(b / a) / math.log(n_b / n_a)
@@ -326,12 +344,12 @@ def targets(results: dict[int, SizeResult], runs: int) -> list[tuple[str, str, b
         if 10_000 in results:
             small = results[10_000]
             # CPU time: wall time between two sizes measured minutes apart mostly measures the load.
-            worst = max((exponent(small.runs[k].cpu, r.runs[k].cpu, 10_000, 100_000), k) for k in r.runs)
+            worst = max(((exponent(small.runs[k].cpu, r.runs[k].cpu, 10_000, 100_000), k) for k in r.runs),
+                        key=_nan_last)  # fmt: skip
             out.append(("100k: growth exponents (CPU time) at most 1.05 from 10k",
                         f"worst {worst[0]:.2f} ({worst[1]})", worst[0] <= 1.05))  # fmt: skip
-            worst_m = max(
-                (exponent(small.runs[k].peak_mb, r.runs[k].peak_mb, 10_000, 100_000), k) for k in r.runs
-            )
+            worst_m = max(((exponent(small.runs[k].peak_mb, r.runs[k].peak_mb, 10_000, 100_000), k) for k in r.runs),
+                          key=_nan_last)  # fmt: skip
             out.append(("100k: growth exponents (peak RSS) at most 1.05 from 10k",
                         f"worst {worst_m[0]:.2f} ({worst_m[1]})", worst_m[0] <= 1.05))  # fmt: skip
     return out
