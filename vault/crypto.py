@@ -147,13 +147,23 @@ def matches(a: bytes, b: bytes) -> bool:
 
 
 def record_aad(registry_id: str, kind: str, record_id: str, version: int) -> bytes:
+    return record_aad_for(record_aad_prefix(registry_id, kind), record_id, version)
+
+
+def _field(part: str) -> bytes:
+    data = part.encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
+
+
+def record_aad_prefix(registry_id: str, kind: str) -> bytes:
+    """The associated data's fields shared by every record of a kind (a scan builds it once)."""
     # Length-prefixed fields: no separator ambiguity between kind and id.
-    parts = [str(FORMAT_VERSION), registry_id, kind, record_id, str(version)]
-    out = bytearray(b"auditor/record")
-    for part in parts:
-        data = part.encode("utf-8")
-        out += len(data).to_bytes(4, "big") + data
-    return bytes(out)
+    return b"auditor/record" + _field(str(FORMAT_VERSION)) + _field(registry_id) + _field(kind)
+
+
+def record_aad_for(prefix: bytes, record_id: str, version: int) -> bytes:
+    """`record_aad` from its kind's `record_aad_prefix`: the record id and version appended."""
+    return prefix + _field(record_id) + _field(str(version))
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
@@ -176,14 +186,30 @@ def seal_json(key: bytes, data: dict[str, Any], aad: bytes) -> bytes:
 
 
 def open_json(key: bytes, blob: bytes, aad: bytes) -> dict[str, Any]:
-    plain = open_sealed(key, blob, aad)
-    try:
-        value = json.loads(plain)
-    except ValueError as exc:  # authenticated but not JSON: written by a broken build
-        raise DecryptError("record is not valid JSON") from exc
-    if not isinstance(value, dict):
-        raise DecryptError("record is not a JSON object")
-    return value
+    return RecordOpener(key).open_json(blob, aad)
+
+
+class RecordOpener:
+    """`open_json` for many records under one key: the AES-GCM context is set up once, not per
+    record. Every record is still authenticated against its own associated data."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def open_json(self, blob: bytes, aad: bytes) -> dict[str, Any]:
+        if len(blob) < NONCE_BYTES + 16:
+            raise DecryptError("ciphertext too short")
+        try:
+            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+        except InvalidTag as exc:
+            raise DecryptError("authentication failed") from exc
+        try:
+            value = json.loads(plain)
+        except ValueError as exc:  # authenticated but not JSON: written by a broken build
+            raise DecryptError("record is not valid JSON") from exc
+        if not isinstance(value, dict):
+            raise DecryptError("record is not a JSON object")
+        return value
 
 
 def subkey(key: bytes, info: str, length: int = KEY_BYTES) -> bytes:

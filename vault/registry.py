@@ -1397,12 +1397,17 @@ class Registry:
             rows = list(self.backend.scan(kind))
         # The collector is paused while the records are decoded and read (auditor/model/gcpause.py):
         # a caller that stops early closes the generator, which ends the pause.
+        opener = crypto.RecordOpener(key)  # one AES-GCM context and one AAD prefix for the kind
+        prefix = crypto.record_aad_prefix(self.registry_id, kind)
         with gc_paused():
             for row in rows:
+                aad = (
+                    crypto.record_aad_for(prefix, row.id, row.version)
+                    if row.kind == kind
+                    else crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
+                )
                 try:
-                    data = crypto.open_json(
-                        key, row.blob, crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
-                    )
+                    data = opener.open_json(row.blob, aad)
                 except crypto.DecryptError:
                     yield RecordTamperedError(row.kind, row.id)
                     continue

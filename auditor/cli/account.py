@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,12 +36,17 @@ ACCOUNT_COLUMNS = [
 ]
 
 
+def _iso(value: date | None) -> str | None:
+    """A date or instant as the stored record has it (ISO 8601), without encoding the whole account."""
+    return None if value is None else value.isoformat()
+
+
 def account_row(a: Account, people: dict[str, Person]) -> dict[str, Any]:
     def email(pid: str) -> str:
         p = people.get(pid)
         return p.email or p.name if p else f"(unknown {pid})"
 
-    data = a.to_dict()
+    approval = a.approval
     row: dict[str, Any] = {
         "id": a.id,
         "platform": a.platform.value,
@@ -57,16 +63,16 @@ def account_row(a: Account, people: dict[str, Person]) -> dict[str, Any]:
         "two_factor": a.two_factor,
         "public_comments": a.public_comments,
         "comment_monitors": [email(p) for p in a.comment_monitor_ids],
-        "requested_on": data["approval"]["requested_on"],
-        "approved_on": data["approval"]["approved_on"],
+        "requested_on": _iso(approval.requested_on),
+        "approved_on": _iso(approval.approved_on),
         "approved_by": a.approval.approved_by,
-        "renewal_due": data["approval"]["renewal_due"],
+        "renewal_due": _iso(approval.renewal_due),
         "approval_reference": a.approval.reference,
         "status": a.status.value,
         "notes": a.notes,
         "tags": list(a.tags),
-        "created_at": data["created_at"],
-        "updated_at": data["updated_at"],
+        "created_at": _iso(a.created_at),
+        "updated_at": _iso(a.updated_at),
     }
     return row
 

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from json.encoder import encode_basestring as _quote  # the C function json uses
 from typing import Any
 
 import typer
@@ -145,7 +146,7 @@ def write_rows(
     batch: list[str] = []
     count = 0
     for row in rows:
-        item = json.dumps(row, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+        item = indented_json(row, "    ")
         batch.append(("[\n    " if count == 0 else ",\n    ") + item)
         count += 1
         if count == 1:
@@ -184,7 +185,45 @@ def render_record(record: Mapping[str, Any], fmt: OutputFormat, *, schema: str) 
 
 def json_text(value: Any) -> str:
     """JSON for people and scripts: UTF-8 text, with every control and bidi character escaped."""
-    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
+    return json_safe(indented_json(value))
+
+
+_float_json = json.JSONEncoder(ensure_ascii=False).encode  # floats: repr, NaN, Infinity as json has them
+
+
+def indented_json(value: Any, pad: str = "") -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)` with its lines after the first prefixed
+    by `pad`, the same text: Python's json writes indented output with its pure-Python encoder
+    (about 10 µs a value, 12 s for a 100,000-account list), so dicts and lists of plain values are
+    laid out here and each string is quoted by json's C function; anything else is left to json."""
+    kind = type(value)
+    if kind is str:
+        return _quote(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return _float_json(value)
+    inner = pad + "  "
+    if kind is dict:
+        if not value:
+            return "{}"
+        if all(type(k) is str for k in value):
+            return (
+                "{\n"
+                + ",\n".join(f"{inner}{_quote(k)}: {indented_json(v, inner)}" for k, v in value.items())
+                + f"\n{pad}}}"
+            )
+    elif kind is list or kind is tuple:
+        if not value:
+            return "[]"
+        return "[\n" + ",\n".join(inner + indented_json(v, inner) for v in value) + f"\n{pad}]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)
 
 
 def json_envelope(schema: str, items: list[Any], **extra: Any) -> str:

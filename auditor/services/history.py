@@ -22,7 +22,7 @@ never touched, and the compaction is itself logged.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ from vault.stores.audits import (
     LEGACY,
     AuditStore,
     Change,
+    FindingEncoder,
     RunDetailCompactedError,
     StoredRun,
     canonical,
@@ -52,8 +53,18 @@ ACTIVE = (FindingState.NEW, FindingState.OPEN)
 # What a run stores
 
 
-def changes_between(previous: Sequence[Finding], after: Sequence[Finding]) -> list[Change]:
-    """The ledger entries that differ: (fingerprint, stored value before or None, after or None)."""
+def changes_between(
+    previous: Sequence[Finding],
+    after: Sequence[Finding],
+    encode: Callable[[Finding], dict[str, Any]] | None = None,
+) -> list[Change]:
+    """The ledger entries that differ: (fingerprint, stored value before or None, after or None).
+
+    `encode` gives a finding's stored dict (`FindingEncoder`, so the ledger's chunks reuse the dicts
+    of the findings that changed instead of encoding them again). A finding equal to the stored one
+    is not encoded at all; one that differs only in a way its stored form does not show (a tuple
+    where the stored value has a list) is not a change."""
+    enc = encode or Finding.to_dict
     before = {f.fingerprint: f for f in previous}
     out: list[Change] = []
     seen: set[str] = set()
@@ -63,9 +74,9 @@ def changes_between(previous: Sequence[Finding], after: Sequence[Finding]) -> li
         old = before.get(fp)
         if old is f or (old is not None and old == f):
             continue
-        new = f.to_dict()
+        new = enc(f)
         was = old.to_dict() if old is not None else None
-        if was is not None and canonical(was) == canonical(new):
+        if was is not None and was == new and canonical(was) == canonical(new):
             continue
         out.append((fp, was, new))
     out.extend((fp, f.to_dict(), None) for fp, f in before.items() if fp not in seen)
@@ -97,7 +108,8 @@ def store_run(
     head = store.head()
     seq = int(head.get("seq", 0)) + 1 if head is not None and LEGACY not in head else 1
     after = advance_ledger(previous, run)
-    changes = changes_between(previous, after)
+    encode = FindingEncoder()  # each finding encoded once, for its change and for its chunk
+    changes = changes_between(previous, after, encode)
     store.put_run(
         run,
         seq=seq,
@@ -110,7 +122,9 @@ def store_run(
     )
     _, index = store.put_profiles(profiles)
     first = head is None or converted > 0
-    store.put_ledger(run.id, seq, after, None if first else [fp for fp, _, _ in changes], index)
+    touched = None if first else [fp for fp, _, _ in changes]
+    del changes  # the change records are written: their dicts need not outlive them
+    store.put_ledger(run.id, seq, after, touched, index, encode=encode)
 
 
 def _legacy(store: AuditStore) -> bool:
@@ -273,12 +287,13 @@ def convert_run_storage(registry: Registry) -> int:
             full = stored.legacy
             assert full is not None
             after = advance_ledger(state, full)
+            encode = FindingEncoder()
             store.put_run(
                 full,
                 seq=seq,
                 tally=tally(full, after),
                 extras=[f.fingerprint for f in full.findings if not covered(full, f)],
-                changes=changes_between(state, after),
+                changes=changes_between(state, after, encode),
                 searched=stored.searched,
                 notes=stored.notes,
                 options=stored.options,

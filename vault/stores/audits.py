@@ -73,6 +73,31 @@ def _chunk_id(buckets: int, bucket: int) -> str:
     return f"{buckets}.{bucket}"
 
 
+class FindingEncoder:
+    """Each finding's stored dict (`Finding.to_dict`), worked out once per finding object: a run's
+    changed findings are written in its change records and again in the ledger's chunks.
+
+    `take` hands a dict out for the last time and forgets it, so what the chunks have written is
+    not kept alive until the end of the run."""
+
+    def __init__(self) -> None:
+        self._dicts: dict[int, tuple[Finding, dict[str, Any]]] = {}
+
+    def __call__(self, finding: Finding) -> dict[str, Any]:
+        hit = self._dicts.get(id(finding))
+        if hit is not None and hit[0] is finding:
+            return hit[1]
+        data = finding.to_dict()
+        self._dicts[id(finding)] = (finding, data)
+        return data
+
+    def take(self, finding: Finding) -> dict[str, Any]:
+        hit = self._dicts.pop(id(finding), None)
+        if hit is not None and hit[0] is finding:
+            return hit[1]
+        return finding.to_dict()
+
+
 class RunDetailCompactedError(LookupError):
     """A run's per-run detail was compacted by the retention setting; only its summary is kept."""
 
@@ -249,7 +274,7 @@ class AuditStore:
                 expected_version=None,
             )
             records += 1
-        header = run.to_dict()
+        header = dataclasses.replace(run, findings=()).to_dict()  # its findings are in the ledger
         header.pop("findings", None)
         self.registry.put(
             RUN_KIND,
@@ -345,9 +370,13 @@ class AuditStore:
         findings: Sequence[Finding],
         touched: Iterable[str] | None,
         profiles: Mapping[str, Any] | None = None,
+        *,
+        encode: FindingEncoder | None = None,
     ) -> int:
         """Store the ledger after `after_run`: only the chunks holding a `touched` fingerprint are
-        rewritten (None: every chunk). Returns the number of chunks written."""
+        rewritten (None: every chunk). Returns the number of chunks written. `encode`: the run's
+        encoder, whose dicts of the changed findings are reused here (and then let go)."""
+        take = encode.take if encode is not None else Finding.to_dict
         head = self.head() or {}
         old = head.get("findings") if LEGACY not in head else None
         old_buckets = int(old["buckets"]) if isinstance(old, Mapping) else 0
@@ -361,11 +390,11 @@ class AuditStore:
                 by_bucket.setdefault(b, []).append(f)
         written = 0
         for b in range(buckets) if rewrite_all else sorted(wanted):
-            items = by_bucket.get(b, [])
+            items = by_bucket.pop(b, [])
             self.registry.put(
                 CHUNK_KIND,
                 _chunk_id(buckets, b),
-                {"findings": [f.to_dict() for f in items]},
+                {"findings": [take(f) for f in items]},
                 expected_version=None,
             )
             written += 1
