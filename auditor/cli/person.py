@@ -13,7 +13,7 @@ from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import Person, PersonKind, PersonStatus, check_person_name
-from auditor.services.imports import check_email, read_people
+from auditor.services.imports import check_email, person_buildings, read_people
 from auditor.services.inventory import import_people
 
 app = typer.Typer(
@@ -38,6 +38,16 @@ def person_row(p: Person) -> dict[str, Any]:
     ordered = {"id": p.id}
     ordered.update({k: data[k] for k in data if k != "id"})
     return ordered
+
+
+def _shown(row: dict[str, Any], p: Person) -> dict[str, Any]:
+    """A row as the table shows it: every building in the one column ("North; Central")."""
+    row = {**row, "building": "; ".join(p.all_buildings)}
+    row.pop("buildings", None)
+    return row
+
+
+BUILDING_HELP = "Building or department; several separated by ; (the first is the primary one)."
 
 
 def _name(value: str) -> str:
@@ -79,7 +89,7 @@ def add(
     birth_date: Annotated[str | None, typer.Option("--birth-date", help="YYYY-MM-DD (students).")] = None,
     grade: Annotated[str, typer.Option("--grade", help="Grade level (students).")] = "",
     role: Annotated[str, typer.Option("--role", help="Job title or role.")] = "",
-    building: Annotated[str, typer.Option("--building", help="Building or department.")] = "",
+    building: Annotated[str, typer.Option("--building", help=BUILDING_HELP)] = "",
     status: Annotated[str, typer.Option("--status", help="active, on_leave or departed.")] = "active",
     employee_id: Annotated[str, typer.Option("--employee-id", help="HR employee number.")] = "",
     training: Annotated[str | None, typer.Option("--training", help="Date training was completed.")] = None,
@@ -109,6 +119,7 @@ def add(
     if person_kind is PersonKind.EMPLOYEE and not email:
         raise UsageError("employees need their district email (--email)")
     inv = app_context(ctx).inventory()
+    primary, buildings = person_buildings(building)
     person = inv.add_person(
         Person(
             id="",
@@ -119,7 +130,8 @@ def add(
             birth_date=day(birth_date, "--birth-date"),
             grade=grade,
             role=role,
-            building=building,
+            building=primary,
+            buildings=buildings,
             status=_status(status) or PersonStatus.ACTIVE,
             employee_id=employee_id,
             training_completed_on=day(training, "--training"),
@@ -159,7 +171,7 @@ def list_(
         for p in inv.people()
         if (wanted_status is None or p.status is wanted_status)
         and (wanted_kind is None or p.kind is wanted_kind)
-        and (building is None or p.building.casefold() == building.casefold())
+        and (building is None or p.works_at(building))
     ]
     chosen = pick_format(fmt, as_json)
     if chosen is OutputFormat.CSV:
@@ -171,7 +183,8 @@ def list_(
     else:
         echo(
             render_rows(
-                [person_row(p) for p in people], PERSON_COLUMNS, chosen, schema="auditor/people",
+                [person_row(p) if chosen is OutputFormat.JSON else _shown(person_row(p), p) for p in people],
+                PERSON_COLUMNS, chosen, schema="auditor/people",
                 empty="No people match.",
             )
         )  # fmt: skip
@@ -198,6 +211,7 @@ def show(
     row["accounts"] = [f"{a.platform.value}:{a.handle}" for a in accounts]
     chosen = pick_format(fmt, as_json)
     if chosen is not OutputFormat.JSON:
+        row = _shown(row, p)
         # Where each value came from, one field a line ("role: roster:hr on 2026-12-01").
         row["sources"] = "\n".join(
             f"{name}: {src.by} on {src.at[:10]}" for name, src in sorted(p.sources.items())
@@ -249,7 +263,7 @@ def edit(
     birth_date: Annotated[str | None, typer.Option("--birth-date")] = None,
     grade: Annotated[str | None, typer.Option("--grade")] = None,
     role: Annotated[str | None, typer.Option("--role")] = None,
-    building: Annotated[str | None, typer.Option("--building")] = None,
+    building: Annotated[str | None, typer.Option("--building", help=BUILDING_HELP)] = None,
     status: Annotated[str | None, typer.Option("--status", help="active, on_leave or departed.")] = None,
     employee_id: Annotated[str | None, typer.Option("--employee-id")] = None,
     training: Annotated[str | None, typer.Option("--training", help="Date training was completed.")] = None,
@@ -270,9 +284,12 @@ def edit(
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = _name(name)
+    if building is not None:
+        changes["building"], buildings = person_buildings(building)
+        if buildings != p.buildings:
+            changes["buildings"] = buildings
     for key, value in (
         ("grade", grade),
-        ("building", building),
         ("employee_id", employee_id),
         ("notes", notes),
         ("adult", adult),

@@ -67,7 +67,7 @@ class RoleChange:
     name: str
     old_role: str
     new_role: str
-    old_building: str
+    old_building: str  # several as "North; Central" (the person's buildings, primary first)
     new_building: str
     changed_on: date
     referenced: bool
@@ -101,6 +101,7 @@ class SyncPlan:
     warnings: tuple[str, ...] = ()
     summary: SyncSummary | None = None
     # person id -> (role, building) as this roster gives them now, folded: the next sync's baseline.
+    # Several buildings are one string of them sorted ("central; north"), so order does not count.
     seen: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict, hash=False)
     baseline: bool = False  # the source's first sync: differences are taken on, never role changes
     # Role or building the registry keeps though the roster says otherwise (not comparable, or the
@@ -139,15 +140,34 @@ class SyncPlan:
                 # A role or building taken on without a role change: a first fill, or the first
                 # time this roster describes them (its baseline).
                 for c in u.changes:
-                    if c.field in ("role", "building") and c.old != c.new:
-                        old = c.old or "(empty)"
+                    if c.field == "role" and c.old != c.new:
                         lines.append(
-                            f"{u.name} ({u.person_id}): {c.field} {old} -> {c.new}, taken from the roster."
+                            f"{u.name} ({u.person_id}): role {c.old or '(empty)'} -> {c.new}, taken from the roster."
                         )
+                buildings = _buildings_said(u)
+                if buildings is not None:
+                    lines.append(
+                        f"{u.name} ({u.person_id}): building {buildings[0] or '(empty)'} -> {buildings[1]}, "
+                        "taken from the roster."
+                    )
         for e in self.creations:
             lines.append(f"{e.name or e.email} <{e.email}> will be added from the roster.")
         lines.extend(self.warnings)
         return lines
+
+
+def _buildings_said(u: PersonUpdate) -> tuple[str, str] | None:
+    """A person's buildings before and after ("North HS" -> "North HS; South MS"), when they change."""
+    one, several = u.change("building"), u.change("buildings")
+    if several is None:
+        return (str(one.old), str(one.new)) if one is not None and one.old != one.new else None
+    if one is None:  # the primary stays: the list grew from it, or shrank to it
+        primary = (several.new or several.old)[0]
+        old, new = several.old or (primary,), several.new or (primary,)
+    else:
+        old = several.old or ((one.old,) if one.old else ())
+        new = several.new or ((one.new,) if one.new else ())
+    return "; ".join(old), "; ".join(new)
 
 
 def _said(c: FieldChange) -> str:
@@ -157,7 +177,7 @@ def _said(c: FieldChange) -> str:
     return f"{c.field}: {show(c.old)} -> {show(c.new)}"
 
 
-_EVENT_FIELDS = {"status", "departed_on", "role", "building", "role_changed_on"}
+_EVENT_FIELDS = {"status", "departed_on", "role", "building", "buildings", "role_changed_on"}
 # Fields copied from the roster when it fills them (name only when the registry has none).
 _SIMPLE_FIELDS = ("kind", "adult", "birth_date", "grade", "employee_id")
 
@@ -297,23 +317,26 @@ def plan_sync(
             change("status", entry.status)
             if person.status is PersonStatus.DEPARTED:
                 change("departed_on", None)  # back again (rehired, or wrongly marked)
-            now_seen = (fold(entry.role), fold(entry.building))
+            listed = roster_buildings(entry)
+            now_seen = (fold(entry.role), buildings_key(listed))
             seen[person.id] = now_seen
             before = baseline.get(person.id) if baseline is not None else None
             new_role = _role_after(rules, person, entry, before, differing)
-            new_building = _building_after(person, entry, before, differing)
-            if (new_role, new_building) != (person.role, person.building):
+            new_building, new_buildings = _buildings_after(person, listed, before, differing)
+            if (new_role, new_building, new_buildings) != (person.role, person.building, person.buildings):
                 change("role", new_role)
                 change("building", new_building)
+                change("buildings", new_buildings)
                 # A change the roster made since its last sync; a first fill, or taking on the
                 # roster's value for someone it had not described before, is not a role change.
-                moved = before is not None and before != now_seen and bool(person.role or person.building)
+                moved = _moved(before, now_seen) and bool(person.role or person.building)
                 if moved:
                     changed_on = entry.role_began_on or today
                     change("role_changed_on", changed_on)
                     role_changes.append(
                         RoleChange(
-                            person.id, person.name, person.role, new_role, person.building, new_building,
+                            person.id, person.name, person.role, new_role, "; ".join(person.all_buildings),
+                            "; ".join(new_buildings or ((new_building,) if new_building else ())),
                             changed_on, referenced,
                         )
                     )  # fmt: skip
@@ -401,20 +424,69 @@ def _role_after(
     return rules.title_for(entry.role)
 
 
+def roster_buildings(entry: RosterEntry) -> tuple[str, ...]:
+    """Every building the roster gives for this person (one row per school folded: all of them),
+    trimmed and without repeats; () when it gives none."""
+    primary, several = Person.building_fields(entry.buildings or (entry.building,))
+    return several or ((primary,) if primary else ())
+
+
+def buildings_key(listed: Sequence[str]) -> str:
+    """Buildings as the baseline keeps them: one folded, several folded and sorted ("; ")."""
+    return "; ".join(sorted({fold(b) for b in listed}))
+
+
+def _moved(before: tuple[str, str] | None, now: tuple[str, str]) -> bool:
+    """The roster changed its mind since its last sync: another role, or buildings that share none
+    with the ones it gave (a school added to or dropped from several is a building change only)."""
+    if before is None or before == now:
+        return False
+    if before[0] != now[0]:
+        return True
+    return not set(filter(None, before[1].split("; "))) & set(filter(None, now[1].split("; ")))
+
+
+def _buildings_after(
+    person: Person,
+    listed: tuple[str, ...],
+    before: tuple[str, str] | None,
+    differing: list[tuple[str, str, str, str]],
+) -> tuple[str, tuple[str, ...]]:
+    """The registry's (building, buildings) after this sync; `listed`: the roster's buildings.
+
+    Buildings compare as a set: the same schools in another order are no change, and a person's
+    primary building stays first while the roster still lists it."""
+    have = person.all_buildings
+    if len(listed) <= 1 and len(have) <= 1:
+        # One building on both sides (or none): compared as the single-building field always was.
+        return _building_after(person, listed[0] if listed else "", before, differing), ()
+    if not listed or buildings_key(listed) == buildings_key(have):
+        return person.building, person.buildings
+    if not have:
+        return Person.building_fields(listed)  # a first fill
+    unchanged = before is not None and before[1] == buildings_key(listed)
+    if unchanged or (before is None and len(listed) == 1 and person.works_at(listed[0])):
+        # The roster has not changed since the baseline (the registry was edited), or a source's first
+        # sync names one of their schools: it may list only a primary building, so the registry's
+        # list stands.
+        differing.append((person.id, person.name, "; ".join(have), "; ".join(listed)))
+        return person.building, person.buildings
+    first = [b for b in listed if fold(b) == fold(person.building)]
+    return Person.building_fields([*first, *listed])
+
+
 def _building_after(
     person: Person,
-    entry: RosterEntry,
+    building: str,
     before: tuple[str, str] | None,
     differing: list[tuple[str, str, str, str]],
 ) -> str:
-    if person.building and fold(person.building) in {fold(b) for b in entry.buildings}:
-        return person.building  # one of the schools the roster lists them at (a row per school)
-    if not entry.building or fold(entry.building) == fold(person.building) or not person.building:
-        return entry.building.strip() if entry.building and not person.building else person.building
-    if before is not None and before[1] == fold(entry.building):
-        differing.append((person.id, person.name, person.building, entry.building))
+    if not building or fold(building) == fold(person.building) or not person.building:
+        return building.strip() if building and not person.building else person.building
+    if before is not None and before[1] == fold(building):
+        differing.append((person.id, person.name, person.building, building))
         return person.building
-    return entry.building.strip()
+    return building.strip()
 
 
 GUARD_NAMES = 10  # people a departure warning names before "and N more"
@@ -477,6 +549,7 @@ def apply_plan(
             person = dataclasses.replace(person, **{c.field: c.new for c in update.changes}, updated_at=now)
         result.append(person)
     for entry in plan.creations:
+        buildings = Person.building_fields(roster_buildings(entry))[1]
         result.append(
             Person(
                 id=new_id(entry),
@@ -487,7 +560,8 @@ def apply_plan(
                 birth_date=entry.birth_date,
                 grade=entry.grade,
                 role=entry.role,
-                building=entry.building,
+                building=buildings[0] if buildings else entry.building,
+                buildings=buildings,
                 status=entry.status,
                 employee_id=entry.employee_id,
                 created_at=now,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -297,7 +297,7 @@ class FieldSource:
 
 # The fields a roster sync or an offboarding decides; an import leaves them alone when one of those
 # set them, unless `--override-roster` is given (services/inventory.py).
-ROSTER_FACTS = ("status", "departed_on", "role", "building", "role_changed_on")
+ROSTER_FACTS = ("status", "departed_on", "role", "building", "buildings", "role_changed_on")
 
 
 @dataclass(frozen=True)
@@ -312,7 +312,7 @@ class Person:
     birth_date: date | None = None
     grade: str = ""
     role: str = ""
-    building: str = ""
+    building: str = ""  # the primary building (the first of `buildings` when there are several)
     status: PersonStatus = PersonStatus.ACTIVE
     employee_id: str = ""
     training_completed_on: date | None = None
@@ -327,6 +327,34 @@ class Person:
     sources: Mapping[str, FieldSource] = field(default_factory=dict, hash=False)
     # Set by the registry on read: the stored record version, used for optimistic concurrency.
     version: int = 0
+    # Every building they work at when there is more than one (an administrator of two schools, a
+    # teacher a per-school staff export lists twice): `building` first, included. () for one or none.
+    # Last, so that a Person built with positional fields is built as before.
+    buildings: tuple[str, ...] = ()
+
+    @staticmethod
+    def building_fields(names: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+        """(building, buildings) for a list of building names: trimmed, empty ones and repeats
+        (compared as `fold` does) dropped, the first the primary; `buildings` only for two or more."""
+        kept: dict[str, str] = {}
+        for name in names:
+            name = name.strip()
+            if name and fold(name) not in kept:
+                kept[fold(name)] = name
+        listed = tuple(kept.values())
+        return (listed[0] if listed else ""), (listed if len(listed) > 1 else ())
+
+    @property
+    def all_buildings(self) -> tuple[str, ...]:
+        """Every building they work at: `buildings`, else `building` alone, else ()."""
+        if self.buildings:
+            return self.buildings
+        return (self.building,) if self.building else ()
+
+    def works_at(self, building: str) -> bool:
+        """One of their buildings is `building` (compared as `fold` does)."""
+        wanted = fold(building)
+        return any(fold(b) == wanted for b in self.all_buildings)
 
     def stamped(self, before: Person | None, by: str, at: datetime) -> Person:
         """This person with `by` recorded as the source of every field that differs from `before`
@@ -360,6 +388,7 @@ class Person:
             "grade": self.grade,
             "role": self.role,
             "building": self.building,
+            "buildings": e(self.buildings),
             "status": e(self.status),
             "employee_id": self.employee_id,
             "training_completed_on": d(self.training_completed_on),
@@ -385,6 +414,7 @@ class Person:
             grade=_text(data.get("grade")),
             role=_text(data.get("role")),
             building=_text(data.get("building")),
+            buildings=_tuple(data.get("buildings")),
             status=PersonStatus.parse(data.get("status") or "active"),
             employee_id=_text(data.get("employee_id")),
             training_completed_on=parse_date(data.get("training_completed_on")),
@@ -430,6 +460,12 @@ def roster_held(current: Person, offered: Person, fields: frozenset[str]) -> dic
             held[name] = f"set by {what} on {source.at[:10]}"
         elif source is None and name == "status" and current.status is PersonStatus.DEPARTED:
             held[name] = "recorded as departed"
+    # A building and the list of them are one fact: kept together, or the primary building would not
+    # be the first of the list.
+    for kept, other in (("building", "buildings"), ("buildings", "building")):
+        same = getattr(current, other) == getattr(offered, other)
+        if kept in held and other not in held and other in fields and not same:
+            held[other] = held[kept]
     return held
 
 

@@ -77,7 +77,7 @@ PERSON_COLUMNS: dict[str, str] = {
     "birth_date": "YYYY-MM-DD (students: used for the under-13 check)",
     "grade": "Grade level, e.g. 07 or KG (students)",
     "role": "Job title or role, e.g. Principal, Athletic Director",
-    "building": "Building or department",
+    "building": "Building or department; several separated by ; (the first is the primary one)",
     "status": "active | on_leave | departed (default active)",
     "employee_id": "HR employee number",
     "training_completed_on": "YYYY-MM-DD of the last social-media training",
@@ -1187,6 +1187,7 @@ def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
         aup = cells.parse("aup_signed_on", parse_day)
         if cells.problems:
             return None
+        building, buildings = person_buildings(cells.text("building"))
         return Person(
             id="",
             name=name,
@@ -1196,7 +1197,8 @@ def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
             birth_date=birth_date,
             grade=cells.text("grade"),
             role=cells.text("role"),
-            building=cells.text("building"),
+            building=building,
+            buildings=buildings,
             status=status,
             employee_id=cells.text("employee_id"),
             training_completed_on=training,
@@ -1206,11 +1208,19 @@ def read_people(path: Path, *, clear_empty: bool = False) -> Parsed[Person]:
         )
 
     people = _each_row(path, table, person)
+    given = [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows]
     return Parsed(
         people,
-        [given_fields(r, PERSON_FIELDS, clear_empty=clear_empty) for r in rows],
+        # The building column sets both: the primary building and the list of them.
+        [g | {"buildings"} if "building" in g else g for g in given],
         [r.line for r in rows],
     )
+
+
+def person_buildings(text: str) -> tuple[str, tuple[str, ...]]:
+    """(building, buildings) from a building cell: "North; Central" is both, North the primary. Only
+    ";" separates (a building's name may hold a comma); one building keeps `buildings` empty."""
+    return Person.building_fields(text.split(";"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1339,8 +1349,11 @@ def _cell(value: Any) -> str:
 
 
 def person_export_row(person: Person) -> dict[str, str]:
-    """A person as a row of PERSON_COLUMNS, each cell as the import reads it back."""
-    return {column: _cell(getattr(person, column)) for column in PERSON_COLUMNS}
+    """A person as a row of PERSON_COLUMNS, each cell as the import reads it back (several
+    buildings as "North; Central", the primary first)."""
+    row = {column: _cell(getattr(person, column)) for column in PERSON_COLUMNS}
+    row["building"] = _cell(person.all_buildings)
+    return row
 
 
 def account_export_row(account: Account, emails: Mapping[str, str]) -> dict[str, str]:

@@ -129,6 +129,7 @@ _text = st.text(alphabet=string.ascii_letters + string.digits + " .,;'\"=+-@&/\n
 _name = st.text(alphabet=string.ascii_letters + " '-", min_size=1, max_size=16).filter(lambda s: s.strip())
 _day = st.one_of(st.none(), st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31)))
 _word = st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=8)
+_building = st.sampled_from(["North", "Lincoln High", "Special Services, Annex", "north"])
 
 
 @st.composite
@@ -138,6 +139,8 @@ def _people(draw: st.DrawFn) -> list[Person]:
     for i in range(n):
         kind = draw(st.sampled_from(PersonKind))
         email = f"u{i}@d203.org" if kind is PersonKind.EMPLOYEE or draw(st.booleans()) else ""
+        # None, one or several buildings (a name may hold a comma: only ";" separates them).
+        building, buildings = Person.building_fields(draw(st.lists(_building, max_size=3, unique=True)))
         out.append(
             Person(
                 id="",
@@ -148,7 +151,8 @@ def _people(draw: st.DrawFn) -> list[Person]:
                 birth_date=draw(_day),
                 grade=draw(st.sampled_from(["", "KG", "07", "12"])),
                 role=draw(_text).strip().replace("\n", " "),
-                building=draw(st.sampled_from(["", "North", "Lincoln High"])),
+                building=building,
+                buildings=buildings,
                 status=draw(st.sampled_from(PersonStatus)),
                 employee_id=draw(st.sampled_from(["", f"E{i}"])),
                 training_completed_on=draw(_day),

@@ -71,7 +71,9 @@ class PlatformConditionUnmet(AccountCheck):
             account.approval.is_approved
             and approver is not None
             and approver.role.strip().casefold() == building.administrator_role.strip().casefold()
-            and approver.building in ("", building.id)
+            # An approver with no building recorded, or one of whose buildings is this one (an
+            # administrator of two schools approves for both).
+            and (not approver.building or building.id in approver.all_buildings)
         ):
             return ""
         return f"no permission from {who} is on record"
