@@ -471,3 +471,39 @@ def test_registry_upgrade_converts_the_runs_after_a_backup(
     assert not AuditStore(upgraded).conversion_pending()
     assert answers(upgraded) == expected(sequence)
     assert registry_admin.upgrade(new_backend(), lambda _reg: ("admin", Secret(PASSPHRASE))).done == ()
+
+
+def test_a_change_stores_the_finding_before_it_as_what_differs(
+    make_registry: Callable[..., Registry],
+) -> None:
+    """The second night (every finding new -> open) stores each finding once in full, not twice,
+    and reads back the whole finding as it was before."""
+    import json
+
+    reg = make_registry()
+    save_policy(reg, dump_preset("naperville-203"), "preset")
+    profiles = _profiles(200, set(), 0)
+    findings = [_finding(CHECKS[i % 3], i, FindingState.OPEN) for i in range(200)]
+    new = tuple(dataclasses.replace(f, state=FindingState.NEW) for f in findings)
+    runs = [
+        AuditRun(id="run-000", started_at=T0, checks=CHECKS, findings=new),
+        AuditRun(id="run-001", started_at=T0 + timedelta(days=1), checks=CHECKS, findings=tuple(findings)),
+    ]
+    store_new(reg, [(r, profiles) for r in runs])
+
+    def change_bytes(run_id: str) -> int:
+        rec = reg.get(CHANGE_KIND, f"{run_id}.0")
+        assert rec is not None
+        return len(json.dumps(rec.data))
+
+    assert change_bytes("run-001") < 1.25 * change_bytes("run-000")
+    store = AuditStore(reg)
+    [second] = [r for r in store.stored_runs([]) if r.run.id == "run-001"]
+    changes = store.changes(second)
+    assert len(changes) == 200
+    for _fp, before, after in changes:
+        assert before is not None and after is not None
+        assert before["state"] == "new" and after["state"] == "open"
+        assert Finding.from_dict(before) == dataclasses.replace(
+            Finding.from_dict(after), state=FindingState.NEW
+        )

@@ -45,6 +45,27 @@ CHANGES_PER_RECORD = 1000
 Change = tuple[str, dict[str, Any] | None, dict[str, Any] | None]  # (fingerprint, before, after)
 
 
+def _packed(fp: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[Any]:
+    """A change as stored. When the finding was there before and after, `before` is kept as what
+    differs from `after` (`[fp, differing fields, after, fields after has and before had not]`):
+    most changes are a state or a date (every finding goes from new to open on its second run), so
+    a run does not store each changed finding twice in full."""
+    if before is None or after is None:
+        return [fp, before, after]
+    differing = {k: v for k, v in before.items() if k not in after or after[k] != v}
+    return [fp, differing, after, sorted(k for k in after if k not in before)]
+
+
+def _unpacked(entry: Sequence[Any]) -> Change:
+    """`_packed` read back: (fingerprint, before, after), `before` whole again."""
+    if len(entry) == 3:
+        fp, before, after = entry
+        return str(fp), before, after
+    fp, differing, after, absent = entry
+    skip = set(absent)
+    return str(fp), {**{k: v for k, v in after.items() if k not in skip}, **differing}, after
+
+
 def fingerprint_of(data: Mapping[str, Any]) -> str:
     """`Finding.fingerprint` of a stored finding, without decoding it."""
     return f"{data['check_id']}|{data['subject']}"
@@ -270,7 +291,7 @@ class AuditStore:
             self.registry.put(
                 CHANGE_KIND,
                 f"{run.id}.{records}",
-                {"run": run.id, "changes": [[fp, before, after] for fp, before, after in part]},
+                {"run": run.id, "changes": [_packed(fp, before, after) for fp, before, after in part]},
                 expected_version=None,
             )
             records += 1
@@ -305,7 +326,7 @@ class AuditStore:
             rec = self.registry.get(CHANGE_KIND, f"{run.run.id}.{n}")
             if rec is None:
                 raise RunDetailCompactedError(run.run.id)
-            out.extend((str(fp), before, after) for fp, before, after in rec.data["changes"])
+            out.extend(_unpacked(entry) for entry in rec.data["changes"])
         return out
 
     def compact(self, run: StoredRun) -> int:
