@@ -173,12 +173,7 @@ def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 
 
 def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
-    if len(blob) < NONCE_BYTES + 16:
-        raise DecryptError("ciphertext too short")
-    try:
-        return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
-    except InvalidTag as exc:
-        raise DecryptError("authentication failed") from exc
+    return RecordOpener(key).open_sealed(blob, aad)
 
 
 def seal_json(key: bytes, data: dict[str, Any], aad: bytes) -> bytes:
@@ -190,19 +185,22 @@ def open_json(key: bytes, blob: bytes, aad: bytes) -> dict[str, Any]:
 
 
 class RecordOpener:
-    """`open_json` for many records under one key: the AES-GCM context is set up once, not per
-    record. Every record is still authenticated against its own associated data."""
+    """`open_sealed` and `open_json` for many records under one key: the AES-GCM context is set up
+    once, not per record. Every record is still authenticated against its own associated data."""
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
 
-    def open_json(self, blob: bytes, aad: bytes) -> dict[str, Any]:
+    def open_sealed(self, blob: bytes, aad: bytes) -> bytes:
         if len(blob) < NONCE_BYTES + 16:
             raise DecryptError("ciphertext too short")
         try:
-            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag as exc:
             raise DecryptError("authentication failed") from exc
+
+    def open_json(self, blob: bytes, aad: bytes) -> dict[str, Any]:
+        plain = self.open_sealed(blob, aad)
         try:
             value = json.loads(plain)
         except ValueError as exc:  # authenticated but not JSON: written by a broken build
