@@ -109,6 +109,28 @@ def store_run(
     seq = int(head.get("seq", 0)) + 1 if head is not None and LEGACY not in head else 1
     after = advance_ledger(previous, run)
     encode = FindingEncoder()  # each finding encoded once, for its change and for its chunk
+    changes = _put_run(store, run, previous, after, encode, seq, searched, notes, options)
+    _, index = store.put_profiles(profiles)
+    first = head is None or converted > 0
+    touched = None if first else [fp for fp, _, _ in changes]
+    del changes  # the change records are written: their dicts need not outlive them
+    store.put_ledger(run.id, seq, after, touched, index, encode=encode)
+
+
+def _put_run(
+    store: AuditStore,
+    run: AuditRun,
+    previous: Sequence[Finding],
+    after: Sequence[Finding],
+    encode: FindingEncoder,
+    seq: int,
+    searched: Iterable[Any],
+    notes: Sequence[str],
+    options: Mapping[str, Any],
+    *,
+    expected_version: int = 0,
+) -> list[Change]:
+    """Store `run`'s summary and what it changed from `previous` to `after`; returns the changes."""
     changes = changes_between(previous, after, encode)
     store.put_run(
         run,
@@ -119,12 +141,9 @@ def store_run(
         searched=searched,
         notes=notes,
         options=options,
+        expected_version=expected_version,
     )
-    _, index = store.put_profiles(profiles)
-    first = head is None or converted > 0
-    touched = None if first else [fp for fp, _, _ in changes]
-    del changes  # the change records are written: their dicts need not outlive them
-    store.put_ledger(run.id, seq, after, touched, index, encode=encode)
+    return changes
 
 
 def _legacy(store: AuditStore) -> bool:
@@ -287,16 +306,16 @@ def convert_run_storage(registry: Registry) -> int:
             full = stored.legacy
             assert full is not None
             after = advance_ledger(state, full)
-            encode = FindingEncoder()
-            store.put_run(
+            _put_run(
+                store,
                 full,
-                seq=seq,
-                tally=tally(full, after),
-                extras=[f.fingerprint for f in full.findings if not covered(full, f)],
-                changes=changes_between(state, after, encode),
-                searched=stored.searched,
-                notes=stored.notes,
-                options=stored.options,
+                state,
+                after,
+                FindingEncoder(),
+                seq,
+                stored.searched,
+                stored.notes,
+                stored.options,
                 expected_version=stored.version,
             )
             latest.update(stored.legacy_profiles)
