@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -634,14 +635,14 @@ def _discover(
                 tried = True
                 probed = len(probes)
                 results = _lookup_all(connector, probes, f"{platform.label} look-alikes", progress)
-                why: dict[str, int] = {}  # reason -> how many could not be checked for it
+                why: Counter[str] = Counter()  # reason -> how many could not be checked for it
                 for profile in results.values():
                     if profile.status is ProfileStatus.UNKNOWN:
-                        why[profile.reason or "no answer"] = why.get(profile.reason or "no answer", 0) + 1
+                        why[profile.reason or "no answer"] += 1
                     keep(platform, profile)
                 if why:
                     ok = False
-                    reasons = "; ".join(r for r, _ in sorted(why.items(), key=lambda kv: -kv[1])[:3])
+                    reasons = "; ".join(r for r, _ in why.most_common(3))
                     out.notes.append(
                         f"{platform.label}: {sum(why.values())} of {probed} look-alike handles could not be "
                         f"checked ({reasons})"
