@@ -377,15 +377,15 @@ def _write_new(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _is_own_export(data: bytes) -> bool:
-    """Whether `data` is an unencrypted `auditor/credential-export` document (`--plaintext`)."""
+def _plain_own_export(data: bytes) -> dict[str, Any] | None:
+    """The document when `data` is an unencrypted `auditor/credential-export` (`--plaintext`)."""
     if b"auditor/credential-export" not in data[:4096]:
-        return False
+        return None
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
-        return False
-    return isinstance(doc, dict) and doc.get("schema") == "auditor/credential-export"
+        return None
+    return doc if isinstance(doc, dict) and doc.get("schema") == "auditor/credential-export" else None
 
 
 def read_own_export(data: bytes) -> list[tuple[str, CredentialBundle]]:
@@ -397,8 +397,16 @@ def read_own_export_dated(data: bytes) -> tuple[list[tuple[str, CredentialBundle
     """`read_own_export`, and when the export was made (its `exported_at`; None if unreadable)."""
     try:
         doc = json.loads(data)
+    except ValueError:
+        doc = None
+    return _own_export_items(doc)
+
+
+def _own_export_items(doc: Any) -> tuple[list[tuple[str, CredentialBundle]], datetime | None]:
+    """`read_own_export_dated` of a parsed document."""
+    try:
         items = doc["items"] if doc.get("schema") == "auditor/credential-export" else None
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError):
         items = None
     if not isinstance(items, list):
         raise AuditorError("the decrypted file is not an auditor credential export")
@@ -556,13 +564,13 @@ def import_credentials(
     kind = exportfile.sniff(raw)
     # (account id, entry label, bundle, modified, the entry's history: counted, dated older passwords)
     pairs: list[tuple[str, str, CredentialBundle, datetime | None, tuple[int, tuple[OlderPassword, ...]]]]
-    plain_own = not kind and _is_own_export(raw)  # `secret export --plaintext`: ours, not Bitwarden's
-    if kind or plain_own:
+    plain_own = None if kind else _plain_own_export(raw)  # `secret export --plaintext`: not Bitwarden's
+    if kind or plain_own is not None:
         if kind and decrypt is None:
             raise UsageError(
                 "this is an encrypted export; give --identity-file or --passphrase-file to open it"
             )
-        own, exported_at = read_own_export_dated(decrypt(raw, kind) if kind else raw)
+        own, exported_at = read_own_export_dated(decrypt(raw, kind)) if kind else _own_export_items(plain_own)
         missing = [aid for aid, _ in own if aid not in labels]
         lines = [f"{len(own) - len(missing)} matched, 0 ambiguous, {len(missing)} unmatched, 0 skipped"]
         lines += [f"  match: export item -> {labels[aid]} (by account id)" for aid, _ in own if aid in labels]
