@@ -1,0 +1,111 @@
+"""What the fast paths of the formats must keep (issue 17): the workbook's layout (bold, frozen,
+filterable header, wrapped cells, widths, the summary row's height, text never a formula), and the
+HTML and terminal renderings equal to the plain way of producing them on hostile text."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+from reports.formats.xlsx import workbook
+from reports.model import Column, Figure, Report, Section
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+HOSTILE = [
+    "",
+    " ",
+    "plain",
+    '=HYPERLINK("http://evil","x")',
+    "+1",
+    "-2",
+    "@SUM(A1)",
+    "tab\there",
+    "bell\x07 esc\x1b[31m red",
+    "rtl \u202egpj.exe",
+    "line\nbreak",
+    "cr\r\nlf",
+    "lone\rcr",
+    "<script>alert(1)</script> & \"quotes\" 'single'",
+    "x" * 70,
+    "word " * 20,
+    "trailing space ",
+    "  leading",
+    "non-break\xa0space",
+    "sep\u2028line",
+    "12",
+    "ÆØÅ ünïcødé 漢字",
+]
+
+
+def _report(rows: list[dict[str, object]]) -> Report:
+    cols = (
+        Column("a", "Alpha"),
+        Column("b", "B"),
+        Column("url", "Profile", link=True),
+        Column("n", "Number"),
+    )
+    return Report(
+        kind="test",
+        title="Test report",
+        generated_at=NOW,
+        district="District =1+1",
+        policy="p1",
+        scope={"run": "r1", "empty": ""},
+        summary="S" * 200,
+        figures=(Figure("f", "Figure", 3), Figure("g", "Text figure", "=x")),
+        sections=(
+            Section("one", "One: [bad]/name*?", cols, tuple(rows), notes=("a note",), description="desc"),
+            Section("two", "Empty", cols, (), empty="Nothing here."),
+        ),
+    )
+
+
+def _rows() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for i, text in enumerate(HOSTILE):
+        rows.append({"a": text, "b": [text, "second"], "url": "https://x.com/a", "n": i})
+    rows.append({"a": None, "b": True, "url": "javascript:alert(1)", "n": None})
+    rows.append({"a": False, "b": [], "url": None})
+    return rows
+
+
+def test_workbook_layout() -> None:
+    from openpyxl import load_workbook
+
+    report = _report(_rows())
+    wb = load_workbook(io.BytesIO(workbook(report)))
+    assert wb.sheetnames == ["Summary", "One   bad  name", "Empty"]
+    assert wb.properties.creator == "auditor"
+    assert wb.properties.created == NOW.replace(tzinfo=None)
+    summary = wb["Summary"]
+    assert summary["A1"].value == "District =1+1" and summary["A1"].data_type == "s"
+    assert summary["A1"].font.b and summary["A1"].font.sz == 12
+    assert summary["A2"].font.b and summary["A2"].font.sz == 16
+    labels = [summary.cell(row=r, column=1).value for r in range(1, summary.max_row + 1)]
+    row = labels.index("Summary") + 1
+    assert summary.cell(row=row, column=2).alignment.wrap_text
+    assert summary.row_dimensions[row].height == 45
+    assert summary.column_dimensions["A"].width == 28 and summary.column_dimensions["B"].width == 100
+    figures = {summary.cell(row=r, column=1).value: summary.cell(row=r, column=2) for r in range(1, 40)}
+    assert figures["Figure"].value == 3 and figures["Figure"].data_type == "n"
+    assert figures["Text figure"].value == "=x" and figures["Text figure"].data_type == "s"
+    assert figures["One   bad  name"].value == "24 row(s). desc"
+    sheet = wb["One   bad  name"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:D25"
+    assert [c.value for c in sheet[1]] == ["Alpha", "B", "Profile", "Number"]
+    assert all(c.font.b for c in sheet[1])
+    assert sheet.column_dimensions["A"].width == 62 and sheet.column_dimensions["D"].width == 8
+    for r in range(2, sheet.max_row + 1):
+        for c in sheet[r]:
+            assert c.data_type != "f", c.coordinate
+            assert c.alignment.wrap_text and c.alignment.vertical == "top", c.coordinate
+    values = [sheet.cell(row=r, column=1).value for r in range(2, sheet.max_row + 1)]
+    assert '=HYPERLINK("http://evil","x")' in values
+    assert all("\x1b" not in str(v) and "\u202e" not in str(v) for v in values)
+    assert sheet.cell(row=2 + len(HOSTILE), column=2).value == "yes"
+    assert sheet.cell(row=3 + len(HOSTILE), column=1).value == "no"
+    empty = wb["Empty"]
+    assert empty.freeze_panes == "A2" and empty.auto_filter.ref is None
+    assert empty["A2"].value == "Nothing here."
