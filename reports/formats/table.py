@@ -24,6 +24,19 @@ def _clean(value: object) -> str:
     return terminal_cell(text_of(value))  # type: ignore[arg-type]
 
 
+_WRAP = textwrap.TextWrapper(width=MAX_CELL)
+
+
+def _wrapped(text: str) -> str:
+    """A cell wrapped to MAX_CELL columns as tabulate's `maxcolwidths` wraps it (each line wrapped,
+    blank lines dropped), done here once per cell: tabulate's own wrapping measured every word of
+    every cell again and took most of a 10,000-account table's time (issue 17). A short cell of
+    printable text (the usual one) fits as it is, without its trailing spaces."""
+    if len(text) <= MAX_CELL and text.isprintable():
+        return text.rstrip(" ") if text.strip(" ") else ""
+    return "\n".join("\n".join(_WRAP.wrap(line)) for line in text.splitlines() if line.strip() != "")
+
+
 def _bold(text: str, color: bool) -> str:
     return f"\x1b[1m{text}\x1b[0m" if color else text
 
@@ -39,11 +52,10 @@ def section_text(section: Section, color: bool = False) -> str:
     else:
         lines.append(
             tabulate(
-                [[_clean(v) for v in section.row_values(row)] for row in section.rows],
+                [[_wrapped(_clean(v)) for v in section.row_values(row)] for row in section.rows],
                 headers=[c.heading for c in section.columns],
                 tablefmt="simple",
                 disable_numparse=True,
-                maxcolwidths=MAX_CELL,
             )
         )
     lines += [f"Note: {_clean(n)}" for n in section.notes]
