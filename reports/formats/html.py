@@ -110,7 +110,13 @@ footer { margin-top: 32px; border-top: 1px solid var(--line); padding-top: 8px; 
 
 
 def esc(value: object) -> str:
-    return escape(strip_controls(text_of(value), " "), quote=True)  # type: ignore[arg-type]
+    return _esc_text(value if type(value) is str else text_of(value))  # type: ignore[arg-type]
+
+
+def _esc_text(text: str) -> str:
+    """`esc` of a string. `strip_controls` changes only characters that are not printable, so a
+    printable string (nearly every cell) skips it."""
+    return escape(text if text.isprintable() else strip_controls(text, " "), quote=True)
 
 
 def safe_url(value: str) -> str | None:
@@ -127,21 +133,37 @@ def safe_url(value: str) -> str | None:
     return text
 
 
-def _cell(column: Column, value: object) -> str:
-    css = f"c-{esc(column.key)}"
-    if value is None or value == "" or value == []:
-        return f'<td class="{css}"></td>'
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f'<td class="{css} num">{value}</td>'
-    text = text_of(value)  # type: ignore[arg-type]
-    if column.link:
-        url = safe_url(text)
-        if url is not None:
-            return f'<td class="{css}"><a href="{esc(url)}" rel="noopener noreferrer nofollow">{esc(url)}</a></td>'
-    tone = TONES.get(text) if column.key in TONE_COLUMNS else None
-    if tone:
-        return f'<td class="{css}"><span class="badge {tone}">{esc(text)}</span></td>'
-    return f'<td class="{css}">{esc(text)}</td>'
+class _Column:
+    """A column's cell markup, worked out once per section instead of once per cell."""
+
+    def __init__(self, column: Column) -> None:
+        self.key = column.key
+        self.link = column.link
+        self.css = css = f"c-{esc(column.key)}"
+        self.empty = f'<td class="{css}"></td>'
+        self.open = f'<td class="{css}">'
+        self.num = f'<td class="{css} num">'
+        self.tones = column.key in TONE_COLUMNS
+
+    def cell(self, value: object) -> str:
+        if value is None or value == "" or value == []:
+            return self.empty
+        if type(value) is str:
+            text = value
+        elif isinstance(value, int) and not isinstance(value, bool):
+            return f"{self.num}{value}</td>"
+        else:
+            text = text_of(value)  # type: ignore[arg-type]
+        if self.link:
+            url = safe_url(text)
+            if url is not None:
+                return (
+                    f'{self.open}<a href="{esc(url)}" rel="noopener noreferrer nofollow">{esc(url)}</a></td>'
+                )
+        tone = TONES.get(text) if self.tones else None
+        if tone:
+            return f'{self.open}<span class="badge {tone}">{_esc_text(text)}</span></td>'
+        return f"{self.open}{_esc_text(text)}</td>"
 
 
 def section_html(section: Section) -> str:
@@ -152,9 +174,9 @@ def section_html(section: Section) -> str:
         out.append(f'<p class="empty">{esc(section.empty)}</p>')
     else:
         head = "".join(f'<th scope="col">{esc(c.heading)}</th>' for c in section.columns)
+        cols = [(c.key, _Column(c).cell) for c in section.columns]
         body = "\n".join(
-            "<tr>" + "".join(_cell(c, row.get(c.key)) for c in section.columns) + "</tr>"
-            for row in section.rows
+            "<tr>" + "".join([cell(row.get(key)) for key, cell in cols]) + "</tr>" for row in section.rows
         )
         out.append(
             f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'

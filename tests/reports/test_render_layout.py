@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+import pytest
+
 from reports.formats.xlsx import workbook
 from reports.model import Column, Figure, Report, Section
 
@@ -109,3 +111,60 @@ def test_workbook_layout() -> None:
     empty = wb["Empty"]
     assert empty.freeze_panes == "A2" and empty.auto_filter.ref is None
     assert empty["A2"].value == "Nothing here."
+
+
+WRAP_CASES = [
+    *HOSTILE,
+    "a-very-long-hyphenated-word-that-goes-on-and-on-past-the-width-of-a-cell",
+    "exactly forty-eight characters long, to the end!"[:48],
+    "forty-nine characters long, one past the edge!!!!"[:49],
+    "   ",
+    "\n\nblank lines\n\n\nkept out\n",
+    "word " * 9 + "end ",
+    "x" * 48 + " ",
+    "  x" + " " * 60,
+    "ünï " * 30,
+]
+
+
+@pytest.mark.parametrize("text", WRAP_CASES)
+def test_table_cells_wrap_as_tabulate_wraps_them(text: str) -> None:
+    from tabulate import tabulate
+
+    from reports.formats.table import MAX_CELL, _clean, _wrapped
+
+    cell = _clean(text)
+    expected = tabulate(
+        [[cell]], headers=["H"], tablefmt="simple", disable_numparse=True, maxcolwidths=MAX_CELL
+    )
+    assert tabulate([[_wrapped(cell)]], headers=["H"], tablefmt="simple", disable_numparse=True) == expected
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, None, True, False, 0, 7, ["a<b", "c\x1bd"], ("x", "y")])
+def test_html_escape_fast_path_is_the_plain_escape(value: object) -> None:
+    from html import escape
+
+    from auditor.model.safetext import strip_controls
+    from reports.formats.html import esc
+    from reports.model import text_of
+
+    assert esc(value) == escape(strip_controls(text_of(value), " "), quote=True)  # type: ignore[arg-type]
+
+
+def test_html_cells_and_links() -> None:
+    from reports.formats.html import document
+
+    page = document(_report(_rows())).decode()
+    assert '<td class="c-a">=HYPERLINK(&quot;http://evil&quot;,&quot;x&quot;)</td>' in page
+    assert (
+        '<td class="c-a">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot; &#x27;single&#x27;</td>'
+        in page
+    )
+    assert (
+        '<td class="c-url"><a href="https://x.com/a" rel="noopener noreferrer nofollow">https://x.com/a</a></td>'
+        in page
+    )
+    assert '<td class="c-url">javascript:alert(1)</td>' in page
+    assert '<td class="c-n num">3</td>' in page and '<td class="c-n"></td>' in page
+    assert '<td class="c-b">yes</td>' in page and '<td class="c-a">no</td>' in page
+    assert "\x1b" not in page and "\u202e" not in page and "<script>" not in page
