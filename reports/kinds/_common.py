@@ -118,8 +118,12 @@ class Source:
         return self._accounts.get(account_id)
 
     def account_label(self, account_id: str) -> str:
-        a = self._accounts.get(account_id)
-        return a.label if a is not None else (f"(removed account {account_id})" if account_id else "")
+        label = self._account_labels.get(account_id)
+        if label is None:  # worked out once per account: a report names one account many times
+            a = self._accounts.get(account_id)
+            label = a.label if a is not None else (f"(removed account {account_id})" if account_id else "")
+            self._account_labels[account_id] = label
+        return label
 
     def person(self, person_id: str) -> Person | None:
         return self._people.get(person_id)
@@ -137,6 +141,8 @@ class Source:
     def __post_init__(self) -> None:
         self._accounts = {a.id: a for a in self.snapshot.accounts}
         self._people = {p.id: p for p in self.snapshot.people}
+        self._account_labels: dict[str, str] = {}
+        self._building_names: dict[str, str] = {}
 
     def check_context(self) -> CheckContext:
         """The audit's own check context at the report's clock, without any profile: for the checks
@@ -159,8 +165,11 @@ def day(value: date | datetime | None) -> str:
 
 def building_name(source: Source, building: str) -> str:
     """The policy's name for a building id ("nnhs" -> "Naperville North High School")."""
-    b = source.snapshot.policy.building(building) if building else None
-    return b.name if b is not None else building
+    name = source._building_names.get(building)
+    if name is None:  # once per building: every row of a 10,000-account report names one
+        b = source.snapshot.policy.building(building) if building else None
+        name = source._building_names[building] = b.name if b is not None else building
+    return name
 
 
 def task_due(task: RotationTask, source: Source) -> date:

@@ -61,6 +61,7 @@ def run_findings(source: Source, run_ref: str | None) -> tuple[AuditRun | None, 
 
 
 def finding_rows(source: Source, findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
+    platforms = {p: p.label for p in {f.platform for f in findings} if p}  # once per platform
 
     return tuple(
         {
@@ -70,7 +71,7 @@ def finding_rows(source: Source, findings: Sequence[Finding]) -> tuple[dict[str,
             "check": f.check_id,
             "account": source.account_label(f.account_id) if f.account_id else "",
             "building": building_name(source, f.building) if f.building else "",
-            "platform": f.platform.label if f.platform else "",
+            "platform": platforms[f.platform] if f.platform else "",
             "message": f.message,
             "clauses": list(f.clauses),
             "remediation": f.remediation,
