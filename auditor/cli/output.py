@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring as _quote  # the C function json uses
 from typing import Any
 
+import msgspec
 import typer
 
 from auditor.model.safetext import csv_safe, inert, json_safe, terminal_cell
@@ -193,9 +194,24 @@ _float_json = json.JSONEncoder(ensure_ascii=False).encode  # floats: repr, NaN, 
 
 def indented_json(value: Any, pad: str = "") -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False)` with its lines after the first prefixed
-    by `pad`, the same text: Python's json writes indented output with its pure-Python encoder
-    (about 10 µs a value, 12 s for a 100,000-account list), so dicts and lists of plain values are
-    laid out here and each string is quoted by json's C function; anything else is left to json."""
+    by `pad`, the same text. Python's json writes indented output with its pure-Python encoder
+    (about 10 µs a value, 3.5 s for a 100,000-account list); msgspec writes and lays out the same
+    text ten times faster (0.34 s). Floats are the one difference: the same number may be written
+    in another form (`0.00001` for `1e-05`, `1e100` for `1e+100`), and NaN and the infinities, which
+    JSON cannot write (json.dumps writes the non-JSON `NaN`), are `null`. What msgspec refuses (a
+    lone surrogate, a key that is not a string or a number) is laid out by `_indented`, each string
+    quoted by json's C function, and anything else is left to json."""
+    try:
+        text = msgspec.json.format(_encode_json(value), indent=2).decode("utf-8")
+    except (TypeError, UnicodeEncodeError, msgspec.EncodeError):
+        return _indented(value, pad)
+    return text.replace("\n", "\n" + pad) if pad else text
+
+
+_encode_json = msgspec.json.Encoder().encode
+
+
+def _indented(value: Any, pad: str = "") -> str:
     kind = type(value)
     if kind is str:
         return _quote(value)
@@ -216,13 +232,13 @@ def indented_json(value: Any, pad: str = "") -> str:
         if all(type(k) is str for k in value):
             return (
                 "{\n"
-                + ",\n".join(f"{inner}{_quote(k)}: {indented_json(v, inner)}" for k, v in value.items())
+                + ",\n".join(f"{inner}{_quote(k)}: {_indented(v, inner)}" for k, v in value.items())
                 + f"\n{pad}}}"
             )
     elif kind is list or kind is tuple:
         if not value:
             return "[]"
-        return "[\n" + ",\n".join(inner + indented_json(v, inner) for v in value) + f"\n{pad}]"
+        return "[\n" + ",\n".join(inner + _indented(v, inner) for v in value) + f"\n{pad}]"
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + pad)
 
 

@@ -43,6 +43,17 @@ _CONTROL = re.compile(rf"[\x00-\x09\x0b-\x1f{_OTHERS}]")
 _JSON_RAW = re.compile(rf"[\x7f-\x9f{_BIDI}\u2028\u2029]")
 
 
+# Printable ASCII with newline and tab: text made only of these has nothing any function here changes
+# (a CR is left out: `inert` keeps it only before a newline). Checking for it is one pass at C speed,
+# ten times faster than the regular expressions, and almost every text (a 100,000-account JSON list is
+# 84 MB) is plain.
+_PLAIN = bytes(range(0x20, 0x7F)) + b"\n\t"
+
+
+def _plain(text: str) -> bool:
+    return text.isascii() and not text.encode("ascii").translate(None, _PLAIN)
+
+
 def _visible(match: re.Match[str]) -> str:
     ch = match.group()
     if ch == "\r":
@@ -54,7 +65,7 @@ def _visible(match: re.Match[str]) -> str:
 def inert(text: object) -> str:
     """`text` safe to print on a terminal, every dangerous character shown as a visible escape."""
     value = "" if text is None else str(text)
-    return _INERT.sub(_visible, value)
+    return value if _plain(value) else _INERT.sub(_visible, value)
 
 
 def terminal_cell(text: object) -> str:
@@ -64,13 +75,15 @@ def terminal_cell(text: object) -> str:
 
 def strip_controls(text: str, replacement: str = " ") -> str:
     """Control, bidi and separator characters (newline aside) replaced by `replacement`."""
-    return _CONTROL.sub(replacement, text)
+    return text if "\t" not in text and _plain(text) else _CONTROL.sub(replacement, text)
 
 
 def json_safe(text: str) -> str:
     """JSON text (from `json.dumps(..., ensure_ascii=False)`) with DEL, C1 and bidi controls and the
     line separators written as `\\u` escapes. Outside strings JSON text is ASCII, so the result
     parses to the same value."""
+    if text.isascii() and "\x7f" not in text:  # the only one of them in ASCII
+        return text
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

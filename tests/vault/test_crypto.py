@@ -132,3 +132,22 @@ def test_the_kdf_cap_bounds_one_unlock_to_a_few_seconds_and_1_gib(
             crypto.KdfParams.from_dict(data)
     else:
         assert crypto.KdfParams.from_dict(data).memory_kib == memory_mib * 1024
+
+
+def test_records_msgspec_refuses_read_as_json_reads_them() -> None:
+    """Records are decoded with msgspec; what it refuses and json accepts (NaN, a lone surrogate
+    escape) and integers beyond 64 bits must read exactly as before, not as a damaged record."""
+    import math
+
+    from vault import crypto as c
+
+    key, aad = c.random_key(), b"aad"
+    for data in ({"n": float("nan")}, {"big": 10**30}, {"s": "lone \ud800"}, {"plain": [1, "é", None]}):
+        back = c.open_json(key, c.seal_json(key, data, aad), aad)
+        assert back.keys() == data.keys()
+        for k, v in data.items():
+            assert (math.isnan(back[k]) and math.isnan(v)) if isinstance(v, float) else back[k] == v
+    with pytest.raises(c.DecryptError, match="not valid JSON"):
+        c.open_json(key, c.seal(key, b"{not json", aad), aad)
+    with pytest.raises(c.DecryptError, match="not a JSON object"):
+        c.open_json(key, c.seal(key, b"[1]", aad), aad)
