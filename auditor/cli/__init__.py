@@ -10,6 +10,7 @@ problems at or above `--fail-on`.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Annotated, Any
@@ -111,6 +112,11 @@ def root(
 def main() -> None:
     # Every file this process creates (registry, backups, exports, reports) is private by default.
     os.umask(0o077)
+    # A command holds what it read (100,000 accounts are 300,000 objects) until it ends, and at the
+    # default thresholds the cyclic collector walks all of it again and again as the output is built:
+    # a third of `account list` at 100k. Young garbage cycles are still collected every 100,000
+    # allocations; the older generations are examined a fiftieth as often (auditor/model/gcpause.py).
+    gc.set_threshold(100_000, 50, 50)
     try:
         app()
     except KeyboardInterrupt:
