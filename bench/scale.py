@@ -3,6 +3,7 @@
     python bench/scale.py                        # 1,000 and 10,000 accounts, 3 runs (a few minutes)
     python bench/scale.py --full                 # adds 100,000 accounts
     python bench/scale.py --sizes 10000 --runs 365   # the simulated year at 10k
+    python bench/scale.py --keep /tmp/scale          # and keep the registries to look at after
 
 For each size it builds a real SQLite registry: the naperville-203 preset, one person per 20
 accounts (at least 200; some departed, some with lapsed training), and the accounts spread over
@@ -32,6 +33,7 @@ inventory store, the CLI), so it measures whatever storage the checkout has.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import math
 import sqlite3
@@ -220,11 +222,16 @@ def command(cli: Cli, tmp: Path, argv: tuple[str, ...], label: str) -> Run:
     return run
 
 
-def measure(n: int, runs: int, churn_n: int, kdf: str, log: bool) -> SizeResult:
+def measure(n: int, runs: int, churn_n: int, kdf: str, log: bool, keep: str = "") -> SizeResult:
     result = SizeResult(n)
     now = datetime.now(UTC).replace(microsecond=0)
     first = now - timedelta(days=runs - 1)
-    with tempfile.TemporaryDirectory() as tmp_text:
+    if keep:  # the registry stays for a later look (`--keep DIR`): DIR/<n>/registry.db, bench.pass
+        (Path(keep) / str(n)).mkdir(parents=True, exist_ok=False)
+    kept: contextlib.AbstractContextManager[str] = (
+        contextlib.nullcontext(str(Path(keep) / str(n))) if keep else tempfile.TemporaryDirectory()
+    )
+    with kept as tmp_text:
         tmp = Path(tmp_text)
         where = tmp / "registry.db"
         t0 = time.perf_counter()
@@ -364,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--churn", type=int, default=20, help="accounts edited between nights")
     parser.add_argument("--kdf", default="floor", choices=["default", "floor"], help="Argon2id profile")
+    parser.add_argument(
+        "--keep", default="", metavar="DIR", help="keep each registry in DIR/<size>/ (a new directory)"
+    )
     parser.add_argument("--log", action="store_true", help="print the registry size after every run")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()] or [1000, 10_000]
@@ -378,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[int, SizeResult] = {}
     for n in sorted(sizes):
         print(f"\n{n} accounts")
-        results[n] = measure(n, args.runs, args.churn, args.kdf, args.log)
+        results[n] = measure(n, args.runs, args.churn, args.kdf, args.log, args.keep)
         print(f"  machine: {machine()}")
 
     ordered = sorted(results)
