@@ -22,14 +22,23 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from auditor.engine.impersonation.normalise import (
     Normalised,
+    affixed_lines,
     canonical_handle,
+    fold_many,
     fold_text,
+    joinable,
     keys_of,
+    keys_of_single,
+    line_starts,
+    lines_matching,
     normalise,
+    not_plain,
+    plain_tokens_many,
     sorted_tokens,
     split_handle,
     strip_affixes,
@@ -50,6 +59,10 @@ from auditor.engine.impersonation.scoring import (
 from auditor.model.types import Platform
 
 _CHUNK = 20_000  # cdist rows per call: 20,000 x 200 float32 = 16 MB
+_PAIRED_RE = re.compile("rn|vv|cl|nn")  # a single fold where keys_of reads pairs: more keys than one
+# a handle `split_handle` may trim: an `@`, or whitespace (as `str.strip` sees it in ASCII)
+_TRIMMED_CHARS = "@ \t\x0b\x0c\r\x1c\x1d\x1e\x1f"
+_TRIMMED_RE = re.compile("[" + re.escape(_TRIMMED_CHARS) + "][^\n]*")
 
 
 def _unseparated(text: str) -> str:
@@ -158,6 +171,8 @@ class Detector:
                 self._core_index.setdefault(n.core, []).append(j)
         self._contained = [(j, n.key) for j, n in self._cols if len(n.key) >= MIN_CONTAINED_KEY]
         self._contain_re = trie_regex(k for _, k in self._contained)
+        # the containment regex can run over all keys joined by newlines when no key holds one
+        self._contain_joinable = not any("\n" in k for _, k in self._contained)
         self._inventory_anywhere = {
             canonical_handle(p.name)
             for p in self.protected
@@ -257,38 +272,53 @@ class Detector:
 
     def _role_claims(
         self,
-        handles: Iterable[str],
+        handles: Sequence[str],
         platform: Platform | None,
         display_names: Mapping[str, str],
         keys: Mapping[str, Sequence[str]] | None = None,
+        gate: set[int] | None = None,
     ) -> list[Match]:
         """Role claims in handles and display names, and display names copying the district's names.
-        `keys`: each handle's keys, where the bulk scan has computed them (a cheap first test)."""
+        `keys`: each handle's keys, where the bulk scan has computed them (a cheap first test);
+        `gate`: the indices of the handles that may claim (`RoleModel.may_claim_many` on those
+        keys), None for all. Display names are gated here the same way, all at once."""
         out: list[Match] = []
         if self.roles is None:
             return out
+        roles = self.roles
+        get = display_names.get
+        raws = [get(handle, "") for handle in handles]
+        distinct = list(dict.fromkeys(raws))
+        texts = [r for r in distinct if r.strip()]
+        claiming = {texts[k] for k in roles.may_claim_texts(texts)}  # the others claim nothing
+        todo: Iterable[int] = range(len(handles))
+        if gate is not None:
+            todo = sorted(gate.union(i for i, r in enumerate(raws) if r in claiming) if claiming else gate)
         claims_of: dict[str, RoleClaim | None] = {}  # display names repeat ("Jennifer Smith")
-        for handle in handles:
-            name, _ = split_handle(handle, platform)
-            claim = self.roles.claim(name, keys.get(handle) if keys is not None else None)
-            if claim is not None and claim.score >= self.threshold:
-                out.append(
-                    Match(handle, claim.protected, claim.score, Tier.CONTAINS, (claim.rule,), platform)
-                )
-            shown = display_names.get(handle, "")
-            if not shown.strip():
+        for i in todo:
+            handle = handles[i]
+            if gate is None or i in gate:
+                name, _ = split_handle(handle, platform)
+                claim = roles.claim(name, keys.get(handle) if keys is not None else None)
+                if claim is not None and claim.score >= self.threshold:
+                    out.append(
+                        Match(handle, claim.protected, claim.score, Tier.CONTAINS, (claim.rule,), platform)
+                    )
+            shown = raws[i]
+            if shown not in claiming:
                 continue
             if shown in claims_of:
                 claim = claims_of[shown]
             else:
-                claim = claims_of[shown] = self.roles.claim(shown)
+                claim = claims_of[shown] = roles.claim(shown)
             if claim is not None and claim.score >= self.threshold:
                 reason = f"display name {claim.rule} ({shown.strip()!r})"
                 out.append(Match(handle, claim.protected, claim.score, Tier.CONTAINS, (reason,), platform))
         if self._display is not None:
+            text_of = {r: " ".join(r.split()) for r in distinct}
             shown_of: dict[str, list[str]] = {}
-            for handle in handles:
-                text = " ".join(display_names.get(handle, "").split())
+            for handle, raw in zip(handles, raws, strict=True):
+                text = text_of[raw]
                 if text:
                     shown_of.setdefault(text, []).append(handle)
             for m in self._display.scan(shown_of):
@@ -310,6 +340,127 @@ class Detector:
                     )
         return out
 
+    def _unexcluded(
+        self, candidates: Iterable[str], platform: Platform | None
+    ) -> tuple[list[str], list[str]]:
+        """(handles, the name of each) of the distinct candidates not excluded, in order."""
+        unique = list(dict.fromkeys(candidates))
+        if platform is not None or self._allow_any:
+            kept = [h for h in unique if not self._excluded(h, platform)]
+            return kept, [split_handle(h, platform)[0] for h in kept]
+        # `_excluded` and `split_handle` without a platform, all at once for ASCII handles: only one
+        # with whitespace or an `@` may not be its own name, and casefold is lower there
+        big = joinable(unique)
+        simple: Sequence[int] = range(len(unique))
+        if big is None:
+            simple = [k for k, h in enumerate(unique) if h.isascii() and "\n" not in h]
+            big = "\n".join(unique[k] for k in simple)
+        names = list(unique)
+        if any(c in big for c in _TRIMMED_CHARS):
+            text = [unique[k] for k in simple]
+            for k in lines_matching(_TRIMMED_RE, big, line_starts(text)):
+                names[simple[k]] = split_handle(text[k])[0]
+        others = set(range(len(unique))).difference(simple) if len(simple) < len(unique) else set()
+        for k in others:
+            names[k] = split_handle(unique[k])[0]
+        inventory = self._inventory_any
+        if not inventory:
+            return unique, names
+        lowered = "\n".join(names[k] for k in simple).lower().split("\n") if simple else []
+        drop = {simple[k] for k, low in enumerate(lowered) if low in inventory}
+        drop.update(k for k in others if canonical_handle(unique[k]) in inventory)
+        if not drop:
+            return unique, names
+        return [h for k, h in enumerate(unique) if k not in drop], [
+            n for k, n in enumerate(names) if k not in drop
+        ]
+
+    def _rows(
+        self, handles: Sequence[str], names: Sequence[str], platform: Platform | None
+    ) -> tuple[list[int], list[str], list[str], list[str], dict[int, Normalised]]:
+        """One row per reading of each name (scoring.score_normalised takes the best reading):
+        (owner: the name of each row, keys, cores, tokens, the traced names). A name shorter than
+        any tier reaches (see __init__) has no row. ASCII names are folded all at once."""
+        extra = self.extra_affixes
+        too_short = self._too_short
+        owner: list[int] = []
+        keys: list[str] = []
+        cores: list[str] = []
+        tokens: list[str] = []
+        traced: dict[int, Normalised] = {}
+        big = joinable(names)
+        plain = list(range(len(names)))
+        if big is None:
+            plain = [i for i, name in enumerate(names) if name.isascii() and "\n" not in name]
+            skip = set(plain)
+            for i, name in enumerate(names):
+                if i in skip:
+                    continue
+                if name.isascii():
+                    key, alts = keys_of(name, extra)
+                    if len(alts[0] if alts and len(alts[0]) > len(key) else key) < too_short:
+                        continue
+                    core = strip_affixes(key, extra)[0]
+                    rows = [(key, core, sorted_tokens(name, core, extra))]
+                    rows += [(alt, c, c) for alt in alts for c in (strip_affixes(alt, extra)[0],)]
+                else:
+                    n = normalise(handles[i], platform, extra)
+                    traced[i] = n
+                    rows = [
+                        (r.key, r.core, r.tokens) for r in (n, *(x for x in (n.logical, *n.readings) if x))
+                    ]
+                for key, core, tok in rows:
+                    owner.append(i)
+                    keys.append(key)
+                    cores.append(core)
+                    tokens.append(tok)
+            if not plain:
+                return owner, keys, cores, tokens, traced
+            big = "\n".join(names[i] for i in plain)
+        text = [names[i] for i in plain] if len(plain) < len(names) else names
+        starts = line_starts(text)
+        singles = fold_many(big, len(text))
+        paired = lines_matching(_PAIRED_RE, "\n".join(singles), line_starts(singles))
+        # the first key of each name long enough to score, then the affixes of all of them at once
+        alts_of: dict[int, list[str]] = {}
+        first = list(singles)
+        for k in paired:
+            key, alts = keys_of_single(singles[k], extra)
+            first[k] = key
+            if alts:
+                alts_of[k] = alts
+        kept = [
+            k
+            for k, key in enumerate(first)
+            if len(key) >= too_short or (k in alts_of and len(alts_of[k][0]) >= too_short)
+        ]
+        if len(kept) < len(first):
+            first = [first[k] for k in kept]
+        affixed = affixed_lines("\n".join(first), line_starts(first), extra) if first else set()
+        firsts = first
+        first_cores = [
+            strip_affixes(key, extra)[0] if affixed is None or at in affixed else key
+            for at, key in enumerate(firsts)
+        ]
+        words = plain_tokens_many(text, big, singles, extra, paired)
+        odd = not_plain(text, big, starts)
+        first_tokens = [
+            sorted_tokens(text[k], core, extra) if k in odd else (core if w is None else w)
+            for k, core, w in zip(kept, first_cores, (words[k] for k in kept), strict=True)
+        ]
+        owner += [plain[k] for k in kept] if len(plain) < len(names) else kept
+        keys += firsts
+        cores += first_cores
+        tokens += first_tokens
+        for k, alts in alts_of.items():
+            for alt in alts:
+                alt_core = strip_affixes(alt, extra)[0]
+                owner.append(plain[k])
+                keys.append(alt)
+                cores.append(alt_core)
+                tokens.append(alt_core)
+        return owner, keys, cores, tokens, traced
+
     def scan(
         self,
         candidates: Iterable[str],
@@ -324,76 +475,47 @@ class Detector:
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        handles: list[str] = []
-        # one row per reading of a candidate (scoring.score_normalised takes the best reading):
-        # `owner[r]` is the candidate of row r
-        owner: list[int] = []
-        keys: list[str] = []
-        cores: list[str] = []
-        tokens: list[str] = []
-        traced: dict[int, Normalised] = {}
-        seen: set[str] = set()
         extra = self.extra_affixes
-        too_short = self._too_short
-        for handle in candidates:
-            if handle in seen or self._excluded(handle, platform):
-                continue
-            seen.add(handle)
-            name, _ = split_handle(handle, platform)
-            i = len(handles)
-            handles.append(handle)
-            if name.isascii():
-                key, alts = keys_of(name, extra)
-                if len(alts[0] if alts and len(alts[0]) > len(key) else key) < too_short:
-                    continue  # shorter than any tier reaches (see __init__): nothing to shortlist
-                core = strip_affixes(key, extra)[0]
-                rows = [(key, core, sorted_tokens(name, core, extra))]
-                for alt in alts:
-                    alt_core = strip_affixes(alt, extra)[0]
-                    rows.append((alt, alt_core, alt_core))
-            else:
-                n = normalise(handle, platform, extra)
-                traced[i] = n
-                rows = [(r.key, r.core, r.tokens) for r in (n, *(x for x in (n.logical, *n.readings) if x))]
-            for key, core, tok in rows:
-                owner.append(i)
-                keys.append(key)
-                cores.append(core)
-                tokens.append(tok)
+        handles, names = self._unexcluded(candidates, platform)
+        owner, keys, cores, tokens, traced = self._rows(handles, names, platform)
 
         pairs: dict[int, set[int]] = {}
         key_index, core_index, contain_re = self._key_index, self._core_index, self._contain_re
-        for r, key in enumerate(keys):
-            i = owner[r]
-            hit = key_index.get(key)
-            if hit:
-                pairs.setdefault(i, set()).update(hit)
-            hit = core_index.get(cores[r])
-            if hit:
-                pairs.setdefault(i, set()).update(hit)
-            if contain_re is not None and contain_re.search(key):
-                pairs.setdefault(i, set()).update(j for j, pk in self._contained if pk in key)
+        for r in [r for r, key in enumerate(keys) if key in key_index]:
+            pairs.setdefault(owner[r], set()).update(key_index[keys[r]])
+        for r in [r for r, core in enumerate(cores) if core in core_index]:
+            pairs.setdefault(owner[r], set()).update(core_index[cores[r]])
+        if contain_re is not None and keys:
+            big = joinable(keys) if self._contain_joinable else None
+            found = (
+                lines_matching(contain_re, big, line_starts(keys))
+                if big is not None
+                else {r for r, key in enumerate(keys) if contain_re.search(key)}
+            )
+            for r in sorted(found):
+                key = keys[r]
+                pairs.setdefault(owner[r], set()).update(j for j, pk in self._contained if pk in key)
 
         col_owner = [j for j, _ in self._cols]
         p_cores = [n.core for _, n in self._cols]
         p_tokens = [n.tokens for _, n in self._cols]
         reordered_p = [q for q, (_, n) in enumerate(self._cols) if n.reordered]
         plain_p = [q for q, (_, n) in enumerate(self._cols) if not n.reordered]
-        reordered_c = [r for r in range(len(keys)) if tokens[r] != cores[r]]
+        reordered_c = [r for r, (t, c) in enumerate(zip(tokens, cores, strict=True)) if t != c]
 
         def similar(
-            rows: Sequence[int],
+            rows: Sequence[int] | None,
             row_text: list[str],
             row_lengths: numpy.ndarray[Any, Any],
             cols: list[int],
             col_text: list[str],
             cutoff: float,
         ) -> None:
-            if not len(rows) or not cols:
+            if (rows is not None and not len(rows)) or not cols or not row_text:
                 return
             # OSA normalized similarity is at most min/max of the lengths: compare each length of
             # row only with the columns whose length can reach the cutoff (a third of the pairs).
-            picked = numpy.asarray(rows, dtype=numpy.int64)
+            picked = numpy.arange(len(row_text)) if rows is None else numpy.asarray(rows, dtype=numpy.int64)
             lengths = row_lengths[picked]
             order = numpy.argsort(lengths, kind="stable")
             values, starts = numpy.unique(lengths[order], return_index=True)
@@ -411,8 +533,9 @@ class Detector:
                 group = picked[order[lo:hi]].tolist()
                 for start in range(0, len(group), _CHUNK):
                     block = group[start : start + _CHUNK]
+                    texts = itemgetter(*block)(row_text) if len(block) > 1 else [row_text[block[0]]]
                     matrix = process.cdist(
-                        [row_text[i] for i in block],
+                        texts,
                         queries,
                         scorer=OSA.normalized_similarity,
                         score_cutoff=cutoff,
@@ -422,23 +545,32 @@ class Detector:
                     for r, c in zip(*matrix.nonzero(), strict=True):
                         pairs.setdefault(owner[block[int(r)]], set()).add(col_owner[reach[int(c)]])
 
-        everyone = range(len(keys))
         short_p = [q for q, (_, n) in enumerate(self._cols) if MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY]
         long_p = [
             q for q, (_, n) in enumerate(self._cols) if not MIN_CONTAINED_KEY <= len(n.core) <= SHORT_KEY
         ]
-        core_lengths = numpy.array(list(map(len, cores)), dtype=numpy.int64)
-        token_lengths = numpy.array(list(map(len, tokens)), dtype=numpy.int64)
-        similar(everyone, cores, core_lengths, long_p, p_cores, self._cutoff)
-        similar(everyone, cores, core_lengths, short_p, p_cores, self._short_cutoff)
-        similar(everyone, tokens, token_lengths, reordered_p, p_tokens, self._cutoff)
+        core_lengths = numpy.fromiter(map(len, cores), dtype=numpy.int64, count=len(cores))
+        token_lengths = numpy.fromiter(map(len, tokens), dtype=numpy.int64, count=len(tokens))
+        similar(None, cores, core_lengths, long_p, p_cores, self._cutoff)
+        similar(None, cores, core_lengths, short_p, p_cores, self._short_cutoff)
+        similar(None, tokens, token_lengths, reordered_p, p_tokens, self._cutoff)
         similar(reordered_c, tokens, token_lengths, plain_p, p_tokens, self._cutoff)
 
         claim_keys: dict[str, list[str]] = {}
+        gate: set[int] | None = None
         if self.roles is not None:
+            # only handles whose keys hold a role word or an official's name can claim (ASCII ones:
+            # `RoleModel.claim` reads the others whole), and those without a row are read whole
+            ascii_rows = (
+                [r for r in range(len(keys)) if owner[r] not in traced] if traced else range(len(keys))
+            )
+            gate = {owner[ascii_rows[k]] for k in self.roles.may_claim_many([keys[r] for r in ascii_rows])}
+            gate.update(traced)
+            gate.update(set(range(len(handles))).difference(owner))
             for r, i in enumerate(owner):
-                claim_keys.setdefault(handles[i], []).append(keys[r])
-        matches: list[Match] = self._role_claims(handles, platform, display_names or {}, claim_keys)
+                if i in gate:
+                    claim_keys.setdefault(handles[i], []).append(keys[r])
+        matches: list[Match] = self._role_claims(handles, platform, display_names or {}, claim_keys, gate)
         for i in sorted(pairs):
             c = traced.get(i) or normalise(handles[i], platform, extra)
             matches.extend(self._full(handles[i], c, sorted(pairs[i]), platform))

@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -285,7 +285,11 @@ def joint_cuts(single: str, extra_affixes: tuple[str, ...] = ()) -> frozenset[in
 
 def keys_of(name: str, extra_affixes: tuple[str, ...] = ()) -> tuple[str, list[str]]:
     """`fast_key` and `alternate_keys` at once, for ASCII names (the bulk scan's path)."""
-    single = name.lower().translate(_FAST_TABLE)
+    return keys_of_single(name.lower().translate(_FAST_TABLE), extra_affixes)
+
+
+def keys_of_single(single: str, extra_affixes: tuple[str, ...] = ()) -> tuple[str, list[str]]:
+    """`keys_of` from the name already single-folded (`fold_many`)."""
     if "rn" not in single and "vv" not in single and "cl" not in single:
         key = single
         alts: list[str] = []
@@ -365,6 +369,148 @@ def sorted_tokens(name: str, core: str, extra_affixes: tuple[str, ...] = ()) -> 
         parts = [f for f in (fold_text(p) for p in pieces if p) if f]
     kept = [p for p in parts if p not in words] or parts
     return "".join(sorted(kept))
+
+
+# Bulk forms for the scan of many ASCII names (detector.Detector.scan): one C-level pass over all
+# the names joined by newlines instead of one Python call per name. Each is tested to agree with
+# the per-name function it stands for.
+_FAST_BYTES = bytes(ord(_FOLD.get(chr(b), chr(b))) for b in range(256))
+_FAST_DELETE = "".join(sorted(SEPARATORS)).encode("ascii")
+# `_FAST_BYTES` with each separator turned into a NUL, which splits words (`plain_tokens_many`)
+_WORDS_BYTES = bytes(0 if chr(b) in SEPARATORS else c for b, c in enumerate(_FAST_BYTES))
+# A name `plain_tokens_many` can split: ASCII letters, digits and separators, no camelCase word
+# start (only these keep `_SPLIT_RE` to separator runs and the edges of numbers of 2+ digits).
+_NOT_PLAIN_RE = re.compile(r"[^A-Za-z0-9._\- \n]|[a-z][A-Z][a-z]{2}")
+_NOT_PLAIN_CHAR_RE = re.compile(r"[^A-Za-z0-9._\- \n][^\n]*")  # run on to the end of the line
+_CAPITAL_RE = re.compile(r"[A-Z][^\n]*")
+_CAMEL_RE = re.compile(r"[a-z][A-Z][a-z]{2}")
+_NUMBER_WORD_RE = re.compile(r"(\d\d+)")
+_NULS_RE = re.compile(b"\0\0+")
+
+
+def joinable(texts: Sequence[str]) -> str | None:
+    """`texts` joined by newlines when they are all ASCII and none holds a newline, else None."""
+    big = "\n".join(texts)
+    if not texts or not big.isascii() or big.count("\n") != len(texts) - 1:
+        return None
+    return big
+
+
+def line_starts(texts: Sequence[str]) -> Any:
+    """Offsets of each text in `"\\n".join(texts)` (a numpy array)."""
+    import numpy
+
+    lengths = numpy.fromiter(map(len, texts), dtype=numpy.int64, count=len(texts)) + 1
+    starts = numpy.zeros(len(texts), dtype=numpy.int64)
+    numpy.cumsum(lengths[:-1], out=starts[1:])
+    return starts
+
+
+@functools.cache
+def _to_line_end(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(f"(?:{pattern.pattern})[^\n]*", pattern.flags)
+
+
+def _lines_at(starts: Any, positions: list[int]) -> set[int]:
+    import numpy
+
+    if not positions:
+        return set()
+    at = numpy.searchsorted(starts, numpy.asarray(positions, dtype=numpy.int64), side="right") - 1
+    return set(at.tolist())
+
+
+def lines_matching(pattern: re.Pattern[str], big: str, starts: Any) -> set[int]:
+    """Indices of the lines of `big` (offsets `starts`) where `pattern` matches somewhere, for a
+    pattern that cannot match a newline: the same lines as `pattern.search(line)`. A match is
+    run on to the end of its line, so each line is found once."""
+    return _lines_at(starts, [m.start() for m in _to_line_end(pattern).finditer(big)])
+
+
+def fold_many(big: str, count: int) -> list[str]:
+    """`name.lower().translate(_FAST_TABLE)` of each of `count` names joined in `big` (`joinable`)."""
+    out = big.encode("ascii").lower().translate(_FAST_BYTES, _FAST_DELETE).decode("ascii").split("\n")
+    assert len(out) == count
+    return out
+
+
+def plain_tokens_many(
+    names: Sequence[str],
+    big: str,
+    singles: Sequence[str],
+    extra_affixes: tuple[str, ...] = (),
+    paired: Collection[int] | None = None,
+) -> list[str | None]:
+    """`sorted_tokens(name, core, extra_affixes)` of each name joined in `big` (`joinable`; `singles`
+    their single folds, `fold_many`; `paired`: the lines whose single fold may hold a pair such as
+    `rn`, None for any), computed at once: None where it is the core (one word, no separator) or
+    where the name is not plain (`_NOT_PLAIN_RE`: ask `sorted_tokens`), which the caller tells apart
+    with `not_plain`. A plain name's words are the runs between separators, each number of 2+
+    digits a word of its own: one NUL between words, none at either end of a line."""
+    marked = "\0".join(_NUMBER_WORD_RE.split(big)).encode("ascii")  # a NUL each side of each number
+    folded = _NULS_RE.sub(b"\0", marked.lower().translate(_WORDS_BYTES))
+    # runs of NULs are one now: at most one is left at either end of a line
+    lines = folded.replace(b"\0\n", b"\n").replace(b"\n\0", b"\n").strip(b"\0").decode("ascii").split("\n")
+    words = affix_words(extra_affixes)
+    out: list[str | None] = [None] * len(lines)
+    todo = [
+        k
+        for k, (line, single, name) in enumerate(zip(lines, singles, names, strict=True))
+        if "\0" in line or len(single) != len(name)  # more words than one, or a separator dropped
+    ]
+    # words to fold further (a pair such as `rn`) or to drop (an affix): one name at a time
+    joined = "\n" + "\n".join(lines) + "\n"
+    special = _lines_at(
+        line_starts(lines), [m.start() for m in _affix_word_re(tuple(words)).finditer(joined)]
+    )
+    if paired is None:
+        special.update(range(len(lines)))
+    else:
+        special.update(paired)
+    plain = [k for k in todo if k not in special]
+    for k, tokens in zip(plain, ["".join(sorted(lines[k].split("\0"))) for k in plain], strict=True):
+        out[k] = tokens
+    for k in special.intersection(todo):
+        parts = [fast_key(f) if ("rn" in f or "vv" in f or "cl" in f) else f for f in lines[k].split("\0")]
+        kept = [p for p in parts if p and p not in words] or [p for p in parts if p]
+        kept.sort()
+        out[k] = "".join(kept)
+    return out
+
+
+@functools.cache
+def _affix_word_re(words: tuple[str, ...]) -> re.Pattern[str]:
+    """An affix word as a whole word of a NUL-separated line (found at the separator before it)."""
+    alts = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True) if w and "\n" not in w)
+    return re.compile(f"[\\0\\n](?:{alts})(?=[\\0\\n])" if alts else "(?!)")
+
+
+def not_plain(texts: Sequence[str], big: str, starts: Any) -> set[int]:
+    """Lines of `big` (`texts` joined) that `plain_tokens_many` cannot split (`sorted_tokens` must):
+    the lines `_NOT_PLAIN_RE` finds, by a character class and camelCase where there are capitals."""
+    odd = _lines_at(starts, [m.start() for m in _NOT_PLAIN_CHAR_RE.finditer(big)])
+    capitals = _lines_at(starts, [m.start() for m in _CAPITAL_RE.finditer(big)]) - odd
+    odd.update(k for k in capitals if _CAMEL_RE.search(texts[k]))
+    return odd
+
+
+def affixed_lines(big: str, starts: Any, extra: tuple[str, ...] = ()) -> set[int] | None:
+    """Lines of `big` (keys joined by newlines) `strip_affixes` may shorten: an affix at either end.
+    None when an affix holds a newline (then any line may)."""
+    words, _, prefix_re, suffix_re = _affix_matchers(extra)
+    if any("\n" in w for w in words):
+        return None
+    # after a newline: the regex engine looks for the newline first, so it tries line starts only
+    head, tail = _line_affix_res(prefix_re.pattern, suffix_re.pattern)
+    out = _lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
+    last = len(big)  # in "\n" + reversed: position p is big[last - p]
+    out |= _lines_at(starts, [last - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
+    return out
+
+
+@functools.cache
+def _line_affix_res(prefix: str, suffix: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    return re.compile(f"\\n(?:{prefix})"), re.compile(f"\\n(?:{suffix})")
 
 
 def numbers_of(prefold: str) -> tuple[str, ...]:

@@ -32,6 +32,9 @@ from auditor.engine.impersonation.normalise import (
     PREFIX_AFFIXES,
     fast_key,
     fold_text,
+    joinable,
+    line_starts,
+    lines_matching,
     single_fold,
     trie_regex,
 )
@@ -67,6 +70,12 @@ _SINGLE = str.maketrans(
         **{k: v for k, v in _FOLD.items()},
     }
 )
+
+# `_SINGLE` as a bytes table for many texts at once (`RoleModel.may_claim_texts`): the newline that
+# joins them is kept
+_SINGLE_BYTES = bytes(ord(_FOLD.get(chr(b), chr(b))) for b in range(256))
+_SINGLE_DELETE = bytes(b for b in range(128) if not chr(b).isalnum() and chr(b) not in _FOLD and b != 10)
+_PAIRS_RE = re.compile("rn|vv|cl")
 
 _SPLIT_RE = re.compile(r"[\W_]+|(?<=[a-z])(?=[A-Z])|(?<=[^\W\d_])(?=\d\d)|(?<=\d\d)(?=[^\W\d_])")
 
@@ -241,6 +250,32 @@ class RoleModel:
             if ("rn" in single or "vv" in single or "cl" in single) and anchor.search(fast_key(single)):
                 return True
         return False
+
+    def may_claim_many(self, keys: Sequence[str]) -> set[int]:
+        """Indices of `keys` (single-folded, as `may_claim_keys` takes them) that pass
+        `may_claim_keys((key,))`: one pass of the anchor over all of them joined."""
+        anchor = self._anchor_re
+        if anchor is None:
+            return set()
+        big = joinable(keys)
+        if big is None:
+            return {i for i, k in enumerate(keys) if self.may_claim_keys((k,))}
+        starts = line_starts(keys)
+        hit = lines_matching(anchor, big, starts)
+        for i in lines_matching(_PAIRS_RE, big, starts) - hit:
+            if anchor.search(fast_key(keys[i])):
+                hit.add(i)
+        return hit
+
+    def may_claim_texts(self, texts: Sequence[str]) -> set[int]:
+        """Indices of `texts` for which `_may_claim` is True (`claim(text)` can find something)."""
+        if self._anchor_re is None:
+            return set()
+        big = joinable(texts)
+        if big is None:
+            return {i for i, t in enumerate(texts) if self._may_claim(t)}
+        folded = big.encode("ascii").lower().translate(_SINGLE_BYTES, _SINGLE_DELETE).decode("ascii")
+        return self.may_claim_many(folded.split("\n"))
 
     def claim(self, text: str, keys: Sequence[str] | None = None) -> RoleClaim | None:
         """The strongest role claim `text` makes, or None (see module doc for the rules). `keys`:
