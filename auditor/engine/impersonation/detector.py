@@ -20,6 +20,7 @@ the district's name or claims one of its roles is flagged on its own, with the r
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
@@ -33,7 +34,7 @@ from auditor.engine.impersonation.normalise import (
     fold_text,
     joinable,
     keys_of,
-    keys_of_single,
+    keys_of_many,
     line_starts,
     lines_matching,
     normalise,
@@ -287,7 +288,7 @@ class Detector:
             return out
         roles = self.roles
         get = display_names.get
-        raws = [get(handle, "") for handle in handles]
+        raws = list(map(get, handles, itertools.repeat("")))
         distinct = list(dict.fromkeys(raws))
         texts = [r for r in distinct if r.strip()]
         claiming = {texts[k] for k in roles.may_claim_texts(texts)}  # the others claim nothing
@@ -316,12 +317,16 @@ class Detector:
                 out.append(Match(handle, claim.protected, claim.score, Tier.CONTAINS, (reason,), platform))
         if self._display is not None:
             text_of = {r: " ".join(r.split()) for r in distinct}
+            found = self._display.scan(t for t in dict.fromkeys(text_of.values()) if t)
+            # the handles showing each display name, for the names found only
+            wanted = {m.candidate for m in found}
             shown_of: dict[str, list[str]] = {}
-            for handle, raw in zip(handles, raws, strict=True):
-                text = text_of[raw]
-                if text:
-                    shown_of.setdefault(text, []).append(handle)
-            for m in self._display.scan(shown_of):
+            if wanted:
+                raws_wanted = {r for r, t in text_of.items() if t in wanted}
+                for handle, raw in zip(handles, raws, strict=True):
+                    if raw in raws_wanted:
+                        shown_of.setdefault(text_of[raw], []).append(handle)
+            for m in found:
                 if m.tier in (Tier.CONTAINS, Tier.SAME_CORE) and not _only_affixes(
                     m.candidate, m.protected.name
                 ):
@@ -358,7 +363,7 @@ class Detector:
         names = list(unique)
         if any(c in big for c in _TRIMMED_CHARS):
             text = [unique[k] for k in simple]
-            for k in lines_matching(_TRIMMED_RE, big, line_starts(text)):
+            for k in lines_matching(_TRIMMED_RE, big, line_starts(text, big)):
                 names[simple[k]] = split_handle(text[k])[0]
         others = set(range(len(unique))).difference(simple) if len(simple) < len(unique) else set()
         for k in others:
@@ -418,14 +423,15 @@ class Detector:
                 return owner, keys, cores, tokens, traced
             big = "\n".join(names[i] for i in plain)
         text = [names[i] for i in plain] if len(plain) < len(names) else names
-        starts = line_starts(text)
+        starts = line_starts(text, big)
         singles = fold_many(big, len(text))
-        paired = lines_matching(_PAIRED_RE, "\n".join(singles), line_starts(singles))
+        folded = "\n".join(singles)
+        paired = lines_matching(_PAIRED_RE, folded, line_starts(singles, folded))
         # the first key of each name long enough to score, then the affixes of all of them at once
         alts_of: dict[int, list[str]] = {}
         first = list(singles)
-        for k in paired:
-            key, alts = keys_of_single(singles[k], extra)
+        in_pairs = sorted(paired)
+        for k, (key, alts) in zip(in_pairs, keys_of_many([singles[k] for k in in_pairs], extra), strict=True):
             first[k] = key
             if alts:
                 alts_of[k] = alts
@@ -436,23 +442,34 @@ class Detector:
         ]
         if len(kept) < len(first):
             first = [first[k] for k in kept]
-        affixed = affixed_lines("\n".join(first), line_starts(first), extra) if first else set()
+        joined = "\n".join(first)
+        affixed = affixed_lines(joined, line_starts(first, joined), extra) if first else set()
         firsts = first
         first_cores = [
             strip_affixes(key, extra)[0] if affixed is None or at in affixed else key
             for at, key in enumerate(firsts)
         ]
+        # tokens of the names kept only (the display-name detector keeps few people's names)
+        if len(kept) < len(text):
+            paired = {at for at, k in enumerate(kept) if k in paired}
+            text = [text[k] for k in kept]
+            singles = [singles[k] for k in kept]
+            big = "\n".join(text)
+            starts = line_starts(text, big)
         words = plain_tokens_many(text, big, singles, extra, paired)
         odd = not_plain(text, big, starts)
         first_tokens = [
-            sorted_tokens(text[k], core, extra) if k in odd else (core if w is None else w)
-            for k, core, w in zip(kept, first_cores, (words[k] for k in kept), strict=True)
+            sorted_tokens(text[at], core, extra) if at in odd else (core if w is None else w)
+            for at, (core, w) in enumerate(zip(first_cores, words, strict=True))
         ]
         owner += [plain[k] for k in kept] if len(plain) < len(names) else kept
         keys += firsts
         cores += first_cores
         tokens += first_tokens
+        kept_set = set(kept) if alts_of else set()
         for k, alts in alts_of.items():
+            if k not in kept_set:
+                continue  # too short to score: no row at all, as for a name without pairs
             for alt in alts:
                 alt_core = strip_affixes(alt, extra)[0]
                 owner.append(plain[k])
@@ -488,7 +505,7 @@ class Detector:
         if contain_re is not None and keys:
             big = joinable(keys) if self._contain_joinable else None
             found = (
-                lines_matching(contain_re, big, line_starts(keys))
+                lines_matching(contain_re, big, line_starts(keys, big))
                 if big is not None
                 else {r for r, key in enumerate(keys) if contain_re.search(key)}
             )

@@ -301,6 +301,35 @@ def keys_of_single(single: str, extra_affixes: tuple[str, ...] = ()) -> tuple[st
     return key, alts
 
 
+def keys_of_many(singles: Sequence[str], extra_affixes: tuple[str, ...] = ()) -> list[tuple[str, list[str]]]:
+    """`keys_of_single` of each of `singles` (ASCII, no newline): where no affix meets the name
+    (`joint_cuts` is empty) the pair folds are chained `str.replace` over all of them joined, which
+    folds as `_pair_fold` and `_fold_pairs` do (every pair has two characters, and a pair that
+    overlaps the next one is replaced first in this order); elsewhere one at a time."""
+    if not singles:
+        return []
+    _, _, prefix_re, suffix_re = _single_affixes(extra_affixes)
+    big = "\n".join(singles)
+    starts = line_starts(singles, big)
+    head, tail = _line_affix_res(prefix_re.pattern, suffix_re.pattern)
+    cut = _lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
+    cut |= _lines_at(starts, [len(big) - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
+    paired = big.replace("rn", "m").replace("vv", "w").replace("cl", "d")
+    keys = paired.split("\n")
+    nn = paired.replace("nn", "m").split("\n") if "nn" in big else keys
+    out: list[tuple[str, list[str]]] = []
+    for k, single in enumerate(singles):
+        if k in cut:
+            out.append(keys_of_single(single, extra_affixes))
+            continue
+        key = keys[k]
+        alts = [single] if key != single else []
+        if "nn" in single:
+            alts.append(nn[k])
+        out.append((key, alts))
+    return out
+
+
 def fast_key(name: str, extra_affixes: tuple[str, ...] = ()) -> str:
     """The key without tracing, for ASCII names (callers route other text to `normalise`)."""
     single = name.lower().translate(_FAST_TABLE)
@@ -317,7 +346,15 @@ def _fold_single(single: str, extra_affixes: tuple[str, ...]) -> str:
     return "".join(_pair_fold(single[a:b]) for a, b in itertools.pairwise(bounds))
 
 
+@functools.cache
+def _pairs_re(pairs: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(p) for p in pairs))
+
+
 def _fold_pairs(single: str, pairs: dict[str, str], cuts: frozenset[int]) -> str:
+    if not cuts:
+        # every pair has two characters: the leftmost match is the pair the loop below folds
+        return _pairs_re(tuple(pairs)).sub(lambda m: pairs[m.group()], single)
     out: list[str] = []
     i = 0
     while i < len(single):
@@ -396,10 +433,15 @@ def joinable(texts: Sequence[str]) -> str | None:
     return big
 
 
-def line_starts(texts: Sequence[str]) -> Any:
-    """Offsets of each text in `"\\n".join(texts)` (a numpy array)."""
+def line_starts(texts: Sequence[str], big: str | None = None) -> Any:
+    """Offsets of each text in `"\\n".join(texts)` (a numpy array); `big`: that string, when it is
+    at hand and ASCII (`joinable`), to find its newlines at once."""
     import numpy
 
+    if big is not None and len(big) < 2**31:
+        newlines = numpy.flatnonzero(numpy.frombuffer(big.encode("ascii"), dtype=numpy.uint8) == 10)
+        if len(newlines) == len(texts) - 1:
+            return numpy.concatenate(([0], newlines + 1)).astype(numpy.int64)
     lengths = numpy.fromiter(map(len, texts), dtype=numpy.int64, count=len(texts)) + 1
     starts = numpy.zeros(len(texts), dtype=numpy.int64)
     numpy.cumsum(lengths[:-1], out=starts[1:])
@@ -447,6 +489,8 @@ def plain_tokens_many(
     where the name is not plain (`_NOT_PLAIN_RE`: ask `sorted_tokens`), which the caller tells apart
     with `not_plain`. A plain name's words are the runs between separators, each number of 2+
     digits a word of its own: one NUL between words, none at either end of a line."""
+    if not names:
+        return []
     marked = "\0".join(_NUMBER_WORD_RE.split(big)).encode("ascii")  # a NUL each side of each number
     folded = _NULS_RE.sub(b"\0", marked.lower().translate(_WORDS_BYTES))
     # runs of NULs are one now: at most one is left at either end of a line
@@ -459,10 +503,9 @@ def plain_tokens_many(
         if "\0" in line or len(single) != len(name)  # more words than one, or a separator dropped
     ]
     # words to fold further (a pair such as `rn`) or to drop (an affix): one name at a time
-    joined = "\n" + "\n".join(lines) + "\n"
-    special = _lines_at(
-        line_starts(lines), [m.start() for m in _affix_word_re(tuple(words)).finditer(joined)]
-    )
+    joined = "\n".join(lines)
+    found = [m.start() for m in _affix_word_re(tuple(words)).finditer("\n" + joined + "\n")]
+    special = _lines_at(line_starts(lines, joined), found)
     if paired is None:
         special.update(range(len(lines)))
     else:

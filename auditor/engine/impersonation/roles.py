@@ -260,7 +260,7 @@ class RoleModel:
         big = joinable(keys)
         if big is None:
             return {i for i, k in enumerate(keys) if self.may_claim_keys((k,))}
-        starts = line_starts(keys)
+        starts = line_starts(keys, big)
         hit = lines_matching(anchor, big, starts)
         for i in lines_matching(_PAIRS_RE, big, starts) - hit:
             if anchor.search(fast_key(keys[i])):

@@ -119,3 +119,17 @@ def test_scan_equals_score_on_odd_handles() -> None:
     want = [m for h in dict.fromkeys(handles) for m in d.score(h)]
     key = lambda m: (m.candidate, m.protected.name, m.score, m.reasons)  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
+
+
+@pytest.mark.parametrize("extra", [(), ("schools", "tv")])
+def test_keys_of_many_agrees_with_keys_of_single(extra: tuple[str, ...]) -> None:
+    singles = [x.lower().translate(n._FAST_TABLE) for x in _names(6) if "\n" not in x]
+    singles += ["tvvernon", "rnnrn", "nnrn", "vvv", "clnn", "theclassics", "officialrnn"]
+    assert n.keys_of_many(singles, extra) == [n.keys_of_single(x, extra) for x in singles]
+
+
+def test_bulk_helpers_take_no_names() -> None:
+    assert n.plain_tokens_many([], "", []) == []
+    assert n.keys_of_many([]) == []
+    assert n.not_plain([], "", n.line_starts([])) == set()
+    assert Detector(district.protected()).scan(["ab", "x"]) == []
