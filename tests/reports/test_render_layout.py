@@ -113,6 +113,59 @@ def test_workbook_layout() -> None:
     assert empty["A2"].value == "Nothing here."
 
 
+def test_workbook_cells_are_the_report_cells() -> None:
+    """Every cell of a section sheet read back as the report holds it: an int a number, any other
+    value its text with controls replaced (an empty text an empty cell), always of string type."""
+    from openpyxl import load_workbook
+
+    from auditor.model.safetext import strip_controls
+    from reports.model import text_of
+
+    report = _report(_rows())
+    sheet = load_workbook(io.BytesIO(workbook(report)))["One   bad  name"]
+    section = report.sections[0]
+    for r, row in enumerate(section.rows, start=2):
+        for c, value in enumerate(section.row_values(row), start=1):
+            cell = sheet.cell(row=r, column=c)
+            if isinstance(value, int) and not isinstance(value, bool):
+                assert (cell.value, cell.data_type) == (value, "n"), cell.coordinate
+            else:
+                text = strip_controls(text_of(value), " ")
+                assert cell.value == (text or None), cell.coordinate
+                assert cell.data_type == "s" or not text, cell.coordinate
+
+
+def test_workbook_is_the_same_bytes_for_the_same_report() -> None:
+    import zipfile
+    from xml.dom.minidom import parseString
+
+    from openpyxl import load_workbook
+
+    report = _report(_rows())
+    data = workbook(report)
+    assert workbook(report) == data
+    props = load_workbook(io.BytesIO(data)).properties
+    assert props.created == props.modified == NOW.replace(tzinfo=None)
+    assert props.title == "Test report: District =1+1"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            parseString(zf.read(info))  # noqa: S318 (our own output): every part is well-formed XML
+
+
+def test_workbook_text_xml_cannot_hold() -> None:
+    """What XML refuses besides controls (a lone surrogate, U+FFFE, U+FFFF) becomes a space, and a
+    text longer than a cell holds is cut at 32,767 characters, as openpyxl cut it."""
+    from openpyxl import load_workbook
+
+    texts = ["a\ud800b", "a\ufffeb", "a\uffffb", "x" * 40_000, "<&>", "smile \U0001f600"]
+    rows: list[dict[str, object]] = [{"a": t} for t in texts]
+    sheet = load_workbook(io.BytesIO(workbook(_report(rows))))["One   bad  name"]
+    assert [sheet.cell(row=r, column=1).value for r in range(2, 2 + len(texts))] == [
+        "a b", "a b", "a b", "x" * 32_767, "<&>", "smile \U0001f600",
+    ]  # fmt: skip
+
+
 WRAP_CASES = [
     *HOSTILE,
     "a-very-long-hyphenated-word-that-goes-on-and-on-past-the-width-of-a-cell",
