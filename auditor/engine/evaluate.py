@@ -28,6 +28,7 @@ from auditor.model.types import (
     Platform,
     ProfileStatus,
     Severity,
+    finding_with,
 )
 
 _ACTIVE_STATES = (FindingState.NEW, FindingState.OPEN)
@@ -255,11 +256,11 @@ def _diff(
     out: list[Finding] = []
     seen: set[str] = set()
     for f in current:
-        if f.fingerprint in seen:
+        fp = f.fingerprint
+        if fp in seen:
             continue  # one finding per fingerprint: a check that repeats itself must not double-count
-        seen.add(f.fingerprint)
-        state = FindingState.OPEN if f.fingerprint in before else FindingState.NEW
-        out.append(dataclasses.replace(f, state=state))
+        seen.add(fp)
+        out.append(finding_with(f, state=FindingState.OPEN if fp in before else FindingState.NEW))
     for fp, old in before.items():
         if fp in seen:
             continue
@@ -268,11 +269,9 @@ def _diff(
             continue
         if coverage is Coverage.CANNOT_TELL:
             evidence: dict[str, Any] = {**old.evidence, "carried_over": True}
-            out.append(dataclasses.replace(old, state=FindingState.OPEN, evidence=evidence))
+            out.append(finding_with(old, state=FindingState.OPEN, evidence=evidence))
         else:
-            out.append(
-                dataclasses.replace(old, state=FindingState.RESOLVED, waived_until=None, waiver_reason="")
-            )
+            out.append(finding_with(old, state=FindingState.RESOLVED, waived_until=None, waiver_reason=""))
     return out
 
 
@@ -294,17 +293,13 @@ def _apply_waivers(
         w = waiver
         if w.active_on(today):
             out.append(
-                dataclasses.replace(
-                    f, state=FindingState.WAIVED, waived_until=w.until, waiver_reason=w.reason
-                )
+                finding_with(f, state=FindingState.WAIVED, waived_until=w.until, waiver_reason=w.reason)
             )
         else:
             expired.append(w)
             state = FindingState.OPEN if f.state is FindingState.WAIVED else f.state
             evidence = {**f.evidence, "waiver_expired_on": w.until.isoformat()}
-            out.append(
-                dataclasses.replace(f, state=state, waived_until=None, waiver_reason="", evidence=evidence)
-            )
+            out.append(finding_with(f, state=state, waived_until=None, waiver_reason="", evidence=evidence))
     return out, expired
 
 

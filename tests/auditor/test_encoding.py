@@ -334,3 +334,52 @@ def test_the_best_practice_framework_is_parsed_once(monkeypatch: pytest.MonkeyPa
         assert first.for_check("login.two_factor_off")  # the same practices as before
     finally:
         loader.best_practice_framework.cache_clear()
+
+
+def _stored_finding(subject: str, **extra: Any) -> dict[str, Any]:
+    clause = {"id": "N203-SMR-1", "citation": "Naperville 203, item 1", "text": "must inform administration"}
+    return {
+        "check_id": "approval.missing",
+        "severity": "high",
+        "subject": subject,
+        "message": "X account @a has no approval on record.",
+        "account_id": subject.split(":")[-1],
+        "platform": "x",
+        "clauses": ["N203-SMR-1"],
+        "evidence": {"clauses": [dict(clause)], "seen": 1},
+        "state": "open",
+        **extra,
+    }
+
+
+def test_finding_with_is_dataclasses_replace_and_refuses_a_field_that_does_not_exist() -> None:
+    from auditor.model.types import finding_with
+
+    f = Finding.from_dict(_stored_finding("account:a_1"))
+    for changes in (
+        {"state": FindingState.RESOLVED},
+        {"state": FindingState.WAIVED, "waived_until": date(2027, 1, 1), "waiver_reason": "r"},
+        {"evidence": {**f.evidence, "carried_over": True}},
+    ):
+        assert finding_with(f, **changes) == dataclasses.replace(f, **changes)  # type: ignore[arg-type]
+        assert finding_with(f, **changes).to_dict() == dataclasses.replace(f, **changes).to_dict()  # type: ignore[arg-type]
+    assert f.state is FindingState.OPEN  # the original is untouched
+    with pytest.raises(TypeError, match="no field"):
+        finding_with(f, stat=FindingState.NEW)
+
+
+def test_stored_findings_share_the_clauses_they_quote_and_still_read_as_stored() -> None:
+    a = Finding.from_dict(_stored_finding("account:a_1"))
+    b = Finding.from_dict(_stored_finding("account:a_2"))
+    assert a.evidence["clauses"][0] is b.evidence["clauses"][0]  # one dict for the whole ledger
+    assert a.to_dict()["evidence"] == _stored_finding("account:a_1")["evidence"]
+    odd = Finding.from_dict(_stored_finding("account:a_3", evidence={"clauses": [{"id": 1}, "text"]}))
+    assert odd.evidence["clauses"] == [{"id": 1}, "text"]  # anything else is kept as it was
+    unknown = Finding.from_dict(
+        _stored_finding("account:a_4", severity="HIGH", platform="twitter", state="Open")
+    )
+    assert (unknown.severity, unknown.platform, unknown.state) == (
+        Severity.HIGH,
+        Platform.X,
+        FindingState.OPEN,
+    )

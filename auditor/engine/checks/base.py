@@ -15,6 +15,7 @@ evaluated and came out clean, never because a profile could not be fetched.
 
 from __future__ import annotations
 
+import functools
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
@@ -174,6 +175,17 @@ class CheckContext:
 # Helpers shared by the check modules
 
 
+_ACCOUNT_WORD = re.compile(r"\bACCOUNT\b")
+_PERSON_WORD = re.compile(r"\bPERSON\b")
+
+
+@functools.lru_cache(maxsize=256)
+def _clause_evidence(reqs: tuple[Requirement, ...]) -> tuple[dict[str, str], ...]:
+    """The clauses a finding quotes as its evidence, made once per set of clauses: every finding of
+    a check shares these dicts (nothing changes them), not 280,000 copies of the same policy text."""
+    return tuple({"id": r.id, "citation": r.citation, "text": r.text} for r in reqs)
+
+
 def account_ref(account: Account) -> str:
     """How a remediation command names an account (`auditor account edit` takes PLATFORM:HANDLE)."""
     return f"{account.platform.value}:{account.handle.strip().lstrip('@')}"
@@ -278,7 +290,7 @@ class Check(ABC):
             subject = f"account:{account.id}" + (f":person:{person.id}" if person else "")
         reqs = self.requirements(ctx.policy)
         details: dict[str, Any] = dict(evidence or {})
-        details["clauses"] = [{"id": r.id, "citation": r.citation, "text": r.text} for r in reqs]
+        details["clauses"] = list(_clause_evidence(reqs))
         return Finding(
             check_id=self.id,
             severity=severity or self.severity,
@@ -296,10 +308,12 @@ class Check(ABC):
     @classmethod
     def remediation_for(cls, account: Account | None, person: Person | None = None) -> str:
         text = cls.remediation
-        if account is not None:
-            text = re.sub(r"\bACCOUNT\b", account_ref(account), text)
-        if person is not None:
-            text = re.sub(r"\bPERSON\b", person_ref(person), text)
+        if account is not None and "ACCOUNT" in text:
+            ref = account_ref(account)
+            text = _ACCOUNT_WORD.sub(lambda _: ref, text)  # the reference as it is, never a template
+        if person is not None and "PERSON" in text:
+            who = person_ref(person)
+            text = _PERSON_WORD.sub(lambda _: who, text)
         return text
 
 
