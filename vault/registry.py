@@ -1399,8 +1399,10 @@ class Registry:
         # a caller that stops early closes the generator, which ends the pause.
         opener = crypto.RecordOpener(key)  # one AES-GCM context and one AAD prefix for the kind
         prefix = crypto.record_aad_prefix(self.registry_id, kind)
+        rows.reverse()  # taken from the end: each row's ciphertext is let go once it is read
         with gc_paused():
-            for row in rows:
+            while rows:
+                row = rows.pop()
                 aad = (
                     crypto.record_aad_for(prefix, row.id, row.version)
                     if row.kind == kind

@@ -72,7 +72,9 @@ def changes_between(
         fp = f.fingerprint
         seen.add(fp)
         old = before.get(fp)
-        if old is f or (old is not None and old == f):
+        # Two findings are equal when their fields are: comparing the field dicts is the dataclass's
+        # __eq__ without its two 14-field tuples (280,000 comparisons a night at 100,000 accounts).
+        if old is f or (old is not None and old.__dict__ == f.__dict__):
             continue
         new = enc(f)
         was = old.to_dict() if old is not None else None

@@ -363,12 +363,17 @@ class AuditStore:
             if isinstance(legacy, Mapping):
                 findings = tuple(Finding.from_dict(d) for d in legacy["findings"])
                 return StoredLedger(str(legacy.get("after_run", "")), findings)
-            raw = self.ledger_raw(damaged)
-            if raw is None:
-                return None
-            return StoredLedger(
-                str(head.get("after_run", "")), tuple(Finding.from_dict(d) for d in raw.values())
-            )
+            # Decoded chunk by chunk: the stored dicts of one chunk at a time, never all 280,000
+            # of a 100,000-account ledger beside their findings (that was the audit's peak memory).
+            found: dict[str, Finding] = {}
+            for rec in self.registry.scan(CHUNK_KIND):
+                if isinstance(rec, RecordTamperedError):
+                    damaged.append(f"{CHUNK_KIND} record (rebuilt from the runs)")
+                    return None
+                for d in rec.data["findings"]:
+                    f = Finding.from_dict(d)
+                    found[f.fingerprint] = f
+            return StoredLedger(str(head.get("after_run", "")), tuple(found.values()))
         except (KeyError, TypeError, ValueError):
             damaged.append(f"{LEDGER_KIND} record (rebuilt from the runs)")
             return None
