@@ -36,6 +36,7 @@ from auditor.engine.impersonation.normalise import (
     keys_of,
     keys_of_many,
     line_starts,
+    lines_at,
     lines_matching,
     normalise,
     not_plain,
@@ -63,7 +64,11 @@ _CHUNK = 20_000  # cdist rows per call: 20,000 x 200 float32 = 16 MB
 _PAIRED_RE = re.compile("rn|vv|cl|nn")  # a single fold where keys_of reads pairs: more keys than one
 # a handle `split_handle` may trim: an `@`, or whitespace (as `str.strip` sees it in ASCII)
 _TRIMMED_CHARS = "@ \t\x0b\x0c\r\x1c\x1d\x1e\x1f"
-_TRIMMED_RE = re.compile("[" + re.escape(_TRIMMED_CHARS) + "][^\n]*")
+# after a newline (the regex engine looks for the newline first): a line that starts with one, and,
+# in the reversed text, one that ends with whitespace
+_TRIMMED_HEAD_RE = re.compile("\n[" + re.escape(_TRIMMED_CHARS) + "]")
+_TRIMMED_TAIL_RE = re.compile("\n[" + re.escape(_TRIMMED_CHARS.replace("@", "")) + "]")
+_NOT_ASCII_RE = re.compile("[^\x00-\x7f]")
 
 
 def _unseparated(text: str) -> str:
@@ -353,27 +358,30 @@ class Detector:
         if platform is not None or self._allow_any:
             kept = [h for h in unique if not self._excluded(h, platform)]
             return kept, [split_handle(h, platform)[0] for h in kept]
-        # `_excluded` and `split_handle` without a platform, all at once for ASCII handles: only one
-        # with whitespace or an `@` may not be its own name, and casefold is lower there
-        big = joinable(unique)
-        simple: Sequence[int] = range(len(unique))
-        if big is None:
-            simple = [k for k, h in enumerate(unique) if h.isascii() and "\n" not in h]
-            big = "\n".join(unique[k] for k in simple)
-        names = list(unique)
+        # `_excluded` and `split_handle` without a platform, all at once: a handle is its own name
+        # unless it has whitespace around it or an `@` in front (ASCII ones: others are read one
+        # at a time), and casefolding all of them joined keeps each on its line
+        big = "\n".join(unique)
+        if big.count("\n") != len(unique) - 1:  # a newline in a handle
+            kept = [h for h in unique if not self._excluded(h, platform)]
+            return kept, [split_handle(h)[0] for h in kept]
+        starts = line_starts(unique, big)
+        fix: set[int] = set()
         if any(c in big for c in _TRIMMED_CHARS):
-            text = [unique[k] for k in simple]
-            for k in lines_matching(_TRIMMED_RE, big, line_starts(text, big)):
-                names[simple[k]] = split_handle(text[k])[0]
-        others = set(range(len(unique))).difference(simple) if len(simple) < len(unique) else set()
-        for k in others:
-            names[k] = split_handle(unique[k])[0]
+            ends = [len(big) - m.start() - 1 for m in _TRIMMED_TAIL_RE.finditer("\n" + big[::-1])]
+            fix = lines_at(starts, [*(m.start() for m in _TRIMMED_HEAD_RE.finditer("\n" + big)), *ends])
+        if not big.isascii():
+            fix |= lines_matching(_NOT_ASCII_RE, big, starts)
+        names = unique
+        if fix:
+            names = list(unique)
+            for k in fix:
+                names[k] = split_handle(unique[k])[0]
         inventory = self._inventory_any
         if not inventory:
             return unique, names
-        lowered = "\n".join(names[k] for k in simple).lower().split("\n") if simple else []
-        drop = {simple[k] for k, low in enumerate(lowered) if low in inventory}
-        drop.update(k for k in others if canonical_handle(unique[k]) in inventory)
+        folded = ("\n".join(names) if fix else big).casefold().split("\n")
+        drop = {k for k, canon in enumerate(folded) if canon in inventory}
         if not drop:
             return unique, names
         return [h for k, h in enumerate(unique) if k not in drop], [
@@ -394,13 +402,17 @@ class Detector:
         tokens: list[str] = []
         traced: dict[int, Normalised] = {}
         big = joinable(names)
-        plain = list(range(len(names)))
+        plain: Sequence[int] = range(len(names))
         if big is None:
-            plain = [i for i, name in enumerate(names) if name.isascii() and "\n" not in name]
-            skip = set(plain)
-            for i, name in enumerate(names):
-                if i in skip:
-                    continue
+            joined = "\n".join(names)
+            if joined.count("\n") == len(names) - 1:  # no newline in a name: find the others at once
+                other = sorted(lines_matching(_NOT_ASCII_RE, joined, line_starts(names, joined)))
+            else:
+                other = [i for i, name in enumerate(names) if not name.isascii() or "\n" in name]
+            skip = set(other)
+            plain = [i for i in range(len(names)) if i not in skip]
+            for i in other:
+                name = names[i]
                 if name.isascii():
                     key, alts = keys_of(name, extra)
                     if len(alts[0] if alts and len(alts[0]) > len(key) else key) < too_short:

@@ -312,8 +312,8 @@ def keys_of_many(singles: Sequence[str], extra_affixes: tuple[str, ...] = ()) ->
     big = "\n".join(singles)
     starts = line_starts(singles, big)
     head, tail = _line_affix_res(prefix_re.pattern, suffix_re.pattern)
-    cut = _lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
-    cut |= _lines_at(starts, [len(big) - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
+    cut = lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
+    cut |= lines_at(starts, [len(big) - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
     paired = big.replace("rn", "m").replace("vv", "w").replace("cl", "d")
     keys = paired.split("\n")
     nn = paired.replace("nn", "m").split("\n") if "nn" in big else keys
@@ -438,7 +438,7 @@ def line_starts(texts: Sequence[str], big: str | None = None) -> Any:
     at hand and ASCII (`joinable`), to find its newlines at once."""
     import numpy
 
-    if big is not None and len(big) < 2**31:
+    if big is not None and big.isascii() and len(big) < 2**31:
         newlines = numpy.flatnonzero(numpy.frombuffer(big.encode("ascii"), dtype=numpy.uint8) == 10)
         if len(newlines) == len(texts) - 1:
             return numpy.concatenate(([0], newlines + 1)).astype(numpy.int64)
@@ -453,7 +453,8 @@ def _to_line_end(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?:{pattern.pattern})[^\n]*", pattern.flags)
 
 
-def _lines_at(starts: Any, positions: list[int]) -> set[int]:
+def lines_at(starts: Any, positions: list[int]) -> set[int]:
+    """The lines (offsets `starts`) that hold each of `positions`."""
     import numpy
 
     if not positions:
@@ -466,7 +467,7 @@ def lines_matching(pattern: re.Pattern[str], big: str, starts: Any) -> set[int]:
     """Indices of the lines of `big` (offsets `starts`) where `pattern` matches somewhere, for a
     pattern that cannot match a newline: the same lines as `pattern.search(line)`. A match is
     run on to the end of its line, so each line is found once."""
-    return _lines_at(starts, [m.start() for m in _to_line_end(pattern).finditer(big)])
+    return lines_at(starts, [m.start() for m in _to_line_end(pattern).finditer(big)])
 
 
 def fold_many(big: str, count: int) -> list[str]:
@@ -505,7 +506,7 @@ def plain_tokens_many(
     # words to fold further (a pair such as `rn`) or to drop (an affix): one name at a time
     joined = "\n".join(lines)
     found = [m.start() for m in _affix_word_re(tuple(words)).finditer("\n" + joined + "\n")]
-    special = _lines_at(line_starts(lines, joined), found)
+    special = lines_at(line_starts(lines, joined), found)
     if paired is None:
         special.update(range(len(lines)))
     else:
@@ -531,8 +532,8 @@ def _affix_word_re(words: tuple[str, ...]) -> re.Pattern[str]:
 def not_plain(texts: Sequence[str], big: str, starts: Any) -> set[int]:
     """Lines of `big` (`texts` joined) that `plain_tokens_many` cannot split (`sorted_tokens` must):
     the lines `_NOT_PLAIN_RE` finds, by a character class and camelCase where there are capitals."""
-    odd = _lines_at(starts, [m.start() for m in _NOT_PLAIN_CHAR_RE.finditer(big)])
-    capitals = _lines_at(starts, [m.start() for m in _CAPITAL_RE.finditer(big)]) - odd
+    odd = lines_at(starts, [m.start() for m in _NOT_PLAIN_CHAR_RE.finditer(big)])
+    capitals = lines_at(starts, [m.start() for m in _CAPITAL_RE.finditer(big)]) - odd
     odd.update(k for k in capitals if _CAMEL_RE.search(texts[k]))
     return odd
 
@@ -545,9 +546,9 @@ def affixed_lines(big: str, starts: Any, extra: tuple[str, ...] = ()) -> set[int
         return None
     # after a newline: the regex engine looks for the newline first, so it tries line starts only
     head, tail = _line_affix_res(prefix_re.pattern, suffix_re.pattern)
-    out = _lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
+    out = lines_at(starts, [m.start() for m in head.finditer("\n" + big)])
     last = len(big)  # in "\n" + reversed: position p is big[last - p]
-    out |= _lines_at(starts, [last - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
+    out |= lines_at(starts, [last - m.start() - 1 for m in tail.finditer("\n" + big[::-1])])
     return out
 
 
