@@ -448,7 +448,7 @@ def line_starts(texts: Sequence[str], big: str | None = None) -> Any:
     return starts
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # one per detector's trie regex: bounded
 def _to_line_end(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(f"(?:{pattern.pattern})[^\n]*", pattern.flags)
 
