@@ -8,6 +8,8 @@ import io
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reports.formats.xlsx import workbook
 from reports.model import Column, Figure, Report, Section
@@ -191,6 +193,64 @@ def test_table_cells_wrap_as_tabulate_wraps_them(text: str) -> None:
         [[cell]], headers=["H"], tablefmt="simple", disable_numparse=True, maxcolwidths=MAX_CELL
     )
     assert tabulate([[_wrapped(cell)]], headers=["H"], tablefmt="simple", disable_numparse=True) == expected
+
+
+@pytest.mark.parametrize(
+    "text", [*WRAP_CASES, "well-known hyphen-ated words " * 4, "x" * 30 + " " + "y" * 60]
+)
+def test_table_lines_wrap_as_textwrap_wraps_them(text: str) -> None:
+    from reports.formats.table import _WRAP, _clean, _wrap_line
+
+    for line in _clean(text).splitlines():
+        assert _wrap_line(line) == _WRAP.wrap(line)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "-", "--", " ", "x" * 30, "é", "1", ".", "'", "漢", "\xa0"])).map(
+        "".join
+    )
+)
+def test_table_wrap_matches_textwrap_on_any_words(words: str) -> None:
+    from reports.formats.table import _WRAP, _wrap_line
+
+    assert _wrap_line(words) == _WRAP.wrap(words)
+
+
+TABLE_CELLS = [
+    *HOSTILE,
+    "",
+    "   ",
+    "漢字漢字",
+    "line one\nline two that is longer\n",
+    "\nleading newline",
+    "a\n\nb",
+    "soft\xadhyphen",
+    "next\x85line",
+    "\xa0nbsp\xa0",
+    "3.14",
+    "True",
+    "x" * 60,
+]
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+def test_simple_table_is_tabulates(multiline: bool) -> None:
+    from tabulate import tabulate
+
+    from reports.formats.table import simple_table
+
+    cells = [c for c in TABLE_CELLS if multiline or ("\n" not in c and "\r" not in c)]
+    rows = [
+        [cells[i % len(cells)], cells[(i * 7 + 3) % len(cells)], cells[(i * 5 + 1) % len(cells)]]
+        for i in range(60)
+    ]
+    headers = ["A heading", "B", "A heading longer than its cells are"]
+    expected = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    assert simple_table(rows, headers) == expected
+    assert simple_table([["", "", ""]], headers) == tabulate(
+        [["", "", ""]], headers=headers, tablefmt="simple", disable_numparse=True
+    )
 
 
 @pytest.mark.parametrize("value", [*HOSTILE, None, True, False, 0, 7, ["a<b", "c\x1bd"], ("x", "y")])
