@@ -361,8 +361,8 @@ def test_finding_with_is_dataclasses_replace_and_refuses_a_field_that_does_not_e
         {"state": FindingState.WAIVED, "waived_until": date(2027, 1, 1), "waiver_reason": "r"},
         {"evidence": {**f.evidence, "carried_over": True}},
     ):
-        assert finding_with(f, **changes) == dataclasses.replace(f, **changes)  # type: ignore[arg-type]
-        assert finding_with(f, **changes).to_dict() == dataclasses.replace(f, **changes).to_dict()  # type: ignore[arg-type]
+        assert finding_with(f, **changes) == dataclasses.replace(f, **changes)
+        assert finding_with(f, **changes).to_dict() == dataclasses.replace(f, **changes).to_dict()
     assert f.state is FindingState.OPEN  # the original is untouched
     with pytest.raises(TypeError, match="no field"):
         finding_with(f, stat=FindingState.NEW)
