@@ -239,26 +239,16 @@ def main() -> int:
 
     def raw(c_cores: list[str], d_keys: list[str], cutoff: float | None = None) -> tuple[float, float]:
         t0, w0 = time.process_time(), time.perf_counter()
-        for start in range(0, len(c_cores), 20_000):
-            block = c_cores[start : start + 20_000]
-            process.cdist(
-                block,
-                p_cores,
-                scorer=OSA.normalized_similarity,
-                workers=1,
-                dtype=np.float32,
-                score_cutoff=cutoff,
-            )
-        for start in range(0, len(d_keys), 20_000):
-            block = d_keys[start : start + 20_000]
-            process.cdist(
-                block,
-                d_names,
-                scorer=OSA.normalized_similarity,
-                workers=1,
-                dtype=np.float32,
-                score_cutoff=cutoff,
-            )
+        for queries, choices in ((c_cores, p_cores), (d_keys, d_names)):
+            for start in range(0, len(queries), 20_000):
+                process.cdist(
+                    queries[start : start + 20_000],
+                    choices,
+                    scorer=OSA.normalized_similarity,
+                    workers=1,
+                    dtype=np.float32,
+                    score_cutoff=cutoff,
+                )
         return time.process_time() - t0, time.perf_counter() - w0
 
     # the detector's cutoff (threshold 85, mixed-script floor 80: detector.Detector._cutoff)
