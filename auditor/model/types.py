@@ -527,14 +527,6 @@ class Approval:
         )
 
 
-# The stored forms of the enumerations an Account and a Finding hold, each one dict look-up (the
-# `parse` of a stored value is taken only for an older or odd spelling): 100,000 accounts and 280,000
-# findings are decoded per audit.
-_PLATFORMS: dict[Any, Platform] = {p.value: p for p in Platform}
-_PURPOSES: dict[Any, Purpose] = {p.value: p for p in Purpose}
-_ACCOUNT_STATUSES: dict[Any, AccountStatus] = {s.value: s for s in AccountStatus}
-
-
 @dataclass(frozen=True)
 class Account:
     """One social-media account that represents the district, a school, a team or a club."""
@@ -624,18 +616,15 @@ class Account:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], version: int = 0) -> Account:
-        platform = data["platform"]
-        purpose = data.get("purpose") or "school"
-        status = data.get("status") or "active"
         return cls(
             id=str(data["id"]),
-            platform=_PLATFORMS.get(platform) or Platform.parse(platform),
+            platform=Platform.parse(data["platform"]),
             handle=str(data["handle"]),
             profile_url=_text(data.get("profile_url")),
             platform_id=_text(data.get("platform_id")),
             display_name=_text(data.get("display_name")),
             building=_text(data.get("building")),
-            purpose=_PURPOSES.get(purpose) or Purpose.parse(purpose),
+            purpose=Purpose.parse(data.get("purpose") or "school"),
             owner_id=_text(data.get("owner_id")),
             co_manager_ids=_tuple(data.get("co_manager_ids")),
             student_manager_ids=_tuple(data.get("student_manager_ids")),
@@ -644,7 +633,7 @@ class Account:
             public_comments=data.get("public_comments"),
             comment_monitor_ids=_tuple(data.get("comment_monitor_ids")),
             approval=Approval.from_dict(data.get("approval")),
-            status=_ACCOUNT_STATUSES.get(status) or AccountStatus.parse(status),
+            status=AccountStatus.parse(data.get("status") or "active"),
             notes=_text(data.get("notes")),
             tags=_tuple(data.get("tags")),
             created_at=parse_datetime(data.get("created_at")),
@@ -1027,26 +1016,21 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        # The stored forms are looked up first (one dict look-up each, not a parse): a ledger at
-        # 100,000 accounts is 280,000 of these.
         platform = data.get("platform")
-        severity = data["severity"]
-        state = data.get("state") or "new"
-        waived_until = data.get("waived_until")
         return cls(
             check_id=str(data["check_id"]),
-            severity=_SEVERITIES.get(severity) or Severity.parse(severity),
+            severity=Severity.parse(data["severity"]),
             subject=str(data["subject"]),
             message=str(data["message"]),
             account_id=_text(data.get("account_id")),
             person_id=_text(data.get("person_id")),
-            platform=(_PLATFORMS.get(platform) or Platform.parse(platform)) if platform else None,
+            platform=Platform.parse(platform) if platform else None,
             building=_text(data.get("building")),
             clauses=_tuple(data.get("clauses")),
             remediation=_text(data.get("remediation")),
             evidence=_evidence(data.get("evidence")),
-            state=_FINDING_STATES.get(state) or FindingState.parse(state),
-            waived_until=parse_date(waived_until) if waived_until else None,
+            state=FindingState.parse(data.get("state") or "new"),
+            waived_until=parse_date(data.get("waived_until")),
             waiver_reason=_text(data.get("waiver_reason")),
         )
 
@@ -1087,10 +1071,6 @@ def finding_with(finding: Finding, **changes: Any) -> Finding:
     fields.update(finding.__dict__)
     fields.update(changes)
     return new
-
-
-_SEVERITIES: dict[Any, Severity] = {s.value: s for s in Severity}
-_FINDING_STATES: dict[Any, FindingState] = {s.value: s for s in FindingState}
 
 
 @dataclass(frozen=True)
