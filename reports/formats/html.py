@@ -114,9 +114,8 @@ def esc(value: object) -> str:
 
 
 def _esc_text(text: str) -> str:
-    """`esc` of a string. `strip_controls` changes only characters that are not printable, so a
-    printable string (nearly every cell) skips it."""
-    return escape(text if text.isprintable() else strip_controls(text, " "), quote=True)
+    """`esc` of a string (`strip_controls` returns a printable one, nearly every cell, at once)."""
+    return escape(strip_controls(text, " "), quote=True)
 
 
 def safe_url(value: str) -> str | None:
