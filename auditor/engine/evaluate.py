@@ -110,15 +110,16 @@ def evaluate(
     if platforms is not None:
         ctx = restrict(ctx, platforms)
 
-    run = _Run()
-    current: list[Finding] = []
-    for check in selected:
-        current.extend(_run_isolated(check, ctx, run))
-
-    ran = {c.id: c for c in selected}
     in_scope_previous = [
         f for f in previous or () if platforms is None or f.platform is None or f.platform in platforms
     ]
+    run = _Run()
+    current: list[Finding] = []
+    same = _Reuse(in_scope_previous)
+    for check in selected:
+        current.extend(map(same, _run_isolated(check, ctx, run)))
+
+    ran = {c.id: c for c in selected}
     findings = _diff(ctx, current, in_scope_previous, ran, run)
     findings, expired = _apply_waivers(findings, waivers, ctx.today)
     return EvaluationResult(
@@ -245,6 +246,25 @@ def _evaluated(ctx: CheckContext, f: Finding, ran: dict[str, Check], run: _Run) 
         return Coverage.CANNOT_TELL
 
 
+class _Reuse:
+    """A finding equal to the previous run's but for its state, replaced by the previous one as each
+    check returns it: at 100,000 accounts most of a night's 280,000 findings are last night's
+    again, and this way they are not held twice (a third of the audit's peak memory), the diff
+    keeps the stored object, and storing the run sees it unchanged at a glance (`old is new`)."""
+
+    def __init__(self, previous: Iterable[Finding]) -> None:
+        self.before = {f.fingerprint: f for f in previous}
+
+    def __call__(self, f: Finding) -> Finding:
+        old = self.before.get(f.fingerprint)
+        if old is None:
+            return f
+        fields, was = f.__dict__, old.__dict__
+        if fields["state"] is not was["state"]:
+            fields = {**fields, "state": was["state"]}
+        return old if fields == was else f
+
+
 def _diff(
     ctx: CheckContext,
     current: list[Finding],
@@ -260,7 +280,8 @@ def _diff(
         if fp in seen:
             continue  # one finding per fingerprint: a check that repeats itself must not double-count
         seen.add(fp)
-        out.append(finding_with(f, state=FindingState.OPEN if fp in before else FindingState.NEW))
+        state = FindingState.OPEN if fp in before else FindingState.NEW
+        out.append(f if f.state is state else finding_with(f, state=state))
     for fp, old in before.items():
         if fp in seen:
             continue
