@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -51,10 +51,22 @@ def resolve_run(runs: Sequence[AuditRun], ref: str) -> AuditRun:
 def covered(run: AuditRun, f: Finding) -> bool:
     """Did `run` evaluate the check and platform of `f` (so its result replaces `f`)? A run's own
     findings are what it covered of the ledger it left (how stored runs get theirs back)."""
-    check_id = f.subject.split(":", 1)[0] if f.check_id == CHECK_ERROR_ID else f.check_id
-    if check_id not in run.checks:
-        return False
-    return not run.platforms or f.platform is None or f.platform.value in run.platforms
+    return covers(run)(f)
+
+
+def covers(run: AuditRun) -> Callable[[Finding], bool]:
+    """`covered(run, f)` for many findings: the run's checks and platforms made into sets once (a
+    night at 100,000 accounts asks for 560,000 findings)."""
+    checks = frozenset(run.checks)
+    platforms = frozenset(run.platforms)
+
+    def test(f: Finding) -> bool:
+        check_id = f.subject.split(":", 1)[0] if f.check_id == CHECK_ERROR_ID else f.check_id
+        if check_id not in checks:
+            return False
+        return not platforms or f.platform is None or f.platform in platforms
+
+    return test
 
 
 def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
@@ -71,7 +83,8 @@ def ledger(runs: Sequence[AuditRun]) -> list[Finding]:
 
 def advance_ledger(previous: Sequence[Finding], run: AuditRun) -> list[Finding]:
     """The ledger after `run`: what it covered is replaced by its findings, the rest stays."""
-    state = {f.fingerprint: f for f in previous if not covered(run, f)}
+    inside = covers(run)
+    state = {f.fingerprint: f for f in previous if not inside(f)}
     for f in run.findings:
         state[f.fingerprint] = f
     return list(state.values())

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from auditor.engine.ledger import advance_ledger, covered, resolve_run
+from auditor.engine.ledger import advance_ledger, covers, resolve_run
 from auditor.model.errors import NotFoundError
 from auditor.model.types import AuditRun, Finding, FindingState, Profile
 from vault.errors import VaultError
@@ -88,10 +88,14 @@ def changes_between(
 def tally(run: AuditRun, after: Iterable[Finding]) -> dict[str, dict[str, int]]:
     """A run's summary counts: its findings by state and (active ones) by severity, and the active
     ledger after it by severity (the trend chart)."""
+    # Counted by member, then written by value: enum's `.value` descriptor once per kind, not per
+    # finding (560,000 a night at 100,000 accounts).
+    states = Counter(f.state for f in run.findings)
+    open_after = Counter(f.severity for f in after if f.state in ACTIVE)
     return {
-        "states": dict(Counter(f.state.value for f in run.findings)),
+        "states": {k.value: n for k, n in states.items()},
         "severity": run.counts_by_severity(),
-        "open_after": dict(Counter(f.severity.value for f in after if f.state in ACTIVE)),
+        "open_after": {k.value: n for k, n in open_after.items()},
     }
 
 
@@ -134,11 +138,12 @@ def _put_run(
 ) -> list[Change]:
     """Store `run`'s summary and what it changed from `previous` to `after`; returns the changes."""
     changes = changes_between(previous, after, encode)
+    inside = covers(run)
     store.put_run(
         run,
         seq=seq,
         tally=tally(run, after),
-        extras=[f.fingerprint for f in run.findings if not covered(run, f)],
+        extras=[f.fingerprint for f in run.findings if not inside(f)],
         changes=changes,
         searched=searched,
         notes=notes,
@@ -253,7 +258,8 @@ class History:
             return stored.legacy.findings
         extras = set(stored.extras)
         state = self.ledger_after(index) if after is None else after
-        return tuple(f for f in state if covered(stored.run, f) or f.fingerprint in extras)
+        inside = covers(stored.run)
+        return tuple(f for f in state if inside(f) or f.fingerprint in extras)
 
     def full_runs(self, indices: Iterable[int] | None = None) -> dict[int, AuditRun]:
         """Runs with their findings (`AuditRun` as the engine folds them)."""
