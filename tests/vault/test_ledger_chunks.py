@@ -116,6 +116,7 @@ def test_a_chunk_written_before_format_2_reads_the_same(
     spec = kinds.KINDS[CHUNK_KIND]
     monkeypatch.setitem(kinds.KINDS, CHUNK_KIND, dataclasses.replace(spec, format=1, upgrades={}))
     monkeypatch.setattr("vault.stores.audits.pack_chunk", lambda items: {"findings": list(items)})
+    monkeypatch.setattr("vault.stores.audits.CHUNK_FORMAT", 1)
     _store(reg, findings)
     # A second night, so that the findings are open (not new) and the next night touches few.
     again = AuditRun(id="run-001", started_at=T0 + timedelta(days=1), findings=tuple(findings))
@@ -128,15 +129,23 @@ def test_a_chunk_written_before_format_2_reads_the_same(
     ledger = AuditStore(reg).ledger([])
     assert ledger is not None
     assert {f.fingerprint: f for f in ledger.findings} == {f.fingerprint: f for f in findings}
-    # The next audit rewrites the chunk it touches in format 2; the others still read as they are.
+    # The next audit rewrites every chunk in format 2 once (the head said its chunks were older),
+    # though it changed one finding; the night after rewrites only what it touches.
     extra = _finding(5000, [CLAUSES[1]])
     later = AuditRun(id="run-002", started_at=T0 + timedelta(days=2), findings=(*findings, extra))
     store_new(reg, [(later, {})])
-    mixed = _chunks(reg)
-    assert any("quotes" in c for c in mixed) and any("quotes" not in c for c in mixed)
+    rewritten = _chunks(reg)
+    assert len(rewritten) == len(stored) and all("quotes" in c for c in rewritten)
     assert {f.fingerprint: f for f in audit_mod.current_ledger(reg)} == {
         f.fingerprint: f for f in (*findings, extra)
     }
+    versions = {r.id: r.version for r in reg.scan(CHUNK_KIND) if not isinstance(r, Exception)}
+    more = _finding(5001, [CLAUSES[2]])
+    night = AuditRun(id="run-003", started_at=T0 + timedelta(days=3), findings=(*findings, extra, more))
+    store_new(reg, [(night, {})])
+    after = {r.id: r.version for r in reg.scan(CHUNK_KIND) if not isinstance(r, Exception)}
+    changed = sum(after[k] != v for k, v in versions.items())
+    assert 0 < changed <= 2 < len(versions)  # the chunks of `extra` (new -> open) and of `more`
 
 
 def test_a_chunk_quoting_a_clause_it_does_not_hold_is_damaged_not_misread() -> None:

@@ -34,6 +34,7 @@ WAIVER_KIND = "waiver"
 # Their records carry their format (declared with the kinds, with any upgrade steps: vault/kinds.py).
 RUN_FORMAT = kind(RUN_KIND).format
 LEDGER_FORMAT = kind(LEDGER_KIND).format
+CHUNK_FORMAT = kind(CHUNK_KIND).format
 # A record of format 1 (before issue 17) reads with its old content under this key (vault/kinds.py);
 # `auditor registry upgrade`, or the next audit, converts it (auditor/services/audit.py).
 LEGACY = "legacy"
@@ -519,7 +520,10 @@ class AuditStore:
         old = head.get("findings") if LEGACY not in head else None
         old_buckets = int(old["buckets"]) if isinstance(old, Mapping) else 0
         buckets = _buckets_for(len(findings), FINDINGS_PER_CHUNK, old_buckets)
-        rewrite_all = touched is None or buckets != old_buckets
+        # Chunks of an older format are all rewritten once (the head says which format its chunks
+        # are in): a chunk left in format 1 would be read by the generic reader every night.
+        old_format = old.get("chunk_format", 1) if isinstance(old, Mapping) else 1
+        rewrite_all = touched is None or buckets != old_buckets or old_format != CHUNK_FORMAT
         wanted = set() if rewrite_all else {_bucket(fp, buckets) for fp in touched or ()}
         by_bucket: dict[int, list[Finding]] = {}
         for f in findings:
@@ -547,7 +551,7 @@ class AuditStore:
                 "format": LEDGER_FORMAT,
                 "after_run": after_run,
                 "seq": seq,
-                "findings": {"buckets": buckets, "count": len(findings)},
+                "findings": {"buckets": buckets, "count": len(findings), "chunk_format": CHUNK_FORMAT},
                 "profiles": dict(profiles if profiles is not None else head.get("profiles") or {}),
             },
             expected_version=None,
