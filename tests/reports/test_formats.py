@@ -200,3 +200,45 @@ def test_table_has_no_terminal_escapes_and_binary_formats_need_a_file(district: 
     assert "]0;pwned" in text  # the text is kept, only the control characters go
     assert "\x1b[1m" in reports.render(report, "table", color=True).decode()
     assert {"xlsx"} == {name for name, fmt in FORMATS.items() if fmt.binary}
+
+
+def test_html_cells_repeated_past_the_column_memo_render_as_the_first() -> None:
+    """The HTML writer remembers a column's first 2,048 distinct texts: a hostile value or a
+    javascript: link repeated in thousands of rows, before and after the memo is full, is
+    escaped and de-linked in every row exactly as in the first."""
+    from html.parser import HTMLParser
+
+    from reports.formats.html import section_html
+    from reports.model import Column, Section
+
+    hostile = ["<script>alert(1)</script>", "javascript:alert(1)", "https://ok.example/a?b=1&c=2", "high", ""]
+    filler = [f"value {i} <b>" for i in range(3000)]  # fills the memo before the hostile values come again
+    rows = [{"v": v, "u": v, "severity": v} for v in hostile + filler + hostile]
+    cols = (Column("v", "Value"), Column("u", "URL", link=True), Column("severity", "Severity"))
+    page = section_html(Section(id="t", title="T", columns=cols, rows=tuple(rows)))
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "tr":
+                self.rows.append("")
+            elif self.rows:
+                self.rows[-1] += f"<{tag} {sorted(attrs)}>"
+
+        def handle_data(self, data: str) -> None:
+            if self.rows:
+                self.rows[-1] += data.strip()
+
+    parsed = Cells()
+    parsed.feed(page)
+    body = parsed.rows[1:]  # the header row first
+    assert len(body) == len(rows)
+    assert body[: len(hostile)] == body[-len(hostile) :]
+    assert "<script" not in page and 'href="javascript' not in page
+    assert (
+        body[2].count("<a ") == 1 and body[1].count("<a ") == 0
+    )  # the https URL is a link, javascript: is not
+    assert "badge" in body[3]  # severity tone kept from the memo
