@@ -132,6 +132,8 @@ _DECLARED = (
     Kind("account", INVENTORY, "accounts", _handle_key),
     Kind("attestation", INVENTORY, "attestations of profiles read by hand", _handle_key),
     Kind("credential", ESCROW, "escrowed credentials"),
+    # A new credential staged by a rotation task, current only once its item is confirmed.
+    Kind("credential-pending", ESCROW, "pending credentials of rotation tasks"),
     Kind("credential-meta", INVENTORY, "what is escrowed for an account"),
     Kind("rotation-task", INVENTORY, "rotation tasks"),
     Kind("identity", INVENTORY, "identities"),

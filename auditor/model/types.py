@@ -1157,18 +1157,81 @@ class AuditRun:
 
 
 class TaskKind(StrEnum):
+    """What a task asked for before checklists (records written by earlier releases)."""
+
     ROTATE_PASSWORD = "rotate_password"  # noqa: S105 (a task name, not a password)
     REGENERATE_RECOVERY_CODES = "regenerate_recovery_codes"
     REENROL_TOTP = "reenrol_totp"
     REMOVE_PLATFORM_ADMIN = "remove_platform_admin"
 
 
+class TaskItem(StrEnum):
+    """One step of a rotation task's checklist. The first three are confirmed by evidence from the
+    escrow (a new password made current, a code of the new TOTP key, a new set of recovery codes);
+    the last two by an administrator's attestation with a note."""
+
+    PASSWORD = "password"  # noqa: S105 (a checklist item, not a password)
+    TOTP = "totp"
+    RECOVERY_CODES = "recovery-codes"
+    PLATFORM_ADMINS = "platform-admins"
+    SESSIONS = "sessions"
+
+    @property
+    def attested(self) -> bool:
+        return self in (TaskItem.PLATFORM_ADMINS, TaskItem.SESSIONS)
+
+
+# A task's checklist in the order `task show` lists it.
+CHECKLIST: tuple[TaskItem, ...] = tuple(TaskItem)
+_ITEM_OF_KIND = {
+    TaskKind.ROTATE_PASSWORD.value: TaskItem.PASSWORD,
+    TaskKind.REENROL_TOTP.value: TaskItem.TOTP,
+    TaskKind.REGENERATE_RECOVERY_CODES.value: TaskItem.RECOVERY_CODES,
+    TaskKind.REMOVE_PLATFORM_ADMIN.value: TaskItem.PLATFORM_ADMINS,
+}
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """Where one checklist item stands: open until confirmed (when, by whom, on what evidence)."""
+
+    item: TaskItem
+    confirmed_at: datetime | None = None
+    confirmed_by: str = ""
+    evidence: str = ""  # "credential version 5", "a code of the new TOTP key", "attested: <note>"
+
+    @property
+    def done(self) -> bool:
+        return self.confirmed_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item.value,
+            "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+            "confirmed_by": self.confirmed_by,
+            "evidence": self.evidence,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemState:
+        return cls(
+            item=TaskItem(str(data["item"])),
+            confirmed_at=parse_datetime(data.get("confirmed_at")),
+            confirmed_by=_text(data.get("confirmed_by")),
+            evidence=_text(data.get("evidence")),
+        )
+
+
 @dataclass(frozen=True)
 class RotationTask:
     """Work an administrator owes after someone who knew an account's secrets lost access.
 
-    Opened by identity removal, offboarding and break-glass; closed only when a new credential
-    version is stored for the account.
+    Opened by identity removal, offboarding, break-glass and `secret generate`; it lists a
+    checklist (`items`) and closes only when every item is confirmed (`task confirm`), or when an
+    administrator cancels it with a reason. A new credential staged for it waits as *pending*
+    (`pending_fields` names its fields, never a value) until the item it serves is confirmed.
+    `opened_version` is the credential version that was current when the task opened: what the
+    person who left may know.
     """
 
     id: str
@@ -1180,10 +1243,36 @@ class RotationTask:
     closed_at: datetime | None = None
     closed_by_version: int = 0
     kinds: tuple[str, ...] = ()
+    items: tuple[ItemState, ...] = ()
+    opened_version: int = 0
+    pending_fields: tuple[str, ...] = ()
+    pending_since: datetime | None = None
+    cancelled_by: str = ""
+    cancel_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.items:  # built without a checklist: its kinds', else the whole one, all to do
+            wanted = tuple(dict.fromkeys(_ITEM_OF_KIND[k] for k in self.kinds if k in _ITEM_OF_KIND))
+            object.__setattr__(self, "items", tuple(ItemState(i) for i in wanted or CHECKLIST))
 
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.closed_at is not None and bool(self.cancel_reason)
+
+    @property
+    def status(self) -> str:
+        return "open" if self.is_open else "cancelled" if self.cancelled else "done"
+
+    @property
+    def outstanding(self) -> tuple[TaskItem, ...]:
+        return tuple(s.item for s in self.items if not s.done)
+
+    def state(self, item: TaskItem) -> ItemState | None:
+        return next((s for s in self.items if s.item is item), None)
 
     def to_dict(self) -> dict[str, Any]:
         return plain_dict(self)
@@ -1192,6 +1281,21 @@ class RotationTask:
     def from_dict(cls, data: Mapping[str, Any]) -> RotationTask:
         opened = parse_datetime(data["opened_at"])
         assert opened is not None
+        kinds = _tuple(data.get("kinds"))
+        closed = parse_datetime(data.get("closed_at"))
+        if data.get("items") is not None:
+            items = tuple(ItemState.from_dict(i) for i in data["items"])
+        else:
+            # A task written before checklists: its kinds become items, confirmed if it was closed
+            # (then by the credential version that closed it).
+            wanted = tuple(dict.fromkeys(_ITEM_OF_KIND[k] for k in kinds if k in _ITEM_OF_KIND)) or CHECKLIST
+            version = int(data.get("closed_by_version", 0))
+            items = tuple(
+                ItemState(i, closed, "", f"credential version {version}" if version else "")
+                if closed
+                else ItemState(i)
+                for i in wanted
+            )
         return cls(
             id=str(data["id"]),
             account_id=str(data["account_id"]),
@@ -1199,7 +1303,13 @@ class RotationTask:
             opened_at=opened,
             due_on=parse_date(data.get("due_on")),
             opened_by=_text(data.get("opened_by")),
-            closed_at=parse_datetime(data.get("closed_at")),
+            closed_at=closed,
             closed_by_version=int(data.get("closed_by_version", 0)),
-            kinds=_tuple(data.get("kinds")),
+            kinds=kinds,
+            items=items,
+            opened_version=int(data.get("opened_version", 0)),
+            pending_fields=_tuple(data.get("pending_fields")),
+            pending_since=parse_datetime(data.get("pending_since")),
+            cancelled_by=_text(data.get("cancelled_by")),
+            cancel_reason=_text(data.get("cancel_reason")),
         )

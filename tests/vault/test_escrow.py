@@ -6,15 +6,17 @@ from collections.abc import Callable
 
 import pytest
 
-from auditor.model.types import Account, Platform, Role, Secret
+from auditor.model.errors import UsageError
+from auditor.model.types import CHECKLIST, Account, Platform, Role, Secret, TaskItem
 from vault.errors import AccessDeniedError
 from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle, parse_input
+from vault.escrow.rotation import PENDING, Rotation
 from vault.escrow.store import CREDENTIAL, Escrow
-from vault.registry import Registry
+from vault.registry import ESCROW, Registry
 from vault.revealog import RevealLog
 from vault.stores.inventory import Inventory
-from vault.stores.tasks import open_task, open_tasks
+from vault.stores.tasks import all_tasks, open_task, open_tasks
 
 SEED = "JBSWY3DPEHPK3PXPJBSWY3DP"
 AUDITOR_PASS = "nightly audit passphrase"
@@ -61,7 +63,7 @@ def test_metadata_is_visible_to_an_auditor_but_values_are_not(
     assert [e.action for e in RevealLog(auditor).events()] == ["identity-add", "set"]
 
 
-def test_a_new_version_closes_open_tasks_but_spending_a_code_does_not(
+def test_storing_never_closes_a_task_and_a_pending_password_is_current_only_once_confirmed(
     make_registry: Callable[..., Registry],
 ) -> None:
     reg = make_registry()
@@ -70,12 +72,55 @@ def test_a_new_version_closes_open_tasks_but_spending_a_code_does_not(
     escrow.store(acct.id, parse_input("password=pw1\nrecovery_codes=aaaa-1111, bbbb-2222"))
     task, created = open_task(reg, acct.id, "owner left")
     assert created and open_task(reg, acct.id, "identity removed")[1] is False
+    assert task.opened_version == 1
+    assert [s.item for s in task.items] == [TaskItem.PASSWORD, TaskItem.RECOVERY_CODES, *CHECKLIST[3:]]
     ref = escrow.mark_code_used(acct.id, Secret("AAAA 1111")).ref
     assert ref.recovery_codes_unused == 1 and [t.id for t in open_tasks(reg)] == [task.id]
-    result = escrow.generate(acct.id, length=30)
-    assert [t.id for t in result.closed_tasks] == [task.id] and open_tasks(reg) == []
-    assert result.closed_tasks[0].closed_by_version == 3
-    assert result.closed_tasks[0].reason == "owner left; identity removed"
+    escrow.store(acct.id, parse_input("notes=moved to the office safe"))
+    assert [t.id for t in open_tasks(reg)] == [task.id]
+
+    rotation = Rotation(escrow)
+    staged = rotation.generate(acct.id, length=30)
+    assert staged.task.id == task.id and not staged.created and staged.fields == ("password",)
+    assert escrow._load(acct.id).password == Secret("pw1")  # still current: the rollback case
+    pending = rotation.reveal_pending(acct.id, "typing it on the platform")
+    assert pending.password is not None and len(pending.password.reveal_str()) == 30
+    result = rotation.confirm(task.id, TaskItem.PASSWORD)
+    assert result.version == 4 and escrow._load(acct.id).password == pending.password
+    assert result.task.is_open and result.task.reason == "owner left; identity removed"
+    with pytest.raises(UsageError, match="was confirmed"):
+        rotation.confirm(task.id, TaskItem.PASSWORD)
+    rotation.stage(acct.id, parse_input("recovery_codes=cccc-3333, dddd-4444"))
+    rotation.confirm(task.id, TaskItem.RECOVERY_CODES)
+    rotation.confirm(task.id, TaskItem.PLATFORM_ADMINS, note="removed from Page access")
+    done = rotation.confirm(task.id, TaskItem.SESSIONS, note="signed out everywhere")
+    assert done.closed and open_tasks(reg) == [] and done.task.closed_by_version == 5
+    assert reg.get(PENDING, acct.id, ESCROW) is None
+    actions = [e.action for e in RevealLog(reg).events()]
+    assert actions.count("task-confirm") == 4 and actions.count("stage") == 2
+
+
+def test_a_task_stored_before_checklists_reads_with_its_kinds_as_steps(
+    make_registry: Callable[..., Registry],
+) -> None:
+    reg = make_registry()
+    acct = _account(reg)
+    opened = "2026-03-01T09:00:00+00:00"
+    old = {
+        "id": "t_old",
+        "account_id": acct.id,
+        "reason": "left",
+        "opened_at": opened,
+        "kinds": ["rotate_password", "reenrol_totp", "remove_platform_admin"],
+    }
+    reg.put("rotation-task", "t_old", old, expected_version=0)
+    closed = {**old, "id": "t_closed", "closed_at": "2026-03-05T09:00:00+00:00", "closed_by_version": 2}
+    reg.put("rotation-task", "t_closed", closed, expected_version=0)
+    tasks = {t.id: t for t in all_tasks(reg)}
+    assert tasks["t_old"].outstanding == (TaskItem.PASSWORD, TaskItem.TOTP, TaskItem.PLATFORM_ADMINS)
+    assert tasks["t_closed"].status == "done" and tasks["t_closed"].outstanding == ()
+    assert tasks["t_closed"].items[0].evidence == "credential version 2"
+    assert [t.id for t in open_tasks(reg)] == ["t_old"]
 
 
 def test_age_export_round_trip_and_wrong_identity() -> None:

@@ -27,6 +27,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "account": ("a_1", {"id": "a_1", "platform": "instagram", "handle": "@LHS_Athletics"}),
     "attestation": ("t_1", {"platform": "snapchat", "handle": "lhs_spirit", "checked_on": "2026-11-01"}),
     "credential": ("a_1:v1", {"bundle": {"v": 1, "password": "pw"}}),
+    "credential-pending": ("a_1", {"bundle": {"v": 1, "password": "pending-pw"}, "task_id": "t_1"}),
     "credential-meta": ("a_1", CredentialRef(account_id="a_1", escrowed=True, version=1).to_dict()),
     "rotation-task": (
         "t_2",

@@ -7,8 +7,9 @@ account a "credential-meta" record under the *inventory* key holds the `models.C
 fields plus a value-free history (version, when, by whom, which fields changed), so audits check
 escrow without any access to secrets (docs/escrow.md, "Two key domains").
 
-Storing a version, closing the account's rotation tasks and logging the change happen in one
-transaction. Reading a bundle to show it goes through `reveal()`, which commits a reveal-log event
+Storing a version and logging the change happen in one transaction. Storing never closes a
+rotation task: a new password in the escrow is not yet a new password on the platform (issue 18;
+vault/escrow/rotation.py stages a new credential as pending and closes tasks by proof). Reading a bundle to show it goes through `reveal()`, which commits a reveal-log event
 first (vault/revealog.py: fail closed); `_load` is the unlogged read used only to merge a partial
 update or mark a recovery code used, where nothing is shown.
 """
@@ -17,19 +18,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from dataclasses import replace as replace_
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.model.errors import ConflictError, NotFoundError
-from auditor.model.types import CredentialRef, RotationTask, Secret, parse_datetime
+from auditor.model.types import CredentialRef, Secret, parse_datetime
 from vault.errors import RecordTamperedError
 from vault.escrow.bundle import KEYS, CredentialBundle
-from vault.escrow.passwords import PasswordPolicy, generate_password
 from vault.registry import ESCROW, Registry, utcnow
 from vault.revealog import RevealLog
-from vault.stores import tasks as tasks_mod
 
 if TYPE_CHECKING:  # the readers are imported only by an import
     from vault.escrow.formats.base import OlderPassword
@@ -92,7 +91,6 @@ class VersionInfo:
 @dataclass(frozen=True)
 class StoreResult:
     ref: CredentialRef
-    closed_tasks: tuple[RotationTask, ...] = field(default=())
     from_history: int = 0  # older versions stored first from the export's password history
 
 
@@ -227,12 +225,11 @@ class Escrow:
         action: str = "set",
         reason: str = "",
         details: Mapping[str, Any] | None = None,
-        closes_tasks: bool = True,
         dated: datetime | None = None,
         version_action: str = "",
     ) -> StoreResult:
-        """Store a new version (merged onto the previous one unless `merge=False`), close the
-        account's rotation tasks and log the change, all in one transaction. `dated`: the date an
+        """Store a new version (merged onto the previous one unless `merge=False`) and log the
+        change, in one transaction (the account's rotation task, if any, stays open). `dated`: the date an
         export gives the value (`VersionInfo.dated`); `version_action`: the action `secret history`
         shows, when it is not the logged `action`."""
         ident = self.registry.require_admin("Storing a credential")
@@ -277,9 +274,6 @@ class Escrow:
             )
             record = {**ref.to_dict(), "history": [*data.get("history", []), info.to_dict()]}
             self.registry.put(CREDENTIAL_META, account_id, record, expected_version=meta_version)
-            closed = (
-                tasks_mod.close_for_account(self.registry, account_id, number, now) if closes_tasks else []
-            )
             self.log.append(
                 action,
                 account_id=account_id,
@@ -287,12 +281,11 @@ class Escrow:
                 details={
                     "version": number,
                     "fields": list(fields),
-                    "tasks_closed": [t.id for t in closed],
                     **({"dated": _utc(dated).isoformat()} if dated is not None else {}),
                     **dict(details or {}),
                 },
             )
-        return StoreResult(ref, tuple(closed))
+        return StoreResult(ref)
 
     # ---- imports (issue 13: a credential is never demoted) --------------------------------------
 
@@ -389,7 +382,6 @@ class Escrow:
                     merge=False,
                     action="import",
                     details={"import": "history", **dict(details or {})},
-                    closes_tasks=False,
                     dated=item.dated,
                     version_action=IMPORT_HISTORY,
                 )
@@ -399,22 +391,12 @@ class Escrow:
                 merge=False,
                 action="import",
                 details={"import": check.status, **dict(details or {})},
-                # Filling a field the escrow lacked rotates nothing: the account's tasks stay open.
-                closes_tasks=check.status != ADDS,
                 dated=modified,
             )
         return check, replace_(result, from_history=len(history))
-
-    def generate(self, account_id: str, *, length: int = 24) -> StoreResult:
-        """A new random password (vault/escrow/passwords.py) stored as a new version; nothing is shown."""
-
-        password = generate_password(PasswordPolicy(length=length))
-        update = CredentialBundle.create(password=password)
-        return self.store(account_id, update, action="generate", details={"length": length})
 
     def mark_code_used(self, account_id: str, code: Secret) -> StoreResult:
         """Mark one recovery code spent (a new version); the code itself is never logged."""
         current = self._load(account_id)
         updated = current.mark_code_used(code, at=self.clock())
-        # Spending a code is not a rotation: the account's open tasks stay open.
-        return self.store(account_id, updated, merge=False, action="code-used", closes_tasks=False)
+        return self.store(account_id, updated, merge=False, action="code-used")

@@ -1,11 +1,16 @@
 """Rotation tasks: the work owed after someone who knew an account's secrets lost access.
 
-A task is a `models.RotationTask` stored as a record of kind "rotation-task" under the inventory
-key, so the nightly audit (check `escrow.rotation_overdue`) sees open tasks without the escrow
-key. Identity removal, offboarding and break-glass open tasks; a task closes only when a new
-credential version is stored for its account (issue 3, "A task closes only when a new credential
-version is stored"). One open task per account: a second reason is appended to the open one
+A task is a `RotationTask` stored as a record of kind "rotation-task" under the inventory key, so
+the nightly audit (checks `escrow.rotation_pending` and `escrow.rotation_overdue`) sees open tasks
+without the escrow key. Identity removal, offboarding, break-glass, recovery and `secret
+generate` open tasks. A task holds a checklist (`TaskItem`): it closes only when every item is
+confirmed with its evidence (`Escrow.confirm`, vault/escrow/store.py; issue 18, "Rotation that is
+closed by proof"), or when an administrator cancels it with a reason. One open task per account:
+a second reason is appended to the open one, and the items it needs are added to its checklist,
 rather than creating a duplicate the administrator would have to close twice.
+
+Storing a credential no longer closes a task: a password stored in the escrow is not yet a
+password changed on the platform.
 """
 
 from __future__ import annotations
@@ -14,16 +19,14 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from auditor.model.types import RotationTask, TaskKind
+from auditor.model.errors import NotFoundError
+from auditor.model.types import CHECKLIST, ItemState, RotationTask, TaskItem
 from vault.errors import RecordTamperedError
 from vault.registry import Registry, new_id, utcnow
 
 TASK_KIND = "rotation-task"
-ALL_KINDS: tuple[str, ...] = (
-    TaskKind.ROTATE_PASSWORD.value,
-    TaskKind.REGENERATE_RECOVERY_CODES.value,
-    TaskKind.REENROL_TOTP.value,
-)
+_CREDENTIAL_META = "credential-meta"  # vault/escrow/store.py (which imports this module)
+_ACCOUNT = "account"
 
 
 def all_tasks(registry: Registry) -> list[RotationTask]:
@@ -39,19 +42,59 @@ def open_tasks(registry: Registry) -> list[RotationTask]:
     return [t for t in all_tasks(registry) if t.is_open]
 
 
+def get_task(registry: Registry, task_id: str) -> tuple[RotationTask, int]:
+    """The task and its record version (for `save`); NotFoundError names the way to list them."""
+    rec = registry.get(TASK_KIND, task_id.strip())
+    if rec is None:
+        raise NotFoundError(f"no rotation task {task_id.strip()!r}", "`auditor task list --all` lists them.")
+    return RotationTask.from_dict(rec.data), rec.version
+
+
+def open_task_for(registry: Registry, account_id: str) -> RotationTask | None:
+    return next((t for t in open_tasks(registry) if t.account_id == account_id), None)
+
+
+def save(registry: Registry, task: RotationTask, version: int) -> None:
+    registry.put(TASK_KIND, task.id, task.to_dict(), expected_version=version)
+
+
+def checklist_for(registry: Registry, account_id: str) -> tuple[TaskItem, ...]:
+    """What a task for the account must confirm: the password, the platform admins and the other
+    sessions always; two-factor and recovery codes where the escrow holds a TOTP key or recovery
+    codes, or the inventory says two-factor is on (or nothing is escrowed, so nobody can say)."""
+    meta = registry.get(_CREDENTIAL_META, account_id)
+    account = registry.get(_ACCOUNT, account_id)
+    two_factor = bool(account is not None and account.data.get("two_factor"))
+    if meta is None or not meta.data.get("escrowed"):
+        return CHECKLIST
+    has_totp = bool(meta.data.get("has_totp")) or two_factor
+    has_codes = has_totp or int(meta.data.get("recovery_codes_total", 0)) > 0
+    return tuple(
+        item
+        for item in CHECKLIST
+        if (item is not TaskItem.TOTP or has_totp) and (item is not TaskItem.RECOVERY_CODES or has_codes)
+    )
+
+
+def _current_version(registry: Registry, account_id: str) -> int:
+    meta = registry.get(_CREDENTIAL_META, account_id)
+    return int(meta.data.get("version", 0)) if meta is not None and meta.data.get("escrowed") else 0
+
+
 def open_task(
     registry: Registry,
     account_id: str,
     reason: str,
     *,
-    kinds: Iterable[str] = ALL_KINDS,
+    items: Iterable[TaskItem] | None = None,
     opened_by: str = "",
     now: datetime | None = None,
     due_on: date | None = None,
 ) -> tuple[RotationTask, bool]:
-    """Open (or extend) the task for `account_id`. Returns (task, created)."""
+    """Open (or extend) the task for `account_id`; `items` defaults to `checklist_for` the
+    account. Returns (task, created)."""
     return _open(
-        registry, account_id, reason, kinds, opened_by, now, due_on, _by_account(open_tasks(registry))
+        registry, account_id, reason, items, opened_by, now, due_on, _by_account(open_tasks(registry))
     )
 
 
@@ -68,7 +111,7 @@ def open_many(
     current = _by_account(open_tasks(registry))
     out = []
     for account_id in account_ids:
-        task, created = _open(registry, account_id, reason, ALL_KINDS, opened_by, now, None, current)
+        task, created = _open(registry, account_id, reason, None, opened_by, now, None, current)
         current[account_id] = task
         out.append((task, created))
     return out
@@ -86,22 +129,28 @@ def _open(
     registry: Registry,
     account_id: str,
     reason: str,
-    kinds: Iterable[str],
+    items: Iterable[TaskItem] | None,
     opened_by: str,
     now: datetime | None,
     due_on: date | None,
     current: dict[str, RotationTask],
 ) -> tuple[RotationTask, bool]:
     when = now or utcnow()
-    wanted = tuple(dict.fromkeys(str(k) for k in kinds))
+    wanted = tuple(dict.fromkeys(items if items is not None else checklist_for(registry, account_id)))
     task = current.get(account_id)
     if task is not None:
-        merged_kinds = tuple(dict.fromkeys((*task.kinds, *wanted)))
+        have = {s.item for s in task.items}
+        # A new reason re-opens nothing already confirmed, but an item confirmed before someone
+        # else lost access proves nothing about them: it is asked for again.
+        merged_items = tuple(
+            ItemState(s.item) if s.item in wanted and s.done and reason not in task.reason else s
+            for s in task.items
+        ) + tuple(ItemState(i) for i in wanted if i not in have)
         merged_reason = task.reason if reason in task.reason else f"{task.reason}; {reason}"
-        updated = dataclasses.replace(task, kinds=merged_kinds, reason=merged_reason)
+        updated = dataclasses.replace(task, items=_ordered(merged_items), reason=merged_reason)
         if updated != task:
             rec = registry.get(TASK_KIND, task.id)
-            registry.put(TASK_KIND, task.id, updated.to_dict(), expected_version=rec.version if rec else None)
+            save(registry, updated, rec.version if rec else 0)
         return updated, False
     task = RotationTask(
         id=new_id("t"),
@@ -110,26 +159,15 @@ def _open(
         opened_at=when,
         due_on=due_on,
         opened_by=opened_by,
-        kinds=wanted,
+        items=tuple(ItemState(i) for i in wanted),
+        opened_version=_current_version(registry, account_id),
     )
-    registry.put(TASK_KIND, task.id, task.to_dict(), expected_version=0)
+    save(registry, task, 0)
     return task, True
 
 
-def close_for_account(
-    registry: Registry, account_id: str, version: int, now: datetime | None = None
-) -> list[RotationTask]:
-    """Close every open task of the account because credential `version` was stored."""
-    closed = []
-    when = now or utcnow()
-    for task in open_tasks(registry):
-        if task.account_id != account_id:
-            continue
-        done = dataclasses.replace(task, closed_at=when, closed_by_version=version)
-        rec = registry.get(TASK_KIND, task.id)
-        registry.put(TASK_KIND, task.id, done.to_dict(), expected_version=rec.version if rec else None)
-        closed.append(done)
-    return closed
+def _ordered(items: Iterable[ItemState]) -> tuple[ItemState, ...]:
+    return tuple(sorted(items, key=lambda s: CHECKLIST.index(s.item)))
 
 
 def age_days(task: RotationTask, today: date) -> int:
