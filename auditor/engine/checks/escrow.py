@@ -126,14 +126,52 @@ class EscrowStale(AccountCheck):
             )
 
 
+class EscrowRotationPending(AccountCheck):
+    id = "escrow.rotation_pending"
+    title = "Every credential rotation task is confirmed, item by item"
+    severity = Severity.MEDIUM
+    risk = (
+        "Until every step is confirmed on the platform (password, two-factor, recovery codes, "
+        "admin roles, sessions), the person who left may still hold a way in."
+    )
+    remediation = (
+        "Do the steps `auditor task show TASK` lists and confirm each with `auditor task confirm TASK ITEM`."
+    )
+
+    def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
+        deadline = ctx.policy.escrow.rotation_deadline
+        for task in ctx.rotation_tasks:
+            if task.account_id != account.id or not task.is_open:
+                continue
+            due = task.due_on or deadline.add_to(task.opened_at.date())
+            if due < ctx.today:
+                continue  # escrow.rotation_overdue reports it
+            outstanding = [i.value for i in task.outstanding]
+            pending = " a new credential is pending;" if task.pending_fields else ""
+            yield self.finding(
+                ctx,
+                f"{account.label} has a credential rotation task opened on "
+                f"{task.opened_at.date().isoformat()}, due on {due.isoformat()}:{pending} "
+                f"{len(outstanding)} of {len(task.items)} steps to confirm ({', '.join(outstanding)}).",
+                account=account,
+                subject=f"account:{account.id}:task:{task.id}",
+                evidence={
+                    "task_id": task.id,
+                    "due": due.isoformat(),
+                    "outstanding": outstanding,
+                    "pending": list(task.pending_fields),
+                },
+            )
+
+
 class EscrowRotationOverdue(AccountCheck):
     id = "escrow.rotation_overdue"
     title = "Every credential rotation task is done by its deadline"
     severity = Severity.HIGH
     risk = "A person who lost access (offboarding, break-glass) can still sign in until the secrets change."
     remediation = (
-        "Rotate the secrets on the platform and store them with `auditor secret set ACCOUNT`; "
-        "`auditor task list` shows what each task asks for."
+        "Do the steps `auditor task show TASK` lists on the platform and confirm each with "
+        "`auditor task confirm TASK ITEM`; `auditor task list` shows what each task still asks for."
     )
 
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:

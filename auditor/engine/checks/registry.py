@@ -19,7 +19,12 @@ from auditor.engine.checks.approval import (
 )
 from auditor.engine.checks.base import Check
 from auditor.engine.checks.claims import AccountUnlisted, ImpersonationSuspected
-from auditor.engine.checks.escrow import EscrowMissing, EscrowRotationOverdue, EscrowStale
+from auditor.engine.checks.escrow import (
+    EscrowMissing,
+    EscrowRotationOverdue,
+    EscrowRotationPending,
+    EscrowStale,
+)
 from auditor.engine.checks.handle import ProfileHandleUnverified
 from auditor.engine.checks.ownership import (
     ManagersNoAdultEmployee,
@@ -59,6 +64,7 @@ CHECKS: dict[str, type[Check]] = {
         AgreementMissing,
         EscrowMissing,
         EscrowStale,
+        EscrowRotationPending,
         EscrowRotationOverdue,
         PlatformNotApproved,
         PlatformConditionUnmet,

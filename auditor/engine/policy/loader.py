@@ -506,11 +506,14 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
         if grades is None
         else Managers(mode, tuple(g.strip().upper() for g in grades))
     )
-    esc = r.table(data, "escrow", (), ("accept_secondary_admin", "max_age", "rotation_deadline"))
+    esc = r.table(
+        data, "escrow", (), ("accept_secondary_admin", "max_age", "rotation_deadline", "clipboard_seconds")
+    )
     escrow = Escrow(
         accept_secondary_admin=r.boolean(esc, "accept_secondary_admin", ("escrow",), False),
         max_age=r.period(esc, "max_age", ("escrow",), None),
         rotation_deadline=r.period(esc, "rotation_deadline", ("escrow",), Period(days=14)) or Period(days=14),
+        clipboard_seconds=r.integer(esc, "clipboard_seconds", ("escrow",), 20, 1, 600),
     )
     agr = r.table(data, "agreement", (), ("required",))
     required = r.strings(agr, "required", ("agreement",))

@@ -243,6 +243,8 @@ class Escrow:
     accept_secondary_admin: bool = False
     max_age: Period | None = None
     rotation_deadline: Period = Period(days=14)
+    # `recover --copy`: seconds a credential stays on the clipboard before it is cleared.
+    clipboard_seconds: int = 20
 
 
 @dataclass(frozen=True)

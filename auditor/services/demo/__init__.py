@@ -45,6 +45,7 @@ from connectors.roster.generic_csv import CsvMapping, MappedCsvSource
 from reports import write_report
 from vault.backends.sqlite import SQLiteBackend
 from vault.escrow.bundle import CredentialBundle
+from vault.escrow.rotation import Rotation
 from vault.escrow.store import Escrow
 from vault.registry import Registry
 from vault.stores.attestations import RegistryAttestationStore
@@ -272,6 +273,12 @@ def _escrow(reg: Registry, inv: Any, day: date) -> None:
         now=opened,
         due_on=day - timedelta(days=5),
     )
+    # Kennedy Junior High's adviser moved to another building three days ago: a new password is
+    # staged, waiting to be set on Mastodon and confirmed step by step (escrow.rotation_pending).
+    kennedy = accounts[(Platform.MASTODON, "kennedyjh@mastodon.example")]
+    started = datetime(day.year, day.month, day.day, 9, 0, tzinfo=UTC) - timedelta(days=3)
+    open_task(reg, kennedy.id, "the adviser moved to another building", opened_by=ADMIN, now=started)
+    Rotation(Escrow(reg, clock=lambda: started)).generate(kennedy.id)
 
 
 def _attest(reg: Registry, day: date) -> None:

@@ -35,6 +35,7 @@ def test_every_registry_key_is_the_checks_own_id_and_the_issue_list_is_covered()
         "agreement.missing",
         "escrow.missing",
         "escrow.stale",
+        "escrow.rotation_pending",
         "escrow.rotation_overdue",
         "platform.not_approved",
         "platform.condition_unmet",
@@ -93,6 +94,7 @@ def test_select_by_family_and_offline() -> None:
     assert expand_ids(["escrow.*", "escrow.stale"]) == [
         "escrow.missing",
         "escrow.stale",
+        "escrow.rotation_pending",
         "escrow.rotation_overdue",
     ]
     offline = {c.id for c in select_checks(preset(), offline=True)}

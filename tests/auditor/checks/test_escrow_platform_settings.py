@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from auditor.engine.checks.base import Coverage
 from auditor.engine.policy import Period
-from auditor.model.types import AccountStatus, Approval, PersonStatus, Platform, Purpose
+from auditor.model.types import AccountStatus, Approval, ItemState, PersonStatus, Platform, Purpose, TaskItem
 
 from ..factories import (
     coverage,
@@ -139,6 +139,30 @@ def test_rotation_task_past_its_deadline_fails() -> None:
 def test_rotation_overdue_not_applicable_to_retired_accounts() -> None:
     ctx = make_context(accounts=[RETIRED], rotation_tasks=(make_task(),))
     assert messages("escrow.rotation_overdue", ctx) == []
+
+
+def test_an_open_task_within_its_deadline_is_pending_with_its_steps_to_confirm() -> None:
+    confirmed = ItemState(TaskItem.PASSWORD, datetime(2026, 5, 26, tzinfo=UTC), "it-admin", "version 4")
+    ctx = make_context(
+        rotation_tasks=(
+            make_task(
+                opened_at=datetime(2026, 5, 25, tzinfo=UTC),
+                items=(confirmed, ItemState(TaskItem.TOTP), ItemState(TaskItem.SESSIONS)),
+                pending_fields=("totp",),
+            ),
+            make_task(id="task-0", closed_at=datetime(2026, 5, 3, tzinfo=UTC), closed_by_version=3),
+            make_task(id="task-late"),  # past its deadline: escrow.rotation_overdue, not this
+        )
+    )
+    findings = run_check("escrow.rotation_pending", ctx)
+    assert [f.message for f in findings] == [
+        "Instagram account @nnhs_athletics has a credential rotation task opened on 2026-05-25, due on "
+        "2026-06-08: a new credential is pending; 2 of 3 steps to confirm (totp, sessions)."
+    ]
+    assert findings[0].evidence["outstanding"] == ["totp", "sessions"]
+    assert [f.subject for f in run_check("escrow.rotation_overdue", ctx)] == [
+        "account:acc-athletics:task:task-late"
+    ]
 
 
 # -- platform.not_approved / platform.condition_unmet -----------------------------------------------
