@@ -14,11 +14,14 @@ from typing import Annotated
 
 import typer
 
+from auditor.cli import clipboard
 from auditor.cli.common import echo
 from auditor.cli.context import app_context
+from auditor.engine.policy.model import Escrow as EscrowPolicy
 from auditor.model.errors import UsageError
+from auditor.services.escrow import account_ref, plan_offboard, recover_account, step_text
 from auditor.services.escrow import offboard as do_offboard
-from auditor.services.escrow import plan_offboard, recover_account
+from auditor.services.policy import stored_policy
 from vault.rekey import remove_identity as do_remove
 
 
@@ -92,19 +95,67 @@ def recover(
     reason: Annotated[
         str, typer.Option("--reason", help="Why (mandatory; logged before anything is shown).")
     ],
+    field: Annotated[
+        str,
+        typer.Option(
+            "--field",
+            help="One credential field: password, login, totp (the current code) or recovery-code (an unused one).",
+        ),
+    ] = "",
+    copy: Annotated[
+        bool,
+        typer.Option(
+            "--copy",
+            help="Put the field on the clipboard instead of the screen; cleared after the policy's seconds.",
+        ),
+    ] = False,
 ) -> None:
-    """Recover an account whose owner is gone: who owned it, the escrowed credential (logged
-    first), the current TOTP code, and the rotation task to complete.
+    """Recover an account whose owner is gone: who owned it, what is escrowed, and the rotation task
+    with each step to confirm. Nothing secret is printed unless asked for, one field at a time
+    (--field), on the screen or with --copy on the clipboard; each is logged first with your reason.
 
     Example:
 
         auditor recover instagram:@lincolnhs_athletics --reason "coach left mid-season; ticket 4521"
+
+        auditor recover instagram:@lincolnhs_athletics --reason "ticket 4521" --field password --copy
+
+        auditor recover instagram:@lincolnhs_athletics --reason "ticket 4521" --field totp
     """
 
     if not reason.strip():
         raise UsageError("--reason must say why", 'For example: --reason "owner left; ticket 4521"')
-    result = recover_account(app_context(ctx).registry(admin=True), account, reason.strip())
+    if copy and not field:
+        raise UsageError(
+            "--copy needs --field: one field goes on the clipboard", "For example: --field password --copy"
+        )
+    board = clipboard.check() if copy else None  # before anything is read or logged
+    reg = app_context(ctx).registry(admin=True)
+    result = recover_account(reg, account, reason.strip(), field=field.strip())
     a = result.account
+    ref = account_ref(a)
+    if field:
+        assert result.value is not None
+        what = {
+            "password": "password",
+            "login": "login name",
+            "totp": "current TOTP code",
+            "recovery-code": "unused recovery code",
+        }[result.field]
+        if board is not None:
+            echo(f"{a.label}: the {what} goes on the clipboard.")
+            if result.field == "totp":
+                echo(f"It is valid for {result.seconds_left} more seconds.")
+            seconds = _clipboard_seconds(reg)
+            clipboard.copy_then_clear(
+                board, result.value, min(seconds, result.seconds_left or seconds), say=echo
+            )
+        else:
+            left = f" (valid for {result.seconds_left} more seconds)" if result.field == "totp" else ""
+            echo(f"{what}: {result.value.reveal_str()}{left}")
+        if result.field == "recovery-code":
+            echo(f"Once it is used, mark it spent: auditor secret use-code {ref}")
+        return
     echo(a.label)
     if result.owner:
         echo(f"Owner: {result.owner.name} <{result.owner.email}> ({result.owner.status.value})")
@@ -113,20 +164,32 @@ def recover(
     if result.co_managers:
         echo("Co-managers: " + ", ".join(f"{p.name} ({p.status.value})" for p in result.co_managers))
     echo("")
-    echo("Escrowed credential (this reveal is logged):")
-    for line in result.bundle.reveal_lines():
-        echo(f"  {line}")
-    if result.totp:
-        code, left = result.totp
-        echo(f"Current TOTP code: {code} (valid for {left} more seconds)")
-    echo("")
-    if result.tasks:
-        for task in result.tasks:
-            echo(f"Rotation task {task.id} ({'opened now' if result.task_opened else 'open'}): {task.reason}")
-            echo(f"  To do: {', '.join(task.kinds)}. It closes when you store the new credentials:")
-            echo(f"  auditor secret set {a.platform.value}:{a.handle.lstrip('@')}")
+    cred = result.ref
+    if cred is None or not cred.escrowed:
+        echo("Nothing is escrowed for this account: recover it through the platform's own account recovery.")
     else:
+        held = [n for n, has in (("password", cred.has_password), ("TOTP key", cred.has_totp)) if has]
+        if cred.recovery_codes_total:
+            held.append(f"{cred.recovery_codes_unused} of {cred.recovery_codes_total} recovery codes unused")
+        stored = f"{cred.set_at:%Y-%m-%d} by {cred.set_by}" if cred.set_at else "earlier"
+        echo(f"Escrowed: version {cred.version}, stored {stored}: {', '.join(held) or 'no secret field'}.")
+        echo("One field at a time (each is logged with your reason; --copy keeps it off the screen):")
+        for f in ("login", "password", "totp", "recovery-code"):
+            echo(f'  auditor recover {ref} --reason "..." --field {f} --copy')
+    echo("")
+    if not result.tasks:
         echo("No rotation task is open for this account.")
+    for task in result.tasks:
+        echo(f"Rotation task {task.id} ({'opened now' if result.task_opened else 'open'}): {task.reason}")
+        for s in task.items:
+            mark = "x" if s.done else " "
+            echo(f"  [{mark}] {s.item.value}" + ("" if s.done else f": {step_text(s.item, a, task.id)}"))
+        echo(f"  It closes when every step is confirmed: auditor task show {task.id}")
+
+
+def _clipboard_seconds(reg) -> int:  # type: ignore[no-untyped-def]
+    stored = stored_policy(reg)
+    return stored.load().escrow.clipboard_seconds if stored is not None else EscrowPolicy().clipboard_seconds
 
 
 def remove_identity(

@@ -50,7 +50,7 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "recover": Lazy(
         "auditor.cli.escrow_workflows:recover",
-        "Recover an account whose owner is gone: who owned it, the escrowed credential (logged first), the current TOTP code, and the rotation task to complete.",
+        "Recover an account whose owner is gone: who owned it, what is escrowed, and the rotation task with each step to confirm. Nothing secret is printed unless asked for, one field at a time (--field), on the screen or with --copy on the clipboard; each is logged first with your reason.",
     ),
     "person": Lazy(
         "auditor.cli.person", "People: employees, students, volunteers who manage district accounts."
@@ -95,7 +95,8 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "log": Lazy("auditor.cli.log", "The reveal log: who saw or changed which credential, when and why."),
     "task": Lazy(
-        "auditor.cli.task", "Rotation tasks: credentials to change after someone who knew them lost access."
+        "auditor.cli.task",
+        "Rotation tasks: the steps owed after someone who knew an account's credentials lost access.",
     ),
     "breakglass": Lazy(
         "auditor.cli.breakglass",

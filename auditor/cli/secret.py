@@ -7,6 +7,7 @@ reveal log BEFORE it is printed; if the log cannot be written, nothing is shown 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,12 +18,15 @@ from auditor.cli.common import FormatOpt, JsonOpt, echo, pick_format
 from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, json_envelope, render_rows
 from auditor.model.errors import AuditorError, UsageError
-from auditor.model.types import Secret
+from auditor.model.types import Platform, Secret
 from auditor.services.escrow import export_credentials, import_credentials
 from vault.escrow import exportfile
 from vault.escrow.bundle import bundle_from_fields, parse_input
+from vault.escrow.passwords import DEFAULT_LENGTH, PasswordPolicy, generate_password
+from vault.escrow.rotation import Rotation, StageResult
 from vault.escrow.store import Escrow
 from vault.registry import utcnow
+from vault.stores import tasks
 from vault.stores.inventory import Inventory
 from vault.unlock import read_passphrase_file
 
@@ -62,29 +66,69 @@ def _read_stdin() -> str:
     return typer.get_text_stream("stdin").read()
 
 
-def _prompt_bundle_fields() -> dict[str, str]:
-    """Hidden prompts, one per field; blank keeps the previous value.
+def _has_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+# The prompts of `secret set`, in order: key, label, hidden.
+_PROMPTS = (
+    ("login", "Login name", False),
+    ("password", "Password", True),
+    ("totp", "TOTP otpauth:// URI or base32 seed", True),
+    ("recovery_codes", "Recovery codes (comma-separated)", True),
+    ("recovery_email", "Recovery e-mail", False),
+    ("recovery_phone", "Recovery phone", False),
+)
+
+
+def _prompt_bundle_fields(*, issuer: str, account: str, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Hidden prompts, one per field; blank keeps the previous value. A password is asked twice;
+    each answer is checked as soon as it is typed and asked again when it is wrong (the message
+    never repeats the value), so nothing typed earlier is lost to a later mistake.
 
     The answers are kept exactly as typed: they never pass through the stdin text parser,
     which trims values.
     """
-    if not sys.stdin.isatty():
+    if not _has_terminal():
         raise UsageError(
             "no terminal to prompt on",
             "Pipe the values with --stdin (JSON or key=value lines; see `auditor secret set --help`).",
         )
     fields: dict[str, str] = {}
-    for key, label, hidden in (
-        ("login", "Login name", False),
-        ("password", "Password", True),
-        ("totp", "TOTP otpauth:// URI or base32 seed", True),
-        ("recovery_codes", "Recovery codes (comma-separated)", True),
-        ("recovery_email", "Recovery e-mail", False),
-        ("recovery_phone", "Recovery phone", False),
-    ):
-        value = typer.prompt(f"{label} (blank: keep)", default="", hide_input=hidden, show_default=False)
-        fields[key] = value if key == "password" else value.strip()
+    for key, label, hidden in _PROMPTS:
+        if key in skip:
+            continue
+        while True:
+            value = typer.prompt(
+                f"{label} (blank: keep)",
+                default="",
+                hide_input=hidden,
+                show_default=False,
+                confirmation_prompt=f"{label} again (blank: keep)" if key == "password" else False,
+            )
+            value = value if key == "password" else value.strip()
+            try:
+                if value:
+                    bundle_from_fields({key: value}, totp_issuer=issuer, totp_account=account)
+            except AuditorError as exc:
+                typer.echo(f"error: {exc.message}; try again (blank keeps the previous value)", err=True)
+                continue
+            fields[key] = value
+            break
     return fields
+
+
+def _generated(platform: Platform, length: int | None) -> Secret:
+    """A password meeting the platform's rules (`PlatformInfo.password_max_length`)."""
+    cap = platform.info.password_max_length
+    if length is None:
+        length = min(DEFAULT_LENGTH, cap) if cap else DEFAULT_LENGTH
+    if cap and length > cap:
+        raise UsageError(
+            f"{platform.label} takes passwords of at most {cap} characters, not {length}",
+            f"Use --length {cap} or less.",
+        )
+    return generate_password(PasswordPolicy(length=length))
 
 
 @app.command("set")
@@ -98,45 +142,104 @@ def set_(
             "--replace", help="Store exactly what is given instead of merging with the previous version."
         ),
     ] = False,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Stage it for the rotation task: current only once `auditor task confirm` proves it.",
+        ),
+    ] = False,
+    generate: Annotated[
+        bool,
+        typer.Option(
+            "--generate", help="Generate the password (meeting the platform's rules) instead of typing it."
+        ),
+    ] = False,
 ) -> None:
-    """Store a new version of an account's credentials (the previous versions are kept).
+    """Store a new version of an account's credentials (the previous versions are kept), or with
+    --pending stage a new password, TOTP key or recovery codes for the account's rotation task.
 
     Fields: login, password, totp (otpauth:// URI or base32 seed), recovery_codes, recovery_email,
     recovery_phone, notes. Given fields replace those of the previous version; the rest are kept.
-    Storing a version closes the account's open rotation tasks.
+    Storing never closes a rotation task: each of its steps is confirmed with `auditor task confirm`.
 
     Example:
 
         printf 'password=%s\\ntotp=otpauth://totp/...\\n' "$NEW" | auditor secret set instagram:@lincolnhs --stdin
 
         auditor secret set x:@lincolnhs          (hidden prompts)
+
+        auditor secret set x:@lincolnhs --pending    (the new TOTP key after re-enrolling two-factor)
     """
 
+    if pending and replace:
+        raise UsageError(
+            "--pending and --replace do not go together",
+            "A pending credential is merged when it is confirmed.",
+        )
     acct = _account(ctx, account)
     issuer, label = acct.platform.label, acct.handle.lstrip("@")
     if stdin:
         bundle = parse_input(_read_stdin(), totp_issuer=issuer, totp_account=label)
     else:
-        bundle = bundle_from_fields(_prompt_bundle_fields(), totp_issuer=issuer, totp_account=label)
-    result = _escrow(ctx).store(acct.id, bundle, merge=not replace)
+        skip = ("password",) if generate else ()
+        bundle = bundle_from_fields(
+            _prompt_bundle_fields(issuer=issuer, account=label, skip=skip),
+            totp_issuer=issuer,
+            totp_account=label,
+        )
+    if generate:
+        bundle = dataclasses.replace(bundle, password=_generated(acct.platform, None))
+        echo(f"Generated a new password for {acct.platform.label}.")
+    if pending:
+        staged = Rotation(_escrow(ctx)).stage(acct.id, bundle, action="set")
+        _say_staged(acct.label, staged)
+        return
+    escrow = _escrow(ctx)
+    result = escrow.store(acct.id, bundle, merge=not replace)
     echo(f"Stored version {result.ref.version} of {acct.label}'s credentials.")
-    for task in result.closed_tasks:
-        echo(f"Closed rotation task {task.id} ({task.reason}).")
+    task = tasks.open_task_for(escrow.registry, acct.id)
+    if task is not None:
+        echo(
+            f"Rotation task {task.id} stays open until each step is confirmed "
+            f"(`auditor task show {task.id}`): {', '.join(i.value for i in task.outstanding)}."
+        )
+
+
+def _say_staged(label: str, staged: StageResult) -> None:
+    task = staged.task
+    fields = ", ".join(f.replace("_", " ") for f in staged.fields)
+    echo(f"Staged as pending for {label}: {fields} (the current credential is unchanged).")
+    echo(
+        f"Rotation task {task.id} ({'opened now' if staged.created else 'open'}); to confirm: "
+        + ", ".join(i.value for i in task.outstanding)
+        + "."
+    )
+    echo(
+        f"Next: set it on the platform, then `auditor task confirm {task.id} ITEM` (`auditor task show {task.id}`)."
+    )
 
 
 @app.command("generate")
 def generate(
     ctx: typer.Context,
     account: AccountArg,
-    length: Annotated[int, typer.Option("--length", help="Password length (12-256).")] = 24,
+    length: Annotated[
+        int | None,
+        typer.Option(
+            "--length", help="Password length (12-256; default 24, or the platform's maximum if lower)."
+        ),
+    ] = None,
     show: Annotated[
         bool, typer.Option("--show", help="Print the new password (needs --reason; logged).")
     ] = False,
     reason: Annotated[str, typer.Option("--reason", help="Why it is shown (with --show).")] = "",
 ) -> None:
-    """Generate a strong random password and store it as a new version (nothing secret is printed).
+    """Generate a strong random password and stage it as PENDING (nothing secret is printed): the
+    current password stays current until you set the new one on the platform and confirm it with
+    `auditor task confirm TASK password`. Opens a rotation task if none is open.
 
-    Set the same password on the platform afterwards (`auditor secret show ... --reason`), or use
+    Show it to type on the platform with `auditor secret show ACCOUNT --pending --reason ...`, or use
     --show to print it once, logged.
 
     Example:
@@ -148,13 +251,13 @@ def generate(
     if show:
         _need_reason(reason)
     acct = _account(ctx, account)
-    escrow = _escrow(ctx)
-    result = escrow.generate(acct.id, length=length)
-    echo(f"Stored a new {length}-character password as version {result.ref.version} of {acct.label}.")
-    for task in result.closed_tasks:
-        echo(f"Closed rotation task {task.id} ({task.reason}).")
+    rotation = Rotation(_escrow(ctx))
+    password = _generated(acct.platform, length)
+    staged = rotation.generate(acct.id, password=password)
+    echo(f"Generated a new {len(password.reveal_str())}-character password.")
+    _say_staged(acct.label, staged)
     if show:
-        bundle = escrow.reveal(acct.id, reason)
+        bundle = rotation.reveal_pending(acct.id, reason)
         assert bundle.password is not None
         echo(f"password: {bundle.password.reveal_str()}")
 
@@ -167,6 +270,12 @@ def show(
     version: Annotated[
         int | None, typer.Option("--version", help="An older version (see `secret history`).")
     ] = None,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending", help="The pending credential of the rotation task (its TOTP key is never shown)."
+        ),
+    ] = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     as_json: JsonOpt = False,
 ) -> None:
@@ -176,10 +285,19 @@ def show(
     Example:
 
         auditor secret show instagram:@lincolnhs_athletics --reason "coach left; ticket 4521"
+
+        auditor secret show x:@lincolnhs --pending --reason "setting the new password on X"
     """
     reason = _need_reason(reason)
+    if pending and version is not None:
+        raise UsageError("--pending and --version do not go together")
     acct = _account(ctx, account)
-    bundle = _escrow(ctx).reveal(acct.id, reason, version=version)
+    escrow = _escrow(ctx)
+    bundle = (
+        Rotation(escrow).reveal_pending(acct.id, reason)
+        if pending
+        else escrow.reveal(acct.id, reason, version=version)
+    )
     if pick_format(fmt, as_json) is OutputFormat.JSON:
         echo(json_envelope("auditor/credential", [{"account": acct.label, **bundle.reveal_dict()}]))
         return

@@ -89,11 +89,17 @@ class PlatformInfo:
     lookup: Lookup = Lookup.EXACT
     search: bool = False  # the API searches accounts: look-alike discovery searches the district's names
     probe_lookalikes: bool = False  # look-alike discovery probes platform-valid variants by exact lookup
+    # The platform's word for the people who can act for the account besides its login (a rotation
+    # task's "platform-admins" item asks to remove the person who left from them).
+    admin_roles: str = "admins, editors and linked logins"
+    # The longest password its sign-up form takes, where that is below our default of 24 (0: none).
+    password_max_length: int = 0
 
 
 PLATFORMS: dict[Platform, PlatformInfo] = {
     Platform.X: PlatformInfo(
         label="X",
+        admin_roles="delegates and connected team members",
         aliases=("twitter",),
         hosts=("x.com", "twitter.com"),
         title_words=("twitter", "tweetdeck"),
@@ -106,6 +112,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.FACEBOOK: PlatformInfo(
         label="Facebook",
+        admin_roles="Page roles (Page access in Meta Business Suite)",
         display_prefix="",
         aliases=("fb",),
         hosts=("facebook.com", "fb.com"),
@@ -117,6 +124,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.INSTAGRAM: PlatformInfo(
         label="Instagram",
+        admin_roles="Meta Business Suite people and the linked Facebook Page",
         aliases=("ig",),
         hosts=("instagram.com",),
         title_words=("instagram",),
@@ -127,6 +135,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.YOUTUBE: PlatformInfo(
         label="YouTube",
+        admin_roles="channel permissions (Manager, Editor) and the Brand Account's managers",
         aliases=("yt",),
         hosts=("youtube.com",),
         title_words=("youtube",),
@@ -138,6 +147,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.MASTODON: PlatformInfo(
         label="Mastodon",
+        password_max_length=72,  # bcrypt reads the first 72 bytes only
         title_words=("mastodon",),
         handle_pattern=r"[a-z0-9_]{1,30}",
         handle_rule="a username of 1 to 30 letters, digits or underscores, then @ and the server",
@@ -162,6 +172,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.TIKTOK: PlatformInfo(
         label="TikTok",
+        password_max_length=20,  # "8-20 characters" with letters, numbers and special characters
         hosts=("tiktok.com",),
         title_words=("tiktok",),
         handle_pattern=r"(?!.*\.\Z)[a-z0-9_.]{2,24}",  # no trailing period
@@ -180,6 +191,7 @@ PLATFORMS: dict[Platform, PlatformInfo] = {
     ),
     Platform.LINKEDIN: PlatformInfo(
         label="LinkedIn",
+        admin_roles="Page admins",
         display_prefix="",
         hosts=("linkedin.com",),
         title_words=("linkedin",),

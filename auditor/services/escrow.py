@@ -16,29 +16,75 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.engine.policy.model import Escrow as EscrowPolicy
+from auditor.engine.policy.model import Period
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
-from auditor.model.types import Account, Person, PersonStatus, Role, RotationTask, Secret, parse_datetime
+from auditor.model.types import (
+    Account,
+    CredentialRef,
+    Person,
+    PersonStatus,
+    Role,
+    RotationTask,
+    Secret,
+    TaskItem,
+    parse_datetime,
+)
+from auditor.services.policy import stored_policy
 from vault.backup import take_backup
 from vault.escrow import credential_import as ci
 from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
 from vault.escrow.formats.base import OlderPassword
 from vault.escrow.store import ADDS, DIFFERENT, NEW, OLDER, UNCHANGED, Escrow, ImportCheck
-from vault.escrow.totp import TotpError
 from vault.registry import Registry, utcnow
 from vault.rekey import remove_identity
 from vault.revealog import RevealLog
 from vault.stores import tasks as tasks_mod
 from vault.stores.inventory import Inventory
 
-# Per-platform steps printed by `auditor offboard` (issue 3: change password, regenerate recovery
-# codes, re-enrol two-factor, remove the person as a platform admin).
-CHECKLIST = (
-    "change the password, then `auditor secret set {ref}` (or `auditor secret generate {ref}`)",
-    "regenerate the recovery codes and store them with `auditor secret set {ref}`",
-    "re-enrol two-factor authentication with a new TOTP key, and store it",
-    "remove {name} as an admin, editor or linked login on the platform itself",
-)
+# What each checklist item asks on the platform, and how it is confirmed (issue 18: a task closes
+# by proof). `{ref}` is the account, `{task}` the task, `{name}` the person who left, `{admins}` the
+# platform's word for its admin roles (`PlatformInfo.admin_roles`).
+STEPS: dict[TaskItem, str] = {
+    TaskItem.PASSWORD: (
+        "change the password: `auditor secret generate {ref}` stages one, `auditor secret show {ref} "
+        "--pending --reason ...` shows it to set on the platform, then `auditor task confirm {task} password`"
+    ),
+    TaskItem.TOTP: (
+        "re-enrol two-factor with a new key, stage it with `auditor secret set {ref} --pending`, then "
+        "`auditor task confirm {task} totp` with the code the new key shows"
+    ),
+    TaskItem.RECOVERY_CODES: (
+        "regenerate the recovery codes, stage the new set with `auditor secret set {ref} --pending`, then "
+        "`auditor task confirm {task} recovery-codes`"
+    ),
+    TaskItem.PLATFORM_ADMINS: (
+        "remove {name} from the {admins} on the platform itself, then "
+        '`auditor task confirm {task} platform-admins --note "what you did"`'
+    ),
+    TaskItem.SESSIONS: (
+        "sign out every other session (and revoke app passwords or connected apps), then "
+        '`auditor task confirm {task} sessions --note "what you did"`'
+    ),
+}
+
+
+def task_deadline(registry: Registry) -> Period:
+    """The policy's rotation deadline (`[escrow] rotation_deadline`), or its default without a policy."""
+    stored = stored_policy(registry)
+    return stored.load().escrow.rotation_deadline if stored is not None else EscrowPolicy().rotation_deadline
+
+
+def task_due(task: RotationTask, deadline: Period) -> date:
+    """A task's deadline: its own, else the policy's after opening (as `escrow.rotation_overdue`)."""
+    return task.due_on or deadline.add_to(task.opened_at.date())
+
+
+def step_text(item: TaskItem, account: Account, task_id: str, name: str = "the person who left") -> str:
+    return STEPS[item].format(
+        ref=account_ref(account), task=task_id, name=name, admins=account.platform.info.admin_roles
+    )
 
 
 def account_ref(account: Account) -> str:
@@ -94,7 +140,9 @@ def plan_offboard(registry: Registry, person_ref: str) -> OffboardPlan:
                 idents.append(ident.name)
                 can_reveal = can_reveal or ident.role is Role.ADMIN
     revealable = tuple(a for a in accounts if a.id in escrowed) if can_reveal else ()
-    knew_ids = {a.id for a in (*owned, *co) if a.id in escrowed} | {a.id for a in revealable}
+    # An owner or co-manager knew the account's credentials whether or not the district escrowed
+    # them (then there is all the more to take back); an administrator, every escrowed one.
+    knew_ids = {a.id for a in (*owned, *co)} | {a.id for a in revealable}
     knew = tuple(a for a in accounts if a.id in knew_ids)
     return OffboardPlan(person, owned, co, students, revealable, tuple(idents), knew)
 
@@ -193,12 +241,6 @@ def offboard(
                 registry,
                 account.id,
                 f"{person.name} was offboarded and knew the credentials",
-                kinds=(
-                    "rotate_password",
-                    "regenerate_recovery_codes",
-                    "reenrol_totp",
-                    "remove_platform_admin",
-                ),
                 opened_by=actor.name,
                 now=now,
             )
@@ -227,10 +269,18 @@ def offboard(
             },
         )
     checklist: dict[str, list[str]] = {}
+    task_of = {t.account_id: t for t in tasks_mod.open_tasks(registry)}
     for account in plan.touched:
-        steps = [s.format(ref=account_ref(account), name=person.name) for s in CHECKLIST]
-        checklist.setdefault(account.platform.label, []).append(f"{account.label}:")
-        checklist[account.platform.label] += [f"  [ ] {s}" for s in steps]
+        mine = task_of.get(account.id)
+        checklist.setdefault(account.platform.label, []).append(
+            f"{account.label}" + (f" (task {mine.id}):" if mine else ":")
+        )
+        if mine is None:
+            continue
+        checklist[account.platform.label] += [
+            f"  [{'x' if s.done else ' '}] {step_text(s.item, account, mine.id, person.name)}"
+            for s in mine.items
+        ]
     return OffboardResult(
         plan,
         {aid: people[pid].name if pid in people else pid for aid, pid in new_owners.items()},
@@ -245,37 +295,51 @@ def offboard(
 # Recovery of one account
 
 
+# The fields `recover --field` gives, one at a time.
+RECOVER_FIELDS = ("password", "login", "totp", "recovery-code")
+
+
 @dataclass(frozen=True)
 class RecoverResult:
+    """Who owned the account, what is escrowed (metadata), its rotation task, and the one field
+    asked for: `value` (a password, a login, a current TOTP code or an unused recovery code) with
+    `seconds_left` for a TOTP code. Nothing else of the credential is read into it."""
+
     account: Account
     owner: Person | None
     co_managers: tuple[Person, ...]
-    bundle: CredentialBundle
-    totp: tuple[str, int] | None
+    ref: CredentialRef | None
     tasks: tuple[RotationTask, ...]
     task_opened: bool = False
+    field: str = ""
+    value: Secret | None = None
+    seconds_left: int = 0
 
 
 def recover_account(
-    registry: Registry, ref: str, reason: str, *, now: datetime | None = None
+    registry: Registry, ref: str, reason: str, *, field: str = "", now: datetime | None = None
 ) -> RecoverResult:
-    """Who owned it, the escrowed credential (logged as `recover`), the current TOTP code and the
-    open rotation task (opened here when the owner has left, since they knew the secrets)."""
+    """Recovery of an account whose owner is gone, logged as `recover` (with the reason and the
+    field) before anything is read: who owned it, what is escrowed, the rotation task (opened here
+    when the owner has left, since they knew the secrets), and the one `field` asked for, if any."""
 
     registry.require_admin("Recovering an account")
+    if field and field not in RECOVER_FIELDS:
+        raise UsageError(f"no field {field!r}", "One of: " + ", ".join(RECOVER_FIELDS) + ".")
     inv = Inventory(registry)
     account = inv.resolve_account(ref)
     owner = inv.get_person(account.owner_id) if account.owner_id else None
     co = tuple(p for p in (inv.get_person(pid) for pid in account.co_manager_ids) if p is not None)
     escrow = Escrow(registry)
-    bundle = escrow.reveal(account.id, reason, action="recover")
+    cred = escrow.ref(account.id)
     at = now or utcnow()
-    code: tuple[str, int] | None = None
-    if bundle.totp:
-        try:
-            code = bundle.totp_now(at)
-        except TotpError:
-            code = None
+    value: Secret | None = None
+    left = 0
+    if field:
+        bundle = escrow.reveal(account.id, reason, action="recover", details={"field": field})
+        value, left = _field_of(bundle, field, at)
+    else:
+        RevealLog(registry).append("recover", account_id=account.id, reason=reason, details={"field": ""})
     opened = False
     if owner is None or owner.status is PersonStatus.DEPARTED:
         with registry.transaction():
@@ -287,7 +351,28 @@ def recover_account(
                 now=at,
             )
     tasks = tuple(t for t in tasks_mod.open_tasks(registry) if t.account_id == account.id)
-    return RecoverResult(account, owner, co, bundle, code, tasks, opened)
+    return RecoverResult(account, owner, co, cred, tasks, opened, field, value, left)
+
+
+def _field_of(bundle: CredentialBundle, field: str, at: datetime) -> tuple[Secret, int]:
+    if field == "password":
+        if bundle.password is None:
+            raise NotFoundError("no password is escrowed for this account")
+        return bundle.password, 0
+    if field == "login":
+        if not bundle.login:
+            raise NotFoundError("no login name is escrowed for this account")
+        return Secret(bundle.login), 0
+    if field == "totp":
+        code, left = bundle.totp_now(at)  # a TotpError says why for a counter-based key
+        return Secret(code), left
+    unused = bundle.unused_codes
+    if not unused:
+        raise NotFoundError(
+            "no unused recovery code is escrowed for this account",
+            "Regenerate the codes on the platform and store them with `auditor secret set ACCOUNT --pending`.",
+        )
+    return unused[0].code, 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,16 +8,20 @@ import json
 import os
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from tests.e2e.conftest import PASSPHRASE as ADMIN_PASSPHRASE
 from tests.e2e.conftest import Cli
 from tests.e2e.test_escrow_cli import IG, add_identity, cards, setup_district
+from tests.e2e.test_recover import FakeClipboard
 
 PASSWORD = "CanaryPw-0f9e8d7c"
 SEED = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 CODE = "canary-rc-5151"
-CANARIES = (PASSWORD, SEED, CODE, CODE.upper(), "canaryrc5151")
+NEW_SEED = "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE4ZT"  # the re-enrolled two-factor key (issue 18)
+NEW_CODE = "canary-rc-7373"
+CANARIES = (PASSWORD, SEED, CODE, CODE.upper(), "canaryrc5151", NEW_SEED, NEW_CODE, "canaryrc7373")
 INPUT = f"password={PASSWORD}\ntotp={SEED}\nrecovery_codes={CODE}, canary-rc-6262\n"
 
 
@@ -25,8 +29,13 @@ def _files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
-def test_no_secret_leaks_anywhere(cli: Cli) -> None:
+def test_no_secret_leaks_anywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.cli import clipboard
     from vault.escrow import exportfile
+
+    board = FakeClipboard()
+    monkeypatch.setattr(clipboard, "_backend", board)
+    monkeypatch.setattr(clipboard.time, "sleep", lambda seconds: None)
 
     setup_district(cli, secret=False)
     outputs: list[str] = []
@@ -109,15 +118,49 @@ def test_no_secret_leaks_anywhere(cli: Cli) -> None:
     run("--identity", "it-admin", "identity", "remove", "nobody", "--yes", expect=1)
     run("--identity", "it-admin", "offboard", "mlee@d203.org", "--to", "dcho@d203.org", "--yes", expect=0)
     run("task", "list", expect=0)
-    run("recover", "x:nnhs", "--reason", "nothing escrowed", expect=1)
+    run("recover", "x:nnhs", "--reason", "nothing escrowed", expect=0)  # says so; nothing to show
+    run("recover", IG, "--reason", "canary", expect=0)  # prints no field unless asked for one
+    run("recover", IG, "--reason", "canary", "--field", "password", "--copy", expect=0)  # the clipboard
+    run("recover", IG, "--reason", "canary", "--field", "seed", expect=2)
+    # Issue 18: a two-phase rotation, every step, with its mistakes.
+    task = json.loads(cli.ok("task", "list", "--json").output)["items"][0]["id"]
+    run("task", "show", task, expect=0)
+    run("task", "show", task, "--format", "json", expect=0)
+    run("secret", "generate", IG, expect=0)
+    run(
+        "secret",
+        "set",
+        IG,
+        "--pending",
+        "--stdin",
+        input=f"totp={NEW_SEED}\nrecovery_codes={NEW_CODE}\n",
+        expect=0,
+    )
+    run("task", "confirm", task, "totp", "--stdin", input="000000\n")
+    run("task", "confirm", task, "totp", "--stdin", input=pyotp.TOTP(SEED).now() + "\n", expect=2)
+    run("task", "confirm", task, "totp", "--stdin", input=pyotp.TOTP(NEW_SEED).now() + "\n", expect=0)
+    run("task", "confirm", task, "password", expect=0)
+    run("task", "confirm", task, "recovery-codes", expect=0)
+    run("task", "confirm", task, "sessions", expect=2)  # no --note
+    run("task", "confirm", task, "sessions", "--note", "signed out", expect=0)
+    run("task", "show", task, expect=0)
+    run("secret", "history", IG, expect=0)
+    run("policy", "init", "--preset", "naperville-203", expect=0)
+    run("report", "offboarding", "--format", "json", expect=0)
+    run("task", "cancel", task, "--pending-only", "--reason", "nothing pending", expect=2)
     run("breakglass", "recover", "--reason", "drill", input="not a share at all\n", expect=1)
     # Commands that reveal on purpose are run too, but their output is checked separately below.
     revealing = [
         cli("-v", "secret", "show", IG, "--reason", "canary"),
         cli("-v", "secret", "totp", IG, "--reason", "canary"),
-        cli("-v", "recover", IG, "--reason", "canary"),
+        cli("-v", "recover", IG, "--reason", "canary", "--field", "password"),
     ]
-    assert all(r.exit_code == 0 for r in revealing) and PASSWORD in revealing[0].stdout
+    assert all(r.exit_code == 0 for r in revealing) and NEW_SEED in revealing[0].stdout
+    new_password = json.loads(cli.ok("secret", "show", IG, "--reason", "canary", "--json").output)["items"][
+        0
+    ]["password"]
+    assert new_password != PASSWORD and new_password in revealing[2].stdout
+    assert board.history == [PASSWORD, ""]  # the copied field went to the clipboard only, then cleared
     setup = cli("-v", "breakglass", "setup", "--shares", "2", "--threshold", "2")
     shares = cards(setup.stdout)
     result = cli(
@@ -126,8 +169,9 @@ def test_no_secret_leaks_anywhere(cli: Cli) -> None:
     assert result.exit_code == 0, result.output
     outputs.append(result.stdout + result.stderr)
 
+    canaries = (*CANARIES, new_password)
     for text in outputs:
-        for canary in CANARIES:
+        for canary in canaries:
             assert canary not in text, f"{canary} leaked into: {text[:300]}"
     for revealed in revealing:
         assert all(c not in revealed.stderr for c in CANARIES)
@@ -137,7 +181,7 @@ def test_no_secret_leaks_anywhere(cli: Cli) -> None:
         if path.name in ("plain.json", "bw.json", "bad.json") or path.suffix == ".pass":
             continue
         data = path.read_bytes()
-        for canary in CANARIES:
+        for canary in canaries:
             assert canary.encode() not in data, f"{canary} found in clear in {path}"
 
 

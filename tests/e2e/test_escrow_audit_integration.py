@@ -87,4 +87,8 @@ def test_changing_an_accounts_managers_makes_its_escrowed_password_stale_until_r
     assert "before the account's managers changed on" in stale[0]["message"]
 
     cli.ok("secret", "generate", "instagram:@nnhs_athletics")
+    # Pending until the platform took it: still stale (issue 18, closed by proof).
+    assert _findings(cli.ok(*audit).stdout) == {("escrow.stale", "open")}
+    task = json.loads(cli.ok("task", "list", "--json").output)["items"][0]["id"]
+    cli.ok("task", "confirm", task, "password")
     assert _findings(cli.ok(*audit).stdout) == {("escrow.stale", "resolved")}

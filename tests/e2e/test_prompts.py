@@ -81,8 +81,10 @@ def _run_on_pty(
 def test_a_password_typed_at_the_prompt_keeps_its_spaces_and_non_ascii(cli: Cli) -> None:
     setup_district(cli, secret=False)
     password = "  Grüße, señor 密码 \t "
-    # login, password, totp, recovery codes, recovery e-mail, recovery phone
-    code, output = _run_on_pty(cli, ["secret", "set", IG], ["  nnhs_ath  ", password, "", "", "", ""])
+    # login, password and its confirmation, totp, recovery codes, recovery e-mail, recovery phone
+    code, output = _run_on_pty(
+        cli, ["secret", "set", IG], ["  nnhs_ath  ", password, password, "", "", "", ""]
+    )
     assert code == 0, output
     assert "Stored version 1" in output
     assert password.strip() not in output  # hidden prompts do not echo
@@ -94,7 +96,7 @@ def test_a_password_typed_at_the_prompt_keeps_its_spaces_and_non_ascii(cli: Cli)
 def test_blank_answers_keep_the_previous_values(cli: Cli) -> None:
     setup_district(cli)
     before = json.loads(cli.ok("secret", "show", IG, "--reason", "before", "--json").output)["items"][0]
-    code, output = _run_on_pty(cli, ["secret", "set", IG], ["", " new pass ", "", "", "", ""])
+    code, output = _run_on_pty(cli, ["secret", "set", IG], ["", " new pass ", " new pass ", "", "", "", ""])
     assert code == 0, output
     after = json.loads(cli.ok("secret", "show", IG, "--reason", "after", "--json").output)["items"][0]
     assert after["password"] == " new pass "

@@ -138,6 +138,12 @@ CASES: dict[str, list[Case]] = {
     "recover": [case("recover", IG, "--reason", "owner left mid-season")],
     "offboard": [case("offboard", "mlee@d203.org", "--to", "dcho@d203.org", "--yes")],
     "task list": [read("task", "list", "--all")],
+    "task show": [read("task", "show", "{task}")],
+    "task confirm": [case("task", "confirm", "{task}", "password")],
+    "task cancel": [
+        case("task", "cancel", "{task}", "--reason", "opened by mistake", "--yes"),
+        case("task", "cancel", "{task}", "--pending-only", "--reason", "the platform refused it"),
+    ],
     # Identities and keys
     "identity add": [
         case("identity", "add", "clerk", "--role", "admin", "--new-passphrase-file", "{d}/new.pass"),
@@ -361,6 +367,8 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         cli = Cli(root)
         setup_district(cli)  # it-admin; people, two accounts, the Instagram credential escrowed
         cli.ok("secret", "set", "x:nnhs", "--stdin", input="password=X-Pw-2026-role!\n")
+        cli.ok("secret", "generate", "x:nnhs")  # a rotation task with a pending password
+        task = json.loads(cli.ok("task", "list", "--json").output)["items"][0]["id"]
         cli.ok("person", "add", "--name", "Vic Volunteer", "--email", "vic@d203.org", "--kind", "volunteer")
         cli.ok("policy", "init", "--preset", "naperville-203")
         nightly = _file(root / "nightly.pass", NIGHTLY_PASS + "\n")
@@ -407,6 +415,7 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
     values = {
         "d": str(root),
         "finding": findings[0]["id"],
+        "task": task,
         "digest": digest,
         "recipient": recipient,
         "smtp_port": str(smtp.port),
