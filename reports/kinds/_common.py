@@ -178,5 +178,26 @@ def task_due(task: RotationTask, source: Source) -> date:
     return task.due_on or source.snapshot.policy.escrow.rotation_deadline.add_to(task.opened_at.date())
 
 
+def task_steps(task: RotationTask) -> list[str]:
+    """Each checklist item of a task with its state, as reports print them: "password: confirmed
+    2026-12-03 by admin (the new password is credential version 5)", "totp: to do"."""
+    out = []
+    for s in task.items:
+        if s.done:
+            assert s.confirmed_at is not None
+            by = f" by {s.confirmed_by}" if s.confirmed_by else ""
+            why = f" ({s.evidence})" if s.evidence else ""
+            out.append(f"{s.item.value}: confirmed {day(s.confirmed_at)}{by}{why}")
+        elif task.cancelled:
+            out.append(f"{s.item.value}: cancelled")
+        else:
+            pending = " (new value pending)" if _ITEM_FIELD.get(s.item.value) in task.pending_fields else ""
+            out.append(f"{s.item.value}: to do{pending}")
+    return out
+
+
+_ITEM_FIELD = {"password": "password", "totp": "totp", "recovery-codes": "recovery_codes"}
+
+
 def worst(findings: Sequence[Finding]) -> Finding | None:
     return max(findings, key=lambda f: f.severity.rank, default=None)

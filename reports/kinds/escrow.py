@@ -13,7 +13,7 @@ from typing import Any
 
 from auditor.model.types import AccountStatus, Person
 from reports.input import ReportInput
-from reports.kinds._common import Kind, building_name, day, load, task_due
+from reports.kinds._common import Kind, building_name, day, load, task_due, task_steps
 from reports.kinds.inventory import ESCROWED, MISSING, STALE, escrow_status
 from reports.model import Figure, Report, Section, columns, count_phrase
 
@@ -83,7 +83,8 @@ def build(
                 "task": task.id,
                 "account": source.account_label(task.account_id),
                 "reason": task.reason,
-                "to_do": [k.replace("_", " ") for k in task.kinds],
+                "to_do": [i.value for i in task.outstanding],
+                "steps": task_steps(task),
                 "opened": day(task.opened_at),
                 "opened_by": task.opened_by,
                 "due": day(due),

@@ -3,7 +3,7 @@ credential rotations done and still pending.
 
 What happened comes from the reveal log's `offboard` events (auditor/services/escrow.py writes the
 accounts touched, the new owners and the tasks opened) and from the rotation tasks themselves (a
-task is done when a new credential version was stored). Without `--person` the report covers every
+task is done when every step of its checklist was confirmed). Without `--person` the report covers every
 departed person and everyone offboarded, so an evidence pack shows them all. A person marked departed
 (e.g. by roster sync) who is still named on accounts is reported as not offboarded yet.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from auditor.model.log import Event
 from auditor.model.types import Person, PersonStatus
 from reports.input import Reads, ReportInput
-from reports.kinds._common import Kind, Source, day, load, task_due
+from reports.kinds._common import Kind, Source, day, load, task_due, task_steps
 from reports.model import Figure, Report, Section, columns, count_phrase
 
 
@@ -83,13 +83,18 @@ def _person_rows(source: Source, person: Person, events: list[Event]) -> dict[st
                 "person": who,
                 "task": task.id,
                 "account": source.account_label(task.account_id),
-                "status": "pending" if task.is_open else "done",
-                "to_do": [k.replace("_", " ") for k in task.kinds],
+                "status": task.status,
+                "to_do": [i.value for i in task.outstanding],
+                "steps": task_steps(task),
                 "opened": day(task.opened_at),
                 "due": day(due),
-                "done": f"{day(task.closed_at)} (credential version {task.closed_by_version})"
-                if task.closed_at
-                else "",
+                "done": (
+                    f"cancelled {day(task.closed_at)}: {task.cancel_reason}"
+                    if task.cancelled and task.closed_at
+                    else f"{day(task.closed_at)} (credential version {task.closed_by_version})"
+                    if task.closed_at
+                    else ""
+                ),
                 "overdue": f"{late} days overdue" if late > 0 else "",
             }
         )
@@ -106,7 +111,7 @@ def _sentence(
         else person.status.value.replace("_", " ")
     )
     still = [r for r in rows["accounts"] if r["role_now"] != "none"]
-    pending = [r for r in rows["rotations"] if r["status"] == "pending"]
+    pending = [r for r in rows["rotations"] if r["status"] == "open"]
     late = [r for r in pending if r["overdue"]]
     if not events:
         text = f"{name}, {status}, has not been offboarded (`auditor offboard`)"
@@ -149,13 +154,15 @@ def build(
         sentences.append(_sentence(source, p, by_person.get(p.id, []), mine))
     if not people:
         sentences.append("Nobody has departed or been offboarded.")
-    pending = [r for r in rows["rotations"] if r["status"] == "pending"]
+    pending = [r for r in rows["rotations"] if r["status"] == "open"]
+    cancelled = [r for r in rows["rotations"] if r["status"] == "cancelled"]
     figures = (
         Figure("people", "People", len(people)),
         Figure("accounts", "Accounts concerned", len(rows["accounts"])),
         Figure("reassigned", "Reassigned", len(rows["reassignments"])),
-        Figure("rotations_done", "Rotations done", len(rows["rotations"]) - len(pending)),
+        Figure("rotations_done", "Rotations done", len(rows["rotations"]) - len(pending) - len(cancelled)),
         Figure("rotations_pending", "Rotations pending", len(pending)),
+        Figure("rotations_cancelled", "Rotations cancelled", len(cancelled)),
         Figure("rotations_overdue", "Rotations overdue", sum(1 for r in pending if r["overdue"])),
     )
     subject = people[0] if person is not None else None
@@ -205,14 +212,17 @@ def build(
                     ("task", "Task"),
                     ("account", "Account"),
                     ("status", "Status"),
-                    ("to_do", "To do"),
+                    ("steps", "Steps"),
                     ("opened", "Opened"),
                     ("due", "Due"),
                     ("done", "Done"),
                     ("overdue", "Overdue"),
                 ),
                 tuple(rows["rotations"]),
-                description="Credentials they knew: each must be changed and stored again.",
+                description=(
+                    "Credentials they knew: each step of each rotation is confirmed on the platform "
+                    "(password, two-factor, recovery codes, admin roles, sessions)."
+                ),
                 empty="No credential rotation was needed.",
             ),
         ),

@@ -12,11 +12,12 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import pyotp
 import pytest
 from typer.testing import CliRunner, Result
 
 from auditor.cli import app
-from auditor.model.types import Role, Secret
+from auditor.model.types import Role, Secret, TaskItem
 from reports.kinds import KINDS
 from tests.e2e.conftest import PASSPHRASE
 from tests.reports.conftest import District
@@ -151,8 +152,10 @@ def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tm
 
 def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_path: Path) -> None:
     from vault.escrow.bundle import CredentialBundle
+    from vault.escrow.rotation import Rotation
     from vault.escrow.store import Escrow
     from vault.stores.inventory import Inventory
+    from vault.stores.tasks import open_tasks
 
     admin = ReportCli(district, tmp_path)
     admin.ok("offboard", "tokafor@naperville203.org", "--to", "praman@naperville203.org", "--yes")
@@ -170,21 +173,47 @@ def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_
         "Instagram account @nchs_theatre": "none",
     }
     rotations = {r["account"]: r["status"] for r in sections["rotations"]["rows"]}
-    assert rotations == {"Instagram account @nchs_theatre": "pending"}
+    # The band account they owned gets a task too, escrowed or not: they knew its password.
+    assert rotations == {
+        "Instagram account @nchs_theatre": "open",
+        "Bluesky account nchsband.bsky.social": "open",
+    }
     assert "was offboarded on" in report["summary"]["text"]
 
-    # The new credentials are stored: the rotation is done.
+    # A new password stored is not a rotation done (issue 18): each step is confirmed.
     reg = district.open()
     try:
         theatre = Inventory(reg).resolve_account("instagram:nchs_theatre")
-        Escrow(reg).store(theatre.id, CredentialBundle.create(password="a brand new long passphrase 42"))
+        escrow = Escrow(reg)
+        escrow.store(theatre.id, CredentialBundle.create(password="a brand new long passphrase 42"))
+        stored = json.loads(
+            admin.ok(
+                "report", "offboarding", "--person", "tokafor@naperville203.org", "--format", "json"
+            ).stdout
+        )["sections"]["rotations"]["rows"]
+        [stored] = [r for r in stored if r["account"] == "Instagram account @nchs_theatre"]
+        assert stored["status"] == "open" and "password: to do" in stored["steps"]
+        rotation = Rotation(escrow)
+        [task] = [t for t in open_tasks(reg) if t.account_id == theatre.id]
+        for item in task.outstanding:
+            if item is TaskItem.TOTP:
+                rotation.stage(theatre.id, CredentialBundle.create(totp="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"))
+                rotation.confirm(task.id, item, code=pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").now())
+            elif item is TaskItem.RECOVERY_CODES:
+                rotation.stage(theatre.id, CredentialBundle.create(recovery_codes=["new-code-1111"]))
+                rotation.confirm(task.id, item)
+            else:
+                rotation.confirm(task.id, item, note="done on Instagram")
     finally:
         reg.close()
     after = json.loads(
         admin.ok("report", "offboarding", "--person", "tokafor@naperville203.org", "--format", "json").stdout
     )
-    done = after["sections"]["rotations"]["rows"][0]
-    assert done["status"] == "done" and "(credential version 2)" in done["done"]
+    [done] = [
+        r for r in after["sections"]["rotations"]["rows"] if r["account"] == "Instagram account @nchs_theatre"
+    ]
+    assert done["status"] == "done" and "password: confirmed" in done["steps"][0]
+    assert "sessions: confirmed" in done["steps"][-1] and "attested: done on Instagram" in done["steps"][-1]
 
     activity = json.loads(admin.ok("report", "activity", "--since", "2026-01-01", "--format", "json").stdout)
     events = activity["sections"]["events"]["rows"]
