@@ -412,12 +412,24 @@ def export(
     yes_i_understand: Annotated[
         bool, typer.Option("--yes-i-understand", help="Confirm --plaintext without a prompt.")
     ] = False,
+    as_format: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="auditor (age or passphrase; default) or bitwarden (password-protected JSON that "
+            "Bitwarden and KeePassXC import).",
+        ),
+    ] = "auditor",
 ) -> None:
     """Export credentials for a successor, encrypted: to an age recipient (decrypt with
-    `age -d -i key.txt`) or with a passphrase (auditor-export/v1; read back by `secret import`).
-    Every exported account is logged with your reason before the file is written.
+    `age -d -i key.txt`), with a passphrase (auditor-export/v1; read back by `secret import`), or
+    as Bitwarden's password-protected JSON (`--as bitwarden`: import it in Bitwarden, or in
+    KeePassXC with Database > Import > Bitwarden). Every exported account is logged with your reason
+    before the file is written; plain text only with --plaintext and a confirmation.
 
     Example:
+
+        auditor secret export -o handover.json --as bitwarden --reason "handover to the new athletic director"
 
         auditor secret export -o handover.age --recipient age1... --reason "handover to new comms director"
 
@@ -463,6 +475,7 @@ def export(
         passphrase=passphrase,
         plaintext=plaintext,
         kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
+        as_format=as_format.strip().casefold(),
     )
     echo(f"Exported {len(result.accounts)} account(s) to {result.path} ({result.format}); logged.")
     if result.format == "plaintext":

@@ -35,6 +35,7 @@ from vault.backup import take_backup
 from vault.escrow import credential_import as ci
 from vault.escrow import exportfile
 from vault.escrow.bundle import CredentialBundle
+from vault.escrow.formats import bitwarden
 from vault.escrow.formats.base import OlderPassword
 from vault.escrow.store import ADDS, DIFFERENT, NEW, OLDER, UNCHANGED, Escrow, ImportCheck
 from vault.registry import Registry, utcnow
@@ -81,8 +82,35 @@ def task_due(task: RotationTask, deadline: Period) -> date:
     return task.due_on or deadline.add_to(task.opened_at.date())
 
 
-def step_text(item: TaskItem, account: Account, task_id: str, name: str = "the person who left") -> str:
-    return STEPS[item].format(
+# A step whose new value is staged already: what is left to do.
+STAGED: dict[TaskItem, str] = {
+    TaskItem.PASSWORD: (
+        "a new password is staged: `auditor secret show {ref} --pending --reason ...` shows it to set on "
+        "the platform, then `auditor task confirm {task} password`"
+    ),
+    TaskItem.TOTP: "a new TOTP key is staged: `auditor task confirm {task} totp` with the code the new key shows",
+    TaskItem.RECOVERY_CODES: (
+        "a new set of recovery codes is staged: `auditor task confirm {task} recovery-codes` once the "
+        "platform shows them"
+    ),
+}
+_STAGED_FIELD = {
+    TaskItem.PASSWORD: "password",
+    TaskItem.TOTP: "totp",
+    TaskItem.RECOVERY_CODES: "recovery_codes",
+}
+
+
+def step_text(
+    item: TaskItem,
+    account: Account,
+    task_id: str,
+    name: str = "the person who left",
+    pending: tuple[str, ...] = (),
+) -> str:
+    """What a step asks (`pending`: the task's staged fields, which change what is left to do)."""
+    text = STAGED[item] if _STAGED_FIELD.get(item) in pending else STEPS[item]
+    return text.format(
         ref=account_ref(account), task=task_id, name=name, admins=account.platform.info.admin_roles
     )
 
@@ -396,13 +424,24 @@ def export_credentials(
     passphrase: Secret | None = None,
     plaintext: bool = False,
     kdf_profile: str = "default",
+    as_format: str = "auditor",
 ) -> ExportResult:
     """Write the credentials of `accounts` (default: every escrowed account) to `output`.
 
     Encrypted to age recipients, or with a passphrase; plaintext only when `plaintext` is True (the
     CLI asks for confirmation). One `export` event per account is committed before the file is
-    written. The file is created 0600 and never overwrites an existing one."""
+    written. The file is created 0600 and never overwrites an existing one.
+
+    `as_format="bitwarden"`: Bitwarden's JSON, password-protected with `passphrase` (what Bitwarden
+    and KeePassXC import), or plain with `plaintext`; age recipients are for our own format."""
     registry.require_admin("Exporting credentials")
+    if as_format not in ("auditor", "bitwarden"):
+        raise UsageError(f"no export format {as_format!r}", "Use auditor (the default) or bitwarden.")
+    if as_format == "bitwarden" and recipients:
+        raise UsageError(
+            "a Bitwarden export is protected by a password, not an age recipient",
+            "Drop --recipient (a password is asked for), or use --as auditor for age.",
+        )
     if not plaintext and not recipients and passphrase is None:
         raise UsageError("say how to encrypt the export: --recipient age1... or --passphrase-file FILE")
     if output.exists():
@@ -417,13 +456,35 @@ def export_credentials(
     )
     if not chosen:
         raise NotFoundError("no escrowed credentials to export")
-    fmt = "plaintext" if plaintext else ("age" if recipients else "auditor-export")
+    if as_format == "bitwarden":
+        fmt = "bitwarden-plaintext" if plaintext else "bitwarden-password-protected"
+    else:
+        fmt = "plaintext" if plaintext else ("age" if recipients else "auditor-export")
     # Validate recipients before anything is logged or revealed.
     for r in recipients:
         exportfile.parse_recipient(r)
     items: list[dict[str, Any]] = []
+    bw_items: list[dict[str, Any]] = []
     for account in chosen:
         bundle = escrow.reveal(account.id, reason, action="export", details={"format": fmt})
+        if as_format == "bitwarden":
+            ref = escrowed.get(account.id)
+            revised = (ref.set_at if ref and ref.set_at else utcnow()).isoformat().replace("+00:00", "Z")
+            bw_items.append(
+                bitwarden.login_item(
+                    name=account.label,
+                    uri=account.profile_url,
+                    username=bundle.login,
+                    password=bundle.password.reveal_str() if bundle.password else "",
+                    totp=bundle.totp.reveal_str() if bundle.totp else "",
+                    notes=bundle.notes.reveal_str() if bundle.notes else "",
+                    codes=[c.code.reveal_str() for c in bundle.unused_codes],
+                    email=bundle.recovery_email,
+                    phone=bundle.recovery_phone,
+                    revised=revised,
+                )
+            )
+            continue
         items.append(
             {
                 "account_id": account.id,
@@ -442,6 +503,14 @@ def export_credentials(
         "items": items,
     }
     plain = json.dumps(doc, indent=2, ensure_ascii=False).encode()
+    if as_format == "bitwarden":
+        text = bitwarden.write_json(bw_items)
+        if passphrase is not None and not plaintext:
+            text = bitwarden.encrypt_password_protected(
+                text, passphrase, iterations=1_000 if kdf_profile == "floor" else bitwarden.EXPORT_ITERATIONS
+            )
+        _write_new(output, text.encode("utf-8"))
+        return ExportResult(str(output), tuple(a.id for a in chosen), fmt)
     if recipients:
         data = exportfile.age_encrypt(plain, list(recipients))
     elif passphrase is not None and not plaintext:

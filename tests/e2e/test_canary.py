@@ -96,6 +96,19 @@ def test_no_secret_leaks_anywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> 
         "age1invalid",
         expect=1,
     )
+    run(
+        "secret",
+        "export",
+        "-o",
+        str(cli.tmp / "handover-bitwarden.json"),
+        "--as",
+        "bitwarden",
+        "--reason",
+        "r",
+        "--export-passphrase-file",
+        str(passfile),
+        expect=0,
+    )
     run("secret", "export", "-o", str(cli.tmp / "plain.json"), "--reason", "r", "--plaintext", expect=2)
     run("secret", "import", str(cli.tmp / "out.aex"), "--dry-run", expect=2)
     run(
@@ -123,7 +136,11 @@ def test_no_secret_leaks_anywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> 
     run("recover", IG, "--reason", "canary", "--field", "password", "--copy", expect=0)  # the clipboard
     run("recover", IG, "--reason", "canary", "--field", "seed", expect=2)
     # Issue 18: a two-phase rotation, every step, with its mistakes.
-    task = json.loads(cli.ok("task", "list", "--json").output)["items"][0]["id"]
+    [task] = [
+        t["id"]
+        for t in json.loads(cli.ok("task", "list", "--json").output)["items"]
+        if t["account"] == "Instagram account @nnhs_athletics"
+    ]
     run("task", "show", task, expect=0)
     run("task", "show", task, "--format", "json", expect=0)
     run("secret", "generate", IG, expect=0)

@@ -27,6 +27,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -255,3 +257,99 @@ def _decrypt(enc_string: str, enc: bytes, mac: bytes) -> bytes | None:
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing (issue 18: a handover a successor's password manager imports)
+
+# Bitwarden's default for a password-protected export (PBKDF2-SHA256, 600,000 iterations).
+EXPORT_ITERATIONS = 600_000
+
+
+def login_item(
+    *,
+    name: str,
+    uri: str,
+    username: str,
+    password: str,
+    totp: str,
+    notes: str,
+    codes: list[str],
+    email: str,
+    phone: str,
+    revised: str,
+) -> dict[str, Any]:
+    """One login item with Bitwarden's documented fields; recovery codes, e-mail and phone as
+    custom fields (hidden, text, text) under the names this module's reader takes back."""
+    fields = [
+        {"name": name_, "value": value, "type": kind, "linkedId": None}
+        for name_, value, kind in (
+            ("recovery codes", "\n".join(codes), 1),
+            ("recovery email", email, 0),
+            ("recovery phone", phone, 0),
+        )
+        if value
+    ]
+    return {
+        "id": str(uuid.uuid4()),
+        "organizationId": None,
+        "folderId": None,
+        "type": 1,
+        "reprompt": 0,
+        "name": name,
+        "notes": notes or None,
+        "favorite": False,
+        "fields": fields,
+        "login": {
+            "uris": [{"match": None, "uri": uri}] if uri else [],
+            "username": username or None,
+            "password": password or None,
+            "totp": totp or None,
+            "fido2Credentials": [],
+        },
+        "collectionIds": None,
+        "revisionDate": revised,
+        "creationDate": revised,
+        "deletedDate": None,
+        "passwordHistory": None,
+    }
+
+
+def write_json(items: list[dict[str, Any]]) -> str:
+    """An unencrypted Bitwarden JSON export of `items` (`login_item`)."""
+    return json.dumps({"encrypted": False, "folders": [], "items": items}, indent=2, ensure_ascii=False)
+
+
+def encrypt_password_protected(plain: str, password: Secret, *, iterations: int = EXPORT_ITERATIONS) -> str:
+    """Bitwarden's password-protected export of the JSON text `plain`: a random salt, PBKDF2-SHA256
+    (kdfType 0), HKDF-Expand "enc"/"mac", and EncStrings type 2 for a validation value and the data,
+    as Bitwarden's clients write it (so Bitwarden and KeePassXC import it with the password)."""
+    salt = base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+    key = hashlib.pbkdf2_hmac(
+        "sha256", password.reveal_str().encode("utf-8"), salt.encode("utf-8"), iterations, 32
+    )
+    enc = HKDFExpand(hashes.SHA256(), 32, b"enc").derive(key)
+    mac = HKDFExpand(hashes.SHA256(), 32, b"mac").derive(key)
+    doc = {
+        "encrypted": True,
+        "passwordProtected": True,
+        "salt": salt,
+        "kdfType": 0,
+        "kdfIterations": iterations,
+        "kdfMemory": None,
+        "kdfParallelism": None,
+        "encKeyValidation_DO_NOT_EDIT": _encrypt(str(uuid.uuid4()).encode("ascii"), enc, mac),
+        "data": _encrypt(plain.encode("utf-8"), enc, mac),
+    }
+    return json.dumps(doc, indent=2)
+
+
+def _encrypt(plain: bytes, enc: bytes, mac: bytes) -> str:
+    """An EncString "2.iv|ciphertext|mac": AES-256-CBC with PKCS#7, HMAC-SHA256 over iv||ciphertext."""
+    iv = secrets.token_bytes(16)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(enc), modes.CBC(iv)).encryptor()
+    ct = encryptor.update(padded) + encryptor.finalize()
+    tag = hmac.new(mac, iv + ct, hashlib.sha256).digest()
+    return "2." + "|".join(base64.b64encode(p).decode("ascii") for p in (iv, ct, tag))
