@@ -174,7 +174,9 @@ def recover(
         stored = f"{cred.set_at:%Y-%m-%d} by {cred.set_by}" if cred.set_at else "earlier"
         echo(f"Escrowed: version {cred.version}, stored {stored}: {', '.join(held) or 'no secret field'}.")
         echo("One field at a time (each is logged with your reason; --copy keeps it off the screen):")
-        for f in ("login", "password", "totp", "recovery-code"):
+        fields = ["login"] + ["password"] * cred.has_password + ["totp"] * cred.has_totp
+        fields += ["recovery-code"] * (cred.recovery_codes_unused > 0)
+        for f in fields:
             echo(f'  auditor recover {ref} --reason "..." --field {f} --copy')
     echo("")
     if not result.tasks:
@@ -183,7 +185,10 @@ def recover(
         echo(f"Rotation task {task.id} ({'opened now' if result.task_opened else 'open'}): {task.reason}")
         for s in task.items:
             mark = "x" if s.done else " "
-            echo(f"  [{mark}] {s.item.value}" + ("" if s.done else f": {step_text(s.item, a, task.id)}"))
+            echo(
+                f"  [{mark}] {s.item.value}"
+                + ("" if s.done else f": {step_text(s.item, a, task.id, pending=task.pending_fields)}")
+            )
         echo(f"  It closes when every step is confirmed: auditor task show {task.id}")
 
 

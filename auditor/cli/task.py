@@ -125,7 +125,7 @@ def show(
                 "evidence": s.evidence,
                 "how": ""
                 if s.done or account is None or not task.is_open
-                else step_text(s.item, account, task.id),
+                else step_text(s.item, account, task.id, pending=task.pending_fields),
             }
         )
     chosen = pick_format(fmt, as_json)

@@ -54,7 +54,7 @@ def test_recover_prints_nothing_secret_unless_a_field_is_asked_for(cli: Cli) -> 
     out = cli.ok("recover", IG, "--reason", "coach left mid-season").output
     assert "Owner: Dana Cho <dcho@d203.org> (active)" in out
     assert "Escrowed: version 1" in out and "password, TOTP key, 2 of 2 recovery codes unused" in out
-    assert "--field password --copy" in out
+    assert "--field password --copy" in out and "--field recovery-code --copy" in out
     assert "[ ] password: change the password" in out and "[ ] sessions: sign out" in out
     for value in (PASSWORD, SEED, CODE, pyotp.TOTP(SEED).now()):
         assert value not in out

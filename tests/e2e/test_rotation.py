@@ -81,6 +81,7 @@ def test_offboarding_task_is_closed_only_by_proof_of_every_step(cli: Cli) -> Non
     assert new_password and new_password != PASSWORD and pending.get("totp_seed") in (None, "")
     show = cli.ok("task", "show", tid).output
     assert "Pending (not yet current): password" in show and "[ ] password: to do" in show
+    assert "a new password is staged: `auditor secret show instagram:nnhs_athletics --pending" in show
     assert "a new credential is pending" in _rotation_findings(cli)["escrow.rotation_pending"][0]
 
     # The password step makes the pending one current (a new version).
