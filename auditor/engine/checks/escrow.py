@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from auditor.engine.checks.base import AccountCheck, CheckContext, Coverage, is_adult_employee
-from auditor.model.types import Account, Finding, PersonStatus, Severity
+from auditor.model.types import Account, Finding, PersonStatus, RotationTask, Severity
 
 
 class EscrowMissing(AccountCheck):
@@ -126,6 +126,14 @@ class EscrowStale(AccountCheck):
             )
 
 
+def _open_tasks(ctx: CheckContext, account: Account) -> Iterable[tuple[RotationTask, date]]:
+    """The account's open rotation tasks, each with its deadline (its own, else the policy's)."""
+    deadline = ctx.policy.escrow.rotation_deadline
+    for task in ctx.rotation_tasks:
+        if task.account_id == account.id and task.is_open:
+            yield task, task.due_on or deadline.add_to(task.opened_at.date())
+
+
 class EscrowRotationPending(AccountCheck):
     id = "escrow.rotation_pending"
     title = "Every credential rotation task is confirmed, item by item"
@@ -139,11 +147,7 @@ class EscrowRotationPending(AccountCheck):
     )
 
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
-        deadline = ctx.policy.escrow.rotation_deadline
-        for task in ctx.rotation_tasks:
-            if task.account_id != account.id or not task.is_open:
-                continue
-            due = task.due_on or deadline.add_to(task.opened_at.date())
+        for task, due in _open_tasks(ctx, account):
             if due < ctx.today:
                 continue  # escrow.rotation_overdue reports it
             outstanding = [i.value for i in task.outstanding]
@@ -175,11 +179,7 @@ class EscrowRotationOverdue(AccountCheck):
     )
 
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
-        deadline = ctx.policy.escrow.rotation_deadline
-        for task in ctx.rotation_tasks:
-            if task.account_id != account.id or not task.is_open:
-                continue
-            due = task.due_on or deadline.add_to(task.opened_at.date())
+        for task, due in _open_tasks(ctx, account):
             if due < ctx.today:
                 reason = f" ({task.reason})" if task.reason else ""
                 yield self.finding(
