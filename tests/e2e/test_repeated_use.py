@@ -289,3 +289,18 @@ def test_done_when_the_yearly_sequence_leaves_every_fact_as_the_commands_meant(c
         ("roster:hr", "status", "active", "departed"),
         ("import:rehire.csv", "status", "departed", "active"),
     ]
+
+
+def test_a_note_with_a_trailing_space_survives_an_export_and_reimport() -> None:
+    """The sequence hypothesis found: a file's cells are read trimmed, so a note stored as "0 "
+    came back from its own export as "0", an update nobody asked for."""
+    state = RepeatedUse()
+    try:
+        state.nothing_lost()
+        state.edit_notes(email="dana@d203.org", note="0 ")
+        state.nothing_lost()
+        state.export_and_reimport()
+        state.nothing_lost()
+        assert state.inv.person_by_email("dana@d203.org").notes == "0 "
+    finally:
+        state.teardown()

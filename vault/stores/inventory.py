@@ -390,6 +390,10 @@ class Inventory:
                 if held:
                     base = fields if fields is not None else frozenset(_all_fields(item))
                     fields = base - set(held)
+            if fields is not None:
+                # A file's cells are read trimmed: a stored value that differs from the cell only by
+                # surrounding spaces (a note typed with a trailing space) is the same value, kept.
+                fields = frozenset(f for f in fields if not _same_but_trimmed(old, item, f))
             source = item if fields is None else merge_fields(old, item, fields)
             merged = dataclasses.replace(
                 source, id=old.id, created_at=old.created_at, updated_at=old.updated_at, version=old.version
@@ -556,3 +560,8 @@ def _comparable(obj: Person | Account) -> dict[str, object]:
     for name in ("created_at", "updated_at", "id", "managers_changed_at", "sources"):
         data.pop(name, None)
     return data
+
+
+def _same_but_trimmed(old: object, new: object, name: str) -> bool:
+    a, b = getattr(old, name, None), getattr(new, name, None)
+    return isinstance(a, str) and isinstance(b, str) and a != b and a.strip() == b
