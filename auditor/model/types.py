@@ -1180,6 +1180,14 @@ class TaskItem(StrEnum):
     def attested(self) -> bool:
         return self in (TaskItem.PLATFORM_ADMINS, TaskItem.SESSIONS)
 
+    @property
+    def field(self) -> str:
+        """The credential field this step is evidence for ("" for an attested step)."""
+        return _FIELD_OF_ITEM.get(self.value, "")
+
+
+_FIELD_OF_ITEM = {"password": "password", "totp": "totp", "recovery-codes": "recovery_codes"}
+
 
 # A task's checklist in the order `task show` lists it.
 CHECKLIST: tuple[TaskItem, ...] = tuple(TaskItem)

@@ -94,11 +94,6 @@ STAGED: dict[TaskItem, str] = {
         "platform shows them"
     ),
 }
-_STAGED_FIELD = {
-    TaskItem.PASSWORD: "password",
-    TaskItem.TOTP: "totp",
-    TaskItem.RECOVERY_CODES: "recovery_codes",
-}
 
 
 def step_text(
@@ -109,7 +104,7 @@ def step_text(
     pending: tuple[str, ...] = (),
 ) -> str:
     """What a step asks (`pending`: the task's staged fields, which change what is left to do)."""
-    text = STAGED[item] if _STAGED_FIELD.get(item) in pending else STEPS[item]
+    text = STAGED[item] if item.field and item.field in pending else STEPS[item]
     return text.format(
         ref=account_ref(account), task=task_id, name=name, admins=account.platform.info.admin_roles
     )

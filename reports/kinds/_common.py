@@ -191,12 +191,9 @@ def task_steps(task: RotationTask) -> list[str]:
         elif task.cancelled:
             out.append(f"{s.item.value}: cancelled")
         else:
-            pending = " (new value pending)" if _ITEM_FIELD.get(s.item.value) in task.pending_fields else ""
+            pending = " (new value pending)" if s.item.field and s.item.field in task.pending_fields else ""
             out.append(f"{s.item.value}: to do{pending}")
     return out
-
-
-_ITEM_FIELD = {"password": "password", "totp": "totp", "recovery-codes": "recovery_codes"}
 
 
 def worst(findings: Sequence[Finding]) -> Finding | None:

@@ -36,13 +36,10 @@ from vault.stores import tasks as tasks_mod
 
 PENDING = "credential-pending"
 
-# The checklist item each credential field is evidence for; the other fields (login, notes,
-# recovery e-mail and phone) become current with the first item that makes anything current.
-_ITEM_FIELDS = {
-    TaskItem.PASSWORD: "password",
-    TaskItem.TOTP: "totp",
-    TaskItem.RECOVERY_CODES: "recovery_codes",
-}
+# The checklist item each credential field is evidence for (`TaskItem.field`); the other fields
+# (login, notes, recovery e-mail and phone) become current with the first item that makes anything
+# current.
+_ITEM_FIELDS = {item: item.field for item in TaskItem if item.field}
 _CODE_DRIFT = 1  # periods either side of now a typed code may be from (clock skew, slow typing)
 
 
