@@ -17,11 +17,9 @@ import typer
 from auditor.cli import clipboard
 from auditor.cli.common import echo
 from auditor.cli.context import app_context
-from auditor.engine.policy.model import Escrow as EscrowPolicy
 from auditor.model.errors import UsageError
-from auditor.services.escrow import account_ref, plan_offboard, recover_account, step_text
+from auditor.services.escrow import account_ref, escrow_policy, plan_offboard, recover_account, step_text
 from auditor.services.escrow import offboard as do_offboard
-from auditor.services.policy import stored_policy
 from vault.rekey import remove_identity as do_remove
 
 
@@ -146,7 +144,7 @@ def recover(
             echo(f"{a.label}: the {what} goes on the clipboard.")
             if result.field == "totp":
                 echo(f"It is valid for {result.seconds_left} more seconds.")
-            seconds = _clipboard_seconds(reg)
+            seconds = escrow_policy(reg).clipboard_seconds
             clipboard.copy_then_clear(
                 board, result.value, min(seconds, result.seconds_left or seconds), say=echo
             )
@@ -190,11 +188,6 @@ def recover(
                 + ("" if s.done else f": {step_text(s.item, a, task.id, pending=task.pending_fields)}")
             )
         echo(f"  It closes when every step is confirmed: auditor task show {task.id}")
-
-
-def _clipboard_seconds(reg) -> int:  # type: ignore[no-untyped-def]
-    stored = stored_policy(reg)
-    return stored.load().escrow.clipboard_seconds if stored is not None else EscrowPolicy().clipboard_seconds
 
 
 def remove_identity(

@@ -19,7 +19,7 @@ from auditor.cli.context import app_context
 from auditor.cli.output import OutputFormat, render_record, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import RotationTask, TaskItem
-from auditor.services.escrow import step_text, task_deadline, task_due
+from auditor.services.escrow import escrow_policy, step_text
 from vault.escrow.rotation import Rotation
 from vault.escrow.store import Escrow
 from vault.registry import utcnow
@@ -73,9 +73,9 @@ def list_(
     reg = app_context(ctx).registry()
     labels = {a.id: a.label for a in Inventory(reg).accounts()}
     today = utcnow().date()
-    deadline = task_deadline(reg)
+    deadline = escrow_policy(reg).rotation_deadline
     rows = [
-        _row(t, labels.get(t.account_id, t.account_id), task_due(t, deadline).isoformat(), today)
+        _row(t, labels.get(t.account_id, t.account_id), t.due(deadline).isoformat(), today)
         for t in (tasks.all_tasks(reg) if all_ else tasks.open_tasks(reg))
     ]
     cols = [
@@ -113,7 +113,7 @@ def show(
     inv = Inventory(reg)
     account = inv.get_account(task.account_id)
     label = account.label if account else task.account_id
-    row = _row(task, label, task_due(task, task_deadline(reg)).isoformat(), utcnow().date())
+    row = _row(task, label, task.due(escrow_policy(reg).rotation_deadline).isoformat(), utcnow().date())
     steps = []
     for s in task.items:
         steps.append(

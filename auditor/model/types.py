@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from auditor.model.enums import StrEnum as StrEnum
 from auditor.model.platforms import Platform as Platform
@@ -1189,6 +1189,12 @@ class TaskItem(StrEnum):
 _FIELD_OF_ITEM = {"password": "password", "totp": "totp", "recovery-codes": "recovery_codes"}
 
 
+class Deadline(Protocol):
+    """A policy's period (`auditor.engine.policy.model.Period`): what `RotationTask.due` adds."""
+
+    def add_to(self, day: date) -> date: ...
+
+
 # A task's checklist in the order `task show` lists it.
 CHECKLIST: tuple[TaskItem, ...] = tuple(TaskItem)
 _ITEM_OF_KIND = {
@@ -1274,6 +1280,11 @@ class RotationTask:
     @property
     def status(self) -> str:
         return "open" if self.is_open else "cancelled" if self.cancelled else "done"
+
+    def due(self, deadline: Deadline) -> date:
+        """Its own deadline, else the policy's rotation deadline after it opened (the rule of the
+        checks, `task list` and the reports)."""
+        return self.due_on or deadline.add_to(self.opened_at.date())
 
     @property
     def outstanding(self) -> tuple[TaskItem, ...]:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from auditor.engine.policy.model import Escrow as EscrowPolicy
-from auditor.engine.policy.model import Period
 from auditor.model.errors import AuditorError, NotFoundError, UsageError
 from auditor.model.types import (
     Account,
@@ -71,15 +70,11 @@ STEPS: dict[TaskItem, str] = {
 }
 
 
-def task_deadline(registry: Registry) -> Period:
-    """The policy's rotation deadline (`[escrow] rotation_deadline`), or its default without a policy."""
+def escrow_policy(registry: Registry) -> EscrowPolicy:
+    """The stored policy's `[escrow]` settings (rotation deadline, clipboard seconds...), or their
+    defaults when no policy is stored yet."""
     stored = stored_policy(registry)
-    return stored.load().escrow.rotation_deadline if stored is not None else EscrowPolicy().rotation_deadline
-
-
-def task_due(task: RotationTask, deadline: Period) -> date:
-    """A task's deadline: its own, else the policy's after opening (as `escrow.rotation_overdue`)."""
-    return task.due_on or deadline.add_to(task.opened_at.date())
+    return stored.load().escrow if stored is not None else EscrowPolicy()
 
 
 # A step whose new value is staged already: what is left to do.

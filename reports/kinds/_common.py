@@ -175,7 +175,7 @@ def building_name(source: Source, building: str) -> str:
 def task_due(task: RotationTask, source: Source) -> date:
     """A task's deadline: its own, else the policy's rotation deadline after opening (the same rule
     as check `escrow.rotation_overdue`)."""
-    return task.due_on or source.snapshot.policy.escrow.rotation_deadline.add_to(task.opened_at.date())
+    return task.due(source.snapshot.policy.escrow.rotation_deadline)
 
 
 def task_steps(task: RotationTask) -> list[str]:

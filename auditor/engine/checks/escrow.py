@@ -131,7 +131,7 @@ def _open_tasks(ctx: CheckContext, account: Account) -> Iterable[tuple[RotationT
     deadline = ctx.policy.escrow.rotation_deadline
     for task in ctx.rotation_tasks:
         if task.account_id == account.id and task.is_open:
-            yield task, task.due_on or deadline.add_to(task.opened_at.date())
+            yield task, task.due(deadline)
 
 
 class EscrowRotationPending(AccountCheck):
