@@ -133,14 +133,9 @@ class Rotation:
             current, version = self._pending(account_id)
             bundle = current.merged(update) if current is not None else update
             self._put_pending(account_id, bundle, task, version)
-            have = {s.item for s in task.items}
-            states = tuple(ItemState(s.item) if s.item in items else s for s in task.items) + tuple(
-                ItemState(i) for i in items if i not in have
-            )
             task = self._save(
                 dataclasses.replace(
-                    task,
-                    items=tasks_mod._ordered(states),
+                    tasks_mod.with_steps(task, items, reset=True),
                     pending_fields=bundle.given_fields(),
                     pending_since=task.pending_since or now,
                 )
@@ -331,13 +326,9 @@ class Rotation:
             if pending_only and pending is None:
                 raise UsageError(f"task {task.id} has no pending credential to discard")
             self._put_pending(task.account_id, CredentialBundle(), task, pversion)
-            reset = {i for i, f in _ITEM_FIELDS.items() if f in discarded}
-            task = dataclasses.replace(
-                task,
-                items=tuple(ItemState(s.item) if s.item in reset else s for s in task.items),
-                pending_fields=(),
-                pending_since=None,
-            )
+            # A staged field's step is open (staging reopens it; confirming it unstages the field),
+            # so discarding the staged values leaves every step as it is.
+            task = dataclasses.replace(task, pending_fields=(), pending_since=None)
             if not pending_only:
                 task = dataclasses.replace(
                     task, closed_at=now, cancelled_by=ident.name, cancel_reason=reason.strip()

@@ -139,15 +139,11 @@ def _open(
     wanted = tuple(dict.fromkeys(items if items is not None else checklist_for(registry, account_id)))
     task = current.get(account_id)
     if task is not None:
-        have = {s.item for s in task.items}
-        # A new reason re-opens nothing already confirmed, but an item confirmed before someone
-        # else lost access proves nothing about them: it is asked for again.
-        merged_items = tuple(
-            ItemState(s.item) if s.item in wanted and s.done and reason not in task.reason else s
-            for s in task.items
-        ) + tuple(ItemState(i) for i in wanted if i not in have)
-        merged_reason = task.reason if reason in task.reason else f"{task.reason}; {reason}"
-        updated = dataclasses.replace(task, items=_ordered(merged_items), reason=merged_reason)
+        # The same reason again changes nothing, but an item confirmed before someone else lost
+        # access proves nothing about them: it is asked for again.
+        new_reason = reason not in task.reason
+        merged_reason = f"{task.reason}; {reason}" if new_reason else task.reason
+        updated = dataclasses.replace(with_steps(task, wanted, reset=new_reason), reason=merged_reason)
         if updated != task:
             rec = registry.get(TASK_KIND, task.id)
             save(registry, updated, rec.version if rec else 0)
@@ -166,8 +162,14 @@ def _open(
     return task, True
 
 
-def _ordered(items: Iterable[ItemState]) -> tuple[ItemState, ...]:
-    return tuple(sorted(items, key=lambda s: CHECKLIST.index(s.item)))
+def with_steps(task: RotationTask, steps: Iterable[TaskItem], *, reset: bool) -> RotationTask:
+    """`task` with `steps` on its checklist (added where missing, in checklist order); with
+    `reset`, those of them already confirmed are asked for again."""
+    wanted = set(steps)
+    have = {s.item for s in task.items}
+    kept = [ItemState(s.item) if reset and s.item in wanted else s for s in task.items]
+    kept += [ItemState(i) for i in CHECKLIST if i in wanted and i not in have]
+    return dataclasses.replace(task, items=tuple(sorted(kept, key=lambda s: CHECKLIST.index(s.item))))
 
 
 def age_days(task: RotationTask, today: date) -> int:
