@@ -17,7 +17,7 @@ import typer
 
 from auditor.cli.common import TABLE_LIMIT, FormatOpt, JsonOpt, LimitOpt, echo, echo_err, pick_format
 from auditor.cli.context import app_context
-from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings
+from auditor.cli.finding import FINDING_COLUMNS, finding_row, parse_severity, sort_findings, table_first
 from auditor.cli.output import OutputFormat, json_envelope, render_rows, write_rows
 from auditor.engine.evaluate import fail_on as fails
 from auditor.engine.ledger import diff_runs, finding_id
@@ -257,14 +257,14 @@ def _report_run(outcome: Any, *, output: OutputFormat, threshold: Any, limit: in
     """Print the run (stdout) and its summary and notes (stderr); return 3 or 0 for --fail-on."""
 
     run = outcome.run
-    findings = sort_findings(run.findings)
+    findings = sort_findings(run.findings, table_first(output, limit))
     run_info = run_summary(run, outcome.notes, outcome.discovery) if output is OutputFormat.JSON else None
     write_rows(
         map(finding_row, findings),
         FINDING_COLUMNS,
         output,
         schema="auditor/audit",
-        total=len(findings),
+        total=len(run.findings),
         limit=limit,
         what="findings",
         empty="No findings.",

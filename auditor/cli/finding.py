@@ -7,6 +7,7 @@ shows the finding open again. Waiving needs an admin identity and is recorded (w
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
@@ -39,9 +40,19 @@ FINDING_COLUMNS = [
 ]
 
 
-def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Active first, then most severe, then by check and subject (stable output for diffs)."""
+def sort_findings(findings: Iterable[Finding], first: int = 0) -> list[Finding]:
+    """Active first, then most severe, then by check and subject (stable output for diffs).
+    `first` > 0: only the first that many, as the sorted list begins (`heapq.nsmallest` is
+    documented to equal `sorted(...)[:n]`): a table of 50 out of 280,000 findings need not sort
+    them all (a second of a 100,000-account audit)."""
+    if first > 0:
+        return heapq.nsmallest(first, findings, key=Finding.display_key)
     return sorted(findings, key=Finding.display_key)
+
+
+def table_first(fmt: OutputFormat, limit: int) -> int:
+    """How many findings a command's output shows in order: the table's `limit`, or all (0)."""
+    return limit if fmt is OutputFormat.TABLE and limit > 0 else 0
 
 
 def finding_row(f: Finding) -> dict[str, Any]:
@@ -149,10 +160,11 @@ def list_(
     if severity is not None:
         floor = parse_severity(severity, "--severity").rank
         chosen = [f for f in chosen if f.severity.rank >= floor]
+    output = pick_format(fmt, as_json)
     write_rows(
-        map(finding_row, sort_findings(chosen)),
+        map(finding_row, sort_findings(chosen, table_first(output, limit))),
         FINDING_COLUMNS,
-        pick_format(fmt, as_json),
+        output,
         schema="auditor/findings",
         total=len(chosen),
         limit=limit,

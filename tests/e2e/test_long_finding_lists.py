@@ -62,6 +62,11 @@ def test_the_audit_table_shows_the_first_50_and_says_how_to_get_the_rest(cli: Cl
     rows = list(csv.DictReader(io.StringIO(cli.ok("finding", "list", "--format", "csv").output)))
     assert [r["id"] for r in rows] == [i["id"] for i in items]
     assert table_lines(everything.output)[0].startswith(items[0]["id"])
+    # The first seven are the whole list's first seven, in its order (the table picks them
+    # without sorting everything).
+    ids = [line.split()[0] for line in table_lines(everything.output)]
+    assert [line.split()[0] for line in table_lines(listed.output)] == ids[:7]
+    assert ids == [i["id"] for i in items]
 
 
 def test_the_audit_s_json_carries_the_run_and_every_finding(cli: Cli) -> None:
