@@ -180,6 +180,13 @@ _PERSON_WORD = re.compile(r"\bPERSON\b")
 
 
 @functools.lru_cache(maxsize=256)
+def _pieces(word: re.Pattern[str], text: str) -> tuple[str, ...]:
+    """`text` split at each whole `word`, once per remediation text: joining the pieces with the
+    reference is the substitution, without a regular-expression pass per finding."""
+    return tuple(word.split(text))
+
+
+@functools.lru_cache(maxsize=256)
 def _clause_evidence(reqs: tuple[Requirement, ...]) -> tuple[dict[str, str], ...]:
     """The clauses a finding quotes as its evidence, made once per set of clauses: every finding of
     a check shares these dicts (nothing changes them), not 280,000 copies of the same policy text."""
@@ -308,12 +315,15 @@ class Check(ABC):
     @classmethod
     def remediation_for(cls, account: Account | None, person: Person | None = None) -> str:
         text = cls.remediation
+        # The references go in as they are (joined, never read as a substitution template).
         if account is not None and "ACCOUNT" in text:
-            ref = account_ref(account)
-            text = _ACCOUNT_WORD.sub(lambda _: ref, text)  # the reference as it is, never a template
+            pieces = _pieces(_ACCOUNT_WORD, text)
+            if len(pieces) > 1:
+                text = account_ref(account).join(pieces)
         if person is not None and "PERSON" in text:
-            who = person_ref(person)
-            text = _PERSON_WORD.sub(lambda _: who, text)
+            pieces = _pieces(_PERSON_WORD, text)
+            if len(pieces) > 1:
+                text = person_ref(person).join(pieces)
         return text
 
 

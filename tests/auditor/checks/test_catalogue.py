@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.engine.checks import CHECK_ERROR_ID, CHECKS, default_check_ids, expand_ids, select_checks
-from auditor.engine.checks.base import Check
+from auditor.engine.checks.base import Check, account_ref, person_ref
 from auditor.engine.policy import PRESETS, best_practice_framework, load_preset
 from auditor.model.errors import UsageError
-from auditor.model.types import Severity
+from auditor.model.types import Account, Person, Platform, Severity
 
 from ..factories import make_context, preset
 
@@ -145,3 +147,34 @@ def test_the_catalogue_lists_every_check_with_its_severity() -> None:
         )
     page = (Path(__file__).resolve().parents[3] / "docs" / "checks.md").read_text(encoding="utf-8")
     assert "auditor check list" in page
+
+
+@given(
+    text=st.lists(
+        st.sampled_from(
+            ["ACCOUNT", "PERSON", " ", "run ", "`auditor account edit ", "ACCOUNTS", "xACCOUNT", "\\1", "."]
+        ),
+        max_size=8,
+    ).map("".join),
+    handle=st.text(alphabet=st.sampled_from("ab_\\&g<0>1 PERSONACCOUNT@"), max_size=12),
+    email=st.text(alphabet=st.sampled_from("ab.\\&g<0>@ PERSON"), max_size=12),
+)
+def test_remediation_puts_the_references_in_as_written_at_each_whole_word(
+    text: str, handle: str, email: str
+) -> None:
+    """The remediation text with each whole word ACCOUNT, then PERSON, replaced by the reference as
+    it is (a backslash or `\\g<0>` in a handle is text, never a substitution template): what the
+    regular-expression substitution per finding gave, now made by joining pieces split once."""
+
+    class Demo(Check):
+        id = "demo.check"
+        remediation = text
+
+    account = Account(id="a1", platform=Platform.X, handle=handle or "h")
+    person = Person(id="p1", name="P", email=email)
+    ref, who = account_ref(account), person_ref(person)
+    expected = re.sub(r"\bACCOUNT\b", lambda _: ref, text)
+    expected = re.sub(r"\bPERSON\b", lambda _: who, expected)
+    assert Demo.remediation_for(account, person) == expected
+    assert Demo.remediation_for(account) == re.sub(r"\bACCOUNT\b", lambda _: ref, text)
+    assert Demo.remediation_for(None, person) == re.sub(r"\bPERSON\b", lambda _: who, text)
