@@ -51,6 +51,7 @@ ROTATION_INFO = "auditor/v1 rotation endorsement"
 BREAKGLASS_ENDORSE_INFO = "auditor/v1 breakglass endorsement"
 MANIFEST_VERSION = 1
 _MOD = 1 << 256
+MOD = _MOD  # a kind's head total is a sum of terms modulo this
 
 
 class ManifestError(Exception):
@@ -81,6 +82,26 @@ def term(key: bytes, kind: str, row: StampRow) -> int:
         row.stamp or b""
     )
     return int.from_bytes(hmac.digest(key, msg, "sha256"), "big")
+
+
+def terms_of(key: bytes, kind: str, rows: Iterable[tuple[str, int, str | None, bytes | None]]) -> list[int]:
+    """`term` of each (id, version, lookup, stamp), in order: the same message and HMAC, with
+    what is the same for every row of the kind made once (a scan of 100,000 accounts checks its
+    head over every row)."""
+    prefix = f"{len(kind)}:{kind}"
+    digest, from_bytes = hmac.digest, int.from_bytes
+    return [
+        from_bytes(
+            digest(
+                key,
+                f"{prefix}{len(rid)}:{rid}{version}:{len(lookup or '')}:{lookup or ''}".encode()
+                + (stamp or b""),
+                "sha256",
+            ),
+            "big",
+        )
+        for rid, version, lookup, stamp in rows
+    ]
 
 
 def stanza_digest(stanza: bytes) -> str:

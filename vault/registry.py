@@ -1332,23 +1332,26 @@ class Registry:
             raise AssertionError("unreachable")
         with self.backend.snapshot():
             self._refresh(domain)
-            rows: Sequence[StampRow] = (
-                self.backend.stamps(kind)
+            rows: list[tuple[str, int, str | None, bytes | None]] = (
+                [(r.id, r.version, r.lookup, r.stamp) for r in self.backend.stamps(kind)]
                 if scanned is None
-                else [StampRow(r.id, r.version, r.lookup, r.column_stamp) for r in scanned if r.kind == kind]
+                else [(r.id, r.version, r.lookup, r.column_stamp) for r in scanned if r.kind == kind]
             )
             expected = self.manifest(domain).records.get(kind, KindHead())
-        stored = KindHead()
-        terms: dict[str, Seen] = {}
         memo = self._memo.get(kind, {})
-        for r in rows:
-            seen = memo.get(r.id)
-            if seen is not None and seen[:3] == (r.version, r.lookup, r.stamp):
-                value = seen[3]
-            else:
-                value = heads.term(key, kind, r)
-            stored.add(value)
-            terms[r.id] = (r.version, r.lookup, r.stamp, value)
+        # Rows whose term this registry object already computed (same version, index and stamp)
+        # reuse it; the others are computed in one batch.
+        fresh = [r for r in rows if (seen := memo.get(r[0])) is None or seen[:3] != r[1:]]
+        computed = iter(heads.terms_of(key, kind, fresh))
+        terms: dict[str, Seen] = {}
+        total = 0
+        for rid, version, lookup, stamp in rows:
+            seen = memo.get(rid)
+            known = seen is not None and seen[:3] == (version, lookup, stamp)
+            value = seen[3] if known and seen is not None else next(computed)
+            total += value
+            terms[rid] = (version, lookup, stamp, value)
+        stored = KindHead(len(rows), total % heads.MOD)
         self._memo[kind] = terms
         if (stored.n, stored.total) != (expected.n, expected.total):
             if stored.n < expected.n:
