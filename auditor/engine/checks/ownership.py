@@ -11,6 +11,7 @@ listed" (Approved Social Media Tools). A person on leave has not left: only `dep
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from auditor.engine.checks.base import (
     AccountCheck,
@@ -23,12 +24,26 @@ from auditor.engine.checks.base import (
 from auditor.model.types import Account, Finding, Person, PersonKind, PersonStatus, Severity, age_on
 
 
-def _left(person: Person) -> str:
+def has_left(person: Person) -> bool:
+    """They left the district (`departed`; a person on leave has not left): what `owner.departed`
+    flags for an owner or co-manager, and the access review for an identity's grant."""
+    return person.status is PersonStatus.DEPARTED
+
+
+def left_phrase(person: Person) -> str:
+    """ "left the district on 2026-03-01", or without the date when none is recorded."""
     return (
         f"left the district on {person.departed_on.isoformat()}"
         if person.departed_on
         else "left the district"
     )
+
+
+def role_changed_since(person: Person, reference: date) -> bool:
+    """Their role changed after `reference` (an account's approval, a grant) and they have not left
+    (leaving is `has_left`'s): what `owner.role_changed` flags for an owner, and the access review
+    for an identity granted before the change. Without a change date there is nothing to say."""
+    return not has_left(person) and person.role_changed_on is not None and person.role_changed_on > reference
 
 
 class OwnerDeparted(AccountCheck):
@@ -59,21 +74,21 @@ class OwnerDeparted(AccountCheck):
                     account=account,
                     evidence={"owner_id": account.owner_id},
                 )
-            elif owner.status is PersonStatus.DEPARTED:
+            elif has_left(owner):
                 yield self.finding(
                     ctx,
-                    f"{account.label} is owned by {owner.name}, who {_left(owner)}; "
+                    f"{account.label} is owned by {owner.name}, who {left_phrase(owner)}; "
                     "it is orphaned until it is reassigned.",
                     account=account,
                     person=owner,
                 )
         for pid in account.co_manager_ids:
             person = ctx.person(pid)
-            if pid == account.owner_id or person is None or person.status is not PersonStatus.DEPARTED:
+            if pid == account.owner_id or person is None or not has_left(person):
                 continue
             yield self.finding(
                 ctx,
-                f"{account.label} still lists {person.name}, who {_left(person)}, as a co-manager.",
+                f"{account.label} still lists {person.name}, who {left_phrase(person)}, as a co-manager.",
                 account=account,
                 person=person,
                 severity=Severity.MEDIUM,
@@ -93,7 +108,7 @@ class OwnerRoleChanged(AccountCheck):
     def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
         owner = ctx.person(account.owner_id)
         # A departed owner is owner.departed's finding; without a change date there is nothing to say.
-        if owner is None or owner.status is PersonStatus.DEPARTED or owner.role_changed_on is None:
+        if owner is None or has_left(owner) or owner.role_changed_on is None:
             return
         if account.approval.approved_on is not None:
             reference, what = account.approval.approved_on, "approved"
@@ -101,7 +116,7 @@ class OwnerRoleChanged(AccountCheck):
             reference, what = account.created_at.date(), "created"
         else:
             return
-        if owner.role_changed_on > reference:
+        if role_changed_since(owner, reference):
             role = f" (now {owner.role})" if owner.role else ""
             yield self.finding(
                 ctx,
