@@ -111,6 +111,24 @@ def test_minimal_policy_gets_defaults() -> None:
     assert policy.building("shs") is not None and policy.building("shs").administrator_role == "Principal"  # type: ignore[union-attr]
 
 
+def test_the_unused_identity_window_defaults_to_90_days_and_can_be_set_or_turned_off() -> None:
+    """`[escrow] identity_unused_after`: when the access review flags an identity unused."""
+    assert load_policy(MINIMAL).escrow.identity_unused_after == Period(days=90)
+    for preset in ("naperville-203", "moline-coal-valley"):  # written by `policy init`, a district choice
+        assert load_preset(preset).escrow.identity_unused_after == Period(days=90)
+        assert 'identity_unused_after = "90d"' in dump_preset(preset)
+
+    def window(value: str) -> Period | None:
+        return load_policy(
+            MINIMAL + f"\n[escrow]\nidentity_unused_after = {value}\n"
+        ).escrow.identity_unused_after
+
+    assert window('"6m"') == Period(months=6) and window("30") == Period(days=30)
+    assert window('""') is None  # the flag is off
+    err = _error(MINIMAL + '\n[escrow]\nidentity_unused_after = "soon"\n')
+    assert "escrow.identity_unused_after: 'soon' is not a period" in err.message
+
+
 def test_load_from_a_path_and_a_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(MINIMAL, encoding="utf-8")

@@ -507,13 +507,23 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
         else Managers(mode, tuple(g.strip().upper() for g in grades))
     )
     esc = r.table(
-        data, "escrow", (), ("accept_secondary_admin", "max_age", "rotation_deadline", "clipboard_seconds")
+        data,
+        "escrow",
+        (),
+        (
+            "accept_secondary_admin",
+            "max_age",
+            "rotation_deadline",
+            "clipboard_seconds",
+            "identity_unused_after",
+        ),
     )
     escrow = Escrow(
         accept_secondary_admin=r.boolean(esc, "accept_secondary_admin", ("escrow",), False),
         max_age=r.period(esc, "max_age", ("escrow",), None),
         rotation_deadline=r.period(esc, "rotation_deadline", ("escrow",), Period(days=14)) or Period(days=14),
         clipboard_seconds=r.integer(esc, "clipboard_seconds", ("escrow",), 20, 1, 600),
+        identity_unused_after=r.period(esc, "identity_unused_after", ("escrow",), Period(days=90)),
     )
     agr = r.table(data, "agreement", (), ("required",))
     required = r.strings(agr, "required", ("agreement",))

@@ -245,6 +245,9 @@ class Escrow:
     rotation_deadline: Period = Period(days=14)
     # `recover --copy`: seconds a credential stays on the clipboard before it is cleared.
     clipboard_seconds: int = 20
+    # The access review (`auditor report access`) flags an identity with no use (no reveal-log event
+    # by it, no audit run) for longer than this; None: never flagged.
+    identity_unused_after: Period | None = Period(days=90)
 
 
 @dataclass(frozen=True)
