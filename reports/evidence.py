@@ -1,7 +1,7 @@
 """The evidence pack: everything a compliance officer files to show later what the district's state
 was, and that nothing in the file was altered since.
 
-One zip holding one folder `evidence-<UTC time>/` with the five reports in HTML, CSV and JSON, the
+One zip holding one folder `evidence-<UTC time>/` with every report kind in HTML, CSV and JSON, the
 reveal log's verification result, the policy in force (its exact TOML text), a README saying how to
 check the pack, `manifest.json` (what the pack is, every file with its size and SHA-256) and
 `MANIFEST.sha256` in `sha256sum -c` format covering every other file. `verify_pack` recomputes every

@@ -104,7 +104,7 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "report": Lazy(
         "auditor.cli.report",
-        "Compliance reports for people who do not run the tool: inventory, findings, escrow, activity, offboarding (as a table, CSV, JSON, HTML or XLSX), and evidence packs.",
+        "Compliance reports for people who do not run the tool: inventory, findings, escrow, activity, offboarding, access (as a table, CSV, JSON, HTML or XLSX), and evidence packs.",
     ),
     "notify": Lazy("auditor.cli.notify", "Where audit results go: email (SMTP) and webhooks (Teams, Slack)."),
     "schedule": Lazy("auditor.cli.schedule", "Run the audit unattended: systemd timer or cron line."),

@@ -1,5 +1,5 @@
-"""`auditor report`: compliance reports (inventory, findings, escrow, activity, offboarding) and
-evidence packs.
+"""`auditor report`: compliance reports (inventory, findings, escrow, activity, offboarding, access)
+and evidence packs.
 
 Each kind is a command that turns its options into `auditor.services.reporting.build_report`,
 renders with `reports.render` and writes to stdout or, with `--output`, to a file (atomic, mode 0600:
@@ -31,7 +31,7 @@ from reports.formats import FORMATS, format_for_path
 app = typer.Typer(
     help=(
         "Compliance reports for people who do not run the tool: inventory, findings, escrow, "
-        "activity, offboarding (as a table, CSV, JSON, HTML or XLSX), and evidence packs."
+        "activity, offboarding, access (as a table, CSV, JSON, HTML or XLSX), and evidence packs."
     ),
     no_args_is_help=True,
 )
@@ -182,6 +182,21 @@ def offboarding(
     _emit(ctx, "offboarding", fmt, output, person=person)
 
 
+@app.command("access")
+def access(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
+    """The access review: for each account, who can reveal its credentials now (identities and the
+    break-glass set), through which escrow scope, granted when and by whom, and when each last
+    revealed it; every identity with its last use. Flags grants to people who left or changed role
+    (by email, from the roster), identities unused past the policy's [escrow] identity_unused_after,
+    and accounts no active identity but the owner's can recover. Never a secret.
+
+    Example:
+
+        auditor report access --format html --output access-review.html
+    """
+    _emit(ctx, "access", fmt, output)
+
+
 @app.command("evidence")
 def evidence(
     ctx: typer.Context,
@@ -189,9 +204,10 @@ def evidence(
         Path, typer.Option("--output", "-o", help="The pack to write (a .zip, mode 0600).", dir_okay=False)
     ],
 ) -> None:
-    """An evidence pack: the five reports as HTML, CSV and JSON, the reveal-log verification, the
-    policy in force, and MANIFEST.sha256 (`sha256sum -c` format) plus manifest.json. Prints the
-    digest of the manifest: record it where the pack is filed, to show later nothing changed.
+    """An evidence pack: every report (inventory, findings, escrow, activity, offboarding, access) as
+    HTML, CSV and JSON, the reveal-log verification, the policy in force, and MANIFEST.sha256
+    (`sha256sum -c` format) plus manifest.json. Prints the digest of the manifest: record it where
+    the pack is filed, to show later nothing changed.
 
     Example:
 

@@ -4,18 +4,19 @@
 and clock); this module is where the registry is read for it: the audit's snapshot
 (`auditor.services.audit.read_snapshot`), and, where the kind's `reads` asks, every stored run's
 summary (the ledger of a past run walked back on demand: auditor/services/history.py), the
-reveal log with the verification of its whole chain, and the person named by `--person`. An
-evidence pack reads everything every kind reads, plus the stored policy text, in one go, so its five
-reports describe the same registry. Everything is read under the inventory key only: the nightly
-`auditor` identity can build every report and none can contain a secret (docs/reports.md).
+reveal log with the verification of its whole chain, the identities and the break-glass set (who
+can reveal what), and the person named by `--person`. An evidence pack reads everything every kind
+reads, plus the stored policy text, in one go, so its reports describe the same registry. Everything
+is read under the inventory key only: the nightly `auditor` identity can build every report and none
+can contain a secret (docs/reports.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.model.types import Finding
 from auditor.services.audit import read_snapshot, run_history
@@ -23,14 +24,48 @@ from auditor.services.policy import stored_policy
 from reports import build_report as build_from_input
 from reports import write_file
 from reports.evidence import build_pack
-from reports.input import Reads, ReportInput
+from reports.input import DISTRICT, BreakGlassSet, Grant, IdentityInfo, Reads, ReportInput
 from reports.kinds import KINDS, kind_named
 from reports.model import Report
+from vault.escrow.breakglass import BreakGlassSplit, GroupSpec
+from vault.registry import ESCROW, INVENTORY, ROLE_DOMAINS, Identity
 from vault.revealog import RevealLog
 from vault.stores.inventory import Inventory
 
 if TYPE_CHECKING:
     from vault.registry import Registry
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC) if text else None
+    except ValueError:
+        return None
+
+
+def identity_info(ident: Identity) -> IdentityInfo:
+    """An identity as reports see it. Its grants are what its role unwraps: an identity whose role
+    holds the escrow key (admin) reveals every credential, through the one district scope, since it
+    was created by whoever created it (issue 19 gives each scope its own key and grants)."""
+    created = _instant(ident.created_at)
+    grants = (Grant(DISTRICT, created, ident.created_by),) if ESCROW in ROLE_DOMAINS[ident.role] else ()
+    return IdentityInfo(ident.name, ident.role, ident.email, created, ident.created_by, grants)
+
+
+def breakglass_set(info: Mapping[str, Any] | None) -> BreakGlassSet | None:
+    """The break-glass set from its stored public metadata (no share, no key), or None."""
+    if not info:
+        return None
+    try:
+        groups = tuple(
+            GroupSpec(str(g["name"]), int(g["threshold"]), int(g["count"])) for g in info["groups"]
+        )
+        split = BreakGlassSplit(int(info["set_id"]), int(info["group_threshold"]), groups, (), "")
+        return BreakGlassSet(split.set_id, split.describe(), _instant(str(info.get("created_at", ""))))
+    except (KeyError, TypeError, ValueError):
+        # Unreadable metadata still wraps the keys: say there is a set rather than hide it.
+        set_id = info.get("set_id")
+        return BreakGlassSet(set_id if isinstance(set_id, int) else 0, "layout unreadable", None)
 
 
 def read_input(registry: Registry, reads: Collection[Reads] = (), *, pack: bool = False) -> ReportInput:
@@ -50,6 +85,16 @@ def read_input(registry: Registry, reads: Collection[Reads] = (), *, pack: bool 
             def ledger_after(index: int) -> list[Finding]:
                 return list(snapshot.previous) if index == last else history.ledger_after(index)
 
+        identities = breakglass = None
+        if Reads.IDENTITIES in reads:
+            identities = tuple(
+                sorted((identity_info(i) for i in registry.identities()), key=lambda i: i.name)
+            )
+            # The inventory manifest carries the set too (it wraps both keys), authenticated under the
+            # key every identity holds; `breakglass_info()` checks it only for an admin. A set made
+            # before format 2 may be in the escrow manifest alone.
+            breakglass = breakglass_set(registry.manifest(INVENTORY).breakglass or registry.breakglass_info())
+
     events = log_check = None
     if Reads.LOG in reads:
         log = RevealLog(registry)
@@ -62,6 +107,8 @@ def read_input(registry: Registry, reads: Collection[Reads] = (), *, pack: bool 
         ledger_after=ledger_after,
         events=events,
         log_check=log_check,
+        identities=identities,
+        breakglass=breakglass,
         policy=stored_policy(registry) if pack else None,
         registry_id=registry.registry_id if pack else "",
     )
@@ -88,7 +135,7 @@ def build_report(
 
 
 def build_evidence_pack(registry: Registry, path: Path, *, now: datetime | None = None) -> Path:
-    """A zip of the five reports (HTML, CSV, JSON), the log verification, the policy in force and a
+    """A zip of every report (HTML, CSV, JSON), the log verification, the policy in force and a
     SHA-256 manifest (`MANIFEST.sha256`, `manifest.json`). Written atomically, mode 0600."""
     reads = {r for kind in KINDS.values() for r in kind.reads}
     data = read_input(registry, reads, pack=True)

@@ -49,8 +49,13 @@ TONES = {
     "resolved": "good",
     "done": "good",
     "verifies": "good",
+    # The access review's flags (reports/kinds/access.py), a badge each in a `flags` cell.
+    "departed": "bad",
+    "no other recoverer": "bad",
+    "role changed": "warn",
+    "unused": "warn",
 }
-TONE_COLUMNS = frozenset({"severity", "state", "escrow", "status", "result"})
+TONE_COLUMNS = frozenset({"severity", "state", "escrow", "status", "result", "flags"})
 
 STYLE = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --head:#f3f4f6; --accent:#1e3a8a; }
@@ -162,7 +167,13 @@ class _Column:
             return self.empty
         if isinstance(value, int) and not isinstance(value, bool):
             return f"{self.num}{value}</td>"
+        if self.tones and isinstance(value, list):  # a list of verdicts (flags): a badge each
+            return self.open + " ".join(self._badge(str(v)) for v in value) + "</td>"
         return self._text(text_of(value))  # type: ignore[arg-type]
+
+    def _badge(self, text: str) -> str:
+        tone = TONES.get(text)
+        return f'<span class="badge {tone}">{_esc_text(text)}</span>' if tone else _esc_text(text)
 
     def _text(self, text: str) -> str:
         if self.link:

@@ -8,11 +8,12 @@ tests read it.
 from __future__ import annotations
 
 from auditor.model.errors import UsageError
-from reports.kinds import activity, escrow, findings, inventory, offboarding
+from reports.kinds import access, activity, escrow, findings, inventory, offboarding
 from reports.kinds._common import Kind
 
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (inventory.KIND, findings.KIND, escrow.KIND, activity.KIND, offboarding.KIND)
+    k.name: k
+    for k in (inventory.KIND, findings.KIND, escrow.KIND, activity.KIND, offboarding.KIND, access.KIND)
 }
 
 __all__ = ["KINDS", "Kind", "kind_named"]

@@ -164,6 +164,8 @@ def test_no_secret_leaks_anywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> 
     run("secret", "history", IG, expect=0)
     run("policy", "init", "--preset", "naperville-203", expect=0)
     run("report", "offboarding", "--format", "json", expect=0)
+    run("report", "access", expect=0)
+    run("report", "access", "--format", "json", expect=0)
     run("task", "cancel", task, "--pending-only", "--reason", "nothing pending", expect=2)
     run("breakglass", "recover", "--reason", "drill", input="not a share at all\n", expect=1)
     # Commands that reveal on purpose are run too, but their output is checked separately below.

@@ -230,6 +230,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "schedule show": [read("schedule", "show", "--systemd")],
     # Reports and the log
+    "report access": [read("report", "access", "--format", "html")],
     "report activity": [read("report", "activity")],
     "report escrow": [read("report", "escrow")],
     "report evidence": [read("report", "evidence", "--output", "{out}/evidence.zip")],

@@ -4,8 +4,9 @@
 through the CLI; escrow goes through `vault.escrow.store.Escrow.store`, rotation tasks through
 `vault.stores.tasks.open_task`, waivers through `auditor.services.audit.waive`, and three audit runs through
 `auditor.services.audit.run_audit(offline=True)`. Record ids and run ids come from counters (the real ones are
-random), and every clock the library accepts is fixed, so reports built at `NOW` are byte-stable and
-can be compared with golden files. The registry is built once per session and copied per test.
+random), every clock the library accepts is fixed, and so is the creation time of the registry and
+its identity (`vault.registry.utcnow`), so reports built at `NOW` are byte-stable and can be
+compared with golden files. The registry is built once per session and copied per test.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ RUN_TIMES = (
     datetime(2026, 6, 1, 2, 0, tzinfo=UTC),
 )
 ESCROWED_AT = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+CREATED_AT = datetime(2026, 1, 2, 8, 0, tzinfo=UTC)  # the registry and its first identity (access report)
 
 PEOPLE = (
     "name,email,kind,role,building,status\n"
@@ -91,6 +93,7 @@ def build_district(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> District:
 
     monkeypatch.setenv("AUDITOR_KDF_PROFILE", "floor")
     _counter_ids(monkeypatch)
+    monkeypatch.setattr("vault.registry.utcnow", lambda: CREATED_AT)
     cli = Cli(tmp)
     cli.init()
     cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
