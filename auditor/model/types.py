@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -985,9 +986,17 @@ class Finding:
     waived_until: date | None = None
     waiver_reason: str = ""
 
-    @property
+    def __post_init__(self) -> None:
+        # The fingerprint is made with the finding (msgspec's decoding calls this too), so every
+        # Finding holds it in its __dict__ alike and comparing two findings' __dicts__ stays the
+        # fields' comparison.
+        self.__dict__["fingerprint"] = f"{self.check_id}|{self.subject}"  # what the property gives
+
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """Identity of a finding across runs: the same check on the same subject."""
+        """Identity of a finding across runs: the same check on the same subject. Made once per
+        finding (an audit at 100,000 accounts asked its 280,000 findings for it about five million
+        times); kept beside the fields, never stored, compared or encoded as one."""
         return f"{self.check_id}|{self.subject}"
 
     def display_key(self) -> tuple[int, int, str, str]:
@@ -1084,6 +1093,8 @@ def finding_with(finding: Finding, **changes: Any) -> Finding:
     fields = new.__dict__
     fields.update(finding.__dict__)
     fields.update(changes)
+    if "check_id" in changes or "subject" in changes:
+        fields["fingerprint"] = f"{fields['check_id']}|{fields['subject']}"
     return new
 
 
