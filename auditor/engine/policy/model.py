@@ -190,7 +190,15 @@ class Framework:
         return None
 
     def for_check(self, check_id: str) -> tuple[Requirement, ...]:
-        return tuple(r for r in self.requirements if check_id in r.checks)
+        """The requirements citing `check_id`, worked out once per check (every finding asks)."""
+        cache: dict[str, tuple[Requirement, ...]] | None = self.__dict__.get("_for_check")
+        if cache is None:
+            cache = {}
+            object.__setattr__(self, "_for_check", cache)  # beside the fields, never one of them
+        found = cache.get(check_id)
+        if found is None:
+            found = cache[check_id] = tuple(r for r in self.requirements if check_id in r.checks)
+        return found
 
     def check_ids(self) -> tuple[str, ...]:
         seen: list[str] = []

@@ -178,3 +178,12 @@ def test_remediation_puts_the_references_in_as_written_at_each_whole_word(
     assert Demo.remediation_for(account, person) == expected
     assert Demo.remediation_for(account) == re.sub(r"\bACCOUNT\b", lambda _: ref, text)
     assert Demo.remediation_for(None, person) == re.sub(r"\bPERSON\b", lambda _: who, text)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_check_s_clauses_are_the_requirements_citing_it_asked_once_or_often(name: str) -> None:
+    framework = load_preset(name).framework
+    for check_id in [*CHECKS, "no.such_check"]:
+        expected = tuple(r for r in framework.requirements if check_id in r.checks)
+        assert framework.for_check(check_id) == expected
+        assert framework.for_check(check_id) is framework.for_check(check_id)  # worked out once
