@@ -28,8 +28,13 @@ def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Short name, e.g. jsmith or it-nightly.")],
     role: Annotated[
-        str, typer.Option("--role", help="admin (inventory + escrow) or auditor (inventory only).")
-    ] = "admin",
+        str,
+        typer.Option(
+            "--role",
+            help="admin (inventory + every escrowed credential) or auditor (inventory only). Required: "
+            "an administrator can read every credential in the district, so it is never the default.",
+        ),
+    ],
     email: Annotated[str, typer.Option("--email", help="Contact email of the person or team.")] = "",
     new_passphrase_file: Annotated[
         Path | None,

@@ -214,6 +214,8 @@ def test_identities_and_auditor_role(cli: Cli, tmp_path: Path) -> None:
         "identity",
         "add",
         "x",
+        "--role",
+        "admin",
         "--new-passphrase-file",
         str(nightly),
         passfile=nightly,
@@ -221,6 +223,20 @@ def test_identities_and_auditor_role(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 1 and "needs an admin identity" in result.output
     result = cli("account", "list")
     assert result.exit_code == 1 and "2 identities" in result.output and "--identity" in result.output
+
+
+def test_identity_add_asks_for_the_role_and_never_defaults_to_administrator(cli: Cli, tmp_path: Path) -> None:
+    """An administrator reads every credential in the district (issue 19): the role is said, not
+    assumed."""
+    cli.init()
+    spare = tmp_path / "spare.pass"
+    spare.write_text("a spare passphrase for the test\n")
+    os.chmod(spare, 0o600)
+    result = cli("identity", "add", "mlee", "--new-passphrase-file", str(spare))
+    assert result.exit_code == 2 and "--role" in result.output
+    rows = _items(cli.ok("identity", "list", "--json").output)
+    assert [r["name"] for r in rows] == ["it-admin"]
+    assert "Required" in cli.ok("identity", "add", "--help").output
 
 
 def test_registry_check_backup_restore(cli: Cli, tmp_path: Path) -> None:

@@ -377,7 +377,17 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         spare = _file(root / "spare.pass", "spare admin passphrase\n")
         cli.ok("identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly))
         cli.ok("identity", "add", "spare", "--role", "admin", "--new-passphrase-file", str(spare))
-        cli.ok("identity", "add", "mlee", "--email", "mlee@d203.org", "--new-passphrase-file", str(spare))
+        cli.ok(
+            "identity",
+            "add",
+            "mlee",
+            "--role",
+            "admin",
+            "--email",
+            "mlee@d203.org",
+            "--new-passphrase-file",
+            str(spare),
+        )
         cli.ok("connector", "set-token", "x", "--stdin", input=TOKEN + "\n")
         smtp, hook = servers["smtp"], servers["webhook"]
         cli.ok("notify", "email", "set", "--host", "127.0.0.1", "--port", str(smtp.port), "--security", "none",
