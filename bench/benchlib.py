@@ -1,6 +1,7 @@
 """Shared by the benchmarks that drive the real CLI (bench/registry.py, bench/scale.py).
 
-`machine()` names the CPU and the load, so a figure can be read against the machine it came from.
+`machine()` names the CPU, the load and a yardstick (the CPU time of a fixed Python loop: this
+host's speed drifts by a third within hours), so a figure can be read against the machine it came from.
 `Cli` runs `auditor` as a user does: the console script's entry point (`auditor.cli:main`) with
 this venv's Python in a child process, the registry and the passphrase file given through the
 environment variables the CLI reads (`AUDITOR_REGISTRY`, `AUDITOR_PASSPHRASE_FILE`,
@@ -15,6 +16,7 @@ names), not `ru_maxrss`: Linux carries the parent's resident size at fork into t
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
@@ -26,8 +28,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def yardstick_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (the fastest of three): the same host runs the
+    same code 30-50 % slower some hours than others, so figures printed beside different yardsticks
+    are not comparable (docs/benchmarks.md)."""
+    best = math.inf
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for i in range(300_000):
+            total += i * i % 7
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def machine() -> str:
-    """CPU model, cores and the load averages."""
+    """CPU model, cores, the load averages and the yardstick."""
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -36,7 +52,10 @@ def machine() -> str:
     except OSError:
         pass
     one, five, fifteen = os.getloadavg()
-    return f"{model}, {os.cpu_count()} cores, load {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
+    return (
+        f"{model}, {os.cpu_count()} cores, load {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min), "
+        f"yardstick {yardstick_ms():.0f} ms"
+    )
 
 
 # What the `auditor` console script runs, plus a note of the process's own peak RSS at exit.
