@@ -50,8 +50,7 @@ TERM_INFO = "auditor/v1 record head"
 ROTATION_INFO = "auditor/v1 rotation endorsement"
 BREAKGLASS_ENDORSE_INFO = "auditor/v1 breakglass endorsement"
 MANIFEST_VERSION = 1
-_MOD = 1 << 256
-MOD = _MOD  # a kind's head total is a sum of terms modulo this
+MOD = 1 << 256  # a kind's head total is the sum of its rows' terms modulo this
 
 
 class ManifestError(Exception):
@@ -75,19 +74,15 @@ def term_key(domain_key: bytes) -> bytes:
 
 
 def term(key: bytes, kind: str, row: StampRow) -> int:
-    """One row's contribution to its kind's head (see the module doc). The fields are
-    length-prefixed (the version is a number ended by ':'), so no two rows share a message."""
-    lookup = row.lookup or ""
-    msg = f"{len(kind)}:{kind}{len(row.id)}:{row.id}{row.version}:{len(lookup)}:{lookup}".encode() + (
-        row.stamp or b""
-    )
-    return int.from_bytes(hmac.digest(key, msg, "sha256"), "big")
+    """One row's contribution to its kind's head (see the module doc): `terms_of` of one row."""
+    return terms_of(key, kind, [(row.id, row.version, row.lookup, row.stamp)])[0]
 
 
 def terms_of(key: bytes, kind: str, rows: Iterable[tuple[str, int, str | None, bytes | None]]) -> list[int]:
-    """`term` of each (id, version, lookup, stamp), in order: the same message and HMAC, with
-    what is the same for every row of the kind made once (a scan of 100,000 accounts checks its
-    head over every row)."""
+    """The head term of each (id, version, lookup, stamp), in order, with what is the same for every
+    row of the kind made once (a scan of 100,000 accounts checks its head over every row). The
+    fields are length-prefixed (the version is a number ended by ':'), so no two rows share a
+    message."""
     prefix = f"{len(kind)}:{kind}"
     digest, from_bytes = hmac.digest, int.from_bytes
     return [
@@ -169,21 +164,18 @@ class KindHead:
 
     def add(self, value: int) -> None:
         self.n += 1
-        self.total = (self.total + value) % _MOD
+        self.total = (self.total + value) % MOD
 
     def remove(self, value: int) -> None:
         self.n -= 1
-        self.total = (self.total - value) % _MOD
+        self.total = (self.total - value) % MOD
 
     @classmethod
     def over(cls, key: bytes, kind: str, rows: Iterable[StampRow]) -> tuple[KindHead, dict[str, int]]:
-        head = cls()
-        terms: dict[str, int] = {}
-        for row in rows:
-            value = term(key, kind, row)
-            terms[row.id] = value
-            head.add(value)
-        return head, terms
+        listed = list(rows)
+        values = terms_of(key, kind, [(r.id, r.version, r.lookup, r.stamp) for r in listed])
+        terms = {r.id: value for r, value in zip(listed, values, strict=True)}
+        return cls(len(listed), sum(values) % MOD), terms
 
 
 @dataclass

@@ -1341,17 +1341,13 @@ class Registry:
         memo = self._memo.get(kind, {})
         # Rows whose term this registry object already computed (same version, index and stamp)
         # reuse it; the others are computed in one batch.
-        fresh = [r for r in rows if (seen := memo.get(r[0])) is None or seen[:3] != r[1:]]
-        computed = iter(heads.terms_of(key, kind, fresh))
-        terms: dict[str, Seen] = {}
-        total = 0
-        for rid, version, lookup, stamp in rows:
-            seen = memo.get(rid)
-            known = seen is not None and seen[:3] == (version, lookup, stamp)
-            value = seen[3] if known and seen is not None else next(computed)
-            total += value
-            terms[rid] = (version, lookup, stamp, value)
-        stored = KindHead(len(rows), total % heads.MOD)
+        value = {r[0]: seen[3] for r in rows if (seen := memo.get(r[0])) is not None and seen[:3] == r[1:]}
+        fresh = [r for r in rows if r[0] not in value]
+        value.update(zip((r[0] for r in fresh), heads.terms_of(key, kind, fresh), strict=True))
+        terms: dict[str, Seen] = {
+            rid: (version, lookup, stamp, value[rid]) for rid, version, lookup, stamp in rows
+        }
+        stored = KindHead(len(rows), sum(value[r[0]] for r in rows) % heads.MOD)
         self._memo[kind] = terms
         if (stored.n, stored.total) != (expected.n, expected.total):
             if stored.n < expected.n:
