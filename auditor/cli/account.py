@@ -55,12 +55,7 @@ def account_row(
 
     approval = a.approval
     requested, approved, due = approval.requested_on, approval.approved_on, approval.renewal_due
-    created, updated = a.created_at, a.updated_at
-    if instants is not None:
-        created_text, updated_text = _instant(created, instants), _instant(updated, instants)
-    else:
-        created_text = None if created is None else created.isoformat()
-        updated_text = None if updated is None else updated.isoformat()
+    memo = {} if instants is None else instants
     return {
         "id": a.id,
         "platform": a.platform._value_,  # the stored value (`.value` is a slow descriptor)
@@ -85,8 +80,8 @@ def account_row(
         "status": a.status._value_,
         "notes": a.notes,
         "tags": list(a.tags),
-        "created_at": created_text,
-        "updated_at": updated_text,
+        "created_at": _instant(a.created_at, memo),
+        "updated_at": _instant(a.updated_at, memo),
     }
 
 

@@ -1094,7 +1094,7 @@ def finding_with(finding: Finding, **changes: Any) -> Finding:
     fields.update(finding.__dict__)
     fields.update(changes)
     if "check_id" in changes or "subject" in changes:
-        fields["fingerprint"] = f"{fields['check_id']}|{fields['subject']}"
+        new.__post_init__()  # its fingerprint, from the new check or subject
     return new
 
 

@@ -56,9 +56,13 @@ class Review:
     person: Person | None
     last_use: datetime | None
     last_action: str
-    departed: bool
     unused_days: int | None  # days without use, when past the policy's limit
     why: tuple[str, ...]
+
+    @property
+    def departed(self) -> bool:
+        """They left the district (`owner.departed`'s rule)."""
+        return self.person is not None and has_left(self.person)
 
     def role_changed(self, since: datetime | None) -> bool:
         """Their role changed after `since` (a grant, the identity's creation)."""
@@ -112,8 +116,7 @@ def _review(
 ) -> Review:
     last_use, last_action = last if last is not None else (None, "")
     why: list[str] = []
-    departed = person is not None and has_left(person)
-    if person is not None and departed:
+    if person is not None and has_left(person):
         why.append(f"{info.name} is the identity of {person.name}, who {left_phrase(person)}.")
     created = info.created_at
     if person is not None and created is not None and role_changed_since(person, created.date()):
@@ -134,7 +137,7 @@ def _review(
             else f"never used since it was created on {since.date().isoformat()}"
         )
         why.append(f"{info.name} was {what}: {unused} days, more than the policy's {period}.")
-    return Review(info, person, last_use, last_action, departed, unused, tuple(why))
+    return Review(info, person, last_use, last_action, unused, tuple(why))
 
 
 def _breakglass_grants(source: Source, bg: BreakGlassSet) -> tuple[tuple[Grant, ...], datetime | None]:
