@@ -1061,8 +1061,9 @@ def shared_clause(quoted: Any) -> Any:
     if id(quoted) in _SHARED:
         return quoted
     if type(quoted) is dict and quoted.keys() == _CLAUSE_KEYS:
-        key = (quoted["id"], quoted["citation"], quoted["text"])
-        if type(key[0]) is str and type(key[1]) is str and type(key[2]) is str:
+        # Keyed by the items in their order: one spelled in another key order stays as it is.
+        key = tuple(quoted.items())
+        if type(key[0][1]) is str and type(key[1][1]) is str and type(key[2][1]) is str:
             known = _CLAUSES.get(key)
             if known is not None:
                 return known

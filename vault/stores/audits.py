@@ -70,15 +70,15 @@ def _unpacked(entry: Sequence[Any]) -> Change:
     return str(fp), {**{k: v for k, v in after.items() if k not in skip}, **differing}, after
 
 
-def _quoted_refs(clauses: Any, quotes: list[Any], index: dict[tuple[str, str, str], int]) -> list[int] | None:
+def _quoted_refs(clauses: Any, quotes: list[Any], index: dict[tuple[Any, ...], int]) -> list[int] | None:
     """Positions in the chunk's `quotes` of a finding's quoted clauses (added there when new); None
     when one of them is not a quoted clause (id, citation, text), so the finding is kept as given."""
     refs: list[int] = []
     for c in clauses:
         if type(c) is not dict or c.keys() != _CLAUSE_KEYS:
             return None
-        key = (c["id"], c["citation"], c["text"])
-        if type(key[0]) is not str or type(key[1]) is not str or type(key[2]) is not str:
+        key = tuple(c.items())  # in their order: a clause spelled in another order is quoted apart
+        if type(key[0][1]) is not str or type(key[1][1]) is not str or type(key[2][1]) is not str:
             return None
         at = index.get(key)
         if at is None:
@@ -95,7 +95,7 @@ def pack_chunk(findings: Iterable[dict[str, Any]]) -> dict[str, Any]:
     280,000 times at 100,000 accounts. A finding whose evidence quotes anything else (or nothing)
     has a null entry and is stored as it is."""
     quotes: list[Any] = []
-    index: dict[tuple[str, str, str], int] = {}
+    index: dict[tuple[Any, ...], int] = {}
     out: list[dict[str, Any]] = []
     refs: list[list[int] | None] = []
     for d in findings:
