@@ -41,6 +41,9 @@ Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 FORMAT_FIELD = "format"
 
 ADMINS = frozenset({Role.ADMIN})
+# What a building administrator may write besides: credentials and their metadata and rotation
+# tasks, for the accounts of the scopes it holds (the scope keys enforce which: vault/escrow/scopes.py).
+KEYHOLDERS = frozenset({Role.ADMIN, Role.BUILDING_ADMIN})
 ANYONE = frozenset(Role)
 
 
@@ -61,6 +64,10 @@ def _person_key(data: Mapping[str, Any]) -> str | None:
 
 def _handle_key(data: Mapping[str, Any]) -> str | None:
     return handle_key(data["platform"], data["handle"])
+
+
+def _scope_key(data: Mapping[str, Any]) -> str | None:
+    return " ".join(str(data["name"]).split()).casefold()
 
 
 class RecordFormatError(ValueError):
@@ -131,11 +138,14 @@ _DECLARED = (
     Kind("person", INVENTORY, "people", _person_key),
     Kind("account", INVENTORY, "accounts", _handle_key),
     Kind("attestation", INVENTORY, "attestations of profiles read by hand", _handle_key),
-    Kind("credential", ESCROW, "escrowed credentials"),
+    # A credential's bundle is sealed again under its escrow scope's key (vault/escrow/scopes.py).
+    Kind("credential", ESCROW, "escrowed credentials", writers=KEYHOLDERS),
     # A new credential staged by a rotation task, current only once its item is confirmed.
-    Kind("credential-pending", ESCROW, "pending credentials of rotation tasks"),
-    Kind("credential-meta", INVENTORY, "what is escrowed for an account"),
-    Kind("rotation-task", INVENTORY, "rotation tasks"),
+    Kind("credential-pending", ESCROW, "pending credentials of rotation tasks", writers=KEYHOLDERS),
+    Kind("credential-meta", INVENTORY, "what is escrowed for an account", writers=KEYHOLDERS),
+    Kind("rotation-task", INVENTORY, "rotation tasks", writers=KEYHOLDERS),
+    # Per escrow scope (a building, or the district): its key wrapped to who may open it.
+    Kind("escrow-scope", ESCROW, "escrow scopes", _scope_key),
     Kind("identity", INVENTORY, "identities"),
     # The retired inventory keys' log keys and rotation keys (vault/revealog.py, vault/heads.py).
     Kind("log-keys", INVENTORY, "the log's retired keys"),

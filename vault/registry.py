@@ -77,8 +77,17 @@ from vault.revealog import RevealLog
 # Format 2: authenticated manifests (vault/heads.py), the records' stamp column, sealed private keys
 # that remember the key versions they opened. `auditor registry upgrade` brings a format 1 registry
 # up (vault/upgrades.py).
-FORMAT_VERSION = 2
-ROLE_DOMAINS: dict[Role, tuple[str, ...]] = {Role.ADMIN: (INVENTORY, ESCROW), Role.AUDITOR: (INVENTORY,)}
+# Format 3: escrow scopes (vault/escrow/scopes.py), credentials sealed under their scope's key.
+FORMAT_VERSION = 3
+# Which domain keys each role is wrapped. A building administrator holds the escrow key, which seals
+# the escrow records' envelopes, but reads a credential only with the key of its escrow scope
+# (vault/escrow/scopes.py), wrapped to it per scope it is granted.
+ROLE_DOMAINS: dict[Role, tuple[str, ...]] = {
+    Role.ADMIN: (INVENTORY, ESCROW),
+    Role.BUILDING_ADMIN: (INVENTORY, ESCROW),
+    Role.AUDITOR: (INVENTORY,),
+    Role.COMPLIANCE: (INVENTORY,),
+}
 __all__ = ["DOMAINS", "ESCROW", "FORMAT_VERSION", "INVENTORY", "ROLE_DOMAINS", "Identity", "Registry"]
 
 
@@ -98,6 +107,14 @@ class Identity:
     created_at: str
     created_by: str = ""
     email: str = ""
+    # A building administrator's escrow scopes as its identity record lists them, each (scope, when
+    # granted, by whom); the scope keys' wraps decide (vault/scopes.py). District administrators
+    # hold every scope.
+    grants: tuple[tuple[str, str, str], ...] = ()
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(g[0] for g in self.grants)
 
 
 @dataclass(frozen=True)
@@ -192,13 +209,23 @@ class Registry:
         # `registry check` unlocks tolerantly: problems are collected here instead of raised.
         self.tolerant = False
         self.problems: list[VaultError] = []
+        # Escrow scopes (vault/escrow/scopes.py): who unwraps scope keys (an identity id, or
+        # "breakglass", with its X25519 private key) and the scope keys opened so far.
+        self.scope_holder: tuple[str, bytes] | None = None
+        self.scope_keys: dict[str, tuple[int, bytes]] = {}
 
     # ---------------------------------------------------------------------------------------------
     # Creation and opening
 
     @classmethod
     def create(
-        cls, backend: Backend, admin_name: str, passphrase: Secret, *, kdf_profile: str = "default"
+        cls,
+        backend: Backend,
+        admin_name: str,
+        passphrase: Secret,
+        *,
+        kdf_profile: str = "default",
+        email: str = "",
     ) -> Registry:
         _check_name(admin_name)
         _check_passphrase(passphrase)
@@ -224,10 +251,11 @@ class Registry:
                 backend.meta_set("registry_id", reg.registry_id)
                 backend.meta_set("format_version", str(FORMAT_VERSION))
                 backend.meta_set("created_at", utcnow().isoformat())
-                ident = reg._add_identity_unchecked(
-                    admin_name, Role.ADMIN, passphrase, kdf_profile, created_by=""
+                ident, private = reg._add_identity_unchecked(
+                    admin_name, Role.ADMIN, passphrase, kdf_profile, created_by="", email=email
                 )
                 reg.identity = ident
+                reg.scope_holder = (ident.id, private)
         finally:
             reg._creating = False
         reg._remember_seen()
@@ -391,6 +419,8 @@ class Registry:
         self._manifest_text = {}
         self._terms = {}
         self._unverifiable = set()
+        self.scope_keys = {}
+        self.scope_holder = (row.id, opened.private) if ESCROW in keys else None
         info_name = identity_name or ""
         if not self.legacy:
             try:
@@ -847,6 +877,8 @@ class Registry:
 
     def lock(self) -> None:
         self._keys = {}
+        self.scope_holder = None
+        self.scope_keys = {}
         self._index_key = None
         self._term_keys = {}
         self._manifests = {}
@@ -861,7 +893,19 @@ class Registry:
         ident = self._require_identity()
         if ident.role is not Role.ADMIN or ESCROW not in self._keys:
             raise AccessDeniedError(
-                f"{action} needs an admin identity; {ident.name!r} is unlocked as {ident.role.value}",
+                f"{action} needs an admin identity; {ident.name!r} is unlocked as {ident.role.label}",
+                "Run the command as an administrator (--identity NAME).",
+            )
+        return ident
+
+    def require_escrow(self, action: str) -> Identity:
+        """A district or building administrator (which scopes it may touch is the scope keys' say:
+        vault/escrow/scopes.py)."""
+        ident = self._require_identity()
+        if not ident.role.holds_escrow or ESCROW not in self._keys:
+            raise AccessDeniedError(
+                f"{action} needs a district or building administrator; {ident.name!r} is unlocked as "
+                f"{ident.role.label}",
                 "Run the command as an administrator (--identity NAME).",
             )
         return ident
@@ -871,7 +915,7 @@ class Registry:
             raise AccessDeniedError("the registry is locked")
         return self.identity
 
-    def add_identity(
+    def add_identity_keys(
         self,
         name: str,
         role: Role,
@@ -882,12 +926,15 @@ class Registry:
         reason: str = "",
         details: dict[str, Any] | None = None,
     ) -> Identity:
-        """Add an identity and log it (`identity-add`, with the creator as the event's identity)."""
+        """Add an identity with its domain keys and log it (`identity-add`, with the creator as the
+        event's identity). Its escrow scopes are the caller's: use `vault.rekey.add_identity`."""
         creator = self.require_admin("Adding an identity")
         _check_name(name)
         _check_passphrase(passphrase)
         with self.transaction():
-            ident = self._add_identity_unchecked(name, role, passphrase, kdf_profile, creator.name, email)
+            ident, _private = self._add_identity_unchecked(
+                name, role, passphrase, kdf_profile, creator.name, email
+            )
 
             RevealLog(self).append(
                 "identity-add",
@@ -898,7 +945,7 @@ class Registry:
 
     def _add_identity_unchecked(
         self, name: str, role: Role, passphrase: Secret, kdf_profile: str, created_by: str, email: str = ""
-    ) -> Identity:
+    ) -> tuple[Identity, bytes]:
         ident_id = new_id("id")
         private, public = crypto.new_identity_keypair()
         domains = ROLE_DOMAINS[role]
@@ -931,7 +978,7 @@ class Registry:
             },
             expected_version=0,
         )
-        return Identity(ident_id, name, role, created_at, created_by, email)
+        return Identity(ident_id, name, role, created_at, created_by, email), private
 
     def identities(self) -> list[Identity]:
         """Every identity with its name (needs the inventory key)."""
@@ -946,6 +993,10 @@ class Registry:
                     created_at=row.created_at,
                     created_by=str(info.get("created_by", "")),
                     email=str(info.get("email", "")),
+                    grants=tuple(
+                        (str(name), str(g.get("at", "")), str(g.get("by", "")))
+                        for name, g in sorted(dict(info.get("scopes") or {}).items())
+                    ),
                 )
             )
         return out
@@ -1079,6 +1130,11 @@ class Registry:
             self.backend.meta_set(heads.meta_name(domain), manifest.seal(self._key(domain)))
         self._manifests = dict(manifests)
         self._terms = {}
+
+    def set_format_version(self, version: int) -> None:
+        """A format step (vault/upgrades.py): the manifests name the new format with the header."""
+        for manifest in self._require_all_manifests("Upgrading the registry"):
+            manifest.format_version = version
 
     def mark_restored(self) -> None:
         """`auditor registry restore`: this older state is the district's choice, not a rollback."""

@@ -38,6 +38,7 @@ from auditor.model.errors import UsageError
 from auditor.model.types import Role, RotationTask, Secret
 from vault import crypto, heads
 from vault import kinds as kinds_mod
+from vault import scopes as scopes_mod
 from vault.backends.storage import IdentityRow
 from vault.backup import take_backup
 from vault.errors import (
@@ -61,6 +62,7 @@ from vault.registry import (
     utcnow,
 )
 from vault.revealog import RevealLog
+from vault.scopes import BREAKGLASS, Scopes
 from vault.stores import tasks as tasks_mod
 
 _BG_INFO = "auditor/v1 breakglass x25519"
@@ -74,6 +76,7 @@ class RekeyResult:
     domains: tuple[str, ...]
     key_versions: dict[str, int]
     records: int
+    scopes: tuple[str, ...] = ()  # the escrow scopes (names) whose keys were replaced
     removed: str = ""
     tasks: tuple[RotationTask, ...] = field(default=())
     backup: str = ""
@@ -151,8 +154,10 @@ def rotate_domains(
     details: dict[str, Any] | None = None,
     task_reason: str = "",
     task_accounts: Sequence[str] = (),
+    scopes: Sequence[str] = (),
 ) -> RekeyResult:
-    """New keys for `domains`, re-wrapped and re-encrypted, in ONE transaction (see module doc).
+    """New keys for `domains` and for the escrow scopes `scopes` (record ids), re-wrapped and
+    re-encrypted, in ONE transaction (see module doc).
 
     The caller takes the backup. `task_accounts` get a rotation task (inside the same transaction).
     """
@@ -160,6 +165,8 @@ def rotate_domains(
     wanted = tuple(d for d in DOMAINS if d in domains)
     old_keys = registry.held_keys()
     old_identity = registry.identity
+    old_scope_keys = dict(registry.scope_keys)
+    scope_names: tuple[str, ...] = ()
     backend = registry.backend
     opened: list[RotationTask] = []
     try:
@@ -229,6 +236,11 @@ def rotate_domains(
                         registry.wrap_for_identity(ident_id, bytes.fromhex(entry.public_key), d)
             if ESCROW in wanted and not any(e.role == Role.ADMIN.value for e in entries.values()):
                 raise IdentityError("re-keying would leave no administrator; nothing was changed")
+            if scopes:
+                names = {r.id: str(r.data["name"]) for r in Scopes(registry).records()}
+                drop = [drop_identity_id] if drop_identity_id else []
+                Scopes(registry).rotate(scopes, drop=drop, burn=burn_breakglass)
+                scope_names = tuple(sorted(names[s] for s in scopes if s in names))
             info = registry.breakglass_info()
             if info is not None and burn_breakglass:
                 for d in DOMAINS:
@@ -245,16 +257,19 @@ def rotate_domains(
                     "key_versions": versions,
                     "records": len(rows),
                     "tasks_opened": [t.id for t in opened],
+                    **({"scopes": list(scope_names)} if scope_names else {}),
                     **(details or {}),
                 },
             )
     except BaseException:
         registry.restore_keys(old_keys, old_identity)
+        registry.scope_keys = old_scope_keys
         raise
     return RekeyResult(
         wanted,
         versions,
         len(rows),
+        scopes=scope_names,
         tasks=tuple(opened),
         breakglass_dropped=burn_breakglass and info is not None,
     )
@@ -288,9 +303,14 @@ def _authenticated_row(registry: Registry, name: str) -> tuple[IdentityRow, Iden
     return row, entry
 
 
-def _escrowed_accounts(registry: Registry) -> list[str]:
-
-    return sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
+def _escrowed_accounts(registry: Registry, scope_ids: Sequence[str] | None = None) -> list[str]:
+    """The accounts with escrowed credentials (in the scopes `scope_ids`, when given)."""
+    escrowed = sorted(a for a, ref in Escrow(registry).refs().items() if ref.escrowed)
+    if scope_ids is None:
+        return escrowed
+    scopes = Scopes(registry)
+    names = {scopes_mod.scope_key(str(r.data["name"])) for r in scopes.records() if r.id in set(scope_ids)}
+    return [a for a in escrowed if scopes_mod.scope_key(scopes.account_scope(a)) in names]
 
 
 def remove_identity(
@@ -318,7 +338,8 @@ def remove_identity(
             "Add another administrator first (`auditor identity add NAME --role admin`).",
         )
     domains = tuple(d for d in DOMAINS if row.id in registry.manifest(d).wraps)
-    accounts = _escrowed_accounts(registry) if ESCROW in domains else []
+    held = Scopes(registry).scopes_held_by(row.id) if ESCROW in domains else []
+    accounts = _escrowed_accounts(registry, held) if ESCROW in domains else []
     path = take_backup(registry, "before-identity-remove") if backup else ""
     result = rotate_domains(
         registry,
@@ -329,6 +350,7 @@ def remove_identity(
         details={"removed": name, "role": entry.role, **(extra_details or {})},
         task_reason=f"identity {name} was removed and could read the escrowed credentials",
         task_accounts=accounts,
+        scopes=held,
     )
     return dataclasses.replace(result, removed=name, backup=path)
 
@@ -352,7 +374,8 @@ def rotate_identity(
     _check_passphrase(passphrase)
     row, entry = _authenticated_row(registry, name)
     domains = ROLE_DOMAINS[Role.parse(entry.role)]
-    accounts = _escrowed_accounts(registry) if open_tasks and ESCROW in domains else []
+    held = Scopes(registry).scopes_held_by(row.id) if ESCROW in domains else []
+    accounts = _escrowed_accounts(registry, held) if open_tasks and ESCROW in domains else []
     path = take_backup(registry, "before-identity-rotate") if backup else ""
     private, _public = crypto.new_identity_keypair()
     result = rotate_domains(
@@ -364,6 +387,7 @@ def rotate_identity(
         details={"identity": name, "role": entry.role},
         task_reason=f"the passphrase of identity {name} may have leaked with a copy of the registry",
         task_accounts=accounts,
+        scopes=held,
     )
     return dataclasses.replace(result, backup=path)
 
@@ -442,6 +466,7 @@ def breakglass_setup(
         _set_breakglass_endorse_key(registry, endorse_key)
         for d in DOMAINS:
             registry.set_breakglass(d, _breakglass_entry(registry, d, info, endorse_key))
+        Scopes(registry).wrap_all_for(BREAKGLASS)
         RevealLog(registry).append(
             "breakglass-setup",
             details={
@@ -500,10 +525,12 @@ def breakglass_unlock(
         created_by=operator,
     )
     registry.adopt_keys(keys, ident)
+    registry.scope_holder = (BREAKGLASS, private)
     path = take_backup(registry, "before-breakglass-rekey") if backup else ""
     result = rotate_domains(
         registry,
         DOMAINS,
+        scopes=[r.id for r in Scopes(registry).records()],
         burn_breakglass=True,
         action="break-glass",
         reason=reason,
@@ -570,3 +597,179 @@ def breakglass_finish(
             if created:
                 opened.append(task)
     return RekeyResult((), {}, 0, tasks=tuple(opened), breakglass_dropped=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Escrow scopes: identities with scopes, grants and revocations (vault/escrow/scopes.py)
+
+
+def known_scopes(registry: Registry) -> dict[str, str]:
+    """Every scope an account could be in (folded name -> name): `district`, each account's
+    building, and the scopes that already have a key."""
+    out = {scopes_mod.scope_key(scopes_mod.DISTRICT): scopes_mod.DISTRICT}
+    for rec in registry.scan("account"):
+        if not isinstance(rec, VaultError):
+            name = scopes_mod.scope_name(rec.data.get("building"))
+            out.setdefault(scopes_mod.scope_key(name), name)
+    for rec in Scopes(registry).records():
+        out.setdefault(scopes_mod.scope_key(str(rec.data["name"])), str(rec.data["name"]))
+    return out
+
+
+def resolve_scopes(registry: Registry, names: Sequence[str]) -> list[str]:
+    """The scope names as the registry spells them; a name no account uses is refused (a typo
+    would otherwise grant an empty scope and leave the school's administrator without access)."""
+    known = known_scopes(registry)
+    out = []
+    for name in names:
+        found = known.get(scopes_mod.scope_key(name))
+        if found is None:
+            raise UsageError(
+                f"no account is in a building named {name!r}, so there is no escrow scope by that name",
+                "The scopes are `district` and the accounts' buildings: "
+                + ", ".join(sorted(known.values()))
+                + ".",
+            )
+        if found not in out:
+            out.append(found)
+    return out
+
+
+def _set_grants(registry: Registry, ident_id: str, change: dict[str, dict[str, str] | None]) -> None:
+    rec = registry.get("identity", ident_id)
+    if rec is None:
+        raise IdentityError(f"identity {ident_id} has no record")
+    grants = scopes_mod.grants_of(rec.data)
+    for name, value in change.items():
+        if value is None:
+            grants.pop(name, None)
+        else:
+            grants[name] = value
+    registry.put("identity", ident_id, {**rec.data, "scopes": grants}, expected_version=rec.version)
+
+
+def add_identity(
+    registry: Registry,
+    name: str,
+    role: Role,
+    passphrase: Secret,
+    *,
+    scopes: Sequence[str] = (),
+    kdf_profile: str = "default",
+    email: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> Identity:
+    """Add an identity: a district administrator gets every scope's key, a building
+    administrator the keys of `scopes` (at least one), auditors and compliance no escrow key."""
+    actor = registry.require_admin("Adding an identity")
+    if role is Role.BUILDING_ADMIN and not scopes:
+        raise UsageError(
+            "a building administrator needs the escrow scope(s) it may open",
+            'Pass --scope BUILDING (repeatable), e.g. --scope "Naperville North High School".',
+        )
+    if scopes and role is not Role.BUILDING_ADMIN:
+        raise UsageError(
+            f"--scope is for building administrators; a {role.label} identity "
+            + ("holds every scope" if role is Role.ADMIN else "holds no escrow key"),
+            "Leave out --scope, or use --role building-admin.",
+        )
+    names = resolve_scopes(registry, scopes)
+    now = utcnow().isoformat()
+    with registry.transaction():
+        ident = registry.add_identity_keys(
+            name,
+            role,
+            passphrase,
+            kdf_profile=kdf_profile,
+            email=email,
+            reason=reason,
+            details={**({"scopes": names} if names else {}), **(details or {})},
+        )
+        sc = Scopes(registry)
+        if role is Role.ADMIN:
+            sc.wrap_all_for(ident.id)
+        for scope in names:
+            sc.add_holder(ident.id, scope)
+        if names:
+            _set_grants(registry, ident.id, {n: {"at": now, "by": actor.name} for n in names})
+    return ident
+
+
+def grant_scopes(registry: Registry, name: str, scopes: Sequence[str], *, reason: str = "") -> list[str]:
+    """Grant a building administrator more scopes; returns the ones it did not hold already."""
+    actor = registry.require_admin("Granting an escrow scope")
+    row, entry = _authenticated_row(registry, name)
+    if entry.role != Role.BUILDING_ADMIN.value:
+        raise UsageError(
+            f"{name} is a {Role.parse(entry.role).label} identity; scopes are granted to building administrators",
+            "District administrators hold every scope; auditor and compliance identities hold none.",
+        )
+    names = resolve_scopes(registry, scopes)
+    now = utcnow().isoformat()
+    with registry.transaction():
+        sc = Scopes(registry)
+        added = [s for s in names if sc.add_holder(row.id, s)]
+        if added:
+            _set_grants(registry, row.id, {n: {"at": now, "by": actor.name} for n in added})
+            RevealLog(registry).append(
+                "identity-grant", reason=reason, details={"name": name, "scopes": added}
+            )
+    return added
+
+
+def revoke_scopes(
+    registry: Registry, name: str, scopes: Sequence[str], *, reason: str = "", backup: bool = True
+) -> RekeyResult:
+    """Take scopes from a building administrator: each one's key is replaced and its credentials
+    re-sealed, and every account in it with escrowed credentials gets a rotation task (it could
+    read them). One transaction, after a backup."""
+    actor = registry.require_admin("Revoking an escrow scope")
+    row, entry = _authenticated_row(registry, name)
+    names = resolve_scopes(registry, scopes)
+    sc = Scopes(registry)
+    held = {str(r.data["name"]): r.id for r in sc.records() if row.id in r.data["wraps"]}
+    missing = [s for s in names if s not in held]
+    if missing:
+        raise UsageError(
+            f"{name} is not granted {', '.join(map(repr, missing))}; nothing was changed",
+            "`auditor identity list` shows each identity's scopes.",
+        )
+    if entry.role == Role.ADMIN.value:
+        raise UsageError(
+            f"{name} is a district administrator and holds every scope by its role",
+            "Remove the identity (`auditor identity remove`) or add it again as a building administrator.",
+        )
+    sids = [held[s] for s in names]
+    accounts = _escrowed_accounts(registry, sids)
+    path = take_backup(registry, "before-scope-revoke") if backup else ""
+    old_scope_keys = dict(registry.scope_keys)
+    try:
+        with registry.transaction():
+            opened = [
+                task
+                for task, created in tasks_mod.open_many(
+                    registry,
+                    accounts,
+                    f"identity {name} could read the credentials of {', '.join(names)} until it was revoked",
+                    opened_by=actor.name,
+                    now=utcnow(),
+                )
+                if created
+            ]
+            versions = sc.rotate(sids, drop=[row.id])
+            _set_grants(registry, row.id, dict.fromkeys(names))
+            RevealLog(registry).append(
+                "identity-revoke",
+                reason=reason,
+                details={
+                    "name": name,
+                    "scopes": names,
+                    "scope_versions": {n: versions[held[n]] for n in names},
+                    "tasks_opened": [t.id for t in opened],
+                },
+            )
+    except BaseException:
+        registry.scope_keys = old_scope_keys
+        raise
+    return RekeyResult((), {}, 0, scopes=tuple(names), tasks=tuple(opened), backup=path)

@@ -115,12 +115,53 @@ def _to_format_2(registry: Registry) -> None:
         backend.meta_delete(name)
 
 
+def _to_format_3(registry: Registry) -> None:
+    """Escrow scopes (issue 19): every credential's bundle sealed again under the key of its
+    account's scope (its building, or `district`), each scope key wrapped to every administrator
+    (and the break-glass set). Existing administrators are district administrators, so nothing
+    becomes unreadable; building administrators are added afterwards."""
+    from vault.scopes import CREDENTIAL, PENDING, Scopes, scope_name
+
+    registry.require_admin("Upgrading to format 3")
+    scopes = Scopes(registry)
+    with registry.transaction():
+        buildings = {}
+        for rec in registry.scan("account"):
+            if isinstance(rec, VaultError):
+                raise VaultError(
+                    f"cannot upgrade: {rec.message}", "Run `auditor registry check`; nothing was changed."
+                )
+            buildings[rec.id] = rec.data.get("building")
+        for kind in (CREDENTIAL, PENDING):
+            for rec in list(registry.scan(kind)):
+                if isinstance(rec, VaultError):
+                    raise VaultError(
+                        f"cannot upgrade: {rec.message}", "Run `auditor registry check`; nothing was changed."
+                    )
+                if "bundle" not in rec.data:
+                    continue
+                account_id = rec.id.split(":v", 1)[0] if kind == CREDENTIAL else rec.id
+                data = {k: v for k, v in rec.data.items() if k != "bundle"}
+                data.update(
+                    scopes.seal(kind, rec.id, scope_name(buildings.get(account_id)), rec.data["bundle"])
+                )
+                registry.put(kind, rec.id, data, expected_version=rec.version)
+        registry.set_format_version(3)
+
+
 # from_version -> the step to from_version + 1. Format 1 is the first.
 STEPS: dict[int, Step] = {
     1: Step(
         1,
         "authenticated key manifests and record heads (the administrator vouches for the registry as it is)",
         _to_format_2,
+        needs_admin=True,
+    ),
+    2: Step(
+        2,
+        "escrow scopes: each credential sealed under its building's key (every administrator becomes a "
+        "district administrator holding every scope)",
+        _to_format_3,
         needs_admin=True,
     ),
 }

@@ -34,6 +34,12 @@ ACTIONS = frozenset(
         "identity-remove",
         "identity-rotate",
         "identity-passwd",
+        # Escrow scopes (issue 19): a scope granted or revoked, a refusal to open another scope's
+        # credentials, an account's credentials re-sealed under its new building's scope.
+        "identity-grant",
+        "identity-revoke",
+        "scope-refused",
+        "scope-move",
         "token-set",
         "token-remove",
         "notify-change",

@@ -153,10 +153,59 @@ _STATE_ORDER = {FindingState.NEW: 0, FindingState.OPEN: 1, FindingState.WAIVED: 
 
 
 class Role(StrEnum):
-    """What an identity may unlock: admins hold both key domains, auditors the inventory key only."""
+    """What an identity may unlock and do (docs/escrow.md, "Roles").
+
+    `admin` is the district administrator (stored as "admin" since format 1; shown and accepted as
+    "district-admin"): every escrow scope, identities and policy. A building administrator holds the
+    escrow scopes it is granted and reads the inventory. The auditor (the nightly job) and compliance
+    hold the inventory key only."""
 
     ADMIN = "admin"
+    BUILDING_ADMIN = "building-admin"
     AUDITOR = "auditor"
+    COMPLIANCE = "compliance"
+
+    @staticmethod
+    def _aliases() -> dict[str, str]:
+        return {"district_admin": "admin", "building_admin": "building-admin", "principal": "building-admin"}
+
+    @property
+    def label(self) -> str:
+        """The role's name as users read and type it."""
+        return "district-admin" if self is Role.ADMIN else self.value
+
+    @property
+    def holds_escrow(self) -> bool:
+        """Holds the escrow domain key (district and building administrators)."""
+        return self in (Role.ADMIN, Role.BUILDING_ADMIN)
+
+
+# The escrow scope of an account with no building, and how an identity that reaches every scope (a
+# district administrator) is written in `EscrowHolder.scopes`.
+DISTRICT_SCOPE = "district"
+EVERY_SCOPE = "*"
+
+
+def escrow_scope(building: object) -> str:
+    """The escrow scope of an account in `building`: the building (inner whitespace collapsed), or
+    `district` for an account that has none (docs/escrow.md, "Scopes")."""
+    return " ".join(str(building or "").split()) or DISTRICT_SCOPE
+
+
+@dataclass(frozen=True)
+class EscrowHolder:
+    """An identity that can open escrowed credentials, as the checks see it (never a key): its name,
+    role, the email that matches it with the roster, and the scopes it reaches."""
+
+    name: str
+    role: Role
+    email: str = ""
+    scopes: tuple[str, ...] = ()  # (EVERY_SCOPE,) for a district administrator
+
+    def reaches(self, scope: str) -> bool:
+        """The identity can open the credentials of an account in `scope`."""
+        want = " ".join(scope.split()).casefold()
+        return any(s == EVERY_SCOPE or " ".join(s.split()).casefold() == want for s in self.scopes)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from connectors.fakes import FakeAccount, FakeBluesky
 from vault.backends.sqlite import SQLiteBackend
 from vault.errors import AccessDeniedError
 from vault.registry import Registry
+from vault.rekey import add_identity
 from vault.stores.inventory import Inventory
 
 T0 = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
@@ -58,7 +59,7 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
     registry = Registry.create(
         SQLiteBackend(str(tmp_path / "r.db")), "admin", ADMIN_PASS, kdf_profile="floor"
     )
-    registry.add_identity("nightly", Role.AUDITOR, AUDITOR_PASS, kdf_profile="floor")
+    add_identity(registry, "nightly", Role.AUDITOR, AUDITOR_PASS, kdf_profile="floor")
     yield registry
     registry.close()
 

@@ -24,6 +24,7 @@ from auditor.engine.policy import dump_preset
 from auditor.model.types import CredentialRef, Role, Secret
 from connectors.fakes import FakeAccount, FakeBluesky, FakeX
 from tests.e2e.conftest import PASSPHRASE, Cli
+from vault.rekey import add_identity
 
 NOW = datetime.now(UTC)
 RECENT = (NOW - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -151,7 +152,7 @@ def _district(cli: Cli, *, nightly: bool = False) -> dict[str, str]:
             reg.put("credential-meta", account_id, meta.to_dict(), expected_version=0)
         RegistryTokenStore(reg).set("x", Secret(X_TOKEN))
         if nightly:  # the scheduled job's identity: inventory key only
-            reg.add_identity("nightly", Role.AUDITOR, Secret("nightly job passphrase"), kdf_profile="floor")
+            add_identity(reg, "nightly", Role.AUDITOR, Secret("nightly job passphrase"), kdf_profile="floor")
     finally:
         reg.close()
     return ids

@@ -21,6 +21,7 @@ from auditor.model.types import Role, Secret, TaskItem
 from reports.kinds import KINDS
 from tests.e2e.conftest import PASSPHRASE
 from tests.reports.conftest import District
+from vault.rekey import add_identity
 
 NIGHTLY = "nightly job passphrase"
 
@@ -51,7 +52,7 @@ class ReportCli:
 def nightly(district: District, tmp_path: Path) -> ReportCli:
     reg = district.open()
     try:
-        reg.add_identity("nightly", Role.AUDITOR, Secret(NIGHTLY), kdf_profile="floor")
+        add_identity(reg, "nightly", Role.AUDITOR, Secret(NIGHTLY), kdf_profile="floor")
     finally:
         reg.close()
     return ReportCli(district, tmp_path, "nightly", NIGHTLY)

@@ -14,6 +14,7 @@ from vault.escrow.bundle import CredentialBundle, parse_input
 from vault.escrow.rotation import PENDING, Rotation
 from vault.escrow.store import CREDENTIAL, Escrow
 from vault.registry import ESCROW, Registry
+from vault.rekey import add_identity
 from vault.revealog import RevealLog
 from vault.stores.inventory import Inventory
 from vault.stores.tasks import all_tasks, open_task, open_tasks
@@ -52,7 +53,7 @@ def test_metadata_is_visible_to_an_auditor_but_values_are_not(
     make_registry: Callable[..., Registry], reopen: Callable[..., Registry]
 ) -> None:
     reg = make_registry()
-    reg.add_identity("nightly", Role.AUDITOR, Secret(AUDITOR_PASS), kdf_profile="floor")
+    add_identity(reg, "nightly", Role.AUDITOR, Secret(AUDITOR_PASS), kdf_profile="floor")
     acct = _account(reg)
     Escrow(reg).store(acct.id, parse_input("password=pw-value-1\nrecovery_codes=c1, c2, c3"))
     auditor = reopen("nightly", AUDITOR_PASS)

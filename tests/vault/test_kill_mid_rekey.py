@@ -48,7 +48,7 @@ from vault import crypto
 from vault import kinds as kinds_mod
 from vault.backends.storage import Backend
 from vault.errors import IdentityError, NeedsUpgradeError, VaultError, WrongPassphraseError
-from vault.registry import DOMAINS, ESCROW, INVENTORY, Registry
+from vault.registry import DOMAINS, ESCROW, FORMAT_VERSION, INVENTORY, Registry
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
@@ -378,15 +378,15 @@ def build_district(path: Path) -> dict[str, Any]:
     from vault.escrow import breakglass as bg
     from vault.escrow.bundle import CredentialBundle
     from vault.escrow.store import Escrow
-    from vault.rekey import breakglass_setup
+    from vault.rekey import add_identity, breakglass_setup
     from vault.stores.attestations import RegistryAttestationStore
     from vault.stores.inventory import Inventory
 
     path.parent.mkdir(parents=True, exist_ok=True)
     reg = Registry.create(SQLiteBackend(path), ADMIN, Secret(ADMIN_PASS), kdf_profile="floor")
     try:
-        reg.add_identity(LEAVER, Role.ADMIN, Secret(LEAVER_PASS), kdf_profile="floor")
-        reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(NIGHTLY_PASS), kdf_profile="floor")
+        add_identity(reg, LEAVER, Role.ADMIN, Secret(LEAVER_PASS), kdf_profile="floor")
+        add_identity(reg, NIGHTLY, Role.AUDITOR, Secret(NIGHTLY_PASS), kdf_profile="floor")
         inv = Inventory(reg)
         escrow = Escrow(reg)
         with reg.transaction():
@@ -435,6 +435,7 @@ def inspect(
     site: Site, location: str, old_keys: dict[str, bytes], identity: str = ADMIN, passphrase: str = ADMIN_PASS
 ) -> View:
     """Open, check (healthy or fail), and read everything that tells the old state from the new."""
+    from vault import scopes as scopes_mod
     from vault.maintenance import check_registry
     from vault.revealog import RevealLog
     from vault.stores import tasks as tasks_mod
@@ -453,7 +454,14 @@ def inspect(
         for kind in USER_KINDS:
             for rec in reg.scan(kind):
                 assert not isinstance(rec, VaultError), rec
-                data[(kind, rec.id)] = rec.data
+                if kind in scopes_mod.SCOPED_KINDS:  # what the bundle holds, not its key version
+                    plain = {k: v for k, v in rec.data.items() if k not in ("box", "scope_version")}
+                    data[(kind, rec.id)] = {
+                        **plain,
+                        "bundle": scopes_mod.Scopes(reg).open(kind, rec.id, rec.data),
+                    }
+                else:
+                    data[(kind, rec.id)] = rec.data
         opens: dict[str, tuple[int, int]] = {}
         for domain in DOMAINS:
             ok = n = 0
@@ -832,7 +840,7 @@ def test_sigkill_mid_format_upgrade_then_the_upgrade_completes(site: Site) -> No
                 _format1_readable(reg)
                 state = "format 1, schema 2"
             else:
-                assert fmt == 2 and schema == 2, (fmt, schema)
+                assert fmt == FORMAT_VERSION and schema == 2, (fmt, schema)
                 reg.unlock(admin, Secret(passphrase))
                 report = check_registry(reg)
                 assert report.healthy, [p.message for p in report.problems] + report.database_problems

@@ -21,13 +21,19 @@ from auditor.model.types import CredentialRef, Role, RotationTask, Secret
 from vault import kinds
 from vault.errors import AccessDeniedError, NewerFormatError, VaultError
 from vault.registry import Registry
+from vault.rekey import add_identity
 
 SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "person": ("p_1", {"id": "p_1", "name": "Ann Lee", "email": "Ann@D203.org"}),
     "account": ("a_1", {"id": "a_1", "platform": "instagram", "handle": "@LHS_Athletics"}),
     "attestation": ("t_1", {"platform": "snapchat", "handle": "lhs_spirit", "checked_on": "2026-11-01"}),
-    "credential": ("a_1:v1", {"bundle": {"v": 1, "password": "pw"}}),
-    "credential-pending": ("a_1", {"bundle": {"v": 1, "password": "pending-pw"}, "task_id": "t_1"}),
+    # Scoped records hold a bundle sealed under their scope's key (vault/escrow/scopes.py).
+    "credential": ("a_1:v1", {"scope": "scope_1", "scope_version": 1, "box": "00" * 40}),
+    "credential-pending": (
+        "a_1",
+        {"scope": "scope_1", "scope_version": 1, "box": "00" * 40, "task_id": "t_1"},
+    ),
+    "escrow-scope": ("scope_1", {"name": "North High", "version": 1, "check": "00" * 16, "wraps": {}}),
     "credential-meta": ("a_1", CredentialRef(account_id="a_1", escrowed=True, version=1).to_dict()),
     "rotation-task": (
         "t_2",
@@ -75,7 +81,7 @@ def test_a_registry_with_every_kind_is_re_keyed_with_its_blind_indexes(
     from vault.rekey import remove_identity
 
     reg = make_registry()
-    reg.add_identity("bob", Role.ADMIN, Secret("bob admin passphrase"), kdf_profile="floor")
+    add_identity(reg, "bob", Role.ADMIN, Secret("bob admin passphrase"), kdf_profile="floor")
     for kind, (record_id, data) in SAMPLES.items():
         if kind in ("identity", "log-keys", "escrow-history") and reg.backend.get(kind, record_id):
             continue
@@ -97,7 +103,7 @@ def test_only_audit_runs_and_the_ledger_are_written_by_an_auditor(
     make_registry: Callable[..., Registry], reopen: Callable[..., Registry]
 ) -> None:
     reg = make_registry()
-    reg.add_identity("nightly", Role.AUDITOR, Secret("nightly passphrase 1"), kdf_profile="floor")
+    add_identity(reg, "nightly", Role.AUDITOR, Secret("nightly passphrase 1"), kdf_profile="floor")
     reg.close()
     nightly = reopen("nightly", "nightly passphrase 1")
     allowed = {k for k, spec in kinds.KINDS.items() if Role.AUDITOR in spec.writers}

@@ -26,6 +26,7 @@ from vault.errors import (
     WrongPassphraseError,
 )
 from vault.registry import Registry
+from vault.rekey import add_identity
 from vault.stores.inventory import Inventory
 
 
@@ -221,7 +222,7 @@ def test_create_refuses_to_overwrite(make_registry) -> None:  # type: ignore[no-
 
 def test_auditor_identity_holds_the_inventory_key_only(make_registry, reopen) -> None:  # type: ignore[no-untyped-def]
     reg = make_registry()
-    reg.add_identity("it-nightly", Role.AUDITOR, Secret("nightly passphrase 123"), kdf_profile="floor")
+    add_identity(reg, "it-nightly", Role.AUDITOR, Secret("nightly passphrase 123"), kdf_profile="floor")
     reg.put("credential", "c1", {"password": "x"}, expected_version=0, domain="escrow")
     reg.close()
     aud = reopen("it-nightly", "nightly passphrase 123")
@@ -230,7 +231,7 @@ def test_auditor_identity_holds_the_inventory_key_only(make_registry, reopen) ->
     with pytest.raises(AccessDeniedError, match="does not hold the escrow key"):
         aud.get("credential", "c1", domain="escrow")
     with pytest.raises(AccessDeniedError):
-        aud.add_identity("x-admin", Role.ADMIN, Secret("another passphrase"), kdf_profile="floor")
+        add_identity(aud, "x-admin", Role.ADMIN, Secret("another passphrase"), kdf_profile="floor")
 
 
 def test_admin_can_unlock_as_auditor_only(make_registry, reopen) -> None:  # type: ignore[no-untyped-def]
@@ -241,7 +242,7 @@ def test_admin_can_unlock_as_auditor_only(make_registry, reopen) -> None:  # typ
 
 def test_several_identities_need_a_name(make_registry, reopen) -> None:  # type: ignore[no-untyped-def]
     reg = make_registry()
-    reg.add_identity("mlee", Role.ADMIN, Secret("marcus passphrase 1"), kdf_profile="floor")
+    add_identity(reg, "mlee", Role.ADMIN, Secret("marcus passphrase 1"), kdf_profile="floor")
     reg.close()
     with pytest.raises(IdentityError, match="2 identities"):
         reopen()

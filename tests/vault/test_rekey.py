@@ -15,6 +15,7 @@ from vault.escrow.bundle import parse_input
 from vault.escrow.store import Escrow
 from vault.registry import ESCROW, INVENTORY, Registry
 from vault.rekey import (
+    add_identity,
     breakglass_finish,
     breakglass_info,
     breakglass_session,
@@ -34,7 +35,7 @@ def _setup(make_registry: Callable[..., Registry]) -> tuple[Registry, Account, A
     a = inv.add_account(Account(id="", platform=Platform.X, handle="lincolnhs"))
     b = inv.add_account(Account(id="", platform=Platform.INSTAGRAM, handle="lhs_band"))
     Escrow(reg).store(a.id, parse_input("password=pw-a\ntotp=JBSWY3DPEHPK3PXPJBSWY3DP"))
-    reg.add_identity("bob", Role.ADMIN, Secret(BOB), kdf_profile="floor")
+    add_identity(reg, "bob", Role.ADMIN, Secret(BOB), kdf_profile="floor")
     return reg, a, b
 
 
@@ -86,7 +87,7 @@ def _private_key(reg: Registry, name: str, passphrase: str) -> bytes:
 
 def test_last_admin_and_self_cannot_be_removed(make_registry: Callable[..., Registry]) -> None:
     reg = make_registry()
-    reg.add_identity("nightly", Role.AUDITOR, Secret(BOB), kdf_profile="floor")
+    add_identity(reg, "nightly", Role.AUDITOR, Secret(BOB), kdf_profile="floor")
     with pytest.raises(UsageError, match="unlocked as"):
         remove_identity(reg, "admin", backup=False)
     result = remove_identity(reg, "nightly", backup=False)
@@ -130,7 +131,7 @@ def test_auditor_cannot_rekey(
     make_registry: Callable[..., Registry], reopen: Callable[..., Registry]
 ) -> None:
     reg, _, _ = _setup(make_registry)
-    reg.add_identity("nightly", Role.AUDITOR, Secret(BOB), kdf_profile="floor")
+    add_identity(reg, "nightly", Role.AUDITOR, Secret(BOB), kdf_profile="floor")
     auditor = reopen("nightly", BOB)
     with pytest.raises(AccessDeniedError):
         remove_identity(auditor, "bob")
@@ -187,7 +188,7 @@ def test_an_auditor_identity_is_rotated_by_an_administrator(
     from vault.rekey import rotate_identity
 
     reg = make_registry()
-    reg.add_identity("nightly", Role.AUDITOR, Secret("nightly passphrase 1"), kdf_profile="floor")
+    add_identity(reg, "nightly", Role.AUDITOR, Secret("nightly passphrase 1"), kdf_profile="floor")
     nightly = reopen("nightly", "nightly passphrase 1")
     with pytest.raises(AccessDeniedError, match="needs an admin identity"):
         rotate_identity(nightly, "nightly", Secret("nightly passphrase 2"), kdf_profile="floor")

@@ -13,7 +13,7 @@ from auditor.model.types import Role, Secret
 from tests.vault.conftest import RawDb
 from vault.errors import LogWriteError, VaultError
 from vault.registry import Registry
-from vault.rekey import remove_identity
+from vault.rekey import add_identity, remove_identity
 from vault.revealog import RevealLog
 
 SECOND = "second admin passphrase"
@@ -155,8 +155,8 @@ def test_log_survives_rekeying_and_an_auditor_can_verify(
     make_registry: Callable[..., Registry], reopen: Callable[..., Registry]
 ) -> None:
     reg = make_registry()
-    reg.add_identity("bob", Role.ADMIN, Secret(SECOND), kdf_profile="floor")
-    reg.add_identity("compliance", Role.AUDITOR, Secret(SECOND), kdf_profile="floor")
+    add_identity(reg, "bob", Role.ADMIN, Secret(SECOND), kdf_profile="floor")
+    add_identity(reg, "compliance", Role.AUDITOR, Secret(SECOND), kdf_profile="floor")
     _events(reg, 2)
     remove_identity(reg, "bob", backup=False)
     _events(reg, 1)

@@ -12,6 +12,7 @@ from connectors.tokens import TokenStore
 from tests.vault.conftest import RawDb
 from vault.errors import AccessDeniedError, RecordTamperedError
 from vault.registry import Registry
+from vault.rekey import add_identity
 from vault.stores.tokens import (
     API_TOKEN,
     RegistryTokenStore,
@@ -94,7 +95,7 @@ def test_an_auditor_identity_reads_tokens_without_the_escrow_key(
 ) -> None:
     """Scheduled audits unlock as an auditor (inventory key only) and still need the API tokens."""
     reg = make_registry()
-    reg.add_identity("it-nightly", Role.AUDITOR, Secret(NIGHTLY), kdf_profile="floor")
+    add_identity(reg, "it-nightly", Role.AUDITOR, Secret(NIGHTLY), kdf_profile="floor")
     RegistryTokenStore(reg).set(Platform.BLUESKY, Secret("app-password-1"))
     reg.close()
     nightly = reopen("it-nightly", NIGHTLY)

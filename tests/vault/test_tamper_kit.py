@@ -60,7 +60,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     from vault.escrow import breakglass as bg
     from vault.escrow.bundle import parse_input
     from vault.escrow.store import Escrow
-    from vault.rekey import breakglass_setup
+    from vault.rekey import add_identity, breakglass_setup
     from vault.revealog import RevealLog
     from vault.stores.attestations import RegistryAttestationStore
     from vault.stores.inventory import Inventory
@@ -73,8 +73,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     try:
         path = base / "registry.db"
         reg = Registry.create(SQLiteBackend(path), ADMIN, Secret(ADMIN_PASS), kdf_profile="floor")
-        reg.add_identity(BOB, Role.ADMIN, Secret(BOB_PASS), kdf_profile="floor")
-        reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(NIGHTLY_PASS), kdf_profile="floor")
+        add_identity(reg, BOB, Role.ADMIN, Secret(BOB_PASS), kdf_profile="floor")
+        add_identity(reg, NIGHTLY, Role.AUDITOR, Secret(NIGHTLY_PASS), kdf_profile="floor")
         inv = Inventory(reg)
         ann = inv.add_person(Person(id="", name="Ann Lee", email="ann@d203.org"))
         inv.add_person(Person(id="", name="Bo Kim", email="bo@d203.org"))

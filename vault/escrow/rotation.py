@@ -76,7 +76,8 @@ class Rotation:
         rec = self.registry.get(PENDING, account_id, ESCROW)
         if rec is None:
             return None, 0
-        return CredentialBundle.from_bytes(json.dumps(rec.data["bundle"]).encode()), rec.version
+        bundle = self.escrow.scopes.open(PENDING, account_id, rec.data)
+        return CredentialBundle.from_bytes(json.dumps(bundle).encode()), rec.version
 
     def _put_pending(
         self, account_id: str, bundle: CredentialBundle, task: RotationTask, version: int
@@ -85,14 +86,19 @@ class Rotation:
             if version:
                 self.registry.delete(PENDING, account_id)
             return
-        data = {"bundle": json.loads(bundle.to_bytes()), "task_id": task.id}
+        scope = self.escrow.scopes.account_scope(account_id)
+        data = {
+            **self.escrow.scopes.seal(PENDING, account_id, scope, json.loads(bundle.to_bytes())),
+            "task_id": task.id,
+        }
         self.registry.put(PENDING, account_id, data, expected_version=version, domain=ESCROW)
 
     def reveal_pending(self, account_id: str, reason: str) -> CredentialBundle:
         """The pending credential to set on the platform, once a reveal event is committed. Its TOTP
         key is left out: two-factor is proved by a code from the platform's enrolment, and a key
         shown here would let anyone make that code without enrolling anything."""
-        self.registry.require_admin("Revealing a pending credential")
+        self.registry.require_escrow("Revealing a pending credential")
+        self.escrow.require_scope(account_id, "reveal", reason)
         bundle, _ = self._pending(account_id)
         if bundle is None:
             raise UsageError(
@@ -110,7 +116,8 @@ class Rotation:
         """Keep `update` as pending (merged onto what is pending already) for the account's open
         task, opening one for the items it serves when none is open. A field staged again reopens
         its item: that is a second rotation."""
-        ident = self.registry.require_admin("Staging a credential")
+        ident = self.registry.require_escrow("Staging a credential")
+        self.escrow.require_scope(account_id, "rotate", action)
         items = tuple(i for i, f in _ITEM_FIELDS.items() if f in update.given_fields())
         if not items:
             raise UsageError(
@@ -160,8 +167,10 @@ class Rotation:
     def confirm(self, task_id: str, item: TaskItem, *, code: str = "", note: str = "") -> ConfirmResult:
         """Confirm one item with its evidence (see the module doc); raises UsageError saying what
         is missing, with nothing changed."""
-        ident = self.registry.require_admin("Confirming a rotation step")
+        ident = self.registry.require_escrow("Confirming a rotation step")
         now = self.escrow.clock()
+        task, _ = tasks_mod.get_task(self.registry, task_id)
+        self.escrow.require_scope(task.account_id, "rotate", "confirm")
         with self.registry.transaction():
             task, _ = tasks_mod.get_task(self.registry, task_id)
             if not task.is_open:
@@ -311,11 +320,12 @@ class Rotation:
     def cancel(self, task_id: str, reason: str, *, pending_only: bool = False) -> RotationTask:
         """Discard the task's pending credential (the current one is untouched: a rollback) and,
         unless `pending_only`, close the task as cancelled with `reason`."""
-        ident = self.registry.require_admin("Cancelling a rotation")
+        ident = self.registry.require_escrow("Cancelling a rotation")
         if not reason.strip():
             raise UsageError(
                 "--reason must say why", 'For example: --reason "opened by mistake; ticket 4522"'
             )
+        self.escrow.require_scope(tasks_mod.get_task(self.registry, task_id)[0].account_id, "rotate", reason)
         now = self.escrow.clock()
         with self.registry.transaction():
             task, _ = tasks_mod.get_task(self.registry, task_id)

@@ -29,6 +29,7 @@ from vault.errors import RecordTamperedError
 from vault.escrow.bundle import KEYS, CredentialBundle
 from vault.registry import ESCROW, Registry, utcnow
 from vault.revealog import RevealLog
+from vault.scopes import ScopeDeniedError, Scopes
 
 if TYPE_CHECKING:  # the readers are imported only by an import
     from vault.escrow.formats.base import OlderPassword
@@ -142,6 +143,7 @@ class Escrow:
         self.registry = registry
         self.log = log or RevealLog(registry)
         self.clock = clock
+        self.scopes = Scopes(registry)
 
     # ---- metadata (inventory key) ---------------------------------------------------------------
 
@@ -188,7 +190,27 @@ class Escrow:
         rec = self.registry.get(CREDENTIAL, credential_id(account_id, wanted), ESCROW)
         if rec is None:
             raise NotFoundError(f"version {wanted} of {account_id}'s credential does not exist")
-        return CredentialBundle.from_bytes(json.dumps(rec.data["bundle"]).encode())
+        bundle = self.scopes.open(CREDENTIAL, rec.id, rec.data)
+        return CredentialBundle.from_bytes(json.dumps(bundle).encode())
+
+    def require_scope(self, account_id: str, action: str, reason: str = "") -> str:
+        """The account's escrow scope, if the unlocked identity holds it; otherwise the refusal is
+        logged (`scope-refused`: who, which account, which scope, what for) and ScopeDeniedError
+        raised. The message names the scope, never anything about the credential."""
+        name = self.scopes.account_scope(account_id)
+        if self.scopes.holds(name):
+            return name
+        self.log.append(
+            "scope-refused", account_id=account_id, reason=reason, details={"scope": name, "wanted": action}
+        )
+        ident = self.registry.identity
+        raise ScopeDeniedError(
+            f"{ident.name if ident else 'this session'!r} may not {action} the credentials of {account_id}: "
+            f"they are in the escrow scope {name!r}, which it is not granted",
+            "A district administrator can do it, or grant the scope: "
+            f"`auditor identity grant NAME --scope {name!r}`. The refusal is in the log.",
+            scope=name,
+        )
 
     def reveal(
         self,
@@ -200,7 +222,8 @@ class Escrow:
         details: Mapping[str, Any] | None = None,
     ) -> CredentialBundle:
         """The bundle, only after a reveal event (with the reason) was committed to the log."""
-        self.registry.require_admin("Revealing a credential")
+        self.registry.require_escrow("Revealing a credential")
+        self.require_scope(account_id, "reveal", reason)
         ref = self._require(account_id)
         if version is not None and not 1 <= version <= ref.version:
             raise NotFoundError(f"version {version} of {account_id}'s credential does not exist")
@@ -232,7 +255,8 @@ class Escrow:
         change, in one transaction (the account's rotation task, if any, stays open). `dated`: the date an
         export gives the value (`VersionInfo.dated`); `version_action`: the action `secret history`
         shows, when it is not the logged `action`."""
-        ident = self.registry.require_admin("Storing a credential")
+        ident = self.registry.require_escrow("Storing a credential")
+        scope = self.require_scope(account_id, "store", reason)
         now = self.clock()
         with self.registry.transaction():
             data, meta_version = self._meta_record(account_id)
@@ -240,10 +264,11 @@ class Escrow:
             bundle = previous.merged(update) if (merge and previous is not None) else update
             old = CredentialRef.from_dict(data) if meta_version else CredentialRef(account_id=account_id)
             number = old.version + 1
+            cid = credential_id(account_id, number)
             self.registry.put(
                 CREDENTIAL,
-                credential_id(account_id, number),
-                {"bundle": json.loads(bundle.to_bytes())},
+                cid,
+                self.scopes.seal(CREDENTIAL, cid, scope, json.loads(bundle.to_bytes())),
                 expected_version=0,
                 domain=ESCROW,
             )

@@ -31,12 +31,15 @@ from auditor.model.types import (
 from vault.backends.storage import RecordRow
 from vault.errors import RecordTamperedError
 from vault.registry import INVENTORY, DuplicateRecordError, Registry, TypedRecord, new_id, utcnow
+from vault.revealog import RevealLog
+from vault.scopes import Scopes, scope_key, scope_name
 from vault.stores.changes import record_changes
 
 T = TypeVar("T", Person, Account)
 
 PERSON = "person"
 ACCOUNT = "account"
+CREDENTIAL_META = "credential-meta"
 
 # Accounts are decoded by msgspec straight into the frozen dataclass (about four times
 # `Account.from_dict` with the generic decode at 100,000 accounts). A record that does not fit the
@@ -276,7 +279,24 @@ class Inventory:
                 AuditorError(f"another {account.label} is already in the registry"),
             )
             self._history(by, stored, saved)
+            if stored is not None:
+                self._move_credentials([(stored, saved)])
         return saved
+
+    def _move_credentials(self, pairs: Sequence[tuple[Account, Account]]) -> None:
+        """An account moved to another building: its escrowed credentials are re-sealed under the
+        new building's escrow scope in the same transaction (vault/scopes.py), and logged."""
+        for old, new in pairs:
+            before, after = scope_name(old.building), scope_name(new.building)
+            if scope_key(before) == scope_key(after) or self.registry.get(CREDENTIAL_META, new.id) is None:
+                continue
+            moved = Scopes(self.registry).move_account(new.id, after)
+            if moved:
+                RevealLog(self.registry).append(
+                    "scope-move",
+                    account_id=new.id,
+                    details={"from": before, "to": after, "records": moved},
+                )
 
     # -- bulk (imports): one transaction, idempotent on natural keys --------------------------------
     def upsert_people(
@@ -433,6 +453,7 @@ class Inventory:
         plan = plan or ImportPlan()
         result = BulkResult()
         rows: list[RecordRow] = []
+        moves: list[tuple[Account, Account]] = []
         now = utcnow()
         names = self._names()
         for item, key, old, merged in self._pending(
@@ -455,7 +476,11 @@ class Inventory:
                 )
                 result.updated.append(old.id)
                 result.changes.append(_change(old, old, merged, "updated", names))
-        self.registry.put_rows(rows)
+                if kind == ACCOUNT:
+                    moves.append((old, merged))
+        with self.registry.transaction():
+            self.registry.put_rows(rows)
+            self._move_credentials(moves)
         return result
 
 

@@ -1,0 +1,174 @@
+"""Escrow scopes through the CLI (issue 19), on SQLite and on a real PostgreSQL: a principal
+recovers and rotates their own school's accounts and nothing else; the refusal says why, shows
+nothing of the other school's credential, and is in the log; revoking re-keys exactly that scope."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PgCluster
+from tests.e2e.conftest import Cli
+
+PEOPLE = (
+    "name,email,kind,role,building,status\n"
+    "Jin Park,jpark@d203.org,employee,Principal,North High,active\n"
+    "Ana Ruiz,aruiz@d203.org,employee,Principal,Central High,active\n"
+    "Dana Cho,dcho@d203.org,employee,Comms,District Office,active\n"
+)
+ACCOUNTS = (
+    "platform,handle,owner_email,purpose,building,profile_url\n"
+    "instagram,north_athletics,jpark@d203.org,athletics,North High,https://www.instagram.com/north_athletics/\n"
+    "instagram,central_band,aruiz@d203.org,activity,Central High,https://www.instagram.com/central_band/\n"
+    "x,d203,dcho@d203.org,district,,https://x.com/d203\n"
+)
+NORTH, CENTRAL, DISTRICT = "instagram:north_athletics", "instagram:central_band", "x:d203"
+NORTH_PW, CENTRAL_PW, DISTRICT_PW = "North-Pw-1182!ab", "Central-Pw-9930!cd", "District-Pw-4471!ef"
+PRINCIPAL_PASS = "jin park's own passphrase"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def site(request: pytest.FixtureRequest, cli: Cli) -> Cli:
+    if request.param == "postgres":
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        cli.registry = cluster.url(request.getfixturevalue("pg_db"))  # type: ignore[assignment]
+    return cli
+
+
+def _district(cli: Cli) -> Path:
+    cli.init()
+    cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
+    cli.ok("account", "import", str(cli.file("accounts.csv", ACCOUNTS)))
+    for ref, pw in ((NORTH, NORTH_PW), (CENTRAL, CENTRAL_PW), (DISTRICT, DISTRICT_PW)):
+        cli.ok("secret", "set", ref, "--stdin", input=f"login=x\npassword={pw}\n")
+    passfile = cli.file("jpark.pass", PRINCIPAL_PASS)
+    os.chmod(passfile, 0o600)
+    cli.ok(
+        "identity", "add", "jpark", "--role", "building-admin", "--scope", "north high",
+        "--email", "jpark@d203.org", "--new-passphrase-file", str(passfile),
+    )  # fmt: skip
+    return passfile
+
+
+def test_a_principal_opens_their_school_and_is_refused_the_others(site: Cli) -> None:
+    passfile = _district(site)
+    listed = json.loads(site.ok("--identity", "it-admin", "identity", "list", "--json").output)["items"]
+    assert {i["name"]: (i["role"], i["scopes"]) for i in listed} == {
+        "it-admin": ("district-admin", "every scope"),
+        "jpark": ("building-admin", "North High"),
+    }
+
+    def as_jpark(*args: str) -> object:
+        return site("--identity", "jpark", *args, passfile=passfile)
+
+    shown = as_jpark("secret", "show", NORTH, "--reason", "game day")
+    assert shown.exit_code == 0 and NORTH_PW in shown.output  # type: ignore[attr-defined]
+    recovered = as_jpark("recover", NORTH, "--reason", "coach left", "--field", "password")
+    assert recovered.exit_code == 0 and NORTH_PW in recovered.output  # type: ignore[attr-defined]
+
+    for ref in (CENTRAL, DISTRICT):
+        for args in (
+            ("secret", "show", ref, "--reason", "curious"),
+            ("recover", ref, "--reason", "curious", "--field", "password"),
+            ("secret", "totp", ref, "--reason", "curious"),
+        ):
+            refused = as_jpark(*args)
+            out = refused.output  # type: ignore[attr-defined]
+            assert refused.exit_code != 0, out  # type: ignore[attr-defined]
+            assert "escrow scope" in out and "not granted" in out, out
+            assert CENTRAL_PW not in out and DISTRICT_PW not in out and "version" not in out.casefold()
+    # Rotation: a principal stages a new password for their own school only.
+    assert as_jpark("secret", "generate", NORTH).exit_code == 0  # type: ignore[attr-defined]
+    assert as_jpark("secret", "generate", CENTRAL).exit_code != 0  # type: ignore[attr-defined]
+
+    events = json.loads(site.ok("--identity", "it-admin", "log", "show", "--json").output)["items"]
+    refusals = [e for e in events if e["action"] == "scope-refused"]
+    assert refusals and {e["identity"] for e in refusals} == {"jpark"}
+    assert {e["details"]["scope"] for e in refusals} == {"Central High", "district"}
+    # A district administrator still opens every school.
+    assert (
+        CENTRAL_PW in site.ok("--identity", "it-admin", "secret", "show", CENTRAL, "--reason", "audit").output
+    )
+
+
+def test_revoking_a_scope_rekeys_it_and_opens_tasks_for_exactly_its_accounts(site: Cli) -> None:
+    passfile = _district(site)
+    site.ok(
+        "--identity",
+        "it-admin",
+        "identity",
+        "grant",
+        "jpark",
+        "--scope",
+        "Central High",
+        "--reason",
+        "covering",
+    )
+    assert (
+        CENTRAL_PW
+        in site(
+            "--identity", "jpark", "secret", "show", CENTRAL, "--reason", "cover", passfile=passfile
+        ).output
+    )
+    out = site.ok(
+        "--identity",
+        "it-admin",
+        "identity",
+        "revoke",
+        "jpark",
+        "--scope",
+        "Central High",
+        "--reason",
+        "cover ended",
+    ).output
+    assert "Opened 1 rotation task" in out
+    tasks = json.loads(site.ok("--identity", "it-admin", "task", "list", "--json").output)["items"]
+    assert [t["account"] for t in tasks] == ["Instagram account @central_band"]  # the one it could read
+    refused = site("--identity", "jpark", "secret", "show", CENTRAL, "--reason", "again", passfile=passfile)
+    assert refused.exit_code != 0 and "not granted" in refused.output
+    assert (
+        NORTH_PW
+        in site(
+            "--identity", "jpark", "secret", "show", NORTH, "--reason", "still mine", passfile=passfile
+        ).output
+    )
+    assert "Registry is healthy." in site.ok("--identity", "it-admin", "registry", "check").output
+
+
+def test_moving_an_account_moves_its_credentials_to_the_new_school(site: Cli) -> None:
+    passfile = _district(site)
+    site.ok("--identity", "it-admin", "account", "edit", CENTRAL, "--building", "North High")
+    shown = site("--identity", "jpark", "secret", "show", CENTRAL, "--reason", "moved", passfile=passfile)
+    assert shown.exit_code == 0 and CENTRAL_PW in shown.output
+    site.ok("--identity", "it-admin", "account", "edit", CENTRAL, "--building", "Central High")
+    refused = site("--identity", "jpark", "secret", "show", CENTRAL, "--reason", "moved", passfile=passfile)
+    assert refused.exit_code != 0 and "not granted" in refused.output
+    moves = [
+        e
+        for e in json.loads(site.ok("--identity", "it-admin", "log", "show", "--json").output)["items"]
+        if e["action"] == "scope-move"
+    ]
+    assert [(e["details"]["from"], e["details"]["to"]) for e in moves] == [
+        ("Central High", "North High"),
+        ("North High", "Central High"),
+    ]
+
+
+def test_identity_add_checks_role_and_scope(cli: Cli) -> None:
+    cli.init()
+    cli.ok("person", "import", str(cli.file("people.csv", PEOPLE)))
+    cli.ok("account", "import", str(cli.file("accounts.csv", ACCOUNTS)))
+    passfile = cli.file("p.pass", PRINCIPAL_PASS)
+    os.chmod(passfile, 0o600)
+    base = ("identity", "add", "x", "--new-passphrase-file", str(passfile))
+    no_scope = cli(*base, "--role", "building-admin")
+    assert no_scope.exit_code != 0 and "--scope" in no_scope.output
+    typo = cli(*base, "--role", "building-admin", "--scope", "Nroth High")
+    assert typo.exit_code != 0 and "North High" in typo.output and "Central High" in typo.output
+    wrong_role = cli(*base, "--role", "auditor", "--scope", "North High")
+    assert wrong_role.exit_code != 0 and "building administrators" in wrong_role.output
+    names = [i["name"] for i in json.loads(cli.ok("identity", "list", "--json").output)["items"]]
+    assert names == ["it-admin"]

@@ -1,0 +1,201 @@
+"""Escrow scopes (vault/scopes.py, issue 19): an identity unwraps exactly the scope keys it was
+granted, before and after grants, revocations, identity removal and account moves; the keys a
+revoked identity held (say, from an old backup) open nothing current."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor.model.types import Account, Platform, Role, Secret
+from vault import crypto
+from vault.backends.sqlite import SQLiteBackend
+from vault.escrow.bundle import CredentialBundle
+from vault.escrow.store import Escrow
+from vault.registry import Registry
+from vault.rekey import add_identity, grant_scopes, remove_identity, revoke_scopes
+from vault.scopes import DISTRICT, SCOPED_KINDS, ScopeDeniedError, Scopes, _aad, _wrap_label, scope_key
+from vault.stores.inventory import Inventory
+
+BUILDINGS = ("North High", "Central High", "")  # "" is the district scope
+PRINCIPALS = ("b1", "b2")
+ADMIN_PASS = "district admin passphrase"
+
+
+def _pass(name: str) -> str:
+    return f"passphrase of {name} 12345"
+
+
+def _scope(building: str) -> str:
+    return building or DISTRICT
+
+
+class District:
+    """A registry with an account (and escrowed credential) per building and two principals."""
+
+    def __init__(self, path: Path) -> None:
+        self.reg = Registry.create(SQLiteBackend(str(path)), "admin", Secret(ADMIN_PASS), kdf_profile="floor")
+        inv = Inventory(self.reg)
+        self.accounts = {}
+        for n, building in enumerate(BUILDINGS):
+            account = inv.add_account(
+                Account(id="", platform=Platform.X, handle=f"school{n}", building=building)
+            )
+            Escrow(self.reg).store(account.id, CredentialBundle.create(password=f"pw-{n}"))
+            self.accounts[account.id] = building
+        self.private: dict[str, bytes] = {}
+        self.model: dict[str, set[str]] = {}  # live building admin -> folded scope names it holds
+        for name, building in zip(PRINCIPALS, BUILDINGS, strict=False):
+            add_identity(
+                self.reg,
+                name,
+                Role.BUILDING_ADMIN,
+                Secret(_pass(name)),
+                scopes=[building],
+                kdf_profile="floor",
+            )
+            self.model[name] = {scope_key(building)}
+            probe = Registry.open(SQLiteBackend(str(path)))
+            probe.unlock(name, Secret(_pass(name)))
+            assert probe.scope_holder is not None
+            self.private[name] = probe.scope_holder[1]
+            probe.close()
+
+    def unwrappable(self, name: str) -> set[str]:
+        """The scopes whose current key `name`'s private key unwraps from the stored wraps."""
+        ident = self.reg.identity_row(name).id if name in self.model else ""
+        out = set()
+        for rec in Scopes(self.reg).records():
+            for holder, wrap in rec.data["wraps"].items():
+                try:
+                    key = crypto.unwrap(
+                        bytes.fromhex(wrap["stanza"]),
+                        self.private[name],
+                        _wrap_label(self.reg, rec.id, int(rec.data["version"])),
+                    )
+                except crypto.DecryptError:
+                    continue
+                assert holder == ident, "a wrap opened for someone other than its holder"
+                assert crypto.key_check(key, f"escrow-scope\x00{rec.id}".encode()).hex() == rec.data["check"]
+                out.add(scope_key(str(rec.data["name"])))
+        return out
+
+    def check(self) -> None:
+        for name in PRINCIPALS:
+            expected = self.model.get(name, set())
+            assert self.unwrappable(name) & {scope_key(_scope(b)) for b in BUILDINGS} == expected, name
+        # Every credential opens for the district administrator, sealed in its account's scope.
+        scopes = Scopes(self.reg)
+        for account_id, building in self.accounts.items():
+            ref = Escrow(self.reg).ref(account_id)
+            assert ref is not None
+            rec = self.reg.get("credential", f"{account_id}:v{ref.version}")
+            assert rec is not None
+            assert scope_key(scopes.scope_of_record(rec.data)) == scope_key(_scope(building))
+            assert Escrow(self.reg)._load(account_id).password is not None
+
+    def boxes_open_with(self, key: bytes, sid: str) -> bool:
+        for kind in SCOPED_KINDS:
+            for rec in self.reg.scan(kind):
+                assert not isinstance(rec, Exception)
+                if rec.data.get("scope") != sid:
+                    continue
+                try:
+                    crypto.open_sealed(
+                        key,
+                        bytes.fromhex(rec.data["box"]),
+                        _aad(self.reg, kind, rec.id, sid, int(rec.data["scope_version"])),
+                    )
+                    return True
+                except crypto.DecryptError:
+                    continue
+        return False
+
+    def held_keys(self, name: str) -> dict[str, bytes]:
+        out = {}
+        for rec in Scopes(self.reg).records():
+            for wrap in rec.data["wraps"].values():
+                try:
+                    out[rec.id] = crypto.unwrap(
+                        bytes.fromhex(wrap["stanza"]),
+                        self.private[name],
+                        _wrap_label(self.reg, rec.id, int(rec.data["version"])),
+                    )
+                except crypto.DecryptError:
+                    continue
+        return out
+
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("grant"), st.sampled_from(PRINCIPALS), st.sampled_from(BUILDINGS)),
+        st.tuples(st.just("revoke"), st.sampled_from(PRINCIPALS), st.sampled_from(BUILDINGS)),
+        st.tuples(st.just("move"), st.integers(0, len(BUILDINGS) - 1), st.sampled_from(BUILDINGS)),
+        st.tuples(st.just("remove"), st.sampled_from(PRINCIPALS), st.just("")),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=OPS)
+def test_an_identity_unwraps_exactly_the_scopes_it_was_granted(ops: list[tuple[str, object, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        d = District(Path(tmp) / "registry.db")
+        try:
+            d.check()
+            for op, who, building in ops:
+                scope = _scope(building)
+                if op == "grant" and who in d.model:
+                    grant_scopes(d.reg, str(who), [scope])
+                    d.model[str(who)].add(scope_key(scope))
+                elif op == "revoke" and who in d.model and scope_key(scope) in d.model[str(who)]:
+                    before = d.held_keys(str(who))
+                    revoke_scopes(d.reg, str(who), [scope], backup=False)
+                    d.model[str(who)].discard(scope_key(scope))
+                    sid = Scopes(d.reg).find(scope).id  # type: ignore[union-attr]
+                    # What it held (an old backup holds the same wraps) opens nothing of that scope now.
+                    assert not d.boxes_open_with(before[sid], sid)
+                elif op == "move":
+                    account_id = list(d.accounts)[int(str(who))]
+                    inv = Inventory(d.reg)
+                    account = inv.get_account(account_id)
+                    assert account is not None
+                    inv.save_account(dataclasses.replace(account, building=building))
+                    d.accounts[account_id] = building
+                elif op == "remove" and who in d.model:
+                    before = d.held_keys(str(who))
+                    remove_identity(d.reg, str(who), backup=False)
+                    del d.model[str(who)]
+                    for sid, key in before.items():
+                        assert not d.boxes_open_with(key, sid)
+                else:
+                    continue
+                d.check()
+        finally:
+            d.reg.close()
+
+
+def test_a_principal_reads_its_scope_and_is_refused_another(tmp_path: Path) -> None:
+    d = District(tmp_path / "registry.db")
+    d.reg.close()
+    b1 = Registry.open(SQLiteBackend(str(tmp_path / "registry.db")))
+    b1.unlock("b1", Secret(_pass("b1")))
+    try:
+        north, central, district = list(d.accounts)
+        assert Escrow(b1).reveal(north, "game day").password.reveal_str() == "pw-0"  # type: ignore[union-attr]
+        for other in (central, district):
+            with pytest.raises(ScopeDeniedError, match="not granted") as err:
+                Escrow(b1).reveal(other, "curious")
+            assert "pw-" not in str(err.value) and "pw-" not in err.value.hint
+            with pytest.raises(ScopeDeniedError):
+                Escrow(b1)._load(other)  # even the unlogged read cannot open it
+        with pytest.raises(ScopeDeniedError):
+            Escrow(b1).store(central, CredentialBundle.create(password="planted"))
+    finally:
+        b1.close()
