@@ -21,6 +21,7 @@ from vault.escrow import breakglass as bg
 from vault.escrow.store import Escrow
 from vault.registry import Registry
 from vault.rekey import (
+    add_identity,
     breakglass_finish,
     breakglass_info,
     breakglass_session,
@@ -206,7 +207,8 @@ def _act(
                         confirmation_prompt=True,
                     )
                 )
-            ident = reg.add_identity(
+            ident = add_identity(
+                reg,
                 arg,
                 Role.ADMIN,
                 phrase,

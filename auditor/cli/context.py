@@ -85,10 +85,16 @@ class AppContext:
         return str(default_registry_path())
 
     def registry(
-        self, *, as_role: Role | None = None, admin: bool = False, tolerant: bool = False
+        self,
+        *,
+        as_role: Role | None = None,
+        admin: bool = False,
+        escrow: bool = False,
+        tolerant: bool = False,
     ) -> Registry:
-        """The unlocked registry. `tolerant` (only `registry check`) reports tampered key metadata
-        afterwards instead of refusing to unlock."""
+        """The unlocked registry. `admin`: a district administrator; `escrow`: a district or building
+        administrator (which accounts it may touch is its escrow scopes' say). `tolerant` (only
+        `registry check`) reports tampered key metadata afterwards instead of refusing to unlock."""
         if self._registry is not None:
             return self._registry
         from vault.registry import Registry
@@ -99,6 +105,8 @@ class AppContext:
             reg.unlock(identity, secret, as_role=as_role, tolerant=tolerant)
             if admin:
                 reg.require_admin("This command")
+            if escrow:
+                reg.require_escrow("This command")
         except BaseException:
             reg.close()
             raise

@@ -128,7 +128,7 @@ def recover(
             "--copy needs --field: one field goes on the clipboard", "For example: --field password --copy"
         )
     board = clipboard.check() if copy else None  # before anything is read or logged
-    reg = app_context(ctx).registry(admin=True)
+    reg = app_context(ctx).registry(escrow=True)
     result = recover_account(reg, account, reason.strip(), field=field.strip())
     a = result.account
     ref = account_ref(a)

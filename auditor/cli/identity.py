@@ -14,13 +14,24 @@ from auditor.cli.output import OutputFormat, render_rows
 from auditor.model.errors import UsageError
 from auditor.model.types import Role
 from vault.registry import Registry
-from vault.rekey import RekeyResult, rotate_identity
+from vault.rekey import RekeyResult, add_identity, grant_scopes, revoke_scopes, rotate_identity
 from vault.unlock import find_passphrase, keyring_set
 
 app = typer.Typer(
-    help="Identities: administrators (inventory and escrow) and auditors (inventory only, for scheduled audits).",
+    help="Identities: district administrators (every escrow scope), building administrators (their "
+    "schools' credentials), auditors (scheduled audits) and compliance (inventory, log and reports).",
     no_args_is_help=True,
 )
+
+ScopeOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--scope",
+        metavar="BUILDING",
+        help="An escrow scope: a building's name as the accounts give it (e.g. \"Naperville North High "
+        'School"), or district. Repeatable.',
+    ),
+]
 
 
 @app.command("add")
@@ -31,21 +42,26 @@ def add(
         str,
         typer.Option(
             "--role",
-            help="admin (inventory + every escrowed credential) or auditor (inventory only). Required: "
-            "an administrator can read every credential in the district, so it is never the default.",
+            metavar="ROLE",
+            help="district-admin (every escrow scope, identities, policy), building-admin (the --scope "
+            "buildings' credentials), auditor (inventory only: scheduled audits) or compliance (inventory, "
+            "log, reports; no secrets). Required: never a default, since it decides who reads which passwords.",
         ),
     ],
+    scope: ScopeOpt = [],  # noqa: B006 (typer reads the default; never mutated)
     email: Annotated[str, typer.Option("--email", help="Contact email of the person or team.")] = "",
     new_passphrase_file: Annotated[
         Path | None,
         typer.Option("--new-passphrase-file", help="Read the new identity's passphrase from this 0600 file."),
     ] = None,
 ) -> None:
-    """Add an identity (needs an admin to unlock).
+    """Add an identity (needs a district administrator to unlock).
 
     Examples:
 
-        auditor identity add mlee --role admin
+        auditor identity add mlee --role district-admin
+
+        auditor identity add jpark --role building-admin --scope "Naperville North High School"
 
         auditor identity add it-nightly --role auditor --new-passphrase-file /etc/auditor/nightly.pass
     """
@@ -57,10 +73,66 @@ def add(
 
     reg = app_context(ctx).registry(admin=True)
     passphrase = new_passphrase(new_passphrase_file, name)
-    ident = reg.add_identity(
-        name, wanted, passphrase, kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"), email=email
+    ident = add_identity(
+        reg,
+        name,
+        wanted,
+        passphrase,
+        scopes=scope,
+        kdf_profile=os.environ.get("AUDITOR_KDF_PROFILE", "default"),
+        email=email,
     )
-    echo(f"Added identity {ident.name} ({ident.role.value})")
+    scopes = f"; escrow scopes: {', '.join(scope)}" if scope else ""
+    echo(f"Added identity {ident.name} ({ident.role.label}{scopes})")
+
+
+@app.command("grant")
+def grant(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A building administrator identity.")],
+    scope: ScopeOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the log).")] = "",
+) -> None:
+    """Let a building administrator open the credentials of more buildings (district administrator only).
+
+    The scope's key is wrapped to the identity's public key; the grant is logged.
+
+    Examples:
+
+        auditor identity grant jpark --scope "Naperville Central High School" --reason "covering for spring"
+    """
+    reg = app_context(ctx).registry(admin=True)
+    added = grant_scopes(reg, name, scope, reason=reason)
+    if added:
+        echo(f"{name} may now open the credentials of: {', '.join(added)}.")
+    else:
+        echo(f"{name} already held {', '.join(scope)}; nothing was changed.")
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A building administrator identity.")],
+    scope: ScopeOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the log).")] = "",
+) -> None:
+    """Take escrow scopes from a building administrator: their keys are replaced (district administrator only).
+
+    Every credential of the scope is re-sealed under a new key the identity never held, after a
+    backup, and each account in it with escrowed credentials gets a rotation task: the identity
+    could read them, and a re-keyed file does not change the real passwords.
+
+    Examples:
+
+        auditor identity revoke jpark --scope "Naperville North High School" --reason "moved to Central"
+    """
+    reg = app_context(ctx).registry(admin=True)
+    result = revoke_scopes(reg, name, scope, reason=reason)
+    echo(f"Revoked {', '.join(result.scopes)} from {name}: new scope key(s), credentials re-sealed.")
+    if result.backup:
+        echo(f"Backup taken first: {result.backup}")
+    if result.tasks:
+        echo(f"Opened {len(result.tasks)} rotation task(s): `auditor task list` shows them.")
 
 
 @app.command("list")
@@ -75,7 +147,8 @@ def list_(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
     rows = [
         {
             "name": i.name,
-            "role": i.role.value,
+            "role": i.role.label,
+            "scopes": "every scope" if i.role is Role.ADMIN else ", ".join(i.scopes),
             "email": i.email,
             "created_at": i.created_at,
             "created_by": i.created_by,
@@ -85,6 +158,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = OutputFormat.TABLE, as_json: Json
     cols = [
         ("name", "Name"),
         ("role", "Role"),
+        ("scopes", "Escrow scopes"),
         ("email", "Email"),
         ("created_at", "Created"),
         ("created_by", "By"),

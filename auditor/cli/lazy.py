@@ -60,7 +60,8 @@ COMMANDS: dict[str, Lazy] = {
     ),
     "identity": Lazy(
         "auditor.cli.identity",
-        "Identities: administrators (inventory and escrow) and auditors (inventory only, for scheduled audits).",
+        "Identities: district administrators (every escrow scope), building administrators (their "
+        "schools' credentials), auditors (scheduled audits) and compliance (inventory, log and reports).",
     ),
     "registry": Lazy(
         "auditor.cli.registry_cmd",

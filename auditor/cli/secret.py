@@ -46,12 +46,12 @@ AccountArg = Annotated[
 
 def _escrow(ctx: typer.Context):  # type: ignore[no-untyped-def]
 
-    return Escrow(app_context(ctx).registry(admin=True))
+    return Escrow(app_context(ctx).registry(escrow=True))
 
 
 def _account(ctx: typer.Context, ref: str):  # type: ignore[no-untyped-def]
 
-    return Inventory(app_context(ctx).registry(admin=True)).resolve_account(ref)
+    return Inventory(app_context(ctx).registry(escrow=True)).resolve_account(ref)
 
 
 def _need_reason(reason: str) -> str:
@@ -467,7 +467,7 @@ def export(
         if len(passphrase.reveal_str()) < 12:
             raise UsageError("the export passphrase is too short (at least 12 characters)")
     result = export_credentials(
-        app_context(ctx).registry(admin=True),
+        app_context(ctx).registry(escrow=True),
         output,
         accounts=account or (),
         reason=reason,
@@ -575,7 +575,7 @@ def import_(
         raise UsageError(f"{prompt} is needed: give --password-file FILE (or run on a terminal)")
 
     outcome = import_credentials(
-        app_context(ctx).registry(admin=True),
+        app_context(ctx).registry(escrow=True),
         file,
         dry_run=dry_run,
         decrypt=decrypt,

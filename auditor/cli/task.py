@@ -189,7 +189,7 @@ def confirm(
         auditor task confirm t_3f2a9c platform-admins --note "removed jdoe from Page access; ticket 4521"
     """
 
-    reg = app_context(ctx).registry(admin=True)
+    reg = app_context(ctx).registry(escrow=True)
     code = _read_code(stdin) if item is TaskItem.TOTP else ""
     result = Rotation(Escrow(reg)).confirm(task_id, item, code=code, note=note)
     made = f"; credential version {result.version} is now current" if result.version else ""
@@ -227,7 +227,7 @@ def cancel(
         auditor task cancel t_3f2a9c --reason "opened by mistake: the coach never had the password" --yes
     """
 
-    reg = app_context(ctx).registry(admin=True)
+    reg = app_context(ctx).registry(escrow=True)
     if not pending_only and not yes:
         if not sys.stdin.isatty():
             raise UsageError(

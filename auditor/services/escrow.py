@@ -40,6 +40,7 @@ from vault.escrow.store import ADDS, DIFFERENT, NEW, OLDER, UNCHANGED, Escrow, I
 from vault.registry import Registry, utcnow
 from vault.rekey import remove_identity
 from vault.revealog import RevealLog
+from vault.scopes import ScopeDeniedError, scope_key, scope_name
 from vault.stores import tasks as tasks_mod
 from vault.stores.inventory import Inventory
 
@@ -151,13 +152,20 @@ def plan_offboard(registry: Registry, person_ref: str) -> OffboardPlan:
     students = tuple(a for a in accounts if person.id in a.student_manager_ids)
     idents = []
     can_reveal = False
+    scopes: set[str] = set()  # the escrow scopes (folded) a building administrator of theirs held
     email = person.email.strip().casefold()
     if email:
         for ident in registry.identities():
             if ident.email.strip().casefold() == email:
                 idents.append(ident.name)
                 can_reveal = can_reveal or ident.role is Role.ADMIN
-    revealable = tuple(a for a in accounts if a.id in escrowed) if can_reveal else ()
+                if ident.role is Role.BUILDING_ADMIN:
+                    scopes |= {scope_key(s) for s in ident.scopes}
+    revealable = tuple(
+        a
+        for a in accounts
+        if a.id in escrowed and (can_reveal or scope_key(scope_name(a.building)) in scopes)
+    )
     # An owner or co-manager knew the account's credentials whether or not the district escrowed
     # them (then there is all the more to take back); an administrator, every escrowed one.
     knew_ids = {a.id for a in (*owned, *co)} | {a.id for a in revealable}
@@ -341,11 +349,12 @@ def recover_account(
     field) before anything is read: who owned it, what is escrowed, the rotation task (opened here
     when the owner has left, since they knew the secrets), and the one `field` asked for, if any."""
 
-    registry.require_admin("Recovering an account")
+    registry.require_escrow("Recovering an account")
     if field and field not in RECOVER_FIELDS:
         raise UsageError(f"no field {field!r}", "One of: " + ", ".join(RECOVER_FIELDS) + ".")
     inv = Inventory(registry)
     account = inv.resolve_account(ref)
+    Escrow(registry).require_scope(account.id, "recover", reason)
     owner = inv.get_person(account.owner_id) if account.owner_id else None
     co = tuple(p for p in (inv.get_person(pid) for pid in account.co_manager_ids) if p is not None)
     escrow = Escrow(registry)
@@ -424,7 +433,7 @@ def export_credentials(
 
     `as_format="bitwarden"`: Bitwarden's JSON, password-protected with `passphrase` (what Bitwarden
     and KeePassXC import), or plain with `plaintext`; age recipients are for our own format."""
-    registry.require_admin("Exporting credentials")
+    registry.require_escrow("Exporting credentials")
     if as_format not in ("auditor", "bitwarden"):
         raise UsageError(f"no export format {as_format!r}", "Use auditor (the default) or bitwarden.")
     if as_format == "bitwarden" and recipients:
@@ -442,10 +451,16 @@ def export_credentials(
     chosen = (
         [inv.resolve_account(a) for a in accounts]
         if accounts
-        else [a for a in inv.accounts() if a.id in escrowed and escrowed[a.id].escrowed]
+        else [
+            a
+            for a in inv.accounts()
+            if a.id in escrowed and escrowed[a.id].escrowed and escrow.scopes.holds(scope_name(a.building))
+        ]
     )
     if not chosen:
-        raise NotFoundError("no escrowed credentials to export")
+        raise NotFoundError("no escrowed credentials to export (in the escrow scopes this identity holds)")
+    for account in chosen:  # every account named must be in a scope it holds, before anything is revealed
+        escrow.require_scope(account.id, "export", reason)
     if as_format == "bitwarden":
         fmt = "bitwarden-plaintext" if plaintext else "bitwarden-password-protected"
     else:
@@ -700,7 +715,7 @@ def import_credentials(
     it the whole import is refused (every such entry named). Used recovery codes stay used. A
     backup is taken only when something is written."""
 
-    registry.require_admin("Importing credentials")
+    registry.require_escrow("Importing credentials")
     inv = Inventory(registry)
     accounts = inv.accounts()
     labels = {a.id: a.label for a in accounts}
@@ -745,6 +760,31 @@ def import_credentials(
         source = plan.format
     pairs = [p for p in pairs if p[0] in labels]
     escrow = Escrow(registry)
+    scope_of = {a.id: scope_name(a.building) for a in accounts}
+    outside = [(p[1], labels[p[0]], scope_of[p[0]]) for p in pairs if not escrow.scopes.holds(scope_of[p[0]])]
+    if outside and not matched_only:
+        RevealLog(registry).append(
+            "scope-refused",
+            reason=f"import of {path.name}",
+            details={
+                "wanted": "import",
+                "scopes": sorted({s for _, _, s in outside}),
+                "entries": len(outside),
+            },
+        )
+        raise ScopeDeniedError(
+            f"{len(outside)} entr{'y is' if len(outside) == 1 else 'ies are'} for accounts outside the escrow "
+            "scopes this identity holds; nothing was imported:\n"
+            + "\n".join(f"  {entry} -> {account} (scope {scope!r})" for entry, account, scope in outside),
+            "Import only the entries you may hold with --matched-only, or ask a district administrator.",
+        )
+    if outside:
+        keep = {p[0] for p in pairs if escrow.scopes.holds(scope_of[p[0]])}
+        pairs = [p for p in pairs if p[0] in keep]
+        left_out = tuple(left_out) + tuple(
+            f"{entry} -> {account}: outside your escrow scopes (scope {scope!r})"
+            for entry, account, scope in outside
+        )
     checks = [escrow.check_import(aid, bundle, modified=when) for aid, _, bundle, when, _ in pairs]
     planned = tuple(
         _outcome(aid, label, labels[aid], check, replace, history)

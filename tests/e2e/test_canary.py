@@ -168,6 +168,48 @@ def test_no_secret_leaks_anywhere(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> 
     run("report", "access", "--format", "json", expect=0)
     run("task", "cancel", task, "--pending-only", "--reason", "nothing pending", expect=2)
     run("breakglass", "recover", "--reason", "drill", input="not a share at all\n", expect=1)
+    # Issue 19: a building administrator of another scope is refused, then granted, then revoked.
+    principal = cli.file("principal.pass", "principal passphrase 2026")
+    os.chmod(principal, 0o600)
+    run("identity", "add", "principal", "--role", "building-admin", "--scope", "District",
+        "--new-passphrase-file", str(principal), expect=0)  # fmt: skip
+
+    def as_principal(*args: str, expect: int) -> None:
+        result = cli("-v", "--identity", "principal", *args, passfile=principal)
+        outputs.append(result.stdout + result.stderr)
+        assert result.exit_code == expect, (args, result.output)
+
+    as_principal("recover", IG, "--reason", "canary", expect=1)
+    as_principal("secret", "show", IG, "--reason", "canary", expect=1)
+    as_principal("secret", "totp", IG, "--reason", "canary", expect=1)
+    run(
+        "--identity",
+        "it-admin",
+        "identity",
+        "grant",
+        "principal",
+        "--scope",
+        "North",
+        "--reason",
+        "c",
+        expect=0,
+    )
+    as_principal("recover", IG, "--reason", "canary", expect=0)  # prints no field unless asked for one
+    run(
+        "--identity",
+        "it-admin",
+        "identity",
+        "revoke",
+        "principal",
+        "--scope",
+        "North",
+        "--reason",
+        "c",
+        expect=0,
+    )
+    as_principal("recover", IG, "--reason", "canary", expect=1)
+    run("--identity", "it-admin", "identity", "list", expect=0)
+    run("--identity", "it-admin", "identity", "remove", "principal", "--yes", expect=0)
     # Commands that reveal on purpose are run too, but their output is checked separately below.
     revealing = [
         cli("-v", "secret", "show", IG, "--reason", "canary"),

@@ -205,7 +205,10 @@ def test_identities_and_auditor_role(cli: Cli, tmp_path: Path) -> None:
     ).output
     assert "Added identity it-nightly (auditor)" in out
     rows = _items(cli.ok("--identity", "it-admin", "identity", "list", "--json").output)
-    assert [(r["name"], r["role"]) for r in rows] == [("it-admin", "admin"), ("it-nightly", "auditor")]
+    assert [(r["name"], r["role"]) for r in rows] == [
+        ("it-admin", "district-admin"),
+        ("it-nightly", "auditor"),
+    ]
     # The auditor can read the inventory but cannot add identities.
     assert cli("--identity", "it-nightly", "account", "list", passfile=nightly).exit_code == 0
     result = cli(

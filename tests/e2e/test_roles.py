@@ -4,8 +4,9 @@ role").
 
 One district is built once: people, accounts, escrowed credentials, a policy, two offline audit
 runs, a waivable finding, an attestation, notification settings (SMTP and a webhook on loopback), a
-roster source with a secret, an API token, a break-glass set, an evidence pack, a backup, and three
-identities besides the first administrator: `it-nightly` (role auditor), `spare` (an admin to
+roster source with a secret, an API token, a break-glass set, an evidence pack, a backup, and four
+identities besides the first administrator: `it-nightly` (role auditor), `principal` (a building
+administrator of North, to grant and revoke), `spare` (an admin to
 remove) and `mlee` (an admin who is offboarded). Each case copies that registry file and runs one
 command as `it-admin` or as `it-nightly`.
 
@@ -149,6 +150,8 @@ CASES: dict[str, list[Case]] = {
         case("identity", "add", "clerk", "--role", "admin", "--new-passphrase-file", "{d}/new.pass"),
         case("identity", "add", "robot", "--role", "auditor", "--new-passphrase-file", "{d}/new.pass"),
     ],
+    "identity grant": [case("identity", "grant", "principal", "--scope", "District", "--reason", "covering")],
+    "identity revoke": [case("identity", "revoke", "principal", "--scope", "North", "--reason", "moved")],
     "identity list": [read("identity", "list")],
     "identity passwd": [
         read("identity", "passwd", "--new-passphrase-file", "{d}/new.pass", own_identity=True),
@@ -377,6 +380,8 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         spare = _file(root / "spare.pass", "spare admin passphrase\n")
         cli.ok("identity", "add", "it-nightly", "--role", "auditor", "--new-passphrase-file", str(nightly))
         cli.ok("identity", "add", "spare", "--role", "admin", "--new-passphrase-file", str(spare))
+        cli.ok("identity", "add", "principal", "--role", "building-admin", "--scope", "North",
+               "--new-passphrase-file", str(spare))  # fmt: skip
         cli.ok(
             "identity",
             "add",
