@@ -25,11 +25,13 @@ from datetime import datetime
 from auditor.engine.policy.stored import StoredPolicy
 from auditor.engine.snapshot import Snapshot
 from auditor.model.log import Event, VerifyResult
-from auditor.model.types import AuditRun, Finding, Role
+from auditor.model.types import DISTRICT_SCOPE, AuditRun, Finding, Role, escrow_scope
 
-# The one escrow scope until issue 19: every account is in it, and a grant through it reaches every
-# account (a district-wide grant will still reach every building's scope then).
-DISTRICT = "district"
+# A district-wide grant (a district administrator's, the break-glass set's) reaches every scope.
+EVERY = "every scope"
+# The scope of an account with no building (vault/scopes.py `scope_name`).
+DISTRICT = DISTRICT_SCOPE
+scope_of = escrow_scope  # the escrow scope of an account in a building: the building, or `district`
 
 
 class Reads(enum.Enum):
@@ -46,13 +48,13 @@ class Grant:
     """Reveal access to the credentials of one escrow scope: through which scope, since when, given
     by whom. Today an identity's only grant is its role's, made when the identity was created."""
 
-    scope: str  # DISTRICT, or (issue 19) a building's scope
+    scope: str  # EVERY, or one scope: a building's, or DISTRICT
     granted_at: datetime | None
     granted_by: str  # the identity that made it; "" for the registry's first administrator
 
     def reaches(self, scope: str) -> bool:
         """The grant opens the credentials of an account in `scope`."""
-        return self.scope in (DISTRICT, scope)
+        return self.scope == EVERY or self.scope.casefold() == scope.casefold()
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class BreakGlassSet:
     set_id: int
     layout: str  # "3 of 5 shares", "2 of 3 groups (IT: 2 of 3, ...)"
     created_at: datetime | None
-    scopes: tuple[str, ...] = (DISTRICT,)
+    scopes: tuple[str, ...] = (EVERY,)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.model.types import Finding
+from auditor.model.types import Finding, Role
 from auditor.services.audit import read_snapshot, run_history
 from auditor.services.policy import stored_policy
 from reports import build_report as build_from_input
 from reports import write_file
 from reports.evidence import build_pack
-from reports.input import DISTRICT, BreakGlassSet, Grant, IdentityInfo, Reads, ReportInput
+from reports.input import EVERY, BreakGlassSet, Grant, IdentityInfo, Reads, ReportInput
 from reports.kinds import KINDS, kind_named
 from reports.model import Report
 from vault.escrow.breakglass import BreakGlassSplit, GroupSpec
-from vault.registry import ESCROW, INVENTORY, ROLE_DOMAINS, Identity
+from vault.registry import INVENTORY, Identity
 from vault.revealog import RevealLog
 from vault.stores.inventory import Inventory
 
@@ -44,11 +44,16 @@ def _instant(text: str) -> datetime | None:
 
 
 def identity_info(ident: Identity) -> IdentityInfo:
-    """An identity as reports see it. Its grants are what its role unwraps: an identity whose role
-    holds the escrow key (admin) reveals every credential, through the one district scope, since it
-    was created by whoever created it (issue 19 gives each scope its own key and grants)."""
+    """An identity as reports see it. A district administrator reveals every scope, since it was
+    created by whoever created it; a building administrator the scopes it was granted (when, by
+    whom: its identity record, vault/scopes.py); auditor and compliance identities none."""
     created = _instant(ident.created_at)
-    grants = (Grant(DISTRICT, created, ident.created_by),) if ESCROW in ROLE_DOMAINS[ident.role] else ()
+    if ident.role is Role.ADMIN:
+        grants: tuple[Grant, ...] = (Grant(EVERY, created, ident.created_by),)
+    elif ident.role is Role.BUILDING_ADMIN:
+        grants = tuple(Grant(name, _instant(at), by) for name, at, by in ident.grants)
+    else:
+        grants = ()
     return IdentityInfo(ident.name, ident.role, ident.email, created, ident.created_by, grants)
 
 

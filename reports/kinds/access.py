@@ -8,15 +8,15 @@ match and last use. Flags: a grant to someone who left the district or whose rol
 grant (the identity's email matched case-insensitively with the roster's people, decided as checks
 `owner.departed` and `owner.role_changed` decide it), an identity unused for longer than the
 policy's `[escrow] identity_unused_after` (no log event by it and no audit run, counted from its
-creation when it never acted), and an active account that no active identity other than its
-owner's can recover.
+creation when it never acted), an active account that no active identity other than its owner's
+can recover, and an active account that no building administrator can recover (only district-wide
+grants reach it: Naperville 203 shares log-in information "with school administration").
 
-Today one escrow key opens every credential, so every `admin` identity reaches every account
-through the one `district` scope, granted when the identity was created, by whoever created it
-(`reports.input.Grant`). When escrow is scoped per building (issue 19) the service gives an
-identity a grant per scope and an account the scope of its building (`account_scope`), and this
-report lists them as they are. It reads identities, the break-glass set's public metadata, the log
-and the runs' headers (inventory key): no key, share or secret can reach it.
+Each account's credentials are in the escrow scope of its building, or `district` (vault/scopes.py).
+A district administrator reaches every scope through its role, granted when the identity was
+created, by whoever created it; a building administrator the scopes it was granted, when and by
+whom its identity record says (`reports.input.Grant`). It reads identities, the break-glass set's
+public metadata, the log and the runs' headers (inventory key): no key, share or secret can reach it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 from auditor.engine.checks.ownership import has_left, left_phrase, role_changed_since
 from auditor.model.log import REASON_REQUIRED as REVEALING
-from auditor.model.types import Account, AccountStatus, Person, PersonStatus
-from reports.input import DISTRICT, BreakGlassSet, Grant, IdentityInfo, Reads, ReportInput
+from auditor.model.types import Account, AccountStatus, Person, PersonStatus, Role
+from reports.input import EVERY, BreakGlassSet, Grant, IdentityInfo, Reads, ReportInput, scope_of
 from reports.kinds._common import Kind, Source, building_name, day, load
 from reports.kinds.inventory import escrow_status
 from reports.model import Figure, Report, Section, columns, count_phrase, join
@@ -39,13 +39,13 @@ DEPARTED = "departed"
 ROLE_CHANGED = "role changed"
 UNUSED = "unused"
 NO_RECOVERER = "no other recoverer"
+NO_BUILDING_ADMIN = "no building admin"
 NEVER = "never"
 
 
 def account_scope(account: Account) -> str:
-    """The escrow scope an account's credentials are in: today the district's one scope (issue 19:
-    the account's building, or `district`)."""
-    return DISTRICT
+    """The escrow scope an account's credentials are in: its building's, or `district`."""
+    return scope_of(account.building)
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def build(
 
     account_rows: list[dict[str, Any]] = []
     grant_rows: list[dict[str, Any]] = []
-    no_recoverer = 0
+    no_recoverer = no_building_admin = 0
     for a in source.snapshot.accounts:
         scope = account_scope(a)
         owner = source.person(a.owner_id) if a.owner_id else None
@@ -208,6 +208,18 @@ def build(
             _recovery_gap(a, owner, [r for r, _ in reached]) if a.status is not AccountStatus.RETIRED else ""
         )
         no_recoverer += bool(gap)
+        school_gap = a.status is not AccountStatus.RETIRED and not any(
+            r.info.role is Role.BUILDING_ADMIN and not r.departed for r, _ in reached
+        )
+        no_building_admin += school_gap
+        flags = [NO_RECOVERER] if gap else []
+        why = gap
+        if school_gap:
+            flags.append(NO_BUILDING_ADMIN)
+            why = join_sentences(
+                why,
+                f"No building administrator is granted the {scope} scope; only district-wide grants reach it.",
+            )
         base = {"account": a.label, "building": building_name(source, a.building)}
         account_rows.append(
             {
@@ -220,8 +232,8 @@ def build(
                 "recoverable_by": [
                     r.info.name for r, _ in reached if not r.departed and not r.is_owner(owner)
                 ],
-                "flags": [NO_RECOVERER] if gap else [],
-                "why": gap,
+                "flags": flags,
+                "why": why,
             }
         )
         for r, g in reached:
@@ -230,7 +242,7 @@ def build(
                 {
                     **base,
                     "who": r.info.name,
-                    "role": r.info.role.value,
+                    "role": r.info.role.label,
                     "person": _person_text(r),
                     "through": g.scope,
                     "granted": day(g.granted_at),
@@ -257,7 +269,7 @@ def build(
     identity_rows = [
         {
             "identity": r.info.name,
-            "role": r.info.role.value,
+            "role": r.info.role.label,
             "email": r.info.email,
             "person": _person_text(r),
             "reveals_through": ", ".join(g.scope for g in r.info.grants) or "none (inventory key only)",
@@ -286,6 +298,7 @@ def build(
         Figure("role_changed", "Identities whose role changed", role_changed),
         Figure("unused", "Unused identities", unused),
         Figure("no_other_recoverer", "Accounts only the owner can recover", no_recoverer),
+        Figure("no_building_admin", "Accounts no building administrator can recover", no_building_admin),
     )
     return Report(
         kind="access",
@@ -391,8 +404,8 @@ def _summary(
         f"{len(revealers)} of {count_phrase(len(reviews), 'identity', 'identities')} can reveal escrowed "
         "credentials"
     )
-    if scopes == [DISTRICT]:
-        text += " through the district scope, which opens every account's credentials"
+    if scopes == [EVERY]:
+        text += " through district-wide grants, which open every account's credentials"
     elif scopes:
         text += f" through the {join(scopes)} scopes"
     text += (
@@ -430,3 +443,7 @@ KIND = Kind(
     "who can reveal each account's credentials (identities, break-glass), since when, last reveal; flags",
     reads=frozenset({Reads.IDENTITIES, Reads.LOG, Reads.RUNS}),
 )
+
+
+def join_sentences(*parts: str) -> str:
+    return " ".join(p for p in parts if p)

@@ -75,7 +75,7 @@ def test_the_compliance_officer_reads_who_can_reveal_what(
     assert sorted(ig) == sorted(["dcho", "it-admin", "mlee", bg_name])  # never the auditor identity
     today = datetime.now(UTC).date().isoformat()
     assert ig["mlee"]["last_revealed"].startswith(today) and ig["mlee"]["flags"] == ["departed"]
-    assert ig["mlee"]["through"] == "district" and ig["mlee"]["granted_by"] == "it-admin"
+    assert ig["mlee"]["through"] == "every scope" and ig["mlee"]["granted_by"] == "it-admin"
     assert ig["mlee"]["person"] == "Marcus Lee (departed)"  # matched whatever the email's capitals
     assert ig["dcho"]["last_revealed"] == "never" and ig["dcho"]["flags"] == ["unused"]
     assert ig["it-admin"]["last_revealed"] == "never" and ig["it-admin"]["flags"] == []

@@ -24,11 +24,12 @@ from auditor.engine.policy import dump_preset
 from auditor.model.types import Role, Secret
 from auditor.services.policy import save_policy
 from auditor.services.reporting import build_report
-from reports.input import DISTRICT, Grant
+from reports.input import DISTRICT, EVERY, Grant
 from reports.model import Report
 from tests.reports.conftest import NOW, District
 from vault.escrow import breakglass as bg
 from vault.registry import Registry
+from vault.rekey import add_identity as add_scoped_identity
 from vault.rekey import breakglass_setup, remove_identity
 from vault.revealog import RevealLog
 from vault.stores.inventory import Inventory
@@ -53,8 +54,8 @@ def add_identity(
 ) -> None:
     with monkeypatch.context() as mp:
         mp.setattr("vault.registry.utcnow", lambda: created)
-        reg.add_identity(
-            name, role, Secret(f"a long passphrase for {name}"), kdf_profile="floor", email=email
+        add_scoped_identity(
+            reg, name, role, Secret(f"a long passphrase for {name}"), kdf_profile="floor", email=email
         )
 
 
@@ -115,8 +116,8 @@ def test_every_grant_with_its_scope_date_and_last_reveal(staffed: Registry) -> N
     assert list(athletics) == ["dwhitfield", "it-admin", "praman", "tokafor"]  # the admins; not the auditor
     praman = athletics["praman"]
     assert (praman["role"], praman["through"], praman["granted"], praman["granted_by"]) == (
-        "admin",
-        "district",
+        "district-admin",
+        "every scope",
         "2026-01-10 09:00 UTC",
         "it-admin",
     )
@@ -129,7 +130,7 @@ def test_every_grant_with_its_scope_date_and_last_reveal(staffed: Registry) -> N
     assert grants(report, X203)["praman"]["last_revealed"] == "never"  # per account, not per identity
     accounts = rows(report, "accounts", "account")
     assert accounts[ATHLETICS]["can_reveal"] == ["dwhitfield", "it-admin", "praman", "tokafor"]
-    assert accounts[ATHLETICS]["scope"] == DISTRICT and accounts[ATHLETICS]["break_glass"] == "none"
+    assert accounts[ATHLETICS]["scope"] == "nnhs" and accounts[ATHLETICS]["break_glass"] == "none"
     assert accounts[X203]["escrow"] == "escrowed" and accounts[BAND]["escrow"] == "missing"
     # Priya's role changed after the athletics password was stored: stale, as the audit says.
     assert accounts[ATHLETICS]["escrow"] == "stale"
@@ -181,9 +182,10 @@ def test_flags_departed_role_changed_and_unused_identities(staffed: Registry) ->
         "role_changed": 1,
         "unused": 2,
         "no_other_recoverer": 0,
+        "no_building_admin": 4,
     }
     assert report.summary.startswith(
-        "4 of 5 identities can reveal escrowed credentials through the district scope, which opens every "
+        "4 of 5 identities can reveal escrowed credentials through district-wide grants, which open every "
         "account's credentials; there is no break-glass set. To review: 1 identity of someone who "
         "left the district, 1 identity of someone whose role changed after the grant and 2 identities "
         "unused for more than 90 days."
@@ -219,13 +221,14 @@ def test_an_account_only_its_owner_or_departed_staff_can_recover(staffed: Regist
         dana.close()
     accounts = rows(report, "accounts", "account")
     x203 = accounts[X203]
-    assert x203["flags"] == ["no other recoverer"] and x203["recoverable_by"] == []
-    assert x203["why"] == (
+    assert x203["flags"] == ["no other recoverer", "no building admin"] and x203["recoverable_by"] == []
+    assert x203["why"].startswith(
         "Only its owner's identity (dwhitfield) and the identity of someone who left the district (tokafor) "
-        f"can reveal the credentials of {X203}."
+        f"can reveal the credentials of {X203}. No building administrator is granted the "
     )
     # Dana recovers the accounts she does not own, Tom's band account included.
-    assert accounts[ATHLETICS]["recoverable_by"] == ["dwhitfield"] and accounts[BAND]["flags"] == []
+    assert accounts[ATHLETICS]["recoverable_by"] == ["dwhitfield"]
+    assert accounts[BAND]["flags"] == ["no building admin"]
     assert {f.key: f.value for f in report.figures}["no_other_recoverer"] == 1
     assert "1 active account has no active identity other than the owner's to recover it." in report.summary
 
@@ -240,7 +243,7 @@ def test_break_glass_is_listed_for_every_account_with_who_set_it_up(
     row = grants(report, BAND)[f"break-glass set {split.set_id}"]
     assert (row["role"], row["through"], row["granted"], row["last_revealed"]) == (
         "break-glass (2 of 3 shares)",
-        "district",
+        "every scope",
         "2026-03-03 09:00 UTC",
         "never",
     )
@@ -274,8 +277,9 @@ def test_the_auditor_identity_builds_it_and_no_secret_reaches_it(
 
 
 def test_a_grant_through_a_scope_reaches_that_scope_and_a_district_grant_every_scope() -> None:
-    """What issue 19's building scopes will rely on: today every grant is the district's."""
     building = Grant("nnhs", None, "it-admin")
-    district = Grant(DISTRICT, None, "it-admin")
-    assert building.reaches("nnhs") and not building.reaches("nchs") and not building.reaches(DISTRICT)
-    assert district.reaches("nnhs") and district.reaches(DISTRICT)
+    office = Grant(DISTRICT, None, "it-admin")  # the scope of the accounts that have no building
+    every = Grant(EVERY, None, "it-admin")
+    assert building.reaches("nnhs") and building.reaches("NNHS") and not building.reaches("nchs")
+    assert not building.reaches(DISTRICT) and office.reaches(DISTRICT) and not office.reaches("nnhs")
+    assert every.reaches("nnhs") and every.reaches(DISTRICT)
