@@ -19,6 +19,14 @@ def init(
     admin: Annotated[
         str, typer.Option("--admin", help="Name of the first administrator identity.")
     ] = "admin",
+    email: Annotated[
+        str,
+        typer.Option(
+            "--email",
+            help="The administrator's email, as in the roster: the access review and the "
+            "escrow.no_secondary_admin check match identities with people by it.",
+        ),
+    ] = "",
     new_passphrase_file: Annotated[
         Path | None,
         typer.Option(
@@ -30,7 +38,7 @@ def init(
 
     Example:
 
-        auditor init --admin jsmith
+        auditor init --admin jsmith --email jsmith@district.org
 
         auditor --registry /srv/auditor/registry.db init --admin it-admin --new-passphrase-file /root/pass
     """
@@ -40,7 +48,9 @@ def init(
     import os
 
     profile = os.environ.get("AUDITOR_KDF_PROFILE", "default")
-    reg = Registry.create(make_backend(app_ctx.location), admin, passphrase, kdf_profile=profile)
+    reg = Registry.create(
+        make_backend(app_ctx.location), admin, passphrase, kdf_profile=profile, email=email.strip()
+    )
     reg.close()
     typer.echo(f"Created registry {app_ctx.location}")
     typer.echo(f"Administrator identity: {admin}")

@@ -26,6 +26,7 @@ from auditor.engine.policy.model import Policy
 from auditor.model.types import (
     Account,
     CredentialRef,
+    EscrowHolder,
     Finding,
     Person,
     Platform,
@@ -49,6 +50,8 @@ class Snapshot:
     waivers: list[Waiver]
     identity: str = ""
     damaged: list[str] = field(default_factory=list)  # "kind id" of records failing their check
+    # The identities that can open escrowed credentials, and their scopes; None: not read.
+    holders: list[EscrowHolder] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ def build_context(snapshot: Snapshot, gathered: Gathered, now: datetime) -> Chec
         searched_platforms=frozenset(gathered.searched),
         looked_up=dict(gathered.looked_up),
         watched=frozenset(gathered.watched),
+        holders=None if snapshot.holders is None else tuple(snapshot.holders),
         managers_changed_at={
             a.id: a.managers_changed_at for a in snapshot.accounts if a.managers_changed_at is not None
         },

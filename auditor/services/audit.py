@@ -66,15 +66,18 @@ from auditor.engine.snapshot import (
 from auditor.model.errors import AuditorError, InputError, NotFoundError, UsageError
 from auditor.model.gcpause import gc_paused
 from auditor.model.types import (
+    EVERY_SCOPE,
     Account,
     AccountStatus,
     AuditRun,
     CredentialRef,
+    EscrowHolder,
     Finding,
     FindingState,
     Platform,
     Profile,
     ProfileStatus,
+    Role,
     RotationTask,
     Secret,
     normalise_handle,
@@ -182,6 +185,7 @@ def read_snapshot(registry: Registry) -> Snapshot:
                 damaged.append(f"{ROTATION_KIND} record")
         previous = current_ledger(registry, damaged)
         waivers = load_waivers(registry, damaged)
+        holders = escrow_holders(registry)
     identity = registry.identity.name if registry.identity is not None else ""
     return Snapshot(
         policy=policy,
@@ -194,7 +198,23 @@ def read_snapshot(registry: Registry) -> Snapshot:
         waivers=waivers,
         identity=identity,
         damaged=damaged,
+        holders=holders,
     )
+
+
+def escrow_holders(registry: Registry) -> list[EscrowHolder]:
+    """The identities that can open escrowed credentials, each with the scopes it reaches (a district
+    administrator every scope; a building administrator its grants). Names and emails only."""
+    holders = []
+    for ident in registry.identities():
+        if ident.role is Role.ADMIN:
+            scopes: tuple[str, ...] = (EVERY_SCOPE,)
+        elif ident.role is Role.BUILDING_ADMIN:
+            scopes = ident.scopes
+        else:
+            continue
+        holders.append(EscrowHolder(ident.name, ident.role, ident.email, scopes))
+    return holders
 
 
 # --------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ EXPECTED = {
     ("owner.role_changed", "Snapchat account @nchs_spirit"),
     ("platform.condition_unmet", "Snapchat account @nchs_spirit"),
     ("escrow.missing", "Snapchat account @nchs_spirit"),
+    ("escrow.no_secondary_admin", "X account @naperville203"),
     ("impersonation.suspected", "X account @naperville2o3"),
     ("impersonation.suspected", "Bluesky account thereal203superintendent.bsky.social"),
     ("account.unlisted", "Bluesky account nnhsorchestra.bsky.social"),

@@ -30,6 +30,7 @@ from auditor.model.types import (
     Account,
     AccountStatus,
     CredentialRef,
+    EscrowHolder,
     Finding,
     Person,
     PersonKind,
@@ -128,6 +129,8 @@ class CheckContext:
     # (platform, normalised handle). A finding on one of them resolves only when it was looked at.
     looked_up: Mapping[tuple[str, str], ProfileStatus] = field(default_factory=dict)
     watched: frozenset[tuple[str, str]] = frozenset()  # the registry's watchlist (auditor watch)
+    # The identities that can open escrowed credentials (escrow.no_secondary_admin); None: unknown.
+    holders: tuple[EscrowHolder, ...] | None = None
     _emails: Mapping[str, Person] = field(init=False, repr=False, compare=False, default_factory=dict)
     _inventory: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False, default=frozenset())
 
@@ -144,6 +147,8 @@ class CheckContext:
         object.__setattr__(self, "managers_changed_at", _frozen_map(self.managers_changed_at))
         object.__setattr__(self, "looked_up", MappingProxyType(dict(self.looked_up)))
         object.__setattr__(self, "watched", frozenset(self.watched))
+        if self.holders is not None:
+            object.__setattr__(self, "holders", tuple(self.holders))
         emails = {p.email.strip().casefold(): p for p in self.people.values() if p.email}
         object.__setattr__(self, "_emails", MappingProxyType(emails))
         object.__setattr__(self, "_inventory", frozenset(a.key for a in self.accounts))

@@ -4,8 +4,9 @@ Naperville 203: "log-in information, usernames, passwords and names of sites mus
 school administration ... should the site manager change" (Site Security). Moline-Coal Valley: "a
 secondary administrator account is added or primary account credentials are shared" (Approval item
 4), so there a secondary administrator also satisfies `escrow.missing` (policy
-`escrow.accept_secondary_admin`). These checks read `CredentialRef` metadata only: the audit runs with
-the inventory key and never sees a secret.
+`escrow.accept_secondary_admin`), and `escrow.no_secondary_admin` asks that someone other than the
+owner can open what is escrowed. These checks read `CredentialRef` metadata and the identities' names,
+emails and scopes only: the audit runs with the inventory key and never sees a secret.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from auditor.engine.checks.base import AccountCheck, CheckContext, Coverage, is_adult_employee
-from auditor.model.types import Account, Finding, PersonStatus, RotationTask, Severity
+from auditor.model.types import (
+    Account,
+    EscrowHolder,
+    Finding,
+    PersonStatus,
+    RotationTask,
+    Severity,
+    escrow_scope,
+)
 
 
 class EscrowMissing(AccountCheck):
@@ -45,6 +54,75 @@ class EscrowMissing(AccountCheck):
         else:
             message = f"{account.label} has no escrowed credentials."
         yield self.finding(ctx, message, account=account)
+
+
+class EscrowNoSecondaryAdmin(AccountCheck):
+    id = "escrow.no_secondary_admin"
+    title = "Every account's escrowed credentials can be opened by an active identity other than its owner's"
+    severity = Severity.MEDIUM
+    risk = (
+        "Only the owner holds a key to the account's escrow scope: if the owner leaves or is locked "
+        "out, nobody in the district can recover the account."
+    )
+    remediation = (
+        "Grant the account's scope to its building administrator with "
+        "`auditor identity grant NAME --scope BUILDING` (or add one with "
+        "`auditor identity add NAME --role building-admin --scope BUILDING`)."
+    )
+
+    def applies(self, ctx: CheckContext, account: Account) -> Coverage:
+        base = super().applies(ctx, account)
+        if base is not Coverage.APPLIES:
+            return base
+        cred = ctx.credentials.get(account.id)
+        if cred is None or not cred.escrowed:
+            return Coverage.NOT_APPLICABLE  # escrow.missing reports it
+        if ctx.holders is None:
+            return Coverage.CANNOT_TELL  # the identities were not read
+        return base
+
+    def _owner_email(self, ctx: CheckContext, account: Account) -> str:
+        owner = ctx.person(account.owner_id)
+        email = owner.email if owner is not None and owner.email else account.owner_id
+        return email.strip().casefold() if "@" in email else ""
+
+    def _stands_in(self, ctx: CheckContext, holder: EscrowHolder, owner_email: str) -> bool:
+        """The identity is someone other than the owner who is still there to recover the account.
+        An identity matched with no person (no email, or not in the roster) counts: nothing says
+        it left; the access review lists it for a person to confirm."""
+        email = holder.email.strip().casefold()
+        if email and email == owner_email:
+            return False
+        person = ctx.person(email) if email else None
+        return person is None or person.status is PersonStatus.ACTIVE
+
+    def check_account(self, ctx: CheckContext, account: Account) -> Iterable[Finding]:
+        assert ctx.holders is not None
+        scope = escrow_scope(account.building)
+        reaching = [h for h in ctx.holders if h.reaches(scope)]
+        owner_email = self._owner_email(ctx, account)
+        if any(self._stands_in(ctx, h, owner_email) for h in reaching):
+            return
+        if reaching:
+            who = "; ".join(
+                f"{h.name} ({'the owner' if h.email.strip().casefold() == owner_email else 'not active'})"
+                for h in sorted(reaching, key=lambda h: h.name)
+            )
+            message = (
+                f"{account.label}'s escrowed credentials (escrow scope {scope}) can be opened by no active "
+                f"identity other than its owner's: {who}."
+            )
+        else:
+            message = (
+                f"{account.label}'s escrowed credentials (escrow scope {scope}) can be opened by no "
+                "identity at all."
+            )
+        yield self.finding(
+            ctx,
+            message,
+            account=account,
+            evidence={"scope": scope, "identities": sorted(h.name for h in reaching)},
+        )
 
 
 class EscrowStale(AccountCheck):

@@ -21,6 +21,7 @@ from auditor.engine.checks.base import Check
 from auditor.engine.checks.claims import AccountUnlisted, ImpersonationSuspected
 from auditor.engine.checks.escrow import (
     EscrowMissing,
+    EscrowNoSecondaryAdmin,
     EscrowRotationOverdue,
     EscrowRotationPending,
     EscrowStale,
@@ -63,6 +64,7 @@ CHECKS: dict[str, type[Check]] = {
         TrainingLapsed,
         AgreementMissing,
         EscrowMissing,
+        EscrowNoSecondaryAdmin,
         EscrowStale,
         EscrowRotationPending,
         EscrowRotationOverdue,

@@ -48,6 +48,7 @@ from vault.escrow.bundle import CredentialBundle
 from vault.escrow.rotation import Rotation
 from vault.escrow.store import Escrow
 from vault.registry import Registry
+from vault.rekey import add_identity
 from vault.stores.attestations import RegistryAttestationStore
 from vault.stores.inventory import Inventory
 from vault.stores.tasks import open_task
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 DISTRICT = "Naperville Community Unit School District 203 (sample data)"
 ADMIN = "demo-admin"
 NIGHTLY = "demo-nightly"
+ADMIN_EMAIL = "dwhitfield@naperville203.org"  # Dana Whitfield in data/people.csv
 
 Step = Callable[[str], None]
 
@@ -141,9 +143,13 @@ def build_demo(
     kdf = os.environ.get("AUDITOR_KDF_PROFILE", "floor")
 
     say("Creating the encrypted registry (administrator and nightly auditor identities)")
-    reg = Registry.create(SQLiteBackend(registry_path), ADMIN, Secret(_read(pass_file)), kdf_profile=kdf)
+    # The administrator is the communications director, who also owns the district's own accounts:
+    # nobody else can open their escrow scope (escrow.no_secondary_admin) until someone is granted it.
+    reg = Registry.create(
+        SQLiteBackend(registry_path), ADMIN, Secret(_read(pass_file)), kdf_profile=kdf, email=ADMIN_EMAIL
+    )
     try:
-        reg.add_identity(NIGHTLY, Role.AUDITOR, Secret(_read(nightly_file)), kdf_profile=kdf)
+        add_identity(reg, NIGHTLY, Role.AUDITOR, Secret(_read(nightly_file)), kdf_profile=kdf)
         say("Starting loopback servers that answer like X, Instagram, Bluesky, Mastodon and YouTube")
         servers = start_platforms(day)
         try:

@@ -36,6 +36,7 @@ def test_every_registry_key_is_the_checks_own_id_and_the_issue_list_is_covered()
         "training.lapsed",
         "agreement.missing",
         "escrow.missing",
+        "escrow.no_secondary_admin",
         "escrow.stale",
         "escrow.rotation_pending",
         "escrow.rotation_overdue",
@@ -95,6 +96,7 @@ def test_select_by_family_and_offline() -> None:
     ]
     assert expand_ids(["escrow.*", "escrow.stale"]) == [
         "escrow.missing",
+        "escrow.no_secondary_admin",
         "escrow.stale",
         "escrow.rotation_pending",
         "escrow.rotation_overdue",

@@ -7,7 +7,18 @@ from datetime import UTC, date, datetime
 
 from auditor.engine.checks.base import Coverage
 from auditor.engine.policy import Period
-from auditor.model.types import AccountStatus, Approval, ItemState, PersonStatus, Platform, Purpose, TaskItem
+from auditor.model.types import (
+    EVERY_SCOPE,
+    AccountStatus,
+    Approval,
+    EscrowHolder,
+    ItemState,
+    PersonStatus,
+    Platform,
+    Purpose,
+    Role,
+    TaskItem,
+)
 
 from ..factories import (
     coverage,
@@ -58,6 +69,57 @@ def test_escrow_missing_skips_retired_accounts() -> None:
     ctx = make_context(accounts=[RETIRED], credentials={})
     assert messages("escrow.missing", ctx) == []
     assert coverage("escrow.missing", ctx, RETIRED) is Coverage.NOT_APPLICABLE
+
+
+# -- escrow.no_secondary_admin ---------------------------------------------------------------------
+
+OWNER_ADMIN = EscrowHolder("arivera", Role.ADMIN, "Alex.Rivera@naperville203.org ", (EVERY_SCOPE,))
+PRINCIPAL = EscrowHolder("mhale", Role.BUILDING_ADMIN, "morgan.hale@naperville203.org", ("NNHS",))
+OTHER_SCHOOL = EscrowHolder("nchs-principal", Role.BUILDING_ADMIN, "", ("nchs",))
+
+
+def test_no_secondary_admin_when_only_the_owner_holds_the_scope() -> None:
+    ctx = make_context(holders=(OWNER_ADMIN, OTHER_SCHOOL))
+    [finding] = run_check("escrow.no_secondary_admin", ctx)
+    assert finding.message == (
+        "Instagram account @nnhs_athletics's escrowed credentials (escrow scope nnhs) can be opened by no "
+        "active identity other than its owner's: arivera (the owner)."
+    )
+    assert (finding.evidence["scope"], finding.evidence["identities"]) == ("nnhs", ["arivera"])
+    assert finding.clauses == ("N203-SECURITY",)
+    assert "auditor identity grant" in finding.remediation
+    # Moline-Coal Valley's item 4 asks for the secondary administrator in so many words.
+    mcv = make_context(policy="moline-coal-valley", accounts=[MCV_ACCOUNT], holders=())
+    [finding] = run_check("escrow.no_secondary_admin", mcv)
+    assert finding.message.endswith("(escrow scope nnhs) can be opened by no identity at all.")
+    assert finding.clauses == ("MCV-APPROVAL-4",)
+
+
+def test_a_building_admin_of_the_scope_or_any_other_district_admin_is_a_secondary_admin() -> None:
+    assert messages("escrow.no_secondary_admin", make_context(holders=(OWNER_ADMIN, PRINCIPAL))) == []
+    nameless = EscrowHolder("it-admin", Role.ADMIN, "", (EVERY_SCOPE,))  # no email: nothing says it left
+    assert messages("escrow.no_secondary_admin", make_context(holders=(OWNER_ADMIN, nameless))) == []
+
+
+def test_a_departed_or_absent_holder_is_no_secondary_admin() -> None:
+    ctx = make_context(holders=(OWNER_ADMIN, PRINCIPAL))
+    for status in (PersonStatus.DEPARTED, PersonStatus.ON_LEAVE):
+        gone = with_people(ctx, dataclasses.replace(ctx.people["p-principal"], status=status))
+        [message] = messages("escrow.no_secondary_admin", gone)
+        assert message.endswith("other than its owner's: arivera (the owner); mhale (not active).")
+
+
+def test_no_secondary_admin_leaves_unescrowed_and_unknown_alone() -> None:
+    lone = (OWNER_ADMIN,)
+    account = make_context().accounts[0]
+    # No escrowed credential: escrow.missing says so; the identities unread: no verdict either way.
+    assert coverage("escrow.no_secondary_admin", make_context(credentials={}, holders=lone), account) is (
+        Coverage.NOT_APPLICABLE
+    )
+    assert coverage("escrow.no_secondary_admin", make_context(), account) is Coverage.CANNOT_TELL
+    assert coverage("escrow.no_secondary_admin", make_context(accounts=[RETIRED], holders=lone), RETIRED) is (
+        Coverage.NOT_APPLICABLE
+    )
 
 
 # -- escrow.stale -----------------------------------------------------------------------------------
