@@ -42,7 +42,7 @@ FORMAT_FIELD = "format"
 
 ADMINS = frozenset({Role.ADMIN})
 # What a building administrator may write besides: credentials and their metadata and rotation
-# tasks, for the accounts of the scopes it holds (the scope keys enforce which: vault/escrow/scopes.py).
+# tasks, for the accounts of the scopes it holds (the scope keys enforce which: vault/scopes.py).
 KEYHOLDERS = frozenset({Role.ADMIN, Role.BUILDING_ADMIN})
 ANYONE = frozenset(Role)
 

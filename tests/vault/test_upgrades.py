@@ -100,11 +100,21 @@ def test_the_previous_release_is_refused_then_upgraded_with_everything_readable(
         Registry.open(new_backend())
     done = _upgrade(new_backend)
     assert done[0].startswith("database schema 1 → 2") and done[1].startswith("format 1 → 2: authenticated")
+    assert done[2].startswith("format 2 → 3: escrow scopes")
 
     admin = reopen(FIXTURE["admin"], FIXTURE["admin_passphrase"])
     assert [p.email for p in Inventory(admin).people()] == ["ann@d203.org"]
     bundle = Escrow(admin).reveal(FIXTURE["account"], "upgrade test")
     assert bundle.password is not None and bundle.password.reveal_str() == FIXTURE["password"]
+    # Issue 19: the administrator is a district administrator; every credential is sealed under its
+    # account's scope, none is left in the single-key layout.
+    from auditor.model.types import Role
+    from vault.scopes import Scopes
+
+    assert admin.identity is not None and admin.identity.role is Role.ADMIN
+    sealed = [r for r in admin.scan("credential") if not isinstance(r, Exception)]
+    assert sealed and all("bundle" not in r.data and r.data["scope"] for r in sealed)
+    assert Scopes(admin).held()
     assert RegistryAttestationStore(admin).get(Platform.SNAPCHAT, "nchs_spirit") is not None
     report = check_registry(admin)
     assert report.healthy, [p.message for p in report.problems]
