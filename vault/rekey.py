@@ -626,8 +626,8 @@ def resolve_scopes(registry: Registry, names: Sequence[str]) -> list[str]:
         if found is None:
             raise UsageError(
                 f"no account is in a building named {name!r}, so there is no escrow scope by that name",
-                "The scopes are `district` and the accounts' buildings: "
-                + ", ".join(sorted(known.values()))
+                "The scopes are `district` (accounts with no building) and the accounts' buildings: "
+                + ", ".join(sorted(v for v in known.values() if v != scopes_mod.DISTRICT))
                 + ".",
             )
         if found not in out:

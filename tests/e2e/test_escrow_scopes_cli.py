@@ -79,6 +79,7 @@ def test_a_principal_opens_their_school_and_is_refused_the_others(site: Cli) -> 
             out = refused.output  # type: ignore[attr-defined]
             assert refused.exit_code != 0, out  # type: ignore[attr-defined]
             assert "escrow scope" in out and "not granted" in out, out
+            assert f"account @{ref.split(':')[1]}" in out, out  # the account as the user named it, no id
             assert CENTRAL_PW not in out and DISTRICT_PW not in out and "version" not in out.casefold()
     # Rotation: a principal stages a new password for their own school only.
     assert as_jpark("secret", "generate", NORTH).exit_code == 0  # type: ignore[attr-defined]

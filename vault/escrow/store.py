@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from auditor.model.errors import ConflictError, NotFoundError
-from auditor.model.types import CredentialRef, Secret, parse_datetime
-from vault.errors import RecordTamperedError
+from auditor.model.types import CredentialRef, Platform, Secret, display_handle, parse_datetime
+from vault.errors import RecordTamperedError, VaultError
 from vault.escrow.bundle import KEYS, CredentialBundle
 from vault.registry import ESCROW, Registry, utcnow
 from vault.revealog import RevealLog
@@ -205,12 +205,24 @@ class Escrow:
         )
         ident = self.registry.identity
         raise ScopeDeniedError(
-            f"{ident.name if ident else 'this session'!r} may not {action} the credentials of {account_id}: "
+            f"{ident.name if ident else 'this session'!r} may not {action} the credentials of "
+            f"{self._account_label(account_id)}: "
             f"they are in the escrow scope {name!r}, which it is not granted",
             "A district administrator can do it, or grant the scope: "
             f"`auditor identity grant NAME --scope {name!r}`. The refusal is in the log.",
             scope=name,
         )
+
+    def _account_label(self, account_id: str) -> str:
+        """How a refusal names the account (the inventory key reads it): "X account @lincolnms"."""
+        try:
+            rec = self.registry.get("account", account_id)
+            if rec is not None:
+                platform = Platform.parse(str(rec.data["platform"]))
+                return f"{platform.label} account {display_handle(platform, str(rec.data['handle']))}"
+        except (KeyError, ValueError, VaultError):
+            pass
+        return account_id
 
     def reveal(
         self,
