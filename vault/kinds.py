@@ -19,6 +19,11 @@ registry needs to know about a kind is decided here and nowhere else:
 * **writers**: the roles that may write or delete it. `Registry.put` and `Registry.delete` refuse
   anyone else, so the rule holds for every caller, not only for the CLI (issue 11, "Roles are not
   enforced on writes"). The nightly auditor stores audit runs and nothing else.
+* **scoped**: for people and accounts, the escrow scopes a record is in (its buildings). Building
+  administrators read the inventory; the one workflow that lets one write it is offboarding its
+  own school's staff, which opens `Registry.scoped_writes()`: inside it, a building administrator
+  may write such a record one at a time when the stored record and the new one are in no scope it
+  is not granted. Bulk writes and deletions stay with district administrators.
 
 `Registry.put` refuses a kind that is not declared here, so a new kind cannot be written without a
 declaration, and `tests/vault/test_kinds.py` re-keys a registry holding every declared kind.
@@ -30,7 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.model.types import Platform, Role, normalise_handle
+from auditor.model.types import Platform, Role, escrow_scope, fold, normalise_handle
 
 INVENTORY = "inventory"
 ESCROW = "escrow"
@@ -44,6 +49,7 @@ ADMINS = frozenset({Role.ADMIN})
 # What a building administrator may write besides: credentials and their metadata and rotation
 # tasks, for the accounts of the scopes it holds (the scope keys enforce which: vault/scopes.py).
 KEYHOLDERS = frozenset({Role.ADMIN, Role.BUILDING_ADMIN})
+Scoped = Callable[[Mapping[str, Any]], frozenset[str]]
 ANYONE = frozenset(Role)
 
 
@@ -81,6 +87,7 @@ class Kind:
     label: str
     natural_key: NaturalKey | None = None
     writers: frozenset[Role] = ADMINS
+    scoped: Scoped | None = None  # offboarding lets a building administrator write its scopes' records
     format: int = 1
     upgrades: Mapping[int, Upgrade] = field(default_factory=dict)  # format N -> N + 1
 
@@ -119,6 +126,13 @@ class Kind:
         return out
 
 
+def building_scopes(data: Mapping[str, Any]) -> frozenset[str]:
+    """The escrow scopes (folded) a person or account record is in: each of its buildings, or
+    `district` when it has none. A building administrator must hold every one to write it."""
+    names = [str(b) for b in data.get("buildings") or ()] or [str(data.get("building") or "")]
+    return frozenset(fold(escrow_scope(b)) for b in names)
+
+
 def _legacy_run(data: dict[str, Any]) -> dict[str, Any]:
     """Format 1 (before issue 17) held the run with every finding and every profile it read. Read
     as format 2, its content sits under `legacy` until the run storage is converted (`auditor
@@ -135,8 +149,9 @@ def _legacy_ledger(data: dict[str, Any]) -> dict[str, Any]:
 
 # name, domain, what its records are (for messages: "may not change <label>"), natural key, writers
 _DECLARED = (
-    Kind("person", INVENTORY, "people", _person_key),
-    Kind("account", INVENTORY, "accounts", _handle_key),
+    # Building administrators write the people and accounts of their scopes only when offboarding.
+    Kind("person", INVENTORY, "people", _person_key, scoped=building_scopes),
+    Kind("account", INVENTORY, "accounts", _handle_key, scoped=building_scopes),
     Kind("attestation", INVENTORY, "attestations of profiles read by hand", _handle_key),
     # A credential's bundle is sealed again under its escrow scope's key (vault/escrow/scopes.py).
     Kind("credential", ESCROW, "escrowed credentials", writers=KEYHOLDERS),
@@ -175,7 +190,7 @@ _DECLARED = (
     Kind("audit-profile", INVENTORY, "the profiles audits read", writers=ANYONE),
     Kind("waiver", INVENTORY, "waivers"),
     Kind("roster-sync", INVENTORY, "roster sync history"),
-    Kind("change", INVENTORY, "the change history"),
+    Kind("change", INVENTORY, "the change history", writers=KEYHOLDERS),
     # Per roster source: the role and building it gave each person at its last sync.
     Kind("roster-baseline", INVENTORY, "roster baselines"),
     # Handles staff reported as possible impostors, looked up by every audit (`auditor watch`).

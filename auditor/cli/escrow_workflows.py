@@ -18,7 +18,15 @@ from auditor.cli import clipboard
 from auditor.cli.common import echo
 from auditor.cli.context import app_context
 from auditor.model.errors import UsageError
-from auditor.services.escrow import account_ref, escrow_policy, plan_offboard, recover_account, step_text
+from auditor.model.types import escrow_scope as scope_name
+from auditor.services.escrow import (
+    OffboardPlan,
+    account_ref,
+    escrow_policy,
+    plan_offboard,
+    recover_account,
+    step_text,
+)
 from auditor.services.escrow import offboard as do_offboard
 from vault.rekey import remove_identity as do_remove
 
@@ -46,17 +54,27 @@ def offboard(
     whose credentials they knew, remove their identity (re-keying), and print a checklist per
     platform. A backup is taken first; everything is logged.
 
+    A building administrator offboards the accounts of its own escrow scopes only: the others, the
+    person's identities and, for someone who also works elsewhere, the person's record are listed
+    for a district administrator, whose offboarding of the same person finishes the job.
+
     Example:
 
         auditor offboard jdoe@d203.org --to mlee@d203.org
 
         auditor offboard jdoe@d203.org --co-manager praman@d203.org --yes
+
+        auditor offboard jdoe@d203.org --to mlee@d203.org --identity lincoln-principal
     """
 
-    reg = app_context(ctx).registry(admin=True)
+    reg = app_context(ctx).registry(escrow=True)
     plan = plan_offboard(reg, person)
     p = plan.person
     echo(f"Offboarding {p.name} <{p.email}>")
+    if plan.scopes:
+        echo(
+            f"As building administrator of {', '.join(plan.scopes)}: only these scopes' accounts are changed."
+        )
     for title, accounts in (
         ("Owns", plan.owned),
         ("Co-manages", plan.co_managed),
@@ -68,16 +86,23 @@ def offboard(
             echo(f"  {a.label}")
     echo("Identities to remove: " + (", ".join(plan.identities) or "none"))
     echo(f"Rotation tasks to open: {len(plan.knew)}")
+    _left_for_district(plan, "Left for a district administrator")
     if not yes:
         _confirm(f"Offboard {p.name} now?")
     result = do_offboard(reg, plan, new_owner_ref=to, co_manager_ref=co_manager)
     echo(f"Backup taken first: {result.backup}")
     for account in plan.owned:
         echo(f"{account.label}: owner is now {result.new_owners.get(account.id, '(none)')}")
-    echo(f"Marked {p.name} departed.")
+    if plan.mark_departed:
+        echo(f"Marked {p.name} departed.")
     for name in result.removed_identities:
         echo(f"Removed identity {name}; the keys it could unwrap were replaced.")
     echo(f"Opened {len(result.tasks)} rotation task(s); `auditor task list` shows them.")
+    if plan.partial:
+        echo(
+            "Not done here (listed above under 'Left for a district administrator'); a district "
+            f"administrator finishes it with: auditor offboard {p.email or p.id} --identity NAME"
+        )
     if result.checklist:
         echo("")
         echo("Checklist (on each platform):")
@@ -85,6 +110,19 @@ def offboard(
             echo(f"{platform}")
             for line in lines:
                 echo(f"  {line}")
+
+
+def _left_for_district(plan: OffboardPlan, title: str) -> None:
+    if not plan.partial:
+        return
+    echo(f"{title}:")
+    for a in plan.left:
+        echo(f"  {a.label} (escrow scope {scope_name(a.building)})")
+    for name in plan.left_identities:
+        echo(f"  identity {name}: removing it re-keys the district's keys")
+    if not plan.mark_departed:
+        where = ", ".join(scope_name(b) for b in plan.person.all_buildings or ("",))
+        echo(f"  marking {plan.person.name} departed: they work at {where}")
 
 
 def recover(

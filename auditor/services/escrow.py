@@ -116,13 +116,22 @@ def account_ref(account: Account) -> str:
 
 @dataclass(frozen=True)
 class OffboardPlan:
+    """What one offboarding will do. Run by a building administrator, it covers the accounts of the
+    escrow scopes it holds; the rest (`left`, `left_identities`, and the person's own record when
+    they work outside those scopes) is listed for a district administrator, whose `offboard` of the
+    same person finishes the job."""
+
     person: Person
     owned: tuple[Account, ...]
     co_managed: tuple[Account, ...]
     student_managed: tuple[Account, ...]
     revealable: tuple[Account, ...]  # escrowed accounts their identity could reveal
-    identities: tuple[str, ...]  # identity names carrying the person's email
+    identities: tuple[str, ...]  # identity names carrying the person's email, to remove
     knew: tuple[Account, ...]  # accounts whose credentials they knew: rotation tasks
+    left: tuple[Account, ...] = ()  # accounts of theirs outside the building administrator's scopes
+    left_identities: tuple[str, ...] = ()  # identities only a district administrator may remove
+    mark_departed: bool = True  # False: they work in a scope the building administrator lacks
+    scopes: tuple[str, ...] = ()  # the building administrator's scopes; () for a district one
 
     @property
     def touched(self) -> tuple[Account, ...]:
@@ -130,6 +139,11 @@ class OffboardPlan:
         for a in (*self.owned, *self.co_managed, *self.student_managed, *self.revealable):
             seen.setdefault(a.id, a)
         return tuple(seen.values())
+
+    @property
+    def partial(self) -> bool:
+        """Something is left for a district administrator."""
+        return bool(self.left or self.left_identities or not self.mark_departed)
 
 
 @dataclass(frozen=True)
@@ -170,7 +184,53 @@ def plan_offboard(registry: Registry, person_ref: str) -> OffboardPlan:
     # them (then there is all the more to take back); an administrator, every escrowed one.
     knew_ids = {a.id for a in (*owned, *co)} | {a.id for a in revealable}
     knew = tuple(a for a in accounts if a.id in knew_ids)
-    return OffboardPlan(person, owned, co, students, revealable, tuple(idents), knew)
+    full = OffboardPlan(person, owned, co, students, revealable, tuple(idents), knew)
+    actor = registry.identity
+    if actor is None or actor.role is not Role.BUILDING_ADMIN:
+        return full
+    holder = registry.scope_holder[0] if registry.scope_holder else ""
+    granted = [info.name for info in Escrow(registry).scopes.infos() if holder in info.holders]
+    return _within_scopes(registry, full, actor.name, granted)
+
+
+def _within_scopes(
+    registry: Registry, full: OffboardPlan, actor: str, granted: Sequence[str]
+) -> OffboardPlan:
+    """A building administrator's share of an offboarding: the accounts in the scopes it holds."""
+    holds = Escrow(registry).scopes.holds
+
+    def mine(accounts: tuple[Account, ...]) -> tuple[Account, ...]:
+        return tuple(a for a in accounts if holds(scope_name(a.building)))
+
+    person = full.person
+    where = person.all_buildings or ("",)
+    plan = OffboardPlan(
+        person,
+        mine(full.owned),
+        mine(full.co_managed),
+        mine(full.student_managed),
+        mine(full.revealable),
+        (),
+        mine(full.knew),
+        left=tuple(a for a in full.touched if not holds(scope_name(a.building))),
+        left_identities=full.identities,
+        mark_departed=all(holds(scope_name(b)) for b in where),
+        scopes=tuple(granted),
+    )
+    if not plan.touched and not plan.mark_departed:
+        RevealLog(registry).append(
+            "scope-refused",
+            reason=f"offboarding {person.name}",
+            details={"wanted": "offboard", "scopes": sorted({scope_name(b) for b in where})},
+        )
+        raise ScopeDeniedError(
+            f"{actor!r} may not offboard {person.name}: none of their accounts is in its escrow scopes "
+            f"({', '.join(granted) or 'none'}) and they work at "
+            f"{', '.join(scope_name(b) for b in where)}",
+            f"A district administrator can: `auditor offboard {person.email or person.id} --identity NAME`. "
+            "The refusal is in the log.",
+        )
+    return plan
 
 
 def offboard(
@@ -184,8 +244,8 @@ def offboard(
     """Reassign, mark departed, open rotation tasks, remove the identity: one transaction after a
     backup, everything logged."""
 
-    actor = registry.require_admin("Offboarding")
-    if actor.name in plan.identities:
+    actor = registry.require_escrow("Offboarding")
+    if actor.name in (*plan.identities, *plan.left_identities):
         raise UsageError(
             "you cannot offboard yourself while unlocked as your own identity",
             "Ask another administrator to run the offboarding.",
@@ -229,7 +289,7 @@ def offboard(
     log = RevealLog(registry)
     opened: list[RotationTask] = []
     removed: list[str] = []
-    with registry.transaction():
+    with registry.transaction(), registry.scoped_writes():
         for account in plan.touched:
             current = inv.get_account(account.id)
             if current is None:
@@ -251,17 +311,18 @@ def offboard(
             )
             if updated != current:
                 inv.save_account(updated, by="offboard")
-        current_person = inv.get_person(person.id) or person
-        offboarded_on = today or now.date()
-        # A real departure date already on record (from the roster, say) is kept: offboarding
-        # happens on or after someone leaves, and the audit dates findings from the departure.
-        recorded = current_person.departed_on
-        departed = dataclasses.replace(
-            current_person,
-            status=PersonStatus.DEPARTED,
-            departed_on=recorded if recorded is not None and recorded <= offboarded_on else offboarded_on,
-        )
-        inv.save_person(departed, by="offboard")
+        if plan.mark_departed:
+            current_person = inv.get_person(person.id) or person
+            offboarded_on = today or now.date()
+            # A real departure date already on record (from the roster, say) is kept: offboarding
+            # happens on or after someone leaves, and the audit dates findings from the departure.
+            recorded = current_person.departed_on
+            departed = dataclasses.replace(
+                current_person,
+                status=PersonStatus.DEPARTED,
+                departed_on=recorded if recorded is not None and recorded <= offboarded_on else offboarded_on,
+            )
+            inv.save_person(departed, by="offboard")
         for account in plan.knew:
             task, created = tasks_mod.open_task(
                 registry,
@@ -292,6 +353,16 @@ def offboard(
                 "co_manager_added": extra_co.id if extra_co else "",
                 "tasks_opened": [t.id for t in opened],
                 "identities_removed": removed,
+                **(
+                    {
+                        "scopes": list(plan.scopes),
+                        "left_for_district_admin": [a.id for a in plan.left],
+                        "identities_left": list(plan.left_identities),
+                        "marked_departed": plan.mark_departed,
+                    }
+                    if plan.scopes or plan.partial
+                    else {}
+                ),
             },
         )
     checklist: dict[str, list[str]] = {}

@@ -404,10 +404,12 @@ def _summary(
         f"{len(revealers)} of {count_phrase(len(reviews), 'identity', 'identities')} can reveal escrowed "
         "credentials"
     )
+    named = [s for s in scopes if s != EVERY]
     if scopes == [EVERY]:
         text += " through district-wide grants, which open every account's credentials"
-    elif scopes:
-        text += f" through the {join(scopes)} scopes"
+    elif named:
+        text += " through " + ("district-wide grants and " if EVERY in scopes else "")
+        text += f"the {join(named)} scope{'s' if len(named) > 1 else ''}"
     text += (
         f"; break-glass set {bg.set_id} ({bg.layout}) opens them all in an emergency."
         if bg is not None

@@ -89,6 +89,10 @@ def test_a_principal_opens_their_school_and_is_refused_the_others(site: Cli) -> 
     refusals = [e for e in events if e["action"] == "scope-refused"]
     assert refusals and {e["identity"] for e in refusals} == {"jpark"}
     assert {e["details"]["scope"] for e in refusals} == {"Central High", "district"}
+    # The access review's summary names both kinds of grant.
+    site.ok("--identity", "it-admin", "policy", "init", "--preset", "naperville-203")
+    review = json.loads(site.ok("--identity", "it-admin", "report", "access", "--format", "json").output)
+    assert "through district-wide grants and the North High scope;" in review["summary"]["text"]
     # A district administrator still opens every school.
     assert (
         CENTRAL_PW in site.ok("--identity", "it-admin", "secret", "show", CENTRAL, "--reason", "audit").output
@@ -173,3 +177,87 @@ def test_identity_add_checks_role_and_scope(cli: Cli) -> None:
     assert wrong_role.exit_code != 0 and "building administrators" in wrong_role.output
     names = [i["name"] for i in json.loads(cli.ok("identity", "list", "--json").output)["items"]]
     assert names == ["it-admin"]
+
+
+def test_a_principal_offboards_their_school_and_leaves_the_rest_for_a_district_admin(site: Cli) -> None:
+    """A coach of North High owns its athletics account, co-manages Central High's band account and
+    has an identity. The North principal's offboarding hands over North's account, opens its task
+    and marks the coach departed; Central's account and the identity are listed, untouched, for a
+    district administrator, whose offboarding of the same person finishes it."""
+    passfile = _district(site)
+    admin = ("--identity", "it-admin")
+    site.ok(
+        *admin, "person", "add", "--name", "Sam Lee", "--email", "slee@d203.org", "--building", "North High"
+    )
+    site.ok(*admin, "account", "edit", NORTH, "--owner", "slee@d203.org")
+    site.ok(*admin, "account", "edit", CENTRAL, "--co-manager", "slee@d203.org")
+    coach_pass = site.file("slee.pass", "sam lee's own passphrase")
+    os.chmod(coach_pass, 0o600)
+    site.ok(
+        *admin, "identity", "add", "slee", "--role", "building-admin", "--scope", "North High",
+        "--email", "slee@d203.org", "--new-passphrase-file", str(coach_pass),
+    )  # fmt: skip
+
+    def accounts() -> dict[str, dict[str, object]]:
+        items = json.loads(site.ok(*admin, "account", "list", "--json").output)["items"]
+        return {f"{i['platform']}:{i['handle'].lstrip('@')}": i for i in items}
+
+    before = accounts()
+    done = site(
+        "--identity",
+        "jpark",
+        "offboard",
+        "slee@d203.org",
+        "--to",
+        "jpark@d203.org",
+        "--yes",
+        passfile=passfile,
+    )
+    out = done.output
+    assert done.exit_code == 0, out
+    assert "As building administrator of North High" in out
+    assert "Left for a district administrator:" in out
+    assert "@central_band (escrow scope Central High)" in out and "identity slee" in out
+    assert "auditor offboard slee@d203.org --identity NAME" in out
+    after = accounts()
+    assert after[NORTH]["owner"] == "jpark@d203.org"
+    assert after[CENTRAL] == before[CENTRAL]  # another school's account: not a field changed
+    assert after[DISTRICT] == before[DISTRICT]
+    tasks = json.loads(site.ok(*admin, "task", "list", "--json").output)["items"]
+    assert [t["account"] for t in tasks] == ["Instagram account @north_athletics"]
+    people = {p["email"]: p for p in json.loads(site.ok(*admin, "person", "list", "--json").output)["items"]}
+    assert people["slee@d203.org"]["status"] == "departed"
+    names = [i["name"] for i in json.loads(site.ok(*admin, "identity", "list", "--json").output)["items"]]
+    assert "slee" in names  # only a district administrator re-keys
+    event = [
+        e
+        for e in json.loads(site.ok(*admin, "log", "show", "--json").output)["items"]
+        if e["action"] == "offboard"
+    ]
+    assert event[-1]["identity"] == "jpark"
+    assert event[-1]["details"]["scopes"] == ["North High"] and event[-1]["details"]["identities_left"] == [
+        "slee"
+    ]
+
+    # Another school's principal may not offboard someone with nothing in her school.
+    ana_pass = site.file("aruiz.pass", "ana ruiz's own passphrase")
+    os.chmod(ana_pass, 0o600)
+    site.ok(
+        *admin, "identity", "add", "aruiz", "--role", "building-admin", "--scope", "Central High",
+        "--new-passphrase-file", str(ana_pass),
+    )  # fmt: skip
+    refused = site("--identity", "aruiz", "offboard", "jpark@d203.org", "--yes", passfile=ana_pass)
+    assert refused.exit_code != 0 and "may not offboard Jin Park" in refused.output, refused.output
+    assert accounts()[NORTH] == after[NORTH]
+
+    # The district administrator finishes the job.
+    finished = site.ok(*admin, "offboard", "slee@d203.org", "--yes").output
+    assert "Removed identity slee" in finished and "Left for a district administrator" not in finished
+    assert "slee@d203.org" not in str(accounts()[CENTRAL])
+    names = [i["name"] for i in json.loads(site.ok(*admin, "identity", "list", "--json").output)["items"]]
+    assert "slee" not in names
+    tasks = json.loads(site.ok(*admin, "task", "list", "--json").output)["items"]
+    assert sorted(t["account"] for t in tasks) == [
+        "Instagram account @central_band",
+        "Instagram account @north_athletics",
+    ]

@@ -6,15 +6,17 @@ One district is built once: people, accounts, escrowed credentials, a policy, tw
 runs, a waivable finding, an attestation, notification settings (SMTP and a webhook on loopback), a
 roster source with a secret, an API token, a break-glass set, an evidence pack, a backup, and four
 identities besides the first administrator: `it-nightly` (role auditor), `principal` (a building
-administrator of North, to grant and revoke), `spare` (an admin to
-remove) and `mlee` (an admin who is offboarded). Each case copies that registry file and runs one
-command as `it-admin` or as `it-nightly`.
+administrator of North, the building of every account here), `spare` (an admin to remove) and
+`mlee` (an admin who is offboarded). Each case copies that registry file and runs one command as
+`it-admin`, as `it-nightly` or as `principal`.
 
 `CASES` is the table: command path -> the argv runs of it, each with the outcome per role:
 
 * ``ok``: exit 0 (or one of the case's `codes`). Run as the auditor, nothing it may not write changes:
   records only of the kinds vault/kinds.py lets an auditor write (audit runs, the audit ledger),
   the log only appended to, identities and key wraps untouched (its own passphrase excepted).
+  Run as the building administrator, likewise: only the kinds a building administrator may write,
+  the log appended to, identities and key wraps untouched.
 * ``denied``: exit 1 with an access-denied message naming the role, and nothing written: every row
   of meta, identities, wraps, records and the log unchanged (not even a log event), and no file
   beside the registry or in the case's folder (no backup taken first). The admin's run of the same
@@ -59,8 +61,10 @@ from vault.backends.sqlite import SQLiteBackend
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 OK, DENIED, SKIP = "ok", "denied", "skip"
-ROLES = ("admin", "auditor")
-IDENTITY = {"admin": "it-admin", "auditor": "it-nightly"}
+ROLES = ("admin", "auditor", "principal")
+IDENTITY = {"admin": "it-admin", "auditor": "it-nightly", "principal": "principal"}
+# How each role's refusal names it.
+REFUSED_AS = {"auditor": "auditor", "principal": "building-admin"}
 NIGHTLY_PASS = "nightly job passphrase 2026"
 NEW_PASS = "a brand new passphrase 2026"
 SMTP_USER = "auditor@d203.org"
@@ -69,6 +73,11 @@ TOKEN = "x-bearer-token-role-test"
 BLUESKY = "nnhs.bsky.social"
 # What an auditor identity may write, as declared (and enforced) by the library.
 AUDITOR_KINDS = frozenset(k.name for k in kinds_mod.KINDS.values() if Role.AUDITOR in k.writers)
+# ...and a building administrator: those, credentials and tasks, and in an offboarding (`scoped`) the
+# people and accounts of its scopes.
+PRINCIPAL_KINDS = frozenset(
+    k.name for k in kinds_mod.KINDS.values() if Role.BUILDING_ADMIN in k.writers or k.scoped is not None
+)
 
 
 @dataclass(frozen=True)
@@ -81,10 +90,22 @@ class Case:
     why: str = ""  # why it is skipped, or a note for the README table
     own_identity: bool = False  # "ok" as the auditor may change its own identity row (passphrase)
     no_identity: bool = False  # the command unlocks with no identity (shares, a new registry)
+    principal: str = ""  # the building administrator's outcome; "" derives it from the others
+
+    @property
+    def principal_outcome(self) -> str:
+        if self.principal:
+            return self.principal
+        return self.auditor if self.auditor in (OK, SKIP) else DENIED
 
 
 def case(*argv: str, admin: str = OK, auditor: str = DENIED, **kw: Any) -> Case:
     return Case(tuple(argv), admin, auditor, **kw)
+
+
+def escrow(*argv: str, **kw: Any) -> Case:
+    """An escrow command on the accounts of North: administrators and North's principal may."""
+    return case(*argv, principal=OK, **kw)
 
 
 def read(*argv: str, **kw: Any) -> Case:
@@ -123,27 +144,27 @@ CASES: dict[str, list[Case]] = {
     "person history": [read("person", "history", "mlee@d203.org")],
     # Escrow and credentials
     "secret export": [
-        case("secret", "export", "-o", "{out}/handover.age", "--recipient", "{recipient}", "--reason", "handover")
+        escrow("secret", "export", "-o", "{out}/handover.age", "--recipient", "{recipient}", "--reason", "handover")
     ],
-    "secret generate": [case("secret", "generate", IG)],
+    "secret generate": [escrow("secret", "generate", IG)],
     "secret history": [read("secret", "history", IG)],
     "secret import": [
         # The export's passwords differ from the escrowed ones: --replace (issue 13, never demote).
-        case("secret", "import", "{d}/bitwarden.json", "--replace"),
-        case("secret", "import", "{d}/bitwarden.json", "--dry-run", "--replace"),
+        escrow("secret", "import", "{d}/bitwarden.json", "--replace"),
+        escrow("secret", "import", "{d}/bitwarden.json", "--dry-run", "--replace"),
     ],
-    "secret set": [case("secret", "set", IG, "--stdin", input=SECRET_INPUT)],
-    "secret show": [case("secret", "show", IG, "--reason", "season opener")],
-    "secret totp": [case("secret", "totp", IG, "--reason", "sign-in")],
-    "secret use-code": [case("secret", "use-code", IG, "--stdin", input=CODE + "\n")],
-    "recover": [case("recover", IG, "--reason", "owner left mid-season")],
-    "offboard": [case("offboard", "mlee@d203.org", "--to", "dcho@d203.org", "--yes")],
+    "secret set": [escrow("secret", "set", IG, "--stdin", input=SECRET_INPUT)],
+    "secret show": [escrow("secret", "show", IG, "--reason", "season opener")],
+    "secret totp": [escrow("secret", "totp", IG, "--reason", "sign-in")],
+    "secret use-code": [escrow("secret", "use-code", IG, "--stdin", input=CODE + "\n")],
+    "recover": [escrow("recover", IG, "--reason", "owner left mid-season")],
+    "offboard": [escrow("offboard", "mlee@d203.org", "--to", "dcho@d203.org", "--yes")],
     "task list": [read("task", "list", "--all")],
     "task show": [read("task", "show", "{task}")],
-    "task confirm": [case("task", "confirm", "{task}", "password")],
+    "task confirm": [escrow("task", "confirm", "{task}", "password")],
     "task cancel": [
-        case("task", "cancel", "{task}", "--reason", "opened by mistake", "--yes"),
-        case("task", "cancel", "{task}", "--pending-only", "--reason", "the platform refused it"),
+        escrow("task", "cancel", "{task}", "--reason", "opened by mistake", "--yes"),
+        escrow("task", "cancel", "{task}", "--pending-only", "--reason", "the platform refused it"),
     ],
     # Identities and keys
     "identity add": [
@@ -292,7 +313,7 @@ def test_every_command_has_an_entry() -> None:
     for path, runs in CASES.items():
         assert runs, path
         for c in runs:
-            assert {c.admin, c.auditor} <= {OK, DENIED, SKIP}, path
+            assert {c.admin, c.auditor, c.principal_outcome} <= {OK, DENIED, SKIP}, path
             assert c.admin != DENIED, f"{path}: an admin is never refused"
             assert (SKIP not in (c.admin, c.auditor)) or c.why, f"{path}: a skip needs its reason"
             assert c.argv or c.admin == SKIP, path
@@ -307,6 +328,7 @@ class District:
     root: Path
     registry: Path
     nightly: Path
+    spare: Path  # the passphrase of `spare`, `principal` and `mlee`
     values: dict[str, str] = field(default_factory=dict)
 
 
@@ -439,7 +461,7 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         "bluesky": servers["bluesky"].url,
         **{f"share{i}": s for i, s in enumerate(shares)},
     }
-    yield District(root, cli.registry, nightly, values)
+    yield District(root, cli.registry, nightly, spare, values)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,7 +499,7 @@ def _params() -> Iterator[Any]:
     for path in sorted(CASES):
         for n, c in enumerate(CASES[path]):
             for role in ROLES:
-                outcome = getattr(c, role)
+                outcome = c.principal_outcome if role == "principal" else getattr(c, role)
                 label = f"{path}#{n}-{role}"
                 marks = [pytest.mark.skip(reason=c.why)] if outcome == SKIP else []
                 yield pytest.param(path, c, role, id=label, marks=marks)
@@ -494,7 +516,8 @@ def test_command_as_role(
     out.mkdir()
     cli = Cli(work)  # writes the admin's passphrase file
     shutil.copy(district.registry, cli.registry)
-    passfile = cli.passfile if role == "admin" else district.nightly
+    passfile = {"admin": cli.passfile, "auditor": district.nightly, "principal": district.spare}[role]
+    outcome = run.principal_outcome if role == "principal" else getattr(run, role)
     editor = _file(tmp_path / "editor.sh", 'printf "\\n# edited\\n" >> "$1"\n', 0o700)
     monkeypatch.setenv("EDITOR", f"sh {editor}")
     values = {**district.values, "out": str(out), "registry": str(cli.registry)}
@@ -507,10 +530,12 @@ def test_command_as_role(
     after = _snapshot(cli.registry)
     shown = f"exit {result.exit_code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert "Traceback" not in result.output, shown
-    assert PASSWORD not in result.output or role == "admin" or run.no_identity, shown
-    if getattr(run, role) == DENIED:
+    assert PASSWORD not in result.output or role in ("admin", "principal") or run.no_identity, shown
+    if outcome == DENIED:
         assert result.exit_code == 1, shown
-        assert "error:" in result.stderr and "auditor" in result.stderr and "admin" in result.stderr, shown
+        assert "error:" in result.stderr and REFUSED_AS[role] in result.stderr and "admin" in result.stderr, (
+            shown
+        )
         assert not _changed_kinds(before, after), shown
         assert _changed_meta(before, after) == set(), shown
         assert (before.identities, before.wraps) == (after.identities, after.wraps), shown
@@ -524,8 +549,10 @@ def test_command_as_role(
     if role == "admin" and run.auditor == DENIED and "--dry-run" not in run.argv:
         # What the auditor is refused is a write: the admin's run of it changed the registry.
         assert before != after, f"{shown}\nthe admin's run changed nothing"
-    if role == "auditor" and not run.no_identity:
-        assert _changed_kinds(before, after) <= AUDITOR_KINDS, shown
+    if role != "admin" and not run.no_identity:
+        assert _changed_kinds(before, after) <= (AUDITOR_KINDS if role == "auditor" else PRINCIPAL_KINDS), (
+            shown
+        )
         assert _log_only_appended(before, after), shown
         if not run.own_identity:
             assert (before.identities, before.wraps) == (after.identities, after.wraps), shown

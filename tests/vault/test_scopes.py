@@ -199,3 +199,60 @@ def test_a_principal_reads_its_scope_and_is_refused_another(tmp_path: Path) -> N
             Escrow(b1).store(central, CredentialBundle.create(password="planted"))
     finally:
         b1.close()
+
+
+def test_a_principal_writes_only_its_own_schools_people_and_accounts(tmp_path: Path) -> None:
+    """The vault, not only the CLI, keeps a building administrator to reading the inventory; inside
+    an offboarding (`scoped_writes`) it may edit an account or a person of its school, and still not
+    another school's, not move one out of its school or into it, not write them in bulk, not delete."""
+    from auditor.model.types import Person
+    from vault.errors import AccessDeniedError
+
+    d = District(tmp_path / "registry.db")
+    inv = Inventory(d.reg)
+    here = inv.add_person(Person(id="", name="Coach", email="coach@d.org", building="North High"))
+    both = inv.add_person(
+        Person(
+            id="",
+            name="Nurse",
+            email="nurse@d.org",
+            building="North High",
+            buildings=("North High", "Central High"),
+        )
+    )
+    d.reg.close()
+    b1 = Registry.open(SQLiteBackend(str(tmp_path / "registry.db")))
+    b1.unlock("b1", Secret(_pass("b1")))
+    try:
+        mine = Inventory(b1)
+        north, central, district = (mine.get_account(a) for a in d.accounts)
+        assert north is not None and central is not None and district is not None
+        with pytest.raises(
+            AccessDeniedError, match="building-admin identity and may not change accounts"
+        ) as err:
+            mine.save_account(dataclasses.replace(north, purpose="athletics"))  # not offboarding
+        assert "building administrators read the inventory" in err.value.hint
+        with b1.scoped_writes():
+            saved = mine.save_account(dataclasses.replace(north, purpose="athletics"), by="offboard")
+            assert saved.purpose == "athletics"
+            person = mine.get_person(here.id)
+            assert person is not None
+            mine.save_person(dataclasses.replace(person, notes="leaving in June"), by="offboard")
+            nurse = mine.get_person(both.id)
+            assert nurse is not None
+            refusals = (
+                lambda: mine.save_account(dataclasses.replace(central, purpose="x")),
+                lambda: mine.save_account(dataclasses.replace(district, purpose="x")),
+                lambda: mine.save_account(dataclasses.replace(saved, building="Central High")),  # out
+                lambda: mine.save_account(dataclasses.replace(central, building="North High")),  # in
+                lambda: mine.save_person(dataclasses.replace(nurse, notes="x")),  # works at Central too
+                lambda: mine.upsert_accounts([dataclasses.replace(saved, purpose="bulk")]),
+                lambda: b1.delete("account", north.id),
+            )
+            for attempt in refusals:
+                with pytest.raises(AccessDeniedError, match="building-admin identity"):
+                    attempt()
+        assert mine.get_account(central.id) == central and mine.get_account(north.id) == saved
+        assert mine.get_person(both.id) == nurse
+    finally:
+        b1.close()
