@@ -213,6 +213,7 @@ class Registry:
         # "breakglass", with its X25519 private key) and the scope keys opened so far.
         self.scope_holder: tuple[str, bytes] | None = None
         self._scoped_writes = False  # `scoped_writes`: a building administrator's offboarding
+        self._undone: list[Callable[[], None]] = []  # `even_if_rolled_back`
         self.scope_keys: dict[str, tuple[int, bytes]] = {}
 
     # ---------------------------------------------------------------------------------------------
@@ -1164,6 +1165,7 @@ class Registry:
                 "internal error: a registry unlocked for `registry check` is never written to",
                 "Nothing was changed.",
             )
+        self._undone = []
         try:
             with self.backend.transaction():
                 self._tx = 1
@@ -1172,9 +1174,21 @@ class Registry:
                 self._flush()
         except BaseException:
             self._rollback()
+            self._tx = 0
+            undone, self._undone = self._undone, []
+            for redo in undone:  # what must stay on record though the work around it failed
+                redo()
             raise
         finally:
             self._tx = 0
+            self._undone = []
+
+    def even_if_rolled_back(self, write: Callable[[], None]) -> None:
+        """Write now and, if an enclosing transaction rolls back, once more after it: for log
+        events that must stay on record whatever happens to the work around them (a refusal)."""
+        write()
+        if self._tx:
+            self._undone.append(write)
 
     def _begin(self) -> None:
         self._dirty = set()

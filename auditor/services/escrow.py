@@ -218,10 +218,12 @@ def _within_scopes(
         scopes=tuple(granted),
     )
     if not plan.touched and not plan.mark_departed:
-        RevealLog(registry).append(
-            "scope-refused",
-            reason=f"offboarding {person.name}",
-            details={"wanted": "offboard", "scopes": sorted({scope_name(b) for b in where})},
+        registry.even_if_rolled_back(
+            lambda: RevealLog(registry).append(
+                "scope-refused",
+                reason=f"offboarding {person.name}",
+                details={"wanted": "offboard", "scopes": sorted({scope_name(b) for b in where})},
+            )
         )
         raise ScopeDeniedError(
             f"{actor!r} may not offboard {person.name}: none of their accounts is in its escrow scopes "
@@ -834,14 +836,16 @@ def import_credentials(
     scope_of = {a.id: scope_name(a.building) for a in accounts}
     outside = [(p[1], labels[p[0]], scope_of[p[0]]) for p in pairs if not escrow.scopes.holds(scope_of[p[0]])]
     if outside and not matched_only:
-        RevealLog(registry).append(
-            "scope-refused",
-            reason=f"import of {path.name}",
-            details={
-                "wanted": "import",
-                "scopes": sorted({s for _, _, s in outside}),
-                "entries": len(outside),
-            },
+        registry.even_if_rolled_back(
+            lambda: RevealLog(registry).append(
+                "scope-refused",
+                reason=f"import of {path.name}",
+                details={
+                    "wanted": "import",
+                    "scopes": sorted({s for _, _, s in outside}),
+                    "entries": len(outside),
+                },
+            )
         )
         raise ScopeDeniedError(
             f"{len(outside)} entr{'y is' if len(outside) == 1 else 'ies are'} for accounts outside the escrow "

@@ -69,18 +69,24 @@ def test_a_principal_opens_their_school_and_is_refused_the_others(site: Cli) -> 
     recovered = as_jpark("recover", NORTH, "--reason", "coach left", "--field", "password")
     assert recovered.exit_code == 0 and NORTH_PW in recovered.output  # type: ignore[attr-defined]
 
+    recipient = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
     for ref in (CENTRAL, DISTRICT):
         for args in (
             ("secret", "show", ref, "--reason", "curious"),
             ("recover", ref, "--reason", "curious", "--field", "password"),
             ("secret", "totp", ref, "--reason", "curious"),
-        ):
-            refused = as_jpark(*args)
+            ("secret", "set", ref, "--stdin"),
+            ("secret", "use-code", ref, "--stdin"),
+            ("secret", "export", "-o", str(site.tmp / f"{ref}.age"), "--account", ref, "-r", recipient,
+             "--reason", "curious"),
+        ):  # fmt: skip
+            refused = site("--identity", "jpark", *args, passfile=passfile, input="password=planted\n")
             out = refused.output  # type: ignore[attr-defined]
             assert refused.exit_code != 0, out  # type: ignore[attr-defined]
             assert "escrow scope" in out and "not granted" in out, out
             assert f"account @{ref.split(':')[1]}" in out, out  # the account as the user named it, no id
             assert CENTRAL_PW not in out and DISTRICT_PW not in out and "version" not in out.casefold()
+            assert not list(site.tmp.glob("*.age"))  # no export file, not even an empty one
     # Rotation: a principal stages a new password for their own school only.
     assert as_jpark("secret", "generate", NORTH).exit_code == 0  # type: ignore[attr-defined]
     assert as_jpark("secret", "generate", CENTRAL).exit_code != 0  # type: ignore[attr-defined]

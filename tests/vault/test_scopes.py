@@ -256,3 +256,26 @@ def test_a_principal_writes_only_its_own_schools_people_and_accounts(tmp_path: P
         assert mine.get_person(both.id) == nurse
     finally:
         b1.close()
+
+
+def test_a_refusal_stays_in_the_log_when_the_work_around_it_is_undone(tmp_path: Path) -> None:
+    """A caller that refuses inside its own transaction (an import, a script) rolls back its work,
+    not the record that a principal tried to open another school's credentials."""
+    from vault.revealog import RevealLog
+
+    d = District(tmp_path / "registry.db")
+    north, central, _ = list(d.accounts)
+    d.reg.close()
+    b1 = Registry.open(SQLiteBackend(str(tmp_path / "registry.db")))
+    b1.unlock("b1", Secret(_pass("b1")))
+    try:
+        before = len(RevealLog(b1).events())
+        with pytest.raises(ScopeDeniedError), b1.transaction():
+            Escrow(b1).store(north, CredentialBundle.create(password="mine"))  # undone with the rest
+            Escrow(b1).store(central, CredentialBundle.create(password="planted"))
+        events = RevealLog(b1).events()[before:]
+        assert [(e.action, e.account_id) for e in events] == [("scope-refused", central)]
+        assert Escrow(b1).reveal(north, "check").password.reveal_str() == "pw-0"  # type: ignore[union-attr]
+        assert RevealLog(b1).verify().ok
+    finally:
+        b1.close()

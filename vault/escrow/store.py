@@ -200,9 +200,14 @@ class Escrow:
         name = self.scopes.account_scope(account_id)
         if self.scopes.holds(name):
             return name
-        self.log.append(
-            "scope-refused", account_id=account_id, reason=reason, details={"scope": name, "wanted": action}
-        )
+        self.registry.even_if_rolled_back(
+            lambda: self.log.append(
+                "scope-refused",
+                account_id=account_id,
+                reason=reason,
+                details={"scope": name, "wanted": action},
+            )
+        )  # the refusal stays in the log even when a caller's transaction around it is undone
         ident = self.registry.identity
         raise ScopeDeniedError(
             f"{ident.name if ident else 'this session'!r} may not {action} the credentials of "
@@ -434,6 +439,7 @@ class Escrow:
 
     def mark_code_used(self, account_id: str, code: Secret) -> StoreResult:
         """Mark one recovery code spent (a new version); the code itself is never logged."""
+        self.require_scope(account_id, "update", "use-code")
         current = self._load(account_id)
         updated = current.mark_code_used(code, at=self.clock())
         return self.store(account_id, updated, merge=False, action="code-used")
