@@ -103,6 +103,19 @@ def stanza_digest(stanza: bytes) -> str:
     return hashlib.sha256(stanza).hexdigest()
 
 
+@dataclass(frozen=True)
+class Pin:
+    """What an identity remembers of a domain key it opened: its version, its key check, and that
+    version's rotation key (which verifies the endorsement of any later key, vault/heads.py)."""
+
+    version: int
+    check: str
+    rotation: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "check": self.check, "rotation": self.rotation}
+
+
 def rotation_key(domain_key: bytes) -> bytes:
     return crypto.subkey(domain_key, ROTATION_INFO)
 

@@ -45,7 +45,7 @@ import msgspec
 
 from auditor.model.gcpause import gc_paused
 from auditor.model.types import Role, Secret, escrow_scope, fold
-from vault import crypto, heads
+from vault import crypto, heads, scopekeys
 from vault import kinds as kinds_mod
 from vault.backends.storage import (
     STAMP_BYTES,
@@ -70,7 +70,7 @@ from vault.errors import (
     VaultError,
     WrongPassphraseError,
 )
-from vault.heads import IdentityEntry, KindHead, Manifest, ManifestError, WrapEntry
+from vault.heads import IdentityEntry, KindHead, Manifest, ManifestError, Pin, WrapEntry
 from vault.kinds import DOMAINS, ESCROW, INVENTORY
 from vault.revealog import RevealLog
 
@@ -162,19 +162,6 @@ def _current_layout(spec: kinds_mod.Kind, row: RecordRow, data: dict[str, Any]) 
         raise NewerFormatError(f"{row.kind} record {row.id} {exc}") from None
 
 
-@dataclass(frozen=True)
-class Pin:
-    """What an identity remembers of a domain key it opened: its version, its key check, and that
-    version's rotation key (which verifies the endorsement of any later key, vault/heads.py)."""
-
-    version: int
-    check: str
-    rotation: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "check": self.check, "rotation": self.rotation}
-
-
 class DuplicateRecordError(VaultError):
     pass
 
@@ -213,7 +200,7 @@ class Registry:
         # "breakglass", with its X25519 private key) and the scope keys opened so far.
         self.scope_holder: tuple[str, bytes] | None = None
         self._scoped_writes = False  # `scoped_writes`: a building administrator's offboarding
-        self._undone: list[Callable[[], None]] = []  # `even_if_rolled_back`
+        self._undone: list[Callable[[], object]] = []  # `even_if_rolled_back`
         self.scope_keys: dict[str, tuple[int, bytes]] = {}
 
     # ---------------------------------------------------------------------------------------------
@@ -523,6 +510,10 @@ class Registry:
                 )
         new_pins = self._check_pins(row, opened)
         self._verify_state()
+        if ESCROW in self._manifests and self.format_version >= 3:
+            new_pins, problems = scopekeys.check_pins(self, row.id, opened.private, new_pins)
+            for problem in problems:
+                self._problem(problem)
         return new_pins
 
     def _try_manifest(self, domain: str) -> Manifest | None:
@@ -1183,7 +1174,7 @@ class Registry:
             self._tx = 0
             self._undone = []
 
-    def even_if_rolled_back(self, write: Callable[[], None]) -> None:
+    def even_if_rolled_back(self, write: Callable[[], object]) -> None:
         """Write now and, if an enclosing transaction rolls back, once more after it: for log
         events that must stay on record whatever happens to the work around them (a refusal)."""
         write()

@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.model.types import DISTRICT_SCOPE, Role, escrow_scope, fold
-from vault import crypto
+from vault import crypto, heads
 from vault.errors import AccessDeniedError, VaultError
 from vault.registry import INVENTORY, Registry, StoredRecord, new_id, utcnow
+from vault.scopekeys import SCOPE, endorsement
+from vault.scopekeys import key_check_of as _check
+from vault.scopekeys import wrap_label as _wrap_label
 
-SCOPE = "escrow-scope"
 DISTRICT = DISTRICT_SCOPE
 CREDENTIAL = "credential"
 PENDING = "credential-pending"
@@ -76,16 +78,12 @@ class ScopeInfo:
     holders: Mapping[str, Mapping[str, str]]  # identity id (or "breakglass") -> {"at", "by"}
 
 
-def _wrap_label(registry: Registry, sid: str, version: int) -> bytes:
-    return f"{registry.registry_id}\x00escrow-scope\x00{sid}\x00{version}".encode()
-
-
-def _check(sid: str, key: bytes) -> str:
-    return crypto.key_check(key, f"escrow-scope\x00{sid}".encode()).hex()
-
-
 def _aad(registry: Registry, kind: str, record_id: str, sid: str, version: int) -> bytes:
     return f"{registry.registry_id}\x00scoped\x00{kind}\x00{record_id}\x00{sid}\x00{version}".encode()
+
+
+def _retired_aad(registry: Registry, sid: str, version: int) -> bytes:
+    return f"{registry.registry_id}\x00escrow-scope-retired\x00{sid}\x00{version}".encode()
 
 
 class Scopes:
@@ -315,15 +313,29 @@ class Scopes:
             opened[sid] = self._key_of(rec)
         new: dict[str, tuple[int, bytes]] = {}
         for sid, rec in records.items():
-            version = int(rec.data["version"]) + 1
+            old_version, old_key = opened[sid]
+            version = old_version + 1
             key = crypto.random_key()
             keep = [h for h in rec.data["wraps"] if h not in dropped]
             recipients = {h: p for h, p in self._recipients(keep=keep, burn=burn).items() if h not in dropped}
+            # Every retired version's rotation key endorses the new key (`check_pins`); they are
+            # kept sealed under the scope's current key, so only holders of the scope know them.
+            retired = {**self._retired(rec, old_key), str(old_version): heads.rotation_key(old_key).hex()}
+            check = _check(sid, key)
             data = {
                 **rec.data,
                 "version": version,
-                "check": _check(sid, key),
+                "check": check,
                 "wraps": self._wraps(sid, version, key, recipients, rec.data["wraps"]),
+                "endorse": {
+                    v: endorsement(self.registry, sid, version, check, bytes.fromhex(r))
+                    for v, r in sorted(retired.items())
+                },
+                "retired": crypto.seal(
+                    key,
+                    json.dumps(retired, sort_keys=True).encode(),
+                    _retired_aad(self.registry, sid, version),
+                ).hex(),
             }
             self.registry.put(SCOPE, sid, data, expected_version=rec.version)
             new[sid] = (version, key)
@@ -352,6 +364,22 @@ class Scopes:
                 self.registry.put(kind, item.id, data, expected_version=item.version)
         self.registry.scope_keys.update(new)
         return {sid: v for sid, (v, _k) in new.items()}
+
+    def _retired(self, rec: StoredRecord, key: bytes) -> dict[str, str]:
+        """The rotation keys of the scope's retired versions (version -> hex), under its current key."""
+        sealed = rec.data.get("retired")
+        if not sealed:
+            return {}
+        try:
+            plain = crypto.open_sealed(
+                key, bytes.fromhex(str(sealed)), _retired_aad(self.registry, rec.id, int(rec.data["version"]))
+            )
+            return {str(k): str(v) for k, v in dict(json.loads(plain)).items()}
+        except (crypto.DecryptError, KeyError, ValueError, TypeError) as exc:
+            raise ScopeKeyError(
+                f"the key history of escrow scope {rec.data.get('name')!r} does not open under its key; "
+                "nothing was changed"
+            ) from exc
 
     def scopes_held_by(self, holder: str) -> list[str]:
         return [r.id for r in self.records() if holder in r.data["wraps"]]

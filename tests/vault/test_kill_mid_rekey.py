@@ -109,6 +109,7 @@ CHILD = textwrap.dedent(
             if name in cls.__dict__:
                 setattr(cls, name, counted(cls.__dict__[name], name))
         cls.transaction = counted_transaction(cls.__dict__["transaction"])
+    real_replace = os.replace
     os.replace = counted(os.replace, "replace")
 
     from auditor.cli import main
@@ -118,9 +119,10 @@ CHILD = textwrap.dedent(
         main()
     finally:
         point("exit")
-        if TRACE:
-            with open(TRACE, "w") as fh:
+        if TRACE:  # whole or not at all: a timed kill may land while it is written
+            with open(TRACE + ".part", "w") as fh:
                 json.dump(points, fh)
+            real_replace(TRACE + ".part", TRACE)
     """
 )
 

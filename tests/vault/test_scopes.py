@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +19,7 @@ from vault import crypto
 from vault.backends.sqlite import SQLiteBackend
 from vault.escrow.bundle import CredentialBundle
 from vault.escrow.store import Escrow
-from vault.registry import Registry
+from vault.registry import Registry, StoredRecord
 from vault.rekey import add_identity, grant_scopes, remove_identity, revoke_scopes
 from vault.scopes import DISTRICT, SCOPED_KINDS, ScopeDeniedError, Scopes, _aad, _wrap_label, scope_key
 from vault.stores.inventory import Inventory
@@ -279,3 +281,124 @@ def test_a_refusal_stays_in_the_log_when_the_work_around_it_is_undone(tmp_path: 
         assert RevealLog(b1).verify().ok
     finally:
         b1.close()
+
+
+# ---- scope keys pinned by the identities that opened them ---------------------------------------
+
+
+def _open(path: Path, name: str, passphrase: str, *, tolerant: bool = False) -> Registry:
+    reg = Registry.open(SQLiteBackend(str(path)))
+    try:
+        reg.unlock(name, Secret(passphrase), tolerant=tolerant)
+    except BaseException:
+        reg.close()
+        raise
+    return reg
+
+
+def _as_insider(path: Path, change: Callable[[Registry, StoredRecord], None]) -> None:
+    """North's principal, with write access to the database: it holds the escrow key, so it can seal
+    any escrow record and keep the kind's head consistent; the library's role check does not bind
+    someone who writes the database directly, which `_authorize` stands in for here."""
+    reg = _open(path, "b1", _pass("b1"))
+    try:
+        reg._authorize = lambda *a, **k: None  # type: ignore[method-assign]
+        central = Scopes(reg).find("Central High")
+        assert central is not None
+        with reg.transaction():
+            change(reg, central)
+    finally:
+        reg.close()
+
+
+def _forged(reg: Registry, rec: StoredRecord, version: int) -> dict[str, Any]:
+    """Central's scope record with a key of the insider's own, wrapped to every holder and itself."""
+    key = crypto.random_key()
+    scopes = Scopes(reg)
+    recipients = scopes._recipients(keep=[*rec.data["wraps"], reg.identity_row("b1").id])
+    return {
+        **rec.data,
+        "version": version,
+        "check": crypto.key_check(key, f"escrow-scope\x00{rec.id}".encode()).hex(),
+        "wraps": scopes._wraps(rec.id, version, key, recipients, rec.data["wraps"]),
+    }
+
+
+INSIDER_CHANGES: dict[str, Callable[[Registry, StoredRecord], None]] = {
+    "replaced at the same version": lambda reg, rec: reg.put(
+        "escrow-scope", rec.id, _forged(reg, rec, int(rec.data["version"])), expected_version=rec.version
+    ),
+    "replaced by an unendorsed newer version": lambda reg, rec: reg.put(
+        "escrow-scope", rec.id, _forged(reg, rec, int(rec.data["version"]) + 1), expected_version=rec.version
+    ),
+    "deleted": lambda reg, rec: reg.delete("escrow-scope", rec.id),
+}
+
+
+@pytest.mark.parametrize("how", sorted(INSIDER_CHANGES))
+def test_another_schools_principal_cannot_swap_a_scope_key_unnoticed(tmp_path: Path, how: str) -> None:
+    """Central's key, once opened by the district administrator and Central's principal, cannot be
+    replaced, bumped without an endorsement or deleted by North's principal writing the database:
+    both refuse to unlock (so nothing is sealed under the insider's key), and `registry check`
+    names the scope."""
+    from vault.errors import KeyMetadataTamperedError
+
+    path = tmp_path / "registry.db"
+    d = District(path)
+    d.reg.close()
+    for name, passphrase in (("admin", ADMIN_PASS), ("b2", _pass("b2"))):
+        _open(path, name, passphrase).close()  # each pins Central's key as it opens it
+    _as_insider(path, INSIDER_CHANGES[how])
+    for name, passphrase in (("admin", ADMIN_PASS), ("b2", _pass("b2"))):
+        with pytest.raises(KeyMetadataTamperedError, match="escrow scope"):
+            _open(path, name, passphrase)
+    checked = _open(path, "admin", ADMIN_PASS, tolerant=True)
+    try:
+        assert any("escrow scope" in str(p) for p in checked.problems), checked.problems
+    finally:
+        checked.close()
+
+
+def test_a_scope_key_rolled_back_to_an_older_version_is_refused(tmp_path: Path) -> None:
+    from vault.errors import RollbackError
+
+    path = tmp_path / "registry.db"
+    d = District(path)
+    old = Scopes(d.reg).find("Central High")
+    assert old is not None
+    revoke_scopes(d.reg, "b2", ["Central High"], backup=False)  # Central's key is now version 2
+    d.reg.close()
+    _open(path, "admin", ADMIN_PASS).close()  # pins version 2, endorsed by version 1
+    _as_insider(
+        path,
+        lambda reg, rec: reg.put("escrow-scope", rec.id, dict(old.data), expected_version=rec.version),
+    )
+    with pytest.raises(RollbackError, match="escrow scope 'Central High' is version 1, older than version 2"):
+        _open(path, "admin", ADMIN_PASS)
+
+
+def test_rotations_are_endorsed_so_every_holder_follows_them(tmp_path: Path) -> None:
+    """A district administrator who opened version 1 unlocks after two rotations it took no part
+    in (each endorsed by every retired version) and reads the credentials sealed under version 3."""
+    path = tmp_path / "registry.db"
+    d = District(path)
+    d.reg.close()
+    _open(path, "admin", ADMIN_PASS).close()
+    first = _open(path, "admin", ADMIN_PASS)
+    add_identity(first, "other", Role.ADMIN, Secret("other admin pass 123"), kdf_profile="floor")
+    first.close()
+    other = _open(path, "other", "other admin pass 123")
+    try:
+        grant_scopes(other, "b1", ["Central High"])
+        revoke_scopes(other, "b1", ["Central High"], backup=False)
+        revoke_scopes(other, "b2", ["Central High"], backup=False)
+        central = Scopes(other).find("Central High")
+        assert central is not None and int(central.data["version"]) == 3
+    finally:
+        other.close()
+    admin = _open(path, "admin", ADMIN_PASS)  # pinned version 1; version 3 is endorsed by 1 and 2
+    try:
+        central_account = next(a for a, b in d.accounts.items() if b == "Central High")
+        assert Escrow(admin).reveal(central_account, "check").password.reveal_str() == "pw-1"  # type: ignore[union-attr]
+    finally:
+        admin.close()
