@@ -34,7 +34,7 @@ import os
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -918,15 +918,18 @@ class Registry:
         email: str = "",
         reason: str = "",
         details: dict[str, Any] | None = None,
+        pins: Mapping[str, Pin] | None = None,
     ) -> Identity:
         """Add an identity with its domain keys and log it (`identity-add`, with the creator as the
-        event's identity). Its escrow scopes are the caller's: use `vault.rekey.add_identity`."""
+        event's identity). Its escrow scopes are the caller's: use `vault.rekey.add_identity`, which
+        passes the `pins` of the scope keys it will wrap to it (so its first unlock has nothing to
+        remember, and writes nothing)."""
         creator = self.require_admin("Adding an identity")
         _check_name(name)
         _check_passphrase(passphrase)
         with self.transaction():
             ident, _private = self._add_identity_unchecked(
-                name, role, passphrase, kdf_profile, creator.name, email
+                name, role, passphrase, kdf_profile, creator.name, email, pins
             )
 
             RevealLog(self).append(
@@ -937,12 +940,21 @@ class Registry:
             return ident
 
     def _add_identity_unchecked(
-        self, name: str, role: Role, passphrase: Secret, kdf_profile: str, created_by: str, email: str = ""
+        self,
+        name: str,
+        role: Role,
+        passphrase: Secret,
+        kdf_profile: str,
+        created_by: str,
+        email: str = "",
+        pins: Mapping[str, Pin] | None = None,
     ) -> tuple[Identity, bytes]:
         ident_id = new_id("id")
         private, public = crypto.new_identity_keypair()
         domains = ROLE_DOMAINS[role]
-        sealed = self._seal_private(ident_id, private, passphrase, kdf_profile, self.current_pins(domains))
+        sealed = self._seal_private(
+            ident_id, private, passphrase, kdf_profile, {**self.current_pins(domains), **(pins or {})}
+        )
         created_at = utcnow().isoformat()
         row = IdentityRow(
             id=ident_id,

@@ -677,6 +677,8 @@ def add_identity(
     names = resolve_scopes(registry, scopes)
     now = utcnow().isoformat()
     with registry.transaction():
+        sc = Scopes(registry)
+        pins = sc.pins_for(None if role is Role.ADMIN else names) if role.holds_escrow else {}
         ident = registry.add_identity_keys(
             name,
             role,
@@ -685,8 +687,8 @@ def add_identity(
             email=email,
             reason=reason,
             details={**({"scopes": names} if names else {}), **(details or {})},
+            pins=pins,
         )
-        sc = Scopes(registry)
         if role is Role.ADMIN:
             sc.wrap_all_for(ident.id)
         for scope in names:

@@ -86,7 +86,7 @@ def check_pins(
         if not ok:
             problems.append(
                 KeyMetadataTamperedError(
-                    f"the key of escrow scope {label!r} wrapped for identity {holder} does not open or "
+                    f"the key of escrow scope {label!r} wrapped for this identity does not open or "
                     "fails its key check: the scope's record was damaged or replaced",
                     subject=subject,
                 )
@@ -100,7 +100,7 @@ def check_pins(
         elif pin.version == version:
             problems.append(
                 KeyMetadataTamperedError(
-                    f"the key of escrow scope {label!r} is not the key identity {holder} opened before at "
+                    f"the key of escrow scope {label!r} is not the key this identity opened before at "
                     f"version {version}: someone replaced the scope's key with one of their own",
                     subject=subject,
                 )
@@ -115,7 +115,7 @@ def check_pins(
                 problems.append(
                     KeyMetadataTamperedError(
                         f"the key of escrow scope {label!r} (version {version}) is not endorsed by the "
-                        f"version {pin.version} key identity {holder} opened before: it was not made by "
+                        f"version {pin.version} key this identity opened before: it was not made by "
                         "anyone who held the scope",
                         subject=subject,
                     )
@@ -124,7 +124,7 @@ def check_pins(
             problems.append(
                 RollbackError(
                     f"the key of escrow scope {label!r} is version {version}, older than version "
-                    f"{pin.version} which identity {holder} opened before: the scope was rolled back",
+                    f"{pin.version} which this identity opened before: the scope was rolled back",
                     subject=subject,
                 )
             )
@@ -132,7 +132,7 @@ def check_pins(
         if name.startswith(pin_name("")) and name not in present:
             problems.append(
                 KeyMetadataTamperedError(
-                    f"escrow scope {name.removeprefix(pin_name(''))}, which identity {holder} opened before, "
+                    f"escrow scope {name.removeprefix(pin_name(''))}, which this identity opened before, "
                     "is gone: its record was deleted",
                     subject=f"escrow scope {name.removeprefix(pin_name(''))}",
                 )

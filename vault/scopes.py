@@ -34,8 +34,9 @@ from typing import Any
 from auditor.model.types import DISTRICT_SCOPE, Role, escrow_scope, fold
 from vault import crypto, heads
 from vault.errors import AccessDeniedError, VaultError
+from vault.heads import Pin
 from vault.registry import INVENTORY, Registry, StoredRecord, new_id, utcnow
-from vault.scopekeys import SCOPE, endorsement
+from vault.scopekeys import SCOPE, endorsement, pin_name
 from vault.scopekeys import key_check_of as _check
 from vault.scopekeys import wrap_label as _wrap_label
 
@@ -364,6 +365,18 @@ class Scopes:
                 self.registry.put(kind, item.id, data, expected_version=item.version)
         self.registry.scope_keys.update(new)
         return {sid: v for sid, (v, _k) in new.items()}
+
+    def pins_for(self, names: Iterable[str] | None = None) -> dict[str, Pin]:
+        """What an identity about to be wrapped the keys of scopes `names` (None: every scope)
+        should remember of them (`scopekeys.check_pins`); scopes that do not exist yet are left to
+        its first unlock."""
+        wanted = None if names is None else {scope_key(n) for n in names}
+        out = {}
+        for rec in self.records():
+            if wanted is None or scope_key(str(rec.data["name"])) in wanted:
+                version, key = self._key_of(rec)
+                out[pin_name(rec.id)] = Pin(version, _check(rec.id, key), heads.rotation_key(key).hex())
+        return out
 
     def _retired(self, rec: StoredRecord, key: bytes) -> dict[str, str]:
         """The rotation keys of the scope's retired versions (version -> hex), under its current key."""
