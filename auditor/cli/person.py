@@ -401,6 +401,176 @@ def import_(
     print_import_result(result, "people", dry_run, pick_format(fmt, as_json))
 
 
+def _pairs(values: list[str] | None, option: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for value in values or ():
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise UsageError(
+                f"{option} {value!r}: write it as NAME=VALUE", f'For example: {option} email="User Email"'
+            )
+        out.setdefault(key.strip().casefold(), []).append(rest.strip())
+    return out
+
+
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        metavar="FIELD=HEADER",
+        help="Read FIELD (email, completed, status, course or document) from the column HEADER "
+        "instead of the preset's names (repeatable).",
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and show what would change; write nothing.")
+]
+
+
+def _evidence(
+    ctx: typer.Context,
+    file: Path,
+    what: str,
+    preset: str,
+    column: list[str] | None,
+    dry_run: bool,
+    fmt: OutputFormat,
+    *,
+    documents: dict[str, list[str]] | None = None,
+    course: str = "",
+) -> None:
+    from auditor.services.evidence import import_evidence
+
+    chosen = {k: v[-1] for k, v in _pairs(column, "--column").items()}
+    inv = app_context(ctx).inventory()
+    done = import_evidence(
+        inv, file, what, preset=preset, columns=chosen, documents=documents, course=course, dry_run=dry_run
+    )
+    if fmt is OutputFormat.JSON:
+        import json
+
+        echo(
+            json.dumps(
+                {
+                    "schema": "auditor/evidence-import",
+                    "version": 1,
+                    "dry_run": dry_run,
+                    "columns": done.columns,
+                    "dates_set": done.set_fields,
+                    "not_newer": done.not_newer,
+                    "people_updated": len(done.result.updated),
+                    "changes": [c.to_dict() for c in done.result.changes],
+                    "left_out": [{"line": x.line, "why": x.why} for x in done.left_out],
+                    "backup": done.result.backup or None,
+                },
+                indent=2,
+            )
+        )
+        return
+    echo("Columns read: " + ", ".join(f"{k} <- {v}" for k, v in done.columns.items()))
+    verb = "Would set" if dry_run else "Set"
+    n = len(done.result.updated)
+    echo(
+        f"{verb} {done.set_fields} date(s) for {n} {'person' if n == 1 else 'people'}; "
+        f"{done.not_newer} already on record (same or newer)."
+    )
+    for change in done.result.changes:
+        echo(f"  ~ {change.label}")
+        for diff in change.fields:
+            echo(f"      {diff.line()}")
+    if done.left_out:
+        echo(f"Left out ({len(done.left_out)}):")
+        for item in done.left_out:
+            echo(f"  {item.sentence()}")
+    if done.result.backup:
+        echo(f"Backup taken before the import: {done.result.backup}")
+
+
+@app.command("import-training")
+def import_training(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A learning platform's completion export (CSV or XLSX).")],
+    preset: Annotated[
+        str, typer.Option("--preset", help="Which export's column names: generic-lms (docs/import.md).")
+    ] = "generic-lms",
+    column: ColumnOpt = None,
+    course: Annotated[
+        str,
+        typer.Option(
+            "--course", help="Only rows whose course name contains this text (the export lists others)."
+        ),
+    ] = "",
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record social media training from a learning platform's completion export, all or nothing.
+
+    People are matched by email; each one's training date becomes the export's completion date
+    when it is newer than the one on record (never older, so importing the same file twice, or an
+    old export after a new one, changes nothing). Rows that are not completions, for someone not
+    in the registry or for another course (--course) are left out and listed; a bad email or date
+    names its line and column and nothing is imported. A backup is taken first, and `auditor
+    person history` shows each date with the file it came from.
+
+    Example:
+
+        auditor person import-training completions.csv --course "Social Media" --dry-run
+
+        auditor person import-training export.xlsx --column email="Work Email" --column completed="Finished"
+    """
+    _evidence(ctx, file, "training", preset, column, dry_run, pick_format(fmt, as_json), course=course)
+
+
+@app.command("import-agreements")
+def import_agreements(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An e-signature tool's report (CSV or XLSX).")],
+    preset: Annotated[
+        str,
+        typer.Option(
+            "--preset", help="Which report's column names: docusign or adobe-sign (docs/import.md)."
+        ),
+    ] = "docusign",
+    column: ColumnOpt = None,
+    document: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--document",
+            metavar="KIND=TEXT",
+            help="A document name containing TEXT is KIND (procedure or aup), besides the usual names "
+            "(repeatable).",
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record signed agreements (the social media procedure, the acceptable use policy) from a
+    DocuSign envelope report or an Adobe Acrobat Sign agreement report, all or nothing.
+
+    Each completed envelope's document name says which agreement it is ("Acceptable Use" or "AUP":
+    the AUP; "Social Media Procedure", "Social Media Guidelines": the procedure; --document adds
+    names). People are matched by the signer's email; a date is set when newer than the one on
+    record. Envelopes not completed (sent, declined, voided), for someone not in the registry or for
+    another document are left out and listed; a bad email or date names its line and column and
+    nothing is imported.
+
+    Example:
+
+        auditor person import-agreements envelopes.csv --dry-run
+
+        auditor person import-agreements agreements.csv --preset adobe-sign --document aup="Technology Use"
+    """
+    documents = _pairs(document, "--document")
+    bad = sorted(set(documents) - {"procedure", "aup"})
+    if bad:
+        raise UsageError(f"--document {bad[0]}=...: the kinds are procedure and aup")
+    _evidence(
+        ctx, file, "agreements", preset, column, dry_run, pick_format(fmt, as_json), documents=documents
+    )
+
+
 _SHOWN = 50  # changes an import that ran prints; a dry run prints all
 
 

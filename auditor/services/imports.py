@@ -278,7 +278,52 @@ def read_note(path: Path, columns: Mapping[str, str]) -> str:
     return _note(encoding, delimiter)
 
 
-def _read_table(path: Path, columns: Mapping[str, str], required: Sequence[str]) -> _Table:
+def read_export(
+    path: Path, fields: Mapping[str, Sequence[str]], required: Sequence[str], chosen: Mapping[str, str]
+) -> tuple[list[Row], dict[str, str]]:
+    """The rows of another tool's export (a learning platform's completions, an e-signature
+    report), whose other columns are ignored, and the column found for each field: the one named
+    in `chosen` (field -> header, `--column FIELD=HEADER`), else the first of the field's aliases
+    in the header. A required field with no column is an error naming what was looked for and
+    what the header has; bad cells are `BadLinesError` as for our own files."""
+    wanted = {_column_name(c) for c in chosen.values()} | {
+        _column_name(a) for al in fields.values() for a in al
+    }
+    table = _read_table(path, {c: c for c in sorted(wanted)}, (), allow_unknown=True)
+    found: dict[str, str] = {}
+    for name, aliases in fields.items():
+        if name in chosen:
+            column = _column_name(chosen[name])
+            if column not in table.order:
+                raise InputError(
+                    f"{path}: line 1: --column {name}={chosen[name]!r}: the file has no such column",
+                    "Its columns are: " + ", ".join(table.order) + ".",
+                    line=1,
+                    column=column,
+                )
+            found[name] = column
+            continue
+        column = next((c for c in (_column_name(a) for a in aliases) if c in table.order), "")
+        if column:
+            found[name] = column
+        elif name in required:
+            raise InputError(
+                f"{path}: line 1: no column for {name} (looked for: {', '.join(aliases)})",
+                f"Its columns are: {', '.join(table.order)}. Name the one to use with "
+                f"--column {name}=HEADER.",
+                line=1,
+                column=name,
+            )
+    problems = _Problems()
+    for row in table.rows:
+        problems.add_line(row.problems)
+    problems.raise_any(table.note)
+    return table.rows, found
+
+
+def _read_table(
+    path: Path, columns: Mapping[str, str], required: Sequence[str], *, allow_unknown: bool = False
+) -> _Table:
     """Every data line as a Row, each with the problems of its cells as read (`Row.problems`). A
     problem with the file as a whole (size, encoding, delimiter, header, too many rows) is raised
     at once."""
@@ -299,7 +344,7 @@ def _read_table(path: Path, columns: Mapping[str, str], required: Sequence[str])
         header, body, note = _read_csv(path, columns)
     try:
         header = [_column_name(h) for h in header]
-        _check_header(path, header, columns, required, note)
+        _check_header(path, header, columns, required, note, allow_unknown)
         rows: list[Row] = []
         for line, cells in body:
             if not any((c or "").strip() for c in cells):
@@ -319,12 +364,17 @@ def _read_table(path: Path, columns: Mapping[str, str], required: Sequence[str])
 
 
 def _check_header(
-    path: Path, header: Sequence[str], columns: Mapping[str, str], required: Sequence[str], note: str
+    path: Path,
+    header: Sequence[str],
+    columns: Mapping[str, str],
+    required: Sequence[str],
+    note: str,
+    allow_unknown: bool = False,
 ) -> None:
     hint = _header_hint(columns) + (f" The file was read as {note}." if note else "")
     if not any(header):
         raise InputError(f"{path}: line 1: the header row is empty", hint)
-    unknown = [h for h in header if h and h not in columns]
+    unknown = [] if allow_unknown else [h for h in header if h and h not in columns]
     if unknown:
         raise InputError(f"{path}: line 1: unknown column {unknown[0]!r}", hint, line=1, column=unknown[0])
     missing = [c for c in required if c not in header]

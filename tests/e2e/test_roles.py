@@ -138,6 +138,11 @@ CASES: dict[str, list[Case]] = {
         case("person", "import", "{d}/more-people.csv"),
         case("person", "import", "{d}/more-people.csv", "--dry-run"),
     ],
+    "person import-training": [
+        case("person", "import-training", "{d}/completions.csv"),
+        case("person", "import-training", "{d}/completions.csv", "--dry-run"),
+    ],
+    "person import-agreements": [case("person", "import-agreements", "{d}/envelopes.csv", "--format", "json")],
     "person list": [read("person", "list")],
     "person remove": [case("person", "remove", "vic@d203.org", "--yes")],
     "person show": [read("person", "show", "mlee@d203.org")],
@@ -445,6 +450,14 @@ def district(tmp_path_factory: pytest.TempPathFactory, servers: dict[str, Any]) 
         pack = cli.ok("report", "evidence", "--output", str(root / "evidence.zip")).output
         digest = next(w for w in pack.split() if len(w) == 64 and all(c in "0123456789abcdef" for c in w))
         cli.file("more-people.csv", MORE_PEOPLE)
+        cli.file(
+            "completions.csv",
+            "User Email,Course Name,Completion Date\npraman@d203.org,Social Media,2026-09-14\n",
+        )
+        cli.file(
+            "envelopes.csv",
+            "Subject,Status,Recipient Email,Completed\nAcceptable Use Policy,Completed,dcho@d203.org,9/2/2026\n",
+        )
         cli.file("more-accounts.csv", MORE_ACCOUNTS)
         cli.file("watch.csv", "platform,handle,note\nx,nnhs_0fficial,parent\ninstagram,nnhs.offical,\n")
         cli.file("bitwarden.json", json.dumps(BITWARDEN))
