@@ -41,8 +41,14 @@ COMMANDS = (
     ("audit history", ("audit", "history", "--limit", "0")),
     ("audit diff previous latest", ("audit", "diff", "previous", "latest")),
     ("finding list", ("finding", "list", "--format", "json")),
-    ("report findings --format html", ("report", "findings", "--format", "html", "-o", "{tmp}/f.html")),
-    ("report inventory --format xlsx", ("report", "inventory", "--format", "xlsx", "-o", "{tmp}/i.xlsx")),
+    (
+        "report findings --format html",
+        ("report", "findings", "--format", "html", "-o", "{tmp}/f.html", "--force"),
+    ),
+    (
+        "report inventory --format xlsx",
+        ("report", "inventory", "--format", "xlsx", "-o", "{tmp}/i.xlsx", "--force"),
+    ),
     ("registry check", ("registry", "check")),
 )
 

@@ -73,11 +73,11 @@ COMMANDS: list[tuple[str, tuple[str, ...]]] = [
     ("account list --format json", ("account", "list", "--format", "json")),
     (
         "report findings --format html",
-        ("report", "findings", "--format", "html", "-o", "{tmp}/findings.html"),
+        ("report", "findings", "--format", "html", "-o", "{tmp}/findings.html", "--force"),
     ),
     (
         "report inventory --format xlsx",
-        ("report", "inventory", "--format", "xlsx", "-o", "{tmp}/inventory.xlsx"),
+        ("report", "inventory", "--format", "xlsx", "-o", "{tmp}/inventory.xlsx", "--force"),
     ),
     ("audit history", ("audit", "history")),
     ("finding list", ("finding", "list")),

@@ -64,17 +64,34 @@ OutputArg = Annotated[
 ]
 
 
+ForceArg = Annotated[
+    bool, typer.Option("--force", help="Replace the --output file if it exists (default: refuse).")
+]
+
+
+def _refuse_overwrite(output: Path | None, force: bool) -> None:
+    """Before any work: an existing --output file is replaced only with --force (a report written
+    over last month's, or over the HTML one asked for earlier, is lost)."""
+    if output is not None and not force and (output.exists() or output.is_symlink()):
+        raise UsageError(
+            f"{output} exists; nothing was written",
+            "Pass --force to replace it, or choose another --output.",
+        )
+
+
 def _emit(
     ctx: typer.Context,
     kind: str,
     name: str,
     output: Path | None,
     *,
+    force: bool = False,
     run: str | None = None,
     since: date | None = None,
     person: str | None = None,
 ) -> None:
 
+    _refuse_overwrite(output, force)
     fmt = FORMATS[name]
     source = ctx.get_parameter_source("fmt")
     if output is not None and source is not None and source.name == "DEFAULT":
@@ -94,7 +111,9 @@ def _emit(
 
 
 @app.command("inventory")
-def inventory(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
+def inventory(
+    ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None, force: ForceArg = False
+) -> None:
     """Every account: platform, handle, building, purpose, owner, co-managers, approval and renewal
     dates, escrow status (escrowed, missing or stale; never a value) and the last audit result.
 
@@ -102,7 +121,7 @@ def inventory(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: Outpu
 
         auditor report inventory --format xlsx --output inventory.xlsx
     """
-    _emit(ctx, "inventory", fmt, output)
+    _emit(ctx, "inventory", fmt, output, force=force)
 
 
 @app.command("findings")
@@ -110,6 +129,7 @@ def findings(
     ctx: typer.Context,
     fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
+    force: ForceArg = False,
     run: Annotated[
         str | None,
         typer.Option("--run", metavar="ID", help="A run id or prefix, latest or previous (default: latest)."),
@@ -125,11 +145,13 @@ def findings(
 
         auditor report findings --run previous --format csv > findings.csv
     """
-    _emit(ctx, "findings", fmt, output, run=run)
+    _emit(ctx, "findings", fmt, output, force=force, run=run)
 
 
 @app.command("escrow")
-def escrow(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
+def escrow(
+    ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None, force: ForceArg = False
+) -> None:
     """Escrow coverage: accounts without escrowed credentials, stale credentials, and open rotation
     tasks with their deadlines. Never a password, code or seed.
 
@@ -137,7 +159,7 @@ def escrow(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputAr
 
         auditor report escrow --format html --output escrow.html
     """
-    _emit(ctx, "escrow", fmt, output)
+    _emit(ctx, "escrow", fmt, output, force=force)
 
 
 @app.command("activity")
@@ -145,6 +167,7 @@ def activity(
     ctx: typer.Context,
     fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
+    force: ForceArg = False,
     since: Annotated[
         str | None,
         typer.Option("--since", metavar="DATE", help="First day of the period (YYYY-MM-DD); default: all."),
@@ -157,7 +180,7 @@ def activity(
 
         auditor report activity --since 2026-01-01 --format html --output activity.html
     """
-    _emit(ctx, "activity", fmt, output, since=day(since, "--since"))
+    _emit(ctx, "activity", fmt, output, force=force, since=day(since, "--since"))
 
 
 @app.command("offboarding")
@@ -165,6 +188,7 @@ def offboarding(
     ctx: typer.Context,
     fmt: FormatArg = DEFAULT_FORMAT,
     output: OutputArg = None,
+    force: ForceArg = False,
     person: Annotated[
         str | None,
         typer.Option(
@@ -179,11 +203,13 @@ def offboarding(
 
         auditor report offboarding --person tokafor@naperville203.org --format html --output tokafor.html
     """
-    _emit(ctx, "offboarding", fmt, output, person=person)
+    _emit(ctx, "offboarding", fmt, output, force=force, person=person)
 
 
 @app.command("access")
-def access(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None) -> None:
+def access(
+    ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputArg = None, force: ForceArg = False
+) -> None:
     """The access review: for each account, who can reveal its credentials now (identities and the
     break-glass set), through which escrow scope, granted when and by whom, and when each last
     revealed it; every identity with its last use. Flags grants to people who left or changed role
@@ -194,7 +220,7 @@ def access(ctx: typer.Context, fmt: FormatArg = DEFAULT_FORMAT, output: OutputAr
 
         auditor report access --format html --output access-review.html
     """
-    _emit(ctx, "access", fmt, output)
+    _emit(ctx, "access", fmt, output, force=force)
 
 
 @app.command("evidence")
@@ -203,6 +229,7 @@ def evidence(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="The pack to write (a .zip, mode 0600).", dir_okay=False)
     ],
+    force: ForceArg = False,
 ) -> None:
     """An evidence pack: every report (inventory, findings, escrow, activity, offboarding, access) as
     HTML, CSV and JSON, the reveal-log verification, the policy in force, and MANIFEST.sha256
@@ -214,6 +241,7 @@ def evidence(
         auditor report evidence --output evidence-2026-06.zip
     """
 
+    _refuse_overwrite(output, force)
     path = build_evidence_pack(app_context(ctx).registry(), output)
     echo(str(path))
     echo(f"SHA-256 of MANIFEST.sha256: {manifest_digest(path)}")

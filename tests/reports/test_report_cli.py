@@ -242,3 +242,18 @@ def test_the_output_files_extension_names_the_format_unless_format_is_given(
     unknown = tmp_path / "escrow.report"  # no format has this extension: the default, a table
     nightly.ok("report", "escrow", "--output", str(unknown))
     assert unknown.read_text().startswith("Credential escrow coverage:")
+
+
+def test_an_existing_output_file_is_replaced_only_with_force(nightly: ReportCli, tmp_path: Path) -> None:
+    """Last month's report (or the HTML asked for a minute ago) is not written over by accident."""
+    html = tmp_path / "findings.html"
+    nightly.ok("report", "findings", "--output", str(html))
+    before = html.read_bytes()
+    html.write_bytes(before + b"<!-- the officer's copy -->")
+    for command in (("report", "escrow"), ("report", "findings", "--format", "csv"), ("report", "evidence")):
+        refused = nightly(*command, "--output", str(html))
+        assert refused.exit_code == 2, refused.output
+        assert f"{html} exists; nothing was written" in refused.output and "--force" in refused.output
+    assert html.read_bytes() == before + b"<!-- the officer's copy -->"
+    nightly.ok("report", "findings", "--output", str(html), "--force")
+    assert html.read_bytes().startswith(b"<!DOCTYPE html>") and b"officer's copy" not in html.read_bytes()
