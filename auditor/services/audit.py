@@ -753,9 +753,14 @@ def _by_id(connector: Connector, profile: Profile) -> Profile:
     return dataclasses.replace(full, handle=full.platform_handle)
 
 
-def _rank(match: Any) -> tuple[int, int]:
+def _rank(match: Any, platform: Platform) -> tuple[int, int, int]:
+    """Which of a candidate's matches names what it imitates: the strongest; on a tie the handle's
+    own resemblance over the display name's, then the district's account on the candidate's own
+    platform (an X impostor of @naperville203 imitates the X account, not the Facebook page)."""
     by_display = bool(match.reasons) and str(match.reasons[0]).startswith("display name")
-    return (match.score, 0 if by_display else 1)
+    protected = getattr(match, "protected", None)
+    same_platform = protected is not None and getattr(protected, "platform", None) is platform
+    return (match.score, 0 if by_display else 1, 1 if same_platform else 0)
 
 
 def _score(
@@ -789,7 +794,7 @@ def _score(
             )
         # The strongest reason wins; on a tie the handle's own resemblance (it names the
         # characters) is the better explanation than the display name's.
-        if key not in best or _rank(match) > _rank(best[key]):
+        if key not in best or _rank(match, platform) > _rank(best[key], platform):
             best[key] = match
     return [
         ImpersonationCandidate.from_match(m, platform, profile=profiles.get(k))

@@ -62,3 +62,23 @@ def test_the_budget_line_says_what_each_platform_used() -> None:
         DiscoveryUse(Platform.MASTODON, searches=0, search_budget=25).line() == "Mastodon: 0 of 25 searches"
     )
     assert DiscoveryUse(Platform.X, watched=2).line() == "X: 2 watched handles"
+
+
+def test_an_impostor_imitates_the_district_account_on_its_own_platform() -> None:
+    """The district is @naperville203 on Facebook and on X; an X lookalike imitates the X account
+    (issue 21: it was reported as imitating the Facebook page, the first of two equal matches)."""
+    from datetime import UTC, datetime
+
+    from auditor.engine.impersonation.detector import Detector
+    from auditor.engine.impersonation.scoring import ProtectedName
+    from auditor.model.types import Platform
+    from auditor.services.audit import _score
+
+    names = [
+        ProtectedName("naperville203", platform=p)
+        for p in (Platform.FACEBOOK, Platform.X, Platform.INSTAGRAM)
+    ]
+    detector = Detector(names, threshold=85)
+    for platform in (Platform.X, Platform.INSTAGRAM, Platform.FACEBOOK):
+        found = _score(detector, None, platform, ["naperville2O3"], {}, datetime(2026, 12, 1, tzinfo=UTC))  # type: ignore[arg-type]
+        assert [c.target for c in found] == [f"{platform.label} account @naperville203"]
