@@ -277,12 +277,14 @@ class Check(ABC):
 
     # -- building findings -------------------------------------------------------------------------
 
-    def requirements(self, policy: Policy) -> tuple[Requirement, ...]:
-        found = policy.clauses_for(self.id)
+    def requirements(self, policy: Policy, platform: Platform | None = None) -> tuple[Requirement, ...]:
+        """The clauses a finding of this check on `platform` cites (a clause about one platform
+        only for that platform's findings)."""
+        found = policy.clauses_for(self.id, platform)
         if found or not self.best_practice:
             return found
 
-        return best_practice_framework().for_check(self.id)
+        return best_practice_framework().for_check(self.id, platform)
 
     def finding(
         self,
@@ -300,7 +302,7 @@ class Check(ABC):
             if account is None:
                 raise ValueError("a finding needs an account or an explicit subject")
             subject = f"account:{account.id}" + (f":person:{person.id}" if person else "")
-        reqs = self.requirements(ctx.policy)
+        reqs = self.requirements(ctx.policy, account.platform if account else platform)
         details: dict[str, Any] = dict(evidence or {})
         details["clauses"] = list(_clause_evidence(reqs))
         return Finding(

@@ -574,7 +574,7 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
     requirements = []
     for i, q in enumerate(r.array_of_tables(fw, "requirements", ("framework",))):
         path = ("framework", "requirements", i)
-        r.no_unknown(q, path, ("id", "text", "source", "section", "checks"))
+        r.no_unknown(q, path, ("id", "text", "source", "section", "checks", "platforms"))
         requirements.append(
             Requirement(
                 id=r.string(q, "id", path, required=True),
@@ -582,6 +582,11 @@ def _build(r: _Reader, data: Mapping[str, Any]) -> Policy | None:
                 source=r.string(q, "source", path, default=fw_source) or fw_source,
                 section=r.string(q, "section", path, required=True),
                 checks=r.strings(q, "checks", path),
+                platforms=tuple(
+                    p.value
+                    for p in (r.platform(v, (*path, "platforms")) for v in r.strings(q, "platforms", path))
+                    if p is not None
+                ),
             )
         )
     framework = Framework(

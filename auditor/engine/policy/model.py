@@ -169,6 +169,14 @@ class Requirement:
     source: str  # the document's title
     section: str  # where in the document: "Social Media Representation, item 2"
     checks: tuple[str, ...] = ()
+    # The platforms the clause is about ("snapchat" for Naperville's Snapchat paragraph): a finding
+    # on another platform does not cite it. Empty: every platform. Asked with no platform (a
+    # finding on none, `check list`), every clause of the check counts.
+    platforms: tuple[str, ...] = ()
+
+    def covers(self, platform: object) -> bool:
+        value = getattr(platform, "value", platform)
+        return not self.platforms or value is None or value in self.platforms
 
     @property
     def citation(self) -> str:
@@ -189,15 +197,19 @@ class Framework:
                 return r
         return None
 
-    def for_check(self, check_id: str) -> tuple[Requirement, ...]:
-        """The requirements citing `check_id`, worked out once per check (every finding asks)."""
-        cache: dict[str, tuple[Requirement, ...]] | None = self.__dict__.get("_for_check")
+    def for_check(self, check_id: str, platform: object = None) -> tuple[Requirement, ...]:
+        """The requirements citing `check_id` for a finding on `platform` (a clause about one
+        platform is cited only for it), worked out once per check and platform (every finding asks)."""
+        cache: dict[tuple[str, object], tuple[Requirement, ...]] | None = self.__dict__.get("_for_check")
         if cache is None:
             cache = {}
             object.__setattr__(self, "_for_check", cache)  # beside the fields, never one of them
-        found = cache.get(check_id)
+        key = (check_id, getattr(platform, "value", platform))
+        found = cache.get(key)
         if found is None:
-            found = cache[check_id] = tuple(r for r in self.requirements if check_id in r.checks)
+            found = cache[key] = tuple(
+                r for r in self.requirements if check_id in r.checks and r.covers(key[1])
+            )
         return found
 
     def check_ids(self) -> tuple[str, ...]:
@@ -367,8 +379,8 @@ class Policy:
                     out.append((label, f"{alias} {b.administrator_role}"))
         return tuple(dict.fromkeys(out))
 
-    def clauses_for(self, check_id: str) -> tuple[Requirement, ...]:
-        return self.framework.for_check(check_id)
+    def clauses_for(self, check_id: str, platform: object = None) -> tuple[Requirement, ...]:
+        return self.framework.for_check(check_id, platform)
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:

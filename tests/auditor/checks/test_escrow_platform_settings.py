@@ -370,3 +370,19 @@ def test_comments_not_applicable_when_closed_or_unknown() -> None:
     ctx = make_context(accounts=[closed])
     assert messages("comments.unmonitored", ctx) == []
     assert coverage("comments.unmonitored", ctx, closed) is Coverage.NOT_APPLICABLE
+
+
+def test_a_clause_about_one_platform_is_cited_only_for_that_platform() -> None:
+    """Naperville's Snapchat paragraph is cited for an unapproved Snapchat account, not for a
+    Bluesky one (issue 21); the general 'Approved Social Media Tools' clause for both."""
+    from auditor.engine.policy.loader import load_preset
+    from auditor.model.types import Platform
+
+    policy = load_preset("naperville-203")
+    for_check = policy.clauses_for
+    assert [r.id for r in for_check("platform.not_approved", Platform.BLUESKY)] == ["N203-TOOLS"]
+    assert [r.id for r in for_check("platform.not_approved", Platform.SNAPCHAT)] == [
+        "N203-TOOLS",
+        "N203-TOOLS-SNAPCHAT",
+    ]
+    assert [r.id for r in for_check("platform.not_approved")] == ["N203-TOOLS", "N203-TOOLS-SNAPCHAT"]
