@@ -21,6 +21,10 @@ from connectors.roster.fakes import FakeOneRoster
 
 TOKEN = "latency-token"
 REQUESTS = 50
+# The stall these tests catch is the client's delayed ACK, about 40 ms a request; a busy 2-core CI
+# machine adds a few ms of scheduling on its own (a 5 ms bound failed there at 5.0 ms), so the
+# bound sits well between the two.
+AT_ONCE = 0.02
 
 
 def _median_seconds(session: requests.Session, url: str) -> float:
@@ -49,14 +53,14 @@ def test_platform_fake_without_latency_answers_keep_alive_requests_at_once() -> 
         median = _lookup(session, fake)
         # One connection served every request: the stall only showed on keep-alive reuse.
         assert len(fake.requests) == REQUESTS + 1
-    assert median < 0.005, f"median {median * 1000:.1f} ms over keep-alive with 0 ms configured"
+    assert median < AT_ONCE, f"median {median * 1000:.1f} ms over keep-alive with 0 ms configured"
 
 
 @pytest.mark.parametrize("latency", [0.1])
 def test_platform_fake_adds_the_configured_latency_not_a_stall_on_top(latency: float) -> None:
     with _platform_fake(latency) as fake, requests.Session() as session:
         median = _lookup(session, fake)
-    assert latency <= median < latency + 0.02, (
+    assert latency <= median < latency + AT_ONCE, (
         f"median {median * 1000:.1f} ms with {latency * 1000:.0f} ms configured"
     )
 
@@ -72,4 +76,4 @@ def test_roster_fake_answers_keep_alive_requests_at_once() -> None:
         ).json()["access_token"]
         session.headers["Authorization"] = f"Bearer {token}"
         median = _median_seconds(session, f"{fake.url}{fake.root}/orgs")
-    assert median < 0.005, f"median {median * 1000:.1f} ms over keep-alive from the roster fake"
+    assert median < AT_ONCE, f"median {median * 1000:.1f} ms over keep-alive from the roster fake"
