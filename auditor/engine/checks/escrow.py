@@ -12,7 +12,7 @@ emails and scopes only: the audit runs with the inventory key and never sees a s
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from auditor.engine.checks.base import AccountCheck, CheckContext, Coverage, is_adult_employee
 from auditor.model.types import (
@@ -125,6 +125,12 @@ class EscrowNoSecondaryAdmin(AccountCheck):
         )
 
 
+def _at(moment: datetime) -> str:
+    """A moment as messages give it when the date alone is ambiguous: "2026-12-01 at 14:30 UTC"."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{utc.date().isoformat()} at {utc:%H:%M} UTC"
+
+
 class EscrowStale(AccountCheck):
     id = "escrow.stale"
     title = (
@@ -155,7 +161,9 @@ class EscrowStale(AccountCheck):
         events: list[tuple[date, str]] = []
         changed = ctx.managers_changed_at.get(account.id)
         if changed is not None and changed > since:
-            events.append((changed.date(), f"the account's managers changed on {changed.date().isoformat()}"))
+            # The same day as the credential change: the date alone would read as no order at all.
+            when = _at(changed) if changed.date() == since.date() else changed.date().isoformat()
+            events.append((changed.date(), f"the account's managers changed on {when}"))
         dated: list[tuple[date, str]] = []
         for pid in (*account.manager_ids(), *account.student_manager_ids):
             person = ctx.person(pid)
@@ -185,10 +193,11 @@ class EscrowStale(AccountCheck):
         last = last_at.date()
         later = self._changes(ctx, account, last_at)
         if later:
+            same_day = later[0][0] == last
             yield self.finding(
                 ctx,
-                f"{account.label}'s escrowed credentials were last changed on {last.isoformat()}, "
-                f"before {later[0][1]}.",
+                f"{account.label}'s escrowed credentials were last changed on "
+                f"{_at(last_at) if same_day else last.isoformat()}, before {later[0][1]}.",
                 account=account,
                 evidence={"last_changed": last.isoformat()},
             )

@@ -159,6 +159,20 @@ def test_escrow_stale_after_a_recorded_manager_change_or_by_age() -> None:
     assert messages("escrow.stale", make_context(policy=policy, credentials={"acc-athletics": rotated})) == []
 
 
+def test_a_manager_change_the_same_day_as_the_credential_change_gives_both_times() -> None:
+    """The date alone would read 'changed on 2026-12-01, before the managers changed on 2026-12-01'
+    (issue 21): on the same day the message says at what time each happened."""
+    set_at = datetime(2026, 12, 1, 9, 5, tzinfo=UTC)
+    ctx = make_context(
+        credentials={"acc-athletics": make_credential(set_at=set_at)},
+        managers_changed_at={"acc-athletics": datetime(2026, 12, 1, 14, 30, tzinfo=UTC)},
+    )
+    assert messages("escrow.stale", ctx) == [
+        "Instagram account @nnhs_athletics's escrowed credentials were last changed on 2026-12-01 at "
+        "09:05 UTC, before the account's managers changed on 2026-12-01 at 14:30 UTC."
+    ]
+
+
 def test_escrow_stale_not_applicable_without_escrow() -> None:
     ctx = make_context(credentials={})
     assert messages("escrow.stale", ctx) == []
