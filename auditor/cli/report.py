@@ -244,9 +244,11 @@ def evidence(
     _refuse_overwrite(output, force)
     path = build_evidence_pack(app_context(ctx).registry(), output)
     echo(str(path))
-    echo(f"SHA-256 of MANIFEST.sha256: {manifest_digest(path)}")
-    echo(f"SHA-256 of the pack: {sha256(path.read_bytes())}")
-    echo("Record the manifest digest where the pack is filed; `auditor report verify` checks the pack.")
+    echo(f"Evidence digest (the SHA-256 of its MANIFEST.sha256): {manifest_digest(path)}")
+    echo(
+        "Record this digest where the pack is filed; `auditor report verify PACK --expect DIGEST` "
+        "checks the pack against it later."
+    )
 
 
 @app.command("verify")
@@ -260,7 +262,9 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute every file's SHA-256 in an evidence pack and compare with its manifest. Exit 1
-    naming each altered, damaged, missing or added file. Needs no registry.
+    naming each altered, damaged, missing or added file. With --expect (the evidence digest
+    printed when the pack was made, or the file's own SHA-256), also that this is the pack that was
+    filed; without it, the output says that was not checked. Needs no registry.
 
     Example:
 
@@ -268,12 +272,27 @@ def verify(
     """
 
     problems = verify_evidence_pack(pack)
-    if not problems and expect is not None:
-        digest = manifest_digest(pack)
-        if digest != expect.strip().lower():
-            problems.append(f"MANIFEST.sha256: its SHA-256 is {digest}, not the recorded {expect.strip()}")
     if problems:
         for line in problems:
             echo_err(f"ALTERED: {line}")
         raise typer.Exit(1)
-    echo(f"OK: every file in {pack.name} matches MANIFEST.sha256.")
+    matches = f"OK: every file in {pack.name} matches MANIFEST.sha256"
+    if expect is None:
+        echo(f"{matches}.")
+        echo(
+            "Not checked: that this is the pack that was filed (a rebuilt manifest would match too); "
+            "pass --expect with the evidence digest recorded when it was filed."
+        )
+        return
+    wanted = expect.strip().lower()
+    digest = manifest_digest(pack)
+    if wanted == digest:
+        echo(f"{matches}, and MANIFEST.sha256 is the one recorded (the evidence digest matches).")
+    elif wanted == sha256(pack.read_bytes()):
+        echo(f"{matches}, and the file is byte for byte the one recorded (its SHA-256 matches).")
+    else:
+        echo_err(
+            f"MISMATCH: {expect.strip()} is neither this pack's evidence digest ({digest}) nor the "
+            "SHA-256 of the file: it is not the pack that was filed, or the digest was mistyped"
+        )
+        raise typer.Exit(1)

@@ -5,6 +5,7 @@ or damaged file named), offboarding and activity after a real `auditor offboard`
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -103,9 +104,25 @@ def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tm
         "latin-1"
     )  # deflated, but check the plain parts too
 
+    assert made.count(digest) == 1 and "Evidence digest" in made  # one digest, named for what it is
     ok = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", digest])
     assert ok.exit_code == 0, ok.output
-    assert "OK: every file in evidence.zip matches MANIFEST.sha256." in ok.output
+    assert (
+        "OK: every file in evidence.zip matches MANIFEST.sha256, and MANIFEST.sha256 is the one recorded"
+        in (ok.output)
+    )
+    # The file's own SHA-256 (what `sha256sum evidence.zip` prints) is accepted too, as what it is.
+    whole = hashlib.sha256(pack.read_bytes()).hexdigest()
+    ok = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", whole])
+    assert ok.exit_code == 0 and "the file is byte for byte the one recorded" in ok.output, ok.output
+    wrong = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", "0" * 64])
+    assert (
+        wrong.exit_code == 1 and "MISMATCH" in wrong.output and "not the pack that was filed" in wrong.output
+    )
+    unchecked = CliRunner().invoke(app, ["report", "verify", str(pack)])
+    assert (
+        unchecked.exit_code == 0 and "Not checked: that this is the pack that was filed" in unchecked.output
+    )
 
     # Without the tool: `sha256sum -c` in the unzipped folder.
     if shutil.which("sha256sum"):
@@ -148,7 +165,7 @@ def test_evidence_pack_verifies_and_names_an_altered_file(nightly: ReportCli, tm
 
     # The right files but a different manifest digest than the one recorded: refused.
     wrong = CliRunner().invoke(app, ["report", "verify", str(pack), "--expect", "0" * 64])
-    assert wrong.exit_code == 1 and "MANIFEST.sha256: its SHA-256 is" in wrong.output
+    assert wrong.exit_code == 1 and f"neither this pack's evidence digest ({digest})" in wrong.output
 
 
 def test_offboarding_and_activity_after_a_real_offboard(district: District, tmp_path: Path) -> None:
