@@ -131,6 +131,7 @@ class SyncPlan:
         moved = {r.person_id for r in self.role_changes}
         departed = {d.person_id for d in self.departures}
         for u in self.updates:
+            before = len(lines)
             # A status that is not a departure (on leave, back from leave, rehired) is said here.
             plain = _EVENT_FIELDS - ({"status", "departed_on"} if u.person_id not in departed else set())
             fields = [_said(c) for c in u.changes if c.field not in plain]
@@ -150,6 +151,12 @@ class SyncPlan:
                         f"{u.name} ({u.person_id}): building {buildings[0] or '(empty)'} -> {buildings[1]}, "
                         "taken from the roster."
                     )
+            if len(lines) == before and u.person_id not in moved and u.person_id not in departed:
+                # Counted as an update, so named as one (a role-change date alone, say): never
+                # "1 other update" with nothing to say which.
+                lines.append(
+                    f"{u.name} ({u.person_id}): {'; '.join(_said(c) for c in u.changes)}, updated from the roster."
+                )
         for e in self.creations:
             lines.append(f"{e.name or e.email} <{e.email}> will be added from the roster.")
         lines.extend(self.warnings)

@@ -299,6 +299,11 @@ def test_planning_after_applying_is_always_empty(
     kw: dict[str, Any] = {"full_snapshot": full, "create_missing": create}
     counter = iter(range(100, 1000))
     first = plan(registry, roster, **kw)
+    # Every update the output counts is named in it (issue 21: "1 other update", never said which).
+    said = "\n".join(first.describe())
+    events = {d.person_id for d in first.departures} | {r.person_id for r in first.role_changes}
+    for u in first.updates:
+        assert u.person_id in events or f"({u.person_id})" in said, (u, said)
     after = apply_plan(registry, first, NOW, new_id=lambda e: f"p{next(counter)}")
     assert len(after) == len(registry) + len(first.creations)
     assert plan(after, roster, **kw).is_empty
@@ -416,3 +421,14 @@ def test_role_rules_refuse_an_unknown_vocabulary_and_a_bad_map() -> None:
         RoleRules.parse("jobcode")
     with pytest.raises(ValueError, match="role_map: 'teacher' must map to a job title"):
         RoleRules.parse("oneroster", {"teacher": 3})
+
+
+def test_an_update_of_event_fields_alone_is_still_named() -> None:
+    """An update counted among the "other updates" whose fields have no sentence of their own (a
+    role-change date, a building list that says the same buildings) is named with its fields."""
+    quiet = PersonUpdate(
+        "p-jane", "Jane Doe", (FieldChange("role_changed_on", date(2026, 1, 5), date(2026, 8, 1)),)
+    )
+    assert SyncPlan(updates=(quiet,)).describe() == [
+        "Jane Doe (p-jane): role_changed_on: 2026-01-05 -> 2026-08-01, updated from the roster."
+    ]
