@@ -46,6 +46,11 @@ def pin_name(sid: str) -> str:
     return f"escrow-scope:{sid}"
 
 
+def scope_pin(sid: str, version: int, key: bytes) -> Pin:
+    """What an identity remembers of version `version` of scope `sid`'s key."""
+    return Pin(version, key_check_of(sid, key), heads.rotation_key(key).hex())
+
+
 def endorsement(registry: _Registry, sid: str, version: int, check: str, rotation: bytes) -> str:
     return heads.endorsement(rotation, registry.registry_id, pin_name(sid), version, bytes.fromhex(check))
 
@@ -92,7 +97,7 @@ def check_pins(
                 )
             )
             continue
-        current = Pin(version, check, heads.rotation_key(key).hex())
+        current = scope_pin(rec.id, version, key)
         pin = pins.get(name)
         if pin is None or (pin.version == version and pin.check == check):
             remembered[name] = current

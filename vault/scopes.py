@@ -36,7 +36,7 @@ from vault import crypto, heads
 from vault.errors import AccessDeniedError, VaultError
 from vault.heads import Pin
 from vault.registry import INVENTORY, Registry, StoredRecord, new_id, utcnow
-from vault.scopekeys import SCOPE, endorsement, pin_name
+from vault.scopekeys import SCOPE, endorsement, pin_name, scope_pin
 from vault.scopekeys import key_check_of as _check
 from vault.scopekeys import wrap_label as _wrap_label
 
@@ -375,7 +375,7 @@ class Scopes:
         for rec in self.records():
             if wanted is None or scope_key(str(rec.data["name"])) in wanted:
                 version, key = self._key_of(rec)
-                out[pin_name(rec.id)] = Pin(version, _check(rec.id, key), heads.rotation_key(key).hex())
+                out[pin_name(rec.id)] = scope_pin(rec.id, version, key)
         return out
 
     def _retired(self, rec: StoredRecord, key: bytes) -> dict[str, str]:

@@ -475,9 +475,7 @@ def _evidence(
         f"{done.not_newer} already on record (same or newer)."
     )
     for change in done.result.changes:
-        echo(f"  ~ {change.label}")
-        for diff in change.fields:
-            echo(f"      {diff.line()}")
+        _echo_update(change)
     if done.left_out:
         echo(f"Left out ({len(done.left_out)}):")
         for item in done.left_out:
@@ -618,9 +616,7 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
         if change.action == "created":
             echo(f"  + {change.label} (new)")
             continue
-        echo(f"  ~ {change.label}")
-        for diff in change.fields:
-            echo(f"      {diff.line()}")
+        _echo_update(change)
     if len(shown) < len(result.changes):
         echo(
             f"  ... and {len(result.changes) - len(shown)} more "
@@ -634,6 +630,13 @@ def print_import_result(result: Any, noun: str, dry_run: bool, fmt: OutputFormat
             echo(f"  {kept.sentence()}")
     if result.backup:
         echo(f"Backup taken before the import: {result.backup}")
+
+
+def _echo_update(change: Any) -> None:
+    """An updated record as the imports print it: its label, then each field old -> new."""
+    echo(f"  ~ {change.label}")
+    for diff in change.fields:
+        echo(f"      {diff.line()}")
 
 
 def report_damaged(inv: Any) -> None:

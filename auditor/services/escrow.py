@@ -199,8 +199,11 @@ def _within_scopes(
     """A building administrator's share of an offboarding: the accounts in the scopes it holds."""
     holds = Escrow(registry).scopes.holds
 
+    def ours(building: str) -> bool:
+        return holds(scope_name(building))
+
     def mine(accounts: tuple[Account, ...]) -> tuple[Account, ...]:
-        return tuple(a for a in accounts if holds(scope_name(a.building)))
+        return tuple(a for a in accounts if ours(a.building))
 
     person = full.person
     where = person.all_buildings or ("",)
@@ -212,9 +215,9 @@ def _within_scopes(
         mine(full.revealable),
         (),
         mine(full.knew),
-        left=tuple(a for a in full.touched if not holds(scope_name(a.building))),
+        left=tuple(a for a in full.touched if not ours(a.building)),
         left_identities=full.identities,
-        mark_departed=all(holds(scope_name(b)) for b in where),
+        mark_departed=all(ours(b) for b in where),
         scopes=tuple(granted),
     )
     if not plan.touched and not plan.mark_departed:
@@ -362,7 +365,7 @@ def offboard(
                         "identities_left": list(plan.left_identities),
                         "marked_departed": plan.mark_departed,
                     }
-                    if plan.scopes or plan.partial
+                    if plan.scopes  # a building administrator's offboarding (only it is ever partial)
                     else {}
                 ),
             },

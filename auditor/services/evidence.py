@@ -170,7 +170,7 @@ def import_evidence(
     people = {p.email.strip().casefold(): p for p in inv.people() if p.email.strip()}
     problems: list[InputError] = []
     left_out: list[LeftOut] = []
-    newest: dict[tuple[str, str], tuple[date, int]] = {}  # (email, field) -> (date, line)
+    newest: dict[tuple[str, str], date] = {}  # (email, field) -> the newest date the file gives
     for row in rows:
         line_problems: list[InputError] = []
         email = when = None
@@ -196,7 +196,6 @@ def import_evidence(
             problems.extend(line_problems)
             continue
         assert email is not None and when is not None
-        targets: list[str] = []
         if what == TRAINING:
             if course and "course" in found and not _matches(row.get(found["course"]), [course]):
                 left_out.append(LeftOut(row.line, f"course {row.get(found['course'])!r} is not {course!r}"))
@@ -212,20 +211,18 @@ def import_evidence(
                     LeftOut(row.line, f"document {document!r} is neither the procedure nor the AUP")
                 )
                 continue
-            if len(targets) > 1:  # "Social Media Procedure and AUP": one envelope, both documents
-                targets = sorted(set(targets))
         if email not in people:
             left_out.append(LeftOut(row.line, f"{email} is nobody in the registry"))
             continue
-        for target in targets:
+        for target in targets:  # "Social Media Procedure and AUP": one envelope, both documents
             key = (email, target)
-            if key not in newest or newest[key][0] < when:
-                newest[key] = (when, row.line)
+            if key not in newest or newest[key] < when:
+                newest[key] = when
     if problems:
         raise BadLinesError(problems)
     updates: dict[str, dict[str, date]] = {}
     not_newer = 0
-    for (email, target), (when, _line) in sorted(newest.items()):
+    for (email, target), when in sorted(newest.items()):
         stored = getattr(people[email], target)
         if stored is not None and stored >= when:
             not_newer += 1
@@ -237,9 +234,7 @@ def import_evidence(
     ]
     given = [frozenset(values) for _e, values in sorted(updates.items())]
     result = (
-        import_people(inv, items, dry_run=dry_run, source=str(path), given=given)
-        if items
-        else ImportResult(unchanged=[])
+        import_people(inv, items, dry_run=dry_run, source=str(path), given=given) if items else ImportResult()
     )
     return EvidenceResult(result, found, sum(len(v) for v in updates.values()), not_newer, left_out)
 
